@@ -1,0 +1,218 @@
+package vhdx
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"time"
+)
+
+// Format says which container a disk file uses.
+type Format uint8
+
+// Container formats.
+const (
+	FormatVHDX Format = iota + 1
+	FormatVHD
+)
+
+func (f Format) String() string {
+	switch f {
+	case FormatVHDX:
+		return "vhdx"
+	case FormatVHD:
+		return "vhd"
+	}
+	return "unknown"
+}
+
+// DiskType is how a disk stores its payload.
+type DiskType uint8
+
+// Disk types.
+const (
+	TypeFixed DiskType = iota + 1
+	TypeDynamic
+	TypeDifferencing
+)
+
+func (t DiskType) String() string {
+	switch t {
+	case TypeFixed:
+		return "fixed"
+	case TypeDynamic:
+		return "dynamic"
+	case TypeDifferencing:
+		return "differencing"
+	}
+	return "unknown"
+}
+
+// BlockState is what one file says about one payload block, already
+// translated from the format's own states to their meaning.
+type BlockState uint8
+
+// Block states.
+const (
+	// BlockAbsent: this file holds nothing for the block; a differencing
+	// disk defers to its parent, any other disk reads zeros.
+	BlockAbsent BlockState = iota
+	// BlockZero: the block reads as zeros and hides any parent.
+	BlockZero
+	// BlockPresent: every sector of the block is in this file.
+	BlockPresent
+	// BlockPartial: the sector bitmap says, per sector, whether this file
+	// holds it (bit set) or the parent does (bit clear; zeros without parent).
+	BlockPartial
+)
+
+func (s BlockState) String() string {
+	return [...]string{"absent", "zero", "present", "partial"}[s]
+}
+
+// blockMap is the per-format part of a Disk: where its payload blocks are.
+type blockMap interface {
+	// block returns the state of payload block i (0 <= i < Disk.Blocks())
+	// and, for present and partial blocks, the byte offset of the block's
+	// first sector in the file.
+	block(i int64) (BlockState, int64)
+	// sectorBitmap fills dst with block i's sector bitmap, one bit per
+	// logical sector, bit 0 of dst[0] being the block's first sector
+	// (LSB first, whatever the format stores). len(dst) is
+	// BlockSize/LogicalSectorSize/8 rounded up. Only called for partial blocks.
+	sectorBitmap(i int64, dst []byte) error
+}
+
+// ParentLocator is what a differencing disk says about its parent.
+type ParentLocator struct {
+	// Linkage identifies the parent: VHDX parent_linkage (the parent's
+	// DataWriteGUID), VHD parent unique id.
+	Linkage GUID
+	// Linkage2 is VHDX parent_linkage2 when present (zero otherwise).
+	Linkage2 GUID
+	// ParentTimestamp is the VHD parent's modification time (zero for VHDX).
+	ParentTimestamp time.Time
+	// Paths lists the locator entries in the order they should be tried:
+	// relative first, then absolute/volume paths. Windows separators kept.
+	RelativePath string
+	AbsolutePath string            // absolute_win32_path or VHD W2ku
+	VolumePath   string            // VHDX volume_path
+	ParentName   string            // VHD header's parent unicode name
+	Entries      map[string]string // every raw key/value (VHDX) for info
+}
+
+// Disk is one opened VHDX or VHD file. Its methods are safe for concurrent use.
+type Disk struct {
+	Name               string // file name as opened, or "" for NewDisk
+	Format             Format
+	Type               DiskType
+	FileSize           int64 // bytes in the file
+	VirtualSize        int64 // bytes of the virtual disk
+	BlockSize          int64 // payload block size
+	LogicalSectorSize  int64
+	PhysicalSectorSize int64
+	// DiskID is VHDX VirtualDiskId or VHD UniqueId.
+	DiskID GUID
+	// DataWriteGUID is what a child's linkage must name: VHDX DataWriteGuid,
+	// VHD UniqueId.
+	DataWriteGUID GUID
+	// FileWriteGUID is VHDX FileWriteGuid (zero for VHD).
+	FileWriteGUID GUID
+	Parent        *ParentLocator // nil unless Type == TypeDifferencing
+	// Created is the VHD footer time stamp (zero for VHDX, which has none).
+	Created time.Time
+	// Header tells which redundant copy was used, e.g. "header 2 (seq 7)".
+	Header string
+	// LogReplayed is true when a dirty VHDX log was replayed in memory.
+	LogReplayed bool
+	// LogEntries counts the log entries replayed.
+	LogEntries int
+	// Warnings lists tolerated oddities (a damaged redundant copy, ...).
+	Warnings []string
+
+	r      io.ReaderAt // the file as seen after log replay
+	blocks blockMap
+	closer io.Closer
+}
+
+// Blocks returns the number of payload blocks.
+func (d *Disk) Blocks() int64 {
+	return (d.VirtualSize + d.BlockSize - 1) / d.BlockSize
+}
+
+// BlockInfo returns the state of payload block i and its file offset.
+func (d *Disk) BlockInfo(i int64) (BlockState, int64) {
+	if i < 0 || i >= d.Blocks() {
+		return BlockAbsent, 0
+	}
+	return d.blocks.block(i)
+}
+
+// SectorBitmap returns block i's sector bitmap (LSB first, one bit per
+// logical sector). For blocks that are not partial it is all ones or all
+// zeros as the state implies.
+func (d *Disk) SectorBitmap(i int64) ([]byte, error) {
+	n := (d.BlockSize/d.LogicalSectorSize + 7) / 8
+	dst := make([]byte, n)
+	st, _ := d.BlockInfo(i)
+	switch st {
+	case BlockPresent:
+		for j := range dst {
+			dst[j] = 0xff
+		}
+		return dst, nil
+	case BlockPartial:
+		if err := d.blocks.sectorBitmap(i, dst); err != nil {
+			return nil, err
+		}
+	}
+	return dst, nil
+}
+
+// ReadFileAt reads the file's own bytes (after in-memory log replay).
+func (d *Disk) ReadFileAt(p []byte, off int64) (int, error) { return d.r.ReadAt(p, off) }
+
+// Close closes the file when the Disk was opened by OpenDisk.
+func (d *Disk) Close() error {
+	if d.closer == nil {
+		return nil
+	}
+	return d.closer.Close()
+}
+
+// NewDisk reads a VHDX or VHD image from r, whose length is size. It
+// detects the format by its signatures and never writes.
+func NewDisk(r io.ReaderAt, size int64) (*Disk, error) {
+	var sig [8]byte
+	if size >= 8 {
+		if _, err := r.ReadAt(sig[:], 0); err != nil {
+			return nil, fmt.Errorf("reading signature: %w", err)
+		}
+	}
+	if bytes.Equal(sig[:], []byte("vhdxfile")) {
+		return newVHDX(r, size)
+	}
+	return newVHD(r, size)
+}
+
+// OpenDisk opens the named file read-only and reads it with NewDisk.
+func OpenDisk(name string) (*Disk, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	d, err := NewDisk(f, st.Size())
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	d.Name = name
+	d.closer = f
+	return d, nil
+}
