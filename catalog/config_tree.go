@@ -115,3 +115,11 @@ func (n *ConfigNode) Dump(sb *strings.Builder, depth int) {
 		c.Dump(sb, depth+1)
 	}
 }
+
+// List returns the children, or nil for a nil node, so lookups can chain.
+func (n *ConfigNode) List() []*ConfigNode {
+	if n == nil {
+		return nil
+	}
+	return n.Children
+}
