@@ -3,6 +3,7 @@
 package guest
 
 import (
+	"fmt"
 	"io"
 	"io/fs"
 )
@@ -27,6 +28,14 @@ type Volume struct {
 	Err error
 	// Reader is the partition window over the disk.
 	Reader io.ReaderAt
+
+	// Clipped is set when the table says the partition runs past the end
+	// of the disk; Size was cut to the disk end and the filesystem opened
+	// over what is there.
+	Clipped bool
+	// TableFromBackup is set when the primary GPT was damaged and the
+	// backup copy at the end of the disk was used.
+	TableFromBackup bool
 }
 
 // Volumes reads the partition table of a disk image and opens every
@@ -34,5 +43,72 @@ type Volume struct {
 // Unknown or damaged filesystems are listed with Err set, not returned as
 // errors; an error is returned only when the disk cannot be read at all.
 func Volumes(disk io.ReaderAt, size int64, diskName string) ([]*Volume, error) {
-	return nil, nil
+	if size < 0 {
+		return nil, fmt.Errorf("%s: negative disk size %d: %w", diskName, size, ErrFormat)
+	}
+	l, err := readLayout(disk, size)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", diskName, err)
+	}
+	if l.table == "none" || l.err != nil {
+		// No table, or a table too damaged to list: the whole disk is one
+		// volume, carrying the table error if there was one.
+		v := &Volume{Name: diskName + "-vol", Size: size, Table: l.table,
+			Reader: io.NewSectionReader(disk, 0, size), FSType: fsUnknown}
+		if l.err != nil {
+			v.Err = fmt.Errorf("%s: %w", v.Name, l.err)
+			return []*Volume{v}, nil
+		}
+		openVolume(v)
+		return []*Volume{v}, nil
+	}
+	vols := make([]*Volume, 0, len(l.parts))
+	for _, p := range l.parts {
+		vols = append(vols, partitionVolume(disk, size, diskName, l.table, p))
+	}
+	return vols, nil
+}
+
+// partitionVolume makes the Volume of one table entry and opens its
+// filesystem. Overlapping partitions are each opened on their own: the
+// disk is read-only, so an overlap cannot do harm, and which of two
+// overlapping entries is the real one cannot be known.
+func partitionVolume(disk io.ReaderAt, size int64, diskName, table string, p partition) *Volume {
+	v := &Volume{
+		Name:            fmt.Sprintf("%s-p%d", diskName, p.number),
+		Number:          p.number,
+		Start:           p.start,
+		Size:            p.size,
+		Table:           table,
+		PartType:        p.ptype,
+		PartName:        p.name,
+		FSType:          fsUnknown,
+		TableFromBackup: p.fromBackup,
+	}
+	v.Clipped = checkRange(&p, size)
+	v.Size = p.size
+	if p.err != nil {
+		v.Err = fmt.Errorf("%s: %w", v.Name, p.err)
+		return v
+	}
+	v.Reader = io.NewSectionReader(disk, p.start, p.size)
+	if table == "mbr" && p.number <= 4 && isExtendedText(p.ptype) {
+		return v // the container of the logical partitions
+	}
+	openVolume(v)
+	return v
+}
+
+func isExtendedText(t string) bool { return t == "0x05" || t == "0x0f" || t == "0x85" }
+
+// openVolume detects and opens the filesystem in v.Reader.
+func openVolume(v *Volume) {
+	kind, probe := detectFS(v.Reader, v.Size)
+	v.FSType = kind
+	fsys, label, err := openFS(kind, v.Reader, v.Size, probe)
+	if err != nil {
+		v.Err = fmt.Errorf("%s: %w", v.Name, err)
+		return
+	}
+	v.FS, v.Label = fsys, label
 }

@@ -1,0 +1,36 @@
+package guest
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Sentinel errors; test with errors.Is.
+var (
+	// ErrFormat marks a partition table or filesystem whose bytes are
+	// inconsistent (bad checksum, impossible sizes, broken chains).
+	ErrFormat = errors.New("guest: malformed on-disk structure")
+	// ErrUnsupported marks a structure that is valid but that this package
+	// cannot read (for example ext2 without extents).
+	ErrUnsupported = errors.New("guest: unsupported")
+	// ErrOutOfRange marks a partition that lies (partly) outside the disk.
+	ErrOutOfRange = errors.New("guest: partition outside the disk")
+)
+
+// FormatError reports a malformed structure at a byte offset of the disk
+// (or of the partition, for filesystem errors). It wraps ErrFormat.
+type FormatError struct {
+	Off  int64  // byte offset of the offending structure
+	What string // what is wrong
+}
+
+func (e *FormatError) Error() string {
+	return fmt.Sprintf("guest: %s at byte 0x%x", e.What, e.Off)
+}
+
+// Unwrap makes errors.Is(err, ErrFormat) true.
+func (e *FormatError) Unwrap() error { return ErrFormat }
+
+func formatErr(off int64, format string, args ...any) error {
+	return &FormatError{Off: off, What: fmt.Sprintf(format, args...)}
+}

@@ -1,0 +1,269 @@
+package guest
+
+import (
+	"errors"
+	"io"
+	"io/fs"
+	"path"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/diskfs/go-diskfs/filesystem"
+)
+
+// diskFS presents a go-diskfs filesystem as a read-only io/fs.FS with the
+// behaviour the FUSE layer relies on: ReadDir sorted by name, Stat with
+// fs.ErrNotExist for missing names, files with ReadAt and Seek.
+//
+// go-diskfs filesystems are not documented as safe for concurrent use and
+// their files keep a seek offset, so every call into inner holds mu, and
+// every call is guarded against panics (see guard).
+type diskFS struct {
+	inner filesystem.FileSystem
+	kind  string
+
+	mu sync.Mutex
+}
+
+var (
+	_ fs.FS        = (*diskFS)(nil)
+	_ fs.ReadDirFS = (*diskFS)(nil)
+	_ fs.StatFS    = (*diskFS)(nil)
+)
+
+func newDiskFS(inner filesystem.FileSystem, kind string) *diskFS {
+	return &diskFS{inner: inner, kind: kind}
+}
+
+// call runs f under the lock and the panic guard.
+func (d *diskFS) call(what string, f func() error) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return guard(d.kind+" "+what, f)
+}
+
+func (d *diskFS) label() string {
+	var l string
+	_ = d.call("label", func() error { l = strings.TrimSpace(d.inner.Label()); return nil })
+	return l
+}
+
+// caseless reports whether names compare without case, as on FAT (and
+// plain ISO 9660); an exact match is still preferred.
+func (d *diskFS) caseless() bool { return d.kind != fsExt4 }
+
+// ReadDir lists a directory, sorted by name, without "." and "..".
+func (d *diskFS) ReadDir(name string) ([]fs.DirEntry, error) {
+	if !fs.ValidPath(name) {
+		return nil, &fs.PathError{Op: "readdir", Path: name, Err: fs.ErrInvalid}
+	}
+	if name != "." {
+		fi, err := d.Stat(name)
+		if err != nil {
+			return nil, err
+		}
+		if !fi.IsDir() {
+			return nil, &fs.PathError{Op: "readdir", Path: name, Err: errNotDir}
+		}
+		name = fi.(*fileInfo).path
+	}
+	return d.readDir(name)
+}
+
+var errNotDir = errors.New("not a directory")
+
+// readDir lists a directory whose path is known to be spelled as on disk.
+func (d *diskFS) readDir(dir string) ([]fs.DirEntry, error) {
+	var out []fs.DirEntry
+	err := d.call("readdir", func() error {
+		ents, err := d.inner.ReadDir(dir)
+		if err != nil {
+			return err
+		}
+		out = make([]fs.DirEntry, 0, len(ents))
+		for _, e := range ents {
+			n := e.Name()
+			if n == "" || n == "." || n == ".." || strings.ContainsAny(n, "/\x00") {
+				continue // a name the tree above cannot show
+			}
+			fi, err := e.Info()
+			if err != nil {
+				return err
+			}
+			info := newFileInfo(path.Join(dir, n), fi, d.kind)
+			if d.kind == fsExt4 {
+				info.lazyMode = d.ext4Mode(info.path)
+			}
+			out = append(out, dirEntry{info})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, &fs.PathError{Op: "readdir", Path: dir, Err: asFormat(err)}
+	}
+	slices.SortFunc(out, func(a, b fs.DirEntry) int { return strings.Compare(a.Name(), b.Name()) })
+	return out, nil
+}
+
+// Stat finds name through its parent's listing, so that a missing name
+// gives fs.ErrNotExist whatever go-diskfs would have said.
+func (d *diskFS) Stat(name string) (fs.FileInfo, error) {
+	if !fs.ValidPath(name) {
+		return nil, &fs.PathError{Op: "stat", Path: name, Err: fs.ErrInvalid}
+	}
+	if name == "." {
+		return rootInfo(), nil
+	}
+	parent := "."
+	var fi *fileInfo
+	for _, elem := range strings.Split(name, "/") {
+		if fi != nil && !fi.IsDir() {
+			return nil, &fs.PathError{Op: "stat", Path: name, Err: fs.ErrNotExist}
+		}
+		ents, err := d.readDir(parent)
+		if err != nil {
+			return nil, err
+		}
+		if fi = d.find(ents, elem); fi == nil {
+			return nil, &fs.PathError{Op: "stat", Path: name, Err: fs.ErrNotExist}
+		}
+		parent = fi.path
+	}
+	return fi, nil
+}
+
+func (d *diskFS) find(ents []fs.DirEntry, elem string) *fileInfo {
+	for _, e := range ents {
+		if e.Name() == elem {
+			return e.(dirEntry).fi
+		}
+	}
+	if d.caseless() {
+		for _, e := range ents {
+			if strings.EqualFold(e.Name(), elem) {
+				return e.(dirEntry).fi
+			}
+		}
+	}
+	return nil
+}
+
+// Open opens a file or directory for reading.
+func (d *diskFS) Open(name string) (fs.File, error) {
+	fi, err := d.Stat(name)
+	if err != nil {
+		return nil, &fs.PathError{Op: "open", Path: name, Err: unwrapPath(err)}
+	}
+	if fi.IsDir() {
+		return &dirFile{d: d, fi: fi.(*fileInfo)}, nil
+	}
+	info := fi.(*fileInfo)
+	var f fs.File
+	err = d.call("open", func() (err error) {
+		f, err = d.inner.Open(info.path)
+		return err
+	})
+	if err != nil {
+		return nil, &fs.PathError{Op: "open", Path: name, Err: asFormat(err)}
+	}
+	rs, ok := f.(io.ReadSeeker)
+	if !ok {
+		_ = f.Close()
+		return nil, &fs.PathError{Op: "open", Path: name, Err: ErrUnsupported}
+	}
+	return &file{d: d, f: rs, closer: f, fi: info}, nil
+}
+
+func unwrapPath(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// ext4Mode returns a function that fetches the permission bits of an ext4
+// entry. go-diskfs's ext4 directory entries carry only the file type; the
+// full mode needs a Stat by path, which walks the path again, so it is done
+// only when someone asks for the mode.
+func (d *diskFS) ext4Mode(p string) func() (fs.FileMode, bool) {
+	return func() (fs.FileMode, bool) {
+		var m fs.FileMode
+		err := d.call("stat", func() error {
+			fi, err := d.inner.Stat(p)
+			if err == nil {
+				m = fi.Mode()
+			}
+			return err
+		})
+		return m, err == nil
+	}
+}
+
+// fileInfo is a snapshot of go-diskfs's FileInfo with our path attached.
+type fileInfo struct {
+	path  string // as spelled on disk, from the root
+	name  string
+	size  int64
+	mode  fs.FileMode
+	mtime time.Time
+	sys   any
+	isDir bool
+
+	lazyMode func() (fs.FileMode, bool) // see ext4Mode
+	modeOnce sync.Once
+}
+
+func newFileInfo(p string, fi fs.FileInfo, kind string) *fileInfo {
+	mode := fi.Mode()
+	if fi.IsDir() {
+		mode |= fs.ModeDir
+	} else {
+		mode &^= fs.ModeDir
+	}
+	if mode.Perm() == 0 || kind == fsISO9660 {
+		// FAT carries no permissions, and go-diskfs reports 0755 for
+		// every ISO 9660 entry whatever Rock Ridge says: show them as
+		// read-only.
+		mode = mode.Type() | 0o444
+		if fi.IsDir() {
+			mode |= 0o111
+		}
+	}
+	size := fi.Size()
+	if fi.IsDir() || size < 0 {
+		size = 0
+	}
+	return &fileInfo{path: p, name: path.Base(p), size: size, mode: mode, mtime: fi.ModTime(), sys: fi.Sys(), isDir: fi.IsDir()}
+}
+
+func rootInfo() *fileInfo {
+	return &fileInfo{path: ".", name: ".", mode: fs.ModeDir | 0o555, isDir: true}
+}
+
+func (fi *fileInfo) Name() string { return fi.name }
+func (fi *fileInfo) Size() int64  { return fi.size }
+func (fi *fileInfo) IsDir() bool  { return fi.isDir }
+func (fi *fileInfo) Sys() any     { return fi.sys }
+
+// Mode returns the type and permission bits.
+func (fi *fileInfo) Mode() fs.FileMode {
+	if fi.lazyMode != nil {
+		fi.modeOnce.Do(func() {
+			if m, ok := fi.lazyMode(); ok && m.Type() == fi.mode.Type() {
+				fi.mode = m
+			}
+		})
+	}
+	return fi.mode
+}
+func (fi *fileInfo) ModTime() time.Time { return fi.mtime }
+
+type dirEntry struct{ fi *fileInfo }
+
+func (e dirEntry) Name() string               { return e.fi.name }
+func (e dirEntry) IsDir() bool                { return e.fi.IsDir() }
+func (e dirEntry) Type() fs.FileMode          { return e.fi.mode.Type() } // type bits never change lazily
+func (e dirEntry) Info() (fs.FileInfo, error) { return e.fi, nil }

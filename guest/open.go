@@ -1,0 +1,138 @@
+package guest
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+
+	"github.com/diskfs/go-diskfs/filesystem"
+	"github.com/diskfs/go-diskfs/filesystem/ext4"
+	"github.com/diskfs/go-diskfs/filesystem/fat12"
+	"github.com/diskfs/go-diskfs/filesystem/fat16"
+	"github.com/diskfs/go-diskfs/filesystem/fat32"
+	"github.com/diskfs/go-diskfs/filesystem/iso9660"
+)
+
+// openFS opens the filesystem of the given kind on a partition window.
+// probe holds the first bytes of the window as read by detectFS.
+func openFS(kind string, r io.ReaderAt, size int64, probe []byte) (fs.FS, string, error) {
+	switch kind {
+	case fsNTFS:
+		return openNTFS(r, size)
+	case fsFAT12, fsFAT16, fsFAT32:
+		if err := checkFAT(kind, probe, size); err != nil {
+			return nil, "", err
+		}
+	case fsExt4:
+		if err := checkExt4(probe[1024:], size); err != nil {
+			return nil, "", err
+		}
+	case fsISO9660:
+		if err := checkISO(probe, size); err != nil {
+			return nil, "", err
+		}
+	case fsExt2, fsExt3:
+		return nil, "", fmt.Errorf("%s without extents: %w", kind, ErrUnsupported)
+	default:
+		return nil, "", nil
+	}
+	var inner filesystem.FileSystem
+	err := guard(kind, func() (err error) {
+		inner, err = readDiskfs(kind, newStorage(r, size), size)
+		return err
+	})
+	if err != nil {
+		return nil, "", fmt.Errorf("%s: %w", kind, asFormat(err))
+	}
+	d := newDiskFS(inner, kind)
+	return d, d.label(), nil
+}
+
+// readDiskfs calls the go-diskfs reader for kind.
+func readDiskfs(kind string, st *storage, size int64) (filesystem.FileSystem, error) {
+	switch kind {
+	case fsFAT12:
+		return fat12.Read(st, size, 0, 0)
+	case fsFAT16:
+		return fat16.Read(st, size, 0, 0)
+	case fsFAT32:
+		return fat32.Read(st, size, 0, 512)
+	case fsExt4:
+		return ext4.Read(st, size, 0, 512)
+	case fsISO9660:
+		return iso9660.Read(st, size, 0, 2048)
+	}
+	return nil, fmt.Errorf("%s: %w", kind, ErrUnsupported)
+}
+
+// asFormat marks a plain go-diskfs error as a content error: by the time
+// go-diskfs runs we have read the magic and checked the sizes, so what it
+// rejects is a damaged filesystem. (go-diskfs formats most causes with %v,
+// so a disk I/O error underneath cannot be told apart here; the partition
+// table was read through the same disk just before, which makes that rare.)
+func asFormat(err error) error {
+	if errors.Is(err, ErrFormat) || errors.Is(err, ErrUnsupported) {
+		return err
+	}
+	return &FormatError{What: err.Error()}
+}
+
+// checkFAT verifies the BPB sizes that go-diskfs allocates from (the FAT is
+// read whole, twice for FAT32) against the partition size.
+func checkFAT(kind string, boot []byte, size int64) error {
+	p := parseBPB(boot)
+	fatBytes := int64(p.fatSectors) * int64(p.bytesPerSector)
+	if fatBytes*int64(p.fats) > size {
+		return formatErr(22, "%s: FATs of %d bytes do not fit in %d bytes", kind, fatBytes, size)
+	}
+	if kind == fsFAT32 && p.fats != 2 {
+		return fmt.Errorf("FAT32 with %d FATs: %w", p.fats, ErrUnsupported)
+	}
+	if kind != fsFAT32 && p.bytesPerSector != 512 {
+		return fmt.Errorf("%s with %d-byte sectors: %w", kind, p.bytesPerSector, ErrUnsupported)
+	}
+	return nil
+}
+
+// checkExt4 verifies the superblock fields go-diskfs sizes its group
+// descriptor table from, and divides by.
+func checkExt4(sb []byte, size int64) error {
+	logBlock := binary.LittleEndian.Uint32(sb[0x18:])
+	perGroup := binary.LittleEndian.Uint32(sb[0x20:])
+	inodesPerGroup := binary.LittleEndian.Uint32(sb[0x28:])
+	if logBlock > 6 || perGroup == 0 || inodesPerGroup == 0 {
+		return formatErr(1024+0x18, "ext4 superblock: block size log %d, %d blocks and %d inodes per group",
+			logBlock, perGroup, inodesPerGroup)
+	}
+	blockSize := int64(1024) << logBlock
+	blocks := uint64(binary.LittleEndian.Uint32(sb[0x4:]))
+	descSize := int64(32)
+	if incompat := binary.LittleEndian.Uint32(sb[0x60:]); incompat&0x80 != 0 { // 64bit
+		blocks |= uint64(binary.LittleEndian.Uint32(sb[0x150:])) << 32
+		descSize = int64(binary.LittleEndian.Uint16(sb[0xfe:]))
+		if descSize < 32 || descSize > 1024 {
+			return formatErr(1024+0xfe, "ext4 descriptor size %d", descSize)
+		}
+	}
+	if blocks == 0 || blocks > uint64(size/blockSize) {
+		return formatErr(1024+0x4, "ext4 of %d blocks of %d bytes does not fit in %d bytes", blocks, blockSize, size)
+	}
+	groups := (int64(blocks) + int64(perGroup) - 1) / int64(perGroup)
+	if groups*descSize > size {
+		return formatErr(1024+0x20, "ext4 group descriptors larger than the volume")
+	}
+	return nil
+}
+
+// checkISO accepts only 2048-byte logical blocks, the size go-diskfs reads.
+func checkISO(b []byte, size int64) error {
+	if bs := binary.LittleEndian.Uint16(b[0x8000+128:]); bs != 2048 {
+		return fmt.Errorf("ISO 9660 logical block size %d: %w", bs, ErrUnsupported)
+	}
+	if size < 0x8800 {
+		return formatErr(0x8000, "ISO 9660 volume of %d bytes", size)
+	}
+	return nil
+}
