@@ -1,0 +1,239 @@
+//go:build linux
+
+package fs
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/ckptfs/ckptfs/catalog"
+	"github.com/ckptfs/ckptfs/guest"
+	"github.com/ckptfs/ckptfs/vhdx"
+	gofs "github.com/hanwen/go-fuse/v2/fs"
+	"github.com/hanwen/go-fuse/v2/fuse"
+)
+
+// jsonName is the metadata file of every checkpoint directory.
+const jsonName = "checkpoint.json"
+
+// checkpointDir is checkpoints/<name>/. Its disks/ and checkpoint.json are
+// made with the tree; the volume directories only when something looks
+// inside, because finding them reads partition tables and filesystems.
+type checkpointDir struct {
+	dirNode
+	root  *Root
+	vm    *catalog.VM
+	c     *catalog.Checkpoint
+	disks []*diskEntry
+
+	once sync.Once
+	vols []*volEntry
+}
+
+// diskEntry is one disk of the checkpoint as the tree shows it.
+type diskEntry struct {
+	d    *catalog.Disk
+	stem string // disks/<stem>.raw and the volume name prefix
+	img  vhdx.Image
+	err  error
+}
+
+// volEntry is one volume found on a disk, with or without a directory.
+type volEntry struct {
+	disk string
+	v    *guest.Volume
+	dir  string // "" when the filesystem is not readable
+}
+
+var (
+	_ = (gofs.NodeOnAdder)((*checkpointDir)(nil))
+	_ = (gofs.NodeLookuper)((*checkpointDir)(nil))
+	_ = (gofs.NodeReaddirer)((*checkpointDir)(nil))
+)
+
+// OnAdd makes disks/ with one raw image per disk, and checkpoint.json.
+func (cd *checkpointDir) OnAdd(ctx context.Context) {
+	disks := cd.NewPersistentInode(ctx, &dirNode{mtime: cd.mtime}, gofs.StableAttr{Mode: syscall.S_IFDIR})
+	cd.AddChild("disks", disks, false)
+	used := map[string]bool{}
+	for _, d := range cd.c.Disks {
+		e := &diskEntry{d: d, stem: uniquify(safeName(d.Name), used)}
+		e.img, e.err = cd.root.imageOf(d)
+		cd.disks = append(cd.disks, e)
+		if e.err != nil {
+			logOnce(e.err)
+			continue
+		}
+		raw := &rawFile{img: e.img, mtime: cd.mtime}
+		disks.AddChild(e.stem+".raw", disks.NewPersistentInode(ctx, raw, gofs.StableAttr{}), false)
+	}
+	js := &bytesFile{mtime: cd.mtime, make: cd.json}
+	cd.AddChild(jsonName, cd.NewPersistentInode(ctx, js, gofs.StableAttr{}), false)
+}
+
+// scan finds the volumes of every disk, once, and adds a directory for
+// each readable filesystem.
+func (cd *checkpointDir) scan(ctx context.Context) {
+	cd.once.Do(func() {
+		used := map[string]bool{"disks": true, jsonName: true}
+		for _, e := range cd.disks {
+			if e.img == nil {
+				continue
+			}
+			vols, err := cd.volumes(e)
+			if err != nil {
+				logOnce(err)
+				e.err = err
+				continue
+			}
+			for _, v := range vols {
+				cd.addVolume(ctx, e, v, used)
+			}
+		}
+	})
+}
+
+// volumes calls the guest layer, turning a panic in a parser into an error.
+func (cd *checkpointDir) volumes(e *diskEntry) (vols []*guest.Volume, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("disk %s: reading volumes: %w", e.d.File, panicError{r})
+		}
+	}()
+	vols, err = cd.root.volumesOf(e.img, e.img.Size(), e.stem)
+	if err != nil {
+		err = fmt.Errorf("disk %s: reading volumes: %w", e.d.File, err)
+	}
+	return vols, err
+}
+
+func (cd *checkpointDir) addVolume(ctx context.Context, e *diskEntry, v *guest.Volume, used map[string]bool) {
+	ve := &volEntry{disk: e.stem, v: v}
+	cd.vols = append(cd.vols, ve)
+	if v == nil || v.FS == nil {
+		return
+	}
+	ve.dir = uniquify(safeName(v.Name), used)
+	vol := &volume{fsys: v.FS, seed: cd.c.ID + "\x00" + ve.dir, mtime: cd.mtime}
+	node, attr := vol.node(".", nil)
+	cd.AddChild(ve.dir, cd.NewPersistentInode(ctx, node, attr), false)
+}
+
+// Lookup finds disks/, checkpoint.json or a volume directory.
+func (cd *checkpointDir) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*gofs.Inode, syscall.Errno) {
+	cd.scan(ctx)
+	ch := cd.GetChild(name)
+	if ch == nil {
+		return nil, syscall.ENOENT
+	}
+	if ga, ok := ch.Operations().(gofs.NodeGetattrer); ok {
+		var a fuse.AttrOut
+		if errno := ga.Getattr(ctx, nil, &a); errno != 0 {
+			return nil, errno
+		}
+		out.Attr = a.Attr
+	}
+	out.SetEntryTimeout(cacheTimeout)
+	out.SetAttrTimeout(cacheTimeout)
+	return ch, 0
+}
+
+// Readdir lists disks/, checkpoint.json and the volume directories.
+func (cd *checkpointDir) Readdir(ctx context.Context) (gofs.DirStream, syscall.Errno) {
+	cd.scan(ctx)
+	return sortedChildren(cd.EmbeddedInode()), 0
+}
+
+// checkpointJSON is the layout of checkpoint.json.
+type checkpointJSON struct {
+	ID      string       `json:"id"`
+	Name    string       `json:"name"`
+	VM      string       `json:"vm"`
+	Created *string      `json:"created"` // RFC 3339, null when unknown
+	Parent  *string      `json:"parent"`  // parent checkpoint id, null for the first
+	Live    bool         `json:"live"`
+	Disks   []diskJSON   `json:"disks"`
+	Volumes []volumeJSON `json:"volumes"`
+}
+
+type diskJSON struct {
+	Name  string   `json:"name"`
+	Image string   `json:"image,omitempty"` // path under the checkpoint dir
+	File  string   `json:"file"`            // the checkpoint's own disk file
+	Size  int64    `json:"size"`
+	Chain []string `json:"chain"` // file names, this checkpoint's first, base last
+	Error string   `json:"error,omitempty"`
+}
+
+type volumeJSON struct {
+	Name     string `json:"name"`
+	Dir      string `json:"dir,omitempty"` // directory in the checkpoint dir, "" when not readable
+	Disk     string `json:"disk"`
+	Number   int    `json:"number"`
+	Start    int64  `json:"start"`
+	Size     int64  `json:"size"`
+	Table    string `json:"table"`
+	PartType string `json:"part_type,omitempty"`
+	PartName string `json:"part_name,omitempty"`
+	FSType   string `json:"fs_type"`
+	Label    string `json:"label"`
+	Error    string `json:"error,omitempty"`
+}
+
+// json renders checkpoint.json; it needs the volume scan.
+func (cd *checkpointDir) json() ([]byte, error) {
+	cd.scan(context.Background())
+	c := cd.c
+	j := checkpointJSON{ID: c.ID, Name: c.Name, VM: cd.vm.Name, Live: c.Live,
+		Disks: []diskJSON{}, Volumes: []volumeJSON{}}
+	if !c.Created.IsZero() {
+		s := c.Created.UTC().Format(time.RFC3339)
+		j.Created = &s
+	}
+	if c.Parent != nil {
+		j.Parent = &c.Parent.ID
+	}
+	for _, e := range cd.disks {
+		j.Disks = append(j.Disks, diskJSONOf(e))
+	}
+	for _, ve := range cd.vols {
+		if ve.v != nil {
+			j.Volumes = append(j.Volumes, volumeJSONOf(ve))
+		}
+	}
+	b, err := json.MarshalIndent(j, "", "  ")
+	return append(b, '\n'), err
+}
+
+func diskJSONOf(e *diskEntry) diskJSON {
+	dj := diskJSON{Name: e.stem, File: filepath.Base(e.d.File), Chain: []string{}}
+	if e.img != nil {
+		dj.Image = "disks/" + e.stem + ".raw"
+		dj.Size = e.img.Size()
+	}
+	if e.d.Chain != nil {
+		for _, l := range e.d.Chain.Layers {
+			dj.Chain = append(dj.Chain, filepath.Base(l.Name))
+		}
+	}
+	if e.err != nil {
+		dj.Error = e.err.Error()
+	}
+	return dj
+}
+
+func volumeJSONOf(ve *volEntry) volumeJSON {
+	v := ve.v
+	vj := volumeJSON{Name: v.Name, Dir: ve.dir, Disk: ve.disk, Number: v.Number, Start: v.Start,
+		Size: v.Size, Table: v.Table, PartType: v.PartType, PartName: v.PartName,
+		FSType: v.FSType, Label: v.Label}
+	if v.Err != nil {
+		vj.Error = v.Err.Error()
+	}
+	return vj
+}

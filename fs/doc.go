@@ -1,0 +1,50 @@
+// Package fs serves a catalog of checkpoints as a read-only go-fuse node
+// tree. The layout is:
+//
+//	checkpoints/<checkpoint>/disks/<disk>.raw     flattened disk image
+//	checkpoints/<checkpoint>/<volume>/...          guest files of one volume
+//	checkpoints/<checkpoint>/checkpoint.json       id, name, created, parent, disks, volumes
+//	by-time/<2006-01-02T15.04.05> -> ../checkpoints/<checkpoint>
+//	latest -> checkpoints/<live checkpoint>
+//
+// With several VMs in the catalog each VM gets one more level:
+// /<vm>/checkpoints/..., /<vm>/by-time/..., /<vm>/latest.
+//
+// # Names
+//
+// Every name the tree makes from catalog or guest data passes through
+// safeName: a NUL byte is dropped, "/" becomes "_", the empty name becomes
+// "_", "." and ".." become "_." and "_..", and names are cut to 255 bytes on
+// a rune boundary. Within one directory a name that is already taken gets
+// the suffix " (2)", " (3)", ... in catalog order. by-time names are the
+// creation time in UTC with dots in place of colons (colons upset Windows
+// tools and scp); checkpoints without a creation time are left out of
+// by-time.
+//
+// # Guest files
+//
+// A volume's io/fs.FS is read lazily: directories answer Lookup and
+// Readdir (sorted) on demand. Files are 0444, directories 0555. Inode
+// numbers are a hash of the checkpoint id, the volume name and the file's
+// identity: the FileIdentity of its FileInfo.Sys() when the filesystem has
+// one (NTFS MFT reference, so hard links are one inode), else its path.
+// Optional interfaces on FileInfo.Sys() (FileIdentity, CreationTimer,
+// AccessTimer, ChangeTimer, WindowsAttributer, LinkCounter, StreamLister)
+// and on the FS (io/fs.ReadLinkFS, StreamFS) bring in what io/fs cannot
+// say.
+//
+// # Symbolic links
+//
+// A guest symlink or junction is shown as a symlink whose target can never
+// resolve outside its volume directory; see rewriteLink for the rule.
+//
+// # Extended attributes
+//
+//	user.ckptfs.attributes   Windows FILE_ATTRIBUTE_* flags as "0x%08x"
+//	user.ckptfs.crtime       creation time, RFC 3339 with nanoseconds, UTC
+//	user.<stream>            content of alternate data stream <stream>
+//	                         (as ntfs-3g's streams_interface=xattr)
+//
+// A stream whose name collides with a user.ckptfs.* name is hidden.
+// Stream values above 64 KiB (the kernel's xattr limit) answer E2BIG.
+package fs

@@ -1,0 +1,216 @@
+//go:build linux
+
+package fs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	iofs "io/fs"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	gofs "github.com/hanwen/go-fuse/v2/fs"
+	"github.com/hanwen/go-fuse/v2/fuse"
+)
+
+// guestFile is a regular file of a guest volume.
+type guestFile struct {
+	guestNode
+}
+
+var (
+	_ = (gofs.NodeOpener)((*guestFile)(nil))
+	_ = (gofs.NodeReader)((*guestFile)(nil))
+	_ = (gofs.FileReleaser)((*guestHandle)(nil))
+)
+
+// Open opens the guest file; each open has its own handle, so no seek
+// state is shared between readers.
+func (g *guestFile) Open(ctx context.Context, flags uint32) (fh gofs.FileHandle, fl uint32, errno syscall.Errno) {
+	defer recoverErrno(&errno)
+	if flags&syscall.O_ACCMODE != syscall.O_RDONLY {
+		return nil, 0, syscall.EROFS
+	}
+	f, err := g.vol.fsys.Open(g.path)
+	if err != nil {
+		return nil, 0, toErrno(err)
+	}
+	return &guestHandle{f: f}, fuse.FOPEN_KEEP_CACHE, 0
+}
+
+// Read reads at off through the handle.
+func (g *guestFile) Read(ctx context.Context, fh gofs.FileHandle, dest []byte, off int64) (res fuse.ReadResult, errno syscall.Errno) {
+	defer recoverErrno(&errno)
+	h, ok := fh.(*guestHandle)
+	if !ok {
+		return nil, syscall.EBADF
+	}
+	n, err := readFull(h, g.fi.Size(), dest, off)
+	if err != nil {
+		return nil, toErrno(err)
+	}
+	return fuse.ReadResultData(dest[:n]), 0
+}
+
+// guestHandle is one open guest file.
+type guestHandle struct {
+	mu sync.Mutex // serialises Seek+Read for files without ReadAt
+	f  iofs.File
+}
+
+// ReadAt reads through the file's own ReadAt, or by seeking.
+func (h *guestHandle) ReadAt(p []byte, off int64) (int, error) {
+	if ra, ok := h.f.(io.ReaderAt); ok {
+		return ra.ReadAt(p, off)
+	}
+	s, ok := h.f.(io.Seeker)
+	if !ok {
+		return 0, fmt.Errorf("guest file cannot be read at an offset: %w", errUnsupported)
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if _, err := s.Seek(off, io.SeekStart); err != nil {
+		return 0, err
+	}
+	return io.ReadFull(h.f, p)
+}
+
+// Release closes the guest file.
+func (h *guestHandle) Release(ctx context.Context) syscall.Errno {
+	return toErrno(h.f.Close())
+}
+
+// Extended attribute names (see the package documentation).
+const (
+	xattrAttributes = "user.ckptfs.attributes"
+	xattrCrtime     = "user.ckptfs.crtime"
+	xattrStream     = "user."
+	// maxXattr is the kernel's limit on one xattr value (XATTR_SIZE_MAX).
+	maxXattr = 64 << 10
+)
+
+// xattrNames lists the extended attributes of the node.
+func (n *guestNode) xattrNames() []string {
+	if n.fi == nil {
+		return nil
+	}
+	var names []string
+	sys := n.fi.Sys()
+	if _, ok := sys.(WindowsAttributer); ok {
+		names = append(names, xattrAttributes)
+	}
+	if _, ok := sys.(CreationTimer); ok {
+		names = append(names, xattrCrtime)
+	}
+	if sl, ok := sys.(StreamLister); ok {
+		if _, ok := n.vol.fsys.(StreamFS); ok {
+			for _, s := range sl.StreamNames() {
+				if streamVisible(s) {
+					names = append(names, xattrStream+s)
+				}
+			}
+		}
+	}
+	return names
+}
+
+// streamVisible hides streams whose xattr name could not be told apart
+// from ours, or that the kernel could not carry.
+func streamVisible(s string) bool {
+	return s != "" && !strings.HasPrefix(s, "ckptfs.") && !strings.ContainsRune(s, 0) &&
+		len(xattrStream)+len(s) <= 255
+}
+
+// xattr returns the value of one extended attribute.
+func (n *guestNode) xattr(name string) ([]byte, error) {
+	if n.fi == nil {
+		return nil, syscall.ENODATA
+	}
+	sys := n.fi.Sys()
+	switch name {
+	case xattrAttributes:
+		if wa, ok := sys.(WindowsAttributer); ok {
+			return fmt.Appendf(nil, "0x%08x", wa.WindowsAttributes()), nil
+		}
+		return nil, syscall.ENODATA
+	case xattrCrtime:
+		if ct, ok := sys.(CreationTimer); ok {
+			return []byte(ct.CreationTime().UTC().Format(time.RFC3339Nano)), nil
+		}
+		return nil, syscall.ENODATA
+	}
+	stream, ok := strings.CutPrefix(name, xattrStream)
+	if !ok || !streamVisible(stream) || !n.hasStream(stream) {
+		return nil, syscall.ENODATA
+	}
+	return n.readStream(stream)
+}
+
+func (n *guestNode) hasStream(s string) bool {
+	sl, ok := n.fi.Sys().(StreamLister)
+	if !ok {
+		return false
+	}
+	for _, name := range sl.StreamNames() {
+		if name == s {
+			return true
+		}
+	}
+	return false
+}
+
+// readStream reads a whole alternate data stream, refusing one bigger than
+// an xattr can be.
+func (n *guestNode) readStream(stream string) ([]byte, error) {
+	sfs, ok := n.vol.fsys.(StreamFS)
+	if !ok {
+		return nil, syscall.ENODATA
+	}
+	f, err := sfs.OpenStream(n.path, stream)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxXattr+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > maxXattr {
+		return nil, syscall.E2BIG
+	}
+	return data, nil
+}
+
+// Getxattr answers one attribute, or its size when dest is too small.
+func (n *guestNode) Getxattr(ctx context.Context, attr string, dest []byte) (sz uint32, errno syscall.Errno) {
+	defer recoverErrno(&errno)
+	val, err := n.xattr(attr)
+	if err != nil {
+		var e syscall.Errno
+		if errors.As(err, &e) {
+			return 0, e
+		}
+		return 0, toErrno(err)
+	}
+	if len(dest) < len(val) {
+		return uint32(len(val)), syscall.ERANGE
+	}
+	return uint32(copy(dest, val)), 0
+}
+
+// Listxattr lists the attribute names, NUL-terminated.
+func (n *guestNode) Listxattr(ctx context.Context, dest []byte) (sz uint32, errno syscall.Errno) {
+	defer recoverErrno(&errno)
+	var b []byte
+	for _, name := range n.xattrNames() {
+		b = append(append(b, name...), 0)
+	}
+	if len(dest) < len(b) {
+		return uint32(len(b)), syscall.ERANGE
+	}
+	return uint32(copy(dest, b)), 0
+}

@@ -1,0 +1,263 @@
+//go:build linux
+
+package fs
+
+import (
+	"context"
+	"hash/fnv"
+	iofs "io/fs"
+	"path"
+	"sync"
+	"syscall"
+	"time"
+
+	gofs "github.com/hanwen/go-fuse/v2/fs"
+	"github.com/hanwen/go-fuse/v2/fuse"
+)
+
+// volume is one guest filesystem shown as a directory of a checkpoint.
+type volume struct {
+	fsys iofs.FS
+	// seed makes inode numbers differ between checkpoints and volumes:
+	// the same file in two checkpoints may differ, and the kernel's
+	// page cache is keyed by inode.
+	seed  string
+	mtime time.Time // for a root the filesystem gives no FileInfo for
+}
+
+// ino is the inode number of the file at p. Names of one file share it
+// when the filesystem tells a FileIdentity. Symlinks are always keyed by
+// path: their rewritten target depends on where the name sits.
+// The top bit is left clear, where go-fuse numbers the static nodes.
+func (v *volume) ino(p string, fi iofs.FileInfo) uint64 {
+	h := fnv.New64a()
+	h.Write([]byte(v.seed))
+	h.Write([]byte{0})
+	var id FileIdentity
+	if fi != nil && fi.Mode()&iofs.ModeSymlink == 0 {
+		id, _ = fi.Sys().(FileIdentity)
+	}
+	if id != nil {
+		var b [9]byte
+		b[0] = 'i'
+		x := id.FileID()
+		for i := 1; i < 9; i++ {
+			b[i] = byte(x >> (8 * (i - 1)))
+		}
+		h.Write(b[:])
+	} else {
+		h.Write([]byte("p" + p))
+	}
+	n := h.Sum64() &^ (1 << 63)
+	if n <= fuse.FUSE_ROOT_ID {
+		n += 2
+	}
+	return n
+}
+
+// lstat describes p without following a final symlink when the
+// filesystem can tell symlinks apart.
+func (v *volume) lstat(p string) (iofs.FileInfo, error) {
+	if rl, ok := v.fsys.(iofs.ReadLinkFS); ok {
+		return rl.Lstat(p)
+	}
+	return iofs.Stat(v.fsys, p)
+}
+
+// node makes the node for p; fi may be nil for the volume root.
+func (v *volume) node(p string, fi iofs.FileInfo) (gofs.InodeEmbedder, gofs.StableAttr) {
+	attr := gofs.StableAttr{Ino: v.ino(p, fi)}
+	switch {
+	case fi == nil || fi.IsDir():
+		attr.Mode = syscall.S_IFDIR
+		return &guestDir{guestNode: guestNode{vol: v, path: p, fi: fi}}, attr
+	case fi.Mode()&iofs.ModeSymlink != 0:
+		attr.Mode = syscall.S_IFLNK
+		return &guestLink{guestNode: guestNode{vol: v, path: p, fi: fi}}, attr
+	default:
+		attr.Mode = syscall.S_IFREG
+		return &guestFile{guestNode: guestNode{vol: v, path: p, fi: fi}}, attr
+	}
+}
+
+// guestNode is what every guest file, directory and link shares: its path
+// in the volume and the FileInfo it was found with (immutable).
+type guestNode struct {
+	gofs.Inode
+	vol  *volume
+	path string
+	fi   iofs.FileInfo
+}
+
+var (
+	_ = (gofs.NodeGetattrer)((*guestNode)(nil))
+	_ = (gofs.NodeGetxattrer)((*guestNode)(nil))
+	_ = (gofs.NodeListxattrer)((*guestNode)(nil))
+)
+
+// Getattr reports the guest file's size, times and link count with
+// read-only permissions.
+func (n *guestNode) Getattr(ctx context.Context, f gofs.FileHandle, out *fuse.AttrOut) syscall.Errno {
+	n.fill(&out.Attr)
+	out.SetTimeout(cacheTimeout)
+	return 0
+}
+
+func (n *guestNode) fill(a *fuse.Attr) {
+	a.Ino = n.StableAttr().Ino
+	switch n.StableAttr().Mode {
+	case syscall.S_IFDIR:
+		a.Mode = modeDir
+	case syscall.S_IFLNK:
+		a.Mode = modeLink
+	default:
+		a.Mode = modeFile
+	}
+	if n.fi == nil {
+		setTimes(a, n.vol.mtime)
+		return
+	}
+	if n.StableAttr().Mode == syscall.S_IFREG {
+		a.Size = uint64(max(n.fi.Size(), 0))
+	}
+	mtime, atime, ctime := n.fi.ModTime(), n.fi.ModTime(), n.fi.ModTime()
+	sys := n.fi.Sys()
+	if t, ok := sys.(AccessTimer); ok {
+		atime = t.AccessTime()
+	}
+	if t, ok := sys.(ChangeTimer); ok {
+		ctime = t.ChangeTime()
+	}
+	a.SetTimes(&atime, &mtime, &ctime)
+	if lc, ok := sys.(LinkCounter); ok && lc.LinkCount() > 0 {
+		a.Nlink = uint32(min(lc.LinkCount(), 1<<16))
+	}
+}
+
+// guestDir is a directory of a guest volume, read on demand.
+type guestDir struct {
+	guestNode
+}
+
+var (
+	_ = (gofs.NodeLookuper)((*guestDir)(nil))
+	_ = (gofs.NodeReaddirer)((*guestDir)(nil))
+)
+
+// Lookup stats one name in the guest filesystem.
+func (d *guestDir) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (ch *gofs.Inode, errno syscall.Errno) {
+	defer recoverErrno(&errno)
+	if !validName(name) {
+		return nil, syscall.ENOENT
+	}
+	p := path.Join(d.path, name)
+	fi, err := d.vol.lstat(p)
+	if err != nil {
+		return nil, toErrno(err)
+	}
+	node, attr := d.vol.node(p, fi)
+	ch = d.NewInode(ctx, node, attr)
+	// A hard link found under another name answers with the inode
+	// already known; its attributes are the same.
+	if af, ok := ch.Operations().(attrFiller); ok {
+		af.fillAttr(&out.Attr)
+	}
+	out.SetEntryTimeout(cacheTimeout)
+	out.SetAttrTimeout(cacheTimeout)
+	return ch, 0
+}
+
+// attrFiller is how Lookup asks any guest node for its attributes.
+type attrFiller interface{ fillAttr(a *fuse.Attr) }
+
+func (n *guestNode) fillAttr(a *fuse.Attr) { n.fill(a) }
+
+func (l *guestLink) fillAttr(a *fuse.Attr) {
+	l.fill(a)
+	if target, err := l.resolve(); err == nil {
+		a.Size = uint64(len(target))
+	}
+}
+
+// validName rejects names io/fs cannot take as one path element.
+func validName(name string) bool {
+	return name != "" && name != "." && name != ".." && iofs.ValidPath(name)
+}
+
+// Readdir lists the directory sorted by name (io/fs.ReadDir sorts).
+func (d *guestDir) Readdir(ctx context.Context) (ds gofs.DirStream, errno syscall.Errno) {
+	defer recoverErrno(&errno)
+	ents, err := iofs.ReadDir(d.vol.fsys, d.path)
+	if err != nil {
+		return nil, toErrno(err)
+	}
+	list := make([]fuse.DirEntry, 0, len(ents))
+	for _, e := range ents {
+		name := e.Name()
+		if !validName(name) {
+			continue
+		}
+		fi, err := e.Info()
+		if err != nil {
+			fi = nil
+		}
+		p := path.Join(d.path, name)
+		mode := uint32(syscall.S_IFREG)
+		switch {
+		case e.IsDir():
+			mode = syscall.S_IFDIR
+		case e.Type()&iofs.ModeSymlink != 0:
+			mode = syscall.S_IFLNK
+		}
+		list = append(list, fuse.DirEntry{Name: name, Mode: mode, Ino: d.vol.ino(p, fi)})
+	}
+	return gofs.NewListDirStream(list), 0
+}
+
+// guestLink is a guest symlink or junction, its target confined to the
+// volume by rewriteLink.
+type guestLink struct {
+	guestNode
+	once   sync.Once
+	target string
+	err    error
+}
+
+var (
+	_ = (gofs.NodeReadlinker)((*guestLink)(nil))
+	_ = (gofs.NodeGetattrer)((*guestLink)(nil))
+)
+
+func (l *guestLink) resolve() (string, error) {
+	l.once.Do(func() {
+		rl, ok := l.vol.fsys.(iofs.ReadLinkFS)
+		if !ok {
+			l.err = errUnsupported
+			return
+		}
+		raw, err := rl.ReadLink(l.path)
+		if err != nil {
+			l.err = err
+			return
+		}
+		l.target = rewriteLink(l.path, raw)
+	})
+	return l.target, l.err
+}
+
+// Readlink returns the rewritten target.
+func (l *guestLink) Readlink(ctx context.Context) (t []byte, errno syscall.Errno) {
+	defer recoverErrno(&errno)
+	target, err := l.resolve()
+	if err != nil {
+		return nil, toErrno(err)
+	}
+	return []byte(target), 0
+}
+
+// Getattr reports the size of the rewritten target, as readlink gives it.
+func (l *guestLink) Getattr(ctx context.Context, f gofs.FileHandle, out *fuse.AttrOut) syscall.Errno {
+	l.fillAttr(&out.Attr)
+	out.SetTimeout(cacheTimeout)
+	return 0
+}

@@ -1,0 +1,119 @@
+package fs
+
+import (
+	"path"
+	"strings"
+)
+
+// unresolvedDir is the name, at a volume's root, under which links that
+// cannot be mapped into the volume dangle. Guest data never decides where
+// such a link points: its whole target becomes one component below it.
+const unresolvedDir = ".ckptfs-unresolved"
+
+// rewriteLink maps the target of a guest symlink or junction to a target
+// that can never resolve outside the volume directory. linkPath is the
+// link's slash-separated path inside the volume; raw is the target as the
+// guest stored it. The rule:
+//
+//  1. The Windows prefixes \??\, \\?\ and \\.\ are dropped, NUL bytes are
+//     dropped and backslashes become slashes.
+//  2. A target with a drive letter ("C:\x") or a leading slash is taken from
+//     the volume root: which volume carried the letter is not recorded, so
+//     the link's own volume is assumed.
+//  3. UNC targets (\\server\share, \??\UNC\...), volume GUID paths
+//     (\??\Volume{...}) and drive-relative forms ("C:x") cannot be mapped:
+//     the link dangles at <volume root>/.ckptfs-unresolved/<raw target as
+//     one component>.
+//  4. Other targets are relative to the link's directory.
+//  5. The path is cleaned lexically; ".." at the volume root stays at the
+//     root (it is clipped, as "/.." is "/").
+//  6. The result is relative: one ".." per directory level of the link,
+//     then the cleaned components ("." for the root itself).
+//
+// Since the result climbs exactly to the volume root and then only
+// descends, and every link met on the way down obeys the same rule, no
+// resolution can leave the volume directory.
+func rewriteLink(linkPath, raw string) string {
+	dir := splitPath(path.Dir(linkPath))
+	t := strings.ReplaceAll(raw, "\x00", "")
+	prefixed := false
+	for _, p := range []string{`\??\`, `\\?\`, `\\.\`} {
+		if strings.HasPrefix(t, p) {
+			t, prefixed = t[len(p):], true
+			break
+		}
+	}
+	t = strings.ReplaceAll(t, `\`, "/")
+	var comps []string
+	switch {
+	case strings.HasPrefix(t, "//"),
+		prefixed && (hasPrefixFold(t, "UNC/") || hasPrefixFold(t, "Volume{")):
+		return unresolved(len(dir), raw)
+	case hasDrive(t):
+		if len(t) > 2 && t[2] != '/' {
+			return unresolved(len(dir), raw)
+		}
+		comps = splitPath(t[2:])
+	case strings.HasPrefix(t, "/"):
+		comps = splitPath(t)
+	default:
+		comps = append(append([]string{}, dir...), splitPath(t)...)
+	}
+	out := make([]string, 0, len(dir)+len(comps))
+	for range dir {
+		out = append(out, "..")
+	}
+	out = append(out, cleanComps(comps)...)
+	if len(out) == 0 {
+		return "."
+	}
+	return strings.Join(out, "/")
+}
+
+// splitPath splits a slash path into its non-empty components.
+func splitPath(p string) []string {
+	var out []string
+	for _, c := range strings.Split(p, "/") {
+		if c != "" && c != "." {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// cleanComps resolves "." and ".." lexically, clipping at the root.
+func cleanComps(comps []string) []string {
+	out := comps[:0:0]
+	for _, c := range comps {
+		switch c {
+		case "", ".":
+		case "..":
+			if len(out) > 0 {
+				out = out[:len(out)-1]
+			}
+		default:
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func unresolved(depth int, raw string) string {
+	name := strings.ReplaceAll(strings.ReplaceAll(raw, "\x00", ""), "/", `\`)
+	var b strings.Builder
+	for range depth {
+		b.WriteString("../")
+	}
+	b.WriteString(unresolvedDir + "/")
+	b.WriteString(safeName(name))
+	return b.String()
+}
+
+func hasDrive(t string) bool {
+	return len(t) >= 2 && t[1] == ':' &&
+		(t[0] >= 'A' && t[0] <= 'Z' || t[0] >= 'a' && t[0] <= 'z')
+}
+
+func hasPrefixFold(s, prefix string) bool {
+	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
+}

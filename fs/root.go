@@ -1,0 +1,142 @@
+//go:build linux
+
+package fs
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"sort"
+	"syscall"
+	"time"
+
+	"github.com/ckptfs/ckptfs/catalog"
+	"github.com/ckptfs/ckptfs/guest"
+	"github.com/ckptfs/ckptfs/vhdx"
+	gofs "github.com/hanwen/go-fuse/v2/fs"
+)
+
+// Root is the top of the mounted tree for one catalog.
+type Root struct {
+	dirNode
+	cat *catalog.Catalog
+	// built stands in for times the catalog does not know.
+	built time.Time
+	// imageOf and volumesOf are the two ways down to the layers below;
+	// tests put in-memory images and filesystems here.
+	imageOf   func(*catalog.Disk) (vhdx.Image, error)
+	volumesOf func(disk io.ReaderAt, size int64, diskName string) ([]*guest.Volume, error)
+}
+
+var _ = (gofs.NodeOnAdder)((*Root)(nil))
+
+// New returns the root of the tree for cat. It is mounted with
+// gofs.Mount(dir, New(cat), NodeOptions()) or through package mount.
+func New(cat *catalog.Catalog) *Root {
+	return newRoot(cat, chainImage, guest.Volumes)
+}
+
+func newRoot(cat *catalog.Catalog, imageOf func(*catalog.Disk) (vhdx.Image, error),
+	volumesOf func(io.ReaderAt, int64, string) ([]*guest.Volume, error)) *Root {
+	now := time.Now()
+	return &Root{dirNode: dirNode{mtime: now}, cat: cat, built: now, imageOf: imageOf, volumesOf: volumesOf}
+}
+
+// chainImage is the catalog disk's resolved chain.
+func chainImage(d *catalog.Disk) (vhdx.Image, error) {
+	if d.Chain == nil {
+		return nil, fmt.Errorf("disk %s (%s): chain not opened", d.Name, d.File)
+	}
+	return d.Chain, nil
+}
+
+// NodeOptions are the go-fuse options the tree is meant to be served
+// with: long cache timeouts (nothing changes) and the caller's ownership.
+func NodeOptions() *gofs.Options {
+	t := cacheTimeout
+	return &gofs.Options{
+		EntryTimeout:    &t,
+		AttrTimeout:     &t,
+		NegativeTimeout: &t,
+		UID:             uint32(syscall.Getuid()),
+		GID:             uint32(syscall.Getgid()),
+	}
+}
+
+// OnAdd builds the static top: VMs, checkpoint directories, by-time and
+// latest. Guest files come later, on demand.
+func (r *Root) OnAdd(ctx context.Context) {
+	if r.cat == nil {
+		return
+	}
+	if len(r.cat.VMs) == 1 {
+		r.addVM(ctx, r.EmbeddedInode(), r.cat.VMs[0])
+		return
+	}
+	used := map[string]bool{}
+	for _, vm := range r.cat.VMs {
+		dir := r.NewPersistentInode(ctx, &dirNode{mtime: r.built}, gofs.StableAttr{Mode: syscall.S_IFDIR})
+		r.AddChild(uniquify(safeName(vm.Name), used), dir, false)
+		r.addVM(ctx, dir, vm)
+	}
+}
+
+// addVM fills parent with checkpoints/, by-time/ and latest for one VM.
+func (r *Root) addVM(ctx context.Context, parent *gofs.Inode, vm *catalog.VM) {
+	cps := parent.NewPersistentInode(ctx, &dirNode{mtime: r.built}, gofs.StableAttr{Mode: syscall.S_IFDIR})
+	parent.AddChild("checkpoints", cps, false)
+	names := map[*catalog.Checkpoint]string{}
+	used := map[string]bool{}
+	for _, c := range vm.Checkpoints {
+		name := uniquify(safeName(c.Name), used)
+		names[c] = name
+		cd := &checkpointDir{dirNode: dirNode{mtime: r.timeOf(c)}, root: r, vm: vm, c: c}
+		cps.AddChild(name, cps.NewPersistentInode(ctx, cd, gofs.StableAttr{Mode: syscall.S_IFDIR}), false)
+	}
+	r.addByTime(ctx, parent, vm, names)
+	if latest := latestOf(vm); latest != nil {
+		link := &symlinkNode{target: "checkpoints/" + names[latest], mtime: r.timeOf(latest)}
+		parent.AddChild("latest", parent.NewPersistentInode(ctx, link, gofs.StableAttr{Mode: syscall.S_IFLNK}), false)
+	}
+}
+
+// addByTime makes by-time/, one symlink per checkpoint with a known
+// creation time, named so that name order is time order.
+func (r *Root) addByTime(ctx context.Context, parent *gofs.Inode, vm *catalog.VM, names map[*catalog.Checkpoint]string) {
+	bt := parent.NewPersistentInode(ctx, &dirNode{mtime: r.built}, gofs.StableAttr{Mode: syscall.S_IFDIR})
+	parent.AddChild("by-time", bt, false)
+	var timed []*catalog.Checkpoint
+	for _, c := range vm.Checkpoints {
+		if !c.Created.IsZero() {
+			timed = append(timed, c)
+		}
+	}
+	sort.SliceStable(timed, func(i, j int) bool { return timed[i].Created.Before(timed[j].Created) })
+	used := map[string]bool{}
+	for _, c := range timed {
+		link := &symlinkNode{target: "../checkpoints/" + names[c], mtime: c.Created}
+		bt.AddChild(uniquify(timeName(c.Created), used), bt.NewPersistentInode(ctx, link, gofs.StableAttr{Mode: syscall.S_IFLNK}), false)
+	}
+}
+
+// latestOf is the live checkpoint (the last one when there are several),
+// else the last in creation order.
+func latestOf(vm *catalog.VM) *catalog.Checkpoint {
+	var last *catalog.Checkpoint
+	for _, c := range vm.Checkpoints {
+		if c.Live {
+			last = c
+		}
+	}
+	if last == nil && len(vm.Checkpoints) > 0 {
+		last = vm.Checkpoints[len(vm.Checkpoints)-1]
+	}
+	return last
+}
+
+func (r *Root) timeOf(c *catalog.Checkpoint) time.Time {
+	if c.Created.IsZero() {
+		return r.built
+	}
+	return c.Created
+}
