@@ -65,10 +65,13 @@ const (
 	// BlockPartial: the sector bitmap says, per sector, whether this file
 	// holds it (bit set) or the parent does (bit clear; zeros without parent).
 	BlockPartial
+	// BlockInvalid: the file's entry for the block is damaged (state not
+	// allowed, data past the end of the file); reading it is an error.
+	BlockInvalid
 )
 
 func (s BlockState) String() string {
-	return [...]string{"absent", "zero", "present", "partial"}[s]
+	return [...]string{"absent", "zero", "present", "partial", "invalid"}[s]
 }
 
 // blockMap is the per-format part of a Disk: where its payload blocks are.
@@ -77,6 +80,8 @@ type blockMap interface {
 	// and, for present and partial blocks, the byte offset of the block's
 	// first sector in the file.
 	block(i int64) (BlockState, int64)
+	// blockError explains why block i is BlockInvalid.
+	blockError(i int64) error
 	// sectorBitmap fills dst with block i's sector bitmap, one bit per
 	// logical sector, bit 0 of dst[0] being the block's first sector
 	// (LSB first, whatever the format stores). len(dst) is
@@ -134,6 +139,7 @@ type Disk struct {
 	r      io.ReaderAt // the file as seen after log replay
 	blocks blockMap
 	closer io.Closer
+	vhdx   *vhdxLayout // nil for VHD
 }
 
 // Blocks returns the number of payload blocks.

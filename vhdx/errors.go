@@ -56,3 +56,19 @@ func checksumErr(off int64, what string) error {
 func unsupportedErr(off int64, format string, args ...any) error {
 	return &FormatError{Off: off, What: fmt.Sprintf(format, args...), Err: ErrUnsupported}
 }
+
+var errShortRead = errors.New("short read")
+
+// ioError is a failure of the underlying reader, kept apart from format
+// faults so a caller can tell a bad image from a bad disk or network.
+type ioError struct {
+	off  int64
+	what string
+	err  error
+}
+
+func (e *ioError) Error() string {
+	return fmt.Sprintf("reading %s at byte 0x%x: %v", e.what, e.off, e.err)
+}
+
+func (e *ioError) Unwrap() error { return e.err }

@@ -1,0 +1,143 @@
+package vhdx
+
+import (
+	"container/list"
+	"fmt"
+	"sort"
+	"sync"
+)
+
+// run is a stretch of a mixed unit owned by one layer (or zeros/absent).
+type run struct {
+	start, end int64 // offsets inside the unit
+	kind       int   // unitAbsent, unitZero, unitData, unitInvalid
+	layer      int
+	fileOff    int64 // file offset of start, for unitData
+}
+
+type runList []run
+
+// find returns the runs from the one containing off onwards.
+func (rl runList) find(off int64) runList {
+	i := sort.Search(len(rl), func(i int) bool { return rl[i].end > off })
+	return rl[i:]
+}
+
+// runsOf returns the sector runs of mixed unit u, from the cache or built
+// from the layers' sector bitmaps.
+func (c *Chain) runsOf(u int64) (runList, error) {
+	if rl, ok := c.runs.get(u); ok {
+		return rl, nil
+	}
+	rl, err := c.buildRuns(u)
+	if err != nil {
+		return nil, err
+	}
+	c.runs.put(u, rl)
+	return rl, nil
+}
+
+func (c *Chain) buildRuns(u int64) (runList, error) {
+	ref := unitRef(c.units.get(u))
+	m := c.mixed[ref.value()]
+	unitLen := min(int64(1)<<c.unitShift, c.size-u<<c.unitShift)
+	partial := m.stack[:len(m.stack)-1]
+	bitmaps := make([][]byte, len(partial))
+	for i, lb := range partial {
+		d := c.Layers[lb.layer]
+		bm, err := d.SectorBitmap(lb.block)
+		if err != nil {
+			return nil, fmt.Errorf("%s: sector bitmap of block %d: %w", d.Name, lb.block, err)
+		}
+		bitmaps[i] = bm
+	}
+	last := m.stack[len(m.stack)-1]
+	var rl runList
+	g := c.sectorSize
+	for x := int64(0); x < unitLen; x += g {
+		owner := -1
+		for i, lb := range partial {
+			sec := (lb.start + x) / c.Layers[lb.layer].LogicalSectorSize
+			if sec>>3 < int64(len(bitmaps[i])) && bitmaps[i][sec>>3]&(1<<(sec&7)) != 0 {
+				owner = i
+				break
+			}
+		}
+		r := c.runFor(owner, partial, last, x)
+		if n := len(rl); n > 0 && rl[n-1].end == x && rl[n-1].kind == r.kind && rl[n-1].layer == r.layer &&
+			(r.kind != unitData || rl[n-1].fileOff+(x-rl[n-1].start) == r.fileOff) {
+			rl[n-1].end = x + g
+			continue
+		}
+		r.end = x + g
+		rl = append(rl, r)
+	}
+	rl[len(rl)-1].end = unitLen
+	return rl, nil
+}
+
+// runFor says who owns the sector at x: partial layer owner, or the
+// stack's deciding entry when no bitmap claims it.
+func (c *Chain) runFor(owner int, partial []layerBlock, last layerBlock, x int64) run {
+	if owner >= 0 {
+		lb := partial[owner]
+		return run{start: x, kind: unitData, layer: lb.layer, fileOff: lb.off + x}
+	}
+	switch last.state {
+	case BlockPresent:
+		return run{start: x, kind: unitData, layer: last.layer, fileOff: last.off + x}
+	case BlockZero:
+		return run{start: x, kind: unitZero, layer: last.layer}
+	case BlockInvalid:
+		return run{start: x, kind: unitInvalid, layer: last.layer}
+	}
+	return run{start: x, kind: unitAbsent, layer: -1}
+}
+
+// runCache keeps built run lists, bounded by the total number of runs so a
+// pathological bitmap (alternating sectors) cannot grow it without limit.
+type runCache struct {
+	mu     sync.Mutex
+	budget int
+	used   int
+	lru    *list.List
+	byUnit map[int64]*list.Element
+}
+
+type cachedRuns struct {
+	unit int64
+	runs runList
+}
+
+const defaultRunBudget = 1 << 20 // runs, about 40 MiB at worst
+
+func newRunCache(budget int) *runCache {
+	return &runCache{budget: budget, lru: list.New(), byUnit: map[int64]*list.Element{}}
+}
+
+func (rc *runCache) get(u int64) (runList, bool) {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	if e, ok := rc.byUnit[u]; ok {
+		rc.lru.MoveToFront(e)
+		return e.Value.(*cachedRuns).runs, true
+	}
+	return nil, false
+}
+
+func (rc *runCache) put(u int64, rl runList) {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	if _, ok := rc.byUnit[u]; ok {
+		return
+	}
+	rc.byUnit[u] = rc.lru.PushFront(&cachedRuns{unit: u, runs: rl})
+	rc.used += len(rl)
+	for rc.used > rc.budget && rc.lru.Len() > 1 {
+		e := rc.lru.Back()
+		cr := e.Value.(*cachedRuns)
+		rc.lru.Remove(e)
+		delete(rc.byUnit, cr.unit)
+		rc.used -= len(cr.runs)
+	}
+}
