@@ -4,8 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"os"
-	"syscall"
 	"path/filepath"
+	"syscall"
 	"testing"
 
 	"github.com/ckptfs/ckptfs/internal/testutil"

@@ -45,7 +45,7 @@ func newVHDX(r io.ReaderAt, size int64) (*Disk, error) {
 		Warnings:           append(warn, rwarn...),
 		r:                  ov,
 		blocks:             blocks,
-		vhdx: &vhdxLayout{header: h, batRegion: bat, metaRegion: meta, params: p, chunkRatio: blocks.chunkRatio},
+		vhdx:               &vhdxLayout{header: h, batRegion: bat, metaRegion: meta, params: p, chunkRatio: blocks.chunkRatio},
 	}
 	switch {
 	case p.HasParent:
