@@ -1,0 +1,216 @@
+package ntfs
+
+import (
+	"encoding/binary"
+	"fmt"
+	"io"
+)
+
+// maxIndexDepth bounds the height of a directory B+ tree. Real trees are a
+// handful of levels; anything deeper is a cycle or garbage.
+const maxIndexDepth = 32
+
+// Index entry flags.
+const (
+	entrySubnode uint16 = 1
+	entryLast    uint16 = 2
+)
+
+// indexEntry is one entry of a directory index node.
+type indexEntry struct {
+	Ref    Ref
+	Key    []byte // the $FILE_NAME value, empty in the last entry
+	Sub    uint64 // VCN of the child node, valid when HasSub
+	HasSub bool
+	Last   bool
+	Off    int64
+}
+
+// dirIndex is the $I30 index of one directory.
+type dirIndex struct {
+	v       *Volume
+	rec     uint64
+	root    []indexEntry
+	alloc   *stream // $INDEX_ALLOCATION, nil for a small directory
+	recSize int64   // bytes per INDX record
+	vcnSize int64   // bytes per index VCN
+}
+
+// openIndex prepares the $I30 index of directory n.
+func (v *Volume) openIndex(n *node) (*dirIndex, error) {
+	roots := pieces(n.attrs, attrIndexRoot, "$I30")
+	if len(roots) != 1 || roots[0].NonResident {
+		return nil, formatErr(-1, "directory record %d has no usable $INDEX_ROOT", n.info.Ref.Record)
+	}
+	root := roots[0]
+	b := root.Value
+	if len(b) < 0x20 {
+		return nil, formatErr(root.Off, "$INDEX_ROOT of %d bytes", len(b))
+	}
+	ix := &dirIndex{v: v, rec: n.info.Ref.Record}
+	ix.recSize = int64(binary.LittleEndian.Uint32(b[8:]))
+	if ix.recSize < 512 || ix.recSize > 64<<10 || ix.recSize&(ix.recSize-1) != 0 {
+		return nil, formatErr(root.Off, "index record size %d", ix.recSize)
+	}
+	// Index VCNs count clusters, unless an index record is smaller than a
+	// cluster; then they count 512-byte blocks.
+	ix.vcnSize = int64(v.geo.ClusterSize)
+	if ix.recSize < ix.vcnSize {
+		ix.vcnSize = 512
+	}
+	var err error
+	if ix.root, err = parseNode(b, 0x10, root.Off); err != nil {
+		return nil, fmt.Errorf("directory record %d: $INDEX_ROOT: %w", ix.rec, err)
+	}
+	if allocs := pieces(n.attrs, attrIndexAlloc, "$I30"); len(allocs) > 0 {
+		if ix.alloc, err = newStream(v.r, int64(v.geo.ClusterSize), allocs); err != nil {
+			return nil, fmt.Errorf("directory record %d: $INDEX_ALLOCATION: %w", ix.rec, err)
+		}
+	}
+	return ix, nil
+}
+
+// parseNode decodes the entries of the index node whose header starts at
+// b[h]. off is b's offset in the volume.
+func parseNode(b []byte, h int, off int64) ([]indexEntry, error) {
+	if h+16 > len(b) {
+		return nil, formatErr(off, "index node header truncated")
+	}
+	start := h + int(binary.LittleEndian.Uint32(b[h:]))
+	end := h + int(binary.LittleEndian.Uint32(b[h+4:]))
+	if start < h+16 || end > len(b) || start > end {
+		return nil, formatErr(off+int64(h), "index entries span %d..%d of a %d-byte node", start, end, len(b))
+	}
+	var out []indexEntry
+	for pos := start; ; {
+		if pos+16 > end {
+			return nil, formatErr(off+int64(pos), "index node ends without a last entry")
+		}
+		l := int(binary.LittleEndian.Uint16(b[pos+8:]))
+		kl := int(binary.LittleEndian.Uint16(b[pos+10:]))
+		fl := binary.LittleEndian.Uint16(b[pos+12:])
+		if l < 16 || l%8 != 0 || pos+l > end || 16+kl > l {
+			return nil, formatErr(off+int64(pos), "index entry of length %d (key %d)", l, kl)
+		}
+		e := indexEntry{
+			Ref:  refFrom(binary.LittleEndian.Uint64(b[pos:])),
+			Last: fl&entryLast != 0,
+			Off:  off + int64(pos),
+		}
+		if fl&entrySubnode != 0 {
+			if l < 24 || (!e.Last && 16+kl > l-8) {
+				return nil, formatErr(e.Off, "index entry too short for its child pointer")
+			}
+			e.Sub, e.HasSub = binary.LittleEndian.Uint64(b[pos+l-8:]), true
+		}
+		if !e.Last {
+			e.Key = b[pos+16 : pos+16+kl]
+		}
+		out = append(out, e)
+		if e.Last {
+			return out, nil
+		}
+		pos += l
+	}
+}
+
+// node reads the INDX record at vcn and returns its entries.
+func (ix *dirIndex) node(vcn uint64) ([]indexEntry, error) {
+	if ix.alloc == nil {
+		return nil, formatErr(-1, "directory record %d points to index VCN %d but has no $INDEX_ALLOCATION", ix.rec, vcn)
+	}
+	if vcn > uint64(ix.alloc.size/ix.vcnSize) {
+		return nil, kindErr(ErrRange, -1, "directory record %d: index VCN %d past its allocation", ix.rec, vcn)
+	}
+	pos := int64(vcn) * ix.vcnSize
+	b := make([]byte, ix.recSize)
+	if _, err := ix.alloc.ReadAt(b, pos); err != nil {
+		if err == io.EOF {
+			err = kindErr(ErrRange, -1, "index record at VCN %d is truncated", vcn)
+		}
+		return nil, fmt.Errorf("directory record %d: %w", ix.rec, err)
+	}
+	off := ix.alloc.volOffset(pos)
+	if string(b[:4]) != "INDX" {
+		return nil, formatErr(off, "directory record %d: index record at VCN %d has signature %q", ix.rec, vcn, b[:4])
+	}
+	if err := applyFixups(b, off); err != nil {
+		return nil, fmt.Errorf("directory record %d: index VCN %d: %w", ix.rec, vcn, err)
+	}
+	if got := binary.LittleEndian.Uint64(b[0x10:]); got != vcn {
+		return nil, formatErr(off+0x10, "index record at VCN %d says it is VCN %d", vcn, got)
+	}
+	return parseNode(b, 0x18, off)
+}
+
+// walk calls fn for every entry of the index in collation order.
+func (ix *dirIndex) walk(fn func(e *indexEntry) error) error {
+	visited := map[uint64]bool{}
+	var rec func(entries []indexEntry, depth int) error
+	rec = func(entries []indexEntry, depth int) error {
+		for i := range entries {
+			e := &entries[i]
+			if e.HasSub {
+				if depth >= maxIndexDepth {
+					return kindErr(ErrLoop, e.Off, "directory record %d: index deeper than %d", ix.rec, maxIndexDepth)
+				}
+				if visited[e.Sub] {
+					return kindErr(ErrLoop, e.Off, "directory record %d: index VCN %d reached twice", ix.rec, e.Sub)
+				}
+				visited[e.Sub] = true
+				child, err := ix.node(e.Sub)
+				if err != nil {
+					return err
+				}
+				if err := rec(child, depth+1); err != nil {
+					return err
+				}
+			}
+			if !e.Last {
+				if err := fn(e); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+	return rec(ix.root, 0)
+}
+
+// lookup descends the B+ tree to the entry whose name collates equal to
+// name (UTF-16LE), or returns nil.
+func (ix *dirIndex) lookup(name []byte, up []uint16) (*indexEntry, error) {
+	entries := ix.root
+	for depth := 0; ; depth++ {
+		if depth > maxIndexDepth {
+			return nil, kindErr(ErrLoop, -1, "directory record %d: index deeper than %d", ix.rec, maxIndexDepth)
+		}
+		var down *indexEntry
+		for i := range entries {
+			e := &entries[i]
+			if e.Last {
+				down = e
+				break
+			}
+			k, err := decodeFileName(e.Key, e.Off+16)
+			if err != nil {
+				return nil, err
+			}
+			c := collate(name, k.Raw, up)
+			if c == 0 {
+				return e, nil
+			}
+			if c < 0 {
+				down = e
+				break
+			}
+		}
+		if down == nil || !down.HasSub {
+			return nil, nil
+		}
+		var err error
+		if entries, err = ix.node(down.Sub); err != nil {
+			return nil, err
+		}
+	}
+}

@@ -1,0 +1,83 @@
+package ntfs
+
+import (
+	"encoding/binary"
+	"fmt"
+)
+
+// Record header flags.
+const (
+	recInUse     uint16 = 0x0001
+	recDirectory uint16 = 0x0002
+)
+
+// Ref is an MFT reference: a record number and the sequence number that
+// record had when the reference was made. Two directory entries with the
+// same Ref are hard links to one file.
+type Ref struct {
+	Record uint64 // MFT record number (48 bits on disk)
+	Seq    uint16 // sequence number; 0 in references that do not check it
+}
+
+func refFrom(v uint64) Ref { return Ref{Record: v & (1<<48 - 1), Seq: uint16(v >> 48)} }
+
+// String prints the reference as record-sequence, like sleuthkit.
+func (r Ref) String() string { return fmt.Sprintf("%d-%d", r.Record, r.Seq) }
+
+// mftRecord is one decoded MFT record (base or extension).
+type mftRecord struct {
+	Num   uint64
+	Seq   uint16
+	Links uint16
+	Flags uint16
+	Base  Ref // zero for a base record
+	Attrs []*attribute
+}
+
+// parseRecord fixes up and decodes the MFT record in b (which it modifies),
+// read from byte offset off of the volume.
+func parseRecord(b []byte, num uint64, off int64, clusters uint64) (*mftRecord, error) {
+	if string(b[:4]) != "FILE" {
+		if string(b[:4]) == "BAAD" {
+			return nil, kindErr(ErrFixup, off, "MFT record %d is marked BAAD", num)
+		}
+		return nil, formatErr(off, "MFT record %d has signature %q", num, b[:4])
+	}
+	if err := applyFixups(b, off); err != nil {
+		return nil, fmt.Errorf("MFT record %d: %w", num, err)
+	}
+	r := &mftRecord{
+		Num:   num,
+		Seq:   binary.LittleEndian.Uint16(b[0x10:]),
+		Links: binary.LittleEndian.Uint16(b[0x12:]),
+		Flags: binary.LittleEndian.Uint16(b[0x16:]),
+		Base:  refFrom(binary.LittleEndian.Uint64(b[0x20:])),
+	}
+	first := int(binary.LittleEndian.Uint16(b[0x14:]))
+	used := int(binary.LittleEndian.Uint32(b[0x18:]))
+	if used > len(b) || used < 0x30 {
+		return nil, formatErr(off+0x18, "MFT record %d uses %d of %d bytes", num, used, len(b))
+	}
+	if first < 0x2A || first+8 > used || first%8 != 0 {
+		return nil, formatErr(off+0x14, "MFT record %d: first attribute at %d", num, first)
+	}
+	attrs, err := parseAttributes(b[:used], first, off, clusters)
+	if err != nil {
+		return nil, fmt.Errorf("MFT record %d: %w", num, err)
+	}
+	r.Attrs = attrs
+	return r, nil
+}
+
+// readRecord reads and decodes MFT record num through the $MFT stream.
+func (v *Volume) readRecord(num uint64) (*mftRecord, error) {
+	if num >= v.mftRecords {
+		return nil, kindErr(ErrRange, -1, "MFT record %d past the %d records of $MFT", num, v.mftRecords)
+	}
+	size := int64(v.geo.RecordSize)
+	b := make([]byte, size)
+	if _, err := v.mft.ReadAt(b, int64(num)*size); err != nil {
+		return nil, fmt.Errorf("ntfs: reading MFT record %d: %w", num, err)
+	}
+	return parseRecord(b, num, v.mft.volOffset(int64(num)*size), v.geo.Clusters())
+}

@@ -1,0 +1,313 @@
+package ntfs
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"strings"
+	"sync"
+	"unicode/utf16"
+)
+
+// Well-known MFT record numbers.
+const (
+	mftRecordNum  = 0
+	volumeRecord  = 3
+	rootRecord    = 5
+	firstUserFile = 16 // records below are metadata files, hidden from listings
+)
+
+// Volume is a read-only NTFS volume. It implements fs.FS, fs.ReadDirFS,
+// fs.StatFS and fs.ReadLinkFS, and is safe for concurrent use.
+//
+// Paths are io/fs paths ("dir/file", "." for the root), case-sensitive and
+// as stored. Symlinks and junctions are never followed. The NTFS metadata
+// files ($MFT, $Bitmap, ...) are not listed; Record reaches them.
+type Volume struct {
+	r    io.ReaderAt
+	size int64
+	geo  *Geometry
+
+	mft        *stream
+	mftRecords uint64
+
+	cache *nodeCache
+
+	upOnce sync.Once
+	upcase []uint16
+
+	closer io.Closer
+}
+
+// NewVolume opens the NTFS volume held in the first size bytes of r. It
+// reads the boot sector, $MFT's own record (and its extension records) and
+// checks the root directory; nothing else is read until asked for.
+func NewVolume(r io.ReaderAt, size int64) (*Volume, error) {
+	geo, err := readBoot(r, size)
+	if err != nil {
+		return nil, err
+	}
+	v := &Volume{r: r, size: size, geo: geo, cache: newNodeCache(nodeCacheSize)}
+	if err := v.loadMFT(); err != nil {
+		return nil, err
+	}
+	root, err := v.node(rootRecord)
+	if err != nil {
+		return nil, fmt.Errorf("ntfs: root directory: %w", err)
+	}
+	if !root.info.Dir {
+		return nil, formatErr(-1, "root record %d is not a directory", rootRecord)
+	}
+	return v, nil
+}
+
+// Open opens the NTFS volume in the file or device at path. Close the
+// returned volume to close the file.
+func Open(path string) (*Volume, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	size := st.Size()
+	if st.Mode()&fs.ModeDevice != 0 {
+		if size, err = f.Seek(0, io.SeekEnd); err != nil {
+			f.Close()
+			return nil, err
+		}
+	}
+	v, err := NewVolume(f, size)
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	v.closer = f
+	return v, nil
+}
+
+// Close closes the file opened by Open; for NewVolume it does nothing.
+func (v *Volume) Close() error {
+	if v.closer != nil {
+		return v.closer.Close()
+	}
+	return nil
+}
+
+// Geometry returns the layout read from the boot sector.
+func (v *Volume) Geometry() Geometry { return *v.geo }
+
+// loadMFT finds $MFT through its own record: first through the runlist
+// pieces in record 0, which must map any extension records $MFT uses, then
+// through the whole runlist gathered from them.
+func (v *Volume) loadMFT() error {
+	cs := int64(v.geo.ClusterSize)
+	off := int64(v.geo.MFTCluster) * cs
+	b := make([]byte, v.geo.RecordSize)
+	if off+int64(len(b)) > v.size {
+		return kindErr(ErrRange, 0x30, "$MFT at byte %d lies past the volume", off)
+	}
+	if _, err := v.r.ReadAt(b, off); err != nil {
+		return fmt.Errorf("ntfs: reading $MFT record: %w", err)
+	}
+	rec, err := parseRecord(b, mftRecordNum, off, v.geo.Clusters())
+	if err != nil {
+		return err
+	}
+	data := pieces(rec.Attrs, attrData, "")
+	if len(data) == 0 || !data[0].NonResident {
+		return formatErr(off, "$MFT has no non-resident $DATA")
+	}
+	if v.mft, err = buildStream(v.r, cs, data, true); err != nil {
+		return fmt.Errorf("ntfs: $MFT: %w", err)
+	}
+	if err := v.setMFTSize(off); err != nil {
+		return err
+	}
+	attrs, err := v.gatherAttributes(rec, v.readRecord)
+	if err != nil {
+		return fmt.Errorf("ntfs: $MFT: %w", err)
+	}
+	if v.mft, err = newStream(v.r, cs, pieces(attrs, attrData, "")); err != nil {
+		return fmt.Errorf("ntfs: $MFT: %w", err)
+	}
+	return v.setMFTSize(off)
+}
+
+func (v *Volume) setMFTSize(off int64) error {
+	if v.mft.size > v.size || v.mft.size < firstUserFile*int64(v.geo.RecordSize) {
+		return kindErr(ErrRange, off, "$MFT of %d bytes on a volume of %d", v.mft.size, v.size)
+	}
+	v.mftRecords = uint64(v.mft.size / int64(v.geo.RecordSize))
+	return nil
+}
+
+// node is a decoded file: its base record, all its attributes (extension
+// records included) and the summary built from them.
+type node struct {
+	v     *Volume
+	rec   *mftRecord
+	attrs []*attribute
+	info  *FileRecordInfo
+}
+
+// node returns the decoded base record num, from the cache when possible.
+func (v *Volume) node(num uint64) (*node, error) {
+	if n := v.cache.get(num); n != nil {
+		return n, nil
+	}
+	rec, err := v.readRecord(num)
+	if err != nil {
+		return nil, err
+	}
+	if rec.Base.Record != 0 {
+		return nil, formatErr(-1, "MFT record %d is an extension of record %d", num, rec.Base.Record)
+	}
+	attrs, err := v.gatherAttributes(rec, v.readRecord)
+	if err != nil {
+		return nil, err
+	}
+	info, err := v.decodeInfo(rec, attrs)
+	if err != nil {
+		return nil, fmt.Errorf("MFT record %d: %w", num, err)
+	}
+	n := &node{v: v, rec: rec, attrs: attrs, info: info}
+	v.detectInterix(n)
+	if info.InUse {
+		v.cache.put(num, n)
+	}
+	return n, nil
+}
+
+// detectInterix recognises the symlinks ntfs-3g creates: small system
+// files holding "IntxLNK\x01" and the target.
+func (v *Volume) detectInterix(n *node) {
+	fi := n.info
+	if fi.Dir || fi.Reparse != nil || fi.Attributes&AttrSystem == 0 || fi.Size < 8 || fi.Size > 4096 {
+		return
+	}
+	s, err := n.stream("")
+	if err != nil {
+		return
+	}
+	b := make([]byte, s.size)
+	if _, err := s.ReadAt(b, 0); err != nil && err != io.EOF {
+		return
+	}
+	fi.Reparse = parseInterix(b)
+}
+
+// stream opens the $DATA stream of the given name ("" for the file's data).
+func (n *node) stream(name string) (*stream, error) {
+	p := pieces(n.attrs, attrData, name)
+	if len(p) == 0 {
+		return nil, fs.ErrNotExist
+	}
+	return newStream(n.v.r, int64(n.v.geo.ClusterSize), p)
+}
+
+// Record returns what MFT record num says about its file, deleted files
+// included (InUse false). Extension records are refused.
+func (v *Volume) Record(num uint64) (*FileRecordInfo, error) {
+	n, err := v.node(num)
+	if err != nil {
+		return nil, err
+	}
+	return n.info, nil
+}
+
+// Records returns the number of records $MFT holds, for callers that scan.
+func (v *Volume) Records() uint64 { return v.mftRecords }
+
+// Label returns the volume label from $Volume.
+func (v *Volume) Label() (string, error) {
+	n, err := v.node(volumeRecord)
+	if err != nil {
+		return "", err
+	}
+	for _, a := range n.attrs {
+		if a.Type == attrVolumeName && !a.NonResident {
+			return decodeUTF16(a.Value), nil
+		}
+	}
+	return "", nil
+}
+
+// resolve walks path from the root to the node it names.
+func (v *Volume) resolve(op, path string) (*node, error) {
+	if !fs.ValidPath(path) {
+		return nil, &fs.PathError{Op: op, Path: path, Err: fs.ErrInvalid}
+	}
+	n, err := v.node(rootRecord)
+	if err != nil {
+		return nil, &fs.PathError{Op: op, Path: path, Err: err}
+	}
+	if path == "." {
+		return n, nil
+	}
+	for _, part := range strings.Split(path, "/") {
+		if !n.info.Dir {
+			return nil, &fs.PathError{Op: op, Path: path, Err: errNotDir}
+		}
+		child, err := v.lookup(n, part)
+		if err != nil {
+			return nil, &fs.PathError{Op: op, Path: path, Err: err}
+		}
+		n = child
+	}
+	return n, nil
+}
+
+// errNotDir is returned when a path goes through a file.
+var errNotDir = errors.New("not a directory")
+
+// lookup finds name in directory dir.
+func (v *Volume) lookup(dir *node, name string) (*node, error) {
+	ix, err := v.openIndex(dir)
+	if err != nil {
+		return nil, err
+	}
+	key := encodeUTF16(name)
+	e, err := ix.lookup(key, v.loadUpcase())
+	if err != nil {
+		return nil, err
+	}
+	if e == nil {
+		return nil, fs.ErrNotExist
+	}
+	k, err := decodeFileName(e.Key, e.Off+16)
+	if err != nil {
+		return nil, err
+	}
+	if k.Namespace == NamespaceDOS || hiddenEntry(dir, e.Ref) || k.Name != name {
+		return nil, fs.ErrNotExist
+	}
+	child, err := v.node(e.Ref.Record)
+	if err != nil {
+		return nil, err
+	}
+	if e.Ref.Seq != 0 && child.info.Ref.Seq != e.Ref.Seq {
+		return nil, formatErr(e.Off, "directory entry %q points to record %d sequence %d, found %d", name, e.Ref.Record, e.Ref.Seq, child.info.Ref.Seq)
+	}
+	return child, nil
+}
+
+// hiddenEntry reports whether an entry of dir is a metadata file.
+func hiddenEntry(dir *node, ref Ref) bool {
+	return dir.info.Ref.Record == rootRecord && ref.Record < firstUserFile
+}
+
+func encodeUTF16(s string) []byte {
+	u := utf16.Encode([]rune(s))
+	b := make([]byte, 2*len(u))
+	for i, c := range u {
+		binary.LittleEndian.PutUint16(b[2*i:], c)
+	}
+	return b
+}
