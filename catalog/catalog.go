@@ -13,6 +13,12 @@ import (
 type Catalog struct {
 	Source string // the path the user gave
 	VMs    []*VM
+	// Warnings lists what was tolerated: unreadable configuration files,
+	// configured disks that are not there, checkpoint parents that could
+	// not be placed.
+	Warnings []string
+
+	files []*diskFile // every disk file opened, each once; Close closes them
 }
 
 // VM is one virtual machine: a configuration file with its checkpoints, or,
