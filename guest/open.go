@@ -25,6 +25,9 @@ func openFS(kind string, r io.ReaderAt, size int64, probe []byte) (fs.FS, string
 		if err := checkFAT(kind, probe, size); err != nil {
 			return nil, "", err
 		}
+		if err := checkFATChains(kind, r, size, probe); err != nil {
+			return nil, "", err
+		}
 	case fsExt4:
 		if err := checkExt4(probe[1024:], size); err != nil {
 			return nil, "", err
