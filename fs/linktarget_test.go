@@ -1,0 +1,72 @@
+package fs
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestRewriteLink(t *testing.T) {
+	for _, tc := range []struct{ link, raw, want string }{
+		// relative targets stay relative
+		{"a/b/link", `..\c\file`, "../../a/c/file"},
+		{"link", `dir\file`, "dir/file"},
+		{"a/link", `.`, "../a"},
+		// absolute Windows and POSIX-style targets: from the volume root
+		{"a/b/link", `\??\C:\Users\alice`, "../../Users/alice"},
+		{"a/link", `C:\`, ".."},
+		{"link", `C:\`, "."},
+		{"link", `/etc/passwd`, "etc/passwd"},
+		{"a/link", `\\?\D:\data`, "../data"},
+		// escaping upwards is clipped at the volume root
+		{"a/link", `..\..\..\..\etc\shadow`, "../etc/shadow"},
+		{"link", `../../x`, "x"},
+		{"a/b/link", `\??\C:\..\..\x`, "../../x"},
+		// unmappable: dangle inside the volume
+		{"a/link", `\\server\share\x`, `../.ckptfs-unresolved/\\server\share\x`},
+		{"link", `\??\UNC\server\share`, `.ckptfs-unresolved/\??\UNC\server\share`},
+		{"link", `\??\Volume{0f6a-11}\x`, `.ckptfs-unresolved/\??\Volume{0f6a-11}\x`},
+		{"link", `C:relative`, `.ckptfs-unresolved/C:relative`},
+		{"link", `//x/..`, `.ckptfs-unresolved/\\x\..`},
+	} {
+		if got := rewriteLink(tc.link, tc.raw); got != tc.want {
+			t.Errorf("rewriteLink(%q, %q) = %q, want %q", tc.link, tc.raw, got, tc.want)
+		}
+		checkConfined(t, tc.link, tc.raw)
+	}
+}
+
+// checkConfined resolves the rewritten target lexically from the link's
+// directory and fails if it ever climbs above the volume root.
+func checkConfined(t *testing.T, link, raw string) {
+	t.Helper()
+	got := rewriteLink(link, raw)
+	if strings.HasPrefix(got, "/") || strings.ContainsRune(got, 0) {
+		t.Fatalf("rewriteLink(%q, %q) = %q: absolute or NUL", link, raw, got)
+	}
+	depth := len(splitPath(link)) - 1
+	for _, c := range strings.Split(got, "/") {
+		switch c {
+		case "..":
+			depth--
+		case ".", "":
+		default:
+			depth++
+		}
+		if depth < 0 {
+			t.Fatalf("rewriteLink(%q, %q) = %q leaves the volume", link, raw, got)
+		}
+	}
+}
+
+func FuzzRewriteLink(f *testing.F) {
+	for _, s := range []string{`..\..\x`, `\??\C:\a`, `\\srv\s`, `a/../..`, `C:x`, `\??\UNC\a`, ""} {
+		f.Add("a/b/link", s)
+	}
+	f.Fuzz(func(t *testing.T, link, raw string) {
+		link = strings.Join(cleanComps(splitPath(link)), "/")
+		if link == "" {
+			link = "link"
+		}
+		checkConfined(t, link, raw)
+	})
+}

@@ -1,0 +1,293 @@
+//go:build linux
+
+package fs
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"maps"
+	"slices"
+	"syscall"
+	"testing"
+
+	"github.com/ckptfs/ckptfs/catalog"
+	"github.com/ckptfs/ckptfs/guest"
+	"github.com/ckptfs/ckptfs/vhdx"
+	gofs "github.com/hanwen/go-fuse/v2/fs"
+	"github.com/hanwen/go-fuse/v2/fuse"
+)
+
+var ctx = context.Background()
+
+func names(n *gofs.Inode) []string { return slices.Sorted(maps.Keys(n.Children())) }
+
+func readlink(t *testing.T, n *gofs.Inode) string {
+	t.Helper()
+	b, errno := n.Operations().(gofs.NodeReadlinker).Readlink(ctx)
+	if errno != 0 {
+		t.Fatalf("readlink %s: %v", n.Path(nil), errno)
+	}
+	return string(b)
+}
+
+func TestTreeTop(t *testing.T) {
+	tc := newTestCatalog()
+	r := bridged(t, newRoot(tc.cat, tc.image, noVolumes))
+	root := r.EmbeddedInode()
+	if got := names(root); !slices.Equal(got, []string{"by-time", "checkpoints", "latest"}) {
+		t.Fatalf("top = %q", got)
+	}
+	if got := names(walk(t, root, "checkpoints")); !slices.Equal(got, []string{"Base", "Before update", "Now"}) {
+		t.Errorf("checkpoints = %q", got)
+	}
+	bt := walk(t, root, "by-time")
+	if got := names(bt); !slices.Equal(got, []string{"2026-11-20T10.15.00", "2026-11-21T08.00.30"}) {
+		t.Errorf("by-time = %q", got)
+	}
+	if got := readlink(t, walk(t, bt, "2026-11-21T08.00.30")); got != "../checkpoints/Before update" {
+		t.Errorf("by-time link = %q", got)
+	}
+	if got := readlink(t, walk(t, root, "latest")); got != "checkpoints/Now" {
+		t.Errorf("latest = %q", got)
+	}
+	disk := walk(t, root, "checkpoints", "Base", "disks", "Disk0.raw")
+	var out fuse.AttrOut
+	if errno := disk.Operations().(gofs.NodeGetattrer).Getattr(ctx, nil, &out); errno != 0 {
+		t.Fatal(errno)
+	}
+	if out.Size != 512<<10 || out.Mode != modeFile {
+		t.Errorf("raw attr size %d mode %o", out.Size, out.Mode)
+	}
+	if want := uint64(160 << 10 / 512); out.Blocks != want {
+		t.Errorf("raw blocks %d, want %d (data extents only)", out.Blocks, want)
+	}
+}
+
+func TestTreeSeveralVMs(t *testing.T) {
+	a, b := newTestCatalog(), newTestCatalog()
+	a.cat.VMs = append(a.cat.VMs, b.cat.VMs[0], &catalog.VM{Name: "../evil"})
+	maps.Copy(a.images, b.images)
+	r := bridged(t, newRoot(a.cat, a.image, noVolumes))
+	if got := names(r.EmbeddedInode()); !slices.Equal(got, []string{".._evil", "web01", "web01 (2)"}) {
+		t.Fatalf("top = %q", got)
+	}
+	walk(t, r.EmbeddedInode(), "web01 (2)", "checkpoints", "Now", "disks", "Disk0.raw")
+	if got := names(walk(t, r.EmbeddedInode(), ".._evil")); !slices.Equal(got, []string{"by-time", "checkpoints"}) {
+		t.Errorf("empty VM = %q", got)
+	}
+}
+
+func rawOf(t *testing.T, r *Root, ckpt string) (*rawFile, *memImage) {
+	t.Helper()
+	n := walk(t, r.EmbeddedInode(), "checkpoints", ckpt, "disks", "Disk0.raw")
+	rf := n.Operations().(*rawFile)
+	return rf, rf.img.(*memImage)
+}
+
+func TestRawRead(t *testing.T) {
+	tc := newTestCatalog()
+	r := bridged(t, newRoot(tc.cat, tc.image, noVolumes))
+	rf, img := rawOf(t, r, "Base")
+	for _, c := range []struct {
+		off  int64
+		size int
+		want int
+	}{{0, 4096, 4096}, {100, 1 << 20, 512<<10 - 100}, {512<<10 - 1, 10, 1}, {512 << 10, 10, 0}, {1 << 30, 10, 0}} {
+		res, errno := rf.Read(ctx, nil, make([]byte, c.size), c.off)
+		if errno != 0 {
+			t.Fatalf("read at %d: %v", c.off, errno)
+		}
+		got, _ := res.Bytes(nil)
+		if len(got) != c.want || (c.want > 0 && !slices.Equal(got, img.data[c.off:c.off+int64(c.want)])) {
+			t.Errorf("read %d at %d: %d bytes, want %d matching", c.size, c.off, len(got), c.want)
+		}
+	}
+	img.badOff, img.badLen = 130<<10, 1
+	if _, errno := rf.Read(ctx, nil, make([]byte, 4096), 128<<10); errno != syscall.EIO {
+		t.Errorf("corrupt read: errno %v, want EIO", errno)
+	}
+	if _, errno := rf.Read(ctx, nil, make([]byte, 4096), 0); errno != 0 {
+		t.Errorf("read beside the corruption: %v", errno)
+	}
+	if _, _, errno := rf.Open(ctx, syscall.O_RDWR); errno != syscall.EROFS {
+		t.Errorf("open for writing: %v", errno)
+	}
+	if _, fl, _ := rf.Open(ctx, syscall.O_RDONLY); fl&fuse.FOPEN_KEEP_CACHE == 0 {
+		t.Errorf("open flags %x lack KEEP_CACHE", fl)
+	}
+}
+
+// wantSeek computes SEEK_DATA/SEEK_HOLE straight from the extent list.
+func wantSeek(img *memImage, off int64, data bool) (int64, syscall.Errno) {
+	if off >= img.Size() {
+		return 0, syscall.ENXIO
+	}
+	for _, e := range img.exts {
+		if e.End() > off && (e.Kind == vhdx.ExtentData) == data {
+			return max(e.Off, off), 0
+		}
+	}
+	if data {
+		return 0, syscall.ENXIO
+	}
+	return img.Size(), 0
+}
+
+func TestRawSeek(t *testing.T) {
+	tc := newTestCatalog()
+	r := bridged(t, newRoot(tc.cat, tc.image, noVolumes))
+	rf, img := rawOf(t, r, "Now")
+	var offs []int64
+	for _, e := range img.exts {
+		offs = append(offs, e.Off, e.Off+1, e.End()-1)
+	}
+	offs = append(offs, img.Size(), img.Size()+4096)
+	for _, off := range offs {
+		for _, whence := range []uint32{seekData, seekHole} {
+			want, wantErr := wantSeek(img, off, whence == seekData)
+			got, errno := rf.Lseek(ctx, nil, uint64(off), whence)
+			if errno != wantErr || (errno == 0 && int64(got) != want) {
+				t.Errorf("lseek(%d, %d) = %d, %v; want %d, %v", off, whence, got, errno, want, wantErr)
+			}
+		}
+	}
+	if _, errno := rf.Lseek(ctx, nil, 0, 0); errno != syscall.EINVAL {
+		t.Errorf("SEEK_SET: %v", errno)
+	}
+}
+
+// brokenImage fails every extent query, as an unreadable BAT would.
+type brokenImage struct{ *memImage }
+
+func (brokenImage) Extents(off, n int64) ([]vhdx.Extent, error) {
+	return nil, &vhdx.FormatError{Off: 0x30000, What: "test BAT"}
+}
+
+func TestRawBrokenExtents(t *testing.T) {
+	tc := newTestCatalog()
+	for d, img := range tc.images {
+		tc.images[d] = brokenImage{img.(*memImage)}
+	}
+	r := bridged(t, newRoot(tc.cat, tc.image, noVolumes))
+	rf := walk(t, r.EmbeddedInode(), "checkpoints", "Base", "disks", "Disk0.raw").Operations().(*rawFile)
+	if _, errno := rf.Lseek(ctx, nil, 0, seekData); errno != syscall.EIO {
+		t.Errorf("lseek on broken extents: %v, want EIO", errno)
+	}
+	var out fuse.AttrOut
+	if errno := rf.Getattr(ctx, nil, &out); errno != 0 || out.Size != 512<<10 {
+		t.Errorf("getattr: %v size %d", errno, out.Size)
+	}
+}
+
+func readAll(t *testing.T, n *gofs.Inode) []byte {
+	t.Helper()
+	fh, _, errno := n.Operations().(gofs.NodeOpener).Open(ctx, syscall.O_RDONLY)
+	if errno != 0 {
+		t.Fatalf("open %s: %v", n.Path(nil), errno)
+	}
+	var all []byte
+	for {
+		res, errno := n.Operations().(gofs.NodeReader).Read(ctx, fh, make([]byte, 7), int64(len(all)))
+		if errno != 0 {
+			t.Fatalf("read %s: %v", n.Path(nil), errno)
+		}
+		b, _ := res.Bytes(nil)
+		if len(b) == 0 {
+			break
+		}
+		all = append(all, b...)
+	}
+	if rel, ok := fh.(gofs.FileReleaser); ok {
+		rel.Release(ctx)
+	}
+	return all
+}
+
+func TestCheckpointJSON(t *testing.T) {
+	tc := newTestCatalog()
+	vols := func(disk io.ReaderAt, size int64, name string) ([]*guest.Volume, error) {
+		return []*guest.Volume{
+			{Name: name + "-p1", Number: 1, Start: 1024, Size: 4096, Table: "gpt", FSType: "unknown",
+				Err: errors.New("no filesystem")},
+			{Name: name + "-p2", Number: 2, Start: 8192, Size: 4096, Table: "gpt", FSType: "fat16",
+				Label: "DATA", FS: guestFS()},
+		}, nil
+	}
+	r := bridged(t, newRoot(tc.cat, tc.image, vols))
+	cd := walk(t, r.EmbeddedInode(), "checkpoints", "Before update").Operations().(*checkpointDir)
+	var out fuse.EntryOut
+	js, errno := cd.Lookup(ctx, jsonName, &out)
+	if errno != 0 {
+		t.Fatal(errno)
+	}
+	data := readAll(t, js)
+	if out.Size != uint64(len(data)) {
+		t.Errorf("lookup size %d, content %d bytes", out.Size, len(data))
+	}
+	var got checkpointJSON
+	if err := json.Unmarshal(data, &got); err != nil {
+		t.Fatalf("%v\n%s", err, data)
+	}
+	if got.ID != "id-before" || got.Name != "Before update" || got.Live ||
+		got.Created == nil || *got.Created != "2026-11-21T08:00:30Z" || got.Parent == nil || *got.Parent != "id-base" {
+		t.Errorf("checkpoint.json header wrong:\n%s", data)
+	}
+	if len(got.Disks) != 1 || got.Disks[0].File != "Disk0_1.avhdx" || got.Disks[0].Size != 512<<10 ||
+		got.Disks[0].Image != "disks/Disk0.raw" {
+		t.Errorf("disks wrong:\n%s", data)
+	}
+	if len(got.Volumes) != 2 || got.Volumes[0].Dir != "" || got.Volumes[0].Error == "" ||
+		got.Volumes[1].Dir != "Disk0-p2" || got.Volumes[1].FSType != "fat16" || got.Volumes[1].Label != "DATA" {
+		t.Errorf("volumes wrong:\n%s", data)
+	}
+	if got := names(cd.EmbeddedInode()); !slices.Equal(got, []string{"Disk0-p2", "checkpoint.json", "disks"}) {
+		t.Errorf("checkpoint dir = %q", got)
+	}
+	now := walk(t, r.EmbeddedInode(), "checkpoints", "Now").Operations().(*checkpointDir)
+	if _, errno := now.Lookup(ctx, jsonName, &out); errno != 0 {
+		t.Fatal(errno)
+	}
+	var nowJS checkpointJSON
+	if err := json.Unmarshal(readAll(t, now.GetChild(jsonName)), &nowJS); err != nil || nowJS.Created != nil || !nowJS.Live {
+		t.Errorf("Now: created %v live %v err %v", nowJS.Created, nowJS.Live, err)
+	}
+}
+
+func TestVolumePanicIsContained(t *testing.T) {
+	tc := newTestCatalog()
+	vols := func(io.ReaderAt, int64, string) ([]*guest.Volume, error) { panic("parser bug") }
+	r := bridged(t, newRoot(tc.cat, tc.image, vols))
+	cd := walk(t, r.EmbeddedInode(), "checkpoints", "Base").Operations().(*checkpointDir)
+	if _, errno := cd.Readdir(ctx); errno != 0 {
+		t.Fatalf("readdir after a panicking volume scan: %v", errno)
+	}
+	var got checkpointJSON
+	js := cd.GetChild(jsonName)
+	if err := json.Unmarshal(readAll(t, js), &got); err != nil || got.Disks[0].Error == "" {
+		t.Errorf("disk error not reported: %+v %v", got.Disks, err)
+	}
+}
+
+func TestToErrno(t *testing.T) {
+	for _, c := range []struct {
+		err  error
+		want syscall.Errno
+	}{
+		{nil, 0},
+		{fsErrNotExist(), syscall.ENOENT},
+		{&vhdx.FormatError{Off: 1, What: "x"}, syscall.EIO},
+		{vhdx.ErrChecksum, syscall.EIO},
+		{vhdx.ErrUnsupported, syscall.EOPNOTSUPP},
+		{errors.ErrUnsupported, syscall.EOPNOTSUPP},
+		{context.Canceled, syscall.EINTR},
+		{syscall.ENXIO, syscall.ENXIO},
+		{io.ErrUnexpectedEOF, syscall.EIO},
+		{errors.New("something else"), syscall.EIO},
+	} {
+		if got := toErrno(c.err); got != c.want {
+			t.Errorf("toErrno(%v) = %v, want %v", c.err, got, c.want)
+		}
+	}
+}
