@@ -1,0 +1,228 @@
+//go:build linux
+
+package fs
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"syscall"
+	"testing"
+
+	"github.com/ckptfs/ckptfs/guest"
+	"github.com/ckptfs/ckptfs/internal/testutil"
+	"github.com/ckptfs/ckptfs/vhdx"
+	gofs "github.com/hanwen/go-fuse/v2/fs"
+)
+
+// mountTree is the one way these tests mount: in a temporary folder,
+// unmounted when the test ends. Files of the mount are only read with
+// plain syscalls from the test goroutine (no exec, no mmap: see the
+// deadlock notes in go-fuse's fs/api.go).
+func mountTree(t *testing.T, r *Root) string {
+	t.Helper()
+	testutil.NeedFUSE(t)
+	dir := t.TempDir()
+	opts := NodeOptions()
+	opts.FsName = "ckptfs-test"
+	opts.Name = "ckptfs"
+	opts.MaxWrite = 1 << 20
+	opts.Options = []string{"ro"}
+	server, err := gofs.Mount(dir, r, opts)
+	if err != nil {
+		testutil.Unavailable(t, "cannot mount FUSE here: "+err.Error())
+	}
+	t.Cleanup(func() {
+		if err := server.Unmount(); err != nil {
+			t.Errorf("unmount %s: %v", dir, err)
+		}
+	})
+	return dir
+}
+
+func TestMountRawImage(t *testing.T) {
+	tc := newTestCatalog()
+	mnt := mountTree(t, newRoot(tc.cat, tc.image, noVolumes))
+	img := tc.images[tc.cat.VMs[0].Checkpoints[1].Disks[0]].(*memImage)
+	p := filepath.Join(mnt, "checkpoints", "Before update", "disks", "Disk0.raw")
+	got, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, img.data) {
+		t.Fatalf("raw image differs (%d bytes read, %d expected)", len(got), len(img.data))
+	}
+	f, err := os.Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	for _, e := range img.exts {
+		for _, off := range []int64{e.Off, e.Off + 1, e.End() - 1} {
+			for _, whence := range []int{seekData, seekHole} {
+				want, wantErr := wantSeek(img, off, whence == seekData)
+				pos, err := syscall.Seek(int(f.Fd()), off, whence)
+				if wantErr != 0 && err != wantErr || wantErr == 0 && (err != nil || pos != want) {
+					t.Errorf("lseek(%d, %d) = %d, %v; want %d, %v", off, whence, pos, err, want, wantErr)
+				}
+			}
+		}
+	}
+	if _, err := syscall.Seek(int(f.Fd()), img.Size(), seekData); err != syscall.ENXIO {
+		t.Errorf("SEEK_DATA at end: %v, want ENXIO", err)
+	}
+}
+
+func TestMountParallelReaders(t *testing.T) {
+	tc := newTestCatalog()
+	mnt := mountTree(t, newRoot(tc.cat, tc.image, noVolumes))
+	img := tc.images[tc.cat.VMs[0].Checkpoints[0].Disks[0]].(*memImage)
+	p := filepath.Join(mnt, "checkpoints", "Base", "disks", "Disk0.raw")
+	var wg sync.WaitGroup
+	errs := make(chan error, 16)
+	for g := range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			f, err := os.Open(p)
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer f.Close()
+			rng := rand.New(rand.NewPCG(uint64(g), 7))
+			buf := make([]byte, 64<<10)
+			for range 50 {
+				off := rng.Int64N(img.Size())
+				n, err := f.ReadAt(buf[:rng.IntN(len(buf))+1], off)
+				if err != nil && err != io.EOF {
+					errs <- err
+					return
+				}
+				if !bytes.Equal(buf[:n], img.data[off:off+int64(n)]) {
+					errs <- io.ErrShortBuffer
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Errorf("parallel reader: %v", err)
+	}
+}
+
+func TestMountMetadata(t *testing.T) {
+	tc := newTestCatalog()
+	mnt := mountTree(t, newRoot(tc.cat, tc.image, noVolumes))
+	data, err := os.ReadFile(filepath.Join(mnt, "checkpoints", "Base", jsonName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var js checkpointJSON
+	if err := json.Unmarshal(data, &js); err != nil || js.ID != "id-base" || js.Parent != nil {
+		t.Errorf("checkpoint.json: %v\n%s", err, data)
+	}
+	ents, err := os.ReadDir(filepath.Join(mnt, "by-time"))
+	if err != nil || len(ents) != 2 {
+		t.Fatalf("by-time: %v %v", ents, err)
+	}
+	for i, want := range []string{"../checkpoints/Base", "../checkpoints/Before update"} {
+		target, err := os.Readlink(filepath.Join(mnt, "by-time", ents[i].Name()))
+		if err != nil || target != want {
+			t.Errorf("by-time/%s -> %q, %v; want %q", ents[i].Name(), target, err, want)
+		}
+		if fi, err := os.Stat(filepath.Join(mnt, "by-time", ents[i].Name(), "disks")); err != nil || !fi.IsDir() {
+			t.Errorf("following by-time/%s: %v", ents[i].Name(), err)
+		}
+	}
+	if fi, err := os.Stat(filepath.Join(mnt, "latest", "disks", "Disk0.raw")); err != nil || fi.Size() != 512<<10 {
+		t.Errorf("latest: %v", err)
+	}
+	if err := os.WriteFile(filepath.Join(mnt, "checkpoints", "Base", "x"), nil, 0o644); err == nil {
+		t.Error("created a file in the read-only tree")
+	}
+}
+
+func TestMountGuestFiles(t *testing.T) {
+	tc := newTestCatalog()
+	vols := func(disk io.ReaderAt, size int64, name string) ([]*guest.Volume, error) {
+		return []*guest.Volume{{Name: name + "-p2", Number: 2, FSType: "ntfs", FS: guestFS()}}, nil
+	}
+	mnt := mountTree(t, newRoot(tc.cat, tc.image, vols))
+	vol := filepath.Join(mnt, "checkpoints", "Now", "Disk0-p2")
+	a, errA := os.Stat(filepath.Join(vol, "hello.txt"))
+	b, errB := os.Stat(filepath.Join(vol, "dir", "hardlink.txt"))
+	if errA != nil || errB != nil {
+		t.Fatal(errA, errB)
+	}
+	if a.Sys().(*syscall.Stat_t).Ino != b.Sys().(*syscall.Stat_t).Ino || a.Mode().Perm() != 0o444 {
+		t.Errorf("hard links: ino %d vs %d, mode %v", a.Sys().(*syscall.Stat_t).Ino, b.Sys().(*syscall.Stat_t).Ino, a.Mode())
+	}
+	if !a.ModTime().Equal(tMod) {
+		t.Errorf("mtime %v", a.ModTime())
+	}
+	if got, err := os.ReadFile(filepath.Join(vol, "dir", "sub", "abs-link")); err != nil || string(got) != "hello world" {
+		t.Errorf("through the rewritten link: %q, %v", got, err)
+	}
+	if _, err := os.Stat(filepath.Join(vol, "dir", "escape")); !os.IsNotExist(err) {
+		t.Errorf("escaping link should dangle inside the volume: %v", err)
+	}
+	buf := make([]byte, 256)
+	n, err := syscall.Getxattr(filepath.Join(vol, "hello.txt"), "user.Zone.Identifier", buf)
+	if err != nil || string(buf[:n]) != zoneID {
+		t.Errorf("stream xattr: %q, %v", buf[:max(n, 0)], err)
+	}
+}
+
+func TestMountFATVolume(t *testing.T) {
+	testutil.NeedTool(t, "mkfs.fat")
+	testutil.NeedTool(t, "mcopy")
+	dir := t.TempDir()
+	imgPath := filepath.Join(dir, "fat.img")
+	testutil.Run(t, "mkfs.fat", "-C", "-n", "CKPTFS", imgPath, "8192")
+	src := filepath.Join(dir, "readme.txt")
+	content := bytes.Repeat([]byte("checkpoint file\n"), 1000)
+	if err := os.WriteFile(src, content, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	testutil.Run(t, "mmd", "-i", imgPath, "::/docs")
+	testutil.Run(t, "mcopy", "-i", imgPath, src, "::/docs/readme.txt")
+	raw, err := os.ReadFile(imgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tc := newTestCatalog()
+	for d := range tc.images {
+		tc.images[d] = newMemImage(vhdx.Extent{Off: 0, Len: int64(len(raw)), Kind: vhdx.ExtentData})
+		copy(tc.images[d].(*memImage).data, raw)
+	}
+	mnt := mountTree(t, newRoot(tc.cat, tc.image, guest.Volumes))
+	ck := filepath.Join(mnt, "checkpoints", "Base")
+	ents, err := os.ReadDir(ck)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range ents {
+		names = append(names, e.Name())
+	}
+	if !slices.Equal(names, []string{"Disk0-vol", "checkpoint.json", "disks"}) {
+		t.Fatalf("checkpoint dir: %q", names)
+	}
+	got, err := os.ReadFile(filepath.Join(ck, "Disk0-vol", "docs", "readme.txt"))
+	if err != nil || !bytes.Equal(got, content) {
+		t.Errorf("FAT file: %d bytes, %v", len(got), err)
+	}
+	var js checkpointJSON
+	data, _ := os.ReadFile(filepath.Join(ck, jsonName))
+	if err := json.Unmarshal(data, &js); err != nil || len(js.Volumes) != 1 || js.Volumes[0].Label != "CKPTFS" {
+		t.Errorf("volumes in checkpoint.json:\n%s", data)
+	}
+}
