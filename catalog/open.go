@@ -100,6 +100,9 @@ func build(src string, f *forest, disks, configs []string, opt Options) (*Catalo
 func (c *Catalog) readConfigs(paths []string) []*VMConfig {
 	var out []*VMConfig
 	for _, p := range paths {
+		if abs, err := filepath.Abs(p); err == nil {
+			p = abs
+		}
 		cfg, err := ReadVMConfig(p)
 		if err != nil {
 			if !strings.EqualFold(filepath.Ext(p), ".xml") {

@@ -265,7 +265,7 @@ func TestOpenLinkageMismatch(t *testing.T) {
 		t.Errorf("Open = %v, want ErrParent", err)
 	}
 	c := open(t, dir, Options{IgnoreLinkage: true})
-	if len(c.VMs) != 1 || len(c.VMs[0].Checkpoints) != 3 {
+	if len(c.VMs) != 1 || len(c.VMs[0].Checkpoints) != 3 || c.VMs[0].Name != "web" {
 		t.Errorf("IgnoreLinkage: %+v", c.VMs)
 	}
 }
@@ -296,5 +296,22 @@ func TestOpenErrors(t *testing.T) {
 	os.WriteFile(bad, []byte("vhdxfile not really"), 0o644)
 	if _, err := Open(dir, Options{}); !errors.Is(err, vhdx.ErrFormat) {
 		t.Errorf("bad disk: %v", err)
+	}
+}
+
+func TestOpenLinkedAndRelative(t *testing.T) {
+	dir := chainDir(t, [][2]string{{"vm/web.vhdx", ""}, {"vm/" + snap1 + ".avhdx", "vm/web.vhdx"}})
+	if err := os.Symlink(filepath.Join(dir, "vm", "web.vhdx"), filepath.Join(dir, "alias.vhdx")); err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(dir)
+	c := open(t, ".", Options{})
+	if len(c.VMs) != 1 || len(c.VMs[0].Checkpoints) != 3 || c.VMs[0].Name != "web" {
+		t.Fatalf("a linked file counted twice: %d VMs", len(c.VMs))
+	}
+	for _, cp := range c.VMs[0].Checkpoints {
+		if !filepath.IsAbs(cp.Disks[0].File) {
+			t.Errorf("relative disk path %q", cp.Disks[0].File)
+		}
 	}
 }

@@ -3,6 +3,7 @@ package catalog
 import (
 	"fmt"
 	"io/fs"
+	"os"
 	"path/filepath"
 	"strings"
 )
@@ -23,6 +24,7 @@ func isConfigFile(name string) bool { return configExts[strings.ToLower(filepath
 // the walk loop; at most maxFiles files are taken.
 func scanFolder(root string, maxFiles int) (disks, configs []string, err error) {
 	n := 0
+	var linked []string // after real files, so a file keeps its own name
 	err = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			if path == root {
@@ -30,10 +32,12 @@ func scanFolder(root string, maxFiles int) (disks, configs []string, err error) 
 			}
 			return nil // an unreadable subfolder hides only what is in it
 		}
-		if d.IsDir() || !d.Type().IsRegular() && d.Type()&fs.ModeSymlink == 0 {
+		if d.IsDir() || !isRegular(path, d) {
 			return nil
 		}
 		switch {
+		case isDiskFile(path) && d.Type()&fs.ModeSymlink != 0:
+			linked = append(linked, path)
 		case isDiskFile(path):
 			disks = append(disks, path)
 		case isConfigFile(path):
@@ -46,7 +50,20 @@ func scanFolder(root string, maxFiles int) (disks, configs []string, err error) 
 		}
 		return nil
 	})
-	return disks, configs, err
+	return append(disks, linked...), configs, err
+}
+
+// isRegular accepts regular files and symbolic links to them (copies of
+// VM folders use links); devices, sockets and links to folders are skipped.
+func isRegular(path string, d fs.DirEntry) bool {
+	if d.Type().IsRegular() {
+		return true
+	}
+	if d.Type()&fs.ModeSymlink == 0 {
+		return false
+	}
+	st, err := os.Stat(path)
+	return err == nil && st.Mode().IsRegular()
 }
 
 // stem is a file's base name without its extension.

@@ -14,6 +14,7 @@ import (
 // diskFile is one opened disk file and its place in the disk forest.
 type diskFile struct {
 	path     string
+	info     os.FileInfo
 	disk     *vhdx.Disk
 	mtime    time.Time
 	parent   *diskFile
@@ -28,10 +29,11 @@ type forest struct {
 	files  []*diskFile
 	byPath map[string]*diskFile
 	byBase map[string][]*diskFile // lower-case base name
+	bySize map[int64][]*diskFile  // to find one file reached by two paths
 }
 
 func newForest(opt Options) *forest {
-	return &forest{opt: opt, byPath: map[string]*diskFile{}, byBase: map[string][]*diskFile{}}
+	return &forest{opt: opt, byPath: map[string]*diskFile{}, byBase: map[string][]*diskFile{}, bySize: map[int64][]*diskFile{}}
 }
 
 // add opens path unless it is already open.
@@ -50,11 +52,17 @@ func (f *forest) add(path string) (*diskFile, error) {
 	if err != nil {
 		return nil, err
 	}
+	for _, d := range f.bySize[st.Size()] {
+		if os.SameFile(d.info, st) { // a link, or a folder given twice
+			return d, nil
+		}
+	}
 	disk, err := vhdx.OpenDisk(abs)
 	if err != nil {
 		return nil, err
 	}
-	d := &diskFile{path: abs, disk: disk, mtime: st.ModTime().UTC()}
+	d := &diskFile{path: abs, info: st, disk: disk, mtime: st.ModTime().UTC()}
+	f.bySize[st.Size()] = append(f.bySize[st.Size()], d)
 	f.files = append(f.files, d)
 	f.byPath[abs] = d
 	b := strings.ToLower(filepath.Base(abs))
