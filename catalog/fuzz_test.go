@@ -37,6 +37,12 @@ func FuzzVMCX(f *testing.F) {
 
 func FuzzVMXML(f *testing.F) {
 	addSamples(f, "B90AC31B-C6F8-479F-9B91-07B894A6A3F6.xml")
+	hostile, _ := filepath.Glob(filepath.Join("..", "testdata", "catalog", "hostile", "*.xml"))
+	for _, p := range hostile {
+		if b, err := os.ReadFile(p); err == nil {
+			f.Add(b)
+		}
+	}
 	f.Add([]byte(`<configuration><properties><name type="string">a</name></properties></configuration>`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		root, err := ParseVMXML(bytes.NewReader(b), int64(len(b)))

@@ -116,3 +116,15 @@ func TestFiletime(t *testing.T) {
 		t.Error("zero/negative FILETIME not zero time")
 	}
 }
+
+func TestHostileXMLFiles(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("..", "testdata", "catalog", "hostile", "*.xml"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no hostile inputs: %v", err)
+	}
+	for _, f := range files {
+		if _, err := ReadVMConfig(f); !errors.Is(err, ErrConfig) {
+			t.Errorf("%s: err = %v, want ErrConfig", filepath.Base(f), err)
+		}
+	}
+}
