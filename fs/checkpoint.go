@@ -60,9 +60,9 @@ var (
 func (cd *checkpointDir) OnAdd(ctx context.Context) {
 	disks := cd.NewPersistentInode(ctx, &dirNode{mtime: cd.mtime}, gofs.StableAttr{Mode: syscall.S_IFDIR})
 	cd.AddChild("disks", disks, false)
-	used := map[string]bool{}
+	var names catalog.Namer
 	for _, d := range cd.c.Disks {
-		e := &diskEntry{d: d, stem: uniquify(safeName(d.Name), used)}
+		e := &diskEntry{d: d, stem: names.Name(d.Name)}
 		e.img, e.err = cd.root.imageOf(d)
 		cd.disks = append(cd.disks, e)
 		if e.err != nil {
@@ -80,7 +80,9 @@ func (cd *checkpointDir) OnAdd(ctx context.Context) {
 // each readable filesystem.
 func (cd *checkpointDir) scan(ctx context.Context) {
 	cd.once.Do(func() {
-		used := map[string]bool{"disks": true, jsonName: true}
+		var names catalog.Namer
+		names.Reserve("disks")
+		names.Reserve(jsonName)
 		for _, e := range cd.disks {
 			if e.img == nil {
 				continue
@@ -92,7 +94,7 @@ func (cd *checkpointDir) scan(ctx context.Context) {
 				continue
 			}
 			for _, v := range vols {
-				cd.addVolume(ctx, e, v, used)
+				cd.addVolume(ctx, e, v, &names)
 			}
 		}
 	})
@@ -112,13 +114,13 @@ func (cd *checkpointDir) volumes(e *diskEntry) (vols []*guest.Volume, err error)
 	return vols, err
 }
 
-func (cd *checkpointDir) addVolume(ctx context.Context, e *diskEntry, v *guest.Volume, used map[string]bool) {
+func (cd *checkpointDir) addVolume(ctx context.Context, e *diskEntry, v *guest.Volume, names *catalog.Namer) {
 	ve := &volEntry{disk: e.stem, v: v}
 	cd.vols = append(cd.vols, ve)
 	if v == nil || v.FS == nil {
 		return
 	}
-	ve.dir = uniquify(safeName(v.Name), used)
+	ve.dir = names.Name(v.Name)
 	vol := &volume{fsys: v.FS, seed: cd.c.ID + "\x00" + ve.dir, mtime: cd.mtime}
 	node, attr := vol.node(".", nil)
 	cd.AddChild(ve.dir, cd.NewPersistentInode(ctx, node, attr), false)

@@ -12,11 +12,13 @@
 //
 // # Names
 //
-// Every name the tree makes from catalog or guest data passes through
-// safeName: a NUL byte is dropped, "/" becomes "_", the empty name becomes
-// "_", "." and ".." become "_." and "_..", and names are cut to 255 bytes on
-// a rune boundary. Within one directory a name that is already taken gets
-// the suffix " (2)", " (3)", ... in catalog order. by-time names are the
+// Every name the tree makes from catalog data passes through
+// catalog.Namer, the rule the CLI shares: catalog.SafeName ("/", NUL and
+// control characters become "_", "." and ".." become "_." and "_..", names
+// are cut to 255 bytes), and within one directory a name already taken
+// gets " (2)", " (3)", ... in catalog order. Volume directories never take
+// the names "disks" or "checkpoint.json". Guest file names are shown as
+// the filesystem gives them. by-time names are the
 // creation time in UTC with dots in place of colons (colons upset Windows
 // tools and scp); checkpoints without a creation time are left out of
 // by-time.

@@ -3,6 +3,8 @@ package fs
 import (
 	"path"
 	"strings"
+
+	"github.com/ckptfs/ckptfs/catalog"
 )
 
 // unresolvedDir is the name, at a volume's root, under which links that
@@ -105,7 +107,7 @@ func unresolved(depth int, raw string) string {
 		b.WriteString("../")
 	}
 	b.WriteString(unresolvedDir + "/")
-	b.WriteString(safeName(name))
+	b.WriteString(catalog.SafeName(name))
 	return b.String()
 }
 

@@ -73,10 +73,10 @@ func (r *Root) OnAdd(ctx context.Context) {
 		r.addVM(ctx, r.EmbeddedInode(), r.cat.VMs[0])
 		return
 	}
-	used := map[string]bool{}
+	var names catalog.Namer
 	for _, vm := range r.cat.VMs {
 		dir := r.NewPersistentInode(ctx, &dirNode{mtime: r.built}, gofs.StableAttr{Mode: syscall.S_IFDIR})
-		r.AddChild(uniquify(safeName(vm.Name), used), dir, false)
+		r.AddChild(names.Name(vm.Name), dir, false)
 		r.addVM(ctx, dir, vm)
 	}
 }
@@ -86,9 +86,9 @@ func (r *Root) addVM(ctx context.Context, parent *gofs.Inode, vm *catalog.VM) {
 	cps := parent.NewPersistentInode(ctx, &dirNode{mtime: r.built}, gofs.StableAttr{Mode: syscall.S_IFDIR})
 	parent.AddChild("checkpoints", cps, false)
 	names := map[*catalog.Checkpoint]string{}
-	used := map[string]bool{}
+	var namer catalog.Namer
 	for _, c := range vm.Checkpoints {
-		name := uniquify(safeName(c.Name), used)
+		name := namer.Name(c.Name)
 		names[c] = name
 		cd := &checkpointDir{dirNode: dirNode{mtime: r.timeOf(c)}, root: r, vm: vm, c: c}
 		cps.AddChild(name, cps.NewPersistentInode(ctx, cd, gofs.StableAttr{Mode: syscall.S_IFDIR}), false)
@@ -112,10 +112,10 @@ func (r *Root) addByTime(ctx context.Context, parent *gofs.Inode, vm *catalog.VM
 		}
 	}
 	sort.SliceStable(timed, func(i, j int) bool { return timed[i].Created.Before(timed[j].Created) })
-	used := map[string]bool{}
+	var namer catalog.Namer
 	for _, c := range timed {
 		link := &symlinkNode{target: "../checkpoints/" + names[c], mtime: c.Created}
-		bt.AddChild(uniquify(timeName(c.Created), used), bt.NewPersistentInode(ctx, link, gofs.StableAttr{Mode: syscall.S_IFLNK}), false)
+		bt.AddChild(namer.Name(timeName(c.Created)), bt.NewPersistentInode(ctx, link, gofs.StableAttr{Mode: syscall.S_IFLNK}), false)
 	}
 }
 
