@@ -34,3 +34,16 @@ func applyFixups(b []byte, off int64) error {
 	}
 	return nil
 }
+
+// protectRecord is the inverse of applyFixups: it saves the last two bytes
+// of every stride into the update sequence array and stamps the sequence
+// number there instead. Tests use it to build and corrupt records.
+func protectRecord(b []byte) {
+	usaOff := int(binary.LittleEndian.Uint16(b[4:]))
+	usn := binary.LittleEndian.Uint16(b[usaOff:])
+	for i := 0; i < len(b)/fixupStride; i++ {
+		end := (i+1)*fixupStride - 2
+		copy(b[usaOff+2+2*i:], b[end:end+2])
+		binary.LittleEndian.PutUint16(b[end:], usn)
+	}
+}

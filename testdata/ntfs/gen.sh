@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # gen.sh builds the NTFS test volumes used by the ntfs package tests.
 #
-#   testdata/ntfs/gen.sh [OUTDIR] [small|big|all]
+#   testdata/ntfs/gen.sh [OUTDIR] [small|tiny|big|all]
 #
 # Volumes are made with mkntfs and filled through ntfs-3g (a FUSE mount,
 # so this needs root or a user allowed to mount). Everything is as
@@ -10,6 +10,7 @@
 # layout chosen by ntfs-3g are its own.
 #
 #   small.img  64 MiB, 4 KiB clusters: every feature the reader handles
+#   tiny.img   2 MiB, 512-byte clusters: the seed of FuzzVolume
 #   big.img    a directory of 100,000 entries and a 256 MiB file (benchmarks)
 set -euo pipefail
 
@@ -202,6 +203,25 @@ reparse_mountpoint() {
 	printf '030000a0%s0000%s' "$(le16 $((${#body} / 2)))" "$body"
 }
 
+# tiny is a 2 MiB volume with 512-byte clusters: the fuzz seed.
+tiny() {
+	local img=$out/tiny.img i
+	newvol "$img" 2 "Tiny"
+	mountvol "$img.tmp"
+	printf 'hello\n' >"$mnt/hello.txt"
+	mkdir "$mnt/dir" "$mnt/z"
+	for ((i = 0; i < 40; i++)); do printf '%d\n' "$i" >"$mnt/dir/file-$i"; done
+	bytes tiny 3000 >"$mnt/dir/data.bin"
+	ln "$mnt/hello.txt" "$mnt/dir/hardlink"
+	setfattr -n user.s -v "stream" "$mnt/hello.txt"
+	setfattr -h -v 0x00000800 -n system.ntfs_attrib_be "$mnt/z"
+	text 100 >"$mnt/z/text.txt"
+	truncate -s 100000 "$mnt/sparse"
+	ln -s hello.txt "$mnt/link"
+	umountvol
+	mv "$img.tmp" "$img"
+}
+
 big() {
 	local img=$out/big.img i
 	newvol "$img" 400 "CkptBig"
@@ -215,7 +235,8 @@ big() {
 
 case $what in
 small) small ;;
+tiny) tiny ;;
 big) big ;;
-all) small; big ;;
-*) echo "usage: $0 [OUTDIR] [small|big|all]" >&2; exit 2 ;;
+all) small; tiny; big ;;
+*) echo "usage: $0 [OUTDIR] [small|tiny|big|all]" >&2; exit 2 ;;
 esac
