@@ -93,6 +93,9 @@ func TestVHDHostile(t *testing.T) {
 		{"dynamic ok", dyn, nil, nil, false},
 		{"differencing ok", diff, nil, nil, false},
 		{"fixed ok", fixed, nil, nil, false},
+		// Before Virtual PC 2004 the footer was 511 bytes long.
+		{"511-byte footer, fixed", fixed[:len(fixed)-1], nil, nil, false},
+		{"511-byte footer, dynamic", dyn[:len(dyn)-1], nil, nil, false},
 		{"zero length", nil, ErrFormat, nil, false},
 		{"100 bytes", dyn[:100], ErrFormat, nil, false},
 		{"random bytes", random, ErrFormat, nil, false},
