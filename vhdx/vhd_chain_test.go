@@ -40,7 +40,7 @@ func TestVHDChainOpen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	topWrites := []vhdWrite{{1024, pat(0x33, 512)}, {3<<20 + 8192, pat(0x33, 512)}, {5 << 20, pat(0x33, 1 << 20)}}
+	topWrites := []vhdWrite{{1024, pat(0x33, 512)}, {3<<20 + 8192, pat(0x33, 512)}, {5 << 20, pat(0x33, 1<<20)}}
 	top, err := buildVHD(vhdCreateOptions{Type: TypeDifferencing, Size: size, BlockSize: 2 << 20,
 		// Only the absolute path: the chain must fall back to its file name.
 		Parent: &vhdParentSpec{ID: md.DataWriteGUID, Name: "mid.vhd", AbsolutePath: `C:\VMs\mid.vhd`},
