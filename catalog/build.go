@@ -246,6 +246,15 @@ func (b *builder) rest() error {
 		}
 	}
 	for _, vm := range b.cat.VMs {
+		if vm.Config != "" {
+			// Stem checkpoints were added after the configured ones had
+			// their parents inferred; give them a second look.
+			for _, cp := range vm.Checkpoints {
+				if cp.Parent == nil {
+					cp.Parent = b.inferParent(vm, cp)
+				}
+			}
+		}
 		if orderCheckpoints(vm) {
 			b.warn("VM %q: checkpoint parents form a loop; cut", vm.Name)
 		}

@@ -124,3 +124,28 @@ func TestCheckpointParentLoopInConfig(t *testing.T) {
 		}
 	}
 }
+
+// A VM configuration whose checkpoint configurations are missing: the
+// files it does not name become stem checkpoints under it.
+func TestOpenConfigWithoutCheckpointConfigs(t *testing.T) {
+	dir := chainDir(t, [][2]string{
+		{"web/web.vhdx", ""},
+		{"web/web_S1.avhdx", "web/web.vhdx"},
+		{"web/web_S2.avhdx", "web/web_S1.avhdx"},
+	})
+	p := filepath.Join(dir, "web", "Virtual Machines", vmID+".xml")
+	os.MkdirAll(filepath.Dir(p), 0o755)
+	if err := os.WriteFile(p, xmlConfig("Web", vmID, "", time.Time{}, "web_S2.avhdx"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c := open(t, dir, Options{})
+	if len(c.VMs) != 1 || c.VMs[0].Name != "Web" {
+		t.Fatalf("VMs %d", len(c.VMs))
+	}
+	if got := names(c.VMs[0]); got != "Now*<-web_S1 web web_S1<-web" {
+		t.Errorf("checkpoints %q", got)
+	}
+	if cp, err := c.VMs[0].Find("web_S2"); err != nil || !cp.Live {
+		t.Errorf("Find(web_S2) = %v, %v", cp, err)
+	}
+}
