@@ -19,8 +19,7 @@ var (
 	vhdCodeW2ku = [4]byte{'W', '2', 'k', 'u'} // absolute path, UTF-16LE
 	vhdCodeWi2r = [4]byte{'W', 'i', '2', 'r'} // relative path, ANSI (deprecated)
 	vhdCodeWi2k = [4]byte{'W', 'i', '2', 'k'} // absolute path, ANSI (deprecated)
-	vhdCodeMacX = [4]byte{'M', 'a', 'c', 'X'} // file URL, UTF-8
-	vhdCodeMac  = [4]byte{'M', 'a', 'c', ' '} // Mac OS alias record
+	vhdCodeMac  = [4]byte{'M', 'a', 'c', ' '} // Mac OS alias record; "MacX" (a UTF-8 file URL) needs no special case
 )
 
 // readVHDParent builds the ParentLocator of a differencing disk from its
@@ -32,6 +31,7 @@ func readVHDParent(r io.ReaderAt, size int64, h *vhdDynHeader, hdrOff int64) (*P
 		ParentName:      h.parentName(),
 		Entries:         map[string]string{},
 	}
+	var ansiRel, ansiAbs string
 	for i := range h.Locators {
 		l := &h.Locators[i]
 		if !l.used() {
@@ -56,14 +56,18 @@ func readVHDParent(r io.ReaderAt, size int64, h *vhdDynHeader, hdrOff int64) (*P
 			p.RelativePath = text
 		case vhdCodeW2ku:
 			p.AbsolutePath = text
+		case vhdCodeWi2r:
+			ansiRel = text
+		case vhdCodeWi2k:
+			ansiAbs = text
 		}
 	}
 	// The deprecated ANSI entries only count when the Unicode ones are missing.
 	if p.RelativePath == "" {
-		p.RelativePath = p.Entries["Wi2r"]
+		p.RelativePath = ansiRel
 	}
 	if p.AbsolutePath == "" {
-		p.AbsolutePath = p.Entries["Wi2k"]
+		p.AbsolutePath = ansiAbs
 	}
 	return p, nil
 }

@@ -41,6 +41,7 @@ func TestVHDSamples(t *testing.T) {
 			}
 			checkVHDAgainstLibvhdi(t, name, d)
 			checkVHDAgainstQemuMap(t, name, d)
+			checkVHDSizeQuirk(t, name, d)
 			if d.VirtualSize <= 64<<20 {
 				got, err := vhdReadLayers(d)
 				if err != nil {
@@ -74,6 +75,33 @@ func checkVHDAgainstLibvhdi(t *testing.T, name string, d *Disk) {
 		if got := info["Parent filename"]; got != d.Parent.ParentName {
 			t.Errorf("vhdiinfo parent filename %q, we have %q", got, d.Parent.ParentName)
 		}
+	}
+}
+
+// checkVHDSizeQuirk checks our understanding of qemu's size rule: for
+// creators other than Windows and a few others, qemu reports the CHS size,
+// where this package and libvhdi report the footer's current size.
+func checkVHDSizeQuirk(t *testing.T, name string, d *Disk) {
+	t.Helper()
+	testutil.NeedTool(t, "qemu-img")
+	b := make([]byte, vhdFooterSize)
+	if _, err := d.ReadFileAt(b, d.FileSize-vhdFooterSize); err != nil {
+		t.Fatal(err)
+	}
+	f, _ := decodeVHDFooter(b)
+	want := d.VirtualSize
+	if string(f.CreatorApp[:]) == "vpc " {
+		want = f.chsSize()
+	}
+	var info struct {
+		VirtualSize int64 `json:"virtual-size"`
+	}
+	out := testutil.Run(t, "qemu-img", "info", "--output=json", "-f", "vpc", name)
+	if err := json.Unmarshal(out, &info); err != nil {
+		t.Fatal(err)
+	}
+	if info.VirtualSize != want {
+		t.Errorf("qemu virtual size %d, expected %d (ours %d, CHS %d)", info.VirtualSize, want, d.VirtualSize, f.chsSize())
 	}
 }
 
@@ -146,6 +174,7 @@ func TestVHDQemuCreated(t *testing.T) {
 				}
 				checkVHDAgainstLibvhdi(t, name, d)
 				checkVHDAgainstQemuMap(t, name, d)
+				checkVHDSizeQuirk(t, name, d)
 			})
 		}
 	}
@@ -207,10 +236,17 @@ func TestVHDDifferencingChain(t *testing.T) {
 	}
 
 	dir := t.TempDir()
-	for name, img := range map[string][]byte{"bäse.vhd": base, "child.vhd": child} {
-		if err := os.WriteFile(filepath.Join(dir, name), img, 0o644); err != nil {
-			t.Fatal(err)
-		}
+	if err := os.WriteFile(filepath.Join(dir, "bäse.vhd"), base, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := createVHD(filepath.Join(dir, "child.vhd"), vhdCreateOptions{
+		Type: TypeDifferencing, Size: size, BlockSize: 1 << 20, Parent: parent, UniqueID: cd.DiskID,
+		Created: cd.Created, Writes: []vhdWrite{{4096, pat(9, 512)}, {2 << 20, pat(8, 4096)}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "child.vhd")); err != nil || !bytes.Equal(b, child) {
+		t.Errorf("createVHD wrote other bytes than buildVHD returned (%v)", err)
 	}
 	checkVHDAgainstLibvhdi(t, filepath.Join(dir, "bäse.vhd"), bd)
 	checkVHDAgainstLibvhdi(t, filepath.Join(dir, "child.vhd"), cd)
