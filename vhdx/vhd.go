@@ -20,8 +20,8 @@ type footerPick struct {
 // The virtual size is always the footer's current size, as Windows and
 // libvhdi read it. qemu instead uses the CHS geometry for creators it does
 // not list as footer-size writers ("vpc ", "qemu"), which for Virtual PC
-// images is a little smaller; the bytes past the CHS size are ones those
-// guests never saw and read as zeros.
+// images is a little smaller; the sectors past the CHS size are ones those
+// guests could not address, so they hold nothing the guest wrote.
 func newVHD(r io.ReaderAt, size int64) (*Disk, error) {
 	if size < vhdOldFooter {
 		return nil, formatErr(0, "no VHD footer (conectix) and no VHDX signature: file has only %d bytes", size)
