@@ -40,10 +40,10 @@ text() {
 	for ((i = 0; i < $1; i++)); do printf 'line %06d: the quick brown fox jumps over the lazy dog\n' "$i"; done
 }
 
-newvol() { # newvol IMG SIZE_MIB LABEL
+newvol() { # newvol IMG SIZE_MIB LABEL [CLUSTER_BYTES]
 	rm -f "$1" "$1.tmp"
 	truncate -s "$2M" "$1.tmp"
-	mkntfs -q -F -Q -s 512 -c 4096 -L "$3" "$1.tmp"
+	mkntfs -q -F -Q -s 512 -c "${4:-4096}" -L "$3" "$1.tmp"
 }
 
 mountvol() { ntfs-3g -o streams_interface=xattr,compression "$1" "$mnt"; }
@@ -206,7 +206,7 @@ reparse_mountpoint() {
 # tiny is a 2 MiB volume with 512-byte clusters: the fuzz seed.
 tiny() {
 	local img=$out/tiny.img i
-	newvol "$img" 2 "Tiny"
+	newvol "$img" 2 "Tiny" 512
 	mountvol "$img.tmp"
 	printf 'hello\n' >"$mnt/hello.txt"
 	mkdir "$mnt/dir" "$mnt/z"
