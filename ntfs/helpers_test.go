@@ -121,3 +121,8 @@ func walkAll(v *Volume) error {
 	keep(err)
 	return first
 }
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}

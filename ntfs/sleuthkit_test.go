@@ -19,7 +19,7 @@ func TestAgainstSleuthkit(t *testing.T) {
 	img := image(t, "small")
 	v := openImage(t, "small")
 
-	files := map[string]uint64{}  // path -> record
+	files := map[string]uint64{}   // path -> record
 	streams := map[string]string{} // path:stream -> icat address
 	out := testutil.Run(t, "fls", "-r", "-p", img)
 	for _, line := range strings.Split(string(out), "\n") {

@@ -1,0 +1,70 @@
+package ntfs
+
+import (
+	"io"
+	"testing"
+)
+
+// benchVolume prefers big.img (256 MiB file, 100,000-entry directory),
+// built by `testdata/ntfs/gen.sh '' big`, and falls back to small.img.
+func benchVolume(b *testing.B) (*Volume, string, string) {
+	b.Helper()
+	if p := imageDir() + "/big.img"; fileExists(p) {
+		v, err := Open(p)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { v.Close() })
+		return v, "large.bin", "huge"
+	}
+	return openImage(b, "small"), "large.bin", "bigdir"
+}
+
+// BenchmarkReadLargeFile reads a large file in 1 MiB ReadAt calls.
+func BenchmarkReadLargeFile(b *testing.B) {
+	v, file, _ := benchVolume(b)
+	f, err := v.OpenFile(file)
+	if err != nil {
+		b.Fatal(err)
+	}
+	buf := make([]byte, 1<<20)
+	b.SetBytes(f.Size())
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		for off := int64(0); off < f.Size(); off += int64(len(buf)) {
+			if _, err := f.ReadAt(buf, off); err != nil && err != io.EOF {
+				b.Fatal(err)
+			}
+		}
+	}
+}
+
+// BenchmarkListBigDir lists the biggest directory, cold record cache.
+func BenchmarkListBigDir(b *testing.B) {
+	v, _, dir := benchVolume(b)
+	for i := 0; i < b.N; i++ {
+		v.cache = newNodeCache(nodeCacheSize)
+		d, err := v.ReadDir(dir)
+		if err != nil || len(d) < 1000 {
+			b.Fatalf("%d entries, %v", len(d), err)
+		}
+	}
+}
+
+// BenchmarkReadCompressed reads an LZNT1-compressed file.
+func BenchmarkReadCompressed(b *testing.B) {
+	v := openImage(b, "small")
+	f, err := v.OpenFile("compressed/text.txt")
+	if err != nil {
+		b.Fatal(err)
+	}
+	buf := make([]byte, 64<<10)
+	b.SetBytes(f.Size())
+	for i := 0; i < b.N; i++ {
+		for off := int64(0); off < f.Size(); off += int64(len(buf)) {
+			if _, err := f.ReadAt(buf, off); err != nil && err != io.EOF {
+				b.Fatal(err)
+			}
+		}
+	}
+}
