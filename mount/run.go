@@ -1,0 +1,156 @@
+//go:build linux
+
+package mount
+
+import (
+	"context"
+	"fmt"
+	"log"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/ckptfs/ckptfs/catalog"
+	ckfs "github.com/ckptfs/ckptfs/fs"
+	gofs "github.com/hanwen/go-fuse/v2/fs"
+	"github.com/hanwen/go-fuse/v2/fuse"
+)
+
+// unmountTries bounds how long Run insists on unmounting a busy mount
+// after cancellation (about one try a second) before it gives up and says
+// what to do.
+const unmountTries = 10
+
+// Run mounts cat read-only at mountpoint and serves it in the foreground
+// until the mount is removed (fusermount3 -u) or ctx is cancelled, then
+// unmounts and returns nil. opt.Ready is called once the tree answers.
+func Run(ctx context.Context, cat *catalog.Catalog, mountpoint string, opt Options) error {
+	if err := checkMountpoint(cat.Source, mountpoint); err != nil {
+		return err
+	}
+	release, err := LockShared(diskFiles(cat))
+	if err != nil {
+		return err
+	}
+	defer release()
+	server, err := gofs.Mount(mountpoint, ckfs.New(cat), nodeOptions(cat, opt))
+	if err != nil {
+		return fmt.Errorf("mount %s: %w", mountpoint, err)
+	}
+	// gofs.Mount returns after WaitMount: the kernel has sent INIT and the
+	// tree answers.
+	if opt.Ready != nil {
+		opt.Ready()
+	}
+	return serve(ctx, server, mountpoint)
+}
+
+// nodeOptions are the tree's own options plus the mount's.
+func nodeOptions(cat *catalog.Catalog, opt Options) *gofs.Options {
+	o := ckfs.NodeOptions()
+	o.MountOptions = fuse.MountOptions{
+		AllowOther:           opt.AllowOther,
+		Debug:                opt.Debug,
+		FsName:               cat.Source,
+		Name:                 "ckptfs",
+		Options:              append([]string{"ro"}, opt.Extra...),
+		MaxWrite:             maxIO, // go-fuse sets max_read from it
+		MaxReadAhead:         maxIO,
+		EnableSymlinkCaching: true,
+	}
+	return o
+}
+
+// serve waits for the end of the mount, unmounting on cancellation.
+func serve(ctx context.Context, server *fuse.Server, mountpoint string) error {
+	done := make(chan struct{})
+	go func() {
+		server.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+	}
+	var err error
+	for try := 0; try < unmountTries; try++ {
+		if err = server.Unmount(); err == nil {
+			<-done
+			return nil
+		}
+		if try == 0 {
+			log.Printf("ckptfs: %s is busy, close the files open in it; retrying", mountpoint)
+		}
+		select {
+		case <-done:
+			return nil
+		case <-time.After(time.Second):
+		}
+	}
+	return fmt.Errorf("unmount %s: %w (run fusermount3 -u %s once its files are closed)", mountpoint, err, mountpoint)
+}
+
+// checkMountpoint refuses a mount point that is not a directory or lies
+// inside the source folder (or is it).
+func checkMountpoint(source, mountpoint string) error {
+	fi, err := os.Stat(mountpoint)
+	if err != nil {
+		return fmt.Errorf("mount point: %w", err)
+	}
+	if !fi.IsDir() {
+		return fmt.Errorf("mount point %s is not a directory", mountpoint)
+	}
+	src, err := realPath(source)
+	if err != nil {
+		return fmt.Errorf("source: %w", err)
+	}
+	if sfi, err := os.Stat(src); err == nil && !sfi.IsDir() {
+		src = filepath.Dir(src)
+	}
+	mnt, err := realPath(mountpoint)
+	if err != nil {
+		return fmt.Errorf("mount point: %w", err)
+	}
+	if mnt == src || strings.HasPrefix(mnt, src+string(filepath.Separator)) || src == "/" {
+		return fmt.Errorf("%s is inside %s: %w", mountpoint, src, ErrInsideSource)
+	}
+	return nil
+}
+
+// realPath is the absolute path with symlinks resolved, so that two names
+// of one folder compare equal.
+func realPath(p string) (string, error) {
+	abs, err := filepath.Abs(p)
+	if err != nil {
+		return "", err
+	}
+	return filepath.EvalSymlinks(abs)
+}
+
+// diskFiles lists every layer file of every disk of cat, once, sorted.
+func diskFiles(cat *catalog.Catalog) []string {
+	seen := map[string]bool{}
+	for _, vm := range cat.VMs {
+		for _, c := range vm.Checkpoints {
+			for _, d := range c.Disks {
+				if d.Chain == nil {
+					continue
+				}
+				for _, l := range d.Chain.Layers {
+					if l != nil && l.Name != "" {
+						seen[l.Name] = true
+					}
+				}
+			}
+		}
+	}
+	files := make([]string, 0, len(seen))
+	for f := range seen {
+		files = append(files, f)
+	}
+	sort.Strings(files)
+	return files
+}
