@@ -87,6 +87,15 @@ func (w *Writer) markSectors(blk, within, n int64) error {
 	for s := first; s < first+n/sec; s++ {
 		bm[s>>3] |= 1 << (s & 7)
 	}
+	// A block whose every sector is now here is fully present, as
+	// Hyper-V records it; readers then need no bitmap for it.
+	start := (blk % w.cr) * perBlock / 8
+	for _, b := range bm[start : start+perBlock/8] {
+		if b != 0xff {
+			return nil
+		}
+	}
+	w.bat[idx] = w.bat[idx]&^batStateMask | payloadFullyPresent
 	return nil
 }
 
