@@ -99,19 +99,16 @@ func (n *guestNode) xattrNames() []string {
 		return nil
 	}
 	var names []string
-	sys := n.fi.Sys()
-	if _, ok := sys.(WindowsAttributer); ok {
+	if n.meta.hasAttrs {
 		names = append(names, xattrAttributes)
 	}
-	if _, ok := sys.(CreationTimer); ok {
+	if !n.meta.crtime.IsZero() {
 		names = append(names, xattrCrtime)
 	}
-	if sl, ok := sys.(StreamLister); ok {
-		if _, ok := n.vol.fsys.(StreamFS); ok {
-			for _, s := range sl.StreamNames() {
-				if streamVisible(s) {
-					names = append(names, xattrStream+s)
-				}
+	if canOpenStreams(n.vol.fsys) {
+		for _, s := range n.meta.streams {
+			if streamVisible(s) {
+				names = append(names, xattrStream+s)
 			}
 		}
 	}
@@ -130,16 +127,15 @@ func (n *guestNode) xattr(name string) ([]byte, error) {
 	if n.fi == nil {
 		return nil, syscall.ENODATA
 	}
-	sys := n.fi.Sys()
 	switch name {
 	case xattrAttributes:
-		if wa, ok := sys.(WindowsAttributer); ok {
-			return fmt.Appendf(nil, "0x%08x", wa.WindowsAttributes()), nil
+		if n.meta.hasAttrs {
+			return fmt.Appendf(nil, "0x%08x", n.meta.attrs), nil
 		}
 		return nil, syscall.ENODATA
 	case xattrCrtime:
-		if ct, ok := sys.(CreationTimer); ok {
-			return []byte(ct.CreationTime().UTC().Format(time.RFC3339Nano)), nil
+		if !n.meta.crtime.IsZero() {
+			return []byte(n.meta.crtime.UTC().Format(time.RFC3339Nano)), nil
 		}
 		return nil, syscall.ENODATA
 	}
@@ -151,11 +147,7 @@ func (n *guestNode) xattr(name string) ([]byte, error) {
 }
 
 func (n *guestNode) hasStream(s string) bool {
-	sl, ok := n.fi.Sys().(StreamLister)
-	if !ok {
-		return false
-	}
-	for _, name := range sl.StreamNames() {
+	for _, name := range n.meta.streams {
 		if name == s {
 			return true
 		}
@@ -166,11 +158,7 @@ func (n *guestNode) hasStream(s string) bool {
 // readStream reads a whole alternate data stream, refusing one bigger than
 // an xattr can be.
 func (n *guestNode) readStream(stream string) ([]byte, error) {
-	sfs, ok := n.vol.fsys.(StreamFS)
-	if !ok {
-		return nil, syscall.ENODATA
-	}
-	f, err := sfs.OpenStream(n.path, stream)
+	f, err := openStream(n.vol.fsys, n.path, stream)
 	if err != nil {
 		return nil, err
 	}

@@ -7,6 +7,7 @@ import (
 	"hash/fnv"
 	iofs "io/fs"
 	"path"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -33,14 +34,11 @@ func (v *volume) ino(p string, fi iofs.FileInfo) uint64 {
 	h := fnv.New64a()
 	h.Write([]byte(v.seed))
 	h.Write([]byte{0})
-	var id FileIdentity
-	if fi != nil && fi.Mode()&iofs.ModeSymlink == 0 {
-		id, _ = fi.Sys().(FileIdentity)
-	}
-	if id != nil {
+	m := metaOf(fi)
+	if m.hasID && fi.Mode()&iofs.ModeSymlink == 0 {
 		var b [9]byte
 		b[0] = 'i'
-		x := id.FileID()
+		x := m.id
 		for i := 1; i < 9; i++ {
 			b[i] = byte(x >> (8 * (i - 1)))
 		}
@@ -67,16 +65,17 @@ func (v *volume) lstat(p string) (iofs.FileInfo, error) {
 // node makes the node for p; fi may be nil for the volume root.
 func (v *volume) node(p string, fi iofs.FileInfo) (gofs.InodeEmbedder, gofs.StableAttr) {
 	attr := gofs.StableAttr{Ino: v.ino(p, fi)}
+	m := metaOf(fi)
 	switch {
 	case fi == nil || fi.IsDir():
 		attr.Mode = syscall.S_IFDIR
-		return &guestDir{guestNode: guestNode{vol: v, path: p, fi: fi}}, attr
+		return &guestDir{guestNode: guestNode{vol: v, path: p, fi: fi, meta: m}}, attr
 	case fi.Mode()&iofs.ModeSymlink != 0:
 		attr.Mode = syscall.S_IFLNK
-		return &guestLink{guestNode: guestNode{vol: v, path: p, fi: fi}}, attr
+		return &guestLink{guestNode: guestNode{vol: v, path: p, fi: fi, meta: m}}, attr
 	default:
 		attr.Mode = syscall.S_IFREG
-		return &guestFile{guestNode: guestNode{vol: v, path: p, fi: fi}}, attr
+		return &guestFile{guestNode: guestNode{vol: v, path: p, fi: fi, meta: m}}, attr
 	}
 }
 
@@ -87,6 +86,7 @@ type guestNode struct {
 	vol  *volume
 	path string
 	fi   iofs.FileInfo
+	meta fileMeta
 }
 
 var (
@@ -120,17 +120,16 @@ func (n *guestNode) fill(a *fuse.Attr) {
 	if n.StableAttr().Mode == syscall.S_IFREG {
 		a.Size = uint64(max(n.fi.Size(), 0))
 	}
-	mtime, atime, ctime := n.fi.ModTime(), n.fi.ModTime(), n.fi.ModTime()
-	sys := n.fi.Sys()
-	if t, ok := sys.(AccessTimer); ok {
-		atime = t.AccessTime()
+	mtime, atime, ctime := n.fi.ModTime(), n.meta.atime, n.meta.ctime
+	if atime.IsZero() {
+		atime = mtime
 	}
-	if t, ok := sys.(ChangeTimer); ok {
-		ctime = t.ChangeTime()
+	if ctime.IsZero() {
+		ctime = mtime
 	}
 	a.SetTimes(&atime, &mtime, &ctime)
-	if lc, ok := sys.(LinkCounter); ok && lc.LinkCount() > 0 {
-		a.Nlink = uint32(min(lc.LinkCount(), 1<<16))
+	if n.meta.nlink > 0 {
+		a.Nlink = uint32(min(n.meta.nlink, 1<<16))
 	}
 }
 
@@ -181,7 +180,8 @@ func (l *guestLink) fillAttr(a *fuse.Attr) {
 
 // validName rejects names io/fs cannot take as one path element.
 func validName(name string) bool {
-	return name != "" && name != "." && name != ".." && iofs.ValidPath(name)
+	return name != "" && name != "." && name != ".." && iofs.ValidPath(name) &&
+		!strings.ContainsRune(name, 0)
 }
 
 // Readdir lists the directory sorted by name (io/fs.ReadDir sorts).

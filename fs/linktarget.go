@@ -23,7 +23,7 @@ const unresolvedDir = ".ckptfs-unresolved"
 //     the volume root: which volume carried the letter is not recorded, so
 //     the link's own volume is assumed.
 //  3. UNC targets (\\server\share, \??\UNC\...), volume GUID paths
-//     (\??\Volume{...}) and drive-relative forms ("C:x") cannot be mapped:
+//     (\??\Volume{...}, or Volume{GUID} without the prefix) and drive-relative forms ("C:x") cannot be mapped:
 //     the link dangles at <volume root>/.ckptfs-unresolved/<raw target as
 //     one component>.
 //  4. Other targets are relative to the link's directory.
@@ -49,7 +49,8 @@ func rewriteLink(linkPath, raw string) string {
 	var comps []string
 	switch {
 	case strings.HasPrefix(t, "//"),
-		prefixed && (hasPrefixFold(t, "UNC/") || hasPrefixFold(t, "Volume{")):
+		prefixed && (hasPrefixFold(t, "UNC/") || hasPrefixFold(t, "Volume{")),
+		isVolumeGUIDPath(t):
 		return unresolved(len(dir), raw)
 	case hasDrive(t):
 		if len(t) > 2 && t[2] != '/' {
@@ -109,6 +110,14 @@ func unresolved(depth int, raw string) string {
 	b.WriteString(unresolvedDir + "/")
 	b.WriteString(catalog.SafeName(name))
 	return b.String()
+}
+
+// isVolumeGUIDPath matches "Volume{xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx}"
+// at the start of t, the form a junction to a volume takes once its \??\
+// prefix is gone (package ntfs strips it).
+func isVolumeGUIDPath(t string) bool {
+	const n = len("Volume{") + 36
+	return len(t) > n && hasPrefixFold(t, "Volume{") && t[n] == '}'
 }
 
 func hasDrive(t string) bool {
