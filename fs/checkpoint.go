@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	iofs "io/fs"
 	"path/filepath"
 	"sync"
 	"syscall"
@@ -122,7 +123,13 @@ func (cd *checkpointDir) addVolume(ctx context.Context, e *diskEntry, v *guest.V
 	}
 	ve.dir = names.Name(v.Name)
 	vol := &volume{fsys: v.FS, seed: cd.c.ID + "\x00" + ve.dir, mtime: cd.mtime}
-	node, attr := vol.node(".", nil)
+	// The root's own FileInfo gives its times and identity; without one
+	// it takes the checkpoint's time.
+	rootInfo, err := iofs.Stat(v.FS, ".")
+	if err != nil {
+		rootInfo = nil
+	}
+	node, attr := vol.node(".", rootInfo)
 	cd.AddChild(ve.dir, cd.NewPersistentInode(ctx, node, attr), false)
 }
 

@@ -30,10 +30,13 @@
 // numbers are a hash of the checkpoint id, the volume name and the file's
 // identity: the FileIdentity of its FileInfo.Sys() when the filesystem has
 // one (NTFS MFT reference, so hard links are one inode), else its path.
-// Optional interfaces on FileInfo.Sys() (FileIdentity, CreationTimer,
-// AccessTimer, ChangeTimer, WindowsAttributer, LinkCounter, StreamLister)
-// and on the FS (io/fs.ReadLinkFS, StreamFS) bring in what io/fs cannot
-// say.
+// What io/fs cannot say comes from package ntfs's *ntfs.FileRecordInfo
+// (FileInfo.Sys() of an NTFS volume: MFT reference, four times, attributes,
+// streams) and *ntfs.Volume (ReadLink, OpenStream), or, for any other
+// filesystem, from the optional interfaces on FileInfo.Sys() (FileIdentity,
+// CreationTimer, AccessTimer, ChangeTimer, WindowsAttributer, LinkCounter,
+// StreamLister) and on the FS (io/fs.ReadLinkFS, StreamFS). NTFS volumes
+// are checked against ntfs-3g in the tests.
 //
 // # Symbolic links
 //

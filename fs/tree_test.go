@@ -291,3 +291,18 @@ func TestToErrno(t *testing.T) {
 		}
 	}
 }
+
+func BenchmarkRawRead(b *testing.B) {
+	tc := newTestCatalog()
+	r := newRoot(tc.cat, tc.image, noVolumes)
+	gofs.NewNodeFS(r, NodeOptions())
+	rf := r.GetChild("checkpoints").GetChild("Base").GetChild("disks").GetChild("Disk0.raw").Operations().(*rawFile)
+	buf := make([]byte, 128<<10)
+	b.SetBytes(int64(len(buf)))
+	for i := 0; b.Loop(); i++ {
+		off := int64(i%4) * int64(len(buf))
+		if _, errno := rf.Read(ctx, nil, buf, off); errno != 0 {
+			b.Fatal(errno)
+		}
+	}
+}
