@@ -1,0 +1,100 @@
+package diff
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/ckptfs/ckptfs/guest"
+	"github.com/ckptfs/ckptfs/ntfs"
+)
+
+// files compares the guest volumes of one disk, matched by volume name.
+// A volume whose window holds no differing byte is skipped unread.
+func (d *diskDiff) files(ctx context.Context, res *Result) error {
+	if len(d.differ) == 0 {
+		return nil
+	}
+	volsA, err := guest.Volumes(d.a, d.a.Size(), d.name)
+	if err != nil {
+		return fmt.Errorf("%s in %s: %w", d.name, res.From, err)
+	}
+	volsB, err := guest.Volumes(d.b, d.b.Size(), d.name)
+	if err != nil {
+		return fmt.Errorf("%s in %s: %w", d.name, res.To, err)
+	}
+	for _, vb := range volsB {
+		va := findVolume(volsA, vb.Name)
+		if va == nil {
+			res.Files = append(res.Files, FileChange{Path: vb.Name, Change: Added})
+			continue
+		}
+		if err := d.volume(ctx, va, vb, res); err != nil {
+			return err
+		}
+	}
+	for _, va := range volsA {
+		if findVolume(volsB, va.Name) == nil {
+			res.Files = append(res.Files, FileChange{Path: va.Name, Change: Removed})
+		}
+	}
+	return nil
+}
+
+func findVolume(vols []*guest.Volume, name string) *guest.Volume {
+	for _, v := range vols {
+		if v.Name == name {
+			return v
+		}
+	}
+	return nil
+}
+
+// volume compares one pair of volumes: incrementally when both are NTFS
+// at the same place, by walking both trees otherwise.
+func (d *diskDiff) volume(ctx context.Context, va, vb *guest.Volume, res *Result) error {
+	moved := va.Start != vb.Start || va.Size != vb.Size
+	if !moved && !overlaps(d.differ, va.Start, va.Start+va.Size) {
+		return nil
+	}
+	if va.FS == nil || vb.FS == nil {
+		res.Notes = append(res.Notes, fmt.Sprintf("%s: not compared: %v", va.Name, volumeErr(va, vb)))
+		return nil
+	}
+	_, okA := va.FS.(*ntfs.Volume)
+	_, okB := vb.FS.(*ntfs.Volume)
+	if okA && okB && !moved {
+		changed := clip(d.differ, va.Start, va.Start+va.Size)
+		changes, err := ntfsDiff(ctx, va.Name, va, vb, changed)
+		if err == nil {
+			res.Files = append(res.Files, changes...)
+			return nil
+		}
+		res.Notes = append(res.Notes, fmt.Sprintf("%s: MFT-level comparison failed (%v); compared by a full walk of both trees", va.Name, err))
+	} else {
+		res.Notes = append(res.Notes, fmt.Sprintf("%s: %s compared by a full walk of both trees", va.Name, fsTypes(va, vb)))
+	}
+	changes, notes, err := walkDiff(ctx, va.Name, va.FS, vb.FS)
+	if err != nil {
+		return err
+	}
+	res.Files = append(res.Files, changes...)
+	res.Notes = append(res.Notes, notes...)
+	return nil
+}
+
+func volumeErr(va, vb *guest.Volume) error {
+	if va.Err != nil {
+		return va.Err
+	}
+	if vb.Err != nil {
+		return vb.Err
+	}
+	return fmt.Errorf("unknown filesystem")
+}
+
+func fsTypes(va, vb *guest.Volume) string {
+	if va.FSType == vb.FSType {
+		return va.FSType
+	}
+	return va.FSType + " → " + vb.FSType
+}

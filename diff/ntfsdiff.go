@@ -1,0 +1,282 @@
+package diff
+
+import (
+	"context"
+	"fmt"
+	"sort"
+
+	"github.com/ckptfs/ckptfs/guest"
+	"github.com/ckptfs/ckptfs/ntfs"
+)
+
+// Records below this number are NTFS metadata files ($MFT ... $Extend),
+// never shown as guest files; the root directory is record 5.
+const (
+	firstUserRecord = 16
+	rootRecord      = 5
+)
+
+// ntfsState is one side of an incremental NTFS comparison.
+type ntfsState struct {
+	vol      *ntfs.Volume
+	mft      *mftMap
+	clusters int64
+	paths    *pathCache
+}
+
+func newNTFSState(gv *guest.Volume, v *ntfs.Volume) (*ntfsState, error) {
+	m, err := newMFTMap(gv.Reader, gv.Size, v)
+	if err != nil {
+		return nil, err
+	}
+	g := v.Geometry()
+	return &ntfsState{vol: v, mft: m, clusters: int64(g.Clusters()), paths: newPathCache(v)}, nil
+}
+
+// ntfsSide is one file's record in one state.
+type ntfsSide struct {
+	info  *ntfs.FileRecordInfo // nil: no live file in the record
+	raw   *rawRecord
+	paths []string // visible paths; empty for hidden (metadata) files
+}
+
+// ntfsDiff compares two states of an NTFS volume by reading only the MFT
+// records that lie in the changed spans (volume offsets) of either state.
+func ntfsDiff(ctx context.Context, name string, ga, gb *guest.Volume, changed []span) ([]FileChange, error) {
+	a, err := newNTFSState(ga, ga.FS.(*ntfs.Volume))
+	if err != nil {
+		return nil, err
+	}
+	b, err := newNTFSState(gb, gb.FS.(*ntfs.Volume))
+	if err != nil {
+		return nil, err
+	}
+	nums, err := changedFiles(a, b, changed)
+	if err != nil {
+		return nil, err
+	}
+	c := &ntfsCompare{vol: name, a: a, b: b, changed: changed}
+	for _, num := range nums {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		if err := c.file(num); err != nil {
+			return nil, fmt.Errorf("MFT record %d: %w", num, err)
+		}
+	}
+	return c.out, nil
+}
+
+// changedFiles returns the base record numbers of the files whose records
+// (base or extension) have a byte in the changed spans of either state.
+func changedFiles(a, b *ntfsState, changed []span) ([]int64, error) {
+	set := map[int64]bool{}
+	for _, st := range []*ntfsState{a, b} {
+		for _, num := range st.mft.recordsIn(changed) {
+			set[num] = true
+		}
+	}
+	bases := map[int64]bool{}
+	for num := range set {
+		ext, base := false, false
+		for _, st := range []*ntfsState{a, b} {
+			rec, ok, err := st.mft.record(num, st.clusters)
+			switch {
+			case err != nil:
+				base = true // let side report the damage
+			case !ok:
+			case rec.base != 0:
+				bases[int64(rec.base)], ext = true, true
+			default:
+				base = true
+			}
+		}
+		if base || !ext {
+			bases[num] = true
+		}
+	}
+	var out []int64
+	for num, ok := range bases {
+		if ok && num >= firstUserRecord {
+			out = append(out, num)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	return out, nil
+}
+
+// ntfsCompare collects the changes of one volume.
+type ntfsCompare struct {
+	vol     string
+	a, b    *ntfsState
+	changed []span
+	out     []FileChange
+}
+
+// side reads record num in one state.
+func (st *ntfsState) side(num int64) (ntfsSide, error) {
+	var s ntfsSide
+	if num >= st.mft.records {
+		return s, nil
+	}
+	raw, ok, err := st.mft.record(num, st.clusters)
+	if err != nil || !ok || raw.base != 0 {
+		return s, err
+	}
+	fi, err := st.vol.Record(uint64(num))
+	if err != nil {
+		return s, err
+	}
+	if !fi.InUse {
+		return s, nil
+	}
+	s.info, s.raw = fi, raw
+	s.paths, err = st.paths.pathsOf(fi)
+	return s, err
+}
+
+// file compares the file in record num between the two states.
+func (c *ntfsCompare) file(num int64) error {
+	sa, err := c.a.side(num)
+	if err != nil {
+		return err
+	}
+	sb, err := c.b.side(num)
+	if err != nil {
+		return err
+	}
+	same := sa.info != nil && sb.info != nil && sa.info.Ref.Seq == sb.info.Ref.Seq
+	if !same {
+		c.emit(sa.paths, Removed, nil, size(sa.info))
+		c.emit(sb.paths, Added, nil, size(sb.info))
+		return nil
+	}
+	what, err := c.what(num, sa, sb)
+	if err != nil {
+		return err
+	}
+	c.matchPaths(sa, sb, what)
+	return nil
+}
+
+// matchPaths reports a file present in both states under its paths: one
+// path each that differ is a rename; otherwise each path is modified,
+// added or removed (hard links).
+func (c *ntfsCompare) matchPaths(sa, sb ntfsSide, what []string) {
+	if len(sa.paths) == 1 && len(sb.paths) == 1 && sa.paths[0] != sb.paths[0] {
+		c.out = append(c.out, FileChange{Path: c.vol + "/" + sb.paths[0], Change: Renamed,
+			From: c.vol + "/" + sa.paths[0], What: what, Size: sb.info.Size})
+		return
+	}
+	inA := map[string]bool{}
+	for _, p := range sa.paths {
+		inA[p] = true
+	}
+	inB := map[string]bool{}
+	for _, p := range sb.paths {
+		inB[p] = true
+		if !inA[p] {
+			c.emit([]string{p}, Added, []string{WhatLinks}, sb.info.Size)
+		} else if len(what) > 0 {
+			c.emit([]string{p}, Modified, what, sb.info.Size)
+		}
+	}
+	for _, p := range sa.paths {
+		if !inB[p] {
+			c.emit([]string{p}, Removed, []string{WhatLinks}, sa.info.Size)
+		}
+	}
+}
+
+func (c *ntfsCompare) emit(paths []string, ch Change, what []string, sz int64) {
+	for _, p := range paths {
+		c.out = append(c.out, FileChange{Path: c.vol + "/" + p, Change: ch, What: what, Size: sz})
+	}
+}
+
+func size(fi *ntfs.FileRecordInfo) int64 {
+	if fi == nil {
+		return 0
+	}
+	return fi.Size
+}
+
+// what lists the properties of one file that differ between the states.
+func (c *ntfsCompare) what(num int64, sa, sb ntfsSide) ([]string, error) {
+	fa, fb := sa.info, sb.info
+	var what []string
+	if fa.Dir != fb.Dir || fa.IsSymlink() != fb.IsSymlink() {
+		return []string{WhatType}, nil
+	}
+	if !fa.Dir {
+		diff := fa.Size != fb.Size
+		if !diff {
+			var err error
+			if diff, err = c.streamDiffers(num, "", sa.raw, sb.raw); err != nil {
+				return nil, err
+			}
+		}
+		if diff {
+			what = append(what, WhatContent)
+		}
+		if fa.Size != fb.Size {
+			what = append(what, WhatSize)
+		}
+	}
+	for _, t := range []struct {
+		name string
+		diff bool
+	}{
+		{WhatMtime, !fa.Modified.Equal(fb.Modified)},
+		{WhatCtime, !fa.Changed.Equal(fb.Changed)},
+		{WhatAtime, !fa.Accessed.Equal(fb.Accessed)},
+		{WhatBtime, !fa.Created.Equal(fb.Created)},
+		{WhatAttributes, fa.Attributes != fb.Attributes},
+	} {
+		if t.diff {
+			what = append(what, t.name)
+		}
+	}
+	sd, err := c.streamsDiffer(num, sa, sb)
+	if err != nil {
+		return nil, err
+	}
+	if sd {
+		what = append(what, WhatStreams)
+	}
+	if fa.Links != fb.Links {
+		what = append(what, WhatLinks)
+	}
+	if target(fa) != target(fb) {
+		what = append(what, WhatTarget)
+	}
+	return what, nil
+}
+
+func target(fi *ntfs.FileRecordInfo) string {
+	if fi.Reparse == nil {
+		return ""
+	}
+	return fmt.Sprintf("%#x %s", fi.Reparse.Tag, fi.Reparse.Target())
+}
+
+// streamsDiffer compares the named streams: the same names and sizes, and
+// the same bytes where they could have changed.
+func (c *ntfsCompare) streamsDiffer(num int64, sa, sb ntfsSide) (bool, error) {
+	a, b := sa.info.Streams, sb.info.Streams
+	if len(a) != len(b) {
+		return true, nil
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return true, nil
+		}
+	}
+	for _, s := range a {
+		d, err := c.streamDiffers(num, s.Name, sa.raw, sb.raw)
+		if err != nil || d {
+			return d, err
+		}
+	}
+	return false, nil
+}

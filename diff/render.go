@@ -1,0 +1,46 @@
+package diff
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/dustin/go-humanize"
+)
+
+// changeMark is the one-letter column of the text rendering.
+var changeMark = map[Change]string{Added: "+", Removed: "-", Modified: "M", Renamed: "R"}
+
+// WriteText renders a Result for people: one line per range and per file
+// change, sizes humanized, then the notes and a summary line.
+func WriteText(w io.Writer, r *Result) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "diff %s → %s\n", r.From, r.To)
+	var bytes int64
+	for _, rg := range r.Ranges {
+		bytes += rg.Length
+		fmt.Fprintf(&b, "  range %s 0x%010x +%-9s %s\n", rg.Disk, rg.Offset, humanize.IBytes(uint64(rg.Length)), rg.Layer)
+	}
+	counts := map[Change]int{}
+	for _, f := range r.Files {
+		counts[f.Change]++
+		b.WriteString("  " + changeMark[f.Change] + " " + f.Path)
+		if f.Change == Renamed {
+			b.WriteString(" ← " + f.From)
+		}
+		if len(f.What) > 0 {
+			b.WriteString(" (" + strings.Join(f.What, ", ") + ")")
+		}
+		if f.Change != Removed && f.Size > 0 {
+			b.WriteString(" " + humanize.IBytes(uint64(f.Size)))
+		}
+		b.WriteByte('\n')
+	}
+	for _, n := range r.Notes {
+		b.WriteString("  note: " + n + "\n")
+	}
+	fmt.Fprintf(&b, "%d ranges (%s), %d added, %d removed, %d modified, %d renamed\n",
+		len(r.Ranges), humanize.IBytes(uint64(bytes)), counts[Added], counts[Removed], counts[Modified], counts[Renamed])
+	_, err := io.WriteString(w, b.String())
+	return err
+}

@@ -1,0 +1,205 @@
+package diff
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"sort"
+	"time"
+
+	"github.com/ckptfs/ckptfs/ntfs"
+)
+
+// walkEntry is what a full walk keeps about one path.
+type walkEntry struct {
+	typ    fs.FileMode // type bits
+	perm   fs.FileMode
+	size   int64
+	mtime  time.Time
+	target string
+	ref    ntfs.Ref // NTFS identity, zero elsewhere
+}
+
+// walkTree lists every entry of fsys but the root. Unreadable directories
+// are noted and skipped rather than failing the whole diff.
+func walkTree(ctx context.Context, fsys fs.FS, vol string, notes *[]string) (map[string]walkEntry, error) {
+	out := map[string]walkEntry{}
+	err := fs.WalkDir(fsys, ".", func(p string, de fs.DirEntry, err error) error {
+		if cerr := ctx.Err(); cerr != nil {
+			return cerr
+		}
+		if err != nil {
+			*notes = append(*notes, fmt.Sprintf("%s/%s: not read: %v", vol, p, err))
+			if de != nil && de.IsDir() {
+				return fs.SkipDir
+			}
+			return nil
+		}
+		if p == "." {
+			return nil
+		}
+		info, err := de.Info()
+		if err != nil {
+			*notes = append(*notes, fmt.Sprintf("%s/%s: not read: %v", vol, p, err))
+			return nil
+		}
+		e := walkEntry{typ: info.Mode().Type(), perm: info.Mode().Perm(), mtime: info.ModTime()}
+		if info.Mode().IsRegular() {
+			e.size = info.Size()
+		}
+		if fi, ok := info.Sys().(*ntfs.FileRecordInfo); ok {
+			e.ref = fi.Ref
+		}
+		if e.typ&fs.ModeSymlink != 0 {
+			e.target, _ = fs.ReadLink(fsys, p)
+		}
+		out[p] = e
+		return nil
+	})
+	return out, err
+}
+
+// walkDiff compares two trees entry by entry: name, type, size, mtime,
+// permissions, link target, and the content of regular files of equal
+// size. On NTFS an entry removed at one path and added at another with
+// the same MFT reference is reported as renamed.
+func walkDiff(ctx context.Context, vol string, fa, fb fs.FS) ([]FileChange, []string, error) {
+	var notes []string
+	ta, err := walkTree(ctx, fa, vol, &notes)
+	if err != nil {
+		return nil, nil, err
+	}
+	tb, err := walkTree(ctx, fb, vol, &notes)
+	if err != nil {
+		return nil, nil, err
+	}
+	var out []FileChange
+	renamedFrom := map[string]bool{}
+	gone := map[ntfs.Ref]string{}
+	for p, ea := range ta {
+		if _, ok := tb[p]; !ok {
+			if ea.ref.Record != 0 {
+				gone[ea.ref] = p
+			}
+		}
+	}
+	for _, p := range sortedKeys(tb) {
+		eb := tb[p]
+		ea, ok := ta[p]
+		if !ok {
+			if old, ok := gone[eb.ref]; ok && eb.ref.Record != 0 {
+				delete(gone, eb.ref)
+				renamedFrom[old] = true
+				what, err := compareEntries(fa, fb, old, p, ta[old], eb)
+				if err != nil {
+					return nil, nil, err
+				}
+				out = append(out, FileChange{Path: vol + "/" + p, Change: Renamed, From: vol + "/" + old, What: what, Size: eb.size})
+				continue
+			}
+			out = append(out, FileChange{Path: vol + "/" + p, Change: Added, Size: eb.size})
+			continue
+		}
+		what, err := compareEntries(fa, fb, p, p, ea, eb)
+		if err != nil {
+			return nil, nil, err
+		}
+		if len(what) > 0 {
+			out = append(out, FileChange{Path: vol + "/" + p, Change: Modified, What: what, Size: eb.size})
+		}
+	}
+	for _, p := range sortedKeys(ta) {
+		if _, ok := tb[p]; ok {
+			continue
+		}
+		if renamedFrom[p] {
+			continue
+		}
+		out = append(out, FileChange{Path: vol + "/" + p, Change: Removed, Size: ta[p].size})
+	}
+	return out, notes, nil
+}
+
+func sortedKeys(m map[string]walkEntry) []string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return ks
+}
+
+// compareEntries lists what differs between entry pa of fa and pb of fb.
+func compareEntries(fa, fb fs.FS, pa, pb string, ea, eb walkEntry) ([]string, error) {
+	var what []string
+	if ea.typ != eb.typ {
+		return []string{WhatType}, nil
+	}
+	if ea.typ.IsRegular() {
+		same := ea.size == eb.size
+		if same {
+			var err error
+			if same, err = sameContent(fa, fb, pa, pb); err != nil {
+				return nil, err
+			}
+		}
+		if !same {
+			what = append(what, WhatContent)
+		}
+	}
+	if ea.size != eb.size {
+		what = append(what, WhatSize)
+	}
+	if !ea.mtime.Equal(eb.mtime) {
+		what = append(what, WhatMtime)
+	}
+	if ea.target != eb.target {
+		what = append(what, WhatTarget)
+	}
+	if ea.perm != eb.perm {
+		what = append(what, WhatMode)
+	}
+	return what, nil
+}
+
+// sameContent compares two files of equal size chunk by chunk, stopping at
+// the first difference.
+func sameContent(fa, fb fs.FS, pa, pb string) (bool, error) {
+	a, err := fa.Open(pa)
+	if err != nil {
+		return false, fmt.Errorf("%s: %w", pa, err)
+	}
+	defer a.Close()
+	b, err := fb.Open(pb)
+	if err != nil {
+		return false, fmt.Errorf("%s: %w", pb, err)
+	}
+	defer b.Close()
+	return sameReaders(a, b)
+}
+
+func sameReaders(a, b io.Reader) (bool, error) {
+	ba := make([]byte, 1<<20)
+	bb := make([]byte, 1<<20)
+	for {
+		na, ea := io.ReadFull(a, ba)
+		nb, eb := io.ReadFull(b, bb)
+		if !bytes.Equal(ba[:na], bb[:nb]) {
+			return false, nil
+		}
+		endA := errors.Is(ea, io.EOF) || errors.Is(ea, io.ErrUnexpectedEOF)
+		endB := errors.Is(eb, io.EOF) || errors.Is(eb, io.ErrUnexpectedEOF)
+		if ea != nil && !endA {
+			return false, ea
+		}
+		if eb != nil && !endB {
+			return false, eb
+		}
+		if endA || endB {
+			return endA == endB, nil
+		}
+	}
+}
