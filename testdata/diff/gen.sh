@@ -50,7 +50,7 @@ snapshot() {
 	local img=$out/state$1.img
 	rm -f "$img"
 	truncate -s "${disk_mib}M" "$img"
-	sgdisk -q -o -n "1:$part_start:-34" -t 1:0700 -c 1:data -u 1:6F0C8C4E-5B3A-4D1E-9A2B-3C4D5E6F7A8B \
+	sgdisk -o -n "1:$part_start:-34" -t 1:0700 -c 1:data -u 1:6F0C8C4E-5B3A-4D1E-9A2B-3C4D5E6F7A8B \
 		-U 9B6C2E1A-1111-4222-8333-944455556666 "$img" >/dev/null
 	dd if="$vol" of="$img" bs=1M seek=1 conv=notrunc,sparse status=none
 	ntfs-3g -o ro,streams_interface=xattr "$vol" "$mnt"
