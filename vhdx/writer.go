@@ -27,6 +27,9 @@ type CreateOptions struct {
 	ParentPath string
 	// Creator is written into the file identifier.
 	Creator string
+	// DiskID, DataWriteGUID and FileWriteGUID are chosen at random when
+	// zero; set them for reproducible files (test data).
+	DiskID, DataWriteGUID, FileWriteGUID GUID
 }
 
 // Writer creates a dynamic or differencing VHDX and writes data into it.
@@ -70,8 +73,8 @@ func Create(name string, opt CreateOptions) (*Writer, error) {
 		return nil, err
 	}
 	w := &Writer{f: f, name: name, p: p, parent: opt.Parent, bitmaps: map[int64][]byte{}, creation: true}
-	w.h = header{Sequence: 1, FileWriteGUID: NewGUID(), DataWriteGUID: NewGUID(), Version: 1,
-		LogOffset: newLogOff, LogLength: newLogLen}
+	w.h = header{Sequence: 1, FileWriteGUID: orRandom(opt.FileWriteGUID), DataWriteGUID: orRandom(opt.DataWriteGUID),
+		Version: 1, LogOffset: newLogOff, LogLength: newLogLen}
 	var entries int64
 	w.cr, w.nblocks, entries = batGeometry(p)
 	w.bat = make([]uint64, entries)
@@ -89,7 +92,7 @@ func Create(name string, opt CreateOptions) (*Writer, error) {
 func roundUp(n, to int64) int64 { return (n + to - 1) / to * to }
 
 func (opt CreateOptions) params() (diskParams, error) {
-	p := diskParams{VirtualSize: uint64(opt.VirtualSize), DiskID: NewGUID()}
+	p := diskParams{VirtualSize: uint64(opt.VirtualSize), DiskID: orRandom(opt.DiskID)}
 	bs, ls, ps := opt.BlockSize, opt.LogicalSectorSize, opt.PhysicalSectorSize
 	if opt.Parent != nil {
 		par := opt.Parent
@@ -251,3 +254,10 @@ func (w *Writer) Size() int64 { return int64(w.p.VirtualSize) }
 
 // DataWriteGUID is the identity a child of this disk must link to.
 func (w *Writer) DataWriteGUID() GUID { return w.h.DataWriteGUID }
+
+func orRandom(g GUID) GUID {
+	if g.IsZero() {
+		return NewGUID()
+	}
+	return g
+}

@@ -1,0 +1,58 @@
+# ckptfs — build, test data, tests, fuzzing, benchmarks and the demo.
+# `make demo` and `make test` are the two commands the README promises.
+
+export PATH := $(PATH):/usr/local/go/bin
+GO      ?= go
+OUT     := testdata/out
+FUZZTIME ?= 30s
+# Race detector and a timeout on every test run, so a FUSE hang gives a backtrace.
+TESTFLAGS ?= -race -timeout 20m
+
+.PHONY: all build deps testdata test vet fuzz bench demo clean
+
+all: build
+
+build:
+	$(GO) build -o bin/ckptfs ./cmd/ckptfs
+	$(GO) build -o bin/mkchain ./tools/mkchain
+
+deps:
+	scripts/install-deps.sh
+
+# Test images are made by scripts, never committed. Each test also builds
+# what it needs when it is missing; this target builds everything at once.
+testdata: build
+	bash testdata/demo/gen.sh $(OUT)/demo >/dev/null
+	bash testdata/ntfs/gen.sh $(OUT)/ntfs small
+	bash testdata/ntfs/gen.sh $(OUT)/ntfs tiny
+	sh testdata/guest/gen.sh
+
+vet:
+	gofmt -l . | (! grep .) || (echo "gofmt needed on the files above" && false)
+	$(GO) vet ./...
+
+test: build testdata vet
+	$(GO) test $(TESTFLAGS) ./...
+
+# Every parser's fuzz target for FUZZTIME each.
+FUZZ_TARGETS := \
+	./vhdx:FuzzVHDXOpen ./vhdx:FuzzLogReplay ./vhdx:FuzzVHDOpen \
+	./ntfs:FuzzVolume ./ntfs:FuzzRecord ./ntfs:FuzzLZNT1 ./ntfs:FuzzRunlist \
+	./catalog:FuzzVMCX ./catalog:FuzzVMXML ./guest:FuzzVolumes ./fs:FuzzRewriteLink
+
+fuzz:
+	@for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; fn=$${t##*:}; \
+		echo "== $$pkg $$fn"; \
+		$(GO) test $$pkg -run '^$$' -fuzz "^$$fn$$" -fuzztime $(FUZZTIME) || exit 1; \
+	done
+
+bench: build
+	$(GO) test -run '^$$' -bench . -benchmem ./vhdx ./ntfs ./fs
+	bash scripts/bench.sh
+
+demo: deps build
+	bash testdata/demo/demo.sh
+
+clean:
+	rm -rf bin $(OUT)

@@ -1,0 +1,102 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"io/fs"
+	"path"
+	"strings"
+
+	"github.com/spf13/pflag"
+
+	"github.com/ckptfs/ckptfs/ntfs"
+)
+
+type catOptions struct {
+	src sourceOptions
+}
+
+func catCommand() *command {
+	o := &catOptions{}
+	return &command{
+		name: "cat", args: "SRC CHECKPOINT VOL/PATH[:STREAM]", short: "write a guest file (or an NTFS stream, or disks/<disk>.raw) to stdout",
+		flags: func(f *pflag.FlagSet) { o.src.AddFlags(f) },
+		nargs: exactly(3),
+		run:   o.run,
+	}
+}
+
+func (o *catOptions) run(ctx context.Context, args []string) error {
+	cat, err := o.src.open(args[0])
+	if err != nil {
+		return err
+	}
+	defer cat.Close()
+	_, cp, err := findCheckpoint(cat, args[1])
+	if err != nil {
+		return err
+	}
+	if disk, ok := strings.CutPrefix(strings.Trim(args[2], "/"), "disks/"); ok {
+		for _, d := range cp.Disks {
+			if d.Name+".raw" == disk && d.Chain != nil {
+				return copyCtx(ctx, stdout, io.NewSectionReader(d.Chain, 0, d.Chain.Size()))
+			}
+		}
+		return fmt.Errorf("disk image %q: %w", disk, fs.ErrNotExist)
+	}
+	fsys, p, err := resolveGuestPath(cp, args[2])
+	if err != nil {
+		return err
+	}
+	f, err := openGuest(fsys, p)
+	if err != nil {
+		return fmt.Errorf("%s: %w", args[2], err)
+	}
+	defer f.Close()
+	if err := copyCtx(ctx, stdout, f); err != nil {
+		return fmt.Errorf("%s: %w", args[2], err)
+	}
+	return nil
+}
+
+// openGuest opens a file, or "file:stream" for an NTFS named stream.
+func openGuest(fsys fs.FS, p string) (io.ReadCloser, error) {
+	if v, ok := fsys.(*ntfs.Volume); ok {
+		dir, base := path.Split(p)
+		if name, stream, found := strings.Cut(base, ":"); found {
+			return v.OpenStream(path.Join(dir, name), stream)
+		}
+	}
+	f, err := fsys.Open(p)
+	if err != nil {
+		return nil, err
+	}
+	if st, err := f.Stat(); err == nil && st.IsDir() {
+		f.Close()
+		return nil, fmt.Errorf("is a directory (use ckptfs cp)")
+	}
+	return f, nil
+}
+
+// copyCtx copies in 1 MiB pieces, stopping when ctx is cancelled.
+func copyCtx(ctx context.Context, w io.Writer, r io.Reader) error {
+	buf := make([]byte, 1<<20)
+	for {
+		if ctx.Err() != nil {
+			return errInterrupted
+		}
+		n, err := r.Read(buf)
+		if n > 0 {
+			if _, werr := w.Write(buf[:n]); werr != nil {
+				return werr
+			}
+		}
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+}

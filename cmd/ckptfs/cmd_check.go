@@ -1,0 +1,69 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/spf13/pflag"
+
+	"github.com/ckptfs/ckptfs/vhdx"
+)
+
+type checkOptions struct {
+	src  sourceOptions
+	json bool
+}
+
+func checkCommand() *command {
+	o := &checkOptions{}
+	return &command{
+		name: "check", args: "SRC|DISK [--json]", short: "verify checksums, BATs, bitmaps, logs and links; exit 0 only when clean",
+		flags: func(f *pflag.FlagSet) {
+			o.src.AddFlags(f)
+			f.BoolVar(&o.json, "json", false, "print one JSON object")
+		},
+		nargs: exactly(1),
+		run:   o.run,
+	}
+}
+
+// errProblems makes check exit with exitProblems after listing them.
+type errProblems int
+
+func (e errProblems) Error() string { return fmt.Sprintf("%d problems found", int(e)) }
+
+func (o *checkOptions) run(ctx context.Context, args []string) error {
+	ls, err := openLayers(args[0], o.src)
+	if err != nil {
+		return err
+	}
+	defer ls.close()
+	problems := []vhdx.Problem{}
+	for _, d := range ls.disks {
+		if err := ctx.Err(); err != nil {
+			return errInterrupted
+		}
+		problems = append(problems, d.Check()...)
+		if p := ls.parent[d]; p != nil {
+			if err := vhdx.CheckLinkage(d, p); err != nil {
+				problems = append(problems, vhdx.Problem{File: d.Name, Off: -1, What: err.Error()})
+			}
+		}
+	}
+	if o.json {
+		if err := printJSON(map[string]any{"clean": len(problems) == 0, "disks": len(ls.disks), "problems": problems}); err != nil {
+			return err
+		}
+	} else {
+		for _, p := range problems {
+			fmt.Fprintln(stdout, p)
+		}
+		if len(problems) == 0 {
+			fmt.Fprintf(stdout, "%d disk files checked: clean\n", len(ls.disks))
+		}
+	}
+	if len(problems) > 0 {
+		return errProblems(len(problems))
+	}
+	return nil
+}

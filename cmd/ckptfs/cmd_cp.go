@@ -1,0 +1,204 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/ckptfs/ckptfs/ntfs"
+)
+
+type cpOptions struct {
+	src     sourceOptions
+	streams bool
+	force   bool
+}
+
+func cpCommand() *command {
+	o := &cpOptions{}
+	return &command{
+		name: "cp", args: "SRC CHECKPOINT VOL/PATH... DEST", short: "copy guest files and folders out, keeping their times",
+		flags: func(f *pflag.FlagSet) {
+			o.src.AddFlags(f)
+			f.BoolVar(&o.streams, "xattrs", false, "copy NTFS alternate data streams as user.<stream> extended attributes")
+			f.BoolVarP(&o.force, "force", "f", false, "overwrite existing files")
+		},
+		nargs: atLeast(4),
+		run:   o.run,
+	}
+}
+
+func (o *cpOptions) run(ctx context.Context, args []string) error {
+	cat, err := o.src.open(args[0])
+	if err != nil {
+		return err
+	}
+	defer cat.Close()
+	_, cp, err := findCheckpoint(cat, args[1])
+	if err != nil {
+		return err
+	}
+	srcs, dest := args[2:len(args)-1], args[len(args)-1]
+	destIsDir := false
+	if st, err := os.Stat(dest); err == nil && st.IsDir() {
+		destIsDir = true
+	}
+	if len(srcs) > 1 && !destIsDir {
+		return fmt.Errorf("%w: copying several paths needs an existing directory as DEST", errUsage)
+	}
+	for _, s := range srcs {
+		fsys, p, err := resolveGuestPath(cp, s)
+		if err != nil {
+			return err
+		}
+		target := dest
+		if destIsDir {
+			target = filepath.Join(dest, path.Base(p))
+			if p == "." {
+				target = filepath.Join(dest, strings.Trim(s, "/"))
+			}
+		}
+		c := copier{ctx: ctx, fsys: fsys, streams: o.streams, force: o.force}
+		if err := c.copy(p, target); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// copier copies one guest tree out to the host.
+type copier struct {
+	ctx     context.Context
+	fsys    fs.FS
+	streams bool
+	force   bool
+}
+
+func (c *copier) copy(p, target string) error {
+	if c.ctx.Err() != nil {
+		return errInterrupted
+	}
+	st, err := lstat(c.fsys, p)
+	if err != nil {
+		return fmt.Errorf("%s: %w", p, err)
+	}
+	switch {
+	case st.Mode()&fs.ModeSymlink != 0:
+		return c.symlink(p, target)
+	case st.IsDir():
+		if err := os.MkdirAll(target, 0o755); err != nil {
+			return err
+		}
+		entries, err := fs.ReadDir(c.fsys, p)
+		if err != nil {
+			return fmt.Errorf("%s: %w", p, err)
+		}
+		for _, e := range entries {
+			if err := c.copy(path.Join(p, e.Name()), filepath.Join(target, e.Name())); err != nil {
+				return err
+			}
+		}
+	default:
+		if err := c.file(p, target); err != nil {
+			return err
+		}
+	}
+	c.metadata(p, st, target)
+	return nil
+}
+
+func (c *copier) file(p, target string) error {
+	in, err := c.fsys.Open(p)
+	if err != nil {
+		return fmt.Errorf("%s: %w", p, err)
+	}
+	defer in.Close()
+	flags := os.O_WRONLY | os.O_CREATE | os.O_EXCL
+	if c.force {
+		flags = os.O_WRONLY | os.O_CREATE | os.O_TRUNC
+	}
+	out, err := os.OpenFile(target, flags, 0o644)
+	if err != nil {
+		return err
+	}
+	if err := copyCtx(c.ctx, out, in); err != nil {
+		out.Close()
+		return fmt.Errorf("%s: %w", p, err)
+	}
+	return out.Close()
+}
+
+func (c *copier) symlink(p, target string) error {
+	rl, ok := c.fsys.(fs.ReadLinkFS)
+	if !ok {
+		return fmt.Errorf("%s: symlink on a filesystem that cannot read links", p)
+	}
+	dest, err := rl.ReadLink(p)
+	if err != nil {
+		return fmt.Errorf("%s: %w", p, err)
+	}
+	if c.force {
+		os.Remove(target)
+	}
+	return os.Symlink(strings.ReplaceAll(dest, `\`, "/"), target)
+}
+
+// metadata sets times and, when asked, streams as xattrs. Failures to set
+// metadata are reported but do not stop the copy.
+func (c *copier) metadata(p string, st fs.FileInfo, target string) {
+	mtime, atime := st.ModTime(), st.ModTime()
+	info, _ := st.Sys().(*ntfs.FileRecordInfo)
+	if info != nil && !info.Accessed.IsZero() {
+		atime = info.Accessed
+	}
+	if st.Mode()&fs.ModeSymlink == 0 {
+		if err := os.Chtimes(target, atime, mtime); err != nil {
+			fmt.Fprintf(os.Stderr, "ckptfs cp: %s: keeping times: %v\n", target, err)
+		}
+	}
+	if !c.streams || info == nil || len(info.Streams) == 0 {
+		return
+	}
+	v, ok := c.fsys.(*ntfs.Volume)
+	if !ok {
+		return
+	}
+	for _, s := range info.Streams {
+		if err := copyStream(v, p, s.Name, target); err != nil {
+			fmt.Fprintf(os.Stderr, "ckptfs cp: %s: stream %s: %v\n", target, s.Name, err)
+		}
+	}
+}
+
+func copyStream(v *ntfs.Volume, p, stream, target string) error {
+	f, err := v.OpenStream(p, stream)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, 64<<10+1))
+	if err != nil {
+		return err
+	}
+	if len(b) > 64<<10 {
+		return fmt.Errorf("larger than the 64 KiB an extended attribute can hold")
+	}
+	return setXattr(target, "user."+stream, b)
+}
+
+func lstat(fsys fs.FS, p string) (fs.FileInfo, error) {
+	if rl, ok := fsys.(fs.ReadLinkFS); ok {
+		return rl.Lstat(p)
+	}
+	return fs.Stat(fsys, p)
+}
+
+var _ = time.Now

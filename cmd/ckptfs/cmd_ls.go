@@ -1,0 +1,131 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/dustin/go-humanize"
+	"github.com/spf13/pflag"
+
+	"github.com/ckptfs/ckptfs/catalog"
+)
+
+type lsOptions struct {
+	src  sourceOptions
+	json bool
+}
+
+func lsCommand() *command {
+	o := &lsOptions{}
+	return &command{
+		name: "ls", args: "SRC [--json]", short: "list VMs and their checkpoint trees",
+		flags: func(f *pflag.FlagSet) {
+			o.src.AddFlags(f)
+			f.BoolVar(&o.json, "json", false, "print one JSON object")
+		},
+		nargs: exactly(1),
+		run:   o.run,
+	}
+}
+
+// The JSON shape is fixed by the command line contract in DESIGN.md.
+type lsJSON struct {
+	VMs []lsVM `json:"vms"`
+}
+
+type lsVM struct {
+	Name        string         `json:"name"`
+	ID          string         `json:"id"`
+	Config      *string        `json:"config"`
+	Checkpoints []lsCheckpoint `json:"checkpoints"`
+}
+
+type lsCheckpoint struct {
+	Name    string   `json:"name"`
+	ID      string   `json:"id"`
+	Created *string  `json:"created"`
+	Parent  *string  `json:"parent"`
+	Live    bool     `json:"live"`
+	Disks   []string `json:"disks"`
+}
+
+func (o *lsOptions) run(ctx context.Context, args []string) error {
+	cat, err := o.src.open(args[0])
+	if err != nil {
+		return err
+	}
+	defer cat.Close()
+	if o.json {
+		return printJSON(lsObject(cat))
+	}
+	for i, vm := range cat.VMs {
+		if i > 0 {
+			fmt.Fprintln(stdout)
+		}
+		cfg := "no configuration: checkpoints named by disk file"
+		if vm.Config != "" {
+			cfg = vm.Config
+		}
+		fmt.Fprintf(stdout, "%s  (%s)\n", vm.Name, cfg)
+		printTree(vm, nil, "  ")
+	}
+	for _, w := range cat.Warnings {
+		fmt.Fprintf(stdout, "warning: %s\n", w)
+	}
+	return nil
+}
+
+func lsObject(cat *catalog.Catalog) lsJSON {
+	out := lsJSON{VMs: []lsVM{}}
+	for _, vm := range cat.VMs {
+		v := lsVM{Name: vm.Name, ID: vm.ID, Checkpoints: []lsCheckpoint{}}
+		if vm.Config != "" {
+			v.Config = &vm.Config
+		}
+		for _, cp := range vm.Checkpoints {
+			c := lsCheckpoint{Name: cp.Name, ID: cp.ID, Live: cp.Live, Disks: []string{}}
+			if !cp.Created.IsZero() {
+				s := cp.Created.UTC().Format(time.RFC3339)
+				c.Created = &s
+			}
+			if cp.Parent != nil {
+				c.Parent = &cp.Parent.ID
+			}
+			for _, d := range cp.Disks {
+				c.Disks = append(c.Disks, d.File)
+			}
+			v.Checkpoints = append(v.Checkpoints, c)
+		}
+		out.VMs = append(out.VMs, v)
+	}
+	return out
+}
+
+// printTree prints the checkpoints under parent, children indented.
+func printTree(vm *catalog.VM, parent *catalog.Checkpoint, indent string) {
+	for _, cp := range vm.Checkpoints {
+		if cp.Parent != parent {
+			continue
+		}
+		created := "time unknown"
+		if !cp.Created.IsZero() {
+			created = cp.Created.Local().Format("2006-01-02 15:04:05")
+		}
+		live := ""
+		if cp.Live {
+			live = "  [live]"
+		}
+		var disks []string
+		for _, d := range cp.Disks {
+			if d.Chain == nil {
+				disks = append(disks, d.Name+" (unreadable)")
+				continue
+			}
+			disks = append(disks, fmt.Sprintf("%s %s (%d layers)", d.Name, humanize.IBytes(uint64(d.Chain.Size())), len(d.Chain.Layers)))
+		}
+		fmt.Fprintf(stdout, "%s%s  %s%s  %s\n", indent, cp.Name, created, live, strings.Join(disks, ", "))
+		printTree(vm, cp, indent+"  ")
+	}
+}

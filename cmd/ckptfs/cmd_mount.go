@@ -1,0 +1,53 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/spf13/pflag"
+
+	"github.com/ckptfs/ckptfs/mount"
+)
+
+type mountOptions struct {
+	src   sourceOptions
+	opts  []string
+	debug bool
+}
+
+func mountCommand() *command {
+	o := &mountOptions{}
+	return &command{
+		name: "mount", args: "SRC MOUNTPOINT [-o OPT,...]", short: "mount every checkpoint read-only (foreground; Ctrl-C or fusermount3 -u to leave)",
+		flags: func(f *pflag.FlagSet) {
+			o.src.AddFlags(f)
+			f.StringSliceVarP(&o.opts, "options", "o", nil, "mount options: allow_other, debug, and FUSE options passed through")
+			f.BoolVar(&o.debug, "debug", false, "log every FUSE request")
+		},
+		nargs: exactly(2),
+		run:   o.run,
+	}
+}
+
+func (o *mountOptions) run(ctx context.Context, args []string) error {
+	var opt mount.Options
+	for _, s := range o.opts {
+		if err := opt.Parse(s); err != nil {
+			return fmt.Errorf("%w: -o %s: %v", errUsage, s, err)
+		}
+	}
+	opt.Debug = opt.Debug || o.debug
+	cat, err := o.src.open(args[0])
+	if err != nil {
+		return err
+	}
+	defer cat.Close()
+	for _, w := range cat.Warnings {
+		fmt.Fprintf(os.Stderr, "ckptfs mount: warning: %s\n", w)
+	}
+	opt.Ready = func() {
+		fmt.Fprintf(os.Stderr, "ckptfs: %s mounted on %s (read-only); Ctrl-C or 'fusermount3 -u %s' to unmount\n", args[0], args[1], args[1])
+	}
+	return mount.Run(ctx, cat, args[1], opt)
+}

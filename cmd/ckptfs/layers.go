@@ -1,0 +1,76 @@
+package main
+
+import (
+	"os"
+
+	"github.com/ckptfs/ckptfs/catalog"
+	"github.com/ckptfs/ckptfs/vhdx"
+)
+
+// layerSet is every disk file of a source once, each with the chain below
+// it (parent first at index 1), in the order first met.
+type layerSet struct {
+	disks  []*vhdx.Disk
+	parent map[*vhdx.Disk]*vhdx.Disk
+	chains []*vhdx.Chain // one chain per top, for linkage checks
+	close  func() error
+}
+
+// openLayers opens SRC as one disk chain (a file) or a catalog (a folder).
+func openLayers(src string, so sourceOptions) (*layerSet, error) {
+	st, err := os.Stat(src)
+	if err != nil {
+		return nil, err
+	}
+	ls := &layerSet{parent: map[*vhdx.Disk]*vhdx.Disk{}}
+	if st.Mode().IsRegular() {
+		c, err := vhdx.OpenChain(src, vhdx.ChainOptions{IgnoreLinkage: so.ignoreLinkage})
+		if err != nil {
+			return nil, err
+		}
+		ls.add(c)
+		ls.close = c.Close
+		return ls, nil
+	}
+	cat, err := so.open(src)
+	if err != nil {
+		return nil, err
+	}
+	for _, vm := range cat.VMs {
+		for _, cp := range vm.Checkpoints {
+			for _, d := range cp.Disks {
+				if d.Chain != nil {
+					ls.add(d.Chain)
+				}
+			}
+		}
+	}
+	ls.close = cat.Close
+	return ls, nil
+}
+
+func (ls *layerSet) add(c *vhdx.Chain) {
+	ls.chains = append(ls.chains, c)
+	for i, d := range c.Layers {
+		if _, seen := ls.parent[d]; !seen {
+			ls.disks = append(ls.disks, d)
+			ls.parent[d] = nil
+		}
+		if i+1 < len(c.Layers) {
+			ls.parent[d] = c.Layers[i+1]
+		}
+	}
+}
+
+// allocated counts the bytes of a disk's blocks that hold data in the file.
+func allocated(d *vhdx.Disk) int64 {
+	var n int64
+	for i := int64(0); i < d.Blocks(); i++ {
+		if st, _ := d.BlockInfo(i); st == vhdx.BlockPresent || st == vhdx.BlockPartial {
+			n += min(d.BlockSize, d.VirtualSize-i*d.BlockSize)
+		}
+	}
+	return n
+}
+
+var _ = catalog.Open

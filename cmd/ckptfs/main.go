@@ -1,0 +1,109 @@
+// Command ckptfs opens Hyper-V virtual disks and their checkpoints on Linux:
+// list them, inspect and verify the disk files, mount every checkpoint
+// read-only, copy guest files out, diff checkpoints, export and merge.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/pflag"
+)
+
+// command is one subcommand: its flags, its arguments, and what it does.
+type command struct {
+	name  string
+	args  string // argument synopsis
+	short string
+	// flags registers the command's options; run executes with the
+	// positional arguments.
+	flags func(*pflag.FlagSet)
+	run   func(ctx context.Context, args []string) error
+	nargs func(n int) bool
+}
+
+var errInterrupted = errors.New("interrupted")
+
+func commands() []*command {
+	return []*command{lsCommand(), infoCommand(), checkCommand(), mountCommand(), catCommand(), cpCommand(),
+		diffCommand(), exportCommand(), mergeCommand()}
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "usage: ckptfs COMMAND [OPTIONS] ARGS")
+	fmt.Fprintln(w, "\nCommands:")
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-7s %-36s %s\n", c.name, c.args, c.short)
+	}
+	fmt.Fprintln(w, "\nSRC is a disk file (.vhdx .avhdx .vhd .avhd), a VM folder, or a folder of VMs.")
+	fmt.Fprintln(w, "Run 'ckptfs COMMAND --help' for a command's options.")
+}
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// stdout is where commands write their results; tests swap it.
+var stdout io.Writer = os.Stdout
+
+func run(argv []string, out, errw io.Writer) int {
+	stdout = out
+	if len(argv) == 0 || argv[0] == "-h" || argv[0] == "--help" || argv[0] == "help" {
+		usage(out)
+		if len(argv) == 0 {
+			return exitUsage
+		}
+		return exitOK
+	}
+	var cmd *command
+	for _, c := range commands() {
+		if c.name == argv[0] {
+			cmd = c
+		}
+	}
+	if cmd == nil {
+		fmt.Fprintf(errw, "ckptfs: unknown command %q\n", argv[0])
+		usage(errw)
+		return exitUsage
+	}
+	fset := pflag.NewFlagSet("ckptfs "+cmd.name, pflag.ContinueOnError)
+	fset.SetOutput(errw)
+	fset.SetInterspersed(true)
+	fset.Usage = func() {
+		fmt.Fprintf(errw, "usage: ckptfs %s %s\n  %s\n\nOptions:\n%s", cmd.name, cmd.args, cmd.short, fset.FlagUsages())
+	}
+	if cmd.flags != nil {
+		cmd.flags(fset)
+	}
+	if err := fset.Parse(argv[1:]); err != nil {
+		if errors.Is(err, pflag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	if !cmd.nargs(fset.NArg()) {
+		fset.Usage()
+		return exitUsage
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	err := cmd.run(ctx, fset.Args())
+	if err != nil {
+		fmt.Fprintf(errw, "ckptfs %s: %s\n", cmd.name, oneLine(err))
+	}
+	return exitCode(err)
+}
+
+// oneLine keeps an error message on one line, as scripts read stderr by line.
+func oneLine(err error) string {
+	return strings.ReplaceAll(err.Error(), "\n", "; ")
+}
+
+func exactly(n int) func(int) bool { return func(k int) bool { return k == n } }
+func atLeast(n int) func(int) bool { return func(k int) bool { return k >= n } }

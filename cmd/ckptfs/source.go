@@ -1,0 +1,44 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/spf13/pflag"
+
+	"github.com/ckptfs/ckptfs/catalog"
+)
+
+// sourceOptions are the flags every command that reads SRC shares.
+type sourceOptions struct {
+	ignoreLinkage bool
+	noConfig      bool
+}
+
+func (o *sourceOptions) AddFlags(f *pflag.FlagSet) {
+	f.BoolVar(&o.ignoreLinkage, "ignore-linkage", false, "accept a parent whose identity does not match its child (reads garbage if it really changed)")
+	f.BoolVar(&o.noConfig, "no-config", false, "ignore VM configuration; name checkpoints by disk file")
+}
+
+func (o *sourceOptions) open(src string) (*catalog.Catalog, error) {
+	cat, err := catalog.Open(src, catalog.Options{IgnoreLinkage: o.ignoreLinkage, NoConfig: o.noConfig})
+	if err != nil {
+		return nil, err
+	}
+	return cat, nil
+}
+
+// findCheckpoint resolves a checkpoint name, id or disk stem.
+func findCheckpoint(cat *catalog.Catalog, s string) (*catalog.VM, *catalog.Checkpoint, error) {
+	vm, cp, err := cat.Find(s)
+	if err != nil {
+		return nil, nil, fmt.Errorf("checkpoint %q: %w", s, err)
+	}
+	return vm, cp, nil
+}
+
+func printJSON(v any) error {
+	enc := json.NewEncoder(stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}

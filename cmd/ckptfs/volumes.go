@@ -1,0 +1,67 @@
+package main
+
+import (
+	"fmt"
+	"io/fs"
+	"sort"
+	"strings"
+
+	"github.com/ckptfs/ckptfs/catalog"
+	"github.com/ckptfs/ckptfs/guest"
+)
+
+// namedVolume is a readable volume under the directory name the mount
+// gives it.
+type namedVolume struct {
+	dir string
+	v   *guest.Volume
+}
+
+// checkpointVolumes finds the volumes of every disk of a checkpoint and
+// names them as the mount does: disk names through one catalog.Namer,
+// volume directories through another that keeps "disks" and
+// "checkpoint.json" for the mount's own entries.
+func checkpointVolumes(cp *catalog.Checkpoint) ([]namedVolume, error) {
+	var disks, dirs catalog.Namer
+	dirs.Reserve("disks")
+	dirs.Reserve("checkpoint.json")
+	var out []namedVolume
+	for _, d := range cp.Disks {
+		stem := disks.Name(d.Name)
+		if d.Chain == nil {
+			continue
+		}
+		vols, err := guest.Volumes(d.Chain, d.Chain.Size(), stem)
+		if err != nil {
+			return nil, fmt.Errorf("disk %s: %w", d.File, err)
+		}
+		for _, v := range vols {
+			if v.FS != nil {
+				out = append(out, namedVolume{dir: dirs.Name(v.Name), v: v})
+			}
+		}
+	}
+	return out, nil
+}
+
+// resolveGuestPath splits "VOL/path/in/volume" and opens the volume.
+func resolveGuestPath(cp *catalog.Checkpoint, p string) (fs.FS, string, error) {
+	p = strings.Trim(p, "/")
+	vol, rest, _ := strings.Cut(p, "/")
+	if rest == "" {
+		rest = "."
+	}
+	vols, err := checkpointVolumes(cp)
+	if err != nil {
+		return nil, "", err
+	}
+	var names []string
+	for _, nv := range vols {
+		if nv.dir == vol {
+			return nv.v.FS, rest, nil
+		}
+		names = append(names, nv.dir)
+	}
+	sort.Strings(names)
+	return nil, "", fmt.Errorf("volume %q: %w (checkpoint %q has: %s)", vol, fs.ErrNotExist, cp.Name, strings.Join(names, ", "))
+}

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs the Debian packages ckptfs's tests and demo use, when missing.
+# Run as root or with sudo available. Go itself is expected at /usr/local/go
+# or on PATH (https://go.dev/dl/).
+set -euo pipefail
+packages=(fuse3 qemu-utils ntfs-3g libvhdi-utils sleuthkit gdisk fdisk dosfstools mtools attr e2fsprogs xorriso bzip2 openssl)
+missing=()
+for p in "${packages[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+	sudo=""
+	[ "$(id -u)" -eq 0 ] || sudo="sudo"
+	echo "installing: ${missing[*]}"
+	$sudo apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+command -v go >/dev/null || [ -x /usr/local/go/bin/go ] || { echo "Go is not installed: see https://go.dev/dl/" >&2; exit 1; }
