@@ -68,12 +68,25 @@ func remapped(ra, rb []clusterRun) []span {
 		}
 	}
 	// What only one list maps differs from the other's nothing.
-	for _, rest := range [][]clusterRun{ra[i:], rb[j:]} {
-		for _, r := range rest {
-			out = append(out, span{r.vcn, r.vcn + r.n})
+	endA, endB := runsEnd(ra), runsEnd(rb)
+	for _, r := range ra[i:] {
+		if from := max(r.vcn, endB); from < r.vcn+r.n {
+			out = append(out, span{from, r.vcn + r.n})
+		}
+	}
+	for _, r := range rb[j:] {
+		if from := max(r.vcn, endA); from < r.vcn+r.n {
+			out = append(out, span{from, r.vcn + r.n})
 		}
 	}
 	return out
+}
+
+func runsEnd(rs []clusterRun) int64 {
+	if len(rs) == 0 {
+		return 0
+	}
+	return rs[len(rs)-1].vcn + rs[len(rs)-1].n
 }
 
 // compareSpans reads stream name of file num in both states over the
