@@ -30,13 +30,13 @@ type Update struct {
 	cr       int64
 	nblocks  int64
 	bat      []uint64
-	batDirty map[int64]bool            // 4 KiB pages of the BAT changed since the last commit
-	bitmaps  map[int64][]byte          // sector bitmap blocks by chunk, as they should become
-	bmNew    map[int64]bool            // bitmap blocks allocated since the last commit
-	bmDirty  map[int64]map[int64]bool  // chunk → changed 4 KiB pages of an existing bitmap block
-	meta     []byte                    // the metadata region as it should become
-	metaOrig []byte                    // the metadata region on disk
-	fileEnd  int64                     // where the next allocation goes
+	batDirty map[int64]bool           // 4 KiB pages of the BAT changed since the last commit
+	bitmaps  map[int64][]byte         // sector bitmap blocks by chunk, as they should become
+	bmNew    map[int64]bool           // bitmap blocks allocated since the last commit
+	bmDirty  map[int64]map[int64]bool // chunk → changed 4 KiB pages of an existing bitmap block
+	meta     []byte                   // the metadata region as it should become
+	metaOrig []byte                   // the metadata region on disk
+	fileEnd  int64                    // where the next allocation goes
 	logOff   int64
 	logLen   int64
 	newFWG   bool // FileWriteGuid already changed in this session
