@@ -1,0 +1,52 @@
+// Command memfuse mounts a directory holding one file served from memory
+// by go-fuse: the ceiling a FUSE file system can reach on this machine,
+// which `make bench` compares ckptfs's raw images against.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"math/rand"
+	"os"
+	"os/signal"
+	"syscall"
+
+	gofs "github.com/hanwen/go-fuse/v2/fs"
+	"github.com/hanwen/go-fuse/v2/fuse"
+)
+
+type root struct {
+	gofs.Inode
+	data []byte
+}
+
+func (r *root) OnAdd(ctx context.Context) {
+	f := &gofs.MemRegularFile{Data: r.data, Attr: fuse.Attr{Mode: 0o444}}
+	r.AddChild("data", r.NewPersistentInode(ctx, f, gofs.StableAttr{}), false)
+}
+
+var _ = (gofs.NodeOnAdder)((*root)(nil))
+
+func main() {
+	size := flag.Int64("size", 1<<30, "bytes in the file")
+	flag.Parse()
+	data := make([]byte, *size)
+	rand.New(rand.NewSource(1)).Read(data[:1<<20])
+	for o := int64(1 << 20); o < *size; o += 1 << 20 {
+		copy(data[o:], data[:1<<20])
+	}
+	opts := &gofs.Options{MountOptions: fuse.MountOptions{MaxWrite: 1 << 20, MaxReadAhead: 1 << 20, FsName: "memfuse"}}
+	server, err := gofs.Mount(flag.Arg(0), &root{data: data}, opts)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	go func() {
+		c := make(chan os.Signal, 1)
+		signal.Notify(c, os.Interrupt, syscall.SIGTERM)
+		<-c
+		server.Unmount()
+	}()
+	server.Wait()
+}
