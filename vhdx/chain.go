@@ -240,25 +240,7 @@ func (c *Chain) readUnit(p []byte, u, within int64) error {
 	if err != nil {
 		return err
 	}
-	end := within + int64(len(p))
-	for _, r := range runs.find(within) {
-		if r.start >= end {
-			break
-		}
-		from, to := max(r.start, within), min(r.end, end)
-		dst := p[from-within : to-within]
-		switch r.kind {
-		case unitData:
-			if err := c.readLayer(r.layer, dst, r.fileOff+(from-r.start)); err != nil {
-				return err
-			}
-		case unitInvalid:
-			return c.invalid(r.layer, u)
-		default:
-			clear(dst)
-		}
-	}
-	return nil
+	return c.readMixed(p, u, within, runs)
 }
 
 func (c *Chain) invalid(layer int, u int64) error {

@@ -11,9 +11,6 @@ func pending(name, args, short string) *command {
 		run: func(context.Context, []string) error { return fmt.Errorf("%w: not available yet", errRefused) }}
 }
 
-func diffCommand() *command {
-	return pending("diff", "SRC A B [--json]", "changed disk ranges and guest files between two checkpoints")
-}
 func exportCommand() *command {
 	return pending("export", "SRC CHECKPOINT -o OUT", "flatten a checkpoint to a standalone VHDX or sparse raw file")
 }

@@ -1,0 +1,64 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/spf13/pflag"
+
+	"github.com/ckptfs/ckptfs/diff"
+)
+
+type diffOptions struct {
+	src    sourceOptions
+	json   bool
+	ranges bool
+	files  bool
+}
+
+func diffCommand() *command {
+	o := &diffOptions{}
+	return &command{
+		name: "diff", args: "SRC A B [--json] [--ranges] [--files]", short: "changed disk ranges and guest files between two checkpoints",
+		flags: func(f *pflag.FlagSet) {
+			o.src.AddFlags(f)
+			f.BoolVar(&o.json, "json", false, "print one JSON object")
+			f.BoolVar(&o.ranges, "ranges", false, "only the changed disk ranges")
+			f.BoolVar(&o.files, "files", false, "only the changed guest files")
+		},
+		nargs: exactly(3),
+		run:   o.run,
+	}
+}
+
+func (o *diffOptions) run(ctx context.Context, args []string) error {
+	cat, err := o.src.open(args[0])
+	if err != nil {
+		return err
+	}
+	defer cat.Close()
+	vmA, a, err := findCheckpoint(cat, args[1])
+	if err != nil {
+		return err
+	}
+	vmB, b, err := findCheckpoint(cat, args[2])
+	if err != nil {
+		return err
+	}
+	if vmA != vmB {
+		return fmt.Errorf("%w: %q and %q belong to different VMs (%s, %s)", errUsage, args[1], args[2], vmA.Name, vmB.Name)
+	}
+	progress, done := newProgress("comparing", o.json)
+	res, err := diff.Compare(ctx, a, b, diff.Options{Ranges: o.ranges, Files: o.files, Progress: progress})
+	done()
+	if ctx.Err() != nil {
+		return errInterrupted
+	}
+	if err != nil {
+		return err
+	}
+	if o.json {
+		return printJSON(res)
+	}
+	return diff.WriteText(stdout, res)
+}
