@@ -1,0 +1,210 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/ckptfs/ckptfs/internal/testutil"
+	"github.com/ckptfs/ckptfs/vhdx"
+)
+
+// ckptfs runs the CLI in-process and returns stdout, stderr and the exit code.
+func ckptfs(t *testing.T, args ...string) (string, string, int) {
+	t.Helper()
+	var out, errw bytes.Buffer
+	code := run(args, &out, &errw)
+	return out.String(), errw.String(), code
+}
+
+// smallChain writes a base disk and two children with Hyper-V names.
+func smallChain(t *testing.T) (dir string, files []string) {
+	t.Helper()
+	dir = t.TempDir()
+	var parent *vhdx.Disk
+	for i, name := range []string{"srv.vhdx", "srv_8F1D2C3B-0000-4000-8000-000000000001.avhdx", "srv_8F1D2C3B-0000-4000-8000-000000000002.avhdx"} {
+		p := filepath.Join(dir, name)
+		opt := vhdx.CreateOptions{VirtualSize: 16 << 20, BlockSize: 1 << 20}
+		if parent != nil {
+			opt = vhdx.CreateOptions{Parent: parent}
+		}
+		w, err := vhdx.Create(p, opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.WriteAt(bytes.Repeat([]byte{byte(i + 1)}, 4096), int64(i)<<20)
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if parent != nil {
+			parent.Close()
+		}
+		if parent, err = vhdx.OpenDisk(p); err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, p)
+	}
+	parent.Close()
+	return dir, files
+}
+
+func TestLsJSONShape(t *testing.T) {
+	dir, files := smallChain(t)
+	out, errs, code := ckptfs(t, "ls", "--json", dir)
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	var v struct {
+		VMs []struct {
+			Name        string  `json:"name"`
+			ID          string  `json:"id"`
+			Config      *string `json:"config"`
+			Checkpoints []struct {
+				Name    string   `json:"name"`
+				ID      string   `json:"id"`
+				Created *string  `json:"created"`
+				Parent  *string  `json:"parent"`
+				Live    bool     `json:"live"`
+				Disks   []string `json:"disks"`
+			} `json:"checkpoints"`
+		} `json:"vms"`
+	}
+	if err := json.Unmarshal([]byte(out), &v); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if len(v.VMs) != 1 || v.VMs[0].Name != "srv" || v.VMs[0].Config != nil {
+		t.Fatalf("vms: %+v", v.VMs)
+	}
+	cps := v.VMs[0].Checkpoints
+	if len(cps) != 4 {
+		t.Fatalf("checkpoints: %+v", cps)
+	}
+	if cps[0].Name != "srv" || cps[0].Parent != nil || cps[3].Name != "Now" || !cps[3].Live {
+		t.Fatalf("tree: %+v", cps)
+	}
+	if cps[3].Disks[0] != files[2] || *cps[2].Parent != cps[1].ID {
+		t.Fatalf("disks/parents: %+v", cps)
+	}
+}
+
+func TestInfoAndCheck(t *testing.T) {
+	_, files := smallChain(t)
+	out, errs, code := ckptfs(t, "info", "--json", files[2])
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	var info struct {
+		Disks []diskJSON `json:"disks"`
+	}
+	if err := json.Unmarshal([]byte(out), &info); err != nil {
+		t.Fatal(err)
+	}
+	if len(info.Disks) != 3 || info.Disks[0].Type != "differencing" || *info.Disks[0].Parent.File != files[1] ||
+		info.Disks[2].Parent != nil || info.Disks[2].VirtualSize != 16<<20 {
+		t.Fatalf("info: %+v", info.Disks)
+	}
+	if out, _, code := ckptfs(t, "check", files[2]); code != exitOK || !strings.Contains(out, "clean") {
+		t.Fatalf("check clean: %d %s", code, out)
+	}
+	// Damage header 1 of the middle file: check lists it and exits 3.
+	f, err := os.OpenFile(files[1], os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteAt([]byte{0xff}, 64<<10+300)
+	f.Close()
+	out, _, code = ckptfs(t, "check", files[2])
+	if code != exitProblems || !strings.Contains(out, filepath.Base(files[1])) || !strings.Contains(out, "header 1") {
+		t.Fatalf("check damaged: %d %s", code, out)
+	}
+}
+
+func TestExitCodes(t *testing.T) {
+	dir, files := smallChain(t)
+	garbage := filepath.Join(t.TempDir(), "junk.vhdx")
+	os.WriteFile(garbage, bytes.Repeat([]byte("not a disk"), 1000), 0o644)
+	os.Remove(files[0])
+	cases := []struct {
+		args []string
+		code int
+	}{
+		{[]string{}, exitUsage},
+		{[]string{"nosuch"}, exitUsage},
+		{[]string{"ls"}, exitUsage},
+		{[]string{"ls", "/nonexistent/path"}, exitNotFound},
+		{[]string{"info", garbage}, exitBadImage},
+		{[]string{"info", files[2]}, exitChain},
+		{[]string{"ls", "--bogus-flag", dir}, exitUsage},
+	}
+	for _, c := range cases {
+		_, errs, code := ckptfs(t, c.args...)
+		if code != c.code {
+			t.Errorf("ckptfs %v: exit %d, want %d (%s)", c.args, code, c.code, errs)
+		}
+		if code != exitOK && code != exitUsage && strings.Count(strings.TrimSpace(errs), "\n") != 0 {
+			t.Errorf("ckptfs %v: error is not one line: %q", c.args, errs)
+		}
+	}
+}
+
+var demoOnce sync.Once
+
+// demoVM builds the demo VM folder (GPT + NTFS chain) once.
+func demoVM(t *testing.T) string {
+	t.Helper()
+	testutil.NeedFUSE(t)
+	for _, tool := range []string{"mkntfs", "ntfs-3g", "sgdisk", "setfattr"} {
+		testutil.NeedTool(t, tool)
+	}
+	root := testutil.RepoRoot()
+	out := filepath.Join(root, "testdata", "out", "cli-demo")
+	demoOnce.Do(func() {
+		mk := filepath.Join(t.TempDir(), "mkchain")
+		testutil.Run(t, "go", "build", "-o", mk, filepath.Join(root, "tools", "mkchain"))
+		cmd := exec.Command("bash", filepath.Join(root, "testdata", "demo", "gen.sh"), out)
+		cmd.Env = append(os.Environ(), "MKCHAIN="+mk)
+		if b, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("gen.sh: %v\n%s", err, b)
+		}
+	})
+	return filepath.Join(out, "web01")
+}
+
+func TestCatAndCpFromCheckpoints(t *testing.T) {
+	src := demoVM(t)
+	out, errs, code := ckptfs(t, "cat", src, "web01", "Disk0-p1/Users/alice/notes.txt")
+	if code != exitOK || out != "call bob\n" {
+		t.Fatalf("cat first checkpoint: %d %q %s", code, out, errs)
+	}
+	out, _, _ = ckptfs(t, "cat", src, "Now", "Disk0-p1/Users/alice/notes.txt")
+	if out != "call bob\nbuy milk\n" {
+		t.Fatalf("cat Now: %q", out)
+	}
+	out, _, _ = ckptfs(t, "cat", src, "Now", "Disk0-p1/Users/alice/notes.txt:Zone.Identifier")
+	if out != "[ZoneTransfer] ZoneId=3" {
+		t.Fatalf("cat stream: %q", out)
+	}
+	if _, _, code := ckptfs(t, "cat", src, "Now", "Disk0-p1/Windows/System32/config.ini"); code != exitNotFound {
+		t.Fatalf("deleted file: exit %d", code)
+	}
+	dest := t.TempDir()
+	if _, errs, code := ckptfs(t, "cp", "--xattrs", src, "web01", "Disk0-p1/Users", dest); code != exitOK {
+		t.Fatalf("cp: %d %s", code, errs)
+	}
+	st, err := os.Stat(filepath.Join(dest, "Users", "alice", "Documents", "report.docx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := st.ModTime().UTC().Format("2006-01-02 15:04:05"); got != "2026-11-20 10:00:00" {
+		t.Errorf("mtime not kept: %s", got)
+	}
+	if b, err := exec.Command("getfattr", "--only-values", "-n", "user.Zone.Identifier",
+		filepath.Join(dest, "Users", "alice", "notes.txt")).Output(); err != nil || string(b) != "[ZoneTransfer] ZoneId=3" {
+		t.Errorf("stream xattr: %q %v", b, err)
+	}
+}
