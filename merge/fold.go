@@ -43,7 +43,7 @@ func blockFills(c *vhdx.Chain, bs, blk int64) (fills []fill, zeroBlock bool, err
 			zeroBlock = false
 		}
 	}
-	if zeroBlock && n == bs || zeroBlock && off+n == c.Size() {
+	if zeroBlock { // n is a whole block, or ends at the disk's end: MarkZero takes both
 		return nil, true, nil
 	}
 	for _, e := range ext {
