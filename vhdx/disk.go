@@ -139,6 +139,7 @@ type Disk struct {
 	r      io.ReaderAt // the file as seen after log replay
 	blocks blockMap
 	closer io.Closer
+	file   *os.File    // set by OpenDisk, for read-ahead hints
 	vhdx   *vhdxLayout // nil for VHD
 }
 
@@ -220,5 +221,6 @@ func OpenDisk(name string) (*Disk, error) {
 	}
 	d.Name = name
 	d.closer = f
+	d.file = f
 	return d, nil
 }

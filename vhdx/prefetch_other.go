@@ -1,0 +1,5 @@
+//go:build !linux
+
+package vhdx
+
+func (d *Disk) prefetch(off, n int64) {}
