@@ -26,6 +26,7 @@ testdata: build
 	bash testdata/ntfs/gen.sh $(OUT)/ntfs small
 	bash testdata/ntfs/gen.sh $(OUT)/ntfs tiny
 	sh testdata/guest/gen.sh
+	bash testdata/diff/gen.sh $(OUT)/diff
 
 vet:
 	gofmt -l . | (! grep .) || (echo "gofmt needed on the files above" && false)
@@ -38,7 +39,8 @@ test: build testdata vet
 FUZZ_TARGETS := \
 	./vhdx:FuzzVHDXOpen ./vhdx:FuzzLogReplay ./vhdx:FuzzVHDOpen \
 	./ntfs:FuzzVolume ./ntfs:FuzzRecord ./ntfs:FuzzLZNT1 ./ntfs:FuzzRunlist \
-	./catalog:FuzzVMCX ./catalog:FuzzVMXML ./guest:FuzzVolumes ./fs:FuzzRewriteLink
+	./catalog:FuzzVMCX ./catalog:FuzzVMXML ./guest:FuzzVolumes ./fs:FuzzRewriteLink \
+	./diff:FuzzParseRaw ./diff:FuzzDecodeRunlist
 
 fuzz:
 	@for t in $(FUZZ_TARGETS); do \
@@ -48,7 +50,7 @@ fuzz:
 	done
 
 bench: build
-	$(GO) test -run '^$$' -bench . -benchmem ./vhdx ./ntfs ./fs
+	$(GO) test -run '^$$' -bench . -benchmem ./vhdx ./ntfs ./fs ./export ./diff
 	bash scripts/bench.sh
 
 demo: deps build
