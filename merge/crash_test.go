@@ -81,7 +81,8 @@ func TestMergeCrashPoints(t *testing.T) {
 	g := buildChain(t, t.TempDir(), s)
 	for _, x := range []int{1, 0} {
 		name := stem(g.files[x])
-		dir, files := copyDir(t, g.files)
+		dir, _ := copyDir(t, g.files)
+		var files []string
 		_, rep := runMerge(t, dir, name, 1)
 		total := rep.DurableSteps
 		if total < 20 {
