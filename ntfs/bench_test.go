@@ -6,7 +6,7 @@ import (
 )
 
 // benchVolume prefers big.img (256 MiB file, 100,000-entry directory),
-// built by `testdata/ntfs/gen.sh '' big`, and falls back to small.img.
+// built by `testdata/ntfs/gen.sh ” big`, and falls back to small.img.
 func benchVolume(b *testing.B) (*Volume, string, string) {
 	b.Helper()
 	if p := imageDir() + "/big.img"; fileExists(p) {
