@@ -2,14 +2,10 @@ package vhdx
 
 import (
 	"bytes"
-	"compress/bzip2"
-	"compress/gzip"
 	"crypto/sha256"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/ckptfs/ckptfs/internal/testutil"
@@ -51,42 +47,6 @@ func qemuIO(t testing.TB, path, format string, cmds ...string) {
 		args = append(args, "-c", c)
 	}
 	testutil.Run(t, "qemu-io", append(args, path)...)
-}
-
-// unpackSample decompresses ../shared/samples/<name> into a temp file.
-func unpackSample(t testing.TB, name string) string {
-	t.Helper()
-	dir := testutil.Samples(t)
-	f, err := os.Open(filepath.Join(dir, name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	var r io.Reader = f
-	switch {
-	case strings.HasSuffix(name, ".gz"):
-		gz, err := gzip.NewReader(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		r = gz
-		name = strings.TrimSuffix(name, ".gz")
-	case strings.HasSuffix(name, ".bz2"):
-		r = bzip2.NewReader(f)
-		name = strings.TrimSuffix(name, ".bz2")
-	}
-	out := filepath.Join(t.TempDir(), name)
-	w, err := os.Create(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := io.Copy(w, r); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return out
 }
 
 func sha(b []byte) [32]byte { return sha256.Sum256(b) }

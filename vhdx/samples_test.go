@@ -16,7 +16,7 @@ import (
 func TestSampleVHDX(t *testing.T) {
 	for _, name := range []string{"dynamic.vhdx.gz", "fixed.vhdx.gz"} {
 		t.Run(name, func(t *testing.T) {
-			p := unpackSample(t, name)
+			p := testutil.UnpackSample(t, name)
 			before := fileSHA(t, p)
 			c, err := OpenChain(p, ChainOptions{})
 			if err != nil {
@@ -38,7 +38,7 @@ func TestSampleVHDX(t *testing.T) {
 // content is what qemu gives after repairing a copy; the original must stay
 // byte-identical.
 func TestDirtyLogSample(t *testing.T) {
-	p := unpackSample(t, "iotest-dirtylog-10G-4M.vhdx.bz2")
+	p := testutil.UnpackSample(t, "iotest-dirtylog-10G-4M.vhdx.bz2")
 	before := fileSHA(t, p)
 	d, err := OpenDisk(p)
 	if err != nil {

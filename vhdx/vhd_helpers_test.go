@@ -2,10 +2,7 @@ package vhdx
 
 import (
 	"bytes"
-	"compress/bzip2"
-	"compress/gzip"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -64,41 +61,7 @@ func vhdReadLayers(layers ...*Disk) ([]byte, error) {
 }
 
 // vhdSample decompresses a sample image into a temporary folder.
-func vhdSample(t *testing.T, name string) string {
-	t.Helper()
-	src := filepath.Join(testutil.Samples(t), name)
-	f, err := os.Open(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	var r io.Reader
-	switch {
-	case strings.HasSuffix(name, ".gz"):
-		zr, err := gzip.NewReader(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		r = zr
-	case strings.HasSuffix(name, ".bz2"):
-		r = bzip2.NewReader(f)
-	default:
-		r = f
-	}
-	base := strings.TrimSuffix(strings.TrimSuffix(name, ".gz"), ".bz2")
-	dst := filepath.Join(t.TempDir(), base)
-	out, err := os.Create(dst)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := io.Copy(out, r); err != nil {
-		t.Fatal(err)
-	}
-	if err := out.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return dst
-}
+func vhdSample(t *testing.T, name string) string { return testutil.UnpackSample(t, name) }
 
 // vhdOpenBytes opens an image held in memory.
 func vhdOpenBytes(img []byte) (*Disk, error) {
