@@ -8,13 +8,16 @@ FUZZTIME ?= 30s
 # Race detector and a timeout on every test run, so a FUSE hang gives a backtrace.
 TESTFLAGS ?= -race -timeout 20m
 
-.PHONY: all build deps testdata test vet fuzz bench demo clean
+.PHONY: all build install deps testdata test vet fuzz bench demo clean
 
 all: build
 
 build:
 	$(GO) build -o bin/ckptfs ./cmd/ckptfs
 	$(GO) build -o bin/mkchain ./tools/mkchain
+
+install: build
+	install -m 0755 bin/ckptfs /usr/local/bin/ckptfs
 
 deps:
 	scripts/install-deps.sh

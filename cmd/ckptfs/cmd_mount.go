@@ -48,6 +48,7 @@ func (o *mountOptions) run(ctx context.Context, args []string) error {
 	}
 	opt.Ready = func() {
 		fmt.Fprintf(os.Stderr, "ckptfs: %s mounted on %s (read-only); Ctrl-C or 'fusermount3 -u %s' to unmount\n", args[0], args[1], args[1])
+		quietAfterReady()
 	}
 	return mount.Run(ctx, cat, args[1], opt)
 }

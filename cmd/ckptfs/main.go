@@ -68,6 +68,9 @@ func run(argv []string, out, errw io.Writer) int {
 		}
 	}
 	if cmd == nil {
+		if src, mnt, opts, ok := mountHelperArgs(argv); ok {
+			return runMountHelper(src, mnt, opts, errw)
+		}
 		fmt.Fprintf(errw, "ckptfs: unknown command %q\n", argv[0])
 		usage(errw)
 		return exitUsage
