@@ -4,17 +4,19 @@ import (
 	"context"
 	"path/filepath"
 	"testing"
+
+	"github.com/ckptfs/ckptfs/internal/testchain"
 )
 
-var benchSpec = chainSpec{name: "bench", size: 256 << 20, blockSize: 32 << 20, diffBlock: 2 << 20, sectorSize: 512, writes: 24, seed: 9}
+var benchSpec = testchain.Spec{Name: "bench", Size: 256 << 20, BlockSize: 32 << 20, DiffBlock: 2 << 20, SectorSize: 512, Writes: 24, Seed: 9}
 
 func benchExport(b *testing.B, layers int, opt Options) {
 	s := benchSpec
-	s.layers = layers
+	s.Layers = layers
 	dir := b.TempDir()
-	g := buildChain(b, dir, s)
-	c := openChain(b, g.files[len(g.files)-1])
-	b.SetBytes(s.size)
+	g := testchain.Build(b, dir, s)
+	c := testchain.Open(b, g.Files[len(g.Files)-1])
+	b.SetBytes(s.Size)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		opt.Force = true

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/ckptfs/ckptfs/catalog"
+	"github.com/ckptfs/ckptfs/internal/testchain"
 )
 
 // The crash test runs merges in a child process (this test binary, told
@@ -77,11 +78,11 @@ func copyDir(t *testing.T, files []string) (string, []string) {
 // kill each surviving checkpoint reads its old content, and running the
 // merge again completes it.
 func TestMergeCrashPoints(t *testing.T) {
-	s := chainSpec{name: "crash", size: 8 << 20, blockSize: 1 << 20, diffBlock: 1 << 20, sectorSize: 512, layers: 3, writes: 6, seed: 5}
-	g := buildChain(t, t.TempDir(), s)
+	s := testchain.Spec{Name: "crash", Size: 8 << 20, BlockSize: 1 << 20, DiffBlock: 1 << 20, SectorSize: 512, Layers: 3, Writes: 6, Seed: 5}
+	g := testchain.Build(t, t.TempDir(), s)
 	for _, x := range []int{1, 0} {
-		name := stem(g.files[x])
-		dir, _ := copyDir(t, g.files)
+		name := stem(g.Files[x])
+		dir, _ := copyDir(t, g.Files)
 		var files []string
 		_, rep := runMerge(t, dir, name, 1)
 		total := rep.DurableSteps
@@ -90,7 +91,7 @@ func TestMergeCrashPoints(t *testing.T) {
 		}
 		for i := 0; i < 20; i++ {
 			k := 1 + i*(total-1)/19
-			dir, files = copyDir(t, g.files)
+			dir, files = copyDir(t, g.Files)
 			cmd := exec.Command(os.Args[0], "-test.run=^$")
 			cmd.Env = append(os.Environ(), childDirEnv+"="+dir, childNameEnv+"="+name, childBatchEnv+"=1",
 				CrashEnv+"="+strconv.Itoa(k))
@@ -102,7 +103,7 @@ func TestMergeCrashPoints(t *testing.T) {
 			want := expect{}
 			for j, f := range files {
 				if j != x {
-					want[f] = g.states[j]
+					want[f] = g.States[j]
 				}
 			}
 			what := fmt.Sprintf("merge of %s killed after step %d of %d", name, k, total)
@@ -119,7 +120,7 @@ func TestMergeCrashPoints(t *testing.T) {
 func checkReadable(t *testing.T, want expect, what string) {
 	t.Helper()
 	for f, content := range want {
-		c := openChain(t, f)
+		c := testchain.Open(t, f)
 		if got := readImage(t, c); string(got) != string(content) {
 			t.Fatalf("%s: %s reads other content", what, filepath.Base(f))
 		}

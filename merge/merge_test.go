@@ -12,10 +12,11 @@ import (
 	"testing"
 
 	"github.com/ckptfs/ckptfs/catalog"
+	"github.com/ckptfs/ckptfs/internal/testchain"
 	"github.com/ckptfs/ckptfs/internal/testutil"
 )
 
-var spec = chainSpec{name: "web01", size: 24 << 20, blockSize: 4 << 20, diffBlock: 1 << 20, sectorSize: 512, layers: 4, writes: 8, seed: 11}
+var spec = testchain.Spec{Name: "web01", Size: 24 << 20, BlockSize: 4 << 20, DiffBlock: 1 << 20, SectorSize: 512, Layers: 4, Writes: 8, Seed: 11}
 
 func stem(p string) string {
 	b := filepath.Base(p)
@@ -25,10 +26,10 @@ func stem(p string) string {
 // expect maps each surviving disk file to the content its chain must read.
 type expect map[string][]byte
 
-func expectAll(g testChain) expect {
+func expectAll(g testchain.Chain) expect {
 	e := expect{}
-	for i, f := range g.files {
-		e[f] = g.states[i]
+	for i, f := range g.Files {
+		e[f] = g.States[i]
 	}
 	return e
 }
@@ -38,7 +39,7 @@ func expectAll(g testChain) expect {
 func checkSurvivors(t *testing.T, dir string, want expect, what string) {
 	t.Helper()
 	for f, content := range want {
-		got := readImage(t, openChain(t, f))
+		got := readImage(t, testchain.Open(t, f))
 		if !bytes.Equal(got, content) {
 			t.Fatalf("%s: %s reads other content", what, filepath.Base(f))
 		}
@@ -78,28 +79,28 @@ func runMerge(t *testing.T, dir, name string, batch int) (*Plan, *Report) {
 // frozen checkpoint; all others read as before after each.
 func TestMergeMiddleFirstLast(t *testing.T) {
 	dir := t.TempDir()
-	g := buildChain(t, dir, spec)
+	g := testchain.Build(t, dir, spec)
 	want := expectAll(g)
 	// middle: files[1] folds into files[2]
-	p, rep := runMerge(t, dir, stem(g.files[1]), 0)
-	delete(want, g.files[1])
+	p, rep := runMerge(t, dir, stem(g.Files[1]), 0)
+	delete(want, g.Files[1])
 	checkSurvivors(t, dir, want, "after deleting the middle checkpoint")
-	if len(rep.Removed) != 1 || rep.Removed[0] != g.files[1] || rep.Changed[0] != g.files[2] || p.Steps[0].NewParent != g.files[0] {
+	if len(rep.Removed) != 1 || rep.Removed[0] != g.Files[1] || rep.Changed[0] != g.Files[2] || p.Steps[0].NewParent != g.Files[0] {
 		t.Fatalf("report %+v, plan %+v", rep, p.Steps[0])
 	}
 	// first: the base folds into files[2], which becomes the base
-	runMerge(t, dir, stem(g.files[0]), 0)
-	delete(want, g.files[0])
+	runMerge(t, dir, stem(g.Files[0]), 0)
+	delete(want, g.Files[0])
 	checkSurvivors(t, dir, want, "after deleting the first checkpoint")
-	if c := openChain(t, g.files[2]); len(c.Layers) != 1 {
+	if c := testchain.Open(t, g.Files[2]); len(c.Layers) != 1 {
 		t.Fatalf("new base has %d layers", len(c.Layers))
 	}
-	checkQemu(t, g.files[2], want[g.files[2]])
+	checkQemu(t, g.Files[2], want[g.Files[2]])
 	// last frozen: files[2] folds into the live leaf files[3]
-	runMerge(t, dir, stem(g.files[2]), 0)
-	delete(want, g.files[2])
+	runMerge(t, dir, stem(g.Files[2]), 0)
+	delete(want, g.Files[2])
 	checkSurvivors(t, dir, want, "after deleting the last checkpoint")
-	checkQemu(t, g.files[3], want[g.files[3]])
+	checkQemu(t, g.Files[3], want[g.Files[3]])
 }
 
 // checkQemu runs qemu-img check on a base disk and compares its raw view.
@@ -122,16 +123,16 @@ func checkQemu(t *testing.T, path string, want []byte) {
 func TestMergeLibvhdi(t *testing.T) {
 	dir := t.TempDir()
 	s := spec
-	s.noZero = true
-	g := buildChain(t, dir, s)
-	runMerge(t, dir, stem(g.files[1]), 0)
+	s.NoZero = true
+	g := testchain.Build(t, dir, s)
+	runMerge(t, dir, stem(g.Files[1]), 0)
 	for i, layers := range map[int]int{2: 2, 3: 3} {
-		b, err := os.ReadFile(vhdiMount(t, g.files[i], layers))
+		b, err := os.ReadFile(testutil.VhdiMount(t, g.Files[i], layers))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !bytes.Equal(b, g.states[i]) {
-			t.Fatalf("libvhdi reads %s differently after the merge", filepath.Base(g.files[i]))
+		if !bytes.Equal(b, g.States[i]) {
+			t.Fatalf("libvhdi reads %s differently after the merge", filepath.Base(g.Files[i]))
 		}
 	}
 }
@@ -140,7 +141,7 @@ func TestMergeLibvhdi(t *testing.T) {
 // a file locked by a mount.
 func TestMergeRefuses(t *testing.T) {
 	dir := t.TempDir()
-	g := buildChain(t, dir, spec)
+	g := testchain.Build(t, dir, spec)
 	cat, err := catalog.Open(dir, catalog.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -148,12 +149,12 @@ func TestMergeRefuses(t *testing.T) {
 	if _, err := New(cat, "Now"); !errors.Is(err, ErrRefused) {
 		t.Errorf("live state: got %v", err)
 	}
-	p, err := New(cat, stem(g.files[1]))
+	p, err := New(cat, stem(g.Files[1]))
 	if err != nil {
 		t.Fatal(err)
 	}
 	cat.Close()
-	f, err := os.Open(g.files[2])
+	f, err := os.Open(g.Files[2])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -167,12 +168,12 @@ func TestMergeRefuses(t *testing.T) {
 	checkSurvivors(t, dir, expectAll(g), "after the refused merge")
 	// a second child of files[1] makes it a branch point
 	branch := filepath.Join(dir, "web01_branch.avhdx")
-	mkChild(t, g.files[1], branch)
+	mkChild(t, g.Files[1], branch)
 	if cat, err = catalog.Open(dir, catalog.Options{}); err != nil {
 		t.Fatal(err)
 	}
 	defer cat.Close()
-	if _, err := New(cat, stem(g.files[1])); !errors.Is(err, ErrRefused) {
+	if _, err := New(cat, stem(g.Files[1])); !errors.Is(err, ErrRefused) {
 		t.Errorf("several children: got %v", err)
 	}
 }
@@ -180,21 +181,21 @@ func TestMergeRefuses(t *testing.T) {
 // TestMergeDescribe checks the dry-run text and struct.
 func TestMergeDescribe(t *testing.T) {
 	dir := t.TempDir()
-	g := buildChain(t, dir, spec)
+	g := testchain.Build(t, dir, spec)
 	cat, err := catalog.Open(dir, catalog.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer cat.Close()
-	p, err := New(cat, stem(g.files[1]))
+	p, err := New(cat, stem(g.Files[1]))
 	if err != nil {
 		t.Fatal(err)
 	}
 	text, d := p.Describe()
-	if len(d.Removed) != 1 || d.Removed[0] != g.files[1] || d.Changed[0] != g.files[2] || d.CopyBytes <= 0 {
+	if len(d.Removed) != 1 || d.Removed[0] != g.Files[1] || d.Changed[0] != g.Files[2] || d.CopyBytes <= 0 {
 		t.Fatalf("description %+v", d)
 	}
-	if !strings.Contains(text, filepath.Base(g.files[1])) || !strings.Contains(text, fmt.Sprint(d.CopyBytes)) {
+	if !strings.Contains(text, filepath.Base(g.Files[1])) || !strings.Contains(text, fmt.Sprint(d.CopyBytes)) {
 		t.Fatalf("text:\n%s", text)
 	}
 }
