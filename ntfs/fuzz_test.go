@@ -24,7 +24,14 @@ func FuzzVolume(f *testing.F) {
 		_ = walkAll(v)
 		for n := uint64(0); n < v.Records() && n < 64; n++ {
 			_, _ = v.Record(n)
+			_, _ = v.RecordHeader(n)
+			_, _ = v.RecordOffset(n)
+			if f, err := v.OpenRecord(n, ""); err == nil {
+				_, _, _ = f.Extents()
+			}
 		}
+		_ = v.MFTExtents()
+		_ = v.RecordsIn(0, int64(len(img)))
 		_, _ = v.Label()
 	})
 }
