@@ -4,94 +4,16 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+
+	"github.com/ckptfs/ckptfs/ntfs"
 )
 
 // streamDiffers reports whether data stream name of file num has other
-// bytes in b than in a. Where both states' records hold the stream's whole
-// runlist, only the parts that lie in changed clusters, or that moved, are
-// read; otherwise (compressed, encrypted, attribute lists, resident in one
-// state only) the whole stream is compared.
-func (c *ntfsCompare) streamDiffers(num int64, name string, ra, rb *rawRecord) (bool, error) {
-	sa, sb := ra.streams[name], rb.streams[name]
-	if sa != nil && sb != nil && !ra.hasList && !rb.hasList && sa.whole && sb.whole {
-		switch {
-		case sa.resident && sb.resident:
-			return !bytes.Equal(sa.value, sb.value), nil
-		case !sa.resident && !sb.resident:
-			spans := c.suspectSpans(sa.runs, sb.runs)
-			return c.compareSpans(num, name, spans)
-		}
-	}
-	return c.compareSpans(num, name, nil)
-}
-
-// suspectSpans returns the file byte ranges that can differ: those mapped
-// to changed clusters in either state, and those mapped differently.
-func (c *ntfsCompare) suspectSpans(ra, rb []clusterRun) []span {
-	cs := c.a.mft.cs
-	var out []span
-	for _, runs := range [][]clusterRun{ra, rb} {
-		for _, r := range runs {
-			if r.sparse {
-				continue
-			}
-			base := r.lcn * cs
-			for _, s := range clip(c.changed, base, base+r.n*cs) {
-				out = append(out, span{r.vcn*cs + s.off, r.vcn*cs + s.end})
-			}
-		}
-	}
-	for _, s := range remapped(ra, rb) {
-		out = append(out, span{s.off * cs, s.end * cs})
-	}
-	return normalize(out)
-}
-
-// remapped returns the VCN ranges that the two runlists map differently.
-func remapped(ra, rb []clusterRun) []span {
-	var out []span
-	i, j := 0, 0
-	for i < len(ra) && j < len(rb) {
-		x, y := ra[i], rb[j]
-		from := max(x.vcn, y.vcn)
-		to := min(x.vcn+x.n, y.vcn+y.n)
-		if from < to {
-			lx, ly := x.lcn+(from-x.vcn), y.lcn+(from-y.vcn)
-			if x.sparse != y.sparse || (!x.sparse && lx != ly) {
-				out = append(out, span{from, to})
-			}
-		}
-		if x.vcn+x.n <= y.vcn+y.n {
-			i++
-		} else {
-			j++
-		}
-	}
-	// What only one list maps differs from the other's nothing.
-	endA, endB := runsEnd(ra), runsEnd(rb)
-	for _, r := range ra[i:] {
-		if from := max(r.vcn, endB); from < r.vcn+r.n {
-			out = append(out, span{from, r.vcn + r.n})
-		}
-	}
-	for _, r := range rb[j:] {
-		if from := max(r.vcn, endA); from < r.vcn+r.n {
-			out = append(out, span{from, r.vcn + r.n})
-		}
-	}
-	return out
-}
-
-func runsEnd(rs []clusterRun) int64 {
-	if len(rs) == 0 {
-		return 0
-	}
-	return rs[len(rs)-1].vcn + rs[len(rs)-1].n
-}
-
-// compareSpans reads stream name of file num in both states over the
-// spans (nil: the whole stream) and reports whether any byte differs.
-func (c *ntfsCompare) compareSpans(num int64, name string, spans []span) (bool, error) {
+// bytes in b than in a. Where package ntfs maps both states' bytes one to
+// one onto the volume, only the parts that lie in changed clusters, or
+// that moved, are read; otherwise (resident, compressed, encrypted, or
+// partly initialized in either state) the whole stream is compared.
+func (c *ntfsCompare) streamDiffers(num int64, name string) (bool, error) {
 	fa, err := c.a.vol.OpenRecord(uint64(num), name)
 	if err != nil {
 		return false, fmt.Errorf("stream %q in %s: %w", name, "the older state", err)
@@ -103,8 +25,80 @@ func (c *ntfsCompare) compareSpans(num int64, name string, spans []span) (bool, 
 	if fa.Size() != fb.Size() {
 		return true, nil
 	}
-	if spans == nil {
+	ea, exactA, errA := fa.Extents()
+	eb, exactB, errB := fb.Extents()
+	if errA != nil || errB != nil || !exactA || !exactB {
 		return sameReadersNot(io.NewSectionReader(fa, 0, fa.Size()), io.NewSectionReader(fb, 0, fb.Size()))
+	}
+	return compareSpans(fa, fb, c.suspectSpans(ea, eb))
+}
+
+// suspectSpans returns the file byte ranges that can differ: those mapped
+// to changed clusters in either state, and those mapped differently.
+func (c *ntfsCompare) suspectSpans(ea, eb []ntfs.Extent) []span {
+	var out []span
+	for _, exts := range [][]ntfs.Extent{ea, eb} {
+		for _, e := range exts {
+			if e.Sparse {
+				continue
+			}
+			for _, s := range clip(c.changed, e.VolOff, e.VolOff+e.Len) {
+				out = append(out, span{e.FileOff + s.off, e.FileOff + s.end})
+			}
+		}
+	}
+	out = append(out, remapped(ea, eb)...)
+	return normalize(out)
+}
+
+// remapped returns the file byte ranges that the two extent lists map
+// differently.
+func remapped(ea, eb []ntfs.Extent) []span {
+	var out []span
+	i, j := 0, 0
+	for i < len(ea) && j < len(eb) {
+		x, y := ea[i], eb[j]
+		from := max(x.FileOff, y.FileOff)
+		to := min(x.FileOff+x.Len, y.FileOff+y.Len)
+		if from < to {
+			vx, vy := x.VolOff+(from-x.FileOff), y.VolOff+(from-y.FileOff)
+			if x.Sparse != y.Sparse || (!x.Sparse && vx != vy) {
+				out = append(out, span{from, to})
+			}
+		}
+		if x.FileOff+x.Len <= y.FileOff+y.Len {
+			i++
+		} else {
+			j++
+		}
+	}
+	// What only one list maps differs from the other's nothing.
+	endA, endB := extentsEnd(ea), extentsEnd(eb)
+	for _, e := range ea[i:] {
+		if from := max(e.FileOff, endB); from < e.FileOff+e.Len {
+			out = append(out, span{from, e.FileOff + e.Len})
+		}
+	}
+	for _, e := range eb[j:] {
+		if from := max(e.FileOff, endA); from < e.FileOff+e.Len {
+			out = append(out, span{from, e.FileOff + e.Len})
+		}
+	}
+	return out
+}
+
+func extentsEnd(es []ntfs.Extent) int64 {
+	if len(es) == 0 {
+		return 0
+	}
+	return es[len(es)-1].FileOff + es[len(es)-1].Len
+}
+
+// compareSpans reads two streams of equal size over the spans and reports
+// whether any byte differs.
+func compareSpans(fa, fb *ntfs.File, spans []span) (bool, error) {
+	if len(spans) == 0 {
+		return false, nil
 	}
 	bufA := make([]byte, 1<<20)
 	bufB := make([]byte, 1<<20)

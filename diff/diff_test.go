@@ -36,7 +36,7 @@ func chain(t *testing.T) (string, []span) {
 }
 
 // fileSpans finds where a file's data lies on a raw disk image, through
-// this package's own runlist decoding.
+// package ntfs's extents.
 func fileSpans(t *testing.T, img []byte, name string) []span {
 	t.Helper()
 	vols, err := guest.Volumes(bytes.NewReader(img), int64(len(img)), "x")
@@ -45,26 +45,22 @@ func fileSpans(t *testing.T, img []byte, name string) []span {
 	}
 	gv := vols[0]
 	nv := gv.FS.(*ntfs.Volume)
-	st, err := nv.Stat(name)
+	f, err := nv.OpenFile(name)
 	if err != nil {
 		t.Fatal(err)
 	}
-	num := int64(st.Sys().(*ntfs.FileRecordInfo).Ref.Record)
-	m, err := newMFTMap(gv.Reader, gv.Size, nv)
+	exts, _, err := f.Extents()
 	if err != nil {
 		t.Fatal(err)
-	}
-	g := nv.Geometry()
-	rec, ok, err := m.record(num, int64(g.Clusters()))
-	if err != nil || !ok {
-		t.Fatalf("record %d: %v %v", num, ok, err)
 	}
 	var out []span
-	for _, r := range rec.streams[""].runs {
-		out = append(out, span{gv.Start + r.lcn*m.cs, gv.Start + (r.lcn+r.n)*m.cs})
+	for _, e := range exts {
+		if !e.Sparse {
+			out = append(out, span{gv.Start + e.VolOff, gv.Start + e.VolOff + e.Len})
+		}
 	}
-	if total(out) < st.Size() {
-		t.Fatalf("%s: runs cover %d bytes of %d", name, total(out), st.Size())
+	if total(out) < f.Size() {
+		t.Fatalf("%s: runs cover %d bytes of %d", name, total(out), f.Size())
 	}
 	return out
 }

@@ -18,39 +18,25 @@ const (
 
 // ntfsState is one side of an incremental NTFS comparison.
 type ntfsState struct {
-	vol      *ntfs.Volume
-	mft      *mftMap
-	clusters int64
-	paths    *pathCache
+	vol   *ntfs.Volume
+	paths *pathCache
 }
 
-func newNTFSState(gv *guest.Volume, v *ntfs.Volume) (*ntfsState, error) {
-	m, err := newMFTMap(gv.Reader, gv.Size, v)
-	if err != nil {
-		return nil, err
-	}
-	g := v.Geometry()
-	return &ntfsState{vol: v, mft: m, clusters: int64(g.Clusters()), paths: newPathCache(v)}, nil
+func newNTFSState(v *ntfs.Volume) *ntfsState {
+	return &ntfsState{vol: v, paths: newPathCache(v)}
 }
 
 // ntfsSide is one file's record in one state.
 type ntfsSide struct {
 	info  *ntfs.FileRecordInfo // nil: no live file in the record
-	raw   *rawRecord
-	paths []string // visible paths; empty for hidden (metadata) files
+	paths []string             // visible paths; empty for hidden (metadata) files
 }
 
 // ntfsDiff compares two states of an NTFS volume by reading only the MFT
 // records that lie in the changed spans (volume offsets) of either state.
 func ntfsDiff(ctx context.Context, name string, ga, gb *guest.Volume, changed []span) ([]FileChange, error) {
-	a, err := newNTFSState(ga, ga.FS.(*ntfs.Volume))
-	if err != nil {
-		return nil, err
-	}
-	b, err := newNTFSState(gb, gb.FS.(*ntfs.Volume))
-	if err != nil {
-		return nil, err
-	}
+	a := newNTFSState(ga.FS.(*ntfs.Volume))
+	b := newNTFSState(gb.FS.(*ntfs.Volume))
 	nums, err := changedFiles(a, b, changed)
 	if err != nil {
 		return nil, err
@@ -72,21 +58,23 @@ func ntfsDiff(ctx context.Context, name string, ga, gb *guest.Volume, changed []
 func changedFiles(a, b *ntfsState, changed []span) ([]int64, error) {
 	set := map[int64]bool{}
 	for _, st := range []*ntfsState{a, b} {
-		for _, num := range st.mft.recordsIn(changed) {
-			set[num] = true
+		for _, s := range changed {
+			for _, num := range st.vol.RecordsIn(s.off, s.end) {
+				set[int64(num)] = true
+			}
 		}
 	}
 	bases := map[int64]bool{}
 	for num := range set {
 		ext, base := false, false
 		for _, st := range []*ntfsState{a, b} {
-			rec, ok, err := st.mft.record(num, st.clusters)
+			h, err := st.header(num)
 			switch {
 			case err != nil:
 				base = true // let side report the damage
-			case !ok:
-			case rec.base != 0:
-				bases[int64(rec.base)], ext = true, true
+			case !h.Present:
+			case h.Base.Record != 0:
+				bases[int64(h.Base.Record)], ext = true, true
 			default:
 				base = true
 			}
@@ -113,14 +101,20 @@ type ntfsCompare struct {
 	out     []FileChange
 }
 
+// header reads the header of record num in one state; a number past
+// this state's $MFT holds no record.
+func (st *ntfsState) header(num int64) (ntfs.RecordHeader, error) {
+	if num < 0 || uint64(num) >= st.vol.Records() {
+		return ntfs.RecordHeader{}, nil
+	}
+	return st.vol.RecordHeader(uint64(num))
+}
+
 // side reads record num in one state.
 func (st *ntfsState) side(num int64) (ntfsSide, error) {
 	var s ntfsSide
-	if num >= st.mft.records {
-		return s, nil
-	}
-	raw, ok, err := st.mft.record(num, st.clusters)
-	if err != nil || !ok || raw.base != 0 {
+	h, err := st.header(num)
+	if err != nil || !h.Present || h.Base.Record != 0 {
 		return s, err
 	}
 	fi, err := st.vol.Record(uint64(num))
@@ -130,7 +124,7 @@ func (st *ntfsState) side(num int64) (ntfsSide, error) {
 	if !fi.InUse {
 		return s, nil
 	}
-	s.info, s.raw = fi, raw
+	s.info = fi
 	s.paths, err = st.paths.pathsOf(fi)
 	return s, err
 }
@@ -212,7 +206,7 @@ func (c *ntfsCompare) what(num int64, sa, sb ntfsSide) ([]string, error) {
 		diff := fa.Size != fb.Size
 		if !diff {
 			var err error
-			if diff, err = c.streamDiffers(num, "", sa.raw, sb.raw); err != nil {
+			if diff, err = c.streamDiffers(num, ""); err != nil {
 				return nil, err
 			}
 		}
@@ -273,7 +267,7 @@ func (c *ntfsCompare) streamsDiffer(num int64, sa, sb ntfsSide) (bool, error) {
 		}
 	}
 	for _, s := range a {
-		d, err := c.streamDiffers(num, s.Name, sa.raw, sb.raw)
+		d, err := c.streamDiffers(num, s.Name)
 		if err != nil || d {
 			return d, err
 		}
