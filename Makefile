@@ -43,8 +43,7 @@ test: build testdata vet
 FUZZ_TARGETS := \
 	./vhdx:FuzzVHDXOpen ./vhdx:FuzzLogReplay ./vhdx:FuzzVHDOpen \
 	./ntfs:FuzzVolume ./ntfs:FuzzRecord ./ntfs:FuzzLZNT1 ./ntfs:FuzzRunlist \
-	./catalog:FuzzVMCX ./catalog:FuzzVMXML ./guest:FuzzVolumes ./fs:FuzzRewriteLink \
-	./diff:FuzzParseRaw ./diff:FuzzDecodeRunlist
+	./catalog:FuzzVMCX ./catalog:FuzzVMXML ./guest:FuzzVolumes ./fs:FuzzRewriteLink
 
 fuzz:
 	@for t in $(FUZZ_TARGETS); do \

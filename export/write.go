@@ -26,9 +26,52 @@ type dataSink interface {
 // copyData writes every data extent of the source to dst, leaving holes
 // for absent and zero ranges and for chunks that read as zeros (a dynamic
 // VHDX reads its unallocated blocks as zeros, so those are holes too).
+// Reading and writing overlap: a reader goroutine fills buffers while the
+// caller's goroutine writes the previous ones, so a cold source and the
+// output's write-back proceed at the same time.
 func (j *job) copyData(dst dataSink) error {
+	type piece struct {
+		buf []byte
+		pos int64
+	}
+	const depth = 3
+	free := make(chan []byte, depth)
+	for i := 0; i < depth; i++ {
+		free <- make([]byte, chunk)
+	}
+	full := make(chan piece, depth)
+	readErr := make(chan error, 1)
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		defer close(full)
+		readErr <- j.readData(func(pos int64, n int64) (bool, error) {
+			var buf []byte
+			select {
+			case buf = <-free:
+			case <-stop:
+				return false, nil
+			}
+			if err := readFull(j.src, buf[:n], pos); err != nil {
+				return false, err
+			}
+			full <- piece{buf[:n], pos}
+			return true, nil
+		})
+	}()
+	for p := range full {
+		if err := j.writeNonZero(dst, p.buf, p.pos); err != nil {
+			return err
+		}
+		free <- p.buf[:cap(p.buf)]
+	}
+	return <-readErr
+}
+
+// readData walks the data extents in chunk-sized pieces, calling fill for
+// each; fill returns false to stop early.
+func (j *job) readData(fill func(pos, n int64) (bool, error)) error {
 	size := j.src.Size()
-	buf := make([]byte, chunk)
 	for off := int64(0); off < size; off += window {
 		if err := j.ctx.Err(); err != nil {
 			return err
@@ -41,26 +84,15 @@ func (j *job) copyData(dst dataSink) error {
 			if e.Kind != vhdx.ExtentData {
 				continue
 			}
-			if err := j.copyRange(dst, buf, e.Off, e.End()); err != nil {
-				return err
+			for pos := e.Off; pos < e.End(); {
+				n := min(int64(chunk), e.End()-pos)
+				if ok, err := fill(pos, n); err != nil || !ok {
+					return err
+				}
+				pos += n
 			}
 		}
 		j.report(min(off+window, size))
-	}
-	return nil
-}
-
-func (j *job) copyRange(dst dataSink, buf []byte, from, to int64) error {
-	for pos := from; pos < to; {
-		n := min(int64(len(buf)), to-pos)
-		p := buf[:n]
-		if err := readFull(j.src, p, pos); err != nil {
-			return err
-		}
-		if err := j.writeNonZero(dst, p, pos); err != nil {
-			return err
-		}
-		pos += n
 	}
 	return nil
 }
