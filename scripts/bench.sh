@@ -101,6 +101,22 @@ if bin/ckptfs export --help >/dev/null 2>&1; then
 	done
 fi
 
+if bin/ckptfs export --help >/dev/null 2>&1; then
+	# A 4-layer chain to a raw file: ckptfs export vs vhdimount + cp, both synced.
+	for _ in $(seq "$RUNS"); do
+		rm -f "$work/c.raw" "$work/v.raw"; drop_caches
+		t0=$(now); bin/ckptfs export "$top" layer3 -o "$work/c.raw" --format raw >/dev/null 2>&1; t1=$(now)
+		umount_all; drop_caches
+		t2=$(now); mount_vh; cp --sparse=always "$work/vh/vhdi4" "$work/v.raw"
+		dd if=/dev/null of="$work/v.raw" conv=notrunc,fsync status=none; t3=$(now)
+		umount_all
+		awk -v a="$t0" -v b="$t1" -v c="$t2" -v d="$t3" 'BEGIN { printf "%.3f %.3f\n", b - a, d - c }'
+	done > "$work/chain.times"
+	e=$(awk '{print $1}' "$work/chain.times" | median); v=$(awk '{print $2}' "$work/chain.times" | median)
+	printf '%-52s %11ss %11ss %8s\n' "export 4-layer chain to raw, vs vhdimount + cp" "$e" "$v" "$(ratio "$v" "$e")"
+	mount_ck
+fi
+
 if bin/ckptfs diff --help >/dev/null 2>&1; then
 	# 16 GiB disk, 64 MiB changed: the Go benchmark times the diff; sha256sum
 	# of both 16 GiB images is extrapolated from its measured speed here.
