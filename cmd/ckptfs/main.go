@@ -96,6 +96,7 @@ func run(argv []string, out, errw io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	defer startProfile()()
 	err := cmd.run(ctx, fset.Args())
 	if err != nil {
 		fmt.Fprintf(errw, "ckptfs %s: %s\n", cmd.name, oneLine(err))
