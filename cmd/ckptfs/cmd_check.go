@@ -39,6 +39,9 @@ func (o *checkOptions) run(ctx context.Context, args []string) error {
 	}
 	defer ls.close()
 	problems := []vhdx.Problem{}
+	for _, w := range ls.warnings {
+		problems = append(problems, vhdx.Problem{File: args[0], Off: -1, What: w})
+	}
 	for _, d := range ls.disks {
 		if err := ctx.Err(); err != nil {
 			return errInterrupted

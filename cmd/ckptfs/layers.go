@@ -3,7 +3,6 @@ package main
 import (
 	"os"
 
-	"github.com/ckptfs/ckptfs/catalog"
 	"github.com/ckptfs/ckptfs/vhdx"
 )
 
@@ -13,7 +12,10 @@ type layerSet struct {
 	disks  []*vhdx.Disk
 	parent map[*vhdx.Disk]*vhdx.Disk
 	chains []*vhdx.Chain // one chain per top, for linkage checks
-	close  func() error
+	// warnings are what the catalog tolerated (unreadable configuration,
+	// configured disks that are missing).
+	warnings []string
+	close    func() error
 }
 
 // openLayers opens SRC as one disk chain (a file) or a catalog (a folder).
@@ -45,6 +47,7 @@ func openLayers(src string, so sourceOptions) (*layerSet, error) {
 			}
 		}
 	}
+	ls.warnings = cat.Warnings
 	ls.close = cat.Close
 	return ls, nil
 }
@@ -72,5 +75,3 @@ func allocated(d *vhdx.Disk) int64 {
 	}
 	return n
 }
-
-var _ = catalog.Open
