@@ -28,15 +28,11 @@ func catCommand() *command {
 }
 
 func (o *catOptions) run(ctx context.Context, args []string) error {
-	cat, err := o.src.open(args[0])
+	cat, cp, err := o.src.openCheckpoint(args[0], args[1])
 	if err != nil {
 		return err
 	}
 	defer cat.Close()
-	_, cp, err := findCheckpoint(cat, args[1])
-	if err != nil {
-		return err
-	}
 	if disk, ok := strings.CutPrefix(strings.Trim(args[2], "/"), "disks/"); ok {
 		for _, d := range cp.Disks {
 			if d.Name+".raw" == disk && d.Chain != nil {

@@ -37,15 +37,11 @@ func cpCommand() *command {
 }
 
 func (o *cpOptions) run(ctx context.Context, args []string) error {
-	cat, err := o.src.open(args[0])
+	cat, cp, err := o.src.openCheckpoint(args[0], args[1])
 	if err != nil {
 		return err
 	}
 	defer cat.Close()
-	_, cp, err := findCheckpoint(cat, args[1])
-	if err != nil {
-		return err
-	}
 	srcs, dest := args[2:len(args)-1], args[len(args)-1]
 	destIsDir := false
 	if st, err := os.Stat(dest); err == nil && st.IsDir() {

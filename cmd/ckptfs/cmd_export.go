@@ -56,15 +56,11 @@ func (o *exportOptions) run(ctx context.Context, args []string) error {
 		}
 		opt.BlockSize = int64(n)
 	}
-	cat, err := o.src.open(args[0])
+	cat, cp, err := o.src.openCheckpoint(args[0], args[1])
 	if err != nil {
 		return err
 	}
 	defer cat.Close()
-	_, cp, err := findCheckpoint(cat, args[1])
-	if err != nil {
-		return err
-	}
 	if len(cp.Disks) != 1 {
 		return fmt.Errorf("%w: checkpoint %q has %d disks; export takes one (a VM with several disks is exported disk by disk from its disk files)", errUsage, cp.Name, len(cp.Disks))
 	}

@@ -28,6 +28,21 @@ func (o *sourceOptions) open(src string) (*catalog.Catalog, error) {
 	return cat, nil
 }
 
+// openCheckpoint opens SRC and finds one checkpoint in it; the caller
+// closes the catalog.
+func (o *sourceOptions) openCheckpoint(src, name string) (*catalog.Catalog, *catalog.Checkpoint, error) {
+	cat, err := o.open(src)
+	if err != nil {
+		return nil, nil, err
+	}
+	_, cp, err := findCheckpoint(cat, name)
+	if err != nil {
+		cat.Close()
+		return nil, nil, err
+	}
+	return cat, cp, nil
+}
+
 // findCheckpoint resolves a checkpoint name, id or disk stem.
 func findCheckpoint(cat *catalog.Catalog, s string) (*catalog.VM, *catalog.Checkpoint, error) {
 	vm, cp, err := cat.Find(s)
