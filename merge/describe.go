@@ -26,7 +26,14 @@ type StepDesc struct {
 	Into      string `json:"into,omitempty"`
 	NewParent string `json:"new_parent,omitempty"`
 	CopyBytes int64  `json:"copy_bytes"`
-	Resume    bool   `json:"resume"`
+	// Direction is "into_child" (the checkpoint's disk is folded into
+	// its child) or "into_parent" (the child is folded into the
+	// checkpoint's disk, which then replaces the child's file).
+	Direction   string `json:"direction,omitempty"`
+	FoldBytes   int64  `json:"into_child_bytes,omitempty"`
+	AbsorbBytes int64  `json:"into_parent_bytes,omitempty"`
+	Why         string `json:"why,omitempty"`
+	Resume      bool   `json:"resume"`
 }
 
 // Describe returns the plan as text (for --dry-run) and as a struct.
@@ -47,13 +54,25 @@ func (p *Plan) Describe() (string, Description) {
 		}
 		if s.Fold {
 			sd.Action, sd.Into, sd.NewParent = "fold", s.Into, s.NewParent
+			sd.Direction, sd.FoldBytes, sd.AbsorbBytes, sd.Why = "into_child", s.FoldBytes, s.AbsorbBytes, s.Why
 			d.Changed = append(d.Changed, s.Into)
 			parent := "no parent: it becomes a base disk"
 			if s.NewParent != "" {
 				parent = "parent " + filepath.Base(s.NewParent)
 			}
-			fmt.Fprintf(&b, "  %s: fold %s into %s, copying %d bytes; %s then has %s%s\n",
-				s.Disk, filepath.Base(s.Remove), filepath.Base(s.Into), s.CopyBytes, filepath.Base(s.Into), parent, resume)
+			why := ""
+			if s.Why != "" {
+				why = " (" + s.Why + ")"
+			}
+			rm, into := filepath.Base(s.Remove), filepath.Base(s.Into)
+			if s.Absorb {
+				sd.Direction = "into_parent"
+				fmt.Fprintf(&b, "  %s: fold %s into %s, copying %d bytes%s, then rename %s to %s; %s then has %s%s\n",
+					s.Disk, into, rm, s.CopyBytes, why, rm, into, into, parent, resume)
+			} else {
+				fmt.Fprintf(&b, "  %s: fold %s into %s, copying %d bytes%s; %s then has %s%s\n",
+					s.Disk, rm, into, s.CopyBytes, why, into, parent, resume)
+			}
 		} else {
 			fmt.Fprintf(&b, "  %s: delete %s%s\n", s.Disk, filepath.Base(s.Remove), resume)
 		}

@@ -86,7 +86,12 @@ func (p *Plan) runStep(ctx context.Context, s *Step, st *steps, tick func(int64)
 		return err
 	}
 	defer release()
-	if s.Fold {
+	switch {
+	case s.Fold && s.Absorb:
+		if err := p.absorb(ctx, s, st, tick); err != nil {
+			return fmt.Errorf("folding %s into %s to take its place: %w", filepath.Base(s.Into), filepath.Base(s.Remove), err)
+		}
+	case s.Fold:
 		if err := p.fold(ctx, s, st, tick); err != nil {
 			return fmt.Errorf("folding %s into %s: %w", filepath.Base(s.Remove), filepath.Base(s.Into), err)
 		}

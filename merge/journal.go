@@ -9,18 +9,32 @@ import (
 	"strings"
 
 	"github.com/ckptfs/ckptfs/catalog"
+	"github.com/ckptfs/ckptfs/vhdx"
 )
 
 // journal records a fold under way, next to the file that goes away, so
 // a merge run again after a crash knows what it was doing even when the
 // catalog no longer shows the folded file as part of the chain.
+//
+// Direction "absorb" (see absorb.go) adds what the rerun cannot read from
+// the files once they changed: the child's identity, which the folded
+// file takes over, and how far the work got (State).
 type journal struct {
 	Version   int    `json:"version"`
 	Disk      string `json:"disk"`
 	Remove    string `json:"remove"`
 	Into      string `json:"into"`
 	NewParent string `json:"new_parent"`
+	Direction string `json:"direction,omitempty"` // "" (fold) or "absorb"
+	State     string `json:"state,omitempty"`     // absorb: "" (copying) or "copied"
+	IntoID    string `json:"into_data_write_guid,omitempty"`
+	IntoDisk  string `json:"into_disk_id,omitempty"`
 }
+
+const (
+	dirAbsorb   = "absorb"
+	stateCopied = "copied"
+)
 
 const journalSuffix = ".ckptfs-merge"
 
@@ -34,9 +48,40 @@ func readJournal(file string) (*journal, error) {
 	if err != nil {
 		return nil, err
 	}
+	j, err := parseJournal(b)
+	if err != nil {
+		return nil, fmt.Errorf("%w: merge journal %s is damaged (%v); inspect the files named in it by hand", ErrRefused, journalPath(file), err)
+	}
+	return j, nil
+}
+
+// errJournal says what is wrong with a journal's content.
+var errJournal = errors.New("not a merge journal")
+
+// parseJournal decodes and checks a journal: what a rerun acts on must be
+// complete, since it changes files on its word.
+func parseJournal(b []byte) (*journal, error) {
 	var j journal
-	if err := json.Unmarshal(b, &j); err != nil || j.Version != 1 || j.Remove == "" || j.Into == "" {
-		return nil, fmt.Errorf("%w: merge journal %s is damaged; inspect the files named in it by hand", ErrRefused, journalPath(file))
+	if err := json.Unmarshal(b, &j); err != nil {
+		return nil, fmt.Errorf("%w: %v", errJournal, err)
+	}
+	switch {
+	case j.Version != 1:
+		return nil, fmt.Errorf("%w: version %d", errJournal, j.Version)
+	case j.Remove == "" || j.Into == "":
+		return nil, fmt.Errorf("%w: no files named", errJournal)
+	case j.Direction != "" && j.Direction != dirAbsorb:
+		return nil, fmt.Errorf("%w: direction %q", errJournal, j.Direction)
+	case j.State != "" && j.State != stateCopied:
+		return nil, fmt.Errorf("%w: state %q", errJournal, j.State)
+	}
+	if j.Direction == dirAbsorb {
+		if _, err := vhdx.ParseGUID(j.IntoID); err != nil {
+			return nil, fmt.Errorf("%w: child identity %q", errJournal, j.IntoID)
+		}
+		if _, err := vhdx.ParseGUID(j.IntoDisk); err != nil {
+			return nil, fmt.Errorf("%w: child disk id %q", errJournal, j.IntoDisk)
+		}
 	}
 	return &j, nil
 }
@@ -45,7 +90,8 @@ func (j *journal) step(disk string) *Step {
 	if disk == "" {
 		disk = j.Disk
 	}
-	return &Step{Disk: disk, Remove: j.Remove, Fold: true, Into: j.Into, NewParent: j.NewParent, Resume: true}
+	return &Step{Disk: disk, Remove: j.Remove, Fold: true, Into: j.Into, NewParent: j.NewParent, Resume: true,
+		Absorb: j.Direction == dirAbsorb, journal: j}
 }
 
 // write makes the journal durable before anything else changes.

@@ -58,6 +58,12 @@ func checkSurvivors(t *testing.T, dir string, want expect, what string) {
 
 func runMerge(t *testing.T, dir, name string, batch int) (*Plan, *Report) {
 	t.Helper()
+	return runMergeFold(t, dir, name, batch, false)
+}
+
+// runMergeFold merges, in the usual direction when fold is set.
+func runMergeFold(t *testing.T, dir, name string, batch int, fold bool) (*Plan, *Report) {
+	t.Helper()
 	cat, err := catalog.Open(dir, catalog.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -68,6 +74,11 @@ func runMerge(t *testing.T, dir, name string, batch int) (*Plan, *Report) {
 		t.Fatal(err)
 	}
 	p.BatchPages = batch
+	if fold {
+		for _, s := range p.Steps {
+			s.forceFold()
+		}
+	}
 	rep, err := p.Execute(context.Background(), nil)
 	if err != nil {
 		t.Fatal(err)

@@ -58,11 +58,22 @@ type Step struct {
 	Fold      bool
 	Into      string
 	NewParent string
-	// CopyBytes is what will be written into Into (sectors it took from
-	// Remove, zeros included).
+	// CopyBytes is what will be written (sectors taken from Remove into
+	// Into, or with Absorb from Into into Remove; zeros included).
 	CopyBytes int64
+	// Absorb folds the other way: Into's own sectors are copied into
+	// Remove, which then takes Into's identity and replaces Into's file
+	// (see absorb.go). Chosen when it writes less and is safe.
+	Absorb bool
+	// FoldBytes and AbsorbBytes are what each direction would write
+	// (AbsorbBytes is 0 when that direction was not considered); Why says
+	// why the direction was chosen, for Describe.
+	FoldBytes, AbsorbBytes int64
+	Why                    string
 	// Resume is set when a journal says this step was interrupted.
 	Resume bool
+
+	journal *journal // read from disk (Resume) or to be written (Absorb)
 }
 
 // files is the disk-file tree as the catalog's chains show it.
@@ -171,11 +182,17 @@ func planDisk(tree *files, cp *catalog.Checkpoint, d *catalog.Disk) (*Step, erro
 	if c == nil {
 		return nil, fmt.Errorf("%w: no chain of %s was opened", ErrRefused, into)
 	}
+	if err := vhdx.UpdateSupported(tree.disk[into]); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrRefused, err)
+	}
 	n, err := copyBytes(c, tree.disk[into].BlockSize)
 	if err != nil {
 		return nil, err
 	}
-	st.CopyBytes = n
+	st.CopyBytes, st.FoldBytes = n, n
+	if err := chooseDirection(tree, st, c); err != nil {
+		return nil, err
+	}
 	return st, nil
 }
 

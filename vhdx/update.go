@@ -15,10 +15,12 @@ import (
 // VHDX log. A crash at any moment therefore leaves a file that reads as
 // before the last Commit began or as after it (readers replay the log).
 //
-// Update never changes the DataWriteGuid: every change it makes keeps
-// the virtual content each child sees (filling sectors the file deferred
-// to a parent with the parent's bytes, or naming another parent with the
-// same content), so children stay linked. It is not safe for concurrent
+// Update changes the DataWriteGuid only when asked (SetDataWriteGUID):
+// every other change keeps the virtual content each child sees (filling
+// sectors the file deferred to a parent with the parent's bytes, or
+// naming another parent with the same content), so children stay linked.
+// Overwrite and ZeroBlocks are the exception made for a file whose own
+// content is being discarded (see there). It is not safe for concurrent
 // use, and it takes no lock: the caller excludes other writers.
 type Update struct {
 	f        *os.File
@@ -104,6 +106,23 @@ func (u *Update) load() error {
 	}
 	u.batDirty, u.bitmaps, u.bmNew, u.bmDirty = map[int64]bool{}, map[int64][]byte{}, map[int64]bool{}, map[int64]map[int64]bool{}
 	return u.trimTail(int64(l.batRegion.Offset)+int64(l.batRegion.Length), d.FileSize)
+}
+
+// UpdateSupported tells, without writing, whether OpenUpdate can change
+// d in place: a VHDX file with a log that holds a useful commit and a
+// metadata region of a size kept in memory. A merge asks before it
+// commits to a plan.
+func UpdateSupported(d *Disk) error {
+	if d.Format != FormatVHDX || d.vhdx == nil {
+		return fmt.Errorf("%s: %w: in-place updates need a VHDX file, this is %s", d.Name, ErrUnsupported, d.Format)
+	}
+	if l := int64(d.vhdx.header.LogLength); l < minLogForUpdate {
+		return fmt.Errorf("%s: %w", d.Name, unsupportedErr(header1Off, "log of %d bytes is too small for a logged update", l))
+	}
+	if n := int64(d.vhdx.metaRegion.Length); n > maxMetaRegion {
+		return fmt.Errorf("%s: %w", d.Name, unsupportedErr(int64(d.vhdx.metaRegion.Offset), "metadata region of %d bytes", n))
+	}
+	return nil
 }
 
 func (u *Update) readDisk() (*Disk, error) {

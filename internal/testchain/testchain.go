@@ -22,8 +22,12 @@ type Spec struct {
 	SectorSize int64
 	Layers     int
 	Writes     int // random writes per layer
-	Seed       int64
-	NoZero     bool // no ZERO blocks (libvhdi misreads them in differencing disks)
+	// LayerWrites, when it has an entry for a layer (base first), sets
+	// that layer's writes instead of Writes: a big base under small
+	// children, say.
+	LayerWrites []int
+	Seed        int64
+	NoZero      bool // no ZERO blocks (libvhdi misreads them in differencing disks)
 }
 
 // Chain is a chain on disk, base first, and what each file shows.
@@ -55,7 +59,11 @@ func Build(t testing.TB, dir string, s Spec) Chain {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for k := 0; k < s.Writes; k++ {
+		writes := s.Writes
+		if li < len(s.LayerWrites) {
+			writes = s.LayerWrites[li]
+		}
+		for k := 0; k < writes; k++ {
 			sec := s.SectorSize
 			n := (1 + rng.Int63n(min(bs*3/2, s.Size/2, 6<<20)/sec)) * sec
 			off := rng.Int63n((s.Size-n)/sec+1) * sec
