@@ -14,6 +14,8 @@ import (
 
 	gofs "github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
+
+	"github.com/ckptfs/ckptfs/ntfs"
 )
 
 // volume is one guest filesystem shown as a directory of a checkpoint.
@@ -31,16 +33,21 @@ type volume struct {
 // path: their rewritten target depends on where the name sits.
 // The top bit is left clear, where go-fuse numbers the static nodes.
 func (v *volume) ino(p string, fi iofs.FileInfo) uint64 {
+	m := metaOf(fi)
+	return v.inoFor(p, m.id, m.hasID && fi.Mode()&iofs.ModeSymlink == 0)
+}
+
+// inoFor derives the inode number from the file's identity when it has
+// one (hard links share it), else from its path.
+func (v *volume) inoFor(p string, id uint64, useID bool) uint64 {
 	h := fnv.New64a()
 	h.Write([]byte(v.seed))
 	h.Write([]byte{0})
-	m := metaOf(fi)
-	if m.hasID && fi.Mode()&iofs.ModeSymlink == 0 {
+	if useID {
 		var b [9]byte
 		b[0] = 'i'
-		x := m.id
 		for i := 1; i < 9; i++ {
-			b[i] = byte(x >> (8 * (i - 1)))
+			b[i] = byte(id >> (8 * (i - 1)))
 		}
 		h.Write(b[:])
 	} else {
@@ -51,6 +58,20 @@ func (v *volume) ino(p string, fi iofs.FileInfo) uint64 {
 		n += 2
 	}
 	return n
+}
+
+// entryID is the identity a directory entry carries without its file's
+// metadata being read (NTFS: the MFT reference in the index entry), so a
+// listing of a huge directory reads only the index.
+func entryID(e iofs.DirEntry) (uint64, bool) {
+	switch v := e.(type) {
+	case interface{ Ref() ntfs.Ref }:
+		r := v.Ref()
+		return r.Record | uint64(r.Seq)<<48, true
+	case FileIdentity:
+		return v.FileID(), true
+	}
+	return 0, false
 }
 
 // lstat describes p without following a final symlink when the
@@ -197,10 +218,6 @@ func (d *guestDir) Readdir(ctx context.Context) (ds gofs.DirStream, errno syscal
 		if !validName(name) {
 			continue
 		}
-		fi, err := e.Info()
-		if err != nil {
-			fi = nil
-		}
 		p := path.Join(d.path, name)
 		mode := uint32(syscall.S_IFREG)
 		switch {
@@ -209,7 +226,17 @@ func (d *guestDir) Readdir(ctx context.Context) (ds gofs.DirStream, errno syscal
 		case e.Type()&iofs.ModeSymlink != 0:
 			mode = syscall.S_IFLNK
 		}
-		list = append(list, fuse.DirEntry{Name: name, Mode: mode, Ino: d.vol.ino(p, fi)})
+		var ino uint64
+		if id, ok := entryID(e); ok {
+			ino = d.vol.inoFor(p, id, mode != syscall.S_IFLNK)
+		} else {
+			fi, err := e.Info()
+			if err != nil {
+				fi = nil
+			}
+			ino = d.vol.ino(p, fi)
+		}
+		list = append(list, fuse.DirEntry{Name: name, Mode: mode, Ino: ino})
 	}
 	return gofs.NewListDirStream(list), 0
 }

@@ -59,6 +59,12 @@ func nodeOptions(cat *catalog.Catalog, opt Options) *gofs.Options {
 		MaxWrite:             maxIO, // go-fuse sets max_read from it
 		MaxReadAhead:         maxIO,
 		EnableSymlinkCaching: true,
+		// READDIRPLUS makes every listing look up and stat each entry,
+		// which on NTFS means reading one MFT record per name: a
+		// 100,000-entry directory took seconds for a plain `ls`. Without
+		// it a listing reads only the directory index; `ls -l` still
+		// stats what it shows.
+		DisableReadDirPlus: true,
 	}
 	return o
 }

@@ -44,6 +44,7 @@ func BenchmarkListBigDir(b *testing.B) {
 	v, _, dir := benchVolume(b)
 	for i := 0; i < b.N; i++ {
 		v.cache = newNodeCache(nodeCacheSize)
+		v.indexes = newLRU[indexKey, []indexEntry](indexCacheSize)
 		d, err := v.ReadDir(dir)
 		if err != nil || len(d) < 1000 {
 			b.Fatalf("%d entries, %v", len(d), err)

@@ -5,49 +5,62 @@ import (
 	"sync"
 )
 
-// nodeCacheSize bounds how many decoded files are kept.
-const nodeCacheSize = 4096
+// Bounds of the decoded-structure caches, per volume.
+const (
+	nodeCacheSize  = 4096 // MFT records
+	indexCacheSize = 1024 // INDX records (4 KiB each on disk)
+)
 
-// nodeCache is a small LRU of decoded MFT records keyed by record number,
-// so path walks and repeated stats do not re-read and re-decode records.
-type nodeCache struct {
+// lru is a small least-recently-used cache, safe for concurrent use. It
+// keeps path walks, repeated stats and lookups in big directories from
+// re-reading and re-decoding the same records.
+type lru[K comparable, V any] struct {
 	mu    sync.Mutex
 	max   int
-	order *list.List // front: most recently used; values are *cacheItem
-	items map[uint64]*list.Element
+	order *list.List // front: most recently used; values are *lruItem
+	items map[K]*list.Element
 }
 
-type cacheItem struct {
-	num uint64
-	n   *node
+type lruItem[K comparable, V any] struct {
+	key K
+	val V
 }
 
-func newNodeCache(max int) *nodeCache {
-	return &nodeCache{max: max, order: list.New(), items: map[uint64]*list.Element{}}
+func newLRU[K comparable, V any](max int) *lru[K, V] {
+	return &lru[K, V]{max: max, order: list.New(), items: map[K]*list.Element{}}
 }
 
-func (c *nodeCache) get(num uint64) *node {
+func (c *lru[K, V]) get(k K) (V, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if e, ok := c.items[num]; ok {
+	if e, ok := c.items[k]; ok {
 		c.order.MoveToFront(e)
-		return e.Value.(*cacheItem).n
+		return e.Value.(*lruItem[K, V]).val, true
 	}
-	return nil
+	var zero V
+	return zero, false
 }
 
-func (c *nodeCache) put(num uint64, n *node) {
+func (c *lru[K, V]) put(k K, v V) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if e, ok := c.items[num]; ok {
-		e.Value.(*cacheItem).n = n
+	if e, ok := c.items[k]; ok {
+		e.Value.(*lruItem[K, V]).val = v
 		c.order.MoveToFront(e)
 		return
 	}
-	c.items[num] = c.order.PushFront(&cacheItem{num: num, n: n})
+	c.items[k] = c.order.PushFront(&lruItem[K, V]{key: k, val: v})
 	for c.order.Len() > c.max {
 		last := c.order.Back()
 		c.order.Remove(last)
-		delete(c.items, last.Value.(*cacheItem).num)
+		delete(c.items, last.Value.(*lruItem[K, V]).key)
 	}
 }
+
+// nodeCache keeps decoded MFT records by record number.
+type nodeCache = lru[uint64, *node]
+
+func newNodeCache(max int) *nodeCache { return newLRU[uint64, *node](max) }
+
+// indexKey names one INDX record: the directory's MFT record and the VCN.
+type indexKey struct{ rec, vcn uint64 }

@@ -114,8 +114,22 @@ func parseNode(b []byte, h int, off int64) ([]indexEntry, error) {
 	}
 }
 
-// node reads the INDX record at vcn and returns its entries.
+// node returns the entries of the INDX record at vcn, decoded once and
+// then kept in the volume's index cache. Callers must not modify them.
 func (ix *dirIndex) node(vcn uint64) ([]indexEntry, error) {
+	key := indexKey{ix.rec, vcn}
+	if es, ok := ix.v.indexes.get(key); ok {
+		return es, nil
+	}
+	es, err := ix.readNode(vcn)
+	if err == nil {
+		ix.v.indexes.put(key, es)
+	}
+	return es, err
+}
+
+// readNode reads and decodes the INDX record at vcn.
+func (ix *dirIndex) readNode(vcn uint64) ([]indexEntry, error) {
 	if ix.alloc == nil {
 		return nil, formatErr(-1, "directory record %d points to index VCN %d but has no $INDEX_ALLOCATION", ix.rec, vcn)
 	}

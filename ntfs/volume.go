@@ -35,6 +35,9 @@ type Volume struct {
 	mftRecords uint64
 
 	cache *nodeCache
+	// indexes keeps decoded INDX records: a lookup in a big directory
+	// descends the same upper nodes every time.
+	indexes *lru[indexKey, []indexEntry]
 
 	upOnce sync.Once
 	upcase []uint16
@@ -50,7 +53,8 @@ func NewVolume(r io.ReaderAt, size int64) (*Volume, error) {
 	if err != nil {
 		return nil, err
 	}
-	v := &Volume{r: r, size: size, geo: geo, cache: newNodeCache(nodeCacheSize)}
+	v := &Volume{r: r, size: size, geo: geo, cache: newNodeCache(nodeCacheSize),
+		indexes: newLRU[indexKey, []indexEntry](indexCacheSize)}
 	if err := v.loadMFT(); err != nil {
 		return nil, err
 	}
@@ -159,7 +163,7 @@ type node struct {
 
 // node returns the decoded base record num, from the cache when possible.
 func (v *Volume) node(num uint64) (*node, error) {
-	if n := v.cache.get(num); n != nil {
+	if n, _ := v.cache.get(num); n != nil {
 		return n, nil
 	}
 	rec, err := v.readRecord(num)

@@ -134,3 +134,25 @@ if bin/ckptfs diff --help >/dev/null 2>&1; then
 	t2=$(now); sha256sum "$(find "$work/ck/checkpoints/layer2/disks" -name '*.raw')" "$(ckraw)" >/dev/null; t3=$(now)
 	awk -v a="$t0" -v b="$t1" -v c="$t2" -v d="$t3" 'BEGIN { printf "%-52s %11.3fs %11.3fs %8.1f\n", "diff of adjacent checkpoints, vs sha256sum (speed ratio)", b - a, d - c, (d - c) / (b - a) }'
 fi
+
+# NTFS: reading a 256 MiB file and listing a 100,000-entry directory, cold,
+# through the ckptfs mount (the volume wrapped in a VHDX) and through ntfs-3g.
+echo
+echo "building the NTFS benchmark volume (testdata/ntfs/gen.sh big)"
+bash testdata/ntfs/gen.sh "$work/ntfs" big >/dev/null 2>&1
+img="$work/ntfs/big.img"
+mkdir -p "$work/nvhdx" "$work/nck" "$work/n3g"
+bin/mkchain -o "$work/nvhdx" -name ntfsbig "$img" >/dev/null
+bin/ckptfs mount "$work/nvhdx/ntfsbig.vhdx" "$work/nck" 2>/dev/null & mounts+=("$work/nck")
+ntfs-3g -o ro "$img" "$work/n3g"; mounts+=("$work/n3g")
+wait_for "$work/nck/latest"
+ckvol="$work/nck/checkpoints/Now/Disk0-vol"
+big=$(cd "$work/n3g" && find . -maxdepth 2 -type f -size +200M | head -1)
+bigdir=$(cd "$work/n3g" && for d in */; do n=$(ls -f "$d" | wc -l); [ "$n" -gt 90000 ] && echo "$d" && break; done)
+timed() { local t0 t1; drop_caches; t0=$(now); "$@" >/dev/null; t1=$(now); awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f\n", b - a }'; }
+ckf=$(for _ in $(seq "$RUNS"); do timed cat "$ckvol/$big"; done | median)
+n3f=$(for _ in $(seq "$RUNS"); do timed cat "$work/n3g/$big"; done | median)
+printf '%-52s %11ss %11ss %8s\n' "NTFS: read a 256 MiB file cold, vs ntfs-3g" "$ckf" "$n3f" "$(ratio "$n3f" "$ckf")"
+ckl=$(for _ in $(seq "$RUNS"); do timed ls -f "$ckvol/$bigdir"; done | median)
+n3l=$(for _ in $(seq "$RUNS"); do timed ls -f "$work/n3g/$bigdir"; done | median)
+printf '%-52s %11ss %11ss %8s\n' "NTFS: list a 100,000-entry directory cold, vs ntfs-3g" "$ckl" "$n3l" "$(ratio "$n3l" "$ckl")"
