@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"maps"
 	"os"
 	"os/exec"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/ckptfs/ckptfs/catalog"
 	"github.com/ckptfs/ckptfs/internal/testchain"
+	"github.com/ckptfs/ckptfs/internal/testutil"
 )
 
 // The crash test runs merges in a child process (this test binary, told
@@ -56,30 +56,6 @@ func childMerge(dir, name string) int {
 	return 0
 }
 
-func copyDir(t *testing.T, files []string) (string, []string) {
-	t.Helper()
-	dir := t.TempDir()
-	var out []string
-	for _, f := range files {
-		dst := filepath.Join(dir, filepath.Base(f))
-		in, err := os.Open(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		o, err := os.Create(dst)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := io.Copy(o, in); err != nil {
-			t.Fatal(err)
-		}
-		in.Close()
-		o.Close()
-		out = append(out, dst)
-	}
-	return dir, out
-}
-
 // crashCases are the merges the crash test kills: each direction, of a
 // middle checkpoint and of the first one.
 var crashCases = []struct {
@@ -111,7 +87,7 @@ func TestMergeCrashPoints(t *testing.T) {
 			g := testchain.Build(t, t.TempDir(), cc.spec)
 			x := cc.x
 			name := stem(g.Files[x])
-			dir, files := copyDir(t, g.Files)
+			dir, files := testutil.CopyFiles(t, g.Files)
 			p, rep := runMergeFold(t, dir, name, 1, cc.fold)
 			if p.Steps[0].Absorb != cc.absorb {
 				t.Fatalf("plan chose absorb=%v: %+v", p.Steps[0].Absorb, p.Steps[0])
@@ -124,7 +100,7 @@ func TestMergeCrashPoints(t *testing.T) {
 			others := fileHashes(t, dir, files[x], files[x+1])
 			for i := 0; i < 20; i++ {
 				k := 1 + i*(total-1)/19
-				dir, files = copyDir(t, g.Files)
+				dir, files = testutil.CopyFiles(t, g.Files)
 				crashChild(t, dir, name, cc.fold, k, total)
 				want := expect{}
 				for j, f := range files {

@@ -3,8 +3,6 @@ package vhdx
 import (
 	"errors"
 	"fmt"
-	"io"
-	"os"
 	"path/filepath"
 	"testing"
 
@@ -75,30 +73,6 @@ func foldParent(t *testing.T, child, parent string, batch int, hook func(string)
 	return u.Commit()
 }
 
-func copyFiles(t *testing.T, files []string) []string {
-	t.Helper()
-	dir := t.TempDir()
-	var out []string
-	for _, f := range files {
-		dst := filepath.Join(dir, filepath.Base(f))
-		in, err := os.Open(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		o, err := os.Create(dst)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := io.Copy(o, in); err != nil {
-			t.Fatal(err)
-		}
-		in.Close()
-		o.Close()
-		out = append(out, dst)
-	}
-	return out
-}
-
 func chainContent(t *testing.T, name string) ([]byte, int) {
 	t.Helper()
 	c, err := OpenChain(name, ChainOptions{})
@@ -154,7 +128,7 @@ func TestUpdateCrashPoints(t *testing.T) {
 	for _, top := range []int{1, 2} { // fold the base, fold a middle layer
 		parent := filepath.Base(g.files[top-1])
 		steps := 0
-		files := copyFiles(t, g.files)
+		_, files := testutil.CopyFiles(t, g.files)
 		if err := foldParent(t, files[top], files[top-1], 1, func(string) error { steps++; return nil }); err != nil {
 			t.Fatal(err)
 		}
@@ -163,7 +137,7 @@ func TestUpdateCrashPoints(t *testing.T) {
 		}
 		for i := 0; i < 12; i++ {
 			k := 1 + i*(steps-1)/11
-			files := copyFiles(t, g.files)
+			_, files := testutil.CopyFiles(t, g.files)
 			n := 0
 			err := foldParent(t, files[top], files[top-1], 1, func(string) error {
 				if n++; n == k {
@@ -193,7 +167,7 @@ func TestUpdateCrashPoints(t *testing.T) {
 // log is applied and the header cleared.
 func TestUpdateAppliesOldLog(t *testing.T) {
 	g := buildChain(t, t.TempDir(), chainSpecs[0])
-	files := copyFiles(t, g.files[:3])
+	_, files := testutil.CopyFiles(t, g.files[:3])
 	err := foldParent(t, files[2], files[1], 1<<20, func(step string) error {
 		if step == "log active" {
 			return errStop
