@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The demo: build a small Hyper-V style VM folder (a GPT disk with an NTFS
-# partition, a base disk and two checkpoints), then list it, describe it,
-# mount it read-only, restore a file from the oldest checkpoint with cp -a,
-# and unmount.
+# partition, a base disk and two checkpoints), then list it, check it, diff
+# two checkpoints, mount it read-only, restore a file from the oldest
+# checkpoint with cp -a, and unmount.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 bin=bin/ckptfs
@@ -15,6 +15,9 @@ $bin ls "$src"
 echo
 echo "== ckptfs check $src"
 $bin check "$src"
+echo
+echo "== ckptfs diff $src web01 Now   (what changed since the first checkpoint)"
+$bin diff "$src" web01 Now --files
 echo
 mnt=$(mktemp -d)
 restore=$(mktemp -d)
