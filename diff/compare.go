@@ -17,7 +17,15 @@ func Compare(ctx context.Context, a, b *catalog.Checkpoint, opt Options) (*Resul
 	if !opt.Ranges && !opt.Files {
 		opt.Ranges, opt.Files = true, true
 	}
-	res := &Result{From: checkpointName(a), To: checkpointName(b), Ranges: []Range{}, Files: []FileChange{}}
+	// A part not asked for stays nil (JSON null), telling "not compared"
+	// apart from "no change" (an empty list).
+	res := &Result{From: checkpointName(a), To: checkpointName(b)}
+	if opt.Ranges {
+		res.Ranges = []Range{}
+	}
+	if opt.Files {
+		res.Files = []FileChange{}
+	}
 	disks, err := matchDisks(a, b, res)
 	if err != nil {
 		return nil, err

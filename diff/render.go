@@ -39,8 +39,17 @@ func WriteText(w io.Writer, r *Result) error {
 	for _, n := range r.Notes {
 		b.WriteString("  note: " + n + "\n")
 	}
-	fmt.Fprintf(&b, "%d ranges (%s), %d added, %d removed, %d modified, %d renamed\n",
-		len(r.Ranges), humanize.IBytes(uint64(bytes)), counts[Added], counts[Removed], counts[Modified], counts[Renamed])
+	if r.Ranges != nil { // nil: ranges were not asked for
+		fmt.Fprintf(&b, "%d ranges (%s)", len(r.Ranges), humanize.IBytes(uint64(bytes)))
+		if r.Files != nil {
+			b.WriteString(", ")
+		}
+	}
+	if r.Files != nil {
+		fmt.Fprintf(&b, "%d added, %d removed, %d modified, %d renamed",
+			counts[Added], counts[Removed], counts[Modified], counts[Renamed])
+	}
+	b.WriteString("\n")
 	_, err := io.WriteString(w, b.String())
 	return err
 }
