@@ -28,6 +28,10 @@ func newVHDX(r io.ReaderAt, size int64) (*Disk, error) {
 	if err != nil {
 		return nil, err
 	}
+	var file io.ReaderAt = ov
+	if len(ov.segs) == 0 && ov.size == size {
+		file = r // nothing replayed: reads skip the overlay
+	}
 	d := &Disk{
 		Format:             FormatVHDX,
 		Type:               TypeDynamic,
@@ -43,7 +47,7 @@ func newVHDX(r io.ReaderAt, size int64) (*Disk, error) {
 		LogReplayed:        replayed > 0,
 		LogEntries:         replayed,
 		Warnings:           append(warn, rwarn...),
-		r:                  ov,
+		r:                  file,
 		blocks:             blocks,
 		vhdx:               &vhdxLayout{header: h, batRegion: bat, metaRegion: meta, params: p, chunkRatio: blocks.chunkRatio},
 	}
