@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -92,6 +93,19 @@ func TestMountEndToEnd(t *testing.T) {
 	}
 	if got := st.ModTime().UTC().Format(time.DateTime); got != "2026-11-20 10:00:00" {
 		t.Errorf("cp -a kept mtime %s", got)
+	}
+
+	var sfs syscall.Statfs_t
+	if err := syscall.Statfs(mnt, &sfs); err != nil {
+		t.Fatal(err)
+	}
+	var total int64
+	for _, d := range disks {
+		st, _ := os.Stat(d)
+		total += st.Size()
+	}
+	if got := int64(sfs.Blocks) * sfs.Bsize; got < total || got > total+int64(len(disks))*4096 || sfs.Bfree != 0 {
+		t.Errorf("statfs: %d bytes (%d free), the disk files hold %d", got, sfs.Bfree, total)
 	}
 
 	checkReadOnlyFDs(t, cmd.Process.Pid, disks)
