@@ -49,6 +49,11 @@ func readJournal(file string) (*journal, error) {
 		return nil, err
 	}
 	j, err := parseJournal(b)
+	if err == nil && clean(j.Remove) != clean(file) {
+		// A rerun removes and renames files on the journal's word: it
+		// must speak of the file it sits next to.
+		err = fmt.Errorf("%w: it names %s", errJournal, j.Remove)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: merge journal %s is damaged (%v); inspect the files named in it by hand", ErrRefused, journalPath(file), err)
 	}
