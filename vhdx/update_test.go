@@ -1,6 +1,7 @@
 package vhdx
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -240,4 +241,78 @@ func TestUpdateRefusesHeld(t *testing.T) {
 	if err := u.Fill(make([]byte, 100), 0); err == nil {
 		t.Fatal("partial-sector fill accepted")
 	}
+}
+
+// TestUpdateIdentity is what a merge folding a child into its parent
+// does to the files: the child accepts a second parent identity
+// (parent_linkage2, other locator keys kept), the parent takes that
+// identity, and the chain still opens and reads as before. Overwrite
+// and ZeroBlocks then change the parent's own content at once.
+func TestUpdateIdentity(t *testing.T) {
+	s := chainSpecs[0]
+	s.layers = 2
+	g := buildChain(t, t.TempDir(), s)
+	_, files := testutil.CopyFiles(t, g.files)
+	before, err := OpenDisk(files[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	before.Close()
+	id := NewGUID()
+	u, err := OpenUpdate(files[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := u.SetLinkage2(id); err != nil {
+		t.Fatal(err)
+	}
+	if err := u.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	u.Close()
+	if u, err = OpenUpdate(files[0]); err != nil {
+		t.Fatal(err)
+	}
+	if err := u.SetDataWriteGUID(id); err != nil {
+		t.Fatal(err)
+	}
+	u.Close()
+	d, err := OpenDisk(files[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	loc := d.Parent
+	d.Close()
+	if loc.Linkage2 != id || loc.Linkage != before.Parent.Linkage || loc.RelativePath != before.Parent.RelativePath || loc.AbsolutePath != before.Parent.AbsolutePath {
+		t.Fatalf("locator %+v, was %+v", loc, before.Parent)
+	}
+	got, layers := chainContent(t, files[1])
+	mustEqualBytes(t, "child through the renamed parent", got, g.states[1])
+	if layers != 2 {
+		t.Fatalf("%d layers", layers)
+	}
+	// The parent's own content: overwrite a sector and zero the last block.
+	if u, err = OpenUpdate(files[0]); err != nil {
+		t.Fatal(err)
+	}
+	sec := bytes.Repeat([]byte{0xa5}, 512)
+	bs := u.BlockSize()
+	if err := u.Overwrite(sec, 512); err != nil {
+		t.Fatal(err)
+	}
+	if err := u.ZeroBlocks(u.VirtualSize()-bs, bs); err != nil {
+		t.Fatal(err)
+	}
+	if err := u.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	u.Close()
+	want := append([]byte(nil), g.states[0]...)
+	copy(want[512:], sec)
+	clear(want[int64(len(want))-bs:])
+	got, _ = chainContent(t, files[0])
+	mustEqualBytes(t, "parent after Overwrite and ZeroBlocks", got, want)
+	testutil.NeedTool(t, "qemu-img")
+	testutil.Run(t, "qemu-img", "check", "-f", "vhdx", files[0])
+	mustEqualBytes(t, "qemu view of the parent", qemuToRaw(t, files[0], "vhdx"), want)
 }
