@@ -43,7 +43,8 @@ test: build testdata vet
 FUZZ_TARGETS := \
 	./vhdx:FuzzVHDXOpen ./vhdx:FuzzLogReplay ./vhdx:FuzzVHDOpen \
 	./ntfs:FuzzVolume ./ntfs:FuzzRecord ./ntfs:FuzzLZNT1 ./ntfs:FuzzRunlist \
-	./catalog:FuzzVMCX ./catalog:FuzzVMXML ./guest:FuzzVolumes ./fs:FuzzRewriteLink
+	./catalog:FuzzVMCX ./catalog:FuzzVMXML ./guest:FuzzVolumes ./fs:FuzzRewriteLink \
+	./merge:FuzzJournal ./vhdx:FuzzOpenUpdate
 
 fuzz:
 	@for t in $(FUZZ_TARGETS); do \
