@@ -10,10 +10,16 @@ import "fmt"
 // ErrHeld, since writing it would change what the file reads before the
 // commit. off and len(p) must be whole logical sectors.
 func (u *Update) Fill(p []byte, off int64) error {
+	return u.eachBlock("fill", p, off, u.fillBlock)
+}
+
+// eachBlock checks that p at off is whole sectors inside the disk and
+// hands each block's part to do.
+func (u *Update) eachBlock(what string, p []byte, off int64, do func(p []byte, blk, within int64) error) error {
 	sec := int64(u.p.LogicalSectorSize)
 	size := int64(u.p.VirtualSize)
 	if off < 0 || off%sec != 0 || int64(len(p))%sec != 0 || off > size || int64(len(p)) > size-off {
-		return fmt.Errorf("%s: fill of %d bytes at %d is not whole sectors inside the disk", u.name, len(p), off)
+		return fmt.Errorf("%s: %s of %d bytes at %d is not whole sectors inside the disk", u.name, what, len(p), off)
 	}
 	bs := int64(u.p.BlockSize)
 	for done := int64(0); done < int64(len(p)); {
@@ -21,7 +27,7 @@ func (u *Update) Fill(p []byte, off int64) error {
 		blk := pos / bs
 		within := pos - blk*bs
 		n := min(int64(len(p))-done, bs-within)
-		if err := u.fillBlock(p[done:done+n], blk, within); err != nil {
+		if err := do(p[done:done+n], blk, within); err != nil {
 			return err
 		}
 		done += n

@@ -14,23 +14,7 @@ import "fmt"
 // that was ZERO (or UNMAPPED/UNDEFINED) becomes fully present, its other
 // sectors reading zeros as before. off and len(p) must be whole sectors.
 func (u *Update) Overwrite(p []byte, off int64) error {
-	sec := int64(u.p.LogicalSectorSize)
-	size := int64(u.p.VirtualSize)
-	if off < 0 || off%sec != 0 || int64(len(p))%sec != 0 || off > size || int64(len(p)) > size-off {
-		return fmt.Errorf("%s: overwrite of %d bytes at %d is not whole sectors inside the disk", u.name, len(p), off)
-	}
-	bs := int64(u.p.BlockSize)
-	for done := int64(0); done < int64(len(p)); {
-		pos := off + done
-		blk := pos / bs
-		within := pos - blk*bs
-		n := min(int64(len(p))-done, bs-within)
-		if err := u.overwriteBlock(p[done:done+n], blk, within); err != nil {
-			return err
-		}
-		done += n
-	}
-	return nil
+	return u.eachBlock("overwrite", p, off, u.overwriteBlock)
 }
 
 func (u *Update) overwriteBlock(p []byte, blk, within int64) error {
