@@ -62,6 +62,7 @@ func Open(src string, opt Options) (*Catalog, error) {
 		return nil, fmt.Errorf("%w in %s", ErrNoDisks, src)
 	}
 	f := newForest(opt)
+	f.folder = st.IsDir()
 	c, err := build(src, f, disks, configs, opt)
 	if err != nil {
 		return nil, errors.Join(err, f.closeAll())
@@ -72,13 +73,18 @@ func Open(src string, opt Options) (*Catalog, error) {
 func build(src string, f *forest, disks, configs []string, opt Options) (*Catalog, error) {
 	for _, p := range disks {
 		if _, err := f.add(p); err != nil {
-			return nil, err
+			if err := f.tolerate(nil, p, err); err != nil {
+				return nil, err
+			}
 		}
+	}
+	if len(f.files) == 0 && f.firstErr != nil {
+		return nil, f.firstErr
 	}
 	if err := f.link(); err != nil {
 		return nil, err
 	}
-	c := &Catalog{Source: src, files: f.files}
+	c := &Catalog{Source: src, files: f.files, Warnings: f.warnings}
 	var cfgs []*VMConfig
 	if !opt.NoConfig {
 		cfgs = c.readConfigs(configs)

@@ -261,10 +261,17 @@ func TestOpenLinkageMismatch(t *testing.T) {
 	makeBase(t, base, diskSize)
 	child := filepath.Join(dir, snap1+".avhdx")
 	makeChild(t, base, child, "", "", vhdx.NewGUID())
-	if _, err := Open(dir, Options{}); !errors.Is(err, vhdx.ErrParent) {
-		t.Errorf("Open = %v, want ErrParent", err)
+	if _, err := Open(child, Options{}); !errors.Is(err, vhdx.ErrParent) {
+		t.Errorf("Open(child) = %v, want ErrParent", err)
 	}
-	c := open(t, dir, Options{IgnoreLinkage: true})
+	// A folder is read as far as it can be: the base stays, the child is
+	// left out with a warning that names it.
+	c := open(t, dir, Options{})
+	if len(c.VMs) != 1 || len(c.VMs[0].Checkpoints) != 2 || len(c.Warnings) != 1 ||
+		!strings.Contains(c.Warnings[0], filepath.Base(child)) || !strings.Contains(c.Warnings[0], "DataWriteGuid") {
+		t.Errorf("folder with a mismatched child: %+v, warnings %q", c.VMs, c.Warnings)
+	}
+	c = open(t, dir, Options{IgnoreLinkage: true})
 	if len(c.VMs) != 1 || len(c.VMs[0].Checkpoints) != 3 || c.VMs[0].Name != "web" {
 		t.Errorf("IgnoreLinkage: %+v", c.VMs)
 	}
@@ -312,6 +319,31 @@ func TestOpenLinkedAndRelative(t *testing.T) {
 	for _, cp := range c.VMs[0].Checkpoints {
 		if !filepath.IsAbs(cp.Disks[0].File) {
 			t.Errorf("relative disk path %q", cp.Disks[0].File)
+		}
+	}
+}
+
+// TestOpenFolderLeavesOutBrokenDisks: in a folder, a damaged disk and the
+// checkpoints built on a disk whose parent is missing are left out with
+// warnings; the other VMs are listed.
+func TestOpenFolderLeavesOutBrokenDisks(t *testing.T) {
+	dir := chainDir(t, [][2]string{{"web.vhdx", ""}, {snap1 + ".avhdx", "web.vhdx"}})
+	os.WriteFile(filepath.Join(dir, "junk.vhdx"), []byte("vhdxfile not really"), 0o644)
+	orphanDir := filepath.Join(dir, "db")
+	os.Mkdir(orphanDir, 0o755)
+	base := filepath.Join(orphanDir, "db.vhdx")
+	makeBase(t, base, diskSize)
+	makeChild(t, base, filepath.Join(orphanDir, "db_1.avhdx"), "", "", vhdx.GUID{})
+	makeChild(t, filepath.Join(orphanDir, "db_1.avhdx"), filepath.Join(orphanDir, "db_2.avhdx"), "", "", vhdx.GUID{})
+	os.Remove(base)
+	c := open(t, dir, Options{})
+	if len(c.VMs) != 1 || c.VMs[0].Name != "web" || len(c.VMs[0].Checkpoints) != 3 {
+		t.Fatalf("VMs: %+v", c.VMs)
+	}
+	joined := strings.Join(c.Warnings, "\n")
+	for _, want := range []string{"junk.vhdx", "db_1.avhdx", "db_2.avhdx"} {
+		if !strings.Contains(joined, want) {
+			t.Errorf("no warning names %s:\n%s", want, joined)
 		}
 	}
 }

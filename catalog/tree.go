@@ -20,6 +20,7 @@ type diskFile struct {
 	parent   *diskFile
 	children []*diskFile
 	chain    *vhdx.Chain // built on first use, shared by every checkpoint on top of it
+	broken   bool        // its chain cannot be resolved (see tolerate.go)
 }
 
 // forest holds every disk file of a source, each opened once, linked to
@@ -30,6 +31,10 @@ type forest struct {
 	byPath map[string]*diskFile
 	byBase map[string][]*diskFile // lower-case base name
 	bySize map[int64][]*diskFile  // to find one file reached by two paths
+
+	folder   bool     // the source is a folder: tolerate broken disks
+	warnings []string // what was left out, and why
+	firstErr error
 }
 
 func newForest(opt Options) *forest {
@@ -62,12 +67,17 @@ func (f *forest) add(path string) (*diskFile, error) {
 		return nil, err
 	}
 	d := &diskFile{path: abs, info: st, disk: disk, mtime: st.ModTime().UTC()}
-	f.bySize[st.Size()] = append(f.bySize[st.Size()], d)
-	f.files = append(f.files, d)
-	f.byPath[abs] = d
-	b := strings.ToLower(filepath.Base(abs))
-	f.byBase[b] = append(f.byBase[b], d)
+	f.index(d)
 	return d, nil
+}
+
+// index files d in the forest's lists and lookups.
+func (f *forest) index(d *diskFile) {
+	f.bySize[d.info.Size()] = append(f.bySize[d.info.Size()], d)
+	f.files = append(f.files, d)
+	f.byPath[d.path] = d
+	b := strings.ToLower(filepath.Base(d.path))
+	f.byBase[b] = append(f.byBase[b], d)
 }
 
 // link finds the parent of every differencing disk, opening parents that
@@ -80,16 +90,22 @@ func (f *forest) link() error {
 			continue
 		}
 		p, err := f.findParent(d)
-		if err != nil {
-			return err
+		if err == nil {
+			err = f.checkLinkage(d, p)
 		}
-		if err := f.checkLinkage(d, p); err != nil {
-			return err
+		if err != nil {
+			if err := f.tolerate(d, d.path, err); err != nil {
+				return err
+			}
+			continue
 		}
 		d.parent = p
 		p.children = append(p.children, d)
 	}
-	return f.checkLoops()
+	if err := f.checkLoops(); err != nil {
+		return err
+	}
+	return f.prune()
 }
 
 // findParent follows the parent locator: the relative path first, then
@@ -179,11 +195,18 @@ func (f *forest) checkLoops() error {
 	for _, d := range f.files {
 		seen := map[*diskFile]bool{}
 		for p := d; p != nil; p = p.parent {
-			if seen[p] {
-				return fmt.Errorf("%w: %s: parent chain loops back to %s", vhdx.ErrParent, d.path, p.path)
+			var err error
+			switch {
+			case seen[p]:
+				err = fmt.Errorf("%w: %s: parent chain loops back to %s", vhdx.ErrParent, d.path, p.path)
+			case len(seen) >= f.opt.MaxDepth:
+				err = fmt.Errorf("%w: %s: chain deeper than %d", vhdx.ErrParent, d.path, f.opt.MaxDepth)
 			}
-			if len(seen) >= f.opt.MaxDepth {
-				return fmt.Errorf("%w: %s: chain deeper than %d", vhdx.ErrParent, d.path, f.opt.MaxDepth)
+			if err != nil {
+				if err := f.tolerate(d, d.path, err); err != nil {
+					return err
+				}
+				break
 			}
 			seen[p] = true
 		}
