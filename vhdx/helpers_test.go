@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 
@@ -81,4 +80,3 @@ func mustEqualBytes(t testing.TB, what string, got, want []byte) {
 	}
 }
 
-var _ = exec.Command

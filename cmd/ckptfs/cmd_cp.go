@@ -9,7 +9,6 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/spf13/pflag"
 
@@ -196,5 +195,3 @@ func lstat(fsys fs.FS, p string) (fs.FileInfo, error) {
 	}
 	return fs.Stat(fsys, p)
 }
-
-var _ = time.Now

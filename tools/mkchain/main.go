@@ -10,7 +10,6 @@ import (
 	"crypto/sha256"
 	"flag"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 
@@ -123,5 +122,3 @@ func writeChanges(path string, opt vhdx.CreateOptions, prev, cur []byte, sector 
 	}
 	return w.Close()
 }
-
-var _ = io.EOF
