@@ -79,4 +79,3 @@ func mustEqualBytes(t testing.TB, what string, got, want []byte) {
 		t.Fatalf("%s: %d vs %d bytes, first difference at byte %d", what, len(got), len(want), firstMismatch(got, want))
 	}
 }
-
