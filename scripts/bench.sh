@@ -49,11 +49,20 @@ mkdir -p "$work/mem"
 bin/memfuse -size "$(numfmt --from=iec "$SIZE")" "$work/mem" & mounts+=("$work/mem")
 wait_for "$work/mem/data"
 mem=$(for _ in $(seq "$RUNS"); do drop_caches; seq_once "$work/mem/data"; done | median)
+# O_DIRECT: no page cache of the FUSE file, so every byte passes through the
+# server; this is the server's own speed (disk files cached).
+seq_direct() { local t0 t1 bytes; bytes=$(stat -L -c %s "$1"); t0=$(now); dd if="$1" of=/dev/null bs=1M iflag=direct status=none; t1=$(now)
+	awk -v b="$bytes" -v a="$t0" -v c="$t1" 'BEGIN { printf "%.1f\n", b / (c - a) / 1e6 }'; }
+mount_ck
+ck_direct=$(for _ in $(seq "$RUNS"); do seq_direct "$(ckraw)"; done | median)
+umount_all
+mem_direct=$(for _ in $(seq "$RUNS"); do seq_direct "$work/mem/data"; done | median)
 
 echo
 printf '%-52s %12s %12s %8s\n' "measure" "ckptfs" "other" "ratio"
 printf '%-52s %10s/s %10s/s %8s\n' "cold sequential read MB, vs vhdimount" "$ck_cold" "$vh_cold" "$(ratio "$ck_cold" "$vh_cold")"
 printf '%-52s %10s/s %10s/s %8s\n' "sequential read MB (disk files cached), vs memory file" "$ck_warm" "$mem" "$(ratio "$ck_warm" "$mem")"
+printf '%-52s %10s/s %10s/s %8s\n' "same with O_DIRECT (server speed), vs memory file" "$ck_direct" "$mem_direct" "$(ratio "$ck_direct" "$mem_direct")"
 
 mount_ck; mount_vh; mounts+=("$work/ck" "$work/vh")
 drop_caches
@@ -64,6 +73,10 @@ printf '%-52s %12s %12s %8s\n' "random 4 KiB reads/s from cold, 4 threads, vs vh
 ckr=$(bin/randread -t 4 -d 5s "$(ckraw)" | awk '{print $1}')
 vhr=$(bin/randread -t 4 -d 5s "$work/vh/vhdi4" | awk '{print $1}')
 printf '%-52s %12s %12s %8s\n' "random 4 KiB reads/s once cached, vs vhdimount" "$ckr" "$vhr" "$(ratio "$ckr" "$vhr")"
+cat "$work"/chain/* >/dev/null
+ckr=$(bin/randread -direct -t 4 -d 5s "$(ckraw)" | awk '{print $1}')
+vhr=$(bin/randread -direct -t 4 -d 5s "$work/vh/vhdi4" | awk '{print $1}')
+printf '%-52s %12s %12s %8s\n' "random 4 KiB reads/s, O_DIRECT (server speed), vs vhdimount" "$ckr" "$vhr" "$(ratio "$ckr" "$vhr")"
 
 echo
 echo "building a 10-deep chain of 1 TiB disks"

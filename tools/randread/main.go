@@ -11,15 +11,33 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
+	"unsafe"
 )
+
+// aligned returns a buffer whose address is a multiple of 4096, as
+// O_DIRECT requires.
+func aligned(n int) []byte {
+	b := make([]byte, n+4096)
+	off := int(uintptr(unsafe.Pointer(&b[0])) & 4095)
+	if off != 0 {
+		off = 4096 - off
+	}
+	return b[off : off+n]
+}
 
 func main() {
 	threads := flag.Int("t", 4, "concurrent readers")
 	size := flag.Int("bs", 4096, "bytes per read")
 	dur := flag.Duration("d", 5*time.Second, "how long to read")
+	direct := flag.Bool("direct", false, "O_DIRECT: bypass the page cache of the file read, so every read reaches its file system")
 	flag.Parse()
-	f, err := os.Open(flag.Arg(0))
+	mode := os.O_RDONLY
+	if *direct {
+		mode |= syscall.O_DIRECT
+	}
+	f, err := os.OpenFile(flag.Arg(0), mode, 0)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
@@ -34,7 +52,7 @@ func main() {
 		go func(seed int64) {
 			defer wg.Done()
 			rng := rand.New(rand.NewSource(seed))
-			buf := make([]byte, *size)
+			buf := aligned(*size)
 			for time.Now().Before(deadline) {
 				if _, err := f.ReadAt(buf, rng.Int63n(slots)*int64(*size)); err != nil {
 					fmt.Fprintln(os.Stderr, err)
