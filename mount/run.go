@@ -65,6 +65,11 @@ func nodeOptions(cat *catalog.Catalog, opt Options) *gofs.Options {
 		// it a listing reads only the directory index; `ls -l` still
 		// stats what it shows.
 		DisableReadDirPlus: true,
+		// Reads are served from memory buffers, never from a file
+		// descriptor; go-fuse's splice attempt on 1 MiB replies only fails
+		// (a pipe holds 1 MiB, the reply has a header too) and logs a line
+		// per read.
+		DisableSplice: true,
 	}
 	return o
 }

@@ -36,7 +36,7 @@ func main() {
 	for o := int64(1 << 20); o < *size; o += 1 << 20 {
 		copy(data[o:], data[:1<<20])
 	}
-	opts := &gofs.Options{MountOptions: fuse.MountOptions{MaxWrite: 1 << 20, MaxReadAhead: 1 << 20, FsName: "memfuse"}}
+	opts := &gofs.Options{MountOptions: fuse.MountOptions{MaxWrite: 1 << 20, MaxReadAhead: 1 << 20, FsName: "memfuse", DisableSplice: true}}
 	server, err := gofs.Mount(flag.Arg(0), &root{data: data}, opts)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
