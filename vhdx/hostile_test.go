@@ -7,6 +7,7 @@ import (
 	"math/rand"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -218,5 +219,38 @@ func TestParentFaults(t *testing.T) {
 		if _, err := OpenChain(filepath.Join(dir, "loopb.avhdx"), ChainOptions{IgnoreLinkage: ignore}); !errors.Is(err, ErrParent) {
 			t.Errorf("loop (ignore linkage %v): %v", ignore, err)
 		}
+	}
+}
+
+// TestMixedChainRefused: [MS-VHDX] defines only VHDX parents for a VHDX
+// child. A VHD found where the parent should be is a clear error, even
+// when its id happens to match.
+func TestMixedChainRefused(t *testing.T) {
+	dir := t.TempDir()
+	base := filepath.Join(dir, "base.vhdx")
+	w, err := Create(base, CreateOptions{VirtualSize: 4 << 20, BlockSize: 1 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	parent, err := OpenDisk(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	child := filepath.Join(dir, "child.avhdx")
+	cw, err := Create(child, CreateOptions{Parent: parent})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cw.Close()
+	id := parent.DataWriteGUID
+	parent.Close()
+	os.Remove(base)
+	if err := createVHD(base, vhdCreateOptions{Type: TypeDynamic, Size: 4 << 20, UniqueID: id}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = OpenChain(child, ChainOptions{})
+	if !errors.Is(err, ErrUnsupported) || !strings.Contains(err.Error(), "base.vhdx") {
+		t.Fatalf("VHD under VHDX: %v", err)
 	}
 }
