@@ -87,13 +87,20 @@ func (o *infoOptions) run(ctx context.Context, args []string) error {
 		out = append(out, describeDisk(d, ls.parent[d]))
 	}
 	if o.json {
-		return printJSON(map[string]any{"disks": out})
+		warnings := ls.warnings
+		if warnings == nil {
+			warnings = []string{}
+		}
+		return printJSON(map[string]any{"disks": out, "warnings": warnings})
 	}
 	for i, j := range out {
 		if i > 0 {
 			fmt.Fprintln(stdout)
 		}
 		printDisk(j)
+	}
+	for _, w := range ls.warnings {
+		fmt.Fprintf(stdout, "warning: %s\n", w)
 	}
 	return nil
 }
