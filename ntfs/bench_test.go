@@ -69,3 +69,47 @@ func BenchmarkReadCompressed(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkStatBigDir stats every entry of the biggest directory by path,
+// as a FUSE lookup after `ls -l` did before LookupIn: each Stat walks from
+// the root. One op is the whole directory; caches stay warm across ops.
+func BenchmarkStatBigDir(b *testing.B) {
+	v, _, dir := benchVolume(b)
+	ents, err := v.ReadDir(dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		for _, e := range ents {
+			if _, err := v.Stat(dir + "/" + e.Name()); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(ents)), "ns/stat")
+}
+
+// BenchmarkLookupInBigDir looks every entry of the biggest directory up
+// by the directory's MFT reference, as the FUSE tree does.
+func BenchmarkLookupInBigDir(b *testing.B) {
+	v, _, dir := benchVolume(b)
+	ents, err := v.ReadDir(dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	fi, err := v.Stat(dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ref := fi.Sys().(*FileRecordInfo).Ref
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		for _, e := range ents {
+			if _, err := v.LookupIn(ref, e.Name()); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(ents)), "ns/lookup")
+}

@@ -35,7 +35,7 @@ func (d *dirEntry) Ref() Ref { return d.ref }
 // list returns the entries of directory n sorted by name: DOS-only names
 // and metadata files left out, each hard link once.
 func (v *Volume) list(n *node) ([]fs.DirEntry, error) {
-	ix, err := v.openIndex(n)
+	ix, err := n.index()
 	if err != nil {
 		return nil, err
 	}

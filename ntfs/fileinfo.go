@@ -122,7 +122,9 @@ type fileNameKey struct {
 	Raw   []byte // UTF-16LE name, for collation
 }
 
-func decodeFileName(b []byte, off int64) (*fileNameKey, error) {
+// fileNameRaw returns the UTF-16LE name inside the $FILE_NAME value b,
+// bounds-checked but not decoded: collation needs only these bytes.
+func fileNameRaw(b []byte, off int64) ([]byte, error) {
 	if len(b) < 0x42 {
 		return nil, formatErr(off, "$FILE_NAME of %d bytes", len(b))
 	}
@@ -130,11 +132,20 @@ func decodeFileName(b []byte, off int64) (*fileNameKey, error) {
 	if 0x42+2*n > len(b) {
 		return nil, formatErr(off, "$FILE_NAME name of %d characters runs past its value", n)
 	}
+	return b[0x42 : 0x42+2*n], nil
+}
+
+// decodeFileName decodes a $FILE_NAME value b found at volume offset off.
+func decodeFileName(b []byte, off int64) (*fileNameKey, error) {
+	raw, err := fileNameRaw(b, off)
+	if err != nil {
+		return nil, err
+	}
 	k := &fileNameKey{
 		Size:  int64(binary.LittleEndian.Uint64(b[0x30:])),
 		Flags: Attributes(binary.LittleEndian.Uint32(b[0x38:])),
 		Tag:   binary.LittleEndian.Uint32(b[0x3C:]),
-		Raw:   b[0x42 : 0x42+2*n],
+		Raw:   raw,
 	}
 	k.Parent = refFrom(binary.LittleEndian.Uint64(b))
 	k.Namespace = Namespace(b[0x41])

@@ -36,6 +36,14 @@ type dirIndex struct {
 	vcnSize int64   // bytes per index VCN
 }
 
+// index returns the $I30 index of directory n, prepared once per decoded
+// node: every lookup in a directory would otherwise re-parse its root and
+// rebuild the runlist of its $INDEX_ALLOCATION.
+func (n *node) index() (*dirIndex, error) {
+	n.ixOnce.Do(func() { n.ix, n.ixErr = n.v.openIndex(n) })
+	return n.ix, n.ixErr
+}
+
 // openIndex prepares the $I30 index of directory n.
 func (v *Volume) openIndex(n *node) (*dirIndex, error) {
 	roots := pieces(n.attrs, attrIndexRoot, "$I30")
@@ -206,11 +214,13 @@ func (ix *dirIndex) lookup(name []byte, up []uint16) (*indexEntry, error) {
 				down = e
 				break
 			}
-			k, err := decodeFileName(e.Key, e.Off+16)
+			// Compare the name bytes in place: decoding every key on
+			// the way down would allocate a string per comparison.
+			raw, err := fileNameRaw(e.Key, e.Off+16)
 			if err != nil {
 				return nil, err
 			}
-			c := collate(name, k.Raw, up)
+			c := collate(name, raw, up)
 			if c == 0 {
 				return e, nil
 			}

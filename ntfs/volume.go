@@ -1,15 +1,11 @@
 package ntfs
 
 import (
-	"encoding/binary"
-	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
-	"strings"
 	"sync"
-	"unicode/utf16"
 )
 
 // Well-known MFT record numbers.
@@ -159,6 +155,11 @@ type node struct {
 	rec   *mftRecord
 	attrs []*attribute
 	info  *FileRecordInfo
+
+	// The $I30 index of a directory, prepared on first use (see index).
+	ixOnce sync.Once
+	ix     *dirIndex
+	ixErr  error
 }
 
 // node returns the decoded base record num, from the cache when possible.
@@ -241,77 +242,4 @@ func (v *Volume) Label() (string, error) {
 		}
 	}
 	return "", nil
-}
-
-// resolve walks path from the root to the node it names.
-func (v *Volume) resolve(op, path string) (*node, error) {
-	if !fs.ValidPath(path) {
-		return nil, &fs.PathError{Op: op, Path: path, Err: fs.ErrInvalid}
-	}
-	n, err := v.node(rootRecord)
-	if err != nil {
-		return nil, &fs.PathError{Op: op, Path: path, Err: err}
-	}
-	if path == "." {
-		return n, nil
-	}
-	for _, part := range strings.Split(path, "/") {
-		if !n.info.Dir {
-			return nil, &fs.PathError{Op: op, Path: path, Err: errNotDir}
-		}
-		child, err := v.lookup(n, part)
-		if err != nil {
-			return nil, &fs.PathError{Op: op, Path: path, Err: err}
-		}
-		n = child
-	}
-	return n, nil
-}
-
-// errNotDir is returned when a path goes through a file.
-var errNotDir = errors.New("not a directory")
-
-// lookup finds name in directory dir.
-func (v *Volume) lookup(dir *node, name string) (*node, error) {
-	ix, err := v.openIndex(dir)
-	if err != nil {
-		return nil, err
-	}
-	key := encodeUTF16(name)
-	e, err := ix.lookup(key, v.loadUpcase())
-	if err != nil {
-		return nil, err
-	}
-	if e == nil {
-		return nil, fs.ErrNotExist
-	}
-	k, err := decodeFileName(e.Key, e.Off+16)
-	if err != nil {
-		return nil, err
-	}
-	if k.Namespace == NamespaceDOS || hiddenEntry(dir, e.Ref) || k.Name != name {
-		return nil, fs.ErrNotExist
-	}
-	child, err := v.node(e.Ref.Record)
-	if err != nil {
-		return nil, err
-	}
-	if e.Ref.Seq != 0 && child.info.Ref.Seq != e.Ref.Seq {
-		return nil, formatErr(e.Off, "directory entry %q points to record %d sequence %d, found %d", name, e.Ref.Record, e.Ref.Seq, child.info.Ref.Seq)
-	}
-	return child, nil
-}
-
-// hiddenEntry reports whether an entry of dir is a metadata file.
-func hiddenEntry(dir *node, ref Ref) bool {
-	return dir.info.Ref.Record == rootRecord && ref.Record < firstUserFile
-}
-
-func encodeUTF16(s string) []byte {
-	u := utf16.Encode([]rune(s))
-	b := make([]byte, 2*len(u))
-	for i, c := range u {
-		binary.LittleEndian.PutUint16(b[2*i:], c)
-	}
-	return b
 }
