@@ -128,10 +128,16 @@ func (p bpb) clusters() (uint64, bool) {
 	if spc == 0 || spc&(spc-1) != 0 || p.reserved == 0 || p.fats == 0 || p.fatSectors == 0 {
 		return 0, false
 	}
-	rootSectors := (uint64(p.rootEntries)*32 + uint64(p.bytesPerSector) - 1) / uint64(p.bytesPerSector)
-	meta := uint64(p.reserved) + uint64(p.fats)*uint64(p.fatSectors) + rootSectors
+	meta := uint64(p.reserved) + uint64(p.fats)*uint64(p.fatSectors) + uint64(p.rootSectors())
 	if meta >= uint64(p.totalSectors) {
 		return 0, false
 	}
 	return (uint64(p.totalSectors) - meta) / uint64(spc), true
+}
+
+// rootSectors is the size of the fixed FAT12/16 root directory (0 on FAT32,
+// whose BPB has no root entries). Call it only after clusters said the
+// sector size is valid.
+func (p bpb) rootSectors() uint32 {
+	return (p.rootEntries*32 + p.bytesPerSector - 1) / p.bytesPerSector
 }

@@ -6,11 +6,13 @@ import (
 	"io/fs"
 )
 
-// file is an open regular file. ReadAt seeks the go-diskfs file under the
-// filesystem lock, so concurrent ReadAt calls on one file are safe; go-diskfs
-// reads only the clusters or extents covering the request.
+// file is an open regular file. On FAT, ReadAt reads the partition by the
+// file's cluster runs (fat is set, f is nil). Elsewhere it seeks the
+// go-diskfs file under the filesystem lock, so concurrent ReadAt calls on
+// one file are safe; go-diskfs reads only the extents covering the request.
 type file struct {
 	d      *diskFS
+	fat    *fatData
 	f      io.ReadSeeker
 	closer io.Closer
 	fi     *fileInfo
@@ -71,6 +73,16 @@ func (f *file) ReadAt(p []byte, off int64) (int, error) {
 	if rest := f.fi.size - off; int64(len(want)) > rest {
 		want = want[:rest]
 	}
+	if f.fat != nil {
+		n, err := f.fat.readAt(want, off)
+		if err != nil {
+			return n, &fs.PathError{Op: "read", Path: f.fi.path, Err: err}
+		}
+		if len(want) < len(p) {
+			return n, io.EOF
+		}
+		return n, nil
+	}
 	n := 0
 	err := f.d.call("read", func() error {
 		if _, err := f.f.Seek(off, io.SeekStart); err != nil {
@@ -110,6 +122,9 @@ func (f *file) Close() error {
 		return &fs.PathError{Op: "close", Path: f.fi.path, Err: errClosed}
 	}
 	f.closed = true
+	if f.closer == nil {
+		return nil
+	}
 	var err error
 	_ = f.d.call("close", func() error { err = f.closer.Close(); return nil })
 	return err

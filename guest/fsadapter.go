@@ -24,6 +24,12 @@ type diskFS struct {
 	inner filesystem.FileSystem
 	kind  string
 
+	// On FAT, file content is read by cluster runs from the partition
+	// (fatfile.go); go-diskfs only lists directories.
+	fat  *fatTable
+	r    io.ReaderAt
+	size int64
+
 	mu sync.Mutex
 }
 
@@ -168,12 +174,51 @@ func (d *diskFS) Open(name string) (fs.File, error) {
 	if err != nil {
 		return nil, &fs.PathError{Op: "open", Path: name, Err: asFormat(err)}
 	}
+	if d.fat != nil {
+		data, err := d.fatData(f, info.size)
+		if err != nil {
+			return nil, &fs.PathError{Op: "open", Path: name, Err: err}
+		}
+		return &file{d: d, fat: data, fi: info}, nil
+	}
 	rs, ok := f.(io.ReadSeeker)
 	if !ok {
 		_ = f.Close()
 		return nil, &fs.PathError{Op: "open", Path: name, Err: ErrUnsupported}
 	}
 	return &file{d: d, f: rs, closer: f, fi: info}, nil
+}
+
+// clusterChainer is what go-diskfs FAT files offer to tell where they lie.
+type clusterChainer interface {
+	GetClusterChain() ([]uint32, error)
+}
+
+// fatData closes the go-diskfs file f and returns its cluster runs. Only
+// the first cluster is taken from go-diskfs, which does not export the
+// directory entry's start cluster otherwise; the chain is walked in our
+// own loop-checked FAT.
+func (d *diskFS) fatData(f fs.File, size int64) (*fatData, error) {
+	defer func() { _ = d.call("close", f.Close) }()
+	if size == 0 {
+		return &fatData{}, nil
+	}
+	cc, ok := f.(clusterChainer)
+	if !ok {
+		return nil, ErrUnsupported
+	}
+	var start uint32
+	err := d.call("cluster chain", func() error {
+		chain, err := cc.GetClusterChain()
+		if err == nil && len(chain) > 0 {
+			start = chain[0]
+		}
+		return err
+	})
+	if err != nil {
+		return nil, asFormat(err)
+	}
+	return d.fat.fileRuns(d.r, d.size, start, size), nil
 }
 
 func unwrapPath(err error) error {

@@ -18,6 +18,7 @@ import (
 // openFS opens the filesystem of the given kind on a partition window.
 // probe holds the first bytes of the window as read by detectFS.
 func openFS(kind string, r io.ReaderAt, size int64, probe []byte) (fs.FS, string, error) {
+	var fat *fatTable
 	switch kind {
 	case fsNTFS:
 		return openNTFS(r, size)
@@ -25,7 +26,8 @@ func openFS(kind string, r io.ReaderAt, size int64, probe []byte) (fs.FS, string
 		if err := checkFAT(kind, probe, size); err != nil {
 			return nil, "", err
 		}
-		if err := checkFATChains(kind, r, size, probe); err != nil {
+		var err error
+		if fat, err = loadFAT(kind, r, size, probe); err != nil {
 			return nil, "", err
 		}
 	case fsExt4:
@@ -50,6 +52,9 @@ func openFS(kind string, r io.ReaderAt, size int64, probe []byte) (fs.FS, string
 		return nil, "", fmt.Errorf("%s: %w", kind, asFormat(err))
 	}
 	d := newDiskFS(inner, kind)
+	if fat != nil {
+		d.fat, d.r, d.size = fat, r, size
+	}
 	return d, d.label(), nil
 }
 
@@ -100,8 +105,12 @@ func checkFAT(kind string, boot []byte, size int64) error {
 }
 
 // checkExt4 verifies the superblock fields go-diskfs sizes its group
-// descriptor table from, and divides by.
+// descriptor table from, and divides by. sb must be the whole 1024-byte
+// superblock: detectFS matched on its first bytes only.
 func checkExt4(sb []byte, size int64) error {
+	if len(sb) < 1024 {
+		return formatErr(1024, "ext4 superblock cut short at %d bytes", len(sb))
+	}
 	logBlock := binary.LittleEndian.Uint32(sb[0x18:])
 	perGroup := binary.LittleEndian.Uint32(sb[0x20:])
 	inodesPerGroup := binary.LittleEndian.Uint32(sb[0x28:])
@@ -130,12 +139,14 @@ func checkExt4(sb []byte, size int64) error {
 }
 
 // checkISO accepts only 2048-byte logical blocks, the size go-diskfs reads.
+// The volume must hold the whole first descriptor: detectFS matched on its
+// first bytes only.
 func checkISO(b []byte, size int64) error {
+	if size < 0x8800 || len(b) < 0x8800 {
+		return formatErr(0x8000, "ISO 9660 volume of %d bytes", size)
+	}
 	if bs := binary.LittleEndian.Uint16(b[0x8000+128:]); bs != 2048 {
 		return fmt.Errorf("ISO 9660 logical block size %d: %w", bs, ErrUnsupported)
-	}
-	if size < 0x8800 {
-		return formatErr(0x8000, "ISO 9660 volume of %d bytes", size)
 	}
 	return nil
 }
