@@ -155,7 +155,7 @@ func (f *dirFile) Close() error { return nil }
 // specifies.
 func (f *dirFile) ReadDir(n int) ([]fs.DirEntry, error) {
 	if !f.loaded {
-		ents, err := f.d.readDir(f.fi.path)
+		ents, err := f.d.listDir(f.fi)
 		if err != nil {
 			return nil, err
 		}

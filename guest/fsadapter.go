@@ -28,7 +28,7 @@ type diskFS struct {
 	// (fatfile.go); go-diskfs only lists directories.
 	fat  *fatTable
 	r    io.ReaderAt
-	size int64
+	size int64 // of the partition
 
 	mu sync.Mutex
 }
@@ -73,9 +73,20 @@ func (d *diskFS) ReadDir(name string) ([]fs.DirEntry, error) {
 		if !fi.IsDir() {
 			return nil, &fs.PathError{Op: "readdir", Path: name, Err: errNotDir}
 		}
-		name = fi.(*fileInfo).path
+		return d.listDir(fi.(*fileInfo))
 	}
 	return d.readDir(name)
+}
+
+// listDir lists a directory found in its parent's listing. go-diskfs reads
+// an ISO 9660 or ext4 directory whole into a buffer of the size its entry
+// records, so a size the volume cannot hold is refused before the call.
+func (d *diskFS) listDir(fi *fileInfo) ([]fs.DirEntry, error) {
+	if fi.dirBytes > d.size {
+		return nil, &fs.PathError{Op: "readdir", Path: fi.path,
+			Err: formatErr(0, "directory of %d bytes in a volume of %d", fi.dirBytes, d.size)}
+	}
+	return d.readDir(fi.path)
 }
 
 var errNotDir = errors.New("not a directory")
@@ -122,20 +133,18 @@ func (d *diskFS) Stat(name string) (fs.FileInfo, error) {
 	if name == "." {
 		return rootInfo(), nil
 	}
-	parent := "."
-	var fi *fileInfo
+	fi := rootInfo()
 	for _, elem := range strings.Split(name, "/") {
-		if fi != nil && !fi.IsDir() {
+		if !fi.IsDir() {
 			return nil, &fs.PathError{Op: "stat", Path: name, Err: fs.ErrNotExist}
 		}
-		ents, err := d.readDir(parent)
+		ents, err := d.listDir(fi)
 		if err != nil {
 			return nil, err
 		}
 		if fi = d.find(ents, elem); fi == nil {
 			return nil, &fs.PathError{Op: "stat", Path: name, Err: fs.ErrNotExist}
 		}
-		parent = fi.path
 	}
 	return fi, nil
 }
@@ -256,6 +265,9 @@ type fileInfo struct {
 	mtime time.Time
 	sys   any
 	isDir bool
+	// dirBytes is a directory's size as its entry records it (size is 0
+	// for directories); see listDir.
+	dirBytes int64
 
 	lazyMode func() (fs.FileMode, bool) // see ext4Mode
 	modeOnce sync.Once
@@ -277,11 +289,13 @@ func newFileInfo(p string, fi fs.FileInfo, kind string) *fileInfo {
 			mode |= 0o111
 		}
 	}
-	size := fi.Size()
-	if fi.IsDir() || size < 0 {
-		size = 0
+	size, dirBytes := fi.Size(), int64(0)
+	if fi.IsDir() {
+		size, dirBytes = 0, fi.Size()
 	}
-	return &fileInfo{path: p, name: path.Base(p), size: size, mode: mode, mtime: fi.ModTime(), sys: fi.Sys(), isDir: fi.IsDir()}
+	size = max(size, 0)
+	return &fileInfo{path: p, name: path.Base(p), size: size, mode: mode, mtime: fi.ModTime(), sys: fi.Sys(),
+		isDir: fi.IsDir(), dirBytes: dirBytes}
 }
 
 func rootInfo() *fileInfo {

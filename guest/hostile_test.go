@@ -266,3 +266,21 @@ func FuzzVolumes(f *testing.F) {
 		}
 	})
 }
+
+// TestHugeISOExtents gives the path table and the root directory sizes the
+// volume cannot hold: go-diskfs would allocate them whole, we refuse first.
+func TestHugeISOExtents(t *testing.T) {
+	f, size := openImage(t, "cd.iso")
+	iso := make([]byte, size)
+	if _, err := io.ReadFull(io.NewSectionReader(f, 0, size), iso); err != nil {
+		t.Fatal(err)
+	}
+	for _, at := range []int{0x8000 + 132, 0x8000 + 156 + 10} {
+		bad := bytes.Clone(iso)
+		binary.LittleEndian.PutUint32(bad[at:], 0xffffffff)
+		vols := volumesOfBytes(t, bad)
+		if !errors.Is(vols[0].Err, ErrFormat) || vols[0].FS != nil {
+			t.Errorf("size at %#x: %+v", at, vols[0])
+		}
+	}
+}

@@ -52,9 +52,7 @@ func openFS(kind string, r io.ReaderAt, size int64, probe []byte) (fs.FS, string
 		return nil, "", fmt.Errorf("%s: %w", kind, asFormat(err))
 	}
 	d := newDiskFS(inner, kind)
-	if fat != nil {
-		d.fat, d.r, d.size = fat, r, size
-	}
+	d.fat, d.r, d.size = fat, r, size
 	return d, d.label(), nil
 }
 
@@ -147,6 +145,18 @@ func checkISO(b []byte, size int64) error {
 	}
 	if bs := binary.LittleEndian.Uint16(b[0x8000+128:]); bs != 2048 {
 		return fmt.Errorf("ISO 9660 logical block size %d: %w", bs, ErrUnsupported)
+	}
+	// go-diskfs allocates the path table and the root directory whole, at
+	// the sizes the descriptor gives.
+	for _, ext := range []struct {
+		what      string
+		lenAt, at int
+	}{{"path table", 132, 140}, {"root directory", 156 + 10, 156 + 2}} {
+		n := int64(binary.LittleEndian.Uint32(b[0x8000+ext.lenAt:]))
+		at := int64(binary.LittleEndian.Uint32(b[0x8000+ext.at:])) * 2048
+		if n > size || at > size-n {
+			return formatErr(0x8000+int64(ext.lenAt), "ISO 9660 %s of %d bytes at byte %d lies outside the volume", ext.what, n, at)
+		}
 	}
 	return nil
 }
