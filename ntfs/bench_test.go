@@ -45,7 +45,6 @@ func BenchmarkListBigDir(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		v.cache = newNodeCache(nodeCacheSize)
 		v.indexes = newLRU[indexKey, []indexEntry](indexCacheSize)
-		v.mftBlocks = newLRU[uint64, []byte](mftBlockCached)
 		d, err := v.ReadDir(dir)
 		if err != nil || len(d) < 1000 {
 			b.Fatalf("%d entries, %v", len(d), err)

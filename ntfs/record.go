@@ -75,9 +75,9 @@ func (v *Volume) readRecord(num uint64) (*mftRecord, error) {
 		return nil, kindErr(ErrRange, -1, "MFT record %d past the %d records of $MFT", num, v.mftRecords)
 	}
 	size := int64(v.geo.RecordSize)
-	b, err := v.recordBytes(num)
-	if err != nil {
-		return nil, err
+	b := make([]byte, size)
+	if _, err := v.mft.ReadAt(b, int64(num)*size); err != nil {
+		return nil, fmt.Errorf("ntfs: reading MFT record %d: %w", num, err)
 	}
 	return parseRecord(b, num, v.mft.volOffset(int64(num)*size), v.geo.Clusters())
 }

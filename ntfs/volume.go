@@ -34,10 +34,6 @@ type Volume struct {
 	// indexes keeps decoded INDX records: a lookup in a big directory
 	// descends the same upper nodes every time.
 	indexes *lru[indexKey, []indexEntry]
-	// mftBlocks keeps raw blocks of $MFT (see recordBytes); nil while
-	// $MFT's own runlist is being gathered, when reads of records it
-	// does not map yet must not be remembered.
-	mftBlocks *lru[uint64, []byte]
 
 	upOnce sync.Once
 	upcase []uint16
@@ -58,7 +54,6 @@ func NewVolume(r io.ReaderAt, size int64) (*Volume, error) {
 	if err := v.loadMFT(); err != nil {
 		return nil, err
 	}
-	v.mftBlocks = newLRU[uint64, []byte](mftBlockCached)
 	root, err := v.node(rootRecord)
 	if err != nil {
 		return nil, fmt.Errorf("ntfs: root directory: %w", err)
