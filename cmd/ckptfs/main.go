@@ -39,7 +39,7 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w, "usage: ckptfs COMMAND [OPTIONS] ARGS")
 	fmt.Fprintln(w, "\nCommands:")
 	for _, c := range commands() {
-		fmt.Fprintf(w, "  %-7s %-36s %s\n", c.name, c.args, c.short)
+		fmt.Fprintf(w, "  %s %s\n      %s\n", c.name, c.args, c.short)
 	}
 	fmt.Fprintln(w, "\nSRC is a disk file (.vhdx .avhdx .vhd .avhd), a VM folder, or a folder of VMs.")
 	fmt.Fprintln(w, "Run 'ckptfs COMMAND --help' for a command's options.")
