@@ -143,7 +143,7 @@ func (b *vhdxBlocks) blockError(i int64) error {
 func (b *vhdxBlocks) sectorBitmap(i int64, dst []byte) error {
 	c := i / b.chunkRatio
 	e := b.bitmaps[c]
-	bmIdx := c*(b.chunkRatio+1) + b.chunkRatio
+	bmIdx := bitmapIndex(c, b.chunkRatio)
 	if e&batStateMask != sbPresent {
 		return formatErr(0, "block %d is partially present but sector bitmap entry %d is not present", i, bmIdx)
 	}
@@ -151,6 +151,7 @@ func (b *vhdxBlocks) sectorBitmap(i int64, dst []byte) error {
 	if base < mib || base > b.fileSize || sectorBitmapBlock > b.fileSize-base {
 		return formatErr(base, "sector bitmap block of entry %d lies outside the file", bmIdx)
 	}
-	off := base + (i%b.chunkRatio)*(b.blockSize/b.sectorSize)/8
+	first, _ := blockBits(i, b.chunkRatio, b.blockSize, b.sectorSize)
+	off := base + first/8
 	return readFull(b.r, dst, off, b.fileSize, "sector bitmap")
 }

@@ -35,7 +35,7 @@ func (u *Update) eachBlock(what string, p []byte, off int64, do func(p []byte, b
 	return nil
 }
 
-func (u *Update) batIndex(blk int64) int64 { return blk + blk/u.cr }
+func (u *Update) batIndex(blk int64) int64 { return payloadIndex(blk, u.cr) }
 
 func (u *Update) fillBlock(p []byte, blk, within int64) error {
 	idx := u.batIndex(blk)
@@ -155,9 +155,7 @@ func (u *Update) markSectors(blk, within, n int64) error {
 		return err
 	}
 	last := first + n/int64(u.p.LogicalSectorSize)
-	for s := first; s < last; s++ {
-		bm[s>>3] |= 1 << (s & 7)
-	}
+	setBits(bm, first, last-first)
 	if !u.bmNew[c] {
 		if u.bmDirty[c] == nil {
 			u.bmDirty[c] = map[int64]bool{}
@@ -166,15 +164,11 @@ func (u *Update) markSectors(blk, within, n int64) error {
 			u.bmDirty[c][pg] = true
 		}
 	}
-	perBlock := int64(u.p.BlockSize) / int64(u.p.LogicalSectorSize)
-	start := (blk % u.cr) * perBlock / 8
-	for _, b := range bm[start : start+perBlock/8] {
-		if b != 0xff {
-			return nil
-		}
+	start, perBlock := blockBits(blk, u.cr, int64(u.p.BlockSize), int64(u.p.LogicalSectorSize))
+	if allBitsSet(bm, start, perBlock) {
+		idx := u.batIndex(blk)
+		u.setEntry(idx, u.bat[idx]&^batStateMask|payloadFullyPresent)
 	}
-	idx := u.batIndex(blk)
-	u.setEntry(idx, u.bat[idx]&^batStateMask|payloadFullyPresent)
 	return nil
 }
 
@@ -183,12 +177,11 @@ func (u *Update) markSectors(blk, within, n int64) error {
 // whole blocks (n may end at the disk's end). It changes what the file
 // reads, so a caller uses it only where the parent read zeros too.
 func (u *Update) MarkZero(off, n int64) error {
-	bs := int64(u.p.BlockSize)
-	size := int64(u.p.VirtualSize)
-	if off < 0 || off%bs != 0 || n <= 0 || off+n > size || (n%bs != 0 && off+n != size) {
-		return fmt.Errorf("%s: zero range %d+%d is not whole blocks", u.name, off, n)
+	first, end, err := wholeBlocks(u.name, off, n, int64(u.p.BlockSize), int64(u.p.VirtualSize))
+	if err != nil {
+		return err
 	}
-	for blk := off / bs; blk*bs < off+n; blk++ {
+	for blk := first; blk < end; blk++ {
 		idx := u.batIndex(blk)
 		if st := u.bat[idx] & batStateMask; st != payloadNotPresent && st != payloadZero {
 			return fmt.Errorf("%s: %w: block %d is in state %d", u.name, ErrHeld, blk, st)

@@ -16,7 +16,7 @@ import (
 // (see Pending and MaxPending): commit more often.
 func (u *Update) Commit() error {
 	for c := range u.bmNew {
-		e := u.bat[c*(u.cr+1)+u.cr]
+		e := u.bat[bitmapIndex(c, u.cr)]
 		if _, err := u.f.WriteAt(u.bitmaps[c], int64(e>>20<<20)); err != nil {
 			return fmt.Errorf("%s: %w", u.name, err)
 		}
@@ -53,7 +53,7 @@ func (u *Update) collect() []logWrite {
 		ws = append(ws, logWrite{off: u.batOff + pg*logPage, data: append([]byte(nil), batBytes...)})
 	}
 	for c, pgs := range u.bmDirty {
-		base := int64(u.bat[c*(u.cr+1)+u.cr] >> 20 << 20)
+		base := int64(u.bat[bitmapIndex(c, u.cr)] >> 20 << 20)
 		for pg := range pgs {
 			ws = append(ws, logWrite{off: base + pg*logPage, data: u.bitmaps[c][pg*logPage : (pg+1)*logPage]})
 		}

@@ -41,8 +41,8 @@ func (u *Update) ClearParent() error {
 			return fmt.Errorf("%s: %w: block %d still takes sectors from the parent", u.name, ErrHeld, blk)
 		}
 	}
-	for c := int64(0); c*(u.cr+1)+u.cr < int64(len(u.bat)); c++ {
-		u.setEntry(c*(u.cr+1)+u.cr, 0)
+	for c := int64(0); bitmapIndex(c, u.cr) < int64(len(u.bat)); c++ {
+		u.setEntry(bitmapIndex(c, u.cr), 0)
 	}
 	u.bitmaps, u.bmNew, u.bmDirty = map[int64][]byte{}, map[int64]bool{}, map[int64]map[int64]bool{}
 	return u.rewriteMetadata(nil, false)

@@ -52,12 +52,11 @@ func (u *Update) overwriteBlock(p []byte, blk, within int64) error {
 // Overwrite, it changes what the file reads, so it is for a file whose
 // own content is being discarded.
 func (u *Update) ZeroBlocks(off, n int64) error {
-	bs := int64(u.p.BlockSize)
-	size := int64(u.p.VirtualSize)
-	if off < 0 || off%bs != 0 || n <= 0 || n > size-off || (n%bs != 0 && off+n != size) {
-		return fmt.Errorf("%s: zero range %d+%d is not whole blocks", u.name, off, n)
+	first, end, err := wholeBlocks(u.name, off, n, int64(u.p.BlockSize), int64(u.p.VirtualSize))
+	if err != nil {
+		return err
 	}
-	for blk := off / bs; blk*bs < off+n; blk++ {
+	for blk := first; blk < end; blk++ {
 		u.setEntry(u.batIndex(blk), payloadZero)
 	}
 	return nil

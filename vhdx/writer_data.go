@@ -43,7 +43,7 @@ func (w *Writer) WriteAt(p []byte, off int64) (int, error) {
 	return len(p), nil
 }
 
-func (w *Writer) batIndex(blk int64) int64 { return blk + blk/w.cr }
+func (w *Writer) batIndex(blk int64) int64 { return payloadIndex(blk, w.cr) }
 
 // allocate returns block blk's file offset, giving it space at the end of
 // the file when it has none. New space is a hole, so it reads as zeros.
@@ -82,20 +82,13 @@ func (w *Writer) markSectors(blk, within, n int64) error {
 		return err
 	}
 	sec := int64(w.p.LogicalSectorSize)
-	perBlock := int64(w.p.BlockSize) / sec
-	first := (blk%w.cr)*perBlock + within/sec
-	for s := first; s < first+n/sec; s++ {
-		bm[s>>3] |= 1 << (s & 7)
-	}
+	first, perBlock := blockBits(blk, w.cr, int64(w.p.BlockSize), sec)
+	setBits(bm, first+within/sec, n/sec)
 	// A block whose every sector is now here is fully present, as
 	// Hyper-V records it; readers then need no bitmap for it.
-	start := (blk % w.cr) * perBlock / 8
-	for _, b := range bm[start : start+perBlock/8] {
-		if b != 0xff {
-			return nil
-		}
+	if allBitsSet(bm, first, perBlock) {
+		w.bat[idx] = w.bat[idx]&^batStateMask | payloadFullyPresent
 	}
-	w.bat[idx] = w.bat[idx]&^batStateMask | payloadFullyPresent
 	return nil
 }
 
@@ -127,12 +120,11 @@ func (w *Writer) chunkBitmap(c int64) ([]byte, error) {
 // differencing disk, hide the parent. off and n must be block aligned
 // (n may end at the disk's end).
 func (w *Writer) SetZero(off, n int64) error {
-	bs := int64(w.p.BlockSize)
-	size := int64(w.p.VirtualSize)
-	if off%bs != 0 || (n%bs != 0 && off+n != size) || off < 0 || off+n > size {
-		return fmt.Errorf("%s: zero range %d+%d is not block aligned", w.name, off, n)
+	first, end, err := wholeBlocks(w.name, off, n, int64(w.p.BlockSize), int64(w.p.VirtualSize))
+	if err != nil {
+		return err
 	}
-	for blk := off / bs; blk*bs < off+n; blk++ {
+	for blk := first; blk < end; blk++ {
 		w.bat[w.batIndex(blk)] = payloadZero
 	}
 	return nil
@@ -143,7 +135,7 @@ func (w *Writer) SetZero(off, n int64) error {
 // headers leaves the old headers pointing at a consistent old state.
 func (w *Writer) Flush() error {
 	for c, bm := range w.bitmaps {
-		e := w.bat[c*(w.cr+1)+w.cr]
+		e := w.bat[bitmapIndex(c, w.cr)]
 		if err := w.pwrite(bm, int64(e>>20<<20)); err != nil {
 			return err
 		}
