@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io/fs"
 	"os"
 
 	"github.com/spf13/pflag"
@@ -38,6 +39,9 @@ func (o *mountOptions) run(ctx context.Context, args []string) error {
 		}
 	}
 	opt.Debug = opt.Debug || o.debug
+	if st, err := os.Stat(args[1]); err != nil || !st.IsDir() {
+		return fmt.Errorf("mount point %s is not an existing directory (create it with mkdir first): %w", args[1], fs.ErrNotExist)
+	}
 	cat, err := o.src.open(args[0])
 	if err != nil {
 		return err

@@ -2,7 +2,10 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 
 	"github.com/spf13/pflag"
 
@@ -46,6 +49,19 @@ func (o *sourceOptions) openCheckpoint(src, name string) (*catalog.Catalog, *cat
 // findCheckpoint resolves a checkpoint name, id or disk stem.
 func findCheckpoint(cat *catalog.Catalog, s string) (*catalog.VM, *catalog.Checkpoint, error) {
 	vm, cp, err := cat.Find(s)
+	if errors.Is(err, catalog.ErrNotFound) {
+		var names []string
+		for _, vm := range cat.VMs {
+			for _, c := range vm.Checkpoints {
+				if len(names) == 20 {
+					names = append(names, "...")
+					break
+				}
+				names = append(names, strconv.Quote(c.Name))
+			}
+		}
+		return nil, nil, fmt.Errorf("checkpoint %q: %w (see ckptfs ls; this source has %s)", s, err, strings.Join(names, ", "))
+	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("checkpoint %q: %w", s, err)
 	}
