@@ -51,11 +51,12 @@ func findCheckpoint(cat *catalog.Catalog, s string) (*catalog.VM, *catalog.Check
 	vm, cp, err := cat.Find(s)
 	if errors.Is(err, catalog.ErrNotFound) {
 		var names []string
+	list:
 		for _, vm := range cat.VMs {
 			for _, c := range vm.Checkpoints {
 				if len(names) == 20 {
 					names = append(names, "...")
-					break
+					break list
 				}
 				names = append(names, strconv.Quote(c.Name))
 			}
