@@ -25,7 +25,8 @@ var spanBufs = sync.Pool{New: func() any { b := make([]byte, 1<<20); return &b }
 // costs little, while many small reads of a cold file each wait for the disk.
 func (c *Chain) readMixed(p []byte, u, within int64, runs runList) error {
 	end := within + int64(len(p))
-	var spans []layerSpan
+	var spanBuf [8]layerSpan // a read rarely touches more layers; avoids a heap slice per read
+	spans := spanBuf[:0]
 	window := runs.find(within)
 	for _, r := range window {
 		if r.start >= end {
