@@ -21,3 +21,21 @@ func TestParse(t *testing.T) {
 		t.Errorf("rw: %v, want ErrOption", err)
 	}
 }
+
+func TestParseReadAhead(t *testing.T) {
+	var o Options
+	if o.readAheadKB() != defaultReadAheadKB {
+		t.Errorf("default read-ahead %d", o.readAheadKB())
+	}
+	if err := o.Parse("allow_other,read_ahead_kb=512"); err != nil {
+		t.Fatal(err)
+	}
+	if o.readAheadKB() != 512 || len(o.Extra) != 0 {
+		t.Errorf("parsed %+v", o)
+	}
+	for _, bad := range []string{"read_ahead_kb", "read_ahead_kb=", "read_ahead_kb=0", "read_ahead_kb=-4", "read_ahead_kb=1x", "read_ahead_kb=2097152"} {
+		if err := o.Parse(bad); !errors.Is(err, ErrOption) {
+			t.Errorf("%s: %v, want ErrOption", bad, err)
+		}
+	}
+}

@@ -41,6 +41,11 @@ func Run(ctx context.Context, cat *catalog.Catalog, mountpoint string, opt Optio
 	}
 	// gofs.Mount returns after WaitMount: the kernel has sent INIT and the
 	// tree answers.
+	if kb := opt.readAheadKB(); kb > 0 {
+		if err := SetReadAhead(mountpoint, kb); err != nil && opt.Debug {
+			log.Printf("ckptfs: read-ahead stays at the kernel's default: %v", err)
+		}
+	}
 	if opt.Ready != nil {
 		opt.Ready()
 	}

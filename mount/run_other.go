@@ -18,3 +18,8 @@ func Run(ctx context.Context, cat *catalog.Catalog, mountpoint string, opt Optio
 func LockShared(files []string) (release func(), err error) {
 	return nil, errors.ErrUnsupported
 }
+
+// SetReadAhead is only available on Linux.
+func SetReadAhead(mountpoint string, kb int) error {
+	return errors.ErrUnsupported
+}

@@ -7,9 +7,11 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -17,6 +19,7 @@ import (
 	"github.com/ckptfs/ckptfs/catalog"
 	"github.com/ckptfs/ckptfs/internal/testutil"
 	"github.com/ckptfs/ckptfs/vhdx"
+	"golang.org/x/sys/unix"
 )
 
 const mib = 1 << 20
@@ -145,6 +148,7 @@ func TestRunServesChainUntilCancelled(t *testing.T) {
 		t.Errorf("child raw differs (%d bytes, %v)", len(got), err)
 	}
 	checkSeek(t, childRaw, chainOf(t, cat, "child"))
+	checkReadAhead(t, mnt, defaultReadAheadKB)
 	cancel()
 	if err := <-errc; err != nil {
 		t.Errorf("Run after cancel: %v", err)
@@ -243,5 +247,26 @@ func TestRunRefusesLockedChain(t *testing.T) {
 	lockExclusive(t, filepath.Join(src, "child.avhdx"))
 	if err := Run(context.Background(), cat, t.TempDir(), Options{}); !errors.Is(err, ErrLocked) {
 		t.Errorf("Run with a merge holding the child: %v, want ErrLocked", err)
+	}
+}
+
+// checkReadAhead verifies the kernel's read-ahead window of the mount
+// (root may set it; Run leaves it alone for anyone else).
+func checkReadAhead(t *testing.T, mnt string, kb int) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Log("not root: the read-ahead window stays the kernel's")
+		return
+	}
+	var st unix.Stat_t
+	if err := unix.Stat(mnt, &st); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/sys/class/bdi/%d:%d/read_ahead_kb", unix.Major(st.Dev), unix.Minor(st.Dev)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.TrimSpace(string(b)); got != strconv.Itoa(kb) {
+		t.Errorf("read_ahead_kb = %s, want %d", got, kb)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/ckptfs/ckptfs/mount"
 	gofs "github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
 )
@@ -30,6 +31,7 @@ var _ = (gofs.NodeOnAdder)((*root)(nil))
 
 func main() {
 	size := flag.Int64("size", 1<<30, "bytes in the file")
+	readAhead := flag.Int("read-ahead-kb", 0, "kernel read-ahead window of the mount in KiB, as ckptfs mount sets it (0: the kernel's)")
 	flag.Parse()
 	data := make([]byte, *size)
 	rand.New(rand.NewSource(1)).Read(data[:1<<20])
@@ -41,6 +43,12 @@ func main() {
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
+	}
+	if *readAhead > 0 {
+		if err := mount.SetReadAhead(flag.Arg(0), *readAhead); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
 	}
 	go func() {
 		c := make(chan os.Signal, 1)
