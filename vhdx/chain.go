@@ -23,6 +23,7 @@ type Chain struct {
 	units      *sparseTable // packed unitRef per unit
 	mixed      []mixedUnit
 	runs       *runCache
+	ra         readAhead
 	owned      bool
 }
 
@@ -208,6 +209,7 @@ func (c *Chain) ReadAt(p []byte, off int64) (int, error) {
 	if int64(want) > c.size-off {
 		p = p[:c.size-off]
 	}
+	c.readAheadFor(off, int64(len(p)))
 	unit := int64(1) << c.unitShift
 	for done := 0; done < len(p); {
 		pos := off + int64(done)

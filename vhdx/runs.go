@@ -42,11 +42,6 @@ func (c *Chain) buildRuns(u int64) (runList, error) {
 	m := c.mixed[ref.value()]
 	unitLen := min(int64(1)<<c.unitShift, c.size-u<<c.unitShift)
 	partial := m.stack[:len(m.stack)-1]
-	for _, lb := range m.stack {
-		if lb.state == BlockPresent || lb.state == BlockPartial {
-			c.Layers[lb.layer].prefetch(lb.off, unitLen)
-		}
-	}
 	bitmaps := make([][]byte, len(partial))
 	for i, lb := range partial {
 		d := c.Layers[lb.layer]

@@ -1,0 +1,171 @@
+package vhdx
+
+import "sync"
+
+// Chain read-ahead.
+//
+// A sequential read of a chain reads each layer file in pieces that skip
+// forward: layer 0 owns one run, layer 2 the next, and so on. The kernel
+// follows each file's own pattern, sees jumps, and reads each piece only
+// when asked, so every small run waits for the disk in turn. So the chain
+// keeps its own read-ahead: when a read continues a stream, it asks the
+// kernel to load the data runs of the next stretch of every layer
+// (posix_fadvise WILLNEED, which returns at once). Reads that continue
+// nothing (random access) prefetch only their own runs: an NTFS walk over
+// a large disk must not pull in megabytes per record it touches.
+
+const (
+	// readAheadWindow is how far beyond a sequential read the layers are
+	// loaded; it is refilled when less than half of it is left.
+	readAheadWindow = 16 << 20
+	// streamSlack is how far from a stream's end a read may start and
+	// still continue it, once the stream is established: a FUSE mount's
+	// read-ahead requests arrive concurrently, slightly out of order. A
+	// new stream is established only by a read starting exactly where the
+	// last one ended, so random reads do not pass for streams.
+	streamSlack = 4 << 20
+	// streamSlots bounds the streams followed at once (several files
+	// copied in parallel); the least recently used is replaced.
+	streamSlots = 8
+	// prefetchGap joins two ranges of one layer into one hint when at
+	// most this much lies between them.
+	prefetchGap = 256 << 10
+)
+
+type stream struct {
+	end         int64 // end of the furthest read of the stream
+	fetched     int64 // layers are loaded up to here
+	used        uint64
+	established bool
+}
+
+// continues says whether a read at off belongs to s.
+func (s *stream) continues(off int64) bool {
+	if s.used == 0 {
+		return false
+	}
+	if !s.established {
+		return off == s.end
+	}
+	return off >= s.end-streamSlack && off <= s.end+streamSlack
+}
+
+type readAhead struct {
+	mu      sync.Mutex
+	streams [streamSlots]stream
+	tick    uint64
+}
+
+// next records a read of [off, off+n) and returns the virtual range to
+// prefetch, empty when the read continues no stream or the window is
+// still full enough; inStream says whether it continued one.
+func (ra *readAhead) next(off, n int64) (from, to int64, inStream bool) {
+	ra.mu.Lock()
+	defer ra.mu.Unlock()
+	ra.tick++
+	end := off + n
+	victim := 0
+	for i := range ra.streams {
+		s := &ra.streams[i]
+		if s.continues(off) {
+			s.used = ra.tick
+			s.established = true
+			s.end = max(s.end, end)
+			if s.fetched-s.end >= readAheadWindow/2 {
+				return 0, 0, true
+			}
+			from = max(s.fetched, s.end)
+			s.fetched = s.end + readAheadWindow
+			return from, s.fetched, true
+		}
+		if s.used < ra.streams[victim].used {
+			victim = i
+		}
+	}
+	// A new stream: nothing to prefetch until a second read continues it.
+	ra.streams[victim] = stream{end: end, fetched: end, used: ra.tick}
+	return 0, 0, false
+}
+
+// readAround is the aligned stretch loaded around a read that continues
+// no stream, as the kernel reads around a page fault: a file system's
+// metadata and a VM's own reads sit close together, so one disk request
+// of 64 KiB costs about what one of 4 KiB does and serves the neighbours
+// that follow. A lone read larger than this has its own runs hinted, so
+// they load in parallel instead of one disk wait each.
+const readAround = 64 << 10
+
+// readAheadFor is the read-ahead a read of [off, off+n) starts.
+func (c *Chain) readAheadFor(off, n int64) {
+	from, to, inStream := c.ra.next(off, n)
+	switch {
+	case to > from:
+		c.prefetch(from, to)
+	case !inStream:
+		a := off &^ (readAround - 1)
+		c.prefetch(a, max(off+n, a+readAround))
+	}
+}
+
+// hint is one range of one layer file to load.
+type hint struct {
+	layer    int
+	off, end int64
+}
+
+// prefetch asks the kernel to load the data of the virtual range
+// [from, to).
+func (c *Chain) prefetch(from, to int64) {
+	var buf [16]hint // a read-around rarely needs more; avoids a heap slice per read
+	for _, h := range c.hints(from, to, buf[:0]) {
+		c.Layers[h.layer].prefetch(h.off, h.end-h.off)
+	}
+}
+
+// hints appends to out the file ranges holding the data of the virtual
+// range [from, to): every layer's runs, joined per layer across small
+// gaps. Errors (a bitmap that cannot be read) are left for the read itself.
+func (c *Chain) hints(from, to int64, out []hint) []hint {
+	to = min(to, c.size)
+	for pos := from; pos < to; {
+		u := pos >> c.unitShift
+		within := pos - u<<c.unitShift
+		n := min(int64(1)<<c.unitShift-within, to-pos)
+		ref := unitRef(c.units.get(u))
+		switch ref.kind() {
+		case unitData:
+			out = addHint(out, ref.layer(), ref.value()<<9+within, n)
+		case unitMixed:
+			runs, err := c.runsOf(u)
+			if err != nil {
+				break
+			}
+			for _, r := range runs.find(within) {
+				if r.start >= within+n {
+					break
+				}
+				if r.kind == unitData {
+					s, e := max(r.start, within), min(r.end, within+n)
+					out = addHint(out, r.layer, r.fileOff+(s-r.start), e-s)
+				}
+			}
+		}
+		pos += n
+	}
+	return out
+}
+
+// addHint joins [off, off+n) of layer to that layer's latest hint when
+// the gap is small, else appends a new hint.
+func addHint(hs []hint, layer int, off, n int64) []hint {
+	for i := len(hs) - 1; i >= 0; i-- {
+		if h := &hs[i]; h.layer == layer {
+			if off >= h.end && off-h.end <= prefetchGap {
+				h.end = off + n
+				return hs
+			}
+			break
+		}
+	}
+	return append(hs, hint{layer, off, off + n})
+}

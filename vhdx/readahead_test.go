@@ -1,0 +1,147 @@
+package vhdx
+
+import (
+	"math/rand"
+	"testing"
+)
+
+func TestReadAheadStreams(t *testing.T) {
+	var ra readAhead
+	type step struct {
+		off, n   int64
+		from, to int64
+		inStream bool
+	}
+	const M = 1 << 20
+	steps := []step{
+		{off: 0, n: M}, // a new stream: nothing yet
+		{off: M, n: M, from: 2 * M, to: 2*M + readAheadWindow, inStream: true},        // continued: load ahead
+		{off: 2 * M, n: M, inStream: true},                                            // window still full
+		{off: 5 * M, n: M, inStream: true},                                            // out of order within the slack
+		{off: 4 * M, n: M, inStream: true},                                            // behind the end
+		{off: 6 * M, n: 4 * M, inStream: true},                                        // end 10M: 8M of window left, not below half
+		{off: 10 * M, n: M, from: 18 * M, to: 11*M + readAheadWindow, inStream: true}, // refill from where it stopped
+		{off: 100 * M, n: M},                                                          // far away: a new stream
+		{off: 103 * M, n: M},                                                          // near it but not exactly at its end: not established
+	}
+	for i, s := range steps {
+		from, to, in := ra.next(s.off, s.n)
+		if from != s.from || to != s.to || in != s.inStream {
+			t.Fatalf("step %d (%d+%d): got [%d,%d) stream=%v, want [%d,%d) stream=%v", i, s.off, s.n, from, to, in, s.from, s.to, s.inStream)
+		}
+	}
+}
+
+// TestReadAheadRandom: uniformly random 4 KiB reads never pass for a
+// stream, so they never load more than their own neighbourhood.
+func TestReadAheadRandom(t *testing.T) {
+	var ra readAhead
+	rng := rand.New(rand.NewSource(1))
+	for i := 0; i < 100000; i++ {
+		off := rng.Int63n(1<<40/4096) * 4096
+		if from, to, in := ra.next(off, 4096); in || to > from {
+			t.Fatalf("read %d at %d: stream=%v prefetch [%d,%d)", i, off, in, from, to)
+		}
+	}
+}
+
+// TestReadAheadSlots: parallel streams are followed up to streamSlots;
+// one more replaces the least recently used.
+func TestReadAheadSlots(t *testing.T) {
+	var ra readAhead
+	const gap = 1 << 30
+	for k := int64(0); k <= streamSlots; k++ {
+		ra.next(k*gap, 4096)
+	}
+	// Stream 0 was replaced by stream streamSlots; streams 1.. continue.
+	for k := int64(1); k <= streamSlots; k++ {
+		if _, _, in := ra.next(k*gap+4096, 4096); !in {
+			t.Errorf("stream %d lost", k)
+		}
+	}
+	if _, _, in := ra.next(4096, 4096); in {
+		t.Error("the oldest stream survived")
+	}
+}
+
+// TestPrefetchHints checks the hints of a generated chain: every data run
+// of every layer is covered by a hint of that layer, and hints start and
+// end on data.
+func TestPrefetchHints(t *testing.T) {
+	for _, s := range chainSpecs[:3] {
+		t.Run(s.name, func(t *testing.T) {
+			g := buildChain(t, t.TempDir(), s)
+			c, err := OpenChain(g.files[len(g.files)-1], ChainOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			rng := rand.New(rand.NewSource(5))
+			for k := 0; k < 50; k++ {
+				from := rng.Int63n(c.Size())
+				to := from + rng.Int63n(8<<20)
+				want := dataPieces(t, c, from, min(to, c.Size()))
+				got := c.hints(from, to, nil)
+				for _, p := range want {
+					if !coveredBy(p, got) {
+						t.Fatalf("[%d,%d): data of layer %d at file %d+%d not hinted (hints %v)", from, to, p.layer, p.off, p.end-p.off, got)
+					}
+				}
+				for _, h := range got {
+					if !startsAndEndsOnData(h, want) {
+						t.Fatalf("[%d,%d): hint %+v does not start and end on data", from, to, h)
+					}
+				}
+			}
+		})
+	}
+}
+
+// dataPieces lists the file ranges holding [from, to), the slow way: the
+// owner of every sector.
+func dataPieces(t *testing.T, c *Chain, from, to int64) []hint {
+	var out []hint
+	for pos := from; pos < to; {
+		u := pos >> c.unitShift
+		within := pos - u<<c.unitShift
+		n := min(int64(1)<<c.unitShift-within, to-pos)
+		ref := unitRef(c.units.get(u))
+		switch ref.kind() {
+		case unitData:
+			out = append(out, hint{ref.layer(), ref.value()<<9 + within, ref.value()<<9 + within + n})
+		case unitMixed:
+			runs, err := c.runsOf(u)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range runs {
+				s, e := max(r.start, within), min(r.end, within+n)
+				if r.kind == unitData && s < e {
+					out = append(out, hint{r.layer, r.fileOff + s - r.start, r.fileOff + e - r.start})
+				}
+			}
+		}
+		pos += n
+	}
+	return out
+}
+
+func coveredBy(p hint, hs []hint) bool {
+	for _, h := range hs {
+		if h.layer == p.layer && h.off <= p.off && p.end <= h.end {
+			return true
+		}
+	}
+	return false
+}
+
+func startsAndEndsOnData(h hint, data []hint) bool {
+	var start, end bool
+	for _, p := range data {
+		if p.layer == h.layer {
+			start = start || p.off == h.off
+			end = end || p.end == h.end
+		}
+	}
+	return start && end
+}
