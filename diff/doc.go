@@ -9,6 +9,10 @@
 // are then confirmed by reading both states, so blocks rewritten with the
 // same bytes drop out. On NTFS volumes the file diff reads only the MFT
 // records that lie in changed ranges, and compares file content only where
-// a file's clusters were changed. Other filesystems are compared by a full
+// a file's clusters were changed. A file whose clusters were written below
+// the file system (raw sector writes, its record untouched) is therefore
+// not seen, unless Options.Thorough asks for a scan of every MFT record of
+// both states for the files whose data lies in changed ranges: a cost that
+// follows the size of the MFT. Other filesystems are compared by a full
 // walk of both trees, and the result says so in its notes.
 package diff

@@ -10,7 +10,8 @@ import (
 
 // files compares the guest volumes of one disk, matched by volume name.
 // A volume whose window holds no differing byte is skipped unread.
-func (d *diskDiff) files(ctx context.Context, res *Result) error {
+// thorough is Options.Thorough.
+func (d *diskDiff) files(ctx context.Context, res *Result, thorough bool) error {
 	if len(d.differ) == 0 {
 		return nil
 	}
@@ -28,7 +29,7 @@ func (d *diskDiff) files(ctx context.Context, res *Result) error {
 			res.Files = append(res.Files, FileChange{Path: vb.Name, Change: Added})
 			continue
 		}
-		if err := d.volume(ctx, va, vb, res); err != nil {
+		if err := d.volume(ctx, va, vb, res, thorough); err != nil {
 			return err
 		}
 	}
@@ -51,7 +52,7 @@ func findVolume(vols []*guest.Volume, name string) *guest.Volume {
 
 // volume compares one pair of volumes: incrementally when both are NTFS
 // at the same place, by walking both trees otherwise.
-func (d *diskDiff) volume(ctx context.Context, va, vb *guest.Volume, res *Result) error {
+func (d *diskDiff) volume(ctx context.Context, va, vb *guest.Volume, res *Result, thorough bool) error {
 	moved := va.Start != vb.Start || va.Size != vb.Size
 	if !moved && !overlaps(d.differ, va.Start, va.Start+va.Size) {
 		return nil
@@ -64,9 +65,10 @@ func (d *diskDiff) volume(ctx context.Context, va, vb *guest.Volume, res *Result
 	_, okB := vb.FS.(*ntfs.Volume)
 	if okA && okB && !moved {
 		changed := clip(d.differ, va.Start, va.Start+va.Size)
-		changes, err := ntfsDiff(ctx, va.Name, va, vb, changed)
+		changes, notes, err := ntfsDiff(ctx, va.Name, va, vb, changed, thorough)
 		if err == nil {
 			res.Files = append(res.Files, changes...)
+			res.Notes = append(res.Notes, notes...)
 			return nil
 		}
 		res.Notes = append(res.Notes, fmt.Sprintf("%s: MFT-level comparison failed (%v); compared by a full walk of both trees", va.Name, err))

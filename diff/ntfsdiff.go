@@ -34,28 +34,57 @@ type ntfsSide struct {
 
 // ntfsDiff compares two states of an NTFS volume by reading only the MFT
 // records that lie in the changed spans (volume offsets) of either state.
-func ntfsDiff(ctx context.Context, name string, ga, gb *guest.Volume, changed []span) ([]FileChange, error) {
+// With thorough, the files whose data extents meet the changed spans in
+// either state are compared too (see dataFiles); the notes then name the
+// records that scan could not read.
+func ntfsDiff(ctx context.Context, name string, ga, gb *guest.Volume, changed []span, thorough bool) ([]FileChange, []string, error) {
 	a := newNTFSState(ga.FS.(*ntfs.Volume))
 	b := newNTFSState(gb.FS.(*ntfs.Volume))
-	nums, err := changedFiles(a, b, changed)
+	set, err := changedFiles(a, b, changed)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
+	}
+	var notes []string
+	if thorough {
+		for _, s := range []struct {
+			st   *ntfsState
+			name string
+		}{{a, "the older state"}, {b, "the newer state"}} {
+			n, err := dataFiles(ctx, name, s.name, s.st, changed, set)
+			if err != nil {
+				return nil, nil, err
+			}
+			notes = append(notes, n...)
+		}
 	}
 	c := &ntfsCompare{vol: name, a: a, b: b, changed: changed}
-	for _, num := range nums {
+	for _, num := range sortedNums(set) {
 		if err := ctx.Err(); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if err := c.file(num); err != nil {
-			return nil, fmt.Errorf("MFT record %d: %w", num, err)
+			return nil, nil, fmt.Errorf("MFT record %d: %w", num, err)
 		}
 	}
-	return c.out, nil
+	return c.out, notes, nil
 }
 
-// changedFiles returns the base record numbers of the files whose records
-// (base or extension) have a byte in the changed spans of either state.
-func changedFiles(a, b *ntfsState, changed []span) ([]int64, error) {
+// sortedNums returns the user file record numbers of a set, ascending.
+func sortedNums(set map[int64]bool) []int64 {
+	var out []int64
+	for num, ok := range set {
+		if ok && num >= firstUserRecord {
+			out = append(out, num)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	return out
+}
+
+// changedFiles returns the set of base record numbers of the files whose
+// records (base or extension) have a byte in the changed spans of either
+// state.
+func changedFiles(a, b *ntfsState, changed []span) (map[int64]bool, error) {
 	set := map[int64]bool{}
 	for _, st := range []*ntfsState{a, b} {
 		for _, s := range changed {
@@ -83,14 +112,7 @@ func changedFiles(a, b *ntfsState, changed []span) ([]int64, error) {
 			bases[num] = true
 		}
 	}
-	var out []int64
-	for num, ok := range bases {
-		if ok && num >= firstUserRecord {
-			out = append(out, num)
-		}
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
-	return out, nil
+	return bases, nil
 }
 
 // ntfsCompare collects the changes of one volume.
