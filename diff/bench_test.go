@@ -4,9 +4,12 @@ import (
 	"context"
 	"flag"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
 	"testing"
 
+	"github.com/ckptfs/ckptfs/internal/testutil"
+	"github.com/ckptfs/ckptfs/ntfs"
 	"github.com/ckptfs/ckptfs/vhdx"
 )
 
@@ -89,6 +92,28 @@ func fill(p []byte, seed uint64) {
 		x ^= x << 17
 		for k := 0; k < 8; k++ {
 			p[i+k] = byte(x >> (8 * k))
+		}
+	}
+}
+
+// BenchmarkThoroughScan measures the Thorough scan of one state: every MFT
+// record of the 100,000-file volume that `testdata/ntfs/gen.sh ” big`
+// builds, against a changed span no file meets.
+func BenchmarkThoroughScan(b *testing.B) {
+	p := filepath.Join(testutil.RepoRoot(), "testdata", "out", "ntfs", "big.img")
+	if _, err := os.Stat(p); err != nil {
+		b.Skip("needs testdata/out/ntfs/big.img (testdata/ntfs/gen.sh big)")
+	}
+	v, err := ntfs.Open(p)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer v.Close()
+	b.ReportMetric(float64(v.Records()), "records")
+	for range b.N {
+		notes, err := dataFiles(context.Background(), "vol", "the state", newNTFSState(v), []span{{0, 1}}, map[int64]bool{})
+		if err != nil || len(notes) != 0 {
+			b.Fatal(err, notes)
 		}
 	}
 }
