@@ -10,21 +10,23 @@ import (
 )
 
 type diffOptions struct {
-	src    sourceOptions
-	json   bool
-	ranges bool
-	files  bool
+	src      sourceOptions
+	json     bool
+	ranges   bool
+	files    bool
+	thorough bool
 }
 
 func diffCommand() *command {
 	o := &diffOptions{}
 	return &command{
-		name: "diff", args: "SRC A B [--json] [--ranges] [--files]", short: "changed disk ranges and guest files between two checkpoints",
+		name: "diff", args: "SRC A B [--json] [--ranges] [--files] [--thorough]", short: "changed disk ranges and guest files between two checkpoints",
 		flags: func(f *pflag.FlagSet) {
 			o.src.AddFlags(f)
 			f.BoolVar(&o.json, "json", false, "print one JSON object")
 			f.BoolVar(&o.ranges, "ranges", false, "only the changed disk ranges")
 			f.BoolVar(&o.files, "files", false, "only the changed guest files")
+			f.BoolVar(&o.thorough, "thorough", false, "NTFS: also report files whose clusters were written below the file system, their MFT record untouched (reads every MFT record)")
 		},
 		nargs: exactly(3),
 		run:   o.run,
@@ -49,7 +51,7 @@ func (o *diffOptions) run(ctx context.Context, args []string) error {
 		return fmt.Errorf("%w: %q and %q belong to different VMs (%s, %s)", errUsage, args[1], args[2], vmA.Name, vmB.Name)
 	}
 	progress, done := newProgress("comparing", o.json)
-	res, err := diff.Compare(ctx, a, b, diff.Options{Ranges: o.ranges, Files: o.files, Progress: progress})
+	res, err := diff.Compare(ctx, a, b, diff.Options{Ranges: o.ranges, Files: o.files, Thorough: o.thorough, Progress: progress})
 	done()
 	if ctx.Err() != nil {
 		return errInterrupted
