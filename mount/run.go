@@ -64,12 +64,14 @@ func nodeOptions(cat *catalog.Catalog, opt Options) *gofs.Options {
 		MaxWrite:             maxIO, // go-fuse sets max_read from it
 		MaxReadAhead:         maxIO,
 		EnableSymlinkCaching: true,
-		// READDIRPLUS makes every listing look up and stat each entry,
-		// which on NTFS means reading one MFT record per name: a
-		// 100,000-entry directory took seconds for a plain `ls`. Without
-		// it a listing reads only the directory index; `ls -l` still
-		// stats what it shows.
-		DisableReadDirPlus: true,
+		// READDIRPLUS answers a listing with each entry's attributes,
+		// which on NTFS means reading one MFT record per name: for a plain
+		// `ls` of 100,000 entries that is seconds of work nobody asked
+		// for. In its adaptive form the kernel asks for them only for the
+		// first batch and once the listing program stats an entry (ls -l),
+		// so `ls -l` costs one request per batch instead of a LOOKUP per
+		// name, and `ls` stays a read of the directory index.
+		ExtraCapabilities: fuse.CAP_READDIRPLUS_AUTO,
 		// Reads are served from memory buffers, never from a file
 		// descriptor; go-fuse's splice attempt on 1 MiB replies only fails
 		// (a pipe holds 1 MiB, the reply has a header too) and logs a line
