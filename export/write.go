@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 
+	"github.com/ckptfs/ckptfs/internal/directio"
 	"github.com/ckptfs/ckptfs/vhdx"
 )
 
@@ -37,7 +38,7 @@ func (j *job) copyData(dst dataSink) error {
 	const depth = 3
 	free := make(chan []byte, depth)
 	for i := 0; i < depth; i++ {
-		free <- make([]byte, chunk)
+		free <- directio.Buffer(chunk)
 	}
 	full := make(chan piece, depth)
 	readErr := make(chan error, 1)
@@ -69,9 +70,13 @@ func (j *job) copyData(dst dataSink) error {
 }
 
 // readData walks the data extents in chunk-sized pieces, calling fill for
-// each; fill returns false to stop early.
+// each; fill returns false to stop early. Pieces are widened to
+// directio.Align boundaries (the extra bytes are read from the source too,
+// so they are right whatever they hold), so that the output's writes can
+// go direct; a page shared by two extents is read once.
 func (j *job) readData(fill func(pos, n int64) (bool, error)) error {
 	size := j.src.Size()
+	done := int64(0) // everything before is handed out
 	for off := int64(0); off < size; off += window {
 		if err := j.ctx.Err(); err != nil {
 			return err
@@ -84,13 +89,16 @@ func (j *job) readData(fill func(pos, n int64) (bool, error)) error {
 			if e.Kind != vhdx.ExtentData {
 				continue
 			}
-			for pos := e.Off; pos < e.End(); {
-				n := min(int64(chunk), e.End()-pos)
+			start := max(e.Off/directio.Align*directio.Align, done)
+			end := min((e.End()+directio.Align-1)/directio.Align*directio.Align, size)
+			for pos := start; pos < end; {
+				n := min(int64(chunk), end-pos)
 				if ok, err := fill(pos, n); err != nil || !ok {
 					return err
 				}
 				pos += n
 			}
+			done = max(done, end)
 		}
 		j.report(min(off+window, size))
 	}
@@ -133,10 +141,11 @@ func (j *job) writeNonZero(dst dataSink, p []byte, pos int64) error {
 // writeRaw writes a sparse raw image: the file is sized first, so every
 // range not written stays a hole.
 func (j *job) writeRaw(tmp string) error {
-	f, err := os.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
+	plain, err := os.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
 		return err
 	}
+	f := directio.New(plain, tmp)
 	err = f.Truncate(j.src.Size())
 	if err == nil {
 		err = j.copyData(f)
@@ -160,7 +169,7 @@ func (j *job) writeVHDX(tmp string) error {
 	if size%ss != 0 {
 		return fmt.Errorf("%w: virtual size %d is not a multiple of the %d-byte sector", ErrOptions, size, ss)
 	}
-	w, err := vhdx.Create(tmp, vhdx.CreateOptions{VirtualSize: size, BlockSize: j.opt.BlockSize, LogicalSectorSize: ss})
+	w, err := vhdx.Create(tmp, vhdx.CreateOptions{VirtualSize: size, BlockSize: j.opt.BlockSize, LogicalSectorSize: ss, DirectIO: true})
 	if err != nil {
 		return err
 	}

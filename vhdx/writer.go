@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"unicode/utf16"
+
+	"github.com/ckptfs/ckptfs/internal/directio"
 )
 
 // CreateOptions describes a new VHDX file.
@@ -30,13 +32,17 @@ type CreateOptions struct {
 	// DiskID, DataWriteGUID and FileWriteGUID are chosen at random when
 	// zero; set them for reproducible files (test data).
 	DiskID, DataWriteGUID, FileWriteGUID GUID
+	// DirectIO writes data that arrives aligned (offset, length and buffer
+	// address multiples of 4 KiB) with O_DIRECT, for a file written once
+	// and not read back soon, such as an export.
+	DirectIO bool
 }
 
 // Writer creates a dynamic or differencing VHDX and writes data into it.
 // It keeps the BAT and the sector bitmaps it changes in memory and writes
 // them, then the headers, on Flush/Close. Not safe for concurrent use.
 type Writer struct {
-	f        *os.File
+	f        *directio.File
 	name     string
 	p        diskParams
 	h        header
@@ -72,7 +78,11 @@ func Create(name string, opt CreateOptions) (*Writer, error) {
 	if err != nil {
 		return nil, err
 	}
-	w := &Writer{f: f, name: name, p: p, parent: opt.Parent, bitmaps: map[int64][]byte{}, creation: true}
+	out := directio.Plain(f)
+	if opt.DirectIO {
+		out = directio.New(f, name)
+	}
+	w := &Writer{f: out, name: name, p: p, parent: opt.Parent, bitmaps: map[int64][]byte{}, creation: true}
 	w.h = header{Sequence: 1, FileWriteGUID: orRandom(opt.FileWriteGUID), DataWriteGUID: orRandom(opt.DataWriteGUID),
 		Version: 1, LogOffset: newLogOff, LogLength: newLogLen}
 	var entries int64
@@ -82,7 +92,7 @@ func Create(name string, opt CreateOptions) (*Writer, error) {
 	w.metaOff = newMetaOff
 	w.fileEnd = w.batOff + w.batLen
 	if err := w.writeSkeleton(opt); err != nil {
-		f.Close()
+		out.Close()
 		os.Remove(name)
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
