@@ -94,9 +94,21 @@ func (r *rawFile) Open(ctx context.Context, flags uint32) (gofs.FileHandle, uint
 	return nil, fuse.FOPEN_KEEP_CACHE, 0
 }
 
-// Read reads the disk straight into the kernel's buffer.
+// viewer is an image that can answer a read with views of its files
+// (*vhdx.Chain): no copy in the server.
+type viewer interface {
+	Views(off int64, n int) ([][]byte, bool)
+}
+
+// Read answers with views of the layer files where it can, else reads the
+// disk into the kernel's buffer.
 func (r *rawFile) Read(ctx context.Context, f gofs.FileHandle, dest []byte, off int64) (res fuse.ReadResult, errno syscall.Errno) {
 	defer recoverErrno(&errno)
+	if v, ok := r.img.(viewer); ok {
+		if views, ok := v.Views(off, len(dest)); ok {
+			return fuse.ReadResultVector(views), 0
+		}
+	}
 	n, err := readFull(r.img, r.img.Size(), dest, off)
 	if err != nil {
 		return nil, toErrno(err)

@@ -139,7 +139,8 @@ type Disk struct {
 	r      io.ReaderAt // the file as seen after log replay
 	blocks blockMap
 	closer io.Closer
-	file   *os.File    // set by OpenDisk, for read-ahead hints
+	file   *os.File    // set by OpenDisk, for read-ahead hints and views
+	fmap   fileMap     // the file mapped for views, made on first use
 	vhdx   *vhdxLayout // nil for VHD
 }
 
@@ -182,6 +183,7 @@ func (d *Disk) ReadFileAt(p []byte, off int64) (int, error) { return d.r.ReadAt(
 
 // Close closes the file when the Disk was opened by OpenDisk.
 func (d *Disk) Close() error {
+	d.unmap()
 	if d.closer == nil {
 		return nil
 	}
