@@ -122,7 +122,10 @@ func (cd *checkpointDir) addVolume(ctx context.Context, e *diskEntry, v *guest.V
 		return
 	}
 	ve.dir = names.Name(v.Name)
-	vol := &volume{fsys: v.FS, seed: cd.c.ID + "\x00" + ve.dir, mtime: cd.mtime}
+	vol := &volume{fsys: v.FS, seed: cd.c.ID + "\x00" + ve.dir, mtime: cd.mtime, start: v.Start}
+	if dv, ok := e.img.(viewer); ok {
+		vol.disk = dv
+	}
 	// The root's own FileInfo gives its times and identity; without one
 	// it takes the checkpoint's time.
 	rootInfo, err := iofs.Stat(v.FS, ".")

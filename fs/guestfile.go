@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/ckptfs/ckptfs/ntfs"
 	gofs "github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
 )
@@ -39,7 +40,11 @@ func (g *guestFile) Open(ctx context.Context, flags uint32) (fh gofs.FileHandle,
 	if err != nil {
 		return nil, 0, toErrno(err)
 	}
-	return &guestHandle{f: f}, fuse.FOPEN_KEEP_CACHE, 0
+	h := &guestHandle{f: f}
+	if nf, ok := f.(*ntfs.File); ok {
+		h.views = newFileViews(g.vol.disk, g.vol.start, nf)
+	}
+	return h, fuse.FOPEN_KEEP_CACHE, 0
 }
 
 // Read reads at off through the handle.
@@ -48,6 +53,11 @@ func (g *guestFile) Read(ctx context.Context, fh gofs.FileHandle, dest []byte, o
 	h, ok := fh.(*guestHandle)
 	if !ok {
 		return nil, syscall.EBADF
+	}
+	if h.views != nil {
+		if views, ok := h.views.views(off, len(dest)); ok {
+			return fuse.ReadResultVector(views), 0
+		}
 	}
 	n, err := readFull(h, g.fi.Size(), dest, off)
 	if err != nil {
@@ -58,8 +68,9 @@ func (g *guestFile) Read(ctx context.Context, fh gofs.FileHandle, dest []byte, o
 
 // guestHandle is one open guest file.
 type guestHandle struct {
-	mu sync.Mutex // serialises Seek+Read for files without ReadAt
-	f  iofs.File
+	mu    sync.Mutex // serialises Seek+Read for files without ReadAt
+	f     iofs.File
+	views *fileViews // nil: every read goes through f
 }
 
 // ReadAt reads through the file's own ReadAt, or by seeking.

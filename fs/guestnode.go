@@ -21,6 +21,10 @@ import (
 // volume is one guest filesystem shown as a directory of a checkpoint.
 type volume struct {
 	fsys iofs.FS
+	// disk and start let NTFS file reads be answered with views of the
+	// disk; disk is nil when it cannot give them.
+	disk  viewer
+	start int64
 	// seed makes inode numbers differ between checkpoints and volumes:
 	// the same file in two checkpoints may differ, and the kernel's
 	// page cache is keyed by inode.
