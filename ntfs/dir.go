@@ -3,7 +3,8 @@ package ntfs
 import (
 	"io/fs"
 	"path"
-	"sort"
+	"slices"
+	"strings"
 )
 
 // dirEntry is one listed name; the record behind it is read only when
@@ -39,26 +40,33 @@ func (v *Volume) list(n *node) ([]fs.DirEntry, error) {
 	if err != nil {
 		return nil, err
 	}
-	var out []fs.DirEntry
-	seen := map[string]bool{}
+	var ents []*dirEntry
 	err = ix.walk(func(e *indexEntry) error {
 		k, err := decodeFileName(e.Key, e.Off+16)
 		if err != nil {
 			return err
 		}
-		if k.Namespace == NamespaceDOS || hiddenEntry(n, e.Ref) || seen[k.Name] || !validName(k.Name) {
+		if k.Namespace == NamespaceDOS || hiddenEntry(n, e.Ref) || !validName(k.Name) {
 			return nil
 		}
-		seen[k.Name] = true
 		d := &dirEntry{v: v, name: k.Name, key: k, ref: e.Ref}
 		d.typ = v.entryType(k, e.Ref)
-		out = append(out, d)
+		ents = append(ents, d)
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name() < out[j].Name() })
+	// Stable, so that of two entries with one name (a damaged index; a
+	// sound one never has them) the first in index order is kept.
+	slices.SortStableFunc(ents, func(a, b *dirEntry) int { return strings.Compare(a.name, b.name) })
+	out := make([]fs.DirEntry, 0, len(ents))
+	for i, d := range ents {
+		if i > 0 && d.name == ents[i-1].name {
+			continue
+		}
+		out = append(out, d)
+	}
 	return out, nil
 }
 
