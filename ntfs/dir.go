@@ -57,8 +57,13 @@ func (v *Volume) list(n *node) ([]fs.DirEntry, error) {
 	if err != nil {
 		return nil, err
 	}
-	// Stable, so that of two entries with one name (a damaged index; a
-	// sound one never has them) the first in index order is kept.
+	return sortedUnique(ents), nil
+}
+
+// sortedUnique sorts entries by name and keeps one per name: of two
+// entries with one name (a damaged index; a sound one never has them) the
+// first in index order, hence the stable sort.
+func sortedUnique(ents []*dirEntry) []fs.DirEntry {
 	slices.SortStableFunc(ents, func(a, b *dirEntry) int { return strings.Compare(a.name, b.name) })
 	out := make([]fs.DirEntry, 0, len(ents))
 	for i, d := range ents {
@@ -67,7 +72,7 @@ func (v *Volume) list(n *node) ([]fs.DirEntry, error) {
 		}
 		out = append(out, d)
 	}
-	return out, nil
+	return out
 }
 
 // validName rejects names io/fs cannot carry ("/", "", ".", "..", NUL).
