@@ -10,9 +10,10 @@ import "sync"
 // when asked, so every small run waits for the disk in turn. So the chain
 // keeps its own read-ahead: when a read continues a stream, it asks the
 // kernel to load the data runs of the next stretch of every layer
-// (posix_fadvise WILLNEED, which returns at once). Reads that continue
-// nothing (random access) prefetch only their own runs: an NTFS walk over
-// a large disk must not pull in megabytes per record it touches.
+// (posix_fadvise WILLNEED, which does not wait for the reads). Reads that
+// continue nothing (random access) load only the 64 KiB around them
+// (readAround): an NTFS walk over a large disk must not pull in megabytes
+// per record it touches.
 
 const (
 	// readAheadWindow is how far beyond a sequential read the layers are
