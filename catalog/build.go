@@ -3,6 +3,7 @@ package catalog
 import (
 	"fmt"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -23,30 +24,54 @@ import (
 // drive number within each), so a disk keeps its name in every checkpoint.
 // Without configuration a VM has one disk, "Disk0".
 //
-// Without configuration (or for disk files no configuration names), every
-// disk file is one checkpoint named and identified by its file stem,
-// created at the file's modification time (when it was last written, which
-// for a frozen disk is when its checkpoint was taken). Each disk tree is
-// one VM named and identified by its base disk's stem; its leaf is also
-// the live state "Now", or "Now-<stem>" for each leaf when the tree has
-// several. Files no configuration names, in a tree a configuration does
-// name, become checkpoints of that VM by the same stem rule.
+// Without configuration (or for disk files a VM's configuration does not
+// name), every disk file is one checkpoint named and identified by its
+// file stem, created at the file's modification time (when it was last
+// written, which for a frozen disk is when its checkpoint was taken). Each
+// disk tree is one VM named and identified by its base disk's stem; its
+// leaf is also the live state "Now", or "Now-<stem>" for each leaf when
+// the tree has several.
+//
+// In a tree that configurations do name, a file a configured VM does not
+// name but that is an ancestor of a file it does name becomes a stem
+// checkpoint of that VM: of every such VM, since lab VMs are often
+// differencing disks of one shared base ("golden") disk, which is then a
+// checkpoint of each (the same for a differencing file between the base
+// and the VMs' disks, or a file another VM's configuration names). Each VM
+// gets its own Checkpoint over the shared chain, its parent inferred
+// within that VM. A file the VM names itself is not counted as its own
+// ancestor: it is already one of its checkpoints or its live state.
+//
+// A file that no VM names and no VM's named files descend from (a side
+// branch nobody uses, such as a checkpoint's leftover disk) goes to one VM:
+// the one listing its nearest ancestor; when several list it, the last VM
+// configured in that tree when it is among them, else the first. So a
+// leftover under one VM's own disk stays with that VM.
 
 const liveName = "Now"
 
 type builder struct {
 	f     *forest
 	cat   *Catalog
-	owner map[*diskFile]*VM // tree root → configured VM using that tree
-	used  map[*diskFile]bool
+	owner map[*diskFile]*VM // tree root → last configured VM naming a file of that tree
+	// used holds the disk files each VM lists (as any disk of any of its
+	// checkpoints, live states included): a file is listed once per VM
+	// but may be listed by several VMs.
+	used  map[*VM]map[*diskFile]bool
 	topOf map[*VM]map[*diskFile]*Checkpoint // non-live checkpoints by disk file
 }
 
 func (b *builder) init() {
 	if b.used == nil {
-		b.used = map[*diskFile]bool{}
+		b.used = map[*VM]map[*diskFile]bool{}
 		b.topOf = map[*VM]map[*diskFile]*Checkpoint{}
 	}
+}
+
+// track readies the per-VM lookups of a new VM.
+func (b *builder) track(vm *VM) {
+	b.used[vm] = map[*diskFile]bool{}
+	b.topOf[vm] = map[*diskFile]*Checkpoint{}
 }
 
 func (b *builder) warn(format string, args ...any) {
@@ -99,7 +124,7 @@ func ownerConfig(s *VMConfig, vms []*VMConfig) *VMConfig {
 
 func (b *builder) configuredVM(vc *VMConfig, snaps []*VMConfig) error {
 	vm := &VM{Name: firstNonEmpty(vc.Name, vc.ID, stem(vc.File)), ID: firstNonEmpty(vc.ID, stem(vc.File)), Config: vc.File}
-	b.topOf[vm] = map[*diskFile]*Checkpoint{}
+	b.track(vm)
 	type pending struct {
 		cp       *Checkpoint
 		parentID string
@@ -164,7 +189,7 @@ func (b *builder) addDisk(vm *VM, cp *Checkpoint, name string, df *diskFile) err
 		return err
 	}
 	cp.Disks = append(cp.Disks, &Disk{Name: name, File: df.path, Chain: ch})
-	b.used[df] = true
+	b.used[vm][df] = true
 	if !cp.Live && len(cp.Disks) == 1 {
 		b.topOf[vm][df] = cp
 	}
@@ -209,40 +234,55 @@ func (b *builder) inferParent(vm *VM, cp *Checkpoint) *Checkpoint {
 	return nil
 }
 
-// rest applies the disk-tree rule to every file no configuration named.
+// rest applies the disk-tree rule to every file a VM's configuration
+// does not name.
 func (b *builder) rest() error {
 	b.init()
-	for _, root := range b.f.roots() {
-		vm := b.owner[root]
-		configured := vm != nil
-		if !configured {
-			vm = &VM{Name: stem(root.path), ID: stem(root.path)}
-			b.topOf[vm] = map[*diskFile]*Checkpoint{}
+	// Taken before any stem checkpoint is added: inTree[root] lists the
+	// configured VMs naming a file of that tree, in order; below[vm] the
+	// strict ancestors of the files vm's configurations name.
+	inTree := map[*diskFile][]*VM{}
+	below := map[*VM]map[*diskFile]bool{}
+	for _, vm := range b.cat.VMs {
+		below[vm] = map[*diskFile]bool{}
+		for df := range b.used[vm] {
+			if r := df.root(); !slices.Contains(inTree[r], vm) {
+				inTree[r] = append(inTree[r], vm)
+			}
+			for p := df.parent; p != nil && !below[vm][p]; p = p.parent {
+				below[vm][p] = true
+			}
 		}
-		leaves := 0
-		err := walkTree(root, func(d *diskFile) error {
-			if len(d.children) == 0 {
-				leaves++
-			}
-			if b.used[d] {
-				return nil
-			}
-			cp := &Checkpoint{Name: stem(d.path), ID: stem(d.path), Created: d.mtime}
-			if err := b.addDisk(vm, cp, "Disk0", d); err != nil {
+	}
+	for _, root := range b.f.roots() {
+		vms := inTree[root]
+		if len(vms) == 0 {
+			if err := b.unconfiguredTree(root); err != nil {
 				return err
 			}
-			cp.Parent = b.inferParent(vm, cp)
-			vm.Checkpoints = append(vm.Checkpoints, cp)
+			continue
+		}
+		err := walkTree(root, func(d *diskFile) error {
+			var to []*VM
+			listed := false
+			for _, vm := range vms {
+				listed = listed || b.used[vm][d]
+				if below[vm][d] && !b.used[vm][d] {
+					to = append(to, vm)
+				}
+			}
+			if len(to) == 0 && !listed {
+				to = []*VM{b.sideOwner(d, vms)}
+			}
+			for _, vm := range to {
+				if err := b.addStem(vm, d); err != nil {
+					return err
+				}
+			}
 			return nil
 		})
 		if err != nil {
 			return err
-		}
-		if !configured {
-			if err := b.addNow(vm, root, leaves); err != nil {
-				return err
-			}
-			b.cat.VMs = append(b.cat.VMs, vm)
 		}
 	}
 	for _, vm := range b.cat.VMs {
@@ -260,6 +300,63 @@ func (b *builder) rest() error {
 		}
 	}
 	return nil
+}
+
+// unconfiguredTree makes the VM of a disk tree no configuration names.
+func (b *builder) unconfiguredTree(root *diskFile) error {
+	vm := &VM{Name: stem(root.path), ID: stem(root.path)}
+	b.track(vm)
+	leaves := 0
+	err := walkTree(root, func(d *diskFile) error {
+		if len(d.children) == 0 {
+			leaves++
+		}
+		return b.addStem(vm, d)
+	})
+	if err != nil {
+		return err
+	}
+	if err := b.addNow(vm, root, leaves); err != nil {
+		return err
+	}
+	b.cat.VMs = append(b.cat.VMs, vm)
+	return nil
+}
+
+// addStem adds d to vm as a checkpoint named by its file stem.
+func (b *builder) addStem(vm *VM, d *diskFile) error {
+	cp := &Checkpoint{Name: stem(d.path), ID: stem(d.path), Created: d.mtime}
+	if err := b.addDisk(vm, cp, "Disk0", d); err != nil {
+		return err
+	}
+	cp.Parent = b.inferParent(vm, cp)
+	vm.Checkpoints = append(vm.Checkpoints, cp)
+	return nil
+}
+
+// sideOwner picks the one VM of a file no VM names or descends from: the
+// VM listing its nearest ancestor (the tree's owner when several do and
+// it is one of them, else the first).
+func (b *builder) sideOwner(d *diskFile, vms []*VM) *VM {
+	owner := b.owner[d.root()]
+	for p := d.parent; p != nil; p = p.parent {
+		var first *VM
+		for _, vm := range vms {
+			if !b.used[vm][p] {
+				continue
+			}
+			if vm == owner {
+				return vm
+			}
+			if first == nil {
+				first = vm
+			}
+		}
+		if first != nil {
+			return first
+		}
+	}
+	return owner
 }
 
 // addNow adds the live state on each leaf of a configuration-less tree.

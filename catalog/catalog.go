@@ -22,7 +22,9 @@ type Catalog struct {
 }
 
 // VM is one virtual machine: a configuration file with its checkpoints, or,
-// without configuration, one tree of disk files.
+// without configuration, one tree of disk files. A disk file several
+// configured VMs are built on (a shared base disk) is a checkpoint of each:
+// one Checkpoint per VM, over the same chain.
 type VM struct {
 	Name   string
 	ID     string // configuration id, or the base disk's stem without configuration

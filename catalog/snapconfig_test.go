@@ -24,6 +24,12 @@ const (
 )
 
 func xmlConfig(name, globalID, parent string, created time.Time, disks ...string) []byte {
+	return xmlConfigOf(vmID, name, globalID, parent, created, disks...)
+}
+
+// xmlConfigOf writes a configuration of the VM whose id is vm: a VM
+// configuration when globalID is vm, a checkpoint's otherwise.
+func xmlConfigOf(vm, name, globalID, parent string, created time.Time, disks ...string) []byte {
 	var b strings.Builder
 	b.WriteString(`<?xml version="1.0" encoding="UTF-16" standalone="yes"?>` + "\n<configuration>\n")
 	b.WriteString("<_83f8638b-8dca-4152-9eda-2ca8b33039b4_><controller0>")
@@ -41,7 +47,7 @@ func xmlConfig(name, globalID, parent string, created time.Time, disks ...string
 		binary.LittleEndian.PutUint64(ft[:], uint64(created.UnixNano()/100+116444736000000000))
 		fmt.Fprintf(&b, `<creation_time type="bytes">%s</creation_time>`, base64.StdEncoding.EncodeToString(ft[:]))
 	}
-	fmt.Fprintf(&b, "</properties><settings><global><logical_id type=\"string\">%s</logical_id></global></settings>\n</configuration>\n", vmID)
+	fmt.Fprintf(&b, "</properties><settings><global><logical_id type=\"string\">%s</logical_id></global></settings>\n</configuration>\n", vm)
 	return append([]byte{0xff, 0xfe}, utf16le(b.String())...)
 }
 
