@@ -47,6 +47,11 @@ import (
 // the one listing its nearest ancestor; when several list it, the last VM
 // configured in that tree when it is among them, else the first. So a
 // leftover under one VM's own disk stays with that VM.
+//
+// A stem checkpoint whose name or id another checkpoint of its VM already
+// has (two files with one stem, a file "Now.vhdx") gets " (2)", " (3)", …
+// after the stem, parents first, so that each can be found; names from
+// configurations are kept as they are.
 
 const liveName = "Now"
 
@@ -59,12 +64,14 @@ type builder struct {
 	// but may be listed by several VMs.
 	used  map[*VM]map[*diskFile]bool
 	topOf map[*VM]map[*diskFile]*Checkpoint // non-live checkpoints by disk file
+	stems map[*Checkpoint]bool              // checkpoints named by the stem rule
 }
 
 func (b *builder) init() {
 	if b.used == nil {
 		b.used = map[*VM]map[*diskFile]bool{}
 		b.topOf = map[*VM]map[*diskFile]*Checkpoint{}
+		b.stems = map[*Checkpoint]bool{}
 	}
 }
 
@@ -298,6 +305,7 @@ func (b *builder) rest() error {
 		if orderCheckpoints(vm) {
 			b.warn("VM %q: checkpoint parents form a loop; cut", vm.Name)
 		}
+		uniqueStems(vm, b.stems)
 	}
 	return nil
 }
@@ -331,6 +339,7 @@ func (b *builder) addStem(vm *VM, d *diskFile) error {
 	}
 	cp.Parent = b.inferParent(vm, cp)
 	vm.Checkpoints = append(vm.Checkpoints, cp)
+	b.stems[cp] = true
 	return nil
 }
 

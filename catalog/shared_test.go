@@ -231,3 +231,31 @@ func TestSharedBaseNoConfig(t *testing.T) {
 	}
 	noDuplicates(t, c)
 }
+
+// Two disk files with one stem in a VM's chain: the child's stem
+// checkpoint is told apart as " (2)", by name and by id, so either can
+// be found.
+func TestStemClash(t *testing.T) {
+	dir := chainDir(t, [][2]string{
+		{"base/golden.vhdx", ""},
+		{"mid/golden.avhdx", "base/golden.vhdx"},
+		{"vm/vm.avhdx", "mid/golden.avhdx"},
+	})
+	writeConfig(t, dir, "vm/Virtual Machines/"+vm1ID+".xml", xmlConfigOf(vm1ID, "VM1", vm1ID, "", time.Time{}, "vm.avhdx"))
+	c := open(t, dir, Options{})
+	vm := vmNamed(t, c, "VM1")
+	if got := names(vm); got != "Now*<-golden (2) golden golden (2)<-golden" {
+		t.Errorf("checkpoints %q", got)
+	}
+	for s, want := range map[string]string{"golden": "base", "golden (2)": "mid", "GOLDEN (2)": "mid"} {
+		if cp, err := vm.Find(s); err != nil || filepath.Base(filepath.Dir(cp.Disks[0].File)) != want {
+			t.Errorf("Find(%q) = %v, %v", s, cp, err)
+		}
+	}
+	noDuplicates(t, c)
+	c = open(t, dir, Options{NoConfig: true})
+	if got := names(c.VMs[0]); got != "Now*<-vm golden golden (2)<-golden vm<-golden (2)" {
+		t.Errorf("no configuration: checkpoints %q", got)
+	}
+	noDuplicates(t, c)
+}
