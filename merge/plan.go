@@ -83,13 +83,26 @@ type files struct {
 	disk     map[string]*vhdx.Disk
 	chain    map[string]*vhdx.Chain // chain whose top is the file
 	users    map[string][]*catalog.Checkpoint
+	vmOf     map[*catalog.Checkpoint]*catalog.VM
+	vms      int
+}
+
+// who names a checkpoint in a refusal: with its VM when there are
+// several, since a shared base disk is a checkpoint of each VM built on it.
+func (f *files) who(cp *catalog.Checkpoint) string {
+	if vm := f.vmOf[cp]; vm != nil && f.vms > 1 {
+		return fmt.Sprintf("%q of VM %q", cp.Name, vm.Name)
+	}
+	return fmt.Sprintf("%q", cp.Name)
 }
 
 func treeOf(cat *catalog.Catalog) *files {
 	f := &files{parent: map[string]string{}, children: map[string][]string{}, disk: map[string]*vhdx.Disk{},
-		chain: map[string]*vhdx.Chain{}, users: map[string][]*catalog.Checkpoint{}}
+		chain: map[string]*vhdx.Chain{}, users: map[string][]*catalog.Checkpoint{},
+		vmOf: map[*catalog.Checkpoint]*catalog.VM{}, vms: len(cat.VMs)}
 	for _, vm := range cat.VMs {
 		for _, cp := range vm.Checkpoints {
+			f.vmOf[cp] = vm
 			for _, d := range cp.Disks {
 				top := clean(d.File)
 				f.users[top] = append(f.users[top], cp)
@@ -162,7 +175,7 @@ func planDisk(tree *files, cp *catalog.Checkpoint, d *catalog.Disk) (*Step, erro
 	}
 	for _, other := range tree.users[file] {
 		if other != cp {
-			return nil, fmt.Errorf("%w: %s is also the disk of checkpoint %q, which would lose its content", ErrRefused, file, other.Name)
+			return nil, fmt.Errorf("%w: %s is also the disk of checkpoint %s, which would lose its content", ErrRefused, file, tree.who(other))
 		}
 	}
 	kids := tree.children[file]

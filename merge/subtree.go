@@ -152,7 +152,7 @@ func outsideUsers(tree *files, in map[*catalog.Checkpoint]bool, gone []string) e
 			}
 			for l, n := f, 0; l != "" && n < 1<<16; l, n = tree.parent[l], n+1 {
 				if g[l] {
-					return fmt.Errorf("%w: checkpoint %q outside the subtree reads %s", ErrRefused, u.Name, l)
+					return fmt.Errorf("%w: checkpoint %s outside the subtree reads %s", ErrRefused, tree.who(u), l)
 				}
 			}
 		}
