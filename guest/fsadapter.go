@@ -2,6 +2,7 @@ package guest
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"path"
@@ -89,7 +90,10 @@ func (d *diskFS) listDir(fi *fileInfo) ([]fs.DirEntry, error) {
 	return d.readDir(fi.path)
 }
 
-var errNotDir = errors.New("not a directory")
+var (
+	errNotDir   = errors.New("not a directory")
+	errOpenLink = fmt.Errorf("opening a symbolic link: %w", ErrUnsupported)
+)
 
 // readDir lists a directory whose path is known to be spelled as on disk.
 func (d *diskFS) readDir(dir string) ([]fs.DirEntry, error) {
@@ -175,6 +179,11 @@ func (d *diskFS) Open(name string) (fs.File, error) {
 		return &dirFile{d: d, fi: fi.(*fileInfo)}, nil
 	}
 	info := fi.(*fileInfo)
+	if d.kind == fsExt4 && info.mode&fs.ModeSymlink != 0 {
+		// go-diskfs follows a link by recursion without a hop limit: a
+		// link to itself overflowed the stack.
+		return nil, &fs.PathError{Op: "open", Path: name, Err: errOpenLink}
+	}
 	var f fs.File
 	err = d.call("open", func() (err error) {
 		f, err = d.inner.Open(info.path)
