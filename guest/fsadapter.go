@@ -30,6 +30,8 @@ type diskFS struct {
 	fat  *fatTable
 	r    io.ReaderAt
 	size int64 // of the partition
+	// On ext4, every inode go-diskfs reads is checked first (ext4guard.go).
+	ext4 *ext4Guard
 
 	mu sync.Mutex
 }
@@ -44,11 +46,28 @@ func newDiskFS(inner filesystem.FileSystem, kind string) *diskFS {
 	return &diskFS{inner: inner, kind: kind}
 }
 
-// call runs f under the lock and the panic guard.
+// call runs f under the lock and the panic guard. On ext4 it also sets
+// the call's budgets of inodes and bytes read, and returns the guard's
+// refusal, with its type, in place of the text go-diskfs made of it.
 func (d *diskFS) call(what string, f func() error) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return guard(d.kind+" "+what, f)
+	if d.ext4 == nil {
+		return guard(d.kind+" "+what, f)
+	}
+	inodes, bytes := maxExt4PathInodes, int64(maxExt4CallBytes)
+	switch what {
+	case "readdir":
+		inodes += maxExt4DirEntries
+	case "read": // reads what the caller's buffer holds
+		bytes = -1
+	}
+	d.ext4.begin(inodes, bytes)
+	err := guard(d.kind+" "+what, f)
+	if refused := d.ext4.refusal(); err != nil && refused != nil {
+		return refused
+	}
+	return err
 }
 
 func (d *diskFS) label() string {

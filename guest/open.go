@@ -19,6 +19,7 @@ import (
 // probe holds the first bytes of the window as read by detectFS.
 func openFS(kind string, r io.ReaderAt, size int64, probe []byte) (fs.FS, string, error) {
 	var fat *fatTable
+	var e4 *ext4Guard
 	switch kind {
 	case fsNTFS:
 		return openNTFS(r, size)
@@ -31,7 +32,8 @@ func openFS(kind string, r io.ReaderAt, size int64, probe []byte) (fs.FS, string
 			return nil, "", err
 		}
 	case fsExt4:
-		if err := checkExt4(probe[1024:], size); err != nil {
+		var err error
+		if e4, err = newExt4Guard(r, size, probe[1024:]); err != nil {
 			return nil, "", err
 		}
 	case fsISO9660:
@@ -44,15 +46,19 @@ func openFS(kind string, r io.ReaderAt, size int64, probe []byte) (fs.FS, string
 		return nil, "", nil
 	}
 	var inner filesystem.FileSystem
+	st := newStorage(r, size)
+	if e4 != nil {
+		st.inspect = e4.inspect
+	}
 	err := guard(kind, func() (err error) {
-		inner, err = readDiskfs(kind, newStorage(r, size), size)
+		inner, err = readDiskfs(kind, st, size)
 		return err
 	})
 	if err != nil {
 		return nil, "", fmt.Errorf("%s: %w", kind, asFormat(err))
 	}
 	d := newDiskFS(inner, kind)
-	d.fat, d.r, d.size = fat, r, size
+	d.fat, d.ext4, d.r, d.size = fat, e4, r, size
 	return d, d.label(), nil
 }
 
@@ -98,40 +104,6 @@ func checkFAT(kind string, boot []byte, size int64) error {
 	}
 	if kind != fsFAT32 && p.bytesPerSector != 512 {
 		return fmt.Errorf("%s with %d-byte sectors: %w", kind, p.bytesPerSector, ErrUnsupported)
-	}
-	return nil
-}
-
-// checkExt4 verifies the superblock fields go-diskfs sizes its group
-// descriptor table from, and divides by. sb must be the whole 1024-byte
-// superblock: detectFS matched on its first bytes only.
-func checkExt4(sb []byte, size int64) error {
-	if len(sb) < 1024 {
-		return formatErr(1024, "ext4 superblock cut short at %d bytes", len(sb))
-	}
-	logBlock := binary.LittleEndian.Uint32(sb[0x18:])
-	perGroup := binary.LittleEndian.Uint32(sb[0x20:])
-	inodesPerGroup := binary.LittleEndian.Uint32(sb[0x28:])
-	if logBlock > 6 || perGroup == 0 || inodesPerGroup == 0 {
-		return formatErr(1024+0x18, "ext4 superblock: block size log %d, %d blocks and %d inodes per group",
-			logBlock, perGroup, inodesPerGroup)
-	}
-	blockSize := int64(1024) << logBlock
-	blocks := uint64(binary.LittleEndian.Uint32(sb[0x4:]))
-	descSize := int64(32)
-	if incompat := binary.LittleEndian.Uint32(sb[0x60:]); incompat&0x80 != 0 { // 64bit
-		blocks |= uint64(binary.LittleEndian.Uint32(sb[0x150:])) << 32
-		descSize = int64(binary.LittleEndian.Uint16(sb[0xfe:]))
-		if descSize < 32 || descSize > 1024 {
-			return formatErr(1024+0xfe, "ext4 descriptor size %d", descSize)
-		}
-	}
-	if blocks == 0 || blocks > uint64(size/blockSize) {
-		return formatErr(1024+0x4, "ext4 of %d blocks of %d bytes does not fit in %d bytes", blocks, blockSize, size)
-	}
-	groups := (int64(blocks) + int64(perGroup) - 1) / int64(perGroup)
-	if groups*descSize > size {
-		return formatErr(1024+0x20, "ext4 group descriptors larger than the volume")
 	}
 	return nil
 }

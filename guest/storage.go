@@ -18,6 +18,9 @@ import (
 type storage struct {
 	r    io.ReaderAt
 	size int64
+	// inspect, when set, sees the bytes of every read before go-diskfs
+	// does and may refuse them (see ext4Guard).
+	inspect func(p []byte, off int64) error
 
 	mu  sync.Mutex // guards pos; go-diskfs mostly uses ReadAt
 	pos int64
@@ -48,6 +51,11 @@ func (s *storage) ReadAt(p []byte, off int64) (int, error) {
 	}
 	if err == io.EOF && n == len(p) && !short {
 		err = nil
+	}
+	if err == nil && s.inspect != nil {
+		if ierr := s.inspect(p, off); ierr != nil {
+			return 0, ierr
+		}
 	}
 	return n, err
 }
