@@ -420,3 +420,32 @@ func shareHtreeBlocks(im *ext4Image, dir uint32) {
 // Little-endian setters for the patches.
 func put16(b []byte, off int, v uint16) { binary.LittleEndian.PutUint16(b[off:], v) }
 func put32(b []byte, off int, v uint32) { binary.LittleEndian.PutUint32(b[off:], v) }
+
+// ext4FuzzSeeds returns 128 KiB ext4 images for FuzzVolumes: a valid one
+// (htree directory, slow symlink, symlink loop) and damaged copies that
+// once crashed or exhausted go-diskfs. None without mkfs.ext4 and e2fsck.
+func ext4FuzzSeeds(f *testing.F) [][]byte {
+	for _, tool := range []string{"mkfs.ext4", "e2fsck"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			return nil
+		}
+	}
+	base := makeExt4(f, ext4Opts{blockSize: 1024, kib: 128, files: 80, index: true, tiny: true})
+	dir, slow := base.ino("d"), base.ino("slowlink")
+	seeds := [][]byte{base.b}
+	for _, damage := range []func(im *ext4Image){
+		loopRootExtents,
+		func(im *ext4Image) { shareHtreeBlocks(im, dir) },
+		func(im *ext4Image) { // a 4 GiB target read through a 32 MiB extent
+			im.inode(slow, func(b []byte) { put32(b, inodeSizeHi, 1); put16(b, inodeBlock+12+4, 32768) })
+		},
+		func(im *ext4Image) { // a 64 MiB root directory read through a 64 MiB extent
+			im.inode(2, func(b []byte) { put32(b, inodeSizeLo, 64<<20); put16(b, inodeBlock+12+4, 0xffff) })
+		},
+	} {
+		im := base.clone()
+		damage(im)
+		seeds = append(seeds, im.b)
+	}
+	return seeds
+}

@@ -254,6 +254,9 @@ func FuzzVolumes(f *testing.F) {
 			f.Add(b[:min(len(b), 96<<10)])
 		}
 	}
+	for _, b := range ext4FuzzSeeds(f) {
+		f.Add(b)
+	}
 	f.Fuzz(func(t *testing.T, disk []byte) {
 		vols, err := Volumes(bytes.NewReader(disk), int64(len(disk)), "z")
 		if err != nil {
