@@ -6,6 +6,7 @@ import (
 	"sort"
 
 	"github.com/ckptfs/ckptfs/ntfs"
+	"github.com/ckptfs/ckptfs/vhdx"
 )
 
 // maxFileViews bounds the pieces of one guest file read answered by views
@@ -58,7 +59,7 @@ func (fv *fileViews) views(off int64, n int) ([][]byte, bool) {
 		var part [][]byte
 		var ok bool
 		if e.Sparse {
-			part, ok = zeroViews(l), true
+			part, ok = vhdx.AppendZeroViews(nil, l), true
 		} else {
 			part, ok = fv.disk.Views(fv.start+e.VolOff+(pos-e.FileOff), int(l))
 		}
@@ -69,19 +70,6 @@ func (fv *fileViews) views(off int64, n int) ([][]byte, bool) {
 		pos += l
 	}
 	return out, true
-}
-
-// zeroSource backs the views of sparse ranges; nobody writes it.
-var zeroSource = make([]byte, 1<<20)
-
-func zeroViews(n int64) [][]byte {
-	var out [][]byte
-	for n > 0 {
-		k := min(n, int64(len(zeroSource)))
-		out = append(out, zeroSource[:k:k])
-		n -= k
-	}
-	return out
 }
 
 func viewsLen(views [][]byte) int64 {

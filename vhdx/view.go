@@ -44,7 +44,7 @@ func (c *Chain) unitViews(views [][]byte, u, within, n int64) ([][]byte, bool) {
 	ref := unitRef(c.units.get(u))
 	switch ref.kind() {
 	case unitAbsent, unitZero:
-		return appendZeros(views, n), true
+		return AppendZeroViews(views, n), true
 	case unitData:
 		return c.appendFile(views, ref.layer(), ref.value()<<9+within, n)
 	case unitInvalid:
@@ -67,7 +67,7 @@ func (c *Chain) unitViews(views [][]byte, u, within, n int64) ([][]byte, bool) {
 		case unitInvalid:
 			ok = false
 		default:
-			views, ok = appendZeros(views, to-from), true
+			views, ok = AppendZeroViews(views, to-from), true
 		}
 		if !ok {
 			return views, false
@@ -84,7 +84,9 @@ func (c *Chain) appendFile(views [][]byte, layer int, off, n int64) ([][]byte, b
 	return append(views, m[off:off+n:off+n]), true
 }
 
-func appendZeros(views [][]byte, n int64) [][]byte {
+// AppendZeroViews appends views of n zero bytes, for callers that answer
+// holes of their own (a sparse guest file) next to Views.
+func AppendZeroViews(views [][]byte, n int64) [][]byte {
 	for n > 0 {
 		k := min(n, int64(len(zeroView)))
 		views = append(views, zeroView[:k:k])
