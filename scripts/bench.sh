@@ -172,10 +172,10 @@ wait_for "$work/nck/latest"
 ckvol="$work/nck/checkpoints/Now/Disk0-vol"
 big=$(cd "$work/n3g" && find . -maxdepth 2 -type f -size +200M | head -1)
 bigdir=$(cd "$work/n3g" && for d in */; do n=$(ls -f "$d" | wc -l); [ "$n" -gt 90000 ] && echo "$d" && break; done)
-timed() { local t0 t1; drop_caches; t0=$(now); "$@" >/dev/null; t1=$(now); awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f\n", b - a }'; }
-ckf=$(for _ in $(seq "$RUNS"); do timed cat "$ckvol/$big"; done | median)
-n3f=$(for _ in $(seq "$RUNS"); do timed cat "$work/n3g/$big"; done | median)
+cold() { drop_caches; timed "$@"; echo; }
+ckf=$(for _ in $(seq "$RUNS"); do cold cat "$ckvol/$big"; done | median)
+n3f=$(for _ in $(seq "$RUNS"); do cold cat "$work/n3g/$big"; done | median)
 printf '%-52s %11ss %11ss %8s\n' "NTFS: read a 256 MiB file cold, vs ntfs-3g" "$ckf" "$n3f" "$(ratio "$n3f" "$ckf")"
-ckl=$(for _ in $(seq "$RUNS"); do timed ls -f "$ckvol/$bigdir"; done | median)
-n3l=$(for _ in $(seq "$RUNS"); do timed ls -f "$work/n3g/$bigdir"; done | median)
+ckl=$(for _ in $(seq "$RUNS"); do cold ls -f "$ckvol/$bigdir"; done | median)
+n3l=$(for _ in $(seq "$RUNS"); do cold ls -f "$work/n3g/$bigdir"; done | median)
 printf '%-52s %11ss %11ss %8s\n' "NTFS: list a 100,000-entry directory cold, vs ntfs-3g" "$ckl" "$n3l" "$(ratio "$n3l" "$ckl")"
