@@ -35,7 +35,7 @@ func (o *mountOptions) run(ctx context.Context, args []string) error {
 	var opt mount.Options
 	for _, s := range o.opts {
 		if err := opt.Parse(s); err != nil {
-			return fmt.Errorf("%w: -o %s: %v", errUsage, s, err)
+			return fmt.Errorf("%w: %v", errUsage, err)
 		}
 	}
 	opt.Debug = opt.Debug || o.debug
