@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sync"
+	"sync/atomic"
 
 	"github.com/ckptfs/ckptfs/internal/directio"
 	"github.com/ckptfs/ckptfs/vhdx"
@@ -17,6 +19,9 @@ const (
 	window = 256 << 20
 	// chunk is the largest single read and write.
 	chunk = 4 << 20
+	// pipeReaders and pipeWriters are copyData's goroutines of each kind:
+	// two of each keep a request queued at the device on both sides.
+	pipeReaders, pipeWriters = 2, 2
 )
 
 // dataSink is where the data ranges of the source go.
@@ -27,46 +32,84 @@ type dataSink interface {
 // copyData writes every data extent of the source to dst, leaving holes
 // for absent and zero ranges and for chunks that read as zeros (a dynamic
 // VHDX reads its unallocated blocks as zeros, so those are holes too).
-// Reading and writing overlap: a reader goroutine fills buffers while the
-// caller's goroutine writes the previous ones, so a cold source and the
-// output's write-back proceed at the same time.
+//
+// One goroutine walks the extents in order; readers fill chunk buffers and
+// writers drain them, several of each. A single synchronous writer keeps
+// one request at the device at a time, and an O_DIRECT write has no page
+// cache to hide its latency, so the device idles between writes; a few in
+// flight keep it busy while the readers run ahead. Chunks land out of order,
+// which is harmless: each covers its own range of the output.
 func (j *job) copyData(dst dataSink) error {
 	type piece struct {
-		buf []byte
-		pos int64
+		buf    []byte
+		pos, n int64
 	}
-	const depth = 3
+	depth := pipeReaders + pipeWriters + 1
 	free := make(chan []byte, depth)
 	for i := 0; i < depth; i++ {
 		free <- directio.Buffer(chunk)
 	}
+	todo := make(chan piece, depth)
 	full := make(chan piece, depth)
-	readErr := make(chan error, 1)
 	stop := make(chan struct{})
-	defer close(stop)
+	var (
+		once     sync.Once
+		firstErr error
+		written  atomic.Int64
+	)
+	fail := func(err error) {
+		once.Do(func() { firstErr = err; close(stop) })
+	}
 	go func() {
-		defer close(full)
-		readErr <- j.readData(func(pos int64, n int64) (bool, error) {
-			var buf []byte
+		defer close(todo)
+		err := j.readData(func(pos, n int64) (bool, error) {
 			select {
-			case buf = <-free:
+			case todo <- piece{pos: pos, n: n}:
+				return true, nil
 			case <-stop:
 				return false, nil
 			}
-			if err := readFull(j.src, buf[:n], pos); err != nil {
-				return false, err
-			}
-			full <- piece{buf[:n], pos}
-			return true, nil
 		})
-	}()
-	for p := range full {
-		if err := j.writeNonZero(dst, p.buf, p.pos); err != nil {
-			return err
+		if err != nil {
+			fail(err)
 		}
-		free <- p.buf[:cap(p.buf)]
+	}()
+	var readWG, writeWG sync.WaitGroup
+	for range pipeReaders {
+		readWG.Go(func() {
+			for p := range todo {
+				var buf []byte
+				select {
+				case buf = <-free:
+				case <-stop:
+					return
+				}
+				buf = buf[:p.n]
+				if err := readFull(j.src, buf, p.pos); err != nil {
+					fail(err)
+					return
+				}
+				full <- piece{buf: buf, pos: p.pos}
+			}
+		})
 	}
-	return <-readErr
+	go func() { readWG.Wait(); close(full) }()
+	for range pipeWriters {
+		writeWG.Go(func() {
+			for p := range full {
+				n, err := writeNonZero(dst, p.buf, p.pos)
+				written.Add(n)
+				free <- p.buf[:cap(p.buf)]
+				if err != nil {
+					fail(err)
+				}
+			}
+		})
+	}
+	writeWG.Wait()
+	j.res.DataBytes += written.Load()
+	fail(nil)
+	return firstErr
 }
 
 // readData walks the data extents in chunk-sized pieces, calling fill for
@@ -112,7 +155,7 @@ const holeGrain = 4096
 
 // writeNonZero writes the runs of p, in holeGrain pieces, that are not
 // all zeros.
-func (j *job) writeNonZero(dst dataSink, p []byte, pos int64) error {
+func writeNonZero(dst dataSink, p []byte, pos int64) (written int64, err error) {
 	run := -1
 	flush := func(end int) error {
 		if run < 0 {
@@ -121,7 +164,7 @@ func (j *job) writeNonZero(dst dataSink, p []byte, pos int64) error {
 		if _, err := dst.WriteAt(p[run:end], pos+int64(run)); err != nil {
 			return err
 		}
-		j.res.DataBytes += int64(end - run)
+		written += int64(end - run)
 		run = -1
 		return nil
 	}
@@ -129,13 +172,14 @@ func (j *job) writeNonZero(dst dataSink, p []byte, pos int64) error {
 		e := min(s+holeGrain, len(p))
 		if isZero(p[s:e]) {
 			if err := flush(s); err != nil {
-				return err
+				return written, err
 			}
 		} else if run < 0 {
 			run = s
 		}
 	}
-	return flush(len(p))
+	err = flush(len(p))
+	return written, err
 }
 
 // writeRaw writes a sparse raw image: the file is sized first, so every

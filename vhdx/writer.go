@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"unicode/utf16"
 
 	"github.com/ckptfs/ckptfs/internal/directio"
@@ -40,8 +41,11 @@ type CreateOptions struct {
 
 // Writer creates a dynamic or differencing VHDX and writes data into it.
 // It keeps the BAT and the sector bitmaps it changes in memory and writes
-// them, then the headers, on Flush/Close. Not safe for concurrent use.
+// them, then the headers, on Flush/Close. WriteAt may be called
+// concurrently for distinct ranges; Flush and Close wait for the
+// bookkeeping of writes in progress, not for their data.
 type Writer struct {
+	mu       sync.Mutex // guards bat, bitmaps, fileEnd, closed and the file's size
 	f        *directio.File
 	name     string
 	p        diskParams

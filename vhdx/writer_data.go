@@ -8,8 +8,14 @@ import (
 // WriteAt writes virtual disk bytes. In a differencing disk writes must
 // cover whole logical sectors, because a partly written sector would need
 // the parent's bytes for the rest.
+//
+// Writes of ranges that share no sector may run concurrently: the data
+// goes out unlocked, only the BAT and bitmap bookkeeping is serialised.
 func (w *Writer) WriteAt(p []byte, off int64) (int, error) {
-	if w.closed {
+	w.mu.Lock()
+	closed := w.closed
+	w.mu.Unlock()
+	if closed {
 		return 0, fmt.Errorf("%s: write after close", w.name)
 	}
 	size := int64(w.p.VirtualSize)
@@ -26,7 +32,9 @@ func (w *Writer) WriteAt(p []byte, off int64) (int, error) {
 		blk := pos / bs
 		within := pos - blk*bs
 		n := int(min(int64(len(p)-done), bs-within))
+		w.mu.Lock()
 		base, err := w.allocate(blk)
+		w.mu.Unlock()
 		if err != nil {
 			return done, err
 		}
@@ -34,7 +42,10 @@ func (w *Writer) WriteAt(p []byte, off int64) (int, error) {
 			return done, err
 		}
 		if w.p.HasParent {
-			if err := w.markSectors(blk, within, int64(n)); err != nil {
+			w.mu.Lock()
+			err := w.markSectors(blk, within, int64(n))
+			w.mu.Unlock()
+			if err != nil {
 				return done, err
 			}
 		}
@@ -124,6 +135,8 @@ func (w *Writer) SetZero(off, n int64) error {
 	if err != nil {
 		return err
 	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
 	for blk := first; blk < end; blk++ {
 		w.bat[w.batIndex(blk)] = payloadZero
 	}
@@ -133,7 +146,15 @@ func (w *Writer) SetZero(off, n int64) error {
 // Flush writes the sector bitmaps and the BAT, syncs, then commits the
 // change by writing the headers (each synced), so a crash before the
 // headers leaves the old headers pointing at a consistent old state.
+// Writes still running when Flush starts may or may not be in the state it
+// commits.
 func (w *Writer) Flush() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.flushLocked()
+}
+
+func (w *Writer) flushLocked() error {
 	for c, bm := range w.bitmaps {
 		e := w.bat[bitmapIndex(c, w.cr)]
 		if err := w.pwrite(bm, int64(e>>20<<20)); err != nil {
@@ -170,10 +191,12 @@ func (w *Writer) writeHeaders() error {
 
 // Close flushes and closes the file.
 func (w *Writer) Close() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
 	if w.closed {
 		return nil
 	}
-	err := w.Flush()
+	err := w.flushLocked()
 	w.closed = true
 	if cerr := w.f.Close(); err == nil {
 		err = cerr

@@ -11,6 +11,7 @@ package directio
 import (
 	"errors"
 	"os"
+	"sync/atomic"
 	"syscall"
 	"unsafe"
 )
@@ -21,9 +22,11 @@ import (
 const Align = 4096
 
 // File is one output file written through two descriptors.
+// Writes may run concurrently, as with os.File.
 type File struct {
-	*os.File          // buffered: unaligned writes, reads, Sync, Truncate
-	direct   *os.File // O_DIRECT on the same file; nil when not available
+	*os.File             // buffered: unaligned writes, reads, Sync, Truncate
+	direct   *os.File    // O_DIRECT on the same file; nil when not available
+	refused  atomic.Bool // the device refused a direct write: stop trying
 }
 
 // New wraps an open file; name is its path, opened a second time with
@@ -38,14 +41,15 @@ func Plain(f *os.File) *File { return &File{File: f} }
 
 // WriteAt writes p at off, directly when both are aligned.
 func (f *File) WriteAt(p []byte, off int64) (int, error) {
-	if f.direct != nil && Aligned(p, off) {
+	if f.Direct() && Aligned(p, off) {
 		n, err := f.direct.WriteAt(p, off)
 		if err == nil || !errors.Is(err, syscall.EINVAL) {
 			return n, err
 		}
 		// The device wants a larger alignment than Align: stop trying.
-		f.direct.Close()
-		f.direct = nil
+		// (The descriptor stays open until Close: another write may be
+		// using it.)
+		f.refused.Store(true)
 	}
 	return f.File.WriteAt(p, off)
 }
@@ -60,7 +64,7 @@ func (f *File) Close() error {
 }
 
 // Direct reports whether aligned writes go direct.
-func (f *File) Direct() bool { return f.direct != nil }
+func (f *File) Direct() bool { return f.direct != nil && !f.refused.Load() }
 
 // Aligned reports whether a write of p at off can go direct.
 func Aligned(p []byte, off int64) bool {
