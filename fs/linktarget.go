@@ -2,6 +2,7 @@ package fs
 
 import (
 	"path"
+	"slices"
 	"strings"
 
 	"github.com/ckptfs/ckptfs/catalog"
@@ -26,15 +27,18 @@ const unresolvedDir = ".ckptfs-unresolved"
 //     (\??\Volume{...}, or Volume{GUID} without the prefix) and drive-relative forms ("C:x") cannot be mapped:
 //     the link dangles at <volume root>/.ckptfs-unresolved/<raw target as
 //     one component>.
-//  4. Other targets are relative to the link's directory.
+//  4. Other targets are relative to the link's directory. One made of
+//     leading ".." components (no more than the link's depth) and then
+//     only names is kept as the guest wrote it, cleaned: the leading ".."
+//     climb real directories, which cannot leave the volume.
 //  5. The path is cleaned lexically; ".." at the volume root stays at the
 //     root (it is clipped, as "/.." is "/").
-//  6. The result is relative: one ".." per directory level of the link,
-//     then the cleaned components ("." for the root itself).
+//  6. Otherwise the result is relative: one ".." per directory level of
+//     the link, then the cleaned components ("." for the root itself).
 //
-// Since the result climbs exactly to the volume root and then only
-// descends, and every link met on the way down obeys the same rule, no
-// resolution can leave the volume directory.
+// Since the result climbs through real directories at most to the volume
+// root and then only descends, and every link met on the way down obeys
+// the same rule, no resolution can leave the volume directory.
 func rewriteLink(linkPath, raw string) string {
 	dir := splitPath(path.Dir(linkPath))
 	t := strings.ReplaceAll(raw, "\x00", "")
@@ -60,7 +64,21 @@ func rewriteLink(linkPath, raw string) string {
 	case strings.HasPrefix(t, "/"):
 		comps = splitPath(t)
 	default:
-		comps = append(append([]string{}, dir...), splitPath(t)...)
+		rel := splitPath(t)
+		up := 0
+		for up < len(rel) && rel[up] == ".." {
+			up++
+		}
+		if up <= len(dir) && !slices.Contains(rel[up:], "..") {
+			// Climbing through real directories no higher than the volume
+			// root, then only descending: the guest's own text (cleaned)
+			// already stays inside.
+			if len(rel) == 0 {
+				return "."
+			}
+			return strings.Join(rel, "/")
+		}
+		comps = append(append([]string{}, dir...), rel...)
 	}
 	out := make([]string, 0, len(dir)+len(comps))
 	for range dir {

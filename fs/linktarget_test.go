@@ -8,9 +8,14 @@ import (
 func TestRewriteLink(t *testing.T) {
 	for _, tc := range []struct{ link, raw, want string }{
 		// relative targets stay relative
-		{"a/b/link", `..\c\file`, "../../a/c/file"},
+		{"a/b/link", `..\c\file`, "../c/file"},
+		{"a/b/link", `../../c`, "../../c"},
+		{"a/b/link", `../x/../c`, "../../a/c"},
+		{"a/b/link", `../../../c`, "../../c"},
 		{"link", `dir\file`, "dir/file"},
-		{"a/link", `.`, "../a"},
+		{"a/link", `.`, "."},
+		{"a/b/link", `base`, "base"},
+		{"a/b/link", `./sub//x/.`, "sub/x"},
 		// absolute Windows and POSIX-style targets: from the volume root
 		{"a/b/link", `\??\C:\Users\alice`, "../../Users/alice"},
 		{"a/link", `C:\`, ".."},

@@ -193,6 +193,7 @@ type ext4Guard struct {
 	geo  ext4Geometry
 
 	tables    []inodeTable // sorted by start, for the kernel's groups
+	byGroup   []int64      // inode table start of each group, by group
 	tableSize int64        // bytes of one inode table
 	// extra is the inode table of the group go-diskfs counts past the
 	// kernel's last (see ext4Geometry.groups), or -1. Its inode numbers
@@ -264,6 +265,7 @@ func (g *ext4Guard) loadTables() error {
 					group, block, g.tableSize, geo.blocks)
 			}
 			g.tables = append(g.tables, inodeTable{start: start, group: uint32(group)})
+			g.byGroup = append(g.byGroup, start)
 		}
 	}
 	slices.SortFunc(g.tables, func(a, b inodeTable) int { return cmpInt64(a.start, b.start) })

@@ -95,7 +95,7 @@ func TestFragmentedFATReadAt(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	if runs := len(f.(*file).fat.runs); runs < 10 {
+	if runs := len(f.(*file).data.(*fatData).runs); runs < 10 {
 		t.Fatalf("big.bin lies in %d runs: the recipe did not fragment it", runs)
 	}
 	ra := f.(io.ReaderAt)

@@ -4,15 +4,17 @@ import (
 	"errors"
 	"io"
 	"io/fs"
+	"slices"
 )
 
-// file is an open regular file. On FAT, ReadAt reads the partition by the
-// file's cluster runs (fat is set, f is nil). Elsewhere it seeks the
-// go-diskfs file under the filesystem lock, so concurrent ReadAt calls on
-// one file are safe; go-diskfs reads only the extents covering the request.
+// file is an open regular file. On FAT and ext4, ReadAt reads the
+// partition by the file's own map (data is set, f is nil). Elsewhere it
+// seeks the go-diskfs file under the filesystem lock, so concurrent ReadAt
+// calls on one file are safe; go-diskfs reads only the extents covering the
+// request.
 type file struct {
 	d      *diskFS
-	fat    *fatData
+	data   dataReader
 	f      io.ReadSeeker
 	closer io.Closer
 	fi     *fileInfo
@@ -26,6 +28,12 @@ var (
 )
 
 var errClosed = errors.New("file already closed")
+
+// dataReader reads a file's content by its own map of the partition
+// (fatData, ext4Data); p is already cut at the file size.
+type dataReader interface {
+	readAt(p []byte, off int64) (int, error)
+}
 
 // Stat describes the file.
 func (f *file) Stat() (fs.FileInfo, error) { return f.fi, nil }
@@ -73,8 +81,8 @@ func (f *file) ReadAt(p []byte, off int64) (int, error) {
 	if rest := f.fi.size - off; int64(len(want)) > rest {
 		want = want[:rest]
 	}
-	if f.fat != nil {
-		n, err := f.fat.readAt(want, off)
+	if f.data != nil {
+		n, err := f.data.readAt(want, off)
 		if err != nil {
 			return n, &fs.PathError{Op: "read", Path: f.fi.path, Err: err}
 		}
@@ -159,7 +167,7 @@ func (f *dirFile) ReadDir(n int) ([]fs.DirEntry, error) {
 		if err != nil {
 			return nil, err
 		}
-		f.ents, f.loaded = ents, true
+		f.ents, f.loaded = slices.Clone(ents), true // the listing is shared with the cache
 	}
 	if n <= 0 {
 		out := f.ents

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/diskfs/go-diskfs/filesystem"
+	"github.com/diskfs/go-diskfs/filesystem/ext4"
 )
 
 // diskFS presents a go-diskfs filesystem as a read-only io/fs.FS with the
@@ -33,17 +34,19 @@ type diskFS struct {
 	// On ext4, every inode go-diskfs reads is checked first (ext4guard.go).
 	ext4 *ext4Guard
 
-	mu sync.Mutex
+	dirs *dirCache
+	mu   sync.Mutex
 }
 
 var (
-	_ fs.FS        = (*diskFS)(nil)
-	_ fs.ReadDirFS = (*diskFS)(nil)
-	_ fs.StatFS    = (*diskFS)(nil)
+	_ fs.FS         = (*diskFS)(nil)
+	_ fs.ReadDirFS  = (*diskFS)(nil)
+	_ fs.StatFS     = (*diskFS)(nil)
+	_ fs.ReadLinkFS = (*diskFS)(nil)
 )
 
 func newDiskFS(inner filesystem.FileSystem, kind string) *diskFS {
-	return &diskFS{inner: inner, kind: kind}
+	return &diskFS{inner: inner, kind: kind, dirs: newDirCache(dirCacheEntries)}
 }
 
 // call runs f under the lock and the panic guard. On ext4 it also sets
@@ -93,9 +96,11 @@ func (d *diskFS) ReadDir(name string) ([]fs.DirEntry, error) {
 		if !fi.IsDir() {
 			return nil, &fs.PathError{Op: "readdir", Path: name, Err: errNotDir}
 		}
-		return d.listDir(fi.(*fileInfo))
+		ents, err := d.listDir(fi.(*fileInfo))
+		return slices.Clone(ents), err
 	}
-	return d.readDir(name)
+	ents, err := d.readDir(name)
+	return slices.Clone(ents), err
 }
 
 // listDir lists a directory found in its parent's listing. go-diskfs reads
@@ -115,7 +120,11 @@ var (
 )
 
 // readDir lists a directory whose path is known to be spelled as on disk.
+// The listing may be shared with the cache: callers must not change it.
 func (d *diskFS) readDir(dir string) ([]fs.DirEntry, error) {
+	if ents, ok := d.dirs.get(dir); ok {
+		return ents, nil
+	}
 	var out []fs.DirEntry
 	err := d.call("readdir", func() error {
 		ents, err := d.inner.ReadDir(dir)
@@ -134,7 +143,7 @@ func (d *diskFS) readDir(dir string) ([]fs.DirEntry, error) {
 			}
 			info := newFileInfo(path.Join(dir, n), fi, d.kind)
 			if d.kind == fsExt4 {
-				info.lazyMode = d.ext4Mode(info.path)
+				info.lazyMode = d.ext4Mode(fi.Sys())
 			}
 			out = append(out, dirEntry{info})
 		}
@@ -144,6 +153,7 @@ func (d *diskFS) readDir(dir string) ([]fs.DirEntry, error) {
 		return nil, &fs.PathError{Op: "readdir", Path: dir, Err: asFormat(err)}
 	}
 	slices.SortFunc(out, func(a, b fs.DirEntry) int { return strings.Compare(a.Name(), b.Name()) })
+	d.dirs.put(dir, out)
 	return out, nil
 }
 
@@ -170,6 +180,36 @@ func (d *diskFS) Stat(name string) (fs.FileInfo, error) {
 		}
 	}
 	return fi, nil
+}
+
+// Lstat is Stat: neither follows a final symbolic link.
+func (d *diskFS) Lstat(name string) (fs.FileInfo, error) { return d.Stat(name) }
+
+// ReadLink returns the target of a symbolic link as the guest stored it.
+// Only ext4 links are read; go-diskfs does not tell the targets of Rock
+// Ridge links.
+func (d *diskFS) ReadLink(name string) (string, error) {
+	fi, err := d.Stat(name)
+	if err != nil {
+		return "", &fs.PathError{Op: "readlink", Path: name, Err: unwrapPath(err)}
+	}
+	info := fi.(*fileInfo)
+	if info.mode&fs.ModeSymlink == 0 {
+		return "", &fs.PathError{Op: "readlink", Path: name, Err: fs.ErrInvalid}
+	}
+	st, ok := info.sys.(*ext4.StatT)
+	if d.ext4 == nil || !ok || st == nil {
+		return "", &fs.PathError{Op: "readlink", Path: name, Err: ErrUnsupported}
+	}
+	var target string
+	err = d.call("readlink", func() (err error) {
+		target, err = d.ext4.linkTarget(st.Ino)
+		return err
+	})
+	if err != nil {
+		return "", &fs.PathError{Op: "readlink", Path: name, Err: err}
+	}
+	return target, nil
 }
 
 func (d *diskFS) find(ents []fs.DirEntry, elem string) *fileInfo {
@@ -203,6 +243,9 @@ func (d *diskFS) Open(name string) (fs.File, error) {
 		// link to itself overflowed the stack.
 		return nil, &fs.PathError{Op: "open", Path: name, Err: errOpenLink}
 	}
+	if d.ext4 != nil {
+		return d.openExt4(name, info)
+	}
 	var f fs.File
 	err = d.call("open", func() (err error) {
 		f, err = d.inner.Open(info.path)
@@ -216,7 +259,7 @@ func (d *diskFS) Open(name string) (fs.File, error) {
 		if err != nil {
 			return nil, &fs.PathError{Op: "open", Path: name, Err: err}
 		}
-		return &file{d: d, fat: data, fi: info}, nil
+		return &file{d: d, data: data, fi: info}, nil
 	}
 	rs, ok := f.(io.ReadSeeker)
 	if !ok {
@@ -224,6 +267,24 @@ func (d *diskFS) Open(name string) (fs.File, error) {
 		return nil, &fs.PathError{Op: "open", Path: name, Err: ErrUnsupported}
 	}
 	return &file{d: d, f: rs, closer: f, fi: info}, nil
+}
+
+// openExt4 opens a regular ext4 file for reading through its own extents
+// (see ext4Data).
+func (d *diskFS) openExt4(name string, info *fileInfo) (fs.File, error) {
+	st, ok := info.sys.(*ext4.StatT)
+	if !ok || st == nil {
+		return nil, &fs.PathError{Op: "open", Path: name, Err: ErrUnsupported}
+	}
+	var data *ext4Data
+	err := d.call("open", func() (err error) {
+		data, err = d.ext4.fileData(st.Ino)
+		return err
+	})
+	if err != nil {
+		return nil, &fs.PathError{Op: "open", Path: name, Err: err}
+	}
+	return &file{d: d, data: data, fi: info}, nil
 }
 
 // clusterChainer is what go-diskfs FAT files offer to tell where they lie.
@@ -267,21 +328,14 @@ func unwrapPath(err error) error {
 }
 
 // ext4Mode returns a function that fetches the permission bits of an ext4
-// entry. go-diskfs's ext4 directory entries carry only the file type; the
-// full mode needs a Stat by path, which walks the path again, so it is done
-// only when someone asks for the mode.
-func (d *diskFS) ext4Mode(p string) func() (fs.FileMode, bool) {
-	return func() (fs.FileMode, bool) {
-		var m fs.FileMode
-		err := d.call("stat", func() error {
-			fi, err := d.inner.Stat(p)
-			if err == nil {
-				m = fi.Mode()
-			}
-			return err
-		})
-		return m, err == nil
+// entry from its inode (see modeOf), when someone asks for them.
+func (d *diskFS) ext4Mode(sys any) func() (fs.FileMode, bool) {
+	st, ok := sys.(*ext4.StatT)
+	if !ok || st == nil {
+		return nil
 	}
+	ino := st.Ino
+	return func() (fs.FileMode, bool) { return d.ext4.modeOf(ino) }
 }
 
 // fileInfo is a snapshot of go-diskfs's FileInfo with our path attached.
