@@ -16,8 +16,9 @@ type fatRun struct {
 }
 
 // fatData reads a FAT file's content straight from the partition by its
-// cluster runs. go-diskfs walks the whole cluster chain on every Read, so a
-// random read of a big file cost time proportional to the file size; the
+// cluster runs (and an ISO 9660 file's by its one extent, see isoData).
+// go-diskfs walks the whole cluster chain on every Read, so a random read
+// of a big file cost time proportional to the file size; the
 // runs are built once per open file instead, and each ReadAt finds its run
 // by binary search.
 //
@@ -75,9 +76,9 @@ func (d *fatData) readAt(p []byte, off int64) (int, error) {
 		chunk := p[n:min(int64(len(p)), int64(n)+run.length-at)]
 		if err := readFull(d.r, d.size, chunk, run.diskOff+at); err != nil {
 			if errors.Is(err, io.ErrUnexpectedEOF) { // the run leaves the partition
-				return n, formatErr(run.diskOff+at, "cluster data past the volume end")
+				return n, formatErr(run.diskOff+at, "file data past the volume end")
 			}
-			return n, fmt.Errorf("reading cluster data at byte %d: %w", run.diskOff+at, err)
+			return n, fmt.Errorf("reading file data at byte %d: %w", run.diskOff+at, err)
 		}
 		n += len(chunk)
 	}

@@ -31,8 +31,10 @@ type diskFS struct {
 	fat  *fatTable
 	r    io.ReaderAt
 	size int64 // of the partition
-	// On ext4, every inode go-diskfs reads is checked first (ext4guard.go).
+	// On ext4, every inode go-diskfs reads is checked first (ext4guard.go);
+	// on ISO 9660, every directory record and continuation area (isoguard.go).
 	ext4 *ext4Guard
+	iso  *isoGuard
 
 	dirs *dirCache
 	mu   sync.Mutex
@@ -55,6 +57,14 @@ func newDiskFS(inner filesystem.FileSystem, kind string) *diskFS {
 func (d *diskFS) call(what string, f func() error) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	if d.iso != nil {
+		d.iso.begin()
+		err := guard(d.kind+" "+what, f)
+		if refused := d.iso.refusal(); err != nil && refused != nil {
+			return refused
+		}
+		return err
+	}
 	if d.ext4 == nil {
 		return guard(d.kind+" "+what, f)
 	}
@@ -110,6 +120,10 @@ func (d *diskFS) listDir(fi *fileInfo) ([]fs.DirEntry, error) {
 	if fi.dirBytes > d.size {
 		return nil, &fs.PathError{Op: "readdir", Path: fi.path,
 			Err: formatErr(0, "directory of %d bytes in a volume of %d", fi.dirBytes, d.size)}
+	}
+	if d.iso != nil && fi.dirBytes > maxISODirBytes {
+		return nil, &fs.PathError{Op: "readdir", Path: fi.path,
+			Err: fmt.Errorf("directory of %d bytes is larger than we read (%d): %w", fi.dirBytes, maxISODirBytes, ErrUnsupported)}
 	}
 	return d.readDir(fi.path)
 }
@@ -254,6 +268,13 @@ func (d *diskFS) Open(name string) (fs.File, error) {
 	if err != nil {
 		return nil, &fs.PathError{Op: "open", Path: name, Err: asFormat(err)}
 	}
+	if d.iso != nil {
+		data, err := d.isoData(f, info.size)
+		if err != nil {
+			return nil, &fs.PathError{Op: "open", Path: name, Err: err}
+		}
+		return &file{d: d, data: data, fi: info}, nil
+	}
 	if d.fat != nil {
 		data, err := d.fatData(f, info.size)
 		if err != nil {
@@ -317,6 +338,22 @@ func (d *diskFS) fatData(f fs.File, size int64) (*fatData, error) {
 		return nil, asFormat(err)
 	}
 	return d.fat.fileRuns(d.r, d.size, start, size), nil
+}
+
+// isoData closes the go-diskfs file f and returns its extent: an ISO 9660
+// file is one run of blocks, read straight from the partition, so that
+// go-diskfs reads only metadata (see isoGuard).
+func (d *diskFS) isoData(f fs.File, size int64) (*fatData, error) {
+	defer func() { _ = d.call("close", f.Close) }()
+	l, ok := f.(interface{ Location() uint32 })
+	if !ok {
+		return nil, ErrUnsupported
+	}
+	start := int64(l.Location()) * isoBlock
+	if size > 0 && start >= d.size {
+		return nil, formatErr(start, "iso9660: file data at byte %d, past the volume end", start)
+	}
+	return &fatData{r: d.r, size: d.size, runs: []fatRun{{diskOff: start, length: size}}}, nil
 }
 
 func unwrapPath(err error) error {

@@ -223,12 +223,19 @@ func TestLoopingFAT(t *testing.T) {
 	}
 }
 
-// walkAll reads every file of a volume, bounded, to shake out panics.
+// walkAll reads every file and link target of a volume, bounded, to shake
+// out panics.
 func walkAll(fsys fs.FS) {
 	n := 0
 	_ = fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
 		if n++; n > 200 {
 			return fs.SkipAll
+		}
+		if err == nil && d.Type()&fs.ModeSymlink != 0 {
+			if rl, ok := fsys.(fs.ReadLinkFS); ok {
+				_, _ = rl.ReadLink(p)
+			}
+			return nil
 		}
 		if err == nil && !d.IsDir() {
 			if f, err := fsys.Open(p); err == nil {

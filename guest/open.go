@@ -20,6 +20,7 @@ import (
 func openFS(kind string, r io.ReaderAt, size int64, probe []byte) (fs.FS, string, error) {
 	var fat *fatTable
 	var e4 *ext4Guard
+	var iso *isoGuard
 	switch kind {
 	case fsNTFS:
 		return openNTFS(r, size)
@@ -40,6 +41,7 @@ func openFS(kind string, r io.ReaderAt, size int64, probe []byte) (fs.FS, string
 		if err := checkISO(probe, size); err != nil {
 			return nil, "", err
 		}
+		iso = newISOGuard(size)
 	case fsExt2, fsExt3:
 		return nil, "", fmt.Errorf("%s without extents: %w", kind, ErrUnsupported)
 	default:
@@ -50,15 +52,21 @@ func openFS(kind string, r io.ReaderAt, size int64, probe []byte) (fs.FS, string
 	if e4 != nil {
 		st.inspect = e4.inspect
 	}
+	if iso != nil {
+		st.inspect = iso.inspect
+	}
 	err := guard(kind, func() (err error) {
 		inner, err = readDiskfs(kind, st, size)
 		return err
 	})
+	if iso != nil && err != nil && iso.refusal() != nil {
+		err = iso.refusal()
+	}
 	if err != nil {
 		return nil, "", fmt.Errorf("%s: %w", kind, asFormat(err))
 	}
 	d := newDiskFS(inner, kind)
-	d.fat, d.ext4, d.r, d.size = fat, e4, r, size
+	d.fat, d.ext4, d.iso, d.r, d.size = fat, e4, iso, r, size
 	return d, d.label(), nil
 }
 
