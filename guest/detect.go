@@ -50,7 +50,7 @@ func extKind(sb []byte) string {
 	incompat := binary.LittleEndian.Uint32(sb[0x60:])
 	const (
 		hasJournal   = 0x4
-		ext4Incompat = 0x40 | 0x80 | 0x200 | 0x10000 // extents, 64bit, flex_bg, inline data
+		ext4Incompat = 0x40 | 0x80 | 0x200 | 0x8000 // extents, 64bit, flex_bg, inline data
 	)
 	switch {
 	case incompat&ext4Incompat != 0:

@@ -11,7 +11,7 @@ var (
 	// inconsistent (bad checksum, impossible sizes, broken chains).
 	ErrFormat = errors.New("guest: malformed on-disk structure")
 	// ErrUnsupported marks a structure that is valid but that this package
-	// cannot read (for example ext2 without extents).
+	// cannot read (for example an ext4 directory too large to list).
 	ErrUnsupported = errors.New("guest: unsupported")
 	// ErrOutOfRange marks a partition that lies (partly) outside the disk.
 	ErrOutOfRange = errors.New("guest: partition outside the disk")

@@ -6,6 +6,7 @@ import (
 	"io"
 	"math/bits"
 	"slices"
+	"strings"
 )
 
 // go-diskfs reads ext4 with sizes and counts taken straight from the disk:
@@ -63,6 +64,8 @@ type ext4Geometry struct {
 	groups, diskfsGroups uint64
 	gdtOff               int64 // where go-diskfs reads the descriptor table
 	largeDir             bool  // htree indexes may be three levels deep
+	fileTypes            bool  // directory entries carry the file type (one-byte name length)
+	label                string
 }
 
 // ext4 superblock fields (offsets in the superblock) and feature bits.
@@ -82,6 +85,8 @@ const (
 	sbBlocksCountHi  = 0x150
 
 	incompatMetaBG   = 0x10
+	incompatInline   = 0x8000
+	sbVolumeName     = 0x78
 	incompat64Bit    = 0x80
 	incompatLargeDir = 0x4000
 	roCompatBigalloc = 0x200
@@ -136,6 +141,8 @@ func parseExt4Superblock(sb []byte, size int64) (ext4Geometry, error) {
 	}
 	incompat := le32(sbIncompat)
 	g.largeDir = incompat&incompatLargeDir != 0
+	g.fileTypes = incompat&incompatFType != 0
+	g.label = strings.TrimRight(string(sb[sbVolumeName:sbVolumeName+16]), "\x00 ")
 	g.blocks, g.descSize = le32(sbBlocksCount), 32
 	if incompat&incompat64Bit != 0 {
 		g.blocks |= le32(sbBlocksCountHi) << 32

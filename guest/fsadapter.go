@@ -35,6 +35,10 @@ type diskFS struct {
 	// on ISO 9660, every directory record and continuation area (isoguard.go).
 	ext4 *ext4Guard
 	iso  *isoGuard
+	// ownExt lists directories with our own reader (ext4dir.go) instead of
+	// go-diskfs, which cannot read block maps or inline directories; inner
+	// is nil then.
+	ownExt bool
 
 	dirs *dirCache
 	mu   sync.Mutex
@@ -84,6 +88,9 @@ func (d *diskFS) call(what string, f func() error) error {
 }
 
 func (d *diskFS) label() string {
+	if d.ownExt {
+		return d.ext4.geo.label
+	}
 	var l string
 	_ = d.call("label", func() error { l = strings.TrimSpace(d.inner.Label()); return nil })
 	return l
@@ -109,7 +116,7 @@ func (d *diskFS) ReadDir(name string) ([]fs.DirEntry, error) {
 		ents, err := d.listDir(fi.(*fileInfo))
 		return slices.Clone(ents), err
 	}
-	ents, err := d.readDir(name)
+	ents, err := d.listDir(rootInfo())
 	return slices.Clone(ents), err
 }
 
@@ -125,7 +132,7 @@ func (d *diskFS) listDir(fi *fileInfo) ([]fs.DirEntry, error) {
 		return nil, &fs.PathError{Op: "readdir", Path: fi.path,
 			Err: fmt.Errorf("directory of %d bytes is larger than we read (%d): %w", fi.dirBytes, maxISODirBytes, ErrUnsupported)}
 	}
-	return d.readDir(fi.path)
+	return d.readDir(fi)
 }
 
 var (
@@ -133,35 +140,22 @@ var (
 	errOpenLink = fmt.Errorf("opening a symbolic link: %w", ErrUnsupported)
 )
 
-// readDir lists a directory whose path is known to be spelled as on disk.
-// The listing may be shared with the cache: callers must not change it.
-func (d *diskFS) readDir(dir string) ([]fs.DirEntry, error) {
+// readDir lists a directory found by its path spelled as on disk (or, for
+// our own ext listings, by its inode). The listing may be shared with the
+// cache: callers must not change it.
+func (d *diskFS) readDir(fi *fileInfo) ([]fs.DirEntry, error) {
+	dir := fi.path
 	if ents, ok := d.dirs.get(dir); ok {
 		return ents, nil
 	}
 	var out []fs.DirEntry
-	err := d.call("readdir", func() error {
-		ents, err := d.inner.ReadDir(dir)
-		if err != nil {
-			return err
-		}
-		out = make([]fs.DirEntry, 0, len(ents))
-		for _, e := range ents {
-			n := e.Name()
-			if n == "" || n == "." || n == ".." || strings.ContainsAny(n, "/\x00") {
-				continue // a name the tree above cannot show
-			}
-			fi, err := e.Info()
-			if err != nil {
-				return err
-			}
-			info := newFileInfo(path.Join(dir, n), fi, d.kind)
-			if d.kind == fsExt4 {
-				info.lazyMode = d.ext4Mode(fi.Sys())
-			}
-			out = append(out, dirEntry{info})
-		}
-		return nil
+	list := d.listInner
+	if d.ownExt {
+		list = func(dir string) ([]fs.DirEntry, error) { return d.listExt(dir, inodeOf(fi)) }
+	}
+	err := d.call("readdir", func() (err error) {
+		out, err = list(dir)
+		return err
 	})
 	if err != nil {
 		return nil, &fs.PathError{Op: "readdir", Path: dir, Err: asFormat(err)}
@@ -169,6 +163,74 @@ func (d *diskFS) readDir(dir string) ([]fs.DirEntry, error) {
 	slices.SortFunc(out, func(a, b fs.DirEntry) int { return strings.Compare(a.Name(), b.Name()) })
 	d.dirs.put(dir, out)
 	return out, nil
+}
+
+// listInner lists a directory through go-diskfs; called within d.call.
+func (d *diskFS) listInner(dir string) ([]fs.DirEntry, error) {
+	ents, err := d.inner.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]fs.DirEntry, 0, len(ents))
+	for _, e := range ents {
+		n := e.Name()
+		if n == "" || n == "." || n == ".." || strings.ContainsAny(n, "/\x00") {
+			continue // a name the tree above cannot show
+		}
+		fi, err := e.Info()
+		if err != nil {
+			return nil, err
+		}
+		info := newFileInfo(path.Join(dir, n), fi, d.kind)
+		if d.kind == fsExt4 {
+			info.lazyMode = d.ext4Mode(fi.Sys())
+		}
+		out = append(out, dirEntry{info})
+	}
+	return out, nil
+}
+
+// listExt lists directory inode ino with our own ext reader; called
+// within d.call.
+func (d *diskFS) listExt(dir string, ino uint32) ([]fs.DirEntry, error) {
+	ents, err := d.ext4.listDir(ino)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]fs.DirEntry, 0, len(ents))
+	for _, e := range ents {
+		if e.name == "" || strings.ContainsAny(e.name, "/\x00") {
+			continue // a name the tree above cannot show
+		}
+		st, err := d.ext4.statInode(e.ino)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", path.Join(dir, e.name), err)
+		}
+		info := &fileInfo{path: path.Join(dir, e.name), name: e.name, size: st.size, mode: st.mode,
+			mtime: st.mtime, sys: st, isDir: st.mode.IsDir()}
+		if info.isDir {
+			info.size, info.dirBytes = 0, st.size
+		}
+		out = append(out, dirEntry{info})
+	}
+	return out, nil
+}
+
+// inodeOf returns the ext inode number of an entry (the root's for the
+// volume root), from our own listing or go-diskfs's.
+func inodeOf(fi *fileInfo) uint32 {
+	switch st := fi.sys.(type) {
+	case *extStat:
+		return st.Ino
+	case *ext4.StatT:
+		if st != nil {
+			return st.Ino
+		}
+	}
+	if fi.path == "." {
+		return rootInode
+	}
+	return 0
 }
 
 // Stat finds name through its parent's listing, so that a missing name
@@ -211,13 +273,13 @@ func (d *diskFS) ReadLink(name string) (string, error) {
 	if info.mode&fs.ModeSymlink == 0 {
 		return "", &fs.PathError{Op: "readlink", Path: name, Err: fs.ErrInvalid}
 	}
-	st, ok := info.sys.(*ext4.StatT)
-	if d.ext4 == nil || !ok || st == nil {
+	ino := inodeOf(info)
+	if d.ext4 == nil || ino == 0 {
 		return "", &fs.PathError{Op: "readlink", Path: name, Err: ErrUnsupported}
 	}
 	var target string
 	err = d.call("readlink", func() (err error) {
-		target, err = d.ext4.linkTarget(st.Ino)
+		target, err = d.ext4.linkTarget(ino)
 		return err
 	})
 	if err != nil {
@@ -293,13 +355,13 @@ func (d *diskFS) Open(name string) (fs.File, error) {
 // openExt4 opens a regular ext4 file for reading through its own extents
 // (see ext4Data).
 func (d *diskFS) openExt4(name string, info *fileInfo) (fs.File, error) {
-	st, ok := info.sys.(*ext4.StatT)
-	if !ok || st == nil {
+	ino := inodeOf(info)
+	if ino == 0 {
 		return nil, &fs.PathError{Op: "open", Path: name, Err: ErrUnsupported}
 	}
 	var data *ext4Data
 	err := d.call("open", func() (err error) {
-		data, err = d.ext4.fileData(st.Ino)
+		data, err = d.ext4.fileData(ino)
 		return err
 	})
 	if err != nil {

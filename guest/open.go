@@ -32,18 +32,23 @@ func openFS(kind string, r io.ReaderAt, size int64, probe []byte) (fs.FS, string
 		if fat, err = loadFAT(kind, r, size, probe); err != nil {
 			return nil, "", err
 		}
-	case fsExt4:
+	case fsExt4, fsExt2, fsExt3:
 		var err error
 		if e4, err = newExt4Guard(r, size, probe[1024:]); err != nil {
 			return nil, "", err
+		}
+		if kind != fsExt4 || binary.LittleEndian.Uint32(probe[1024+sbIncompat:])&incompatInline != 0 {
+			// go-diskfs lists only extent-mapped directories: ours reads
+			// block maps and inline directories too.
+			d := newDiskFS(nil, kind)
+			d.ext4, d.ownExt, d.r, d.size = e4, true, r, size
+			return d, d.label(), nil
 		}
 	case fsISO9660:
 		if err := checkISO(probe, size); err != nil {
 			return nil, "", err
 		}
 		iso = newISOGuard(size)
-	case fsExt2, fsExt3:
-		return nil, "", fmt.Errorf("%s without extents: %w", kind, ErrUnsupported)
 	default:
 		return nil, "", nil
 	}
