@@ -26,7 +26,10 @@ const (
 	inodeCrTime  = 0x90
 	inodeCrTimeX = 0x94
 
-	rootInode      = 2
+	rootInode = 2
+	// maxExtEntries bounds one listing: each entry costs a few hundred
+	// bytes until the listing is dropped.
+	maxExtEntries  = 1 << 20
 	incompatFType  = 0x2 // directory entries carry the file type
 	dirEntryHeader = 8
 )
@@ -110,6 +113,9 @@ func (g *ext4Guard) parseEntries(out []extEntry, b []byte, at int64) ([]extEntry
 		if ino != 0 && name != "." && name != ".." {
 			if uint64(ino) > uint64(len(g.byGroup))*g.geo.inodesPerGroup {
 				return out, formatErr(at, "entry %q names inode %d past the last", name, ino)
+			}
+			if len(out) >= maxExtEntries {
+				return out, fmt.Errorf("more than %d entries: %w", maxExtEntries, ErrUnsupported)
 			}
 			out = append(out, extEntry{name: name, ino: ino})
 		}

@@ -73,6 +73,7 @@ func (g *ext4Guard) fileDataOf(ino uint32, b []byte, off int64) (*ext4Data, erro
 
 // readInode reads the slot of inode ino: at least the 128 bytes every
 // revision has, and the extra fields where the superblock says they are.
+// The slot is valid until the next readInode.
 func (g *ext4Guard) readInode(ino uint32) ([]byte, int64, error) {
 	if ino == 0 {
 		return nil, 0, formatErr(0, "ext4: inode 0")
@@ -82,7 +83,12 @@ func (g *ext4Guard) readInode(ino uint32) ([]byte, int64, error) {
 		return nil, 0, formatErr(0, "ext4: inode %d past the last group", ino)
 	}
 	off := g.byGroup[group] + int64(uint64(ino-1)%g.geo.inodesPerGroup)*g.geo.inodeSize
-	b := make([]byte, g.geo.inodeSize)
+	// One buffer for every inode read: callers hold the diskFS lock and
+	// keep nothing of b past their own call.
+	if int64(len(g.inodeBuf)) != g.geo.inodeSize {
+		g.inodeBuf = make([]byte, g.geo.inodeSize)
+	}
+	b := g.inodeBuf
 	if err := g.spend(len(b)); err != nil {
 		return nil, off, err
 	}

@@ -215,6 +215,8 @@ type ext4Guard struct {
 	// trees deeper than the inode, htree indexes) and passed: a listing
 	// reads every entry's inode, and the volume does not change under us.
 	checked map[int64]struct{}
+
+	inodeBuf []byte // see readInode
 }
 
 // maxExt4Checked bounds the checked set; it starts over when full.

@@ -150,13 +150,21 @@ func (d *diskFS) readDir(fi *fileInfo) ([]fs.DirEntry, error) {
 	}
 	var out []fs.DirEntry
 	list := d.listInner
-	if d.ownExt {
+	if d.ownExt || d.ext4 != nil && fi.dirBytes > ext4LargeDirBytes {
 		list = func(dir string) ([]fs.DirEntry, error) { return d.listExt(dir, inodeOf(fi)) }
 	}
 	err := d.call("readdir", func() (err error) {
 		out, err = list(dir)
 		return err
 	})
+	if err != nil && d.ext4 != nil && !d.ownExt && errors.Is(err, ErrUnsupported) {
+		// Too large for go-diskfs, which keeps a parsed inode per entry
+		// (see maxExt4DirEntries): our own reader lists it.
+		err = d.call("readdir", func() (err error) {
+			out, err = d.listExt(dir, inodeOf(fi))
+			return err
+		})
+	}
 	if err != nil {
 		return nil, &fs.PathError{Op: "readdir", Path: dir, Err: asFormat(err)}
 	}
@@ -189,6 +197,11 @@ func (d *diskFS) listInner(dir string) ([]fs.DirEntry, error) {
 	}
 	return out, nil
 }
+
+// ext4LargeDirBytes is the directory size from which an ext4 directory is
+// listed by our own reader without trying go-diskfs first: at a dozen
+// bytes an entry it may hold more entries than go-diskfs's budget.
+const ext4LargeDirBytes = 12 * maxExt4DirEntries
 
 // listExt lists directory inode ino with our own ext reader; called
 // within d.call.
@@ -288,11 +301,12 @@ func (d *diskFS) ReadLink(name string) (string, error) {
 	return target, nil
 }
 
+// find looks elem up in a listing sorted by name: by binary search, so
+// that a lookup in a large directory does not cost its size.
 func (d *diskFS) find(ents []fs.DirEntry, elem string) *fileInfo {
-	for _, e := range ents {
-		if e.Name() == elem {
-			return e.(dirEntry).fi
-		}
+	i, found := slices.BinarySearchFunc(ents, elem, func(e fs.DirEntry, name string) int { return strings.Compare(e.Name(), name) })
+	if found {
+		return ents[i].(dirEntry).fi
 	}
 	if d.caseless() {
 		for _, e := range ents {
