@@ -13,7 +13,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/ckptfs/ckptfs/ntfs"
 	gofs "github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
 )
@@ -41,8 +40,8 @@ func (g *guestFile) Open(ctx context.Context, flags uint32) (fh gofs.FileHandle,
 		return nil, 0, toErrno(err)
 	}
 	h := &guestHandle{f: f}
-	if nf, ok := f.(*ntfs.File); ok {
-		h.views = newFileViews(g.vol.disk, g.vol.start, nf)
+	if m, ok := f.(extentMapper); ok {
+		h.views = newFileViews(g.vol.disk, g.vol.start, m)
 	}
 	return h, fuse.FOPEN_KEEP_CACHE, 0
 }

@@ -3,6 +3,7 @@
 package fs
 
 import (
+	iofs "io/fs"
 	"sort"
 
 	"github.com/ckptfs/ckptfs/ntfs"
@@ -13,9 +14,9 @@ import (
 // (writev takes at most 1024); a more fragmented read is copied instead.
 const maxFileViews = 256
 
-// fileViews maps an NTFS file's bytes one to one onto the disk, so a read
+// fileViews maps a guest file's bytes one to one onto the disk, so a read
 // of the file is answered with views of the disk (see vhdx.Chain.Views)
-// instead of being copied through the NTFS reader and the chain.
+// instead of being copied through the filesystem reader and the chain.
 type fileViews struct {
 	disk  viewer
 	start int64 // the volume's offset on the disk
@@ -23,10 +24,17 @@ type fileViews struct {
 	exts  []ntfs.Extent // by FileOff, covering [0, size)
 }
 
+// extentMapper is a guest file that can tell where its bytes lie in its
+// volume: *ntfs.File, and package guest's FAT, ext and ISO 9660 files.
+type extentMapper interface {
+	iofs.File
+	Extents() (exts []ntfs.Extent, exact bool, err error)
+}
+
 // newFileViews returns the mapping of f, or nil when its bytes are not
 // its clusters' bytes (resident, compressed, encrypted, partly
-// initialized) or the disk cannot give views.
-func newFileViews(disk viewer, start int64, f *ntfs.File) *fileViews {
+// initialized, inline) or the disk cannot give views.
+func newFileViews(disk viewer, start int64, f extentMapper) *fileViews {
 	if disk == nil {
 		return nil
 	}

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/ckptfs/ckptfs/ntfs"
 	"io"
 	"sort"
 )
@@ -338,4 +339,40 @@ func (g *ext4Guard) linkTarget(ino uint32) (string, error) {
 		return "", err
 	}
 	return string(target), nil
+}
+
+// byteExtents maps the extents, with holes and unwritten extents as sparse
+// ones, up to size. Inline data lies in the inode, not one to one in
+// blocks: not exact.
+func (d *ext4Data) byteExtents(size int64) ([]ntfs.Extent, bool) {
+	if d.inline != nil {
+		return nil, false
+	}
+	bs := d.blockSize
+	var out []ntfs.Extent
+	hole := func(from, to int64) {
+		if to > from {
+			out = append(out, ntfs.Extent{FileOff: from, VolOff: -1, Len: to - from, Sparse: true})
+		}
+	}
+	pos := int64(0)
+	for _, e := range d.extents {
+		if pos >= size {
+			break
+		}
+		start := int64(e.logical) * bs
+		hole(pos, min(start, size))
+		n := min(int64(e.length())*bs, size-start)
+		if n <= 0 {
+			continue
+		}
+		if e.raw > 32768 {
+			hole(start, start+n)
+		} else {
+			out = append(out, ntfs.Extent{FileOff: start, VolOff: int64(e.physical) * bs, Len: n})
+		}
+		pos = start + n
+	}
+	hole(pos, size)
+	return out, true
 }

@@ -3,6 +3,7 @@ package guest
 import (
 	"errors"
 	"fmt"
+	"github.com/ckptfs/ckptfs/ntfs"
 	"io"
 	"sort"
 )
@@ -89,4 +90,16 @@ func (d *fatData) readAt(p []byte, off int64) (int, error) {
 		return n, fmt.Errorf("file data ends at byte %d: %w", off+int64(n), ErrFormat)
 	}
 	return n, nil
+}
+
+// byteExtents maps the runs; they cover the file unless its chain ended early.
+func (d *fatData) byteExtents(size int64) ([]ntfs.Extent, bool) {
+	out := make([]ntfs.Extent, 0, len(d.runs))
+	for _, r := range d.runs {
+		if r.fileOff >= size {
+			break
+		}
+		out = append(out, ntfs.Extent{FileOff: r.fileOff, VolOff: r.diskOff, Len: min(r.length, size-r.fileOff)})
+	}
+	return out, d.chainErr == nil
 }

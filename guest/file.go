@@ -2,6 +2,7 @@ package guest
 
 import (
 	"errors"
+	"github.com/ckptfs/ckptfs/ntfs"
 	"io"
 	"io/fs"
 	"slices"
@@ -33,6 +34,20 @@ var errClosed = errors.New("file already closed")
 // (fatData, ext4Data); p is already cut at the file size.
 type dataReader interface {
 	readAt(p []byte, off int64) (int, error)
+	// byteExtents maps the first size bytes onto the partition; exact
+	// is false when some bytes are not stored as they read.
+	byteExtents(size int64) (exts []ntfs.Extent, exact bool)
+}
+
+// Extents maps the file's bytes onto its volume, as ntfs.File.Extents
+// does: the mount answers reads of an exactly mapped file with views of
+// the disk instead of copies. A file read through go-diskfs has no map.
+func (f *file) Extents() ([]ntfs.Extent, bool, error) {
+	if f.data == nil {
+		return nil, false, nil
+	}
+	exts, exact := f.data.byteExtents(f.fi.size)
+	return exts, exact, nil
 }
 
 // Stat describes the file.
