@@ -284,7 +284,8 @@ func (l *guestLink) resolve() (string, error) {
 			l.err = err
 			return
 		}
-		l.target = rewriteLink(l.path, raw)
+		_, windows := l.vol.fsys.(*ntfs.Volume)
+		l.target = rewriteLink(l.path, raw, windows)
 	})
 	return l.target, l.err
 }

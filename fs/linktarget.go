@@ -18,8 +18,10 @@ const unresolvedDir = ".ckptfs-unresolved"
 // link's slash-separated path inside the volume; raw is the target as the
 // guest stored it. The rule:
 //
-//  1. The Windows prefixes \??\, \\?\ and \\.\ are dropped, NUL bytes are
-//     dropped and backslashes become slashes.
+//  1. NUL bytes are dropped. On Windows volumes (NTFS) the prefixes \??\,
+//     \\?\ and \\.\ are dropped and backslashes become slashes; rules 2 and
+//     3 apply to Windows volumes only, except the leading slash. On POSIX
+//     volumes (ext) a backslash is part of a name.
 //  2. A target with a drive letter ("C:\x") or a leading slash is taken from
 //     the volume root: which volume carried the letter is not recorded, so
 //     the link's own volume is assumed.
@@ -39,19 +41,26 @@ const unresolvedDir = ".ckptfs-unresolved"
 // Since the result climbs through real directories at most to the volume
 // root and then only descends, and every link met on the way down obeys
 // the same rule, no resolution can leave the volume directory.
-func rewriteLink(linkPath, raw string) string {
+func rewriteLink(linkPath, raw string, windows bool) string {
 	dir := splitPath(path.Dir(linkPath))
 	t := strings.ReplaceAll(raw, "\x00", "")
 	prefixed := false
-	for _, p := range []string{`\??\`, `\\?\`, `\\.\`} {
-		if strings.HasPrefix(t, p) {
-			t, prefixed = t[len(p):], true
-			break
+	if windows {
+		for _, p := range []string{`\??\`, `\\?\`, `\\.\`} {
+			if strings.HasPrefix(t, p) {
+				t, prefixed = t[len(p):], true
+				break
+			}
 		}
+		t = strings.ReplaceAll(t, `\`, "/")
 	}
-	t = strings.ReplaceAll(t, `\`, "/")
 	var comps []string
+	fromRoot := true
 	switch {
+	case !windows && strings.HasPrefix(t, "/"):
+		comps = splitPath(t)
+	case !windows:
+		fromRoot = false
 	case strings.HasPrefix(t, "//"),
 		prefixed && (hasPrefixFold(t, "UNC/") || hasPrefixFold(t, "Volume{")),
 		isVolumeGUIDPath(t):
@@ -64,6 +73,9 @@ func rewriteLink(linkPath, raw string) string {
 	case strings.HasPrefix(t, "/"):
 		comps = splitPath(t)
 	default:
+		fromRoot = false
+	}
+	if !fromRoot {
 		rel := splitPath(t)
 		up := 0
 		for up < len(rel) && rel[up] == ".." {

@@ -34,10 +34,29 @@ func TestRewriteLink(t *testing.T) {
 		{"link", `C:relative`, `.ckptfs-unresolved/C:relative`},
 		{"link", `//x/..`, `.ckptfs-unresolved/\\x\..`},
 	} {
-		if got := rewriteLink(tc.link, tc.raw); got != tc.want {
+		if got := rewriteLink(tc.link, tc.raw, true); got != tc.want {
 			t.Errorf("rewriteLink(%q, %q) = %q, want %q", tc.link, tc.raw, got, tc.want)
 		}
 		checkConfined(t, tc.link, tc.raw)
+	}
+}
+
+// TestRewritePOSIXLink checks the rules for ext links: backslashes and
+// drive letters are plain name characters.
+func TestRewritePOSIXLink(t *testing.T) {
+	for _, tc := range []struct{ link, raw, want string }{
+		{"a/link", `x\y`, `x\y`},
+		{"a/link", `C:\x`, `C:\x`},
+		{"a/b/link", `/etc/passwd`, "../../etc/passwd"},
+		{"a/b/link", `/`, "../.."},
+		{"link", `//x/../../y`, "y"},
+		{"a/b/link", `../../../../etc`, "../../etc"},
+		{"a/b/link", `../x`, "../x"},
+		{"a/link", `\\server\share`, `\\server\share`},
+	} {
+		if got := rewriteLink(tc.link, tc.raw, false); got != tc.want {
+			t.Errorf("rewriteLink(%q, %q, posix) = %q, want %q", tc.link, tc.raw, got, tc.want)
+		}
 	}
 }
 
@@ -45,7 +64,7 @@ func TestRewriteLink(t *testing.T) {
 // directory and fails if it ever climbs above the volume root.
 func checkConfined(t *testing.T, link, raw string) {
 	t.Helper()
-	got := rewriteLink(link, raw)
+	got := rewriteLink(link, raw, true)
 	if strings.HasPrefix(got, "/") || strings.ContainsRune(got, 0) {
 		t.Fatalf("rewriteLink(%q, %q) = %q: absolute or NUL", link, raw, got)
 	}
