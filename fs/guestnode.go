@@ -284,8 +284,8 @@ func (l *guestLink) resolve() (string, error) {
 			l.err = err
 			return
 		}
-		_, windows := l.vol.fsys.(*ntfs.Volume)
-		l.target = rewriteLink(l.path, raw, windows)
+		pl, ok := l.vol.fsys.(POSIXLinker)
+		l.target = rewriteLink(l.path, raw, !ok || !pl.POSIXLinks())
 	})
 	return l.target, l.err
 }

@@ -11,6 +11,14 @@ import (
 // on the fs.FS itself); a filesystem offering none of them still mounts,
 // with path-based inode numbers, mtime for every time, and no xattrs.
 
+// POSIXLinker is implemented by filesystems (on the fs.FS itself) whose
+// link targets are POSIX paths (ext): a backslash or "C:" is then part of
+// a name. Link targets of any other filesystem follow the Windows rules
+// of rewriteLink.
+type POSIXLinker interface {
+	POSIXLinks() bool
+}
+
 // FileIdentity is implemented by a FileInfo.Sys() value whose filesystem
 // knows an identity shared by all names of one file (NTFS: the MFT
 // reference). Names with the same identity are one inode (hard links).

@@ -271,6 +271,10 @@ func (d *diskFS) Stat(name string) (fs.FileInfo, error) {
 	return fi, nil
 }
 
+// POSIXLinks reports whether link targets are POSIX paths: on ext they
+// are; FAT has no links, and go-diskfs does not read Rock Ridge targets.
+func (d *diskFS) POSIXLinks() bool { return d.ext4 != nil }
+
 // Lstat is Stat: neither follows a final symbolic link.
 func (d *diskFS) Lstat(name string) (fs.FileInfo, error) { return d.Stat(name) }
 
