@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ckptfs/ckptfs/internal/testutil"
 )
@@ -132,6 +133,7 @@ func TestExt4ContentAgainstDebugfs(t *testing.T) {
 			}
 			compareExt4(t, vols[0].FS, dump)
 			compareLinks(t, vols[0].FS, dump)
+			compareMeta(t, vols[0].FS, tree)
 			if !inline {
 				checkRandomReads(t, vols[0].FS, filepath.Join(dump, "sparse.bin"), "sparse.bin")
 			}
@@ -163,6 +165,36 @@ func compareLinks(t *testing.T, fsys fs.FS, dump string) {
 	})
 	if err != nil || links < 4 {
 		t.Errorf("%d links compared (%v)", links, err)
+	}
+}
+
+// compareMeta checks the permission bits and modification times, which
+// mke2fs -d copies from the tree, of every file, directory and link.
+func compareMeta(t *testing.T, fsys fs.FS, tree string) {
+	t.Helper()
+	n := 0
+	err := filepath.WalkDir(tree, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || p == tree {
+			return err
+		}
+		rel, _ := filepath.Rel(tree, p)
+		want, err := os.Lstat(p)
+		if err != nil {
+			return err
+		}
+		got, err := fsys.(fs.ReadLinkFS).Lstat(rel)
+		if err != nil {
+			t.Errorf("%s: %v", rel, err)
+			return nil
+		}
+		if got.Mode() != want.Mode() || !got.ModTime().Equal(want.ModTime().Truncate(time.Second)) && !got.ModTime().Equal(want.ModTime()) {
+			t.Errorf("%s: mode %v, mtime %v; the tree has %v, %v", rel, got.Mode(), got.ModTime(), want.Mode(), want.ModTime())
+		}
+		n++
+		return nil
+	})
+	if err != nil || n < 20 {
+		t.Errorf("%d entries compared (%v)", n, err)
 	}
 }
 
