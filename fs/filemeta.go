@@ -22,6 +22,8 @@ type fileMeta struct {
 	hasAttrs             bool
 	nlink                int
 	streams              []string
+	posix                bool // perm, uid and gid are the guest's
+	perm, uid, gid       uint32
 }
 
 func metaOf(fi iofs.FileInfo) fileMeta {
@@ -57,6 +59,10 @@ func metaOf(fi iofs.FileInfo) fileMeta {
 	}
 	if v, ok := sys.(LinkCounter); ok {
 		m.nlink = v.LinkCount()
+	}
+	if v, ok := sys.(POSIXAttributer); ok {
+		m.perm, m.uid, m.gid = v.POSIXAttributes()
+		m.posix = true
 	}
 	if v, ok := sys.(StreamLister); ok {
 		m.streams = v.StreamNames()

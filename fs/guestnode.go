@@ -155,6 +155,10 @@ func (n *guestNode) fill(a *fuse.Attr) {
 		setTimes(a, n.vol.mtime)
 		return
 	}
+	if n.meta.posix && n.StableAttr().Mode != syscall.S_IFLNK {
+		a.Mode = n.StableAttr().Mode | n.meta.perm&0o7777
+		a.Uid, a.Gid = n.meta.uid, n.meta.gid
+	}
 	if n.StableAttr().Mode == syscall.S_IFREG {
 		a.Size = uint64(max(n.fi.Size(), 0))
 	}

@@ -19,6 +19,15 @@ type POSIXLinker interface {
 	POSIXLinks() bool
 }
 
+// POSIXAttributer is implemented by a FileInfo.Sys() value whose
+// filesystem keeps POSIX permissions and owners (ext): the tree shows them
+// as they are, so that `cp -a` run as root restores a Linux guest's files
+// with their modes and owners. perm holds the permission, set-id and
+// sticky bits (07777).
+type POSIXAttributer interface {
+	POSIXAttributes() (perm, uid, gid uint32)
+}
+
 // FileIdentity is implemented by a FileInfo.Sys() value whose filesystem
 // knows an identity shared by all names of one file (NTFS: the MFT
 // reference). Names with the same identity are one inode (hard links).

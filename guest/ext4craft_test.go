@@ -15,7 +15,6 @@ import (
 	"testing"
 
 	"github.com/ckptfs/ckptfs/internal/testutil"
-	"github.com/diskfs/go-diskfs/filesystem/ext4"
 )
 
 // ext4Image is an ext4 filesystem made by mkfs.ext4, held in memory, with
@@ -318,7 +317,7 @@ func (im *ext4Image) ino(name string) uint32 {
 	if err != nil {
 		im.t.Fatal(err)
 	}
-	return fi.Sys().(*ext4.StatT).Ino
+	return fi.Sys().(*extStat).Ino
 }
 
 // putExtentHeader writes an extent node header.

@@ -130,6 +130,7 @@ type extStat struct {
 	Ino                  uint32
 	Links                int
 	UID, GID             uint32
+	perm                 uint32    // i_mode's permission, set-id and sticky bits
 	atime, ctime, crtime time.Time // crtime zero when the inode has none
 	mtime                time.Time
 	mode                 fs.FileMode
@@ -142,6 +143,10 @@ func (s *extStat) AccessTime() time.Time   { return s.atime }
 func (s *extStat) ChangeTime() time.Time   { return s.ctime }
 func (s *extStat) CreationTime() time.Time { return s.crtime }
 
+// POSIXAttributes returns the permission bits (with set-id and sticky) and
+// the owner, for a tree that shows them.
+func (s *extStat) POSIXAttributes() (perm, uid, gid uint32) { return s.perm, s.UID, s.GID }
+
 // statInode reads what a listing shows of inode ino.
 func (g *ext4Guard) statInode(ino uint32) (*extStat, error) {
 	b, off, err := g.readInode(ino)
@@ -153,7 +158,7 @@ func (g *ext4Guard) statInode(ino uint32) (*extStat, error) {
 		return nil, formatErr(off, "ext4: inode %d has mode %#o", ino, binary.LittleEndian.Uint16(b[inodeMode:]))
 	}
 	le32 := func(o int) uint32 { return binary.LittleEndian.Uint32(b[o:]) }
-	s := &extStat{Ino: ino, mode: mode,
+	s := &extStat{Ino: ino, mode: mode, perm: uint32(binary.LittleEndian.Uint16(b[inodeMode:])) & 0o7777,
 		Links: int(binary.LittleEndian.Uint16(b[inodeLinks:])),
 		UID:   uint32(binary.LittleEndian.Uint16(b[0x2:])) | uint32(binary.LittleEndian.Uint16(b[0x78:]))<<16,
 		GID:   uint32(binary.LittleEndian.Uint16(b[0x18:])) | uint32(binary.LittleEndian.Uint16(b[0x7a:]))<<16,
@@ -180,4 +185,37 @@ func (g *ext4Guard) statInode(ino uint32) (*extStat, error) {
 		s.crtime = stamp(inodeCrTime, inodeCrTimeX)
 	}
 	return s, nil
+}
+
+// ext4FileMode converts an inode's i_mode; ok is false for a type ext4
+// does not define.
+func ext4FileMode(m uint16) (mode fs.FileMode, ok bool) {
+	switch m & 0xf000 {
+	case 0x8000:
+	case 0x4000:
+		mode = fs.ModeDir
+	case 0xa000:
+		mode = fs.ModeSymlink
+	case 0x2000:
+		mode = fs.ModeDevice | fs.ModeCharDevice
+	case 0x6000:
+		mode = fs.ModeDevice
+	case 0x1000:
+		mode = fs.ModeNamedPipe
+	case 0xc000:
+		mode = fs.ModeSocket
+	default:
+		return 0, false
+	}
+	mode |= fs.FileMode(m & 0o777)
+	if m&0o4000 != 0 {
+		mode |= fs.ModeSetuid
+	}
+	if m&0o2000 != 0 {
+		mode |= fs.ModeSetgid
+	}
+	if m&0o1000 != 0 {
+		mode |= fs.ModeSticky
+	}
+	return mode, true
 }

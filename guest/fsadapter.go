@@ -190,8 +190,12 @@ func (d *diskFS) listInner(dir string) ([]fs.DirEntry, error) {
 			return nil, err
 		}
 		info := newFileInfo(path.Join(dir, n), fi, d.kind)
-		if d.kind == fsExt4 {
-			info.lazyMode = d.ext4Mode(fi.Sys())
+		if st, ok := fi.Sys().(*ext4.StatT); ok && st != nil && d.ext4 != nil {
+			// go-diskfs's entries carry the type but not the permissions,
+			// owner or times other than mtime: read them from the inode.
+			if info, err = d.extInfo(info.path, st.Ino); err != nil {
+				return nil, err
+			}
 		}
 		out = append(out, dirEntry{info})
 	}
@@ -215,30 +219,34 @@ func (d *diskFS) listExt(dir string, ino uint32) ([]fs.DirEntry, error) {
 		if e.name == "" || strings.ContainsAny(e.name, "/\x00") {
 			continue // a name the tree above cannot show
 		}
-		st, err := d.ext4.statInode(e.ino)
+		info, err := d.extInfo(path.Join(dir, e.name), e.ino)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", path.Join(dir, e.name), err)
-		}
-		info := &fileInfo{path: path.Join(dir, e.name), name: e.name, size: st.size, mode: st.mode,
-			mtime: st.mtime, sys: st, isDir: st.mode.IsDir()}
-		if info.isDir {
-			info.size, info.dirBytes = 0, st.size
+			return nil, err
 		}
 		out = append(out, dirEntry{info})
 	}
 	return out, nil
 }
 
+// extInfo describes the ext entry at p from its inode ino.
+func (d *diskFS) extInfo(p string, ino uint32) (*fileInfo, error) {
+	st, err := d.ext4.statInode(ino)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", p, err)
+	}
+	info := &fileInfo{path: p, name: path.Base(p), size: st.size, mode: st.mode,
+		mtime: st.mtime, sys: st, isDir: st.mode.IsDir()}
+	if info.isDir {
+		info.size, info.dirBytes = 0, st.size
+	}
+	return info, nil
+}
+
 // inodeOf returns the ext inode number of an entry (the root's for the
-// volume root), from our own listing or go-diskfs's.
+// volume root).
 func inodeOf(fi *fileInfo) uint32 {
-	switch st := fi.sys.(type) {
-	case *extStat:
+	if st, ok := fi.sys.(*extStat); ok {
 		return st.Ino
-	case *ext4.StatT:
-		if st != nil {
-			return st.Ino
-		}
 	}
 	if fi.path == "." {
 		return rootInode
@@ -444,17 +452,6 @@ func unwrapPath(err error) error {
 	return err
 }
 
-// ext4Mode returns a function that fetches the permission bits of an ext4
-// entry from its inode (see modeOf), when someone asks for them.
-func (d *diskFS) ext4Mode(sys any) func() (fs.FileMode, bool) {
-	st, ok := sys.(*ext4.StatT)
-	if !ok || st == nil {
-		return nil
-	}
-	ino := st.Ino
-	return func() (fs.FileMode, bool) { return d.ext4.modeOf(ino) }
-}
-
 // fileInfo is a snapshot of go-diskfs's FileInfo with our path attached.
 type fileInfo struct {
 	path  string // as spelled on disk, from the root
@@ -467,9 +464,6 @@ type fileInfo struct {
 	// dirBytes is a directory's size as its entry records it (size is 0
 	// for directories); see listDir.
 	dirBytes int64
-
-	lazyMode func() (fs.FileMode, bool) // see ext4Mode
-	modeOnce sync.Once
 }
 
 func newFileInfo(p string, fi fs.FileInfo, kind string) *fileInfo {
@@ -507,21 +501,12 @@ func (fi *fileInfo) IsDir() bool  { return fi.isDir }
 func (fi *fileInfo) Sys() any     { return fi.sys }
 
 // Mode returns the type and permission bits.
-func (fi *fileInfo) Mode() fs.FileMode {
-	if fi.lazyMode != nil {
-		fi.modeOnce.Do(func() {
-			if m, ok := fi.lazyMode(); ok && m.Type() == fi.mode.Type() {
-				fi.mode = m
-			}
-		})
-	}
-	return fi.mode
-}
+func (fi *fileInfo) Mode() fs.FileMode  { return fi.mode }
 func (fi *fileInfo) ModTime() time.Time { return fi.mtime }
 
 type dirEntry struct{ fi *fileInfo }
 
 func (e dirEntry) Name() string               { return e.fi.name }
 func (e dirEntry) IsDir() bool                { return e.fi.IsDir() }
-func (e dirEntry) Type() fs.FileMode          { return e.fi.mode.Type() } // type bits never change lazily
+func (e dirEntry) Type() fs.FileMode          { return e.fi.mode.Type() }
 func (e dirEntry) Info() (fs.FileInfo, error) { return e.fi, nil }

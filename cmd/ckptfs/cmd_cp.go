@@ -143,7 +143,36 @@ func (c *copier) symlink(p, target string) error {
 	if c.force {
 		os.Remove(target)
 	}
-	return os.Symlink(strings.ReplaceAll(dest, `\`, "/"), target)
+	if pl, ok := c.fsys.(interface{ POSIXLinks() bool }); !ok || !pl.POSIXLinks() {
+		dest = strings.ReplaceAll(dest, `\`, "/") // a Windows target; on ext a backslash is a name's
+	}
+	return os.Symlink(dest, target)
+}
+
+// posixAttributer is what an ext file's Sys() offers (see fs.POSIXAttributer).
+type posixAttributer interface {
+	POSIXAttributes() (perm, uid, gid uint32)
+}
+
+// keepPOSIX gives target the guest file's owner (when run as root) and
+// permission bits; the owner first, since chown clears set-id bits.
+func keepPOSIX(target string, a posixAttributer, link bool) error {
+	perm, uid, gid := a.POSIXAttributes()
+	if os.Geteuid() == 0 {
+		if err := os.Lchown(target, int(uid), int(gid)); err != nil {
+			return err
+		}
+	}
+	if link {
+		return nil // a link's own mode means nothing on Linux
+	}
+	mode := fs.FileMode(perm & 0o777)
+	for bit, m := range map[uint32]fs.FileMode{0o4000: fs.ModeSetuid, 0o2000: fs.ModeSetgid, 0o1000: fs.ModeSticky} {
+		if perm&bit != 0 {
+			mode |= m
+		}
+	}
+	return os.Chmod(target, mode)
 }
 
 // metadata sets times and, when asked, streams as xattrs. Failures to set
@@ -157,6 +186,11 @@ func (c *copier) metadata(p string, st fs.FileInfo, target string) {
 	if st.Mode()&fs.ModeSymlink == 0 {
 		if err := os.Chtimes(target, atime, mtime); err != nil {
 			fmt.Fprintf(os.Stderr, "ckptfs cp: %s: keeping times: %v\n", target, err)
+		}
+	}
+	if a, ok := st.Sys().(posixAttributer); ok {
+		if err := keepPOSIX(target, a, st.Mode()&fs.ModeSymlink != 0); err != nil {
+			fmt.Fprintf(os.Stderr, "ckptfs cp: %s: keeping owner and mode: %v\n", target, err)
 		}
 	}
 	if !c.streams || info == nil || len(info.Streams) == 0 {

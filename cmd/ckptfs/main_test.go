@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 
 	"github.com/ckptfs/ckptfs/internal/testutil"
@@ -206,5 +207,67 @@ func TestCatAndCpFromCheckpoints(t *testing.T) {
 	if b, err := exec.Command("getfattr", "--only-values", "-n", "user.Zone.Identifier",
 		filepath.Join(dest, "Users", "alice", "notes.txt")).Output(); err != nil || string(b) != "[ZoneTransfer] ZoneId=3" {
 		t.Errorf("stream xattr: %q %v", b, err)
+	}
+}
+
+// TestCpKeepsExtModes copies a tree out of an ext4 volume: modes (with
+// the set-uid bit), owners (as root), link targets with a backslash, and
+// content come out as the guest had them.
+func TestCpKeepsExtModes(t *testing.T) {
+	testutil.NeedTool(t, "mke2fs")
+	tree := t.TempDir()
+	for name, mode := range map[string]os.FileMode{"run.sh": 0o755, "key": 0o600, "su": 0o755 | os.ModeSetuid} {
+		p := filepath.Join(tree, name)
+		if err := os.WriteFile(p, []byte(name), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(p, mode); err != nil {
+			t.Fatal(err)
+		}
+	}
+	root := os.Geteuid() == 0
+	if root {
+		if err := os.Chown(filepath.Join(tree, "key"), 1234, 5678); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Symlink(`a\b`, filepath.Join(tree, "odd")); err != nil {
+		t.Fatal(err)
+	}
+	img := filepath.Join(t.TempDir(), "vm.img")
+	testutil.Run(t, "mke2fs", "-q", "-F", "-t", "ext4", "-d", tree, img, "8M")
+	raw, err := os.ReadFile(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := filepath.Join(t.TempDir(), "vm.vhdx")
+	w, err := vhdx.Create(src, vhdx.CreateOptions{VirtualSize: int64(len(raw)), BlockSize: 1 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.WriteAt(raw, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	dest := t.TempDir()
+	if _, errs, code := ckptfs(t, "cp", src, "Now", "Disk0-vol/run.sh", "Disk0-vol/key", "Disk0-vol/su", "Disk0-vol/odd", dest); code != exitOK {
+		t.Fatalf("cp: %d %s", code, errs)
+	}
+	for name, want := range map[string]os.FileMode{"run.sh": 0o755, "key": 0o600, "su": 0o755 | os.ModeSetuid} {
+		st, err := os.Stat(filepath.Join(dest, name))
+		if err != nil || st.Mode() != want {
+			t.Errorf("%s: %v %v, want %v", name, st.Mode(), err, want)
+		}
+		if b, _ := os.ReadFile(filepath.Join(dest, name)); string(b) != name {
+			t.Errorf("%s: %q", name, b)
+		}
+	}
+	if st, err := os.Stat(filepath.Join(dest, "key")); root && (err != nil || st.Sys().(*syscall.Stat_t).Uid != 1234) {
+		t.Errorf("key: owner not kept: %v", err)
+	}
+	if target, err := os.Readlink(filepath.Join(dest, "odd")); err != nil || target != `a\b` {
+		t.Errorf("odd -> %q, %v", target, err)
 	}
 }
