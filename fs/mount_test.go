@@ -181,6 +181,22 @@ func TestMountGuestFiles(t *testing.T) {
 	}
 }
 
+// mountImage mounts the test catalog with every disk holding the raw
+// image at imgPath, volumes read by package guest.
+func mountImage(t *testing.T, imgPath string) string {
+	t.Helper()
+	raw, err := os.ReadFile(imgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tc := newTestCatalog()
+	for d := range tc.images {
+		tc.images[d] = newMemImage(vhdx.Extent{Off: 0, Len: int64(len(raw)), Kind: vhdx.ExtentData})
+		copy(tc.images[d].(*memImage).data, raw)
+	}
+	return mountTree(t, newRoot(tc.cat, tc.image, guest.Volumes))
+}
+
 func TestMountFATVolume(t *testing.T) {
 	testutil.NeedTool(t, "mkfs.fat")
 	testutil.NeedTool(t, "mcopy")
@@ -194,16 +210,7 @@ func TestMountFATVolume(t *testing.T) {
 	}
 	testutil.Run(t, "mmd", "-i", imgPath, "::/docs")
 	testutil.Run(t, "mcopy", "-i", imgPath, src, "::/docs/readme.txt")
-	raw, err := os.ReadFile(imgPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tc := newTestCatalog()
-	for d := range tc.images {
-		tc.images[d] = newMemImage(vhdx.Extent{Off: 0, Len: int64(len(raw)), Kind: vhdx.ExtentData})
-		copy(tc.images[d].(*memImage).data, raw)
-	}
-	mnt := mountTree(t, newRoot(tc.cat, tc.image, guest.Volumes))
+	mnt := mountImage(t, imgPath)
 	ck := filepath.Join(mnt, "checkpoints", "Base")
 	ents, err := os.ReadDir(ck)
 	if err != nil {
@@ -262,16 +269,7 @@ func TestMountExtVolume(t *testing.T) {
 		t.Run(kind, func(t *testing.T) {
 			img := filepath.Join(t.TempDir(), "img")
 			testutil.Run(t, "mke2fs", "-q", "-F", "-t", kind, "-d", tree, img, "8M")
-			raw, err := os.ReadFile(img)
-			if err != nil {
-				t.Fatal(err)
-			}
-			tc := newTestCatalog()
-			for d := range tc.images {
-				tc.images[d] = newMemImage(vhdx.Extent{Off: 0, Len: int64(len(raw)), Kind: vhdx.ExtentData})
-				copy(tc.images[d].(*memImage).data, raw)
-			}
-			mnt := mountTree(t, newRoot(tc.cat, tc.image, guest.Volumes))
+			mnt := mountImage(t, img)
 			vol := filepath.Join(mnt, "checkpoints", "Base", "Disk0-vol")
 			for name, mode := range files {
 				var st syscall.Stat_t
