@@ -123,7 +123,7 @@ func (cd *checkpointDir) addVolume(ctx context.Context, e *diskEntry, v *guest.V
 	}
 	ve.dir = names.Name(v.Name)
 	vol := &volume{fsys: v.FS, seed: cd.c.ID + "\x00" + ve.dir, mtime: cd.mtime, start: v.Start}
-	if dv, ok := e.img.(viewer); ok {
+	if dv, ok := e.img.(viewer); ok && !v.Remapped {
 		vol.disk = dv
 	}
 	// The root's own FileInfo gives its times and identity; without one

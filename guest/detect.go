@@ -30,6 +30,8 @@ func detectFS(r io.ReaderAt, size int64) (string, []byte) {
 	n, _ := r.ReadAt(buf, 0)
 	buf = buf[:n]
 	switch {
+	case hasLVMLabel(buf):
+		return fsLVM2, buf
 	case len(buf) >= 512 && string(buf[3:11]) == "NTFS    ":
 		return fsNTFS, buf
 	case len(buf) >= 1024+0x68 && binary.LittleEndian.Uint16(buf[1024+0x38:]) == 0xef53:

@@ -20,7 +20,7 @@ type Volume struct {
 	Table    string // "gpt", "mbr" or "none"
 	PartType string // GPT type GUID or MBR type byte, as text
 	PartName string // GPT partition name, if any
-	FSType   string // "ntfs", "fat12", "fat16", "fat32", "ext4", "iso9660", or "unknown"
+	FSType   string // "ntfs", "fat12", "fat16", "fat32", "ext2", "ext3", "ext4", "iso9660", "lvm2" (a physical volume), or "unknown"
 	Label    string // filesystem label when known
 	// FS reads the volume's files; nil when the filesystem is unknown or
 	// could not be opened (Err says why).
@@ -36,6 +36,12 @@ type Volume struct {
 	// TableFromBackup is set when the primary GPT was damaged and the
 	// backup copy at the end of the disk was used.
 	TableFromBackup bool
+	// Remapped is set for an LVM logical volume whose extents are not one
+	// run of the disk: Start is where its first byte lies, and the disk
+	// offset of any other byte cannot be derived from it.
+	Remapped bool
+
+	lvm *lvmGroup // the group of an LVM physical volume (FSType "lvm2")
 }
 
 // Volumes reads the partition table of a disk image and opens every
@@ -60,11 +66,12 @@ func Volumes(disk io.ReaderAt, size int64, diskName string) ([]*Volume, error) {
 			return []*Volume{v}, nil
 		}
 		openVolume(v)
-		return []*Volume{v}, nil
+		return append([]*Volume{v}, logicalVolumes(v)...), nil
 	}
 	vols := make([]*Volume, 0, len(l.parts))
 	for _, p := range l.parts {
-		vols = append(vols, partitionVolume(disk, size, diskName, l.table, p))
+		v := partitionVolume(disk, size, diskName, l.table, p)
+		vols = append(append(vols, v), logicalVolumes(v)...)
 	}
 	return vols, nil
 }
@@ -101,14 +108,49 @@ func partitionVolume(disk io.ReaderAt, size int64, diskName, table string, p par
 
 func isExtendedText(t string) bool { return t == "0x05" || t == "0x0f" || t == "0x85" }
 
-// openVolume detects and opens the filesystem in v.Reader.
+// openVolume detects and opens the filesystem in v.Reader, or reads the
+// volume group of an LVM physical volume.
 func openVolume(v *Volume) {
 	kind, probe := detectFS(v.Reader, v.Size)
 	v.FSType = kind
+	if kind == fsLVM2 {
+		g, err := readLVM(v.Reader, v.Size, probe)
+		if err != nil {
+			v.Err = fmt.Errorf("%s: %w", v.Name, err)
+		}
+		v.lvm = g
+		return
+	}
 	fsys, label, err := openFS(kind, v.Reader, v.Size, probe)
 	if err != nil {
 		v.Err = fmt.Errorf("%s: %w", v.Name, err)
 		return
 	}
 	v.FS, v.Label = fsys, label
+}
+
+// logicalVolumes opens the logical volumes of an LVM physical volume, each
+// named after the partition, the group and the volume.
+func logicalVolumes(pv *Volume) []*Volume {
+	if pv.lvm == nil {
+		return nil
+	}
+	var out []*Volume
+	for _, lv := range pv.lvm.volumes {
+		v := &Volume{Name: pv.Name + "-" + pv.lvm.name + "-" + lv.name, Number: pv.Number, Start: pv.Start,
+			Table: pv.Table, PartType: fsLVM2, PartName: pv.lvm.name + "/" + lv.name, FSType: fsUnknown}
+		out = append(out, v)
+		if lv.err != nil {
+			v.Err = fmt.Errorf("%s: lvm2 volume %s/%s: %w", v.Name, pv.lvm.name, lv.name, lv.err)
+			continue
+		}
+		r, err := newLVMReader(pv.Reader, pv.Size, pv.lvm, lv)
+		if err != nil {
+			v.Err = fmt.Errorf("%s: %w", v.Name, err)
+			continue
+		}
+		v.Start, v.Size, v.Reader, v.Remapped = pv.Start+r.start(), r.size, r, !r.contiguous
+		openVolume(v)
+	}
+	return out
 }
