@@ -163,7 +163,7 @@ func lvmGroupOf(cfg *lvmSection, uuid string) (*lvmGroup, error) {
 	}
 	g := &lvmGroup{name: name}
 	extent, ok := vg.int("extent_size")
-	if !ok || extent <= 0 || extent > 1<<32 {
+	if !ok || extent <= 0 || extent > 1<<25 { // 16 GiB: LVM's own limit is lower
 		return nil, formatErr(0, "lvm2: volume group %s: extent size %d sectors", name, extent)
 	}
 	g.extentSize = extent * lvmSector
@@ -264,9 +264,16 @@ func newLVMReader(pv io.ReaderAt, pvSize int64, g *lvmGroup, v lvmVolume) (*lvmR
 	last := v.segs[len(v.segs)-1]
 	r := &lvmReader{pv: pv, pvSize: pvSize, extent: g.extentSize, peStart: g.peStart, segs: v.segs,
 		size: (last.lvStart + last.count) * g.extentSize, contiguous: true}
+	if g.peStart > pvSize {
+		return nil, formatErr(0, "lvm2: extents start at byte %d of a %d-byte physical volume", g.peStart, pvSize)
+	}
+	// Compared in extents, which cannot overflow: a volume on one physical
+	// volume is no larger than it.
+	extents := (pvSize - g.peStart) / g.extentSize
 	for i, s := range v.segs {
-		if end := g.peStart + (s.pvStart+s.count)*g.extentSize; end > pvSize || end < 0 {
-			return nil, formatErr(0, "lvm2: volume %s: extents up to byte %d of a %d-byte physical volume", v.name, end, pvSize)
+		if s.pvStart > extents || s.count > extents-s.pvStart || s.lvStart+s.count > extents {
+			return nil, formatErr(0, "lvm2: volume %s: extents up to %d (volume extent %d) of a physical volume of %d",
+				v.name, s.pvStart+s.count, s.lvStart+s.count, extents)
 		}
 		if i > 0 && s.pvStart != v.segs[i-1].pvStart+v.segs[i-1].count {
 			r.contiguous = false

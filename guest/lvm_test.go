@@ -272,7 +272,7 @@ func TestLVMHandMade(t *testing.T) {
 		{"thin", `type = "striped"
 				stripe_count = 1
 				stripes = [ "pv0", 3 ]`, `type = "thin"`, `"thin" segment`},
-		{"past the disk", `stripes = [ "pv0", 3 ]`, `stripes = [ "pv0", 30 ]`, "extents up to byte"},
+		{"past the disk", `stripes = [ "pv0", 3 ]`, `stripes = [ "pv0", 30 ]`, "extents up to 33"},
 		{"gap", "start_extent = 3", "start_extent = 4", "unmapped"},
 		{"unclosed", "}\n}\n", "", "not closed"},
 		{"not our pv", uuid, "AAAAAA-bVby-8h9P-qj5K-8y5e-XCk8-VtESZp", "does not list"},
