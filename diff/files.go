@@ -54,7 +54,10 @@ func findVolume(vols []*guest.Volume, name string) *guest.Volume {
 // at the same place, by walking both trees otherwise.
 func (d *diskDiff) volume(ctx context.Context, va, vb *guest.Volume, res *Result, thorough bool) error {
 	moved := va.Start != vb.Start || va.Size != vb.Size
-	if !moved && !overlaps(d.differ, va.Start, va.Start+va.Size) {
+	// An LVM volume in several runs of the disk is not [Start, Start+Size):
+	// no disk range can rule it out, so it is always walked.
+	remapped := va.Remapped || vb.Remapped
+	if !moved && !remapped && !overlaps(d.differ, va.Start, va.Start+va.Size) {
 		return nil
 	}
 	if va.FS == nil || vb.FS == nil {
@@ -63,7 +66,7 @@ func (d *diskDiff) volume(ctx context.Context, va, vb *guest.Volume, res *Result
 	}
 	_, okA := va.FS.(*ntfs.Volume)
 	_, okB := vb.FS.(*ntfs.Volume)
-	if okA && okB && !moved {
+	if okA && okB && !moved && !remapped {
 		changed := clip(d.differ, va.Start, va.Start+va.Size)
 		changes, notes, err := ntfsDiff(ctx, va.Name, va, vb, changed, thorough)
 		if err == nil {

@@ -1,9 +1,12 @@
 package diff
 
 import (
+	"context"
 	"reflect"
 	"testing"
+	"testing/fstest"
 
+	"github.com/ckptfs/ckptfs/guest"
 	"github.com/ckptfs/ckptfs/ntfs"
 )
 
@@ -36,5 +39,25 @@ func TestRemapped(t *testing.T) {
 	got := normalize(remapped(a, b))
 	if want := []span{{4, 10}, {15, 16}}; !reflect.DeepEqual(got, want) {
 		t.Errorf("got %v, want %v", got, want)
+	}
+}
+
+// TestRemappedVolumeIsWalked: an LVM volume in several runs of the disk
+// is not [Start, Start+Size), so a change outside that window (in a later
+// run) must still be found, by walking both trees.
+func TestRemappedVolumeIsWalked(t *testing.T) {
+	a := fstest.MapFS{"etc/hosts": {Data: []byte("127.0.0.1 a\n")}}
+	b := fstest.MapFS{"etc/hosts": {Data: []byte("127.0.0.1 b\n")}}
+	d := &diskDiff{name: "Disk0", differ: []span{{off: 64 << 20, end: 64<<20 + 4096}}}
+	for _, remapped := range []bool{false, true} {
+		va := &guest.Volume{Name: "Disk0-p1-vg-lv", Start: 1 << 20, Size: 8 << 20, FS: a, Remapped: remapped}
+		vb := &guest.Volume{Name: "Disk0-p1-vg-lv", Start: 1 << 20, Size: 8 << 20, FS: b, Remapped: remapped}
+		var res Result
+		if err := d.volume(context.Background(), va, vb, &res, false); err != nil {
+			t.Fatal(err)
+		}
+		if found := len(res.Files) == 1 && res.Files[0].Path == "Disk0-p1-vg-lv/etc/hosts"; found != remapped {
+			t.Errorf("remapped %v: changes %+v", remapped, res.Files)
+		}
 	}
 }
