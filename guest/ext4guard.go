@@ -24,7 +24,9 @@ import (
 //
 // The limits keep valid filesystems working: they follow what the kernel
 // and e2fsprogs accept, and the caps are far above what a VHDX (at most
-// 64 TiB) holds in practice.
+// 64 TiB) holds in practice. Since go-diskfs only lists ext4 directories
+// now (file content, link targets and ext2/ext3 are read by ext4file.go and
+// ext4dir.go), the guard's geometry also serves those readers.
 const (
 	// maxExt4GDTBytes bounds the group descriptor table go-diskfs loads
 	// whole: a 64 TiB volume with 4 KiB blocks has a 32 MiB table.

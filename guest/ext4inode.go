@@ -22,7 +22,7 @@ const (
 
 // checkInode checks the inode go-diskfs is about to parse (b, read at byte
 // off of the partition) for what go-diskfs will do with it: unroll its
-// extent tree (every file it opens, every directory it lists, every slow
+// extent tree (every directory it lists, every slow
 // symlink it meets in a listing), read a directory or a symlink target
 // whole, and walk a directory's htree.
 func (g *ext4Guard) checkInode(ino uint32, b []byte, off int64) error {
