@@ -22,9 +22,9 @@ const (
 
 // checkInode checks the inode go-diskfs is about to parse (b, read at byte
 // off of the partition) for what go-diskfs will do with it: unroll its
-// extent tree (every directory it lists, every slow
-// symlink it meets in a listing), read a directory or a symlink target
-// whole, and walk a directory's htree.
+// extent tree (every directory it lists, every slow symlink it meets in a
+// listing), read a directory or a symlink target whole, and walk a
+// directory's htree.
 func (g *ext4Guard) checkInode(ino uint32, b []byte, off int64) error {
 	mode := binary.LittleEndian.Uint16(b[inodeMode:])
 	size := uint64(binary.LittleEndian.Uint32(b[inodeSizeLo:])) | uint64(binary.LittleEndian.Uint32(b[inodeSizeHi:]))<<32
