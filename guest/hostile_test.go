@@ -264,6 +264,7 @@ func FuzzVolumes(f *testing.F) {
 	for _, b := range ext4FuzzSeeds(f) {
 		f.Add(b)
 	}
+	f.Add(lvmFuzzSeed())
 	f.Fuzz(func(t *testing.T, disk []byte) {
 		vols, err := Volumes(bytes.NewReader(disk), int64(len(disk)), "z")
 		if err != nil {

@@ -219,10 +219,10 @@ func TestLVMVolumes(t *testing.T) {
 }
 
 // makeLVMPV writes a physical volume of size bytes by hand: the label in
-// sector 1, one metadata area at 4 KiB holding text (wrapped around the
-// end of the ring when wrap is set), extents from 1 MiB. No checksums:
+// sector 1, one metadata area from 4 KiB to dataStart holding text
+// (wrapped around the end of the ring when wrap is set). No checksums:
 // they guard against torn writes, which a read-only reader cannot mend.
-func makeLVMPV(size int, uuid, text string, wrap bool) []byte {
+func makeLVMPV(size, dataStart int, uuid, text string, wrap bool) []byte {
 	b := make([]byte, size)
 	l := b[512:1024]
 	copy(l, lvmLabelID)
@@ -232,15 +232,15 @@ func makeLVMPV(size int, uuid, text string, wrap bool) []byte {
 	pv := l[32:]
 	copy(pv, strings.ReplaceAll(uuid, "-", ""))
 	binary.LittleEndian.PutUint64(pv[32:], uint64(size))
-	binary.LittleEndian.PutUint64(pv[40:], 1<<20) // data area, then the list's end
-	binary.LittleEndian.PutUint64(pv[72:], 4096)  // metadata area
-	binary.LittleEndian.PutUint64(pv[80:], (1<<20)-4096)
-	const mda, mdaSize = 4096, (1 << 20) - 4096
+	binary.LittleEndian.PutUint64(pv[40:], uint64(dataStart)) // data area, then the list's end
+	binary.LittleEndian.PutUint64(pv[72:], 4096)              // metadata area
+	binary.LittleEndian.PutUint64(pv[80:], uint64(dataStart-4096))
+	mda, mdaSize := 4096, dataStart-4096
 	h := b[mda:]
 	copy(h[4:], lvmMDAMagic)
 	binary.LittleEndian.PutUint32(h[20:], 1)
-	binary.LittleEndian.PutUint64(h[24:], mda)
-	binary.LittleEndian.PutUint64(h[32:], mdaSize)
+	binary.LittleEndian.PutUint64(h[24:], uint64(mda))
+	binary.LittleEndian.PutUint64(h[32:], uint64(mdaSize))
 	at := 512
 	if wrap {
 		at = mdaSize - len(text)/2
@@ -258,7 +258,7 @@ func TestLVMHandMade(t *testing.T) {
 	const uuid = "hPZKcz-bVby-8h9P-qj5K-8y5e-XCk8-VtESZp"
 	text := fmt.Sprintf(lvmVGText, uuid, "/dev/sda")
 	for _, wrap := range []bool{false, true} {
-		disk := makeLVMPV(24<<20, uuid, text, wrap)
+		disk := makeLVMPV(24<<20, 1<<20, uuid, text, wrap)
 		vols := volumesOfBytes(t, disk)
 		if len(vols) != 3 || vols[1].Name != "h-vol-testvg-data" || vols[1].Size != 5<<20 || vols[2].Start != 4<<20 {
 			t.Errorf("wrap %v: %d volumes %+v", wrap, len(vols), vols)
@@ -286,7 +286,7 @@ func TestLVMHandMade(t *testing.T) {
 				bad = strings.Replace(text, `id = "`+uuid, `id = "`+c.new, 1)
 			}
 			var msgs []string
-			for _, v := range volumesOfBytes(t, makeLVMPV(24<<20, uuid, bad, false)) {
+			for _, v := range volumesOfBytes(t, makeLVMPV(24<<20, 1<<20, uuid, bad, false)) {
 				if v.Err != nil {
 					msgs = append(msgs, v.Err.Error())
 				}
@@ -306,4 +306,13 @@ func FuzzLVMConfig(f *testing.F) {
 			_, _ = lvmGroupOf(cfg, "x")
 		}
 	})
+}
+
+// lvmFuzzSeed is a 96 KiB physical volume for FuzzVolumes: 4 KiB extents
+// from 64 KiB, the volumes of lvmVGText (empty).
+func lvmFuzzSeed() []byte {
+	const uuid = "hPZKcz-bVby-8h9P-qj5K-8y5e-XCk8-VtESZp"
+	text := strings.NewReplacer("extent_size = 2048", "extent_size = 8", "pe_start = 2048", "pe_start = 128").
+		Replace(fmt.Sprintf(lvmVGText, uuid, "/dev/sda"))
+	return makeLVMPV(96<<10, 64<<10, uuid, text, false)
 }
