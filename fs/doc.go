@@ -26,7 +26,10 @@
 // # Guest files
 //
 // A volume's io/fs.FS is read lazily: directories answer Lookup and
-// Readdir (sorted) on demand. Files are 0444, directories 0555. Inode
+// Readdir (sorted) on demand. Modes are the guest's: NTFS files 0644, or
+// 0444 when read-only, directories 0755; ext files their own bits and
+// owners (POSIXAttributer); a filesystem that keeps none (FAT, ISO) shows
+// read-only bits. Writes are refused whatever the mode says. Inode
 // numbers are a hash of the checkpoint id, the volume name and the file's
 // identity: the FileIdentity of its FileInfo.Sys() when the filesystem has
 // one (NTFS MFT reference, so hard links are one inode), else its path.

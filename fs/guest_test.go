@@ -80,9 +80,9 @@ func guestFS() iofs.FS {
 		streams: []string{"Zone.Identifier", "ckptfs.attributes"}}
 	return streamFS{
 		MapFS: fstest.MapFS{
-			"hello.txt":            {Data: []byte("hello world"), ModTime: tMod, Sys: hello},
-			"dir/hardlink.txt":     {Data: []byte("hello world"), ModTime: tMod, Sys: hello},
-			"dir/other.txt":        {Data: []byte("other"), ModTime: tMod, Sys: ntfsSys{id: 11, nlink: 1}},
+			"hello.txt":            {Data: []byte("hello world"), Mode: 0o444, ModTime: tMod, Sys: hello}, // read-only (attrs 0x21)
+			"dir/hardlink.txt":     {Data: []byte("hello world"), Mode: 0o444, ModTime: tMod, Sys: hello},
+			"dir/other.txt":        {Data: []byte("other"), Mode: 0o644, ModTime: tMod, Sys: ntfsSys{id: 11, nlink: 1}},
 			"dir/sub/abs-link":     {Data: []byte(`\??\C:\dir\hardlink.txt`), Mode: iofs.ModeSymlink, Sys: ntfsSys{id: 12}},
 			"dir/escape":           {Data: []byte(`..\..\..\etc`), Mode: iofs.ModeSymlink, Sys: ntfsSys{id: 13}},
 			"big":                  {Data: []byte("x"), Sys: ntfsSys{id: 14, streams: []string{"huge"}}},
@@ -175,8 +175,17 @@ func TestGuestFileAttrAndRead(t *testing.T) {
 		t.Errorf("open for writing: %v", errno)
 	}
 	_, dout := lookup(t, vol, "empty")
-	if dout.Mode != modeDir {
-		t.Errorf("dir mode %o", dout.Mode)
+	if dout.Mode != syscall.S_IFDIR|0o755 {
+		t.Errorf("dir mode %o, want the guest's 755", dout.Mode)
+	}
+	// The guest's bits: a file that is not read-only is writable in its mode
+	// (the mount itself refuses writes), so `cp -a` keeps it so.
+	if _, oout := lookup(t, vol, "dir/other.txt"); oout.Mode != syscall.S_IFREG|0o644 {
+		t.Errorf("other.txt mode %o, want 644", oout.Mode)
+	}
+	// No bits at all (a filesystem that keeps none) reads as read-only.
+	if _, bout := lookup(t, vol, "Program Files/a b.dl"); bout.Mode != modeFile {
+		t.Errorf("a b.dl mode %o, want %o", bout.Mode, modeFile)
 	}
 }
 

@@ -155,9 +155,13 @@ func (n *guestNode) fill(a *fuse.Attr) {
 		setTimes(a, n.vol.mtime)
 		return
 	}
-	if n.meta.posix && n.StableAttr().Mode != syscall.S_IFLNK {
+	switch {
+	case n.StableAttr().Mode == syscall.S_IFLNK:
+	case n.meta.posix: // ext: the guest's bits, set-id and sticky included, and owner
 		a.Mode = n.StableAttr().Mode | n.meta.perm&0o7777
 		a.Uid, a.Gid = n.meta.uid, n.meta.gid
+	case n.fi.Mode().Perm() != 0: // NTFS: 0644, or 0444 for read-only files; FAT and ISO: 0444
+		a.Mode = n.StableAttr().Mode | uint32(n.fi.Mode().Perm())
 	}
 	if n.StableAttr().Mode == syscall.S_IFREG {
 		a.Size = uint64(max(n.fi.Size(), 0))
