@@ -192,6 +192,12 @@ func (c *copier) metadata(p string, st fs.FileInfo, target string) {
 		if err := keepPOSIX(target, a, st.Mode()&fs.ModeSymlink != 0); err != nil {
 			fmt.Fprintf(os.Stderr, "ckptfs cp: %s: keeping owner and mode: %v\n", target, err)
 		}
+	} else if perm := st.Mode().Perm(); info != nil && st.Mode()&fs.ModeSymlink == 0 {
+		// NTFS: 0444 for a read-only file, as the mount shows it. (FAT and
+		// ISO keep no bits: their read-only modes are not theirs to copy.)
+		if err := os.Chmod(target, perm); err != nil {
+			fmt.Fprintf(os.Stderr, "ckptfs cp: %s: keeping the mode: %v\n", target, err)
+		}
 	}
 	if !c.streams || info == nil || len(info.Streams) == 0 {
 		return
