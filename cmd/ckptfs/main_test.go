@@ -204,6 +204,9 @@ func TestCatAndCpFromCheckpoints(t *testing.T) {
 	if got := st.ModTime().UTC().Format("2006-01-02 15:04:05"); got != "2026-11-20 10:00:00" {
 		t.Errorf("mtime not kept: %s", got)
 	}
+	if st.Mode() != 0o644 { // not read-only in the guest: writable once restored
+		t.Errorf("mode %v, want -rw-r--r--", st.Mode())
+	}
 	if b, err := exec.Command("getfattr", "--only-values", "-n", "user.Zone.Identifier",
 		filepath.Join(dest, "Users", "alice", "notes.txt")).Output(); err != nil || string(b) != "[ZoneTransfer] ZoneId=3" {
 		t.Errorf("stream xattr: %q %v", b, err)
