@@ -1,7 +1,6 @@
 package guest
 
 import (
-	"bytes"
 	"fmt"
 	"io"
 	"io/fs"
@@ -211,18 +210,5 @@ func checkRandomReads(t *testing.T, fsys fs.FS, extracted, name string) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	ra := f.(io.ReaderAt)
-	rng := rand.New(rand.NewPCG(5, 6))
-	for range 300 {
-		off := rng.Int64N(int64(len(want)) + 10)
-		buf := make([]byte, 1+rng.IntN(20000))
-		n, err := ra.ReadAt(buf, off)
-		end := min(off+int64(len(buf)), int64(len(want)))
-		if off >= int64(len(want)) {
-			end = off
-		}
-		if n != int(end-off) || !bytes.Equal(buf[:n], want[off:end]) || (err != nil && err != io.EOF) {
-			t.Fatalf("%s: ReadAt(%d bytes at %d) = %d, %v; want %d bytes", name, len(buf), off, n, err, end-off)
-		}
-	}
+	checkReadAt(t, f.(io.ReaderAt), want, 300, 20000, 5)
 }
