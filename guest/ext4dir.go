@@ -49,7 +49,7 @@ func (g *ext4Guard) listDir(ino uint32) ([]extEntry, error) {
 	if typ := binary.LittleEndian.Uint16(b[inodeMode:]) & modeType; typ != modeDir {
 		return nil, formatErr(off, "ext4: inode %d is not a directory (mode type %#x)", ino, typ)
 	}
-	size := int64(binary.LittleEndian.Uint32(b[inodeSizeLo:])) | int64(binary.LittleEndian.Uint32(b[inodeSizeHi:]))<<32
+	size := inodeBytes(b)
 	if size < 0 || size > maxExt4DirBytes {
 		return nil, fmt.Errorf("ext4: inode %d: directory of %d bytes is larger than we read (%d): %w",
 			ino, size, maxExt4DirBytes, ErrUnsupported)
@@ -162,7 +162,7 @@ func (g *ext4Guard) statInode(ino uint32) (*extStat, error) {
 		Links: int(binary.LittleEndian.Uint16(b[inodeLinks:])),
 		UID:   uint32(binary.LittleEndian.Uint16(b[0x2:])) | uint32(binary.LittleEndian.Uint16(b[0x78:]))<<16,
 		GID:   uint32(binary.LittleEndian.Uint16(b[0x18:])) | uint32(binary.LittleEndian.Uint16(b[0x7a:]))<<16,
-		size:  int64(le32(inodeSizeLo)) | int64(le32(inodeSizeHi))<<32,
+		size:  inodeBytes(b),
 	}
 	// The extra fields carry nanoseconds and two more bits of seconds,
 	// when the inode is large enough to hold them.

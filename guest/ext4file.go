@@ -53,7 +53,7 @@ func (g *ext4Guard) fileData(ino uint32) (*ext4Data, error) {
 // fileDataOf maps the content of inode ino, whose slot b was read at off.
 func (g *ext4Guard) fileDataOf(ino uint32, b []byte, off int64) (*ext4Data, error) {
 	var err error
-	size := int64(binary.LittleEndian.Uint32(b[inodeSizeLo:])) | int64(binary.LittleEndian.Uint32(b[inodeSizeHi:]))<<32
+	size := inodeBytes(b)
 	flags := binary.LittleEndian.Uint32(b[inodeFlags:])
 	d := &ext4Data{r: g.r, size: g.size, blockSize: g.geo.blockSize}
 	switch {
@@ -316,7 +316,7 @@ func (g *ext4Guard) linkTarget(ino uint32) (string, error) {
 	if typ := binary.LittleEndian.Uint16(b[inodeMode:]) & modeType; typ != modeSymlink {
 		return "", formatErr(off, "ext4: inode %d is not a symbolic link (mode type %#x)", ino, typ)
 	}
-	size := int64(binary.LittleEndian.Uint32(b[inodeSizeLo:])) | int64(binary.LittleEndian.Uint32(b[inodeSizeHi:]))<<32
+	size := inodeBytes(b)
 	flags := binary.LittleEndian.Uint32(b[inodeFlags:])
 	if size <= 0 || size >= g.geo.blockSize || size >= 4096 {
 		// The kernel writes targets shorter than a block and than PATH_MAX.

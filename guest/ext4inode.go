@@ -20,6 +20,13 @@ const (
 	modeSymlink = 0xa000
 )
 
+// inodeBytes is an inode's i_size (both halves): a file's length, a
+// directory's or a link target's bytes. A hostile inode may make it
+// negative; callers check.
+func inodeBytes(b []byte) int64 {
+	return int64(binary.LittleEndian.Uint32(b[inodeSizeLo:])) | int64(binary.LittleEndian.Uint32(b[inodeSizeHi:]))<<32
+}
+
 // checkInode checks the inode go-diskfs is about to parse (b, read at byte
 // off of the partition) for what go-diskfs will do with it: unroll its
 // extent tree (every directory it lists, every slow symlink it meets in a
@@ -27,7 +34,7 @@ const (
 // directory's htree.
 func (g *ext4Guard) checkInode(ino uint32, b []byte, off int64) error {
 	mode := binary.LittleEndian.Uint16(b[inodeMode:])
-	size := uint64(binary.LittleEndian.Uint32(b[inodeSizeLo:])) | uint64(binary.LittleEndian.Uint32(b[inodeSizeHi:]))<<32
+	size := uint64(inodeBytes(b))
 	flags := binary.LittleEndian.Uint32(b[inodeFlags:])
 	typ := mode & modeType
 	if typ == modeSymlink && size < 60 {
