@@ -121,8 +121,13 @@ func (cd *checkpointDir) addVolume(ctx context.Context, e *diskEntry, v *guest.V
 	if v == nil || v.FS == nil {
 		return
 	}
+	inos, err := cd.root.vols.take()
+	if err != nil {
+		logOnce(fmt.Errorf("checkpoint %s, volume %s: %w", cd.c.Name, v.Name, err))
+		return
+	}
 	ve.dir = names.Name(v.Name)
-	vol := &volume{fsys: v.FS, seed: cd.c.ID + "\x00" + ve.dir, mtime: cd.mtime, start: v.Start}
+	vol := &volume{fsys: v.FS, inos: inos, mtime: cd.mtime, start: v.Start}
 	if dv, ok := e.img.(viewer); ok && !v.Remapped {
 		vol.disk = dv
 	}

@@ -32,7 +32,9 @@ func metaOf(fi iofs.FileInfo) fileMeta {
 		return m
 	}
 	if r, ok := fi.Sys().(*ntfs.FileRecordInfo); ok && r != nil {
-		m.id, m.hasID = r.Ref.Record|uint64(r.Ref.Seq)<<48, true
+		// The record alone names a file within one volume: a
+		// snapshot holds one sequence number per record.
+		m.id, m.hasID = r.Ref.Record, true
 		m.crtime, m.atime, m.ctime = r.Created, r.Accessed, r.Changed
 		m.attrs, m.hasAttrs = uint32(r.Attributes), true
 		m.nlink = r.Links

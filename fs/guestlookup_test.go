@@ -22,7 +22,7 @@ func TestGuestLookupNTFSByRef(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer nv.Close()
-	vol := &volume{fsys: nv, seed: "test"}
+	vol := &volume{fsys: nv, inos: &inoSpace{vol: 1}}
 	rootInfo, err := iofs.Stat(nv, ".")
 	if err != nil {
 		t.Fatal(err)

@@ -4,7 +4,6 @@ package fs
 
 import (
 	"context"
-	"hash/fnv"
 	iofs "io/fs"
 	"path"
 	"strings"
@@ -25,43 +24,25 @@ type volume struct {
 	// disk; disk is nil when it cannot give them.
 	disk  viewer
 	start int64
-	// seed makes inode numbers differ between checkpoints and volumes:
-	// the same file in two checkpoints may differ, and the kernel's
-	// page cache is keyed by inode.
-	seed  string
+	// inos makes inode numbers differ between every volume of the
+	// mount: the same file in two checkpoints or VMs may differ, and
+	// go-fuse and the kernel's page cache are keyed by inode.
+	inos  *inoSpace
 	mtime time.Time // for a root the filesystem gives no FileInfo for
 }
 
 // ino is the inode number of the file at p. Names of one file share it
 // when the filesystem tells a FileIdentity. Symlinks are always keyed by
 // path: their rewritten target depends on where the name sits.
-// The top bit is left clear, where go-fuse numbers the static nodes.
 func (v *volume) ino(p string, fi iofs.FileInfo) uint64 {
 	m := metaOf(fi)
 	return v.inoFor(p, m.id, m.hasID && fi.Mode()&iofs.ModeSymlink == 0)
 }
 
 // inoFor derives the inode number from the file's identity when it has
-// one (hard links share it), else from its path.
+// one (hard links share it), else from its path (inode.go).
 func (v *volume) inoFor(p string, id uint64, useID bool) uint64 {
-	h := fnv.New64a()
-	h.Write([]byte(v.seed))
-	h.Write([]byte{0})
-	if useID {
-		var b [9]byte
-		b[0] = 'i'
-		for i := 1; i < 9; i++ {
-			b[i] = byte(id >> (8 * (i - 1)))
-		}
-		h.Write(b[:])
-	} else {
-		h.Write([]byte("p" + p))
-	}
-	n := h.Sum64() &^ (1 << 63)
-	if n <= fuse.FUSE_ROOT_ID {
-		n += 2
-	}
-	return n
+	return v.inos.number(p, id, useID)
 }
 
 // entryID is the identity a directory entry carries without its file's
@@ -71,7 +52,7 @@ func entryID(e iofs.DirEntry) (uint64, bool) {
 	switch v := e.(type) {
 	case interface{ Ref() ntfs.Ref }:
 		r := v.Ref()
-		return r.Record | uint64(r.Seq)<<48, true
+		return r.Record, true // as metaOf: the record names the file
 	case FileIdentity:
 		return v.FileID(), true
 	}

@@ -26,6 +26,9 @@ type Root struct {
 	// tests put in-memory images and filesystems here.
 	imageOf   func(*catalog.Disk) (vhdx.Image, error)
 	volumesOf func(disk io.ReaderAt, size int64, diskName string) ([]*guest.Volume, error)
+	// vols numbers the volume directories so that no two guest files
+	// of the mount share an inode number (inode.go).
+	vols volumeNumbers
 }
 
 var _ = (gofs.NodeOnAdder)((*Root)(nil))
