@@ -129,7 +129,8 @@ func TestInoSpace(t *testing.T) {
 	if a.number("x", big, true) == a.number("x", 12, true) || a.number("x", big, true) == a.number("x", 0, false) {
 		t.Error("a large identity or a path collides with a small identity")
 	}
-	if a.number("p", 0, false) != a.number("p", 0, false) || a.number("p", 0, false) == a.number("q", 0, false) {
+	p1 := a.number("p", 0, false)
+	if a.number("p", 0, false) != p1 || p1 == a.number("q", 0, false) {
 		t.Error("paths")
 	}
 	for _, n := range []uint64{a.number("x", 12, true), a.number("p", 0, false), b.number("x", big, true)} {
