@@ -46,7 +46,7 @@ FUZZ_TARGETS := \
 	./vhdx:FuzzVHDXOpen ./vhdx:FuzzLogReplay ./vhdx:FuzzVHDOpen \
 	./ntfs:FuzzVolume ./ntfs:FuzzRecord ./ntfs:FuzzLZNT1 ./ntfs:FuzzRunlist \
 	./catalog:FuzzVMCX ./catalog:FuzzVMXML ./guest:FuzzVolumes ./fs:FuzzRewriteLink \
-	./merge:FuzzJournal ./vhdx:FuzzOpenUpdate
+	./merge:FuzzJournal ./vhdx:FuzzOpenUpdate ./internal/xpress:FuzzXpress ./internal/lzx:FuzzLZX
 
 fuzz:
 	@for t in $(FUZZ_TARGETS); do \

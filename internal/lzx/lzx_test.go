@@ -1,0 +1,91 @@
+package lzx
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/ckptfs/ckptfs/internal/wimtest"
+)
+
+// TestWimlibChunks decodes every chunk wimlib's XPRESS compressor wrote for
+// a corpus, at each chunk size WOF uses, and compares with the source.
+func TestWimlibChunks(t *testing.T) {
+	dir := t.TempDir()
+	wimtest.Corpus(t, dir)
+	for _, chunk := range []int{32768} {
+		res := wimtest.Capture(t, dir, "LZX", chunk)
+		decoded := 0
+		for name, r := range res {
+			want, err := os.ReadFile(filepath.Join(dir, name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !r.Compressed {
+				continue
+			}
+			stored, sizes, err := wimtest.Chunks(r, chunk)
+			if err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			for i, s := range stored {
+				out := make([]byte, sizes[i])
+				if len(s) == sizes[i] {
+					copy(out, s) // stored raw
+				} else if err := Decompress(out, s); err != nil {
+					t.Fatalf("chunk size %d, %s chunk %d: %v", chunk, name, i, err)
+				} else {
+					decoded++
+				}
+				if !bytes.Equal(out, want[i*chunk:i*chunk+sizes[i]]) {
+					t.Fatalf("chunk size %d, %s chunk %d: content differs", chunk, name, i)
+				}
+			}
+		}
+		if decoded < 50 {
+			t.Errorf("chunk size %d: only %d compressed chunks decoded", chunk, decoded)
+		}
+		t.Logf("chunk size %d: %d compressed chunks right", chunk, decoded)
+	}
+}
+
+func TestHostile(t *testing.T) {
+	out := make([]byte, 32768)
+	for _, src := range [][]byte{nil, {0xff}, make([]byte, 100), bytes.Repeat([]byte{0xff}, 300)} {
+		if err := Decompress(out, src); !errors.Is(err, ErrFormat) {
+			t.Errorf("% x: %v", src[:min(len(src), 8)], err)
+		}
+	}
+	if err := Decompress(make([]byte, MaxChunkSize+1), nil); !errors.Is(err, ErrFormat) {
+		t.Errorf("oversized chunk: %v", err)
+	}
+	// An uncompressed block: type 3, default size bit 0, 16-bit size 3,
+	// alignment, offsets 1 1 1, three bytes and a pad byte.
+	// Bits: 011 0 0000000000000011, then 12 bits of padding to the word.
+	src := []byte{0x00, 0x60, 0x00, 0x30, 1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 'a', 'b', 'c', 0}
+	got := make([]byte, 3)
+	if err := Decompress(got, src); err != nil || string(got) != "abc" {
+		t.Errorf("uncompressed block: %q, %v", got, err)
+	}
+}
+
+func FuzzLZX(f *testing.F) {
+	f.Add(make([]byte, 300), uint16(32768))
+	src := make([]byte, 300)
+	src[0], src[128] = 0x11, 0x01
+	f.Add(src, uint16(100))
+	f.Fuzz(func(t *testing.T, src []byte, size uint16) {
+		out := make([]byte, int(size)+16)
+		for i := range out {
+			out[i] = 0xAA
+		}
+		_ = Decompress(out[:size], src)
+		for _, b := range out[size:] {
+			if b != 0xAA {
+				t.Fatal("wrote past the output")
+			}
+		}
+	})
+}

@@ -1,0 +1,259 @@
+// Package xpress decodes XPRESS Huffman ("LZ77+Huffman", [MS-XCA] section
+// 2.1 and 2.2), the format of the XPRESS4K, XPRESS8K and XPRESS16K chunks of
+// Windows Overlay Filter ("system compression") files and of XPRESS WIM
+// resources.
+//
+// Each 64 KiB of output starts with 256 bytes holding 512 four-bit code
+// lengths (literals 0-255, then match symbols), followed by a bitstream of
+// 16-bit little-endian words read from the most significant bit, with the
+// extra bytes of long match lengths interleaved at the word boundary.
+// Decompress knows the output size in advance (the caller's chunk size) and
+// never writes past it; malformed input gives ErrFormat, never a panic.
+package xpress
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+)
+
+// ErrFormat means the compressed bytes are not valid XPRESS Huffman data
+// for the expected output size.
+var ErrFormat = errors.New("xpress: invalid compressed data")
+
+const (
+	numSymbols = 512
+	tableBytes = numSymbols / 2
+	maxCodeLen = 15
+	blockSize  = 65536 // output bytes per Huffman table
+	minMatch   = 3
+)
+
+func formatErr(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrFormat, fmt.Sprintf(format, args...))
+}
+
+// Decompress decodes src into all of dst: len(dst) is the uncompressed
+// size, known from the container. It returns ErrFormat when src does not
+// describe exactly that many bytes' worth of symbols (a match reaching
+// before the start or past the end of dst, a code that is not a prefix
+// code, a table cut short).
+func Decompress(dst, src []byte) error {
+	var d decoder
+	out := 0
+	in := 0
+	for out < len(dst) {
+		if len(src)-in < tableBytes {
+			return formatErr("Huffman table at byte %d cut short", in)
+		}
+		if err := d.build(src[in : in+tableBytes]); err != nil {
+			return err
+		}
+		end := out + blockSize
+		if end > len(dst) {
+			end = len(dst)
+		}
+		var err error
+		if out, in, err = d.block(dst, out, end, src, in+tableBytes); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// decoder holds the decoding table of one block: entry i, for the next
+// maxLen bits read as an integer, is symbol<<4 | code length (0 = no code).
+type decoder struct {
+	lens   [numSymbols]uint8
+	table  []uint16
+	maxLen uint
+}
+
+// build makes the canonical code of the 256-byte length table t: codes
+// are assigned in order of length, then symbol, starting from all zeros.
+func (d *decoder) build(t []byte) error {
+	var count [maxCodeLen + 1]int
+	d.maxLen = 0
+	for i := range numSymbols {
+		l := t[i/2] >> (4 * (i % 2)) & 0xF
+		d.lens[i] = l
+		count[l]++
+		if uint(l) > d.maxLen {
+			d.maxLen = uint(l)
+		}
+	}
+	if d.maxLen == 0 {
+		return formatErr("Huffman table with no codes")
+	}
+	// Kraft check: an over-subscribed code cannot be a prefix code.
+	left := 1
+	for l := 1; l <= maxCodeLen; l++ {
+		left = left<<1 - count[l]
+		if left < 0 {
+			return formatErr("Huffman code lengths over-subscribed")
+		}
+	}
+	size := 1 << d.maxLen
+	if cap(d.table) < size {
+		d.table = make([]uint16, size)
+	}
+	d.table = d.table[:size]
+	clear(d.table)
+	code := 0
+	for l := uint(1); l <= d.maxLen; l++ {
+		for sym := range numSymbols {
+			if uint(d.lens[sym]) != l {
+				continue
+			}
+			span := 1 << (d.maxLen - l)
+			start := code << (d.maxLen - l)
+			e := uint16(sym)<<4 | uint16(l)
+			for i := start; i < start+span; i++ {
+				d.table[i] = e
+			}
+			code++
+		}
+		code <<= 1
+	}
+	return nil
+}
+
+// bits is the [MS-XCA] bit reader: next holds 32 bits, the next one at
+// bit 31; extra counts the bits below the first 16 already loaded. Reads
+// past the end of src give zeros so a stream cut short fails on its
+// content rather than by index.
+type bits struct {
+	src   []byte
+	pos   int
+	next  uint32
+	extra int
+}
+
+func (b *bits) word() uint32 {
+	if b.pos+2 > len(b.src) {
+		b.pos += 2
+		return 0
+	}
+	w := uint32(binary.LittleEndian.Uint16(b.src[b.pos:]))
+	b.pos += 2
+	return w
+}
+
+func (b *bits) start(src []byte, pos int) {
+	b.src, b.pos = src, pos
+	b.next = b.word() << 16
+	b.next |= b.word()
+	b.extra = 16
+}
+
+func (b *bits) skip(n uint) {
+	b.next <<= n
+	b.extra -= int(n)
+	if b.extra < 0 {
+		b.next |= b.word() << uint(-b.extra)
+		b.extra += 16
+	}
+}
+
+// byte reads one of the bytes interleaved with the bitstream.
+func (b *bits) byte() (uint32, error) {
+	if b.pos >= len(b.src) {
+		return 0, formatErr("match length byte past the end of the data")
+	}
+	v := uint32(b.src[b.pos])
+	b.pos++
+	return v, nil
+}
+
+func (b *bits) u16() (uint32, error) {
+	if b.pos+2 > len(b.src) {
+		return 0, formatErr("match length past the end of the data")
+	}
+	v := uint32(binary.LittleEndian.Uint16(b.src[b.pos:]))
+	b.pos += 2
+	return v, nil
+}
+
+func (b *bits) u32() (uint32, error) {
+	if b.pos+4 > len(b.src) {
+		return 0, formatErr("match length past the end of the data")
+	}
+	v := binary.LittleEndian.Uint32(b.src[b.pos:])
+	b.pos += 4
+	return v, nil
+}
+
+// block decodes symbols from src at in until dst[out:end] is full, and
+// returns the new output and input positions (the next table starts at
+// the input position).
+func (d *decoder) block(dst []byte, out, end int, src []byte, in int) (int, int, error) {
+	var b bits
+	b.start(src, in)
+	for out < end {
+		e := d.table[b.next>>(32-d.maxLen)]
+		l := uint(e & 0xF)
+		if l == 0 {
+			return 0, 0, formatErr("bit pattern with no Huffman code at output byte %d", out)
+		}
+		b.skip(l)
+		sym := int(e >> 4)
+		if sym < 256 {
+			dst[out] = byte(sym)
+			out++
+			continue
+		}
+		sym -= 256
+		length := uint32(sym & 15)
+		offBits := uint(sym >> 4)
+		if length == 15 {
+			v, err := b.byte()
+			if err != nil {
+				return 0, 0, err
+			}
+			if v == 255 {
+				if v, err = b.u16(); err != nil {
+					return 0, 0, err
+				}
+				if v == 0 {
+					// Newer encoders write 0 then a 32-bit length.
+					if v, err = b.u32(); err != nil {
+						return 0, 0, err
+					}
+				}
+				if v < 15 {
+					return 0, 0, formatErr("match length %d below its escape", v)
+				}
+				v -= 15
+			}
+			length = v + 15
+		}
+		length += minMatch
+		var offset uint32 = 1 << offBits
+		if offBits > 0 {
+			offset |= b.next >> (32 - offBits)
+			b.skip(offBits)
+		}
+		if int64(offset) > int64(out) {
+			return 0, 0, formatErr("match offset %d before the start at output byte %d", offset, out)
+		}
+		if int64(length) > int64(end-out) {
+			return 0, 0, formatErr("match of %d bytes past the end at output byte %d", length, out)
+		}
+		copyMatch(dst, out, int(offset), int(length))
+		out += int(length)
+	}
+	return out, b.pos, nil
+}
+
+// copyMatch copies length bytes from offset back, byte by byte where the
+// source overlaps the destination (a run).
+func copyMatch(dst []byte, out, offset, length int) {
+	src := out - offset
+	if offset >= length {
+		copy(dst[out:out+length], dst[src:src+length])
+		return
+	}
+	for i := range length {
+		dst[out+i] = dst[src+i]
+	}
+}

@@ -1,0 +1,96 @@
+package xpress
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/ckptfs/ckptfs/internal/wimtest"
+)
+
+// TestWimlibChunks decodes every chunk wimlib's XPRESS compressor wrote for
+// a corpus, at each chunk size WOF uses, and compares with the source.
+func TestWimlibChunks(t *testing.T) {
+	dir := t.TempDir()
+	wimtest.Corpus(t, dir)
+	for _, chunk := range []int{4096, 8192, 16384} {
+		res := wimtest.Capture(t, dir, "XPRESS", chunk)
+		decoded := 0
+		for name, r := range res {
+			want, err := os.ReadFile(filepath.Join(dir, name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !r.Compressed {
+				continue
+			}
+			stored, sizes, err := wimtest.Chunks(r, chunk)
+			if err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			for i, s := range stored {
+				out := make([]byte, sizes[i])
+				if len(s) == sizes[i] {
+					copy(out, s) // stored raw
+				} else if err := Decompress(out, s); err != nil {
+					t.Fatalf("chunk size %d, %s chunk %d: %v", chunk, name, i, err)
+				} else {
+					decoded++
+				}
+				if !bytes.Equal(out, want[i*chunk:i*chunk+sizes[i]]) {
+					t.Fatalf("chunk size %d, %s chunk %d: content differs", chunk, name, i)
+				}
+			}
+		}
+		if decoded < 50 {
+			t.Errorf("chunk size %d: only %d compressed chunks decoded", chunk, decoded)
+		}
+		t.Logf("chunk size %d: %d compressed chunks right", chunk, decoded)
+	}
+}
+
+func TestHostile(t *testing.T) {
+	out := make([]byte, 4096)
+	// No codes at all.
+	if err := Decompress(out, make([]byte, 300)); !errors.Is(err, ErrFormat) {
+		t.Errorf("empty table: %v", err)
+	}
+	// Table cut short.
+	if err := Decompress(out, make([]byte, 10)); !errors.Is(err, ErrFormat) {
+		t.Errorf("short table: %v", err)
+	}
+	// One match symbol (offset 1) of length 3 as the first symbol: it
+	// reaches before the start.
+	src := make([]byte, 260)
+	src[256/2] = 0x01 // symbol 256: length 1, code 1
+	src[0] = 0x10     // symbol 1: length 1, code 0
+	src[256], src[257], src[258], src[259] = 0xff, 0xff, 0xff, 0xff
+	if err := Decompress(out, src); !errors.Is(err, ErrFormat) {
+		t.Errorf("match before start: %v", err)
+	}
+	// Nothing to do for an empty output.
+	if err := Decompress(nil, nil); err != nil {
+		t.Errorf("empty: %v", err)
+	}
+}
+
+func FuzzXpress(f *testing.F) {
+	f.Add(make([]byte, 300), uint16(4096))
+	src := make([]byte, 300)
+	src[0], src[128] = 0x11, 0x01
+	f.Add(src, uint16(100))
+	f.Fuzz(func(t *testing.T, src []byte, size uint16) {
+		out := make([]byte, int(size)+16)
+		for i := range out {
+			out[i] = 0xAA
+		}
+		_ = Decompress(out[:size], src)
+		for _, b := range out[size:] {
+			if b != 0xAA {
+				t.Fatal("wrote past the output")
+			}
+		}
+	})
+}
