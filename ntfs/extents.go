@@ -122,7 +122,7 @@ func (f *File) Extents() (exts []Extent, exact bool, err error) {
 		return nil, false, &fs.PathError{Op: "extents", Path: f.name, Err: errIsDir}
 	}
 	s := f.s
-	if s.isRes {
+	if s.isRes || s.wof != nil {
 		return nil, false, nil
 	}
 	exact = s.cuShift == 0 && s.refuse == nil && s.init >= s.size

@@ -45,17 +45,33 @@ func (v *Volume) openNode(n *node, name, streamName string) (*File, error) {
 		return nil, err
 	}
 	f.s = s
-	if streamName == "" {
-		f.bad = n.dataError()
+	if streamName != "" {
+		return f, nil
 	}
+	if r := n.info.Reparse; r != nil && r.Tag == TagWOF {
+		w, err := n.newWofReader(s.size)
+		if err != nil {
+			f.bad = err
+			return f, nil
+		}
+		// Reads decode the WofCompressedData stream; the unnamed data is
+		// a hole holding only the size.
+		f.s = &stream{size: s.size, wof: w}
+	}
+	f.bad = n.dataError()
 	return f, nil
 }
 
 // dataError says why the unnamed data of n cannot be read, or nil.
 func (n *node) dataError() error {
 	fi := n.info
-	if fi.Reparse != nil && fi.Reparse.unreadable() {
-		return kindErr(ErrUnsupported, -1, "record %d: data behind reparse tag %#x (WOF or dedup)", fi.Ref.Record, fi.Reparse.Tag)
+	if fi.Reparse != nil && fi.Reparse.Tag == TagWOF {
+		if err := fi.Reparse.wofError(fi.Ref.Record); err != nil {
+			return err
+		}
+	}
+	if fi.Reparse != nil && fi.Reparse.Tag == TagDedup {
+		return fmt.Errorf("record %d: %w", fi.Ref.Record, ErrDeduplicated)
 	}
 	if fi.Attributes&AttrEncrypted != 0 {
 		return kindErr(ErrUnsupported, -1, "record %d: EFS-encrypted", fi.Ref.Record)

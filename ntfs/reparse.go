@@ -55,12 +55,6 @@ func (r *Reparse) Target() string {
 	return strings.ReplaceAll(t, `\`, "/")
 }
 
-// unreadable reports whether the unnamed data of a file with this reparse
-// point lives somewhere we cannot decode.
-func (r *Reparse) unreadable() bool {
-	return r.Tag == TagWOF || r.Tag == TagDedup
-}
-
 // parseReparse decodes a $REPARSE_POINT value.
 func parseReparse(b []byte, off int64) (*Reparse, error) {
 	if len(b) < 8 {

@@ -67,7 +67,9 @@ func TestAgainstSleuthkit(t *testing.T) {
 			compareIcat(t, v, img, p, s.Name, addr)
 		}
 		big := strings.HasPrefix(p, "bigdir/") || strings.HasPrefix(p, "manylinks/link-")
-		if d.Type().IsRegular() && !big && rec.dataErr() == nil {
+		// icat reads a WOF file's unnamed data: the hole, not the content.
+		wof := rec.Reparse != nil && rec.Reparse.Tag == TagWOF
+		if d.Type().IsRegular() && !big && !wof && rec.dataErr() == nil {
 			compareIcat(t, v, img, p, "", strconv.FormatUint(rec.Ref.Record, 10))
 		}
 		return nil

@@ -20,9 +20,10 @@ type stream struct {
 	res     []byte // resident value, when runs is nil and resident is set
 	isRes   bool
 	runs    []run
-	vcns    uint64 // VCNs described by the runlist pieces
-	cuShift uint8  // log2 clusters per compression unit; 0 = not compressed
-	refuse  error  // non-nil: the data cannot be decoded, reads fail with it
+	vcns    uint64     // VCNs described by the runlist pieces
+	cuShift uint8      // log2 clusters per compression unit; 0 = not compressed
+	refuse  error      // non-nil: the data cannot be decoded, reads fail with it
+	wof     *wofReader // set: the content of a WOF-compressed file
 
 	mu    sync.Mutex // guards the decompressed-unit cache below
 	cuIdx int64
@@ -98,6 +99,8 @@ func (s *stream) ReadAt(p []byte, off int64) (int, error) {
 	q := p[:n]
 	var err error
 	switch {
+	case s.wof != nil:
+		err = s.wof.readAt(q, off)
 	case s.isRes:
 		copy(q, s.res[off:])
 	case s.cuShift != 0:

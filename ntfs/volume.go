@@ -34,6 +34,8 @@ type Volume struct {
 	// indexes keeps decoded INDX records: a lookup in a big directory
 	// descends the same upper nodes every time.
 	indexes *lru[indexKey, []indexEntry]
+	// wofChunks keeps decompressed chunks of WOF-compressed files.
+	wofChunks *lru[wofKey, []byte]
 
 	upOnce sync.Once
 	upcase []uint16
@@ -50,7 +52,8 @@ func NewVolume(r io.ReaderAt, size int64) (*Volume, error) {
 		return nil, err
 	}
 	v := &Volume{r: r, size: size, geo: geo, cache: newNodeCache(nodeCacheSize),
-		indexes: newLRU[indexKey, []indexEntry](indexCacheSize)}
+		indexes:   newLRU[indexKey, []indexEntry](indexCacheSize),
+		wofChunks: newLRU[wofKey, []byte](wofChunkCache)}
 	if err := v.loadMFT(); err != nil {
 		return nil, err
 	}

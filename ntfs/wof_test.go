@@ -1,0 +1,215 @@
+package ntfs
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"testing"
+
+	"github.com/ckptfs/ckptfs/internal/testutil"
+	"github.com/ckptfs/ckptfs/internal/wimtest"
+)
+
+// wofFormats are the WOF formats and the wimlib compression that writes
+// their chunks.
+var wofFormats = []struct {
+	dir      string
+	compress string
+	algo     uint32
+}{
+	{"xpress4k", "XPRESS", WofXpress4K},
+	{"xpress8k", "XPRESS", WofXpress8K},
+	{"xpress16k", "XPRESS", WofXpress16K},
+	{"lzx", "LZX", WofLZX},
+}
+
+// wofImage builds a volume of WOF files (see testdata/ntfs/wof.sh) from a
+// corpus and returns the image and the corpus directory.
+func wofImage(t *testing.T) (img, corpus string) {
+	t.Helper()
+	for _, tool := range []string{"mkntfs", "ntfs-3g", "setfattr", "wimcapture"} {
+		testutil.NeedTool(t, tool)
+	}
+	testutil.NeedFUSE(t)
+	tmp := t.TempDir()
+	corpus = filepath.Join(tmp, "corpus")
+	stage := filepath.Join(tmp, "stage")
+	if err := os.Mkdir(corpus, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	wimtest.Corpus(t, corpus)
+	for _, f := range wofFormats {
+		chunk := int(wofChunkSize(f.algo))
+		res := wimtest.Capture(t, corpus, f.compress, chunk)
+		d := filepath.Join(stage, f.dir)
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		rp := make([]byte, 24)
+		binary.LittleEndian.PutUint32(rp, TagWOF)
+		binary.LittleEndian.PutUint16(rp[4:], 16)
+		binary.LittleEndian.PutUint32(rp[8:], 1)
+		binary.LittleEndian.PutUint32(rp[12:], wofProviderFile)
+		binary.LittleEndian.PutUint32(rp[16:], 1)
+		binary.LittleEndian.PutUint32(rp[20:], f.algo)
+		write(t, filepath.Join(d, "reparse.hex"), []byte(hex.EncodeToString(rp)))
+		for name, r := range res {
+			stored := r.Stored
+			if !r.Compressed {
+				stored = rawWof(r.Stored, chunk)
+			}
+			write(t, filepath.Join(d, name+".wof"), stored)
+			write(t, filepath.Join(d, name+".size"), []byte(fmt.Sprint(r.Size)))
+		}
+	}
+	img = filepath.Join(tmp, "wof.img")
+	if k := os.Getenv("CKPTFS_WOF_KEEP"); k != "" {
+		img = k // keep the image for a look with other tools
+	}
+	script := filepath.Join(testutil.RepoRoot(), "testdata", "ntfs", "wof.sh")
+	if out, err := exec.Command("bash", script, img, stage).CombinedOutput(); err != nil {
+		t.Fatalf("wof.sh: %v\n%s", err, out)
+	}
+	return img, corpus
+}
+
+// rawWof lays out data wimlib kept uncompressed as a WOF stream of raw
+// chunks: a chunk table, then the chunks as they are.
+func rawWof(data []byte, chunk int) []byte {
+	n := (len(data) + chunk - 1) / chunk
+	var b bytes.Buffer
+	for i := 1; i < n; i++ {
+		binary.Write(&b, binary.LittleEndian, uint32(i*chunk))
+	}
+	b.Write(data)
+	return b.Bytes()
+}
+
+func write(t *testing.T, p string, b []byte) {
+	t.Helper()
+	if err := os.WriteFile(p, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestWOF reads every WOF file of every format and compares it with its
+// source, whole and by random small reads across chunk boundaries.
+func TestWOF(t *testing.T) {
+	img, corpus := wofImage(t)
+	v, err := Open(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Close()
+	names := corpusNames(t, corpus)
+	right := 0
+	for _, f := range wofFormats {
+		for _, name := range names {
+			want, err := os.ReadFile(filepath.Join(corpus, name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := f.dir + "/" + name
+			info, err := v.Stat(p)
+			if err != nil {
+				t.Errorf("%s: %v", p, err)
+				continue
+			}
+			rec := info.Sys().(*FileRecordInfo)
+			if algo, ok := rec.Reparse.WofFormat(); !ok || algo != f.algo {
+				t.Errorf("%s: WOF format %d, %v", p, algo, ok)
+			}
+			if info.Size() != int64(len(want)) || !info.Mode().IsRegular() {
+				t.Errorf("%s: size %d mode %v, want %d", p, info.Size(), info.Mode(), len(want))
+			}
+			fl, err := v.OpenFile(p)
+			if err != nil {
+				t.Errorf("%s: %v", p, err)
+				continue
+			}
+			got, err := io.ReadAll(io.NewSectionReader(fl, 0, fl.Size()))
+			if err != nil || !bytes.Equal(got, want) {
+				t.Errorf("%s: content differs from the source (%v)", p, err)
+				continue
+			}
+			for i := int64(0); i < 20; i++ {
+				off := (i * 7919) % int64(len(want)+1)
+				buf := make([]byte, 5000)
+				n, err := fl.ReadAt(buf, off)
+				if (err != nil && err != io.EOF) || !bytes.Equal(buf[:n], want[off:min(off+5000, int64(len(want)))]) {
+					t.Errorf("%s: ReadAt(%d): %d, %v", p, off, n, err)
+					break
+				}
+			}
+			right++
+		}
+	}
+	t.Logf("WOF files right: %d of %d", right, len(names)*len(wofFormats))
+
+	fl, err := v.OpenFile("dedup/file.txt")
+	if err == nil {
+		_, err = fl.ReadAt(make([]byte, 1), 0)
+	}
+	if !errors.Is(err, ErrDeduplicated) || !errors.Is(err, ErrUnsupported) {
+		t.Errorf("deduplicated file: %v, want ErrDeduplicated", err)
+	}
+}
+
+func corpusNames(t *testing.T, dir string) []string {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range ents {
+		names = append(names, e.Name())
+	}
+	sort.Strings(names)
+	return names
+}
+
+// TestWOFHostile damages the chunk table and chunks of a WOF file: reads
+// fail with ErrFormat, never panic, never return wrong-sized data.
+func TestWOFHostile(t *testing.T) {
+	for _, algo := range []uint32{WofXpress4K, WofLZX, 7} {
+		r := &Reparse{Tag: TagWOF, Data: make([]byte, 16)}
+		binary.LittleEndian.PutUint32(r.Data[4:], wofProviderFile)
+		binary.LittleEndian.PutUint32(r.Data[12:], algo)
+		err := r.wofError(1)
+		if (algo == 7) != errors.Is(err, ErrUnsupported) {
+			t.Errorf("format %d: %v", algo, err)
+		}
+	}
+	wim := &Reparse{Tag: TagWOF, Data: make([]byte, 16)}
+	binary.LittleEndian.PutUint32(wim.Data[4:], wofProviderWIM)
+	if err := wim.wofError(1); !errors.Is(err, ErrUnsupported) {
+		t.Errorf("WIM provider: %v", err)
+	}
+	if err := fmt.Errorf("x: %w", ErrDeduplicated); !errors.Is(err, ErrUnsupported) || !errors.Is(err, errors.ErrUnsupported) {
+		t.Error("ErrDeduplicated does not match ErrUnsupported")
+	}
+	// A stream of table and chunks, damaged in every byte in turn.
+	v := &Volume{wofChunks: newLRU[wofKey, []byte](4)}
+	src := []byte("0123456789abcdef")
+	stored := rawWof(bytes.Repeat(src, 512), 4096) // 8 KiB: two raw chunks
+	for i := 0; i < len(stored); i += 97 {
+		for _, b := range []byte{0, 0xFF, stored[i] ^ 1} {
+			bad := bytes.Clone(stored)
+			bad[i] = b
+			v.wofChunks = newLRU[wofKey, []byte](4)
+			w := &wofReader{v: v, data: &stream{isRes: true, res: bad, size: int64(len(bad))},
+				size: 8192, chunk: 4096, algo: WofXpress4K, n: 2, es: 4, table: 4}
+			out := make([]byte, 8192)
+			if err := w.readAt(out, 0); err != nil && !errors.Is(err, ErrFormat) {
+				t.Errorf("byte %d = %#x: %v", i, b, err)
+			}
+		}
+	}
+}
