@@ -17,6 +17,9 @@ var (
 	ErrAmbiguous = errors.New("catalog: ambiguous checkpoint name")
 	// ErrNoDisks means the source holds no disk file.
 	ErrNoDisks = errors.New("catalog: no disk files found")
+	// ErrNotDisk means the source is a file that is neither a disk file
+	// nor a folder: a damaged or wrong input, as for vhdx.ErrFormat.
+	ErrNotDisk = errors.New("not a disk file (.vhdx, .avhdx, .vhd, .avhd) or folder")
 )
 
 // FormatError reports a fault at a byte offset of a configuration file. It

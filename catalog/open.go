@@ -54,7 +54,7 @@ func Open(src string, opt Options) (*Catalog, error) {
 		}
 	} else {
 		if !isDiskFile(src) {
-			return nil, fmt.Errorf("%s: not a disk file (.vhdx, .avhdx, .vhd, .avhd) or folder", src)
+			return nil, fmt.Errorf("%s: %w", src, ErrNotDisk)
 		}
 		disks = []string{src}
 	}

@@ -3,51 +3,34 @@
 package fs
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	iofs "io/fs"
 	"log"
 	"sync"
 	"syscall"
 
-	"github.com/ckptfs/ckptfs/vhdx"
+	"github.com/ckptfs/ckptfs/internal/errclass"
 )
 
 // errUnsupported marks requests this tree does not serve (e.g. reading a
 // symlink on a filesystem that cannot tell its target).
-var errUnsupported = errors.New("ckptfs: not supported")
+var errUnsupported = errclass.New(errclass.Unsupported, "ckptfs: not supported")
 
-// toErrno is the one place that turns our errors into what the kernel
-// hears. Faults in the images (format, checksum, chain, log) become EIO and
-// are logged once per distinct message, so a damaged region gives EIO on
-// the reads that touch it and one line in the log, not a flood.
+// toErrno turns our errors into what the kernel hears, through the one
+// classifier the CLI's exit codes use too (internal/errclass). Faults in
+// the images (format, checksum, chain, log) become EIO and are logged
+// once per distinct message, so a damaged region gives EIO on the reads
+// that touch it and one line in the log, not a flood; so are unsupported
+// features (EOPNOTSUPP), so the user learns which one.
 func toErrno(err error) syscall.Errno {
-	if err == nil {
-		return 0
+	errno := errclass.Errno(err)
+	if errno == syscall.EIO || errno == syscall.EOPNOTSUPP {
+		var own syscall.Errno
+		if !errors.As(err, &own) {
+			logOnce(err)
+		}
 	}
-	var errno syscall.Errno
-	switch {
-	case errors.As(err, &errno):
-		return errno
-	case errors.Is(err, iofs.ErrNotExist):
-		return syscall.ENOENT
-	case errors.Is(err, iofs.ErrPermission):
-		return syscall.EACCES
-	case errors.Is(err, iofs.ErrInvalid):
-		return syscall.EINVAL
-	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-		return syscall.EINTR
-	case errors.Is(err, vhdx.ErrUnsupported), errors.Is(err, errUnsupported),
-		errors.Is(err, errors.ErrUnsupported):
-		logOnce(err)
-		return syscall.EOPNOTSUPP
-	}
-	// vhdx.ErrFormat, ErrChecksum, ErrParent, ErrLog, the ntfs format
-	// errors, short reads and anything unknown: the data cannot be
-	// given, and the user should know why.
-	logOnce(err)
-	return syscall.EIO
+	return errno
 }
 
 // maxLogged bounds the memory spent remembering logged messages; beyond it

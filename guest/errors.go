@@ -12,7 +12,7 @@ var (
 	ErrFormat = errors.New("guest: malformed on-disk structure")
 	// ErrUnsupported marks a structure that is valid but that this package
 	// cannot read (for example an ext4 directory too large to list).
-	ErrUnsupported = errors.New("guest: unsupported")
+	ErrUnsupported error = &unsupportedError{"guest: unsupported"}
 	// ErrOutOfRange marks a partition that lies (partly) outside the disk.
 	ErrOutOfRange = errors.New("guest: partition outside the disk")
 )
@@ -34,3 +34,13 @@ func (e *FormatError) Unwrap() error { return ErrFormat }
 func formatErr(off int64, format string, args ...any) error {
 	return &FormatError{Off: off, What: fmt.Sprintf(format, args...)}
 }
+
+// unsupportedError is ErrUnsupported's type: it matches
+// errors.ErrUnsupported too, so callers that know no package of ours can
+// still tell "valid but not implemented" from damage.
+type unsupportedError struct{ msg string }
+
+func (e *unsupportedError) Error() string { return e.msg }
+
+// Is makes errors.Is(ErrUnsupported, errors.ErrUnsupported) true.
+func (e *unsupportedError) Is(target error) bool { return target == errors.ErrUnsupported }

@@ -5,8 +5,9 @@
 package mount
 
 import (
-	"errors"
 	"fmt"
+
+	"github.com/ckptfs/ckptfs/internal/errclass"
 	"strconv"
 	"strings"
 )
@@ -15,11 +16,11 @@ import (
 var (
 	// ErrInsideSource: the mount point lies inside the source folder,
 	// where the mount would hide or recurse into its own input.
-	ErrInsideSource = errors.New("mount point is inside the source folder")
+	ErrInsideSource = errclass.New(errclass.Refused, "mount point is inside the source folder")
 	// ErrLocked: a disk file is locked exclusively, by a merge.
-	ErrLocked = errors.New("disk file is locked by another process")
+	ErrLocked = errclass.New(errclass.Refused, "disk file is locked by another process")
 	// ErrOption: a -o option asks for something a read-only mount cannot do.
-	ErrOption = errors.New("unsupported mount option")
+	ErrOption = errclass.New(errclass.Usage, "unsupported mount option")
 )
 
 // maxIO is the largest read the kernel sends (max_read) and the read-ahead

@@ -16,7 +16,7 @@ var (
 	// ErrUnsupported means a valid feature this package cannot decode, such
 	// as EFS encryption or WOF/dedup reparse compression. Such files are
 	// listed, but reading their data fails with this error.
-	ErrUnsupported = errors.New("ntfs: unsupported feature")
+	ErrUnsupported error = &unsupportedError{"ntfs: unsupported feature"}
 	// ErrLoop means a structure refers back to itself (an index cycle, an
 	// attribute list naming a record twice) or nests deeper than allowed.
 	ErrLoop = errors.New("ntfs: loop or excessive depth")
@@ -57,3 +57,13 @@ func formatErr(off int64, format string, args ...any) error {
 func kindErr(kind error, off int64, format string, args ...any) error {
 	return &FormatError{Off: off, What: fmt.Sprintf(format, args...), Err: kind}
 }
+
+// unsupportedError is ErrUnsupported's type: it matches
+// errors.ErrUnsupported too, so callers that know no package of ours can
+// still tell "valid but not implemented" from damage.
+type unsupportedError struct{ msg string }
+
+func (e *unsupportedError) Error() string { return e.msg }
+
+// Is makes errors.Is(ErrUnsupported, errors.ErrUnsupported) true.
+func (e *unsupportedError) Is(target error) bool { return target == errors.ErrUnsupported }

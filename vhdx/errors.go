@@ -13,7 +13,7 @@ var (
 	// ErrChecksum means a structure is well formed but its checksum does not match.
 	ErrChecksum = errors.New("vhdx: checksum mismatch")
 	// ErrUnsupported means a valid feature this package does not implement.
-	ErrUnsupported = errors.New("vhdx: unsupported feature")
+	ErrUnsupported error = &unsupportedError{"vhdx: unsupported feature"}
 	// ErrParent means a differencing disk's parent is missing, unreadable,
 	// mismatched, or the chain loops or is too deep.
 	ErrParent = errors.New("vhdx: parent")
@@ -72,3 +72,13 @@ func (e *ioError) Error() string {
 }
 
 func (e *ioError) Unwrap() error { return e.err }
+
+// unsupportedError is ErrUnsupported's type: it matches
+// errors.ErrUnsupported too, so callers that know no package of ours can
+// still tell "valid but not implemented" from damage.
+type unsupportedError struct{ msg string }
+
+func (e *unsupportedError) Error() string { return e.msg }
+
+// Is makes errors.Is(ErrUnsupported, errors.ErrUnsupported) true.
+func (e *unsupportedError) Is(target error) bool { return target == errors.ErrUnsupported }

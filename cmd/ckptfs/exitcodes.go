@@ -2,15 +2,12 @@ package main
 
 import (
 	"errors"
-	"io/fs"
 
-	"github.com/ckptfs/ckptfs/catalog"
-	"github.com/ckptfs/ckptfs/mount"
-	"github.com/ckptfs/ckptfs/ntfs"
-	"github.com/ckptfs/ckptfs/vhdx"
+	"github.com/ckptfs/ckptfs/internal/errclass"
 )
 
-// Exit codes, listed in the README. Scripts depend on them.
+// Exit codes, listed in the README. Scripts depend on them. They equal
+// the values of errclass.Class (errclass_test checks).
 const (
 	exitOK          = 0   // success; for check: everything verified clean
 	exitFailure     = 1   // any other failure (I/O error, unexpected fault)
@@ -30,7 +27,9 @@ var errRefused = errors.New("refused")
 // errUsage marks command line errors (exit 2).
 var errUsage = errors.New("usage")
 
-// exitCode maps an error to the exit code a script sees.
+// exitCode maps an error to the exit code a script sees: the command
+// line's own faults here, every package's sentinels through the one
+// classifier the mount's errnos use too (internal/errclass).
 func exitCode(err error) int {
 	switch {
 	case err == nil:
@@ -41,19 +40,10 @@ func exitCode(err error) int {
 		return exitUsage
 	case errors.Is(err, errInterrupted):
 		return exitInterrupted
-	case errors.Is(err, errRefused), errors.Is(err, mount.ErrInsideSource), errors.Is(err, mount.ErrLocked), errors.Is(err, fs.ErrExist):
+	case errors.Is(err, errRefused):
 		return exitRefused
-	case errors.Is(err, vhdx.ErrParent):
-		return exitChain
-	case errors.Is(err, vhdx.ErrUnsupported), errors.Is(err, ntfs.ErrUnsupported):
-		return exitUnsupported
-	case errors.Is(err, vhdx.ErrFormat), errors.Is(err, vhdx.ErrChecksum), errors.Is(err, vhdx.ErrLog),
-		errors.Is(err, ntfs.ErrFormat), errors.Is(err, catalog.ErrConfig):
-		return exitBadImage
-	case errors.Is(err, fs.ErrNotExist), errors.Is(err, catalog.ErrNotFound), errors.Is(err, catalog.ErrNoDisks):
-		return exitNotFound
 	}
-	return exitFailure
+	return errclass.ExitCode(err)
 }
 
 func isProblems(err error) bool {

@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/ckptfs/ckptfs/internal/errclass"
 	"github.com/ckptfs/ckptfs/internal/testutil"
 	"github.com/ckptfs/ckptfs/vhdx"
 )
@@ -272,5 +273,34 @@ func TestCpKeepsExtModes(t *testing.T) {
 	}
 	if target, err := os.Readlink(filepath.Join(dest, "odd")); err != nil || target != `a\b` {
 		t.Errorf("odd -> %q, %v", target, err)
+	}
+}
+
+// TestSameFaultSameExitCode gives every command the same faulty input:
+// each must exit with the one code internal/errclass gives the fault.
+func TestSameFaultSameExitCode(t *testing.T) {
+	dir := t.TempDir()
+	text := filepath.Join(dir, "notes.txt")
+	os.WriteFile(text, []byte("hello\n"), 0o644)
+	garbage := filepath.Join(dir, "junk.vhdx")
+	os.WriteFile(garbage, bytes.Repeat([]byte("not a disk"), 1000), 0o644)
+	out := filepath.Join(dir, "out.raw")
+	for _, src := range []string{text, garbage} {
+		for _, args := range [][]string{
+			{"ls", src}, {"info", src}, {"check", src}, {"cat", src, "Now", "x"},
+			{"cp", src, "Now", "x", dir}, {"export", src, "Now", "-o", out, "--format", "raw"},
+			{"diff", src, "a", "b"},
+		} {
+			if _, errs, code := ckptfs(t, args...); code != exitBadImage {
+				t.Errorf("ckptfs %v: exit %d, want %d (%s)", args, code, exitBadImage, errs)
+			}
+		}
+	}
+	for c, want := range map[int]errclass.Class{exitFailure: errclass.Failure, exitUsage: errclass.Usage,
+		exitBadImage: errclass.BadImage, exitChain: errclass.Chain, exitNotFound: errclass.NotFound,
+		exitUnsupported: errclass.Unsupported, exitRefused: errclass.Refused, exitInterrupted: errclass.Interrupted} {
+		if c != int(want) {
+			t.Errorf("exit code %d differs from class %v (%d)", c, want, want)
+		}
 	}
 }
