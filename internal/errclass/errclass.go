@@ -17,6 +17,8 @@ import (
 	"github.com/ckptfs/ckptfs/diff"
 	"github.com/ckptfs/ckptfs/export"
 	"github.com/ckptfs/ckptfs/guest"
+	"github.com/ckptfs/ckptfs/internal/lzx"
+	"github.com/ckptfs/ckptfs/internal/xpress"
 	"github.com/ckptfs/ckptfs/merge"
 	"github.com/ckptfs/ckptfs/ntfs"
 	"github.com/ckptfs/ckptfs/vhdx"
@@ -81,6 +83,7 @@ var table = []struct {
 	{vhdx.ErrUnsupported, Unsupported},
 	{ntfs.ErrUnsupported, Unsupported},
 	{guest.ErrUnsupported, Unsupported},
+	{ntfs.ErrDeduplicated, Unsupported},
 
 	{vhdx.ErrFormat, BadImage},
 	{vhdx.ErrChecksum, BadImage},
@@ -89,6 +92,8 @@ var table = []struct {
 	{ntfs.ErrFixup, BadImage},
 	{ntfs.ErrLoop, BadImage},
 	{ntfs.ErrRange, BadImage},
+	{xpress.ErrFormat, BadImage},
+	{lzx.ErrFormat, BadImage},
 	{guest.ErrFormat, BadImage},
 	{guest.ErrOutOfRange, BadImage},
 	{catalog.ErrConfig, BadImage},

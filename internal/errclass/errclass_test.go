@@ -20,6 +20,8 @@ import (
 	"github.com/ckptfs/ckptfs/export"
 	"github.com/ckptfs/ckptfs/guest"
 	"github.com/ckptfs/ckptfs/internal/errclass"
+	"github.com/ckptfs/ckptfs/internal/lzx"
+	"github.com/ckptfs/ckptfs/internal/xpress"
 	"github.com/ckptfs/ckptfs/merge"
 	"github.com/ckptfs/ckptfs/mount"
 	"github.com/ckptfs/ckptfs/ntfs"
@@ -56,6 +58,9 @@ var sentinels = map[string]struct {
 	"ntfs.ErrUnsupported":   {ntfs.ErrUnsupported, errclass.Unsupported},
 	"ntfs.ErrLoop":          {ntfs.ErrLoop, errclass.BadImage},
 	"ntfs.ErrRange":         {ntfs.ErrRange, errclass.BadImage},
+	"ntfs.ErrDeduplicated":  {ntfs.ErrDeduplicated, errclass.Unsupported},
+	"xpress.ErrFormat":      {xpress.ErrFormat, errclass.BadImage},
+	"lzx.ErrFormat":         {lzx.ErrFormat, errclass.BadImage},
 	"vhdx.ErrFormat":        {vhdx.ErrFormat, errclass.BadImage},
 	"vhdx.ErrChecksum":      {vhdx.ErrChecksum, errclass.BadImage},
 	"vhdx.ErrUnsupported":   {vhdx.ErrUnsupported, errclass.Unsupported},
