@@ -42,11 +42,25 @@ test: build testdata vet
 # Every parser's fuzz target for FUZZTIME each. Shrinking new inputs is
 # capped: with the default (60 s each) large disk inputs make the fuzzer
 # look stalled (golang/go#48820).
+# One target per line, so that new ones do not collide.
 FUZZ_TARGETS := \
-	./vhdx:FuzzVHDXOpen ./vhdx:FuzzLogReplay ./vhdx:FuzzVHDOpen \
-	./ntfs:FuzzVolume ./ntfs:FuzzRecord ./ntfs:FuzzLZNT1 ./ntfs:FuzzRunlist \
-	./catalog:FuzzVMCX ./catalog:FuzzVMXML ./guest:FuzzVolumes ./fs:FuzzRewriteLink \
-	./merge:FuzzJournal ./vhdx:FuzzOpenUpdate ./internal/xpress:FuzzXpress ./internal/lzx:FuzzLZX
+	./vhdx:FuzzVHDXOpen \
+	./vhdx:FuzzLogReplay \
+	./vhdx:FuzzVHDOpen \
+	./ntfs:FuzzVolume \
+	./ntfs:FuzzRecord \
+	./ntfs:FuzzLZNT1 \
+	./ntfs:FuzzRunlist \
+	./catalog:FuzzVMCX \
+	./catalog:FuzzVMXML \
+	./guest:FuzzVolumes \
+	./fs:FuzzRewriteLink \
+	./merge:FuzzJournal \
+	./vhdx:FuzzOpenUpdate \
+	./internal/xpress:FuzzXpress \
+	./internal/lzx:FuzzLZX \
+	./nbd:FuzzSession \
+	# end
 
 fuzz:
 	@for t in $(FUZZ_TARGETS); do \

@@ -1,0 +1,5 @@
+package nbd
+
+import "syscall"
+
+type syscallStat = syscall.Stat_t
