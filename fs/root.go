@@ -97,7 +97,7 @@ func (r *Root) addVM(ctx context.Context, parent *gofs.Inode, vm *catalog.VM) {
 		cps.AddChild(name, cps.NewPersistentInode(ctx, cd, gofs.StableAttr{Mode: syscall.S_IFDIR}), false)
 	}
 	r.addByTime(ctx, parent, vm, names)
-	if latest := latestOf(vm); latest != nil {
+	if latest := vm.Latest(); latest != nil {
 		link := &symlinkNode{target: "checkpoints/" + names[latest], mtime: r.timeOf(latest)}
 		parent.AddChild("latest", parent.NewPersistentInode(ctx, link, gofs.StableAttr{Mode: syscall.S_IFLNK}), false)
 	}
@@ -120,21 +120,6 @@ func (r *Root) addByTime(ctx context.Context, parent *gofs.Inode, vm *catalog.VM
 		link := &symlinkNode{target: "../checkpoints/" + names[c], mtime: c.Created}
 		bt.AddChild(namer.Name(timeName(c.Created)), bt.NewPersistentInode(ctx, link, gofs.StableAttr{Mode: syscall.S_IFLNK}), false)
 	}
-}
-
-// latestOf is the live checkpoint (the last one when there are several),
-// else the last in creation order.
-func latestOf(vm *catalog.VM) *catalog.Checkpoint {
-	var last *catalog.Checkpoint
-	for _, c := range vm.Checkpoints {
-		if c.Live {
-			last = c
-		}
-	}
-	if last == nil && len(vm.Checkpoints) > 0 {
-		last = vm.Checkpoints[len(vm.Checkpoints)-1]
-	}
-	return last
 }
 
 func (r *Root) timeOf(c *catalog.Checkpoint) time.Time {

@@ -8,7 +8,6 @@ import (
 	"log"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"time"
 
@@ -30,7 +29,7 @@ func Run(ctx context.Context, cat *catalog.Catalog, mountpoint string, opt Optio
 	if err := checkMountpoint(cat.Source, mountpoint); err != nil {
 		return err
 	}
-	release, err := LockShared(diskFiles(cat))
+	release, err := LockShared(DiskFiles(cat))
 	if err != nil {
 		return err
 	}
@@ -148,27 +147,3 @@ func realPath(p string) (string, error) {
 	return filepath.EvalSymlinks(abs)
 }
 
-// diskFiles lists every layer file of every disk of cat, once, sorted.
-func diskFiles(cat *catalog.Catalog) []string {
-	seen := map[string]bool{}
-	for _, vm := range cat.VMs {
-		for _, c := range vm.Checkpoints {
-			for _, d := range c.Disks {
-				if d.Chain == nil {
-					continue
-				}
-				for _, l := range d.Chain.Layers {
-					if l != nil && l.Name != "" {
-						seen[l.Name] = true
-					}
-				}
-			}
-		}
-	}
-	files := make([]string, 0, len(seen))
-	for f := range seen {
-		files = append(files, f)
-	}
-	sort.Strings(files)
-	return files
-}

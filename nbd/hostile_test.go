@@ -240,3 +240,27 @@ func TestVanishingAndConcurrentClients(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// Block status is not bound by the maximum block size: nbdcopy asks for
+// whole gigabytes at once.
+func TestBlockStatusOverMaxBlockSize(t *testing.T) {
+	const size = 1 << 30
+	big := &Export{Name: "big", Size: size, Data: zeroReader{}, Map: func(off, n int64) ([]Extent, error) {
+		return []Extent{{Off: off, Len: n, Hole: true}}, nil
+	}}
+	addr, _, _ := serve(t, []*Export{big}, Options{})
+	cl := dial(t, addr)
+	cl.goStructured("big")
+	cl.request(cmdBlockStatus, 0, 1, 0, size-1)
+	_, typ, _, p := cl.chunk()
+	if typ != replyTypeBlockStatus || binary.BigEndian.Uint32(p[4:]) != size-1 {
+		t.Fatalf("type %d payload % x", typ, p)
+	}
+}
+
+type zeroReader struct{}
+
+func (zeroReader) ReadAt(p []byte, off int64) (int, error) {
+	clear(p)
+	return len(p), nil
+}

@@ -10,6 +10,10 @@ import (
 // fragmented range does not become a storm of tiny chunks.
 const minHoleChunk = 4096
 
+// maxDescriptors bounds one block status reply; the client asks again
+// from where it stops.
+const maxDescriptors = 1 << 16
+
 // read answers NBD_CMD_READ. With structured replies, holes of the
 // export's map go out as hole chunks and only data is read and sent.
 func (t *transmission) read(r request) error {
@@ -178,8 +182,8 @@ func (t *transmission) blockStatus(r request) error {
 			payload = append(payload[:k], buf(nil).u32(prev+uint32(x.Len)).u32(state)...)
 			continue
 		}
-		if count == 1 && r.flags&cmdFlagReqOne != 0 {
-			break
+		if (count == 1 && r.flags&cmdFlagReqOne != 0) || count == maxDescriptors {
+			break // the protocol lets a reply cover less than asked
 		}
 		payload = payload.u32(uint32(x.Len)).u32(state)
 		last = state

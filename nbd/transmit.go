@@ -92,14 +92,17 @@ type transmission struct {
 // spawn serves a read or block status query in its own goroutine once
 // the budget holds its length.
 func (t *transmission) spawn(r request) error {
-	if r.length > maxRequest {
+	cost := int64(r.length)
+	if r.typ == cmdBlockStatus {
+		// Its reply holds descriptors, not data: bounded by their count.
+		cost = maxDescriptors * 8
+	} else if r.length > maxRequest {
 		errno := uint32(errInval)
 		if r.typ == cmdRead && r.flags&cmdFlagDF != 0 {
 			errno = errOverflow
 		}
 		return t.fail(r, errno, fmt.Sprintf("request of %d bytes is over the %d-byte maximum", r.length, maxRequest))
 	}
-	cost := int64(r.length)
 	t.budget.acquire(cost)
 	t.wg.Add(1)
 	go func() {

@@ -32,7 +32,7 @@ var errInterrupted = errors.New("interrupted")
 
 func commands() []*command {
 	return []*command{lsCommand(), infoCommand(), checkCommand(), mountCommand(), catCommand(), cpCommand(),
-		diffCommand(), exportCommand(), mergeCommand()}
+		diffCommand(), exportCommand(), mergeCommand(), serveCommand()}
 }
 
 func usage(w io.Writer) {

@@ -1,0 +1,142 @@
+package main
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"unicode"
+
+	"github.com/ckptfs/ckptfs/catalog"
+	"github.com/ckptfs/ckptfs/guest"
+	"github.com/ckptfs/ckptfs/nbd"
+	"github.com/ckptfs/ckptfs/vhdx"
+)
+
+// exportEntry is one NBD export as `serve --json` lists it.
+type exportEntry struct {
+	Name       string `json:"name"`
+	Size       int64  `json:"size"`
+	VM         string `json:"vm"`
+	Checkpoint string `json:"checkpoint"`
+	Disk       string `json:"disk"`
+	Volume     string `json:"volume,omitempty"`
+	// Offset is where a volume starts on its disk; absent for a disk, or
+	// for a volume that is not one run of it (an LVM volume in pieces).
+	Offset *int64 `json:"offset,omitempty"`
+
+	export *nbd.Export
+}
+
+// serveExports are the exports of a catalog: every checkpoint's disks as
+// "<checkpoint>/<disk>" and their volumes as "<checkpoint>/volumes/<VOL>",
+// under "<vm>/" when the source holds several VMs; names as the mount
+// gives them. The default export (the empty name) is the first VM's live
+// state's first disk.
+type serveExports struct {
+	list        []exportEntry
+	defaultName string
+}
+
+func (s *serveExports) nbd() []*nbd.Export {
+	out := make([]*nbd.Export, len(s.list))
+	for i, e := range s.list {
+		out[i] = e.export
+	}
+	return out
+}
+
+func buildExports(cat *catalog.Catalog) (*serveExports, error) {
+	s := &serveExports{}
+	var vmNames catalog.Namer
+	for i, vm := range cat.VMs {
+		prefix := ""
+		if len(cat.VMs) > 1 {
+			prefix = vmNames.Name(vm.Name) + "/"
+		}
+		var cpNames catalog.Namer
+		for _, c := range vm.Checkpoints {
+			first, err := s.addCheckpoint(prefix+cpNames.Name(c.Name)+"/", vm, c)
+			if err != nil {
+				return nil, err
+			}
+			if i == 0 && first != "" && (s.defaultName == "" || c == vm.Latest()) {
+				s.defaultName = first
+			}
+		}
+	}
+	return s, nil
+}
+
+// addCheckpoint adds one checkpoint's disks and volumes and returns the
+// name of its first disk's export.
+func (s *serveExports) addCheckpoint(dir string, vm *catalog.VM, c *catalog.Checkpoint) (string, error) {
+	var diskNames, volNames catalog.Namer
+	first := ""
+	for _, d := range c.Disks {
+		stem := diskNames.Name(d.Name)
+		if d.Chain == nil {
+			continue
+		}
+		img := d.Chain
+		e := exportEntry{Name: dir + stem, Size: img.Size(), VM: vm.Name, Checkpoint: c.Name, Disk: stem}
+		e.export = &nbd.Export{Name: e.Name, Description: "disk " + d.File, Size: e.Size, Data: img,
+			Map: imageMap(img, 0)}
+		s.list = append(s.list, e)
+		if first == "" {
+			first = e.Name
+		}
+		vols, err := guest.Volumes(img, img.Size(), stem)
+		if err != nil {
+			return "", fmt.Errorf("disk %s: %w", d.File, err)
+		}
+		for _, v := range vols {
+			if v.Reader == nil {
+				continue
+			}
+			name := volNames.Name(v.Name)
+			ve := exportEntry{Name: dir + "volumes/" + name, Size: v.Size, VM: vm.Name, Checkpoint: c.Name,
+				Disk: stem, Volume: name}
+			ve.export = &nbd.Export{Name: ve.Name, Description: volumeDescription(v), Size: v.Size, Data: v.Reader}
+			if !v.Remapped {
+				ve.export.Map = imageMap(img, v.Start)
+				ve.Offset = &v.Start
+			}
+			s.list = append(s.list, ve)
+		}
+	}
+	return first, nil
+}
+
+func volumeDescription(v *guest.Volume) string {
+	d := "volume, " + v.FSType
+	if v.Label != "" {
+		d += " " + strconv.Quote(v.Label)
+	}
+	return d
+}
+
+// imageMap maps an export starting at byte base of a disk image onto the
+// image's extents: absent and zero runs are holes.
+func imageMap(img vhdx.Image, base int64) func(off, n int64) ([]nbd.Extent, error) {
+	return func(off, n int64) ([]nbd.Extent, error) {
+		exts, err := img.Extents(base+off, n)
+		if err != nil {
+			return nil, err
+		}
+		out := make([]nbd.Extent, 0, len(exts))
+		for _, x := range exts {
+			out = append(out, nbd.Extent{Off: x.Off - base, Len: x.Len, Hole: x.Kind != vhdx.ExtentData})
+		}
+		return out, nil
+	}
+}
+
+// displayName quotes a name that holds control characters, so that a
+// guest-chosen name cannot forge lines or drive the terminal.
+func displayName(s string) string {
+	if strings.IndexFunc(s, unicode.IsControl) < 0 {
+		return s
+	}
+	return strconv.Quote(s)
+}
+
