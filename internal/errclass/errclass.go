@@ -20,6 +20,7 @@ import (
 	"github.com/ckptfs/ckptfs/internal/lzx"
 	"github.com/ckptfs/ckptfs/internal/xpress"
 	"github.com/ckptfs/ckptfs/merge"
+	"github.com/ckptfs/ckptfs/nbd"
 	"github.com/ckptfs/ckptfs/ntfs"
 	"github.com/ckptfs/ckptfs/vhdx"
 )
@@ -106,6 +107,7 @@ var table = []struct {
 	// Misuse of the write API by our own code: a bug, not the user's.
 	{vhdx.ErrReadOnly, Failure},
 	{vhdx.ErrHeld, Failure},
+	{nbd.ErrConfig, Failure},
 }
 
 // classed is a sentinel made with New.

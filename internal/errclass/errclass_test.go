@@ -24,6 +24,7 @@ import (
 	"github.com/ckptfs/ckptfs/internal/xpress"
 	"github.com/ckptfs/ckptfs/merge"
 	"github.com/ckptfs/ckptfs/mount"
+	"github.com/ckptfs/ckptfs/nbd"
 	"github.com/ckptfs/ckptfs/ntfs"
 	"github.com/ckptfs/ckptfs/vhdx"
 )
@@ -61,6 +62,7 @@ var sentinels = map[string]struct {
 	"ntfs.ErrDeduplicated":  {ntfs.ErrDeduplicated, errclass.Unsupported},
 	"xpress.ErrFormat":      {xpress.ErrFormat, errclass.BadImage},
 	"lzx.ErrFormat":         {lzx.ErrFormat, errclass.BadImage},
+	"nbd.ErrConfig":         {nbd.ErrConfig, errclass.Failure},
 	"vhdx.ErrFormat":        {vhdx.ErrFormat, errclass.BadImage},
 	"vhdx.ErrChecksum":      {vhdx.ErrChecksum, errclass.BadImage},
 	"vhdx.ErrUnsupported":   {vhdx.ErrUnsupported, errclass.Unsupported},
