@@ -1,0 +1,301 @@
+//go:build linux
+
+package btrfs_test
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"errors"
+	"io"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/ckptfs/ckptfs/btrfs"
+	"github.com/ckptfs/ckptfs/internal/testutil"
+	"golang.org/x/sys/unix"
+)
+
+// images builds testdata/btrfs/gen.sh's images once (the script locks its
+// output folder against concurrent builds) and returns their folder.
+func images(t testing.TB) string {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		testutil.Unavailable(t, "building btrfs images needs root (loop mounts)")
+	}
+	for _, tool := range []string{"mkfs.btrfs", "btrfs", "losetup", "setfattr", "openssl", "flock"} {
+		testutil.NeedTool(t, tool)
+	}
+	out := filepath.Join(testutil.RepoRoot(), "testdata", "out", "btrfs")
+	buildOnce.Do(func() {
+		cmd := exec.Command("bash", filepath.Join(testutil.RepoRoot(), "testdata", "btrfs", "gen.sh"), out)
+		b, err := cmd.CombinedOutput()
+		if err != nil {
+			buildErr = errors.New(err.Error() + "\n" + string(b))
+		}
+	})
+	if buildErr != nil {
+		t.Fatalf("gen.sh: %v", buildErr)
+	}
+	return out
+}
+
+var (
+	buildOnce sync.Once
+	buildErr  error
+)
+
+// kernelMount attaches img read-only and mounts it once per option set
+// (the same loop device serves every mount, so the kernel sees one
+// filesystem), returning the mount points. Cleanup unmounts and detaches.
+func kernelMount(t *testing.T, img string, opts ...string) []string {
+	t.Helper()
+	dev := strings.TrimSpace(string(testutil.Run(t, "losetup", "--find", "--show", "--read-only", img)))
+	t.Cleanup(func() { _ = exec.Command("losetup", "-d", dev).Run() })
+	var dirs []string
+	for _, o := range opts {
+		dir := t.TempDir()
+		testutil.Run(t, "mount", "-t", "btrfs", "-o", "ro"+o, dev, dir)
+		t.Cleanup(func() { _ = exec.Command("umount", dir).Run() })
+		dirs = append(dirs, dir)
+	}
+	return dirs
+}
+
+func openImage(t testing.TB, img string) (*btrfs.Volume, *os.File) {
+	t.Helper()
+	f, err := os.Open(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	st, _ := f.Stat()
+	v, err := btrfs.NewVolume(f, st.Size())
+	if err != nil {
+		t.Fatalf("%s: %v", img, err)
+	}
+	return v, f
+}
+
+type counts struct{ files, dirs, bytes int64 }
+
+// compareTree checks every entry under the kernel's mount dir against the
+// same path in fsys: names, type, permission bits, owners, size, link
+// count, inode number, all four times, xattrs, link targets and content.
+func compareTree(t *testing.T, fsys *btrfs.FS, dir string) counts {
+	t.Helper()
+	var c counts
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		rel = filepath.ToSlash(rel)
+		compareEntry(t, fsys, p, rel, &c)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func compareEntry(t *testing.T, fsys *btrfs.FS, p, rel string, c *counts) {
+	t.Helper()
+	var kst unix.Statx_t
+	if err := unix.Statx(unix.AT_FDCWD, p, unix.AT_SYMLINK_NOFOLLOW, unix.STATX_ALL|unix.STATX_BTIME, &kst); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := fsys.Stat(rel)
+	if err != nil {
+		t.Errorf("%s: %v", rel, err)
+		return
+	}
+	sys := fi.(*btrfs.FileInfo)
+	perm, uid, gid := sys.POSIXAttributes()
+	kmode := uint32(kst.Mode)
+	stub := kst.Ino == 2 // the kernel's stand-in for a nested subvolume a snapshot left out
+	if perm != kmode&0o7777 || uid != kst.Uid || gid != kst.Gid {
+		t.Errorf("%s: perm/uid/gid %o/%d/%d, kernel %o/%d/%d", rel, perm, uid, gid, kmode&0o7777, kst.Uid, kst.Gid)
+	}
+	if got, want := fileType(fi.Mode()), kmode&unix.S_IFMT; got != want {
+		t.Errorf("%s: type %o, kernel %o", rel, got, want)
+	}
+	if fi.Size() != int64(kst.Size) && !stub {
+		t.Errorf("%s: size %d, kernel %d", rel, fi.Size(), kst.Size)
+	}
+	if sys.LinkCount() != int(kst.Nlink) {
+		t.Errorf("%s: nlink %d, kernel %d", rel, sys.LinkCount(), kst.Nlink)
+	}
+	if sys.Ino() != kst.Ino {
+		t.Errorf("%s: ino %d, kernel %d", rel, sys.Ino(), kst.Ino)
+	}
+	if !stub {
+		for _, tc := range []struct {
+			name string
+			got  time.Time
+			want unix.StatxTimestamp
+		}{{"mtime", fi.ModTime(), kst.Mtime}, {"atime", sys.AccessTime(), kst.Atime}, {"ctime", sys.ChangeTime(), kst.Ctime}, {"btime", sys.CreationTime(), kst.Btime}} {
+			if w := time.Unix(tc.want.Sec, int64(tc.want.Nsec)); !tc.got.Equal(w) {
+				t.Errorf("%s: %s %v, kernel %v", rel, tc.name, tc.got, w)
+			}
+		}
+	}
+	compareXattrs(t, sys, p, rel)
+	switch kmode & unix.S_IFMT {
+	case unix.S_IFLNK:
+		want, _ := os.Readlink(p)
+		got, err := fsys.ReadLink(rel)
+		if err != nil || got != want {
+			t.Errorf("%s: link %q (%v), kernel %q", rel, got, err, want)
+		}
+	case unix.S_IFREG:
+		c.files++
+		c.bytes += fi.Size()
+		compareContent(t, fsys, p, rel)
+	case unix.S_IFDIR:
+		c.dirs++
+		ents, err := fsys.ReadDir(rel)
+		kents, kerr := os.ReadDir(p)
+		if err != nil || kerr != nil {
+			t.Errorf("%s: readdir %v, kernel %v", rel, err, kerr)
+			return
+		}
+		if a, b := names(ents), names(kents); a != b {
+			t.Errorf("%s: entries\n%s\nkernel\n%s", rel, a, b)
+		}
+	}
+}
+
+func names(ents []fs.DirEntry) string {
+	var s []string
+	for _, e := range ents {
+		s = append(s, e.Name()+":"+e.Type().String())
+	}
+	return strings.Join(s, " ")
+}
+
+func fileType(m fs.FileMode) uint32 {
+	switch {
+	case m.IsDir():
+		return unix.S_IFDIR
+	case m&fs.ModeSymlink != 0:
+		return unix.S_IFLNK
+	case m&fs.ModeCharDevice != 0:
+		return unix.S_IFCHR
+	case m&fs.ModeDevice != 0:
+		return unix.S_IFBLK
+	case m&fs.ModeNamedPipe != 0:
+		return unix.S_IFIFO
+	case m&fs.ModeSocket != 0:
+		return unix.S_IFSOCK
+	}
+	return unix.S_IFREG
+}
+
+func compareXattrs(t *testing.T, sys *btrfs.FileInfo, p, rel string) {
+	t.Helper()
+	got, err := sys.Xattrs()
+	if err != nil {
+		t.Errorf("%s: xattrs: %v", rel, err)
+		return
+	}
+	want := map[string][]byte{}
+	buf := make([]byte, 65536)
+	n, err := unix.Llistxattr(p, buf)
+	if err != nil {
+		t.Fatalf("%s: llistxattr: %v", rel, err)
+	}
+	for _, name := range strings.Split(strings.TrimRight(string(buf[:n]), "\x00"), "\x00") {
+		if name == "" {
+			continue
+		}
+		v := make([]byte, 65536)
+		m, err := unix.Lgetxattr(p, name, v)
+		if err != nil {
+			t.Fatalf("%s: lgetxattr %s: %v", rel, name, err)
+		}
+		want[name] = v[:m]
+	}
+	if len(got) != len(want) {
+		t.Errorf("%s: xattrs %v, kernel %v", rel, keys(got), keys(want))
+	}
+	for k, v := range want {
+		if !bytes.Equal(got[k], v) {
+			t.Errorf("%s: xattr %s = %x, kernel %x", rel, k, got[k], v)
+		}
+	}
+}
+
+func keys(m map[string][]byte) []string {
+	var s []string
+	for k := range m {
+		s = append(s, k)
+	}
+	sort.Strings(s)
+	return s
+}
+
+func compareContent(t *testing.T, fsys *btrfs.FS, p, rel string) {
+	t.Helper()
+	want, err := hashFile(os.Open(p))
+	if err != nil {
+		t.Fatalf("%s: kernel read: %v", rel, err)
+	}
+	got, err := hashFile(fsys.Open(rel))
+	if err != nil {
+		t.Errorf("%s: %v", rel, err)
+		return
+	}
+	if got != want {
+		t.Errorf("%s: content differs from the kernel's", rel)
+	}
+}
+
+func hashFile[F io.ReadCloser](f F, err error) ([32]byte, error) {
+	if err != nil {
+		return [32]byte{}, err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return [32]byte{}, err
+	}
+	var s [32]byte
+	copy(s[:], h.Sum(nil))
+	return s, nil
+}
+
+// TestKernelOracle compares every image's default subvolume and its top
+// level with what the kernel mounts.
+func TestKernelOracle(t *testing.T) {
+	dir := images(t)
+	for _, name := range []string{"main", "suse", "fedora", "xxhash", "sha256", "blake2", "rootdir"} {
+		t.Run(name, func(t *testing.T) {
+			img := filepath.Join(dir, name+".img")
+			mnts := kernelMount(t, img, "", ",subvolid=5")
+			v, _ := openImage(t, img)
+			def, err := v.Subvolume(v.DefaultSubvolume())
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := compareTree(t, def, mnts[0])
+			top, err := v.Subvolume(5)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c5 := compareTree(t, top, mnts[1])
+			t.Logf("default subvolume %d: %d files, %d dirs, %d bytes; top level: %d files, %d dirs, %d bytes",
+				v.DefaultSubvolume(), c.files, c.dirs, c.bytes, c5.files, c5.dirs, c5.bytes)
+		})
+	}
+}
+
+var _ = syscall.Getpid
