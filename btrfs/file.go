@@ -149,9 +149,9 @@ type fileData struct {
 	exts []fileExtent
 	err  error
 
-	mu       sync.Mutex // guards the last decompressed extent
-	zKey     uint64
-	zBuf     []byte
+	mu   sync.Mutex // guards the last decompressed extent
+	zKey uint64
+	zBuf []byte
 }
 
 // verify reports whether the file's data carries checksums.

@@ -38,17 +38,17 @@ const inodeItemSize = 160
 
 // inode is the part of btrfs_inode_item the reader shows.
 type inode struct {
-	size   uint64
-	nlink  uint32
-	uid    uint32
-	gid    uint32
-	mode   uint32
-	rdev   uint64
-	flags  uint64
-	atime  time.Time
-	ctime  time.Time
-	mtime  time.Time
-	otime  time.Time
+	size  uint64
+	nlink uint32
+	uid   uint32
+	gid   uint32
+	mode  uint32
+	rdev  uint64
+	flags uint64
+	atime time.Time
+	ctime time.Time
+	mtime time.Time
+	otime time.Time
 }
 
 func parseTime(b []byte) time.Time {
@@ -130,12 +130,12 @@ func parseDirItems(b []byte, fn func(dirEntry) bool) bool {
 
 // rootItem is the part of btrfs_root_item that locates a tree.
 type rootItem struct {
-	dirID  uint64
-	tree   root
-	refs   uint32
-	flags  uint64
-	otime  time.Time
-	uuid   [16]byte
+	dirID uint64
+	tree  root
+	refs  uint32
+	flags uint64
+	otime time.Time
+	uuid  [16]byte
 }
 
 const rootItemMinSize = 239

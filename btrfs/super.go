@@ -50,28 +50,28 @@ const (
 
 // superblock holds the fields of btrfs_super_block this reader uses.
 type superblock struct {
-	off              int64 // where this copy was read
-	fsid             [16]byte
-	metadataUUID     [16]byte // the fsid tree blocks carry
-	bytenr           uint64
-	generation       uint64
-	root             uint64
-	chunkRoot        uint64
-	logRoot          uint64
-	totalBytes       uint64
-	numDevices       uint64
-	sectorSize       uint32
-	nodeSize         uint32
-	sysChunkSize     uint32
-	chunkRootGen     uint64
-	compatRO         uint64
-	incompat         uint64
-	csumType         uint16
-	rootLevel        uint8
-	chunkRootLevel   uint8
-	devID            uint64
-	label            string
-	sysChunkArray    []byte
+	off            int64 // where this copy was read
+	fsid           [16]byte
+	metadataUUID   [16]byte // the fsid tree blocks carry
+	bytenr         uint64
+	generation     uint64
+	root           uint64
+	chunkRoot      uint64
+	logRoot        uint64
+	totalBytes     uint64
+	numDevices     uint64
+	sectorSize     uint32
+	nodeSize       uint32
+	sysChunkSize   uint32
+	chunkRootGen   uint64
+	compatRO       uint64
+	incompat       uint64
+	csumType       uint16
+	rootLevel      uint8
+	chunkRootLevel uint8
+	devID          uint64
+	label          string
+	sysChunkArray  []byte
 }
 
 // parseSuper decodes and checks one superblock copy read at off.
