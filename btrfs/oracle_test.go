@@ -5,7 +5,6 @@ package btrfs_test
 import (
 	"bytes"
 	"crypto/sha256"
-	"errors"
 	"io"
 	"io/fs"
 	"os"
@@ -13,43 +12,12 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/ckptfs/ckptfs/btrfs"
 	"github.com/ckptfs/ckptfs/internal/testutil"
 	"golang.org/x/sys/unix"
-)
-
-// images builds testdata/btrfs/gen.sh's images once (the script locks its
-// output folder against concurrent builds) and returns their folder.
-func images(t testing.TB) string {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		testutil.Unavailable(t, "building btrfs images needs root (loop mounts)")
-	}
-	for _, tool := range []string{"mkfs.btrfs", "btrfs", "losetup", "setfattr", "openssl", "flock"} {
-		testutil.NeedTool(t, tool)
-	}
-	out := filepath.Join(testutil.RepoRoot(), "testdata", "out", "btrfs")
-	buildOnce.Do(func() {
-		cmd := exec.Command("bash", filepath.Join(testutil.RepoRoot(), "testdata", "btrfs", "gen.sh"), out)
-		b, err := cmd.CombinedOutput()
-		if err != nil {
-			buildErr = errors.New(err.Error() + "\n" + string(b))
-		}
-	})
-	if buildErr != nil {
-		t.Fatalf("gen.sh: %v", buildErr)
-	}
-	return out
-}
-
-var (
-	buildOnce sync.Once
-	buildErr  error
 )
 
 // kernelMount attaches img read-only and mounts it once per option set
@@ -276,8 +244,8 @@ func hashFile[F io.ReadCloser](f F, err error) ([32]byte, error) {
 // TestKernelOracle compares every image's default subvolume and its top
 // level with what the kernel mounts.
 func TestKernelOracle(t *testing.T) {
-	dir := images(t)
-	for _, name := range []string{"main", "suse", "fedora", "xxhash", "sha256", "blake2", "rootdir"} {
+	dir := btrfs.BuildImages(t)
+	for _, name := range []string{"main", "suse", "fedora", "xxhash", "sha256", "blake2", "rootdir", "tiny"} {
 		t.Run(name, func(t *testing.T) {
 			img := filepath.Join(dir, name+".img")
 			mnts := kernelMount(t, img, "", ",subvolid=5")
@@ -292,10 +260,41 @@ func TestKernelOracle(t *testing.T) {
 				t.Fatal(err)
 			}
 			c5 := compareTree(t, top, mnts[1])
+			if name == "main" {
+				checkKinds(t, top)
+			}
 			t.Logf("default subvolume %d: %d files, %d dirs, %d bytes; top level: %d files, %d dirs, %d bytes",
 				v.DefaultSubvolume(), c.files, c.dirs, c.bytes, c5.files, c5.dirs, c5.bytes)
 		})
 	}
 }
 
-var _ = syscall.Getpid
+// checkKinds makes sure the main image exercises every kind of extent
+// the reader decodes, so that a kernel laying files out differently
+// cannot quietly leave a path untested.
+func checkKinds(t *testing.T, fsys *btrfs.FS) {
+	total := map[string]int{}
+	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || !d.Type().IsRegular() {
+			return err
+		}
+		f, err := fsys.Open(p)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		for k, n := range btrfs.ExtentKinds(f.(*btrfs.File)) {
+			total[k] += n
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("extent kinds: %v", total)
+	for _, k := range []string{"inline", "inline-zlib", "inline-lzo", "inline-zstd", "regular", "regular-zlib", "regular-lzo", "regular-zstd", "prealloc", "offset"} {
+		if total[k] == 0 {
+			t.Errorf("the main image has no %s extent", k)
+		}
+	}
+}

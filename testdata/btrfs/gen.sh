@@ -15,9 +15,12 @@
 #   fedora.img  Fedora layout: root and home subvolumes, default 5
 #   xxhash.img, sha256.img, blake2.img   other checksums; data DUP
 #   rootdir.img made by mkfs.btrfs --rootdir (no kernel writes)
+#   tiny.img    32 MiB, 4 KiB nodes, mixed block groups: the fuzz seed and
+#               the base of the damaged-field table (zlib, lzo, zstd files,
+#               an inline one, a link, an xattr, a subvolume)
 set -euo pipefail
 OUT=${1:-testdata/out/btrfs}
-VERSION=3
+VERSION=4
 mkdir -p "$OUT"
 exec 9>"$OUT/.lock"
 flock 9
@@ -161,5 +164,25 @@ rm -f "$SRC/prealloc" "$SRC/prealloc-part" # --rootdir copies them as data
 mkimg rootdir 200M -L rootdir --rootdir "$SRC"
 rm -rf "$SRC"
 mv "$OUT/rootdir.tmp" "$OUT/rootdir.img"
+
+# --- tiny ---
+mkimg tiny 32M -L tiny --mixed -n 4096
+mnt tiny compress=zlib
+txt 60000 1 >"$MNT/zlib.txt"
+printf 'hi\n' >"$MNT/inline"
+txt 3000 2 >"$MNT/zinline"
+ln -s inline "$MNT/link"
+setfattr -n user.a -v b "$MNT/inline"
+mkdir "$MNT/d"
+rnd 20000 3 >"$MNT/d/plain"
+umount "$MNT"
+mnt tiny compress=lzo
+txt 60000 4 >"$MNT/lzo.txt"
+umount "$MNT"
+mnt tiny compress=zstd
+txt 60000 5 >"$MNT/zstd.txt"
+btrfs -q subvolume create "$MNT/sv"
+printf 'x\n' >"$MNT/sv/x"
+done_img tiny
 
 echo "$VERSION" >"$OUT/.stamp"
