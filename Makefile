@@ -60,6 +60,8 @@ FUZZ_TARGETS := \
 	./internal/xpress:FuzzXpress \
 	./internal/lzx:FuzzLZX \
 	./nbd:FuzzSession \
+	./btrfs:FuzzVolume \
+	./btrfs:FuzzDecompress \
 	# end
 
 fuzz:

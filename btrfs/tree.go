@@ -105,11 +105,11 @@ func (c *nodeCache) put(logical uint64, n *node) {
 }
 
 // readNode reads and checks the tree block at logical, which its parent
-// says has the given level and generation (gen 0: not known). Each copy
+// says has the given level and generation. Each copy
 // (DUP) is tried in turn until one checks out.
 func (v *Volume) readNode(logical uint64, level uint8, gen uint64) (*node, error) {
 	if n := v.cache.get(logical); n != nil {
-		if n.level != level || gen != 0 && n.gen != gen {
+		if n.level != level || n.gen != gen {
 			return nil, formatErr(-1, "tree block 0x%x: level %d generation %d, parent expects %d and %d", logical, n.level, n.gen, level, gen)
 		}
 		return n, nil
@@ -154,7 +154,7 @@ func (v *Volume) checkNode(b []byte, logical uint64, p int64, level uint8, gen u
 	if n.level != level {
 		return nil, formatErr(p+0x64, "tree block 0x%x has level %d, expected %d", logical, n.level, level)
 	}
-	if gen != 0 && n.gen != gen {
+	if n.gen != gen {
 		return nil, formatErr(p+0x50, "tree block 0x%x has generation %d, parent says %d", logical, n.gen, gen)
 	}
 	room := len(b) - headerSize
