@@ -165,15 +165,6 @@ func (m *chunkMap) physical(logical uint64, n int) ([]int64, error) {
 	return out, nil
 }
 
-// contiguous returns how many bytes from logical are in the same chunk.
-func (m *chunkMap) contiguous(logical uint64) uint64 {
-	i := sort.Search(len(m.chunks), func(i int) bool { return m.chunks[i].logical+m.chunks[i].length > logical })
-	if i == len(m.chunks) || m.chunks[i].logical > logical {
-		return 0
-	}
-	return m.chunks[i].logical + m.chunks[i].length - logical
-}
-
 func (c chunk) String() string {
 	return fmt.Sprintf("chunk 0x%x+0x%x type 0x%x", c.logical, c.length, c.typ)
 }

@@ -298,3 +298,36 @@ func checkKinds(t *testing.T, fsys *btrfs.FS) {
 		}
 	}
 }
+
+// BenchmarkWalkHash lists the main image's tree and hashes every file
+// through the reader (about 1,250 files, 77 MB).
+func BenchmarkWalkHash(b *testing.B) {
+	img := filepath.Join(btrfs.BuildImages(b), "main.img")
+	var total int64
+	for b.Loop() {
+		v, f := openImage(b, img)
+		fsys, err := v.Subvolume(5)
+		if err != nil {
+			b.Fatal(err)
+		}
+		total = 0
+		err = fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
+			if err != nil || !d.Type().IsRegular() {
+				return err
+			}
+			h := sha256.New()
+			g, err := fsys.Open(p)
+			if err != nil {
+				return err
+			}
+			n, err := io.Copy(h, g.(io.Reader))
+			total += n
+			return err
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		f.Close()
+	}
+	b.SetBytes(total)
+}

@@ -50,8 +50,6 @@ func cmpU64(a, b uint64) int {
 	return 0
 }
 
-var maxKey = key{^uint64(0), 0xff, ^uint64(0)}
-
 // node is one checked tree block.
 type node struct {
 	b     []byte
