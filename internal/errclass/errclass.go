@@ -13,6 +13,7 @@ import (
 	iofs "io/fs"
 	"syscall"
 
+	"github.com/ckptfs/ckptfs/btrfs"
 	"github.com/ckptfs/ckptfs/catalog"
 	"github.com/ckptfs/ckptfs/diff"
 	"github.com/ckptfs/ckptfs/export"
@@ -85,6 +86,8 @@ var table = []struct {
 	{ntfs.ErrUnsupported, Unsupported},
 	{guest.ErrUnsupported, Unsupported},
 	{ntfs.ErrDeduplicated, Unsupported},
+	{btrfs.ErrUnsupported, Unsupported},
+	{btrfs.ErrDevices, Unsupported}, // striped or on devices not given: ckptfs reads one disk
 
 	{vhdx.ErrFormat, BadImage},
 	{vhdx.ErrChecksum, BadImage},
@@ -97,6 +100,10 @@ var table = []struct {
 	{lzx.ErrFormat, BadImage},
 	{guest.ErrFormat, BadImage},
 	{guest.ErrOutOfRange, BadImage},
+	{btrfs.ErrFormat, BadImage},
+	{btrfs.ErrChecksum, BadImage},
+	{btrfs.ErrLoop, BadImage},
+	{btrfs.ErrRange, BadImage},
 	{catalog.ErrConfig, BadImage},
 	{catalog.ErrNotDisk, BadImage},
 	{export.ErrVerify, BadImage},

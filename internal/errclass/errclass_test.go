@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/ckptfs/ckptfs/btrfs"
 	"go/ast"
 	"go/parser"
 	"go/token"
@@ -46,6 +47,12 @@ var sentinels = map[string]struct {
 	"export.ErrExists":      {export.ErrExists, errclass.Refused},
 	"export.ErrVerify":      {export.ErrVerify, errclass.BadImage},
 	"export.ErrOptions":     {export.ErrOptions, errclass.Usage},
+	"btrfs.ErrFormat":       {btrfs.ErrFormat, errclass.BadImage},
+	"btrfs.ErrChecksum":     {btrfs.ErrChecksum, errclass.BadImage},
+	"btrfs.ErrLoop":         {btrfs.ErrLoop, errclass.BadImage},
+	"btrfs.ErrRange":        {btrfs.ErrRange, errclass.BadImage},
+	"btrfs.ErrUnsupported":  {btrfs.ErrUnsupported, errclass.Unsupported},
+	"btrfs.ErrDevices":      {btrfs.ErrDevices, errclass.Unsupported},
 	"guest.ErrFormat":       {guest.ErrFormat, errclass.BadImage},
 	"guest.ErrUnsupported":  {guest.ErrUnsupported, errclass.Unsupported},
 	"guest.ErrOutOfRange":   {guest.ErrOutOfRange, errclass.BadImage},
