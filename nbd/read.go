@@ -3,6 +3,7 @@ package nbd
 import (
 	"fmt"
 	"io"
+	"sync"
 )
 
 // minHoleChunk is the smallest hole a structured read reports as
@@ -50,7 +51,8 @@ func (t *transmission) read(r request) error {
 // readSimple answers a read without structured replies: the error word,
 // then all the data (nothing on error).
 func (t *transmission) readSimple(r request) error {
-	data := make([]byte, r.length)
+	data := getBuffer(int(r.length))
+	defer putBuffer(data)
 	if err := readFull(t.sess.export.Data, data, int64(r.off)); err != nil {
 		return t.c.send(buf(nil).u32(magicSimple).u32(errIO).u64(r.handle))
 	}
@@ -60,7 +62,8 @@ func (t *transmission) readSimple(r request) error {
 // dataChunk reads one data piece and sends it; a read error becomes an
 // error chunk naming the offset, which ends the reply.
 func (t *transmission) dataChunk(r request, flags uint16, p piece) error {
-	data := make([]byte, p.n)
+	data := getBuffer(int(p.n))
+	defer putBuffer(data)
 	if err := readFull(t.sess.export.Data, data, p.off); err != nil {
 		msg := err.Error()
 		if len(msg) > maxString {
@@ -70,6 +73,23 @@ func (t *transmission) dataChunk(r request, flags uint16, p piece) error {
 		return t.chunk(r, replyFlagDone, replyTypeErrorOffset, append(payload, buf(nil).u64(uint64(p.off))...))
 	}
 	return t.chunk(r, flags, replyTypeOffsetData, buf(nil).u64(uint64(p.off)), data)
+}
+
+// buffers recycles read buffers: a copy streams thousands of same-sized
+// reads, and fresh 256 KiB slices each time would keep the collector busy.
+var buffers sync.Pool
+
+func getBuffer(n int) []byte {
+	if b, ok := buffers.Get().(*[]byte); ok && cap(*b) >= n {
+		return (*b)[:n]
+	}
+	return make([]byte, n)
+}
+
+func putBuffer(b []byte) {
+	if cap(b) <= maxRequest {
+		buffers.Put(&b)
+	}
 }
 
 // piece is a part of a read reply: a hole, or data to read.

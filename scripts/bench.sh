@@ -7,7 +7,9 @@
 #  2. 4 KiB random reads, 4 threads: ckptfs mount vs vhdimount;
 #  3. time until a mount of a 10-deep chain answers;
 #  4. export of a dynamic VHDX to raw: ckptfs export vs qemu-img convert;
-#  5. diff of two checkpoints vs sha256sum of both raw images.
+#  5. diff of two checkpoints vs sha256sum of both raw images;
+#  6. NTFS reads and listings vs ntfs-3g;
+#  7. NBD: ckptfs serve vs qemu-nbd (nbdcopy, random reads).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${RUNS:-3}
@@ -179,3 +181,31 @@ printf '%-52s %11ss %11ss %8s\n' "NTFS: read a 256 MiB file cold, vs ntfs-3g" "$
 ckl=$(for _ in $(seq "$RUNS"); do cold ls -f "$ckvol/$bigdir"; done | median)
 n3l=$(for _ in $(seq "$RUNS"); do cold ls -f "$work/n3g/$bigdir"; done | median)
 printf '%-52s %11ss %11ss %8s\n' "NTFS: list a 100,000-entry directory cold, vs ntfs-3g" "$ckl" "$n3l" "$(ratio "$n3l" "$ckl")"
+
+# NBD: the 4-layer chain served by `ckptfs serve` against qemu-nbd serving
+# an exported raw copy of the same checkpoint: a whole-disk nbdcopy (cold)
+# and 4 KiB random reads with fio's nbd engine (queue depth 16, 10 s).
+if bin/ckptfs serve --help >/dev/null 2>&1 && command -v nbdcopy >/dev/null && command -v qemu-nbd >/dev/null; then
+	echo
+	bin/ckptfs export "$top" layer3 -o "$work/nbd.raw" --format raw >/dev/null 2>&1
+	bin/ckptfs serve "$top" --socket "$work/ck.sock" >/dev/null 2>&1 &
+	ckserve=$!
+	qemu-nbd -r -f raw -t -k "$work/q.sock" "$work/nbd.raw" &
+	qnbd=$!
+	wait_for "$work/ck.sock"; wait_for "$work/q.sock"
+	ckuri="nbd+unix:///layer3/Disk0?socket=$work/ck.sock"
+	[ -n "$(nbdinfo --size "$ckuri" 2>/dev/null)" ] || ckuri="nbd+unix:///?socket=$work/ck.sock"
+	quri="nbd+unix:///?socket=$work/q.sock"
+	ckc=$(for _ in $(seq "$RUNS"); do cold nbdcopy "$ckuri" null:; done | median)
+	qc=$(for _ in $(seq "$RUNS"); do cold nbdcopy "$quri" null:; done | median)
+	printf '%-52s %11ss %11ss %8s\n' "NBD: nbdcopy a checkpoint's disk cold, vs qemu-nbd" "$ckc" "$qc" "$(ratio "$qc" "$ckc")"
+	if fio --enghelp 2>/dev/null | grep -qw nbd; then
+		iops() { fio --name=r --ioengine=nbd --uri="$1" --rw=randread --bs=4k --iodepth=16 --runtime=10 --time_based \
+			--output-format=terse 2>/dev/null | awk -F';' 'NF > 8 {print $8}'; }
+		cki=$(iops "$ckuri"); qi=$(iops "$quri")
+		printf '%-52s %10s/s %10s/s %8s\n' "NBD: 4 KiB random reads (IOPS), vs qemu-nbd" "$cki" "$qi" "$(ratio "$cki" "$qi")"
+	fi
+	kill "$ckserve" "$qnbd" 2>/dev/null || true
+	wait "$ckserve" "$qnbd" 2>/dev/null || true
+	rm -f "$work/nbd.raw"
+fi
