@@ -1,0 +1,87 @@
+package xfs
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/ckptfs/ckptfs/internal/testutil"
+)
+
+// needRoot skips (fails in CI) unless the test may loop-mount images.
+func needRoot(t testing.TB) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		testutil.Unavailable(t, "loop mounts need root")
+	}
+	testutil.NeedTool(t, "losetup")
+	testutil.NeedTool(t, "mount")
+}
+
+// fixture returns testdata/out/xfs/VARIANT.img, building it with
+// testdata/xfs/gen.sh when missing. A file lock keeps parallel test
+// binaries from building the same image twice.
+func fixture(t testing.TB, variant string) string {
+	t.Helper()
+	needRoot(t)
+	testutil.NeedTool(t, "mkfs.xfs")
+	testutil.NeedTool(t, "xfs_io")
+	testutil.NeedTool(t, "setfattr")
+	out := filepath.Join(testutil.RepoRoot(), "testdata", "out", "xfs")
+	img := filepath.Join(out, variant+".img")
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	lock, err := os.OpenFile(filepath.Join(out, ".lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Close()
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Flock(int(lock.Fd()), syscall.LOCK_UN)
+	if _, err := os.Stat(img); err == nil {
+		return img
+	}
+	gen := filepath.Join(testutil.RepoRoot(), "testdata", "xfs", "gen.sh")
+	if b, err := exec.Command("bash", gen, out, variant).CombinedOutput(); err != nil {
+		t.Fatalf("gen.sh %s: %v\n%s", variant, err, b)
+	}
+	return img
+}
+
+// kernelMount attaches img to a read-only loop device and mounts it
+// read-only with the given extra options, in a temp folder; both are
+// undone at cleanup. It returns the mount point.
+func kernelMount(t testing.TB, img string, opts ...string) string {
+	t.Helper()
+	needRoot(t)
+	dev := strings.TrimSpace(string(testutil.Run(t, "losetup", "-r", "-f", "--show", img)))
+	t.Cleanup(func() { _ = exec.Command("losetup", "-d", dev).Run() })
+	mnt := t.TempDir()
+	o := strings.Join(append([]string{"ro"}, opts...), ",")
+	if b, err := exec.Command("mount", "-t", "xfs", "-o", o, dev, mnt).CombinedOutput(); err != nil {
+		testutil.Unavailable(t, "the kernel cannot mount "+img+": "+strings.TrimSpace(string(b)))
+	}
+	t.Cleanup(func() {
+		if b, err := exec.Command("umount", mnt).CombinedOutput(); err != nil {
+			t.Errorf("umount %s: %v %s", mnt, err, b)
+		}
+	})
+	return mnt
+}
+
+// openFixture opens an image with this package.
+func openFixture(t testing.TB, img string) *FS {
+	t.Helper()
+	v, err := Open(img)
+	if err != nil {
+		t.Fatalf("Open %s: %v", img, err)
+	}
+	t.Cleanup(func() { v.Close() })
+	return v
+}

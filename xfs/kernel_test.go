@@ -1,0 +1,227 @@
+package xfs
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"errors"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// sysInfo is the duck-typed metadata contract every entry's Sys() offers.
+type sysInfo interface {
+	FileID() uint64
+	LinkCount() int
+	POSIXAttributes() (perm, uid, gid uint32)
+	AccessTime() time.Time
+	ChangeTime() time.Time
+	CreationTime() time.Time
+	Xattrs() (map[string][]byte, error)
+}
+
+// kernelEntry is what the kernel shows of one path.
+type kernelEntry struct {
+	st     unix.Statx_t
+	hash   [32]byte
+	target string
+	xattrs map[string][]byte
+}
+
+func kernelView(t *testing.T, root, rel string) kernelEntry {
+	t.Helper()
+	p := filepath.Join(root, rel)
+	var k kernelEntry
+	if err := unix.Statx(unix.AT_FDCWD, p, unix.AT_SYMLINK_NOFOLLOW, unix.STATX_ALL|unix.STATX_BTIME, &k.st); err != nil {
+		t.Fatal(err)
+	}
+	switch k.st.Mode & unix.S_IFMT {
+	case unix.S_IFREG:
+		f, err := os.Open(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := sha256.New()
+		if _, err := io.Copy(h, f); err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
+		copy(k.hash[:], h.Sum(nil))
+	case unix.S_IFLNK:
+		var err error
+		if k.target, err = os.Readlink(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	k.xattrs = map[string][]byte{}
+	buf := make([]byte, 1<<20)
+	n, err := unix.Llistxattr(p, buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range strings.Split(string(buf[:n]), "\x00") {
+		if name == "" {
+			continue
+		}
+		m, err := unix.Lgetxattr(p, name, buf)
+		if err != nil {
+			t.Fatalf("%s: getxattr %s: %v", rel, name, err)
+		}
+		k.xattrs[name] = slices.Clone(buf[:m])
+	}
+	return k
+}
+
+func statxTime(ts unix.StatxTimestamp) time.Time {
+	return time.Unix(ts.Sec, int64(ts.Nsec)).UTC()
+}
+
+// compareWithKernel walks the kernel's mount and checks that every
+// path reads the same through v: type, mode, owner, size, link count,
+// inode number, times in nanoseconds, content hash, link target and
+// extended attributes. It returns the number of paths compared.
+func compareWithKernel(t *testing.T, v *FS, mnt string) int {
+	t.Helper()
+	count, bad := 0, 0
+	err := filepath.WalkDir(mnt, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(mnt, p)
+		rel = filepath.ToSlash(rel)
+		count++
+		if msg := compareOne(t, v, mnt, rel); msg != "" {
+			bad++
+			if bad <= 20 {
+				t.Errorf("%s: %s", rel, msg)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bad > 0 {
+		t.Errorf("%d of %d paths differ from the kernel", bad, count)
+	}
+	return count
+}
+
+func compareOne(t *testing.T, v *FS, mnt, rel string) string {
+	k := kernelView(t, mnt, rel)
+	fi, err := v.Lstat(rel)
+	if err != nil {
+		return "lstat: " + err.Error()
+	}
+	s := fi.Sys().(sysInfo)
+	perm, uid, gid := s.POSIXAttributes()
+	var diffs []string
+	check := func(what string, got, want any) {
+		if got != want {
+			diffs = append(diffs, what+": got "+fmtAny(got)+", kernel "+fmtAny(want))
+		}
+	}
+	check("inode", s.FileID(), k.st.Ino)
+	check("links", s.LinkCount(), int(k.st.Nlink))
+	check("perm", perm, uint32(k.st.Mode&0o7777))
+	check("uid", uid, k.st.Uid)
+	check("gid", gid, k.st.Gid)
+	check("type", uint32(fileTypeBits(fi.Mode())), uint32(k.st.Mode&unix.S_IFMT))
+	if rel != "." {
+		check("size", fi.Size(), int64(k.st.Size))
+	}
+	check("mtime", fi.ModTime(), statxTime(k.st.Mtime))
+	check("atime", s.AccessTime(), statxTime(k.st.Atime))
+	check("ctime", s.ChangeTime(), statxTime(k.st.Ctime))
+	if k.st.Mask&unix.STATX_BTIME != 0 {
+		check("btime", s.CreationTime(), statxTime(k.st.Btime))
+	}
+	switch k.st.Mode & unix.S_IFMT {
+	case unix.S_IFREG:
+		f, err := v.Open(rel)
+		if err != nil {
+			return "open: " + err.Error()
+		}
+		h := sha256.New()
+		if _, err := io.Copy(h, f.(io.Reader)); err != nil {
+			return "read: " + err.Error()
+		}
+		if !bytes.Equal(h.Sum(nil), k.hash[:]) {
+			diffs = append(diffs, "content differs")
+		}
+	case unix.S_IFLNK:
+		got, err := v.ReadLink(rel)
+		if err != nil {
+			return "readlink: " + err.Error()
+		}
+		check("target", got, k.target)
+	}
+	x, err := s.Xattrs()
+	if err != nil {
+		return "xattrs: " + err.Error()
+	}
+	if len(x) != len(k.xattrs) {
+		diffs = append(diffs, "xattr count: got "+fmtAny(len(x))+", kernel "+fmtAny(len(k.xattrs)))
+	}
+	for name, want := range k.xattrs {
+		if got, ok := x[name]; !ok || !bytes.Equal(got, want) {
+			diffs = append(diffs, "xattr "+name+" differs")
+		}
+	}
+	return strings.Join(diffs, "; ")
+}
+
+func fmtAny(v any) string {
+	switch v := v.(type) {
+	case time.Time:
+		return v.Format(time.RFC3339Nano)
+	}
+	return strings.TrimSpace(strings.ReplaceAll(fmtV(v), "\n", " "))
+}
+
+func fileTypeBits(m fs.FileMode) uint32 {
+	switch {
+	case m.IsDir():
+		return unix.S_IFDIR
+	case m&fs.ModeSymlink != 0:
+		return unix.S_IFLNK
+	case m&fs.ModeCharDevice != 0:
+		return unix.S_IFCHR
+	case m&fs.ModeDevice != 0:
+		return unix.S_IFBLK
+	case m&fs.ModeNamedPipe != 0:
+		return unix.S_IFIFO
+	case m&fs.ModeSocket != 0:
+		return unix.S_IFSOCK
+	}
+	return unix.S_IFREG
+}
+
+// TestKernel compares every file of each mountable variant with the
+// kernel's read-only loop mount of the same image.
+func TestKernel(t *testing.T) {
+	for _, variant := range []string{"v5", "v5-1k", "v5-64k"} {
+		t.Run(variant, func(t *testing.T) {
+			img := fixture(t, variant)
+			mnt := kernelMount(t, img)
+			v := openFixture(t, img)
+			if ls := v.LogState(); ls.Dirty {
+				t.Errorf("clean image has log state %+v", ls)
+			}
+			n := compareWithKernel(t, v, mnt)
+			t.Logf("%s: %d paths compared", variant, n)
+			if n < 1000 {
+				t.Errorf("only %d paths", n)
+			}
+		})
+	}
+}
+
+var _ = errors.Is

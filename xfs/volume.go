@@ -1,0 +1,208 @@
+// Package xfs reads XFS filesystems (superblock versions 4 and 5) from an
+// io.ReaderAt, read-only, and presents them as an io/fs.FS with the
+// metadata Linux shows: modes, owners, nanosecond times, link counts,
+// inode numbers, symbolic links and extended attributes.
+//
+// The volume is never written. A log left dirty by a crash is replayed in
+// memory when it can be (see LogState); otherwise the files read as the
+// last checkpointed state, as `mount -o norecovery` shows them, and
+// LogState says so. The realtime section and external logs are not read:
+// realtime files fail with ErrUnsupported.
+//
+// Every count, offset and tree level read from the volume is checked
+// before use, trees are walked with depth limits and each call has a
+// budget of metadata bytes, so hostile images give errors, not panics or
+// runaway reads.
+package xfs
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"sync"
+)
+
+// Limits against hostile volumes.
+const (
+	// maxCallBytes bounds the metadata one call (a lookup, a directory
+	// listing, an open) may read; a million-entry directory needs ~40 MiB.
+	maxCallBytes = 256 << 20
+	// maxExtents bounds the extents of one fork held in memory.
+	maxExtents = 1 << 20
+	// maxBtreeLevels is beyond any real bmap or da B+tree height.
+	maxBtreeLevels = 10
+	// maxLinkHops bounds symbolic links followed in one lookup, as Linux.
+	maxLinkHops = 40
+	// maxDirEntries bounds one directory's listing.
+	maxDirEntries = 1 << 23
+	// inodeCacheSize is how many decoded inodes stay cached.
+	inodeCacheSize = 4096
+	// dirCacheSize is how many directory listings stay cached.
+	dirCacheSize = 256
+)
+
+// FS is an open XFS volume. It is safe for concurrent use.
+type FS struct {
+	r    io.ReaderAt
+	size int64
+	sb   *superblock
+	end  int64 // bytes of the data section: no metadata lies beyond
+	log  LogState
+	// overlay holds metadata blocks as the log replay left them; reads
+	// of metadata see them in place of the volume's bytes.
+	overlay *overlay
+
+	mu     sync.Mutex
+	inodes map[uint64]*inode
+	dirs   map[uint64][]dirent
+	closer io.Closer
+}
+
+// budget is what one call may still read of metadata, so a hostile image
+// cannot make a call walk the volume many times over.
+type budget struct{ left int64 }
+
+func newBudget() *budget { return &budget{left: maxCallBytes} }
+
+func (b *budget) charge(n int64, off int64) error {
+	b.left -= n
+	if b.left < 0 {
+		return kindErr(ErrRange, off, "call read more than %d bytes of metadata", int64(maxCallBytes))
+	}
+	return nil
+}
+
+// NewFS opens the XFS filesystem in r, of size bytes. The log is looked at
+// and, when dirty, replayed in memory (see LogState).
+func NewFS(r io.ReaderAt, size int64) (*FS, error) {
+	head := make([]byte, 64<<10)
+	n, err := r.ReadAt(head[:min(int64(len(head)), max(size, 0))], 0)
+	if n < sbSize {
+		if err == nil {
+			err = io.ErrUnexpectedEOF
+		}
+		return nil, fmt.Errorf("xfs: reading the superblock: %w", err)
+	}
+	sb, err := parseSuper(head[:n])
+	if err != nil {
+		return nil, err
+	}
+	end := int64(sb.dblocks) << sb.blockLog
+	if end > size {
+		return nil, kindErr(ErrRange, 8, "filesystem of %d bytes in a volume of %d", end, size)
+	}
+	v := &FS{r: r, size: size, sb: sb, end: end,
+		inodes: make(map[uint64]*inode), dirs: make(map[uint64][]dirent)}
+	v.log = v.recoverLog()
+	if _, err := v.inode(newBudget(), sb.rootIno); err != nil {
+		return nil, fmt.Errorf("xfs: root inode: %w", err)
+	}
+	return v, nil
+}
+
+// Open opens the XFS filesystem in the named file (an image or a block
+// device), read-only. Close releases the file.
+func Open(name string) (*FS, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	size := st.Size()
+	if size == 0 { // block devices report their size through Seek
+		size, _ = f.Seek(0, io.SeekEnd)
+	}
+	v, err := NewFS(f, size)
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	v.closer = f
+	return v, nil
+}
+
+// Close closes the file Open opened; for NewFS it does nothing.
+func (v *FS) Close() error {
+	if v.closer != nil {
+		return v.closer.Close()
+	}
+	return nil
+}
+
+// Label is the filesystem label (at most 12 bytes).
+func (v *FS) Label() string { return v.sb.label }
+
+// UUID is the filesystem UUID.
+func (v *FS) UUID() [16]byte { return v.sb.uuid }
+
+// BlockSize is the filesystem block size in bytes.
+func (v *FS) BlockSize() int { return int(v.sb.blockSize) }
+
+// Version is the superblock version: 4 or 5 (metadata checksums).
+func (v *FS) Version() int { return v.sb.version }
+
+// Size is the size of the data section in bytes.
+func (v *FS) Size() int64 { return v.end }
+
+// POSIXLinks reports that link targets are POSIX paths.
+func (v *FS) POSIXLinks() bool { return true }
+
+// meta reads n bytes of metadata at off, charging the budget, with the
+// log replay's blocks in place.
+func (v *FS) meta(b *budget, off int64, n int) ([]byte, error) {
+	if off < 0 || n < 0 || off > v.end || int64(n) > v.end-off {
+		return nil, kindErr(ErrRange, off, "%d bytes of metadata beyond the filesystem end 0x%x", n, v.end)
+	}
+	if err := b.charge(int64(n), off); err != nil {
+		return nil, err
+	}
+	buf := make([]byte, n)
+	if err := v.readRaw(buf, off); err != nil {
+		return nil, err
+	}
+	return buf, nil
+}
+
+// readRaw fills p from the volume at off, with replayed blocks on top.
+func (v *FS) readRaw(p []byte, off int64) error {
+	if _, err := v.r.ReadAt(p, off); err != nil && err != io.EOF {
+		return fmt.Errorf("xfs: reading %d bytes at 0x%x: %w", len(p), off, err)
+	}
+	if v.overlay != nil {
+		v.overlay.apply(p, off)
+	}
+	return nil
+}
+
+// inode reads and decodes an inode, through a small cache.
+func (v *FS) inode(b *budget, ino uint64) (*inode, error) {
+	v.mu.Lock()
+	in, ok := v.inodes[ino]
+	v.mu.Unlock()
+	if ok {
+		return in, nil
+	}
+	off, err := v.sb.inodeOffset(ino)
+	if err != nil {
+		return nil, kindErr(ErrRange, -1, "%v", err)
+	}
+	buf, err := v.meta(b, off, int(v.sb.inodeSize))
+	if err != nil {
+		return nil, err
+	}
+	in, err = v.parseInode(ino, off, buf)
+	if err != nil {
+		return nil, err
+	}
+	v.mu.Lock()
+	if len(v.inodes) >= inodeCacheSize {
+		clear(v.inodes)
+	}
+	v.inodes[ino] = in
+	v.mu.Unlock()
+	return in, nil
+}
