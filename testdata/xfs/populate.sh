@@ -38,9 +38,12 @@ seq 1 300000 >numbers.txt                   # ~2 MB
 head -c 5000 numbers.txt >odd-size
 # Sparse: data islands in a 1 GiB file; a preallocated (unwritten) range;
 # a punched hole.
-truncate -s 1G sparse
+# (mkfs.xfs protofiles copy holes as data, so the small tree keeps it small.)
+sparse_blocks=262144
+[ -n "$small" ] && sparse_blocks=16384
+truncate -s $((sparse_blocks * 4096)) sparse
 dd if=numbers.txt of=sparse bs=4096 seek=1000 count=3 conv=notrunc status=none
-dd if=numbers.txt of=sparse bs=4096 seek=200000 count=1 conv=notrunc status=none
+dd if=numbers.txt of=sparse bs=4096 seek=$((sparse_blocks * 3 / 4)) count=1 conv=notrunc status=none
 fallocate -l 1M prealloc
 fallocate -o 0 -l 2M prealloc-written && dd if=numbers.txt of=prealloc-written bs=4096 seek=10 count=2 conv=notrunc status=none
 cp numbers.txt punched && fallocate -p -o 65536 -l 131072 punched
@@ -68,24 +71,27 @@ mkdir sticky && chmod 1777 sticky
 echo owned >owned && chown 1000:1001 owned && chmod 640 owned
 chown 4000000000:65534 empty
 
-# Extended attributes: short form, leaf, node, remote values, namespaces.
-echo attrs >xattr-sf
-setfattr -n user.colour -v blue xattr-sf
-setfattr -n trusted.secret -v 0x00ff00 xattr-sf
-setfattr -n security.label -v system_u:object_r:etc_t:s0 xattr-sf
-echo attrs >xattr-leaf
-for i in $(seq 1 40); do setfattr -n "user.attribute-number-$i" -v "value $i of a leaf" xattr-leaf; done
-echo attrs >xattr-node
-for i in $(seq 1 600); do setfattr -n "user.a-longer-attribute-name-$i" -v "value number $i" xattr-node; done
-echo attrs >xattr-remote
-setfattr -n user.big -v "0x$(head -c 20000 numbers.txt | od -An -v -tx1 | tr -d ' \n')" xattr-remote
-setfattr -n user.small -v tiny xattr-remote
-# A POSIX ACL (user::rw-, user:1000:r--, group::r--, mask::r--, other::r--),
-# in the kernel's xattr form; XFS keeps it as trusted.SGI_ACL_FILE.
-echo acl >acl-file
-setfattr -n system.posix_acl_access -v 0x0200000001000600ffffffff02000400e803000004000400ffffffff10000400ffffffff20000400ffffffff acl-file
-mkdir acl-dir
-setfattr -n system.posix_acl_default -v 0x0200000001000700ffffffff04000500ffffffff20000500ffffffff acl-dir
+# Extended attributes: short form, leaf, node, remote values, namespaces
+# (not in the protofile image: protofiles carry none).
+if [ -z "$small" ]; then
+	echo attrs >xattr-sf
+	setfattr -n user.colour -v blue xattr-sf
+	setfattr -n trusted.secret -v 0x00ff00 xattr-sf
+	setfattr -n security.label -v system_u:object_r:etc_t:s0 xattr-sf
+	echo attrs >xattr-leaf
+	for i in $(seq 1 40); do setfattr -n "user.attribute-number-$i" -v "value $i of a leaf" xattr-leaf; done
+	echo attrs >xattr-node
+	for i in $(seq 1 600); do setfattr -n "user.a-longer-attribute-name-$i" -v "value number $i" xattr-node; done
+	echo attrs >xattr-remote
+	setfattr -n user.big -v "0x$(head -c 20000 numbers.txt | od -An -v -tx1 | tr -d ' \n')" xattr-remote
+	setfattr -n user.small -v tiny xattr-remote
+	# A POSIX ACL (user::rw-, user:1000:r--, group::r--, mask::r--, other::r--),
+	# in the kernel's xattr form; XFS keeps it as trusted.SGI_ACL_FILE.
+	echo acl >acl-file
+	setfattr -n system.posix_acl_access -v 0x0200000001000600ffffffff02000400e803000004000400ffffffff10000400ffffffff20000400ffffffff acl-file
+	mkdir acl-dir
+	setfattr -n system.posix_acl_default -v 0x0200000001000700ffffffff04000500ffffffff20000500ffffffff acl-dir
+fi
 
 # Times, set last: nanoseconds, before 1970, after 2038.
 touch -d '2001-02-03 04:05:06.123456789' hello.txt numbers.txt
