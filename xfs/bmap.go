@@ -42,7 +42,8 @@ type extentList struct {
 }
 
 func (l *extentList) add(e bext, off int64) error {
-	if e.n == 0 || e.off > maxFileOff || e.n > maxFileOff-e.off {
+	// Byte offsets of the extent's end must fit an int64 as well.
+	if e.n == 0 || e.off > maxFileOff || e.n > maxFileOff-e.off || e.off+e.n > 1<<(62-l.v.sb.blockLog) {
 		return formatErr(off, "inode %d: extent of %d blocks at file block %d", l.ino, e.n, e.off)
 	}
 	if k := len(l.exts); k > 0 {

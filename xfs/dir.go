@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"io/fs"
 	"sort"
+	"strings"
 )
 
 // Directory entry file types (ftype feature).
@@ -109,8 +110,8 @@ func (v *FS) shortformDir(in *inode) ([]dirent, error) {
 			d.ino = uint64(binary.BigEndian.Uint32(b[p:]))
 		}
 		p = e
-		if err := checkName(d.name); err != nil {
-			return nil, formatErr(in.off, "directory inode %d: %v", in.ino, err)
+		if !validName(d.name) {
+			return nil, formatErr(in.off, "directory inode %d: entry named %q", in.ino, d.name)
 		}
 		ents = append(ents, d)
 	}
@@ -212,8 +213,8 @@ func (v *FS) dataBlock(in *inode, blk []byte, at int64, ents []dirent) ([]dirent
 		if d.name == "." || d.name == ".." {
 			continue
 		}
-		if err := checkName(d.name); err != nil {
-			return nil, formatErr(at+int64(p-size), "directory inode %d: %v", in.ino, err)
+		if !validName(d.name) {
+			return nil, formatErr(at+int64(p-size), "directory inode %d: entry named %q", in.ino, d.name)
 		}
 		if len(ents) >= maxDirEntries {
 			return nil, kindErr(ErrRange, at, "directory inode %d: more than %d entries", in.ino, maxDirEntries)
@@ -223,18 +224,10 @@ func (v *FS) dataBlock(in *inode, blk []byte, at int64, ents []dirent) ([]dirent
 	return ents, nil
 }
 
-// checkName refuses names Linux could not have created, which would break
-// paths: empty, ".", "..", or holding '/' or NUL.
-func checkName(n string) error {
-	if n == "" || n == "." || n == ".." {
-		return &fs.PathError{Op: "readdir", Path: n, Err: fs.ErrInvalid}
-	}
-	for i := 0; i < len(n); i++ {
-		if n[i] == '/' || n[i] == 0 {
-			return &fs.PathError{Op: "readdir", Path: n, Err: fs.ErrInvalid}
-		}
-	}
-	return nil
+// validName refuses names Linux could not have created, which would
+// break paths: empty, ".", "..", or holding '/' or NUL.
+func validName(n string) bool {
+	return n != "" && n != "." && n != ".." && !strings.ContainsAny(n, "/\x00")
 }
 
 // ftypeMode turns a directory entry's file type into the io/fs type bits;

@@ -54,6 +54,11 @@ func fixture(t testing.TB, variant string) string {
 	return img
 }
 
+// fixtureIfBuilt names a fixture image without building it.
+func fixtureIfBuilt(variant string) string {
+	return filepath.Join(testutil.RepoRoot(), "testdata", "out", "xfs", variant+".img")
+}
+
 // kernelMount attaches img to a read-only loop device and mounts it
 // read-only with the given extra options, in a temp folder; both are
 // undone at cleanup. It returns the mount point.

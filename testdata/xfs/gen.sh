@@ -21,10 +21,14 @@ v5) opts=(-m uuid=$uuid) ;;
 v5-1k) opts=(-m uuid=$uuid -b size=1024 -n size=16384 -i nrext64=1) ;;
 v5-64k) opts=(-m uuid=$uuid -b size=65536) ;;
 v4) opts=(-m crc=0,uuid=$uuid -b size=512 -n ftype=0) ;;
+# 16 MiB, below mkfs.xfs's 300 MiB floor, which the fstests variables lift:
+# small enough to load whole in the damaged-field tests and as fuzz seed.
+tiny) opts=(-m uuid=$uuid -b size=1024 -d agcount=1); size=16M
+	export TEST_DIR=1 TEST_DEV=1 QA_CHECK_FS=1 ;;
 *) echo "unknown variant $variant" >&2; exit 2 ;;
 esac
 
-truncate -s 600M "$tmp"
+truncate -s "${size:-600M}" "$tmp"
 if [ "$variant" = v4 ]; then
 	src=$(mktemp -d)
 	trap 'rm -rf "$src"' EXIT
@@ -39,7 +43,11 @@ else
 	dev=$(losetup -f --show "$tmp")
 	trap 'umount "$mnt" 2>/dev/null || true; losetup -d "$dev" 2>/dev/null || true; rmdir "$mnt"' EXIT
 	mount -t xfs "$dev" "$mnt"
-	bash "$here/populate.sh" "$mnt"
+	if [ "$variant" = tiny ]; then
+		bash "$here/populate-tiny.sh" "$mnt"
+	else
+		bash "$here/populate.sh" "$mnt"
+	fi
 	umount "$mnt"
 	losetup -d "$dev"
 	rmdir "$mnt"
