@@ -30,6 +30,9 @@ testdata: build
 	bash testdata/ntfs/gen.sh $(OUT)/ntfs tiny
 	sh testdata/guest/gen.sh
 	bash testdata/diff/gen.sh $(OUT)/diff
+	@# XFS images are written through a loop mount: root only (the tests skip otherwise).
+	@if [ "$$(id -u)" = 0 ]; then for v in v5 v5-1k v5-64k v4 tiny; do \
+		[ -f $(OUT)/xfs/$$v.img ] || bash testdata/xfs/gen.sh $(OUT)/xfs $$v || exit 1; done; fi
 
 vet:
 	gofmt -l . | (! grep .) || (echo "gofmt needed on the files above" && false)
@@ -62,6 +65,7 @@ FUZZ_TARGETS := \
 	./nbd:FuzzSession \
 	./btrfs:FuzzVolume \
 	./btrfs:FuzzDecompress \
+	./xfs:FuzzVolume \
 	# end
 
 fuzz:
@@ -72,7 +76,7 @@ fuzz:
 	done
 
 bench: build
-	$(GO) test -run '^$$' -bench . -benchmem ./vhdx ./ntfs ./fs ./export ./diff ./guest
+	$(GO) test -run '^$$' -bench . -benchmem ./vhdx ./ntfs ./fs ./export ./diff ./guest ./xfs
 	bash scripts/bench.sh
 
 demo: deps build
