@@ -8,8 +8,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/ckptfs/ckptfs/guest"
 	"github.com/ckptfs/ckptfs/internal/testutil"
-	"github.com/ckptfs/ckptfs/ntfs"
 	"github.com/ckptfs/ckptfs/vhdx"
 )
 
@@ -104,14 +104,23 @@ func BenchmarkThoroughScan(b *testing.B) {
 	if _, err := os.Stat(p); err != nil {
 		b.Skip("needs testdata/out/ntfs/big.img (testdata/ntfs/gen.sh big)")
 	}
-	v, err := ntfs.Open(p)
+	f, err := os.Open(p)
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer v.Close()
-	b.ReportMetric(float64(v.Records()), "records")
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		b.Fatal(err)
+	}
+	vols, err := guest.Volumes(f, st.Size(), "big")
+	if err != nil || len(vols) != 1 {
+		b.Fatal(vols, err)
+	}
+	rs := recordsOf(b, vols[0])
+	b.ReportMetric(float64(rs.fs.RecordSlots()), "records")
 	for range b.N {
-		notes, err := dataFiles(context.Background(), "vol", "the state", newNTFSState(v), []span{{0, 1}}, map[int64]bool{})
+		notes, err := dataFiles(context.Background(), "vol", "the state", rs, []span{{0, 1}}, map[uint64]bool{})
 		if err != nil || len(notes) != 0 {
 			b.Fatal(err, notes)
 		}

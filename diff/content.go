@@ -5,20 +5,20 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/ckptfs/ckptfs/ntfs"
+	"github.com/ckptfs/ckptfs/guest"
 )
 
 // streamDiffers reports whether data stream name of file num has other
-// bytes in b than in a. Where package ntfs maps both states' bytes one to
-// one onto the volume, only the parts that lie in changed clusters, or
+// bytes in b than in a. Where the filesystem maps both states' bytes one
+// to one onto the volume, only the parts that lie in changed clusters, or
 // that moved, are read; otherwise (resident, compressed, encrypted, or
 // partly initialized in either state) the whole stream is compared.
-func (c *ntfsCompare) streamDiffers(num int64, name string) (bool, error) {
-	fa, err := c.a.vol.OpenRecord(uint64(num), name)
+func (c *recordCompare) streamDiffers(num uint64, name string) (bool, error) {
+	fa, err := c.a.fs.OpenRecordStream(num, name)
 	if err != nil {
 		return false, fmt.Errorf("stream %q in %s: %w", name, "the older state", err)
 	}
-	fb, err := c.b.vol.OpenRecord(uint64(num), name)
+	fb, err := c.b.fs.OpenRecordStream(num, name)
 	if err != nil {
 		return false, fmt.Errorf("stream %q in %s: %w", name, "the newer state", err)
 	}
@@ -35,11 +35,11 @@ func (c *ntfsCompare) streamDiffers(num int64, name string) (bool, error) {
 
 // suspectSpans returns the file byte ranges that can differ: those mapped
 // to changed clusters in either state, and those mapped differently.
-func (c *ntfsCompare) suspectSpans(ea, eb []ntfs.Extent) []span {
+func (c *recordCompare) suspectSpans(ea, eb []guest.Extent) []span {
 	var out []span
-	for _, exts := range [][]ntfs.Extent{ea, eb} {
+	for _, exts := range [][]guest.Extent{ea, eb} {
 		for _, e := range exts {
-			if e.Sparse {
+			if e.Hole() {
 				continue
 			}
 			for _, s := range clip(c.changed, e.VolOff, e.VolOff+e.Len) {
@@ -53,7 +53,7 @@ func (c *ntfsCompare) suspectSpans(ea, eb []ntfs.Extent) []span {
 
 // remapped returns the file byte ranges that the two extent lists map
 // differently.
-func remapped(ea, eb []ntfs.Extent) []span {
+func remapped(ea, eb []guest.Extent) []span {
 	var out []span
 	i, j := 0, 0
 	for i < len(ea) && j < len(eb) {
@@ -62,7 +62,7 @@ func remapped(ea, eb []ntfs.Extent) []span {
 		to := min(x.FileOff+x.Len, y.FileOff+y.Len)
 		if from < to {
 			vx, vy := x.VolOff+(from-x.FileOff), y.VolOff+(from-y.FileOff)
-			if x.Sparse != y.Sparse || (!x.Sparse && vx != vy) {
+			if x.Hole() != y.Hole() || (!x.Hole() && vx != vy) {
 				out = append(out, span{from, to})
 			}
 		}
@@ -87,7 +87,7 @@ func remapped(ea, eb []ntfs.Extent) []span {
 	return out
 }
 
-func extentsEnd(es []ntfs.Extent) int64 {
+func extentsEnd(es []guest.Extent) int64 {
 	if len(es) == 0 {
 		return 0
 	}
@@ -96,7 +96,7 @@ func extentsEnd(es []ntfs.Extent) int64 {
 
 // compareSpans reads two streams of equal size over the spans and reports
 // whether any byte differs.
-func compareSpans(fa, fb *ntfs.File, spans []span) (bool, error) {
+func compareSpans(fa, fb guest.StreamFile, spans []span) (bool, error) {
 	if len(spans) == 0 {
 		return false, nil
 	}

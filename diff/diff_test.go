@@ -44,7 +44,7 @@ func fileSpans(t *testing.T, img []byte, name string) []span {
 		t.Fatalf("volumes: %v %v", vols, err)
 	}
 	gv := vols[0]
-	nv := gv.FS.(*ntfs.Volume)
+	nv, _ := guest.NTFSVolume(gv.FS)
 	f, err := nv.OpenFile(name)
 	if err != nil {
 		t.Fatal(err)

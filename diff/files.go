@@ -5,7 +5,6 @@ import (
 	"fmt"
 
 	"github.com/ckptfs/ckptfs/guest"
-	"github.com/ckptfs/ckptfs/ntfs"
 )
 
 // files compares the guest volumes of one disk, matched by volume name.
@@ -50,8 +49,9 @@ func findVolume(vols []*guest.Volume, name string) *guest.Volume {
 	return nil
 }
 
-// volume compares one pair of volumes: incrementally when both are NTFS
-// at the same place, by walking both trees otherwise.
+// volume compares one pair of volumes: by their records when both
+// filesystems keep files in records (guest.RecordFS: NTFS) at the same
+// place, by walking both trees otherwise.
 func (d *diskDiff) volume(ctx context.Context, va, vb *guest.Volume, res *Result, thorough bool) error {
 	moved := va.Start != vb.Start || va.Size != vb.Size
 	// An LVM volume in several runs of the disk is not [Start, Start+Size):
@@ -64,11 +64,11 @@ func (d *diskDiff) volume(ctx context.Context, va, vb *guest.Volume, res *Result
 		res.Notes = append(res.Notes, fmt.Sprintf("%s: not compared: %v", va.Name, volumeErr(va, vb)))
 		return nil
 	}
-	_, okA := va.FS.(*ntfs.Volume)
-	_, okB := vb.FS.(*ntfs.Volume)
+	ra, okA := va.FS.(guest.RecordFS)
+	rb, okB := vb.FS.(guest.RecordFS)
 	if okA && okB && !moved && !remapped {
 		changed := clip(d.differ, va.Start, va.Start+va.Size)
-		changes, notes, err := ntfsDiff(ctx, va.Name, va, vb, changed, thorough)
+		changes, notes, err := recordDiff(ctx, va.Name, ra, rb, changed, thorough)
 		if err == nil {
 			res.Files = append(res.Files, changes...)
 			res.Notes = append(res.Notes, notes...)

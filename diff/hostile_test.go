@@ -21,7 +21,7 @@ func TestTornRecordFallsBack(t *testing.T) {
 		t.Fatalf("volumes: %v %v", vols, err)
 	}
 	gv := vols[0]
-	nv := gv.FS.(*ntfs.Volume)
+	nv, _ := guest.NTFSVolume(gv.FS)
 	st, err := nv.Stat("new.txt")
 	if err != nil {
 		t.Fatal(err)

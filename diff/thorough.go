@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/ckptfs/ckptfs/ntfs"
+	"github.com/ckptfs/ckptfs/guest"
 )
 
 // maxScanNotes bounds the notes one state's scan adds for unreadable
@@ -12,27 +12,27 @@ import (
 // lines.
 const maxScanNotes = 10
 
-// dataFiles adds to hit the base record numbers of the files of one state
-// that have a data extent (any $DATA stream, unnamed or named, non-resident
-// and not sparse) meeting the sorted changed spans (volume offsets). These
+// dataFiles adds to hit the record numbers of the files of one state that
+// have a data extent (any data stream, unnamed or named, mapped and not a
+// hole) meeting the sorted changed spans (volume offsets). These
 // are the files whose clusters were written without their MFT record
 // changing (a write below the file system), which the record-based
 // candidates of changedFiles cannot see.
 //
-// Every in-use base record of $MFT is read and its runlists decoded, so the
-// cost follows the size of the MFT, not of the disk or of the change; no
-// file data is read. Each extent is looked up by binary search in the
+// Every live record is read and its extents mapped, so the cost follows
+// the number of records (NTFS: the size of the MFT), not of the disk or of
+// the change; no file data is read. Each extent is looked up by binary search in the
 // changed spans, so nothing is kept per extent. Records already in hit are
 // skipped. A record that cannot be read is not fatal: it is named in the
 // returned notes (up to maxScanNotes, then counted) and the scan goes on.
-func dataFiles(ctx context.Context, vol, state string, st *ntfsState, changed []span, hit map[int64]bool) ([]string, error) {
+func dataFiles(ctx context.Context, vol, state string, st *recordState, changed []span, hit map[uint64]bool) ([]string, error) {
 	if len(changed) == 0 {
 		return nil, nil
 	}
 	var notes []string
 	bad := 0
-	for num := int64(firstUserRecord); uint64(num) < st.vol.Records(); num++ {
-		if (num-firstUserRecord)%256 == 0 {
+	for num := uint64(0); num < st.fs.RecordSlots(); num++ {
+		if num%256 == 0 {
 			if err := ctx.Err(); err != nil {
 				return nil, err
 			}
@@ -43,7 +43,7 @@ func dataFiles(ctx context.Context, vol, state string, st *ntfsState, changed []
 		meets, err := st.dataMeets(num, changed)
 		if err != nil {
 			if bad++; bad <= maxScanNotes {
-				notes = append(notes, fmt.Sprintf("%s: MFT record %d of %s not scanned for changed data: %v", vol, num, state, err))
+				notes = append(notes, fmt.Sprintf("%s: %s %d of %s not scanned for changed data: %v", vol, st.fs.RecordName(), num, state, err))
 			}
 			continue
 		}
@@ -52,38 +52,27 @@ func dataFiles(ctx context.Context, vol, state string, st *ntfsState, changed []
 		}
 	}
 	if bad > maxScanNotes {
-		notes = append(notes, fmt.Sprintf("%s: %d more MFT records of %s not scanned for changed data", vol, bad-maxScanNotes, state))
+		notes = append(notes, fmt.Sprintf("%s: %d more %ss of %s not scanned for changed data", vol, bad-maxScanNotes, st.fs.RecordName(), state))
 	}
 	return notes, nil
 }
 
-// dataMeets reports whether the file in base record num has a data extent
-// in the changed spans. Free slots, deleted files and extension records
-// (their runs count for their base record) do not.
-func (st *ntfsState) dataMeets(num int64, changed []span) (bool, error) {
-	fi, err := st.vol.Record(uint64(num))
-	if err != nil {
-		// Record refuses free slots and extension records too; only
-		// the header, read just for these, tells them from damage. Most
-		// records are in-use base records, so most are read once.
-		h, herr := st.header(num)
-		if herr == nil && (!h.Present || !h.InUse || h.Base.Record != 0) {
-			return false, nil
-		}
+// dataMeets reports whether the file in record num has a data extent in
+// the changed spans. Free slots, deleted files and continuation records
+// (their extents count for their file's record) do not.
+func (st *recordState) dataMeets(num uint64, changed []span) (bool, error) {
+	r, ok, err := st.fs.FileRecord(num)
+	if err != nil || !ok {
 		return false, err
 	}
-	if !fi.InUse {
-		return false, nil
-	}
-	names := make([]string, 0, 1+len(fi.Streams))
-	if !fi.Dir { // a directory has no unnamed $DATA, only its index
+	meta := guest.MetaOf(r.Info)
+	names := make([]string, 0, 1+len(meta.Streams))
+	if !r.Info.IsDir() { // a directory has no main data stream, only its index
 		names = append(names, "")
 	}
-	for _, s := range fi.Streams {
-		names = append(names, s.Name)
-	}
+	names = append(names, meta.Streams...)
 	for _, name := range names {
-		f, err := st.vol.OpenRecord(uint64(num), name)
+		f, err := st.fs.OpenRecordStream(num, name)
 		if err != nil {
 			return false, fmt.Errorf("stream %q: %w", name, err)
 		}
@@ -99,9 +88,9 @@ func (st *ntfsState) dataMeets(num int64, changed []span) (bool, error) {
 }
 
 // extentsMeet reports whether any allocated extent meets the sorted spans.
-func extentsMeet(exts []ntfs.Extent, changed []span) bool {
+func extentsMeet(exts []guest.Extent, changed []span) bool {
 	for _, e := range exts {
-		if !e.Sparse && e.Len > 0 && overlaps(changed, e.VolOff, e.VolOff+e.Len) {
+		if !e.Hole() && e.Len > 0 && overlaps(changed, e.VolOff, e.VolOff+e.Len) {
 			return true
 		}
 	}

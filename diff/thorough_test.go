@@ -24,11 +24,21 @@ func openNTFS(t *testing.T, img []byte) (*guest.Volume, *ntfs.Volume) {
 	if err != nil || len(vols) != 1 {
 		t.Fatalf("volumes: %v %v", vols, err)
 	}
-	nv, ok := vols[0].FS.(*ntfs.Volume)
+	nv, ok := guest.NTFSVolume(vols[0].FS)
 	if !ok {
 		t.Fatalf("not NTFS: %v", vols[0].Err)
 	}
 	return vols[0], nv
+}
+
+// recordsOf is the record-level side of a guest volume.
+func recordsOf(t testing.TB, gv *guest.Volume) *recordState {
+	t.Helper()
+	r, ok := gv.FS.(guest.RecordFS)
+	if !ok {
+		t.Fatalf("%s: a %T has no records", gv.Name, gv.FS)
+	}
+	return &recordState{fs: r}
 }
 
 // recordBytes returns the MFT record of the named file as it lies in img.
@@ -220,10 +230,10 @@ func TestThoroughUnreadableRecord(t *testing.T) {
 // TestThoroughCancelled stops the scan through its context.
 func TestThoroughCancelled(t *testing.T) {
 	s := states(t)
-	_, nv := openNTFS(t, s[0])
+	gv, _ := openNTFS(t, s[0])
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	_, err := dataFiles(ctx, vol, "the older state", newNTFSState(nv), []span{{0, 1 << 30}}, map[int64]bool{})
+	_, err := dataFiles(ctx, vol, "the older state", recordsOf(t, gv), []span{{0, 1 << 30}}, map[uint64]bool{})
 	if !errors.Is(err, context.Canceled) {
 		t.Errorf("err %v, want context.Canceled", err)
 	}
@@ -285,7 +295,7 @@ func TestThoroughNotesBounded(t *testing.T) {
 	torn := bytes.Clone(s[0])
 	gv, nv := openNTFS(t, torn)
 	var offs []int64
-	for num := uint64(firstUserRecord); num < nv.Records() && len(offs) < maxScanNotes+2; num++ {
+	for num := uint64(16); num < nv.Records() && len(offs) < maxScanNotes+2; num++ {
 		h, err := nv.RecordHeader(num)
 		if err != nil || !h.Present || !h.InUse || h.Base.Record != 0 {
 			continue
@@ -302,8 +312,8 @@ func TestThoroughNotesBounded(t *testing.T) {
 	for _, off := range offs {
 		torn[gv.Start+off+510] ^= 0xff
 	}
-	_, nv = openNTFS(t, torn)
-	notes, err := dataFiles(context.Background(), vol, "the older state", newNTFSState(nv), []span{{0, 1}}, map[int64]bool{})
+	gv, _ = openNTFS(t, torn)
+	notes, err := dataFiles(context.Background(), vol, "the older state", recordsOf(t, gv), []span{{0, 1}}, map[uint64]bool{})
 	if err != nil {
 		t.Fatal(err)
 	}

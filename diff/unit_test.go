@@ -7,7 +7,6 @@ import (
 	"testing/fstest"
 
 	"github.com/ckptfs/ckptfs/guest"
-	"github.com/ckptfs/ckptfs/ntfs"
 )
 
 func TestNormalizeAndClip(t *testing.T) {
@@ -34,8 +33,8 @@ func TestBitmapSpans(t *testing.T) {
 }
 
 func TestRemapped(t *testing.T) {
-	a := []ntfs.Extent{{FileOff: 0, VolOff: 100, Len: 10}, {FileOff: 10, VolOff: -1, Len: 5, Sparse: true}}
-	b := []ntfs.Extent{{FileOff: 0, VolOff: 100, Len: 4}, {FileOff: 4, VolOff: 300, Len: 6}, {FileOff: 10, VolOff: -1, Len: 5, Sparse: true}, {FileOff: 15, VolOff: 9, Len: 1}}
+	a := []guest.Extent{{FileOff: 0, VolOff: 100, Len: 10}, {FileOff: 10, VolOff: -1, Len: 5, Kind: guest.ExtentAbsent}}
+	b := []guest.Extent{{FileOff: 0, VolOff: 100, Len: 4}, {FileOff: 4, VolOff: 300, Len: 6}, {FileOff: 10, VolOff: -1, Len: 5, Kind: guest.ExtentAbsent}, {FileOff: 15, VolOff: 9, Len: 1}}
 	got := normalize(remapped(a, b))
 	if want := []span{{4, 10}, {15, 16}}; !reflect.DeepEqual(got, want) {
 		t.Errorf("got %v, want %v", got, want)

@@ -10,7 +10,7 @@ import (
 	"sort"
 	"time"
 
-	"github.com/ckptfs/ckptfs/ntfs"
+	"github.com/ckptfs/ckptfs/guest"
 )
 
 // walkEntry is what a full walk keeps about one path.
@@ -20,8 +20,11 @@ type walkEntry struct {
 	size   int64
 	mtime  time.Time
 	target string
-	ref    ntfs.Ref // NTFS identity, zero elsewhere
+	id     fileKey // identity where renames can be told, else zero
 }
+
+// fileKey is a file's identity and generation (see guest.FileGenerationer).
+type fileKey struct{ id, gen uint64 }
 
 // walkTree lists every entry of fsys but the root. Unreadable directories
 // are noted and skipped rather than failing the whole diff.
@@ -50,8 +53,10 @@ func walkTree(ctx context.Context, fsys fs.FS, vol string, notes *[]string) (map
 		if info.Mode().IsRegular() {
 			e.size = info.Size()
 		}
-		if fi, ok := info.Sys().(*ntfs.FileRecordInfo); ok {
-			e.ref = fi.Ref
+		// Only an identity with a generation tells a file renamed from
+		// a freed slot reused: without one, no renames.
+		if m := guest.MetaOf(info); m.HasID && m.HasGen {
+			e.id = fileKey{m.ID, m.Gen}
 		}
 		if e.typ&fs.ModeSymlink != 0 {
 			e.target, _ = fs.ReadLink(fsys, p)
@@ -64,8 +69,8 @@ func walkTree(ctx context.Context, fsys fs.FS, vol string, notes *[]string) (map
 
 // walkDiff compares two trees entry by entry: name, type, size, mtime,
 // permissions, link target, and the content of regular files of equal
-// size. On NTFS an entry removed at one path and added at another with
-// the same MFT reference is reported as renamed.
+// size. An entry removed at one path and added at another with the same
+// identity and generation (NTFS: MFT reference) is reported as renamed.
 func walkDiff(ctx context.Context, vol string, fa, fb fs.FS) ([]FileChange, []string, error) {
 	var notes []string
 	ta, err := walkTree(ctx, fa, vol, &notes)
@@ -78,11 +83,11 @@ func walkDiff(ctx context.Context, vol string, fa, fb fs.FS) ([]FileChange, []st
 	}
 	var out []FileChange
 	renamedFrom := map[string]bool{}
-	gone := map[ntfs.Ref]string{}
+	gone := map[fileKey]string{}
 	for p, ea := range ta {
 		if _, ok := tb[p]; !ok {
-			if ea.ref.Record != 0 {
-				gone[ea.ref] = p
+			if ea.id != (fileKey{}) {
+				gone[ea.id] = p
 			}
 		}
 	}
@@ -90,8 +95,8 @@ func walkDiff(ctx context.Context, vol string, fa, fb fs.FS) ([]FileChange, []st
 		eb := tb[p]
 		ea, ok := ta[p]
 		if !ok {
-			if old, ok := gone[eb.ref]; ok && eb.ref.Record != 0 {
-				delete(gone, eb.ref)
+			if old, ok := gone[eb.id]; ok && eb.id != (fileKey{}) {
+				delete(gone, eb.id)
 				renamedFrom[old] = true
 				what, err := compareEntries(fa, fb, old, p, ta[old], eb)
 				if err != nil {

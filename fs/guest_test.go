@@ -21,7 +21,7 @@ import (
 func fsErrNotExist() error { return iofs.ErrNotExist }
 
 // ntfsSys is what an NTFS FileInfo.Sys() offers through the optional
-// interfaces of meta.go.
+// interfaces of the guest contract.
 type ntfsSys struct {
 	id      uint64
 	attrs   uint32
@@ -41,13 +41,13 @@ func (s ntfsSys) LinkCount() int            { return s.nlink }
 func (s ntfsSys) StreamNames() []string     { return s.streams }
 
 var (
-	_ FileIdentity      = ntfsSys{}
-	_ WindowsAttributer = ntfsSys{}
-	_ CreationTimer     = ntfsSys{}
-	_ AccessTimer       = ntfsSys{}
-	_ ChangeTimer       = ntfsSys{}
-	_ LinkCounter       = ntfsSys{}
-	_ StreamLister      = ntfsSys{}
+	_ guest.FileIdentity      = ntfsSys{}
+	_ guest.WindowsAttributer = ntfsSys{}
+	_ guest.CreationTimer     = ntfsSys{}
+	_ guest.AccessTimer       = ntfsSys{}
+	_ guest.ChangeTimer       = ntfsSys{}
+	_ guest.LinkCounter       = ntfsSys{}
+	_ guest.StreamLister      = ntfsSys{}
 )
 
 // streamFS adds alternate data streams to a MapFS.
@@ -56,7 +56,7 @@ type streamFS struct {
 	streams map[string][]byte // "path:stream"
 }
 
-var _ StreamFS = streamFS{}
+var _ guest.StreamFS = streamFS{}
 
 func (s streamFS) OpenStream(name, stream string) (iofs.File, error) {
 	data, ok := s.streams[name+":"+stream]

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	iofs "io/fs"
+	"sort"
 	"strings"
 	"sync"
 	"syscall"
@@ -15,6 +16,8 @@ import (
 
 	gofs "github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
+
+	"github.com/ckptfs/ckptfs/guest"
 )
 
 // guestFile is a regular file of a guest volume.
@@ -40,8 +43,8 @@ func (g *guestFile) Open(ctx context.Context, flags uint32) (fh gofs.FileHandle,
 		return nil, 0, toErrno(err)
 	}
 	h := &guestHandle{f: f}
-	if m, ok := f.(extentMapper); ok {
-		h.views = newFileViews(g.vol.disk, g.vol.start, m)
+	if m, ok := f.(guest.ExtentMapper); ok {
+		h.views = newFileViews(g.vol.disk, g.vol.start, m, g.fi.Size())
 	}
 	return h, fuse.FOPEN_KEEP_CACHE, 0
 }
@@ -103,26 +106,48 @@ const (
 	maxXattr = 64 << 10
 )
 
-// xattrNames lists the extended attributes of the node.
-func (n *guestNode) xattrNames() []string {
+// xattrNames lists the extended attributes of the node: ours, the
+// streams, then the filesystem's own (guest.Xattrer) by name.
+func (n *guestNode) xattrNames() ([]string, error) {
 	if n.fi == nil {
-		return nil
+		return nil, nil
 	}
 	var names []string
-	if n.meta.hasAttrs {
+	if n.meta.HasAttrs {
 		names = append(names, xattrAttributes)
 	}
-	if !n.meta.crtime.IsZero() {
+	if !n.meta.Crtime.IsZero() {
 		names = append(names, xattrCrtime)
 	}
-	if canOpenStreams(n.vol.fsys) {
-		for _, s := range n.meta.streams {
+	if guest.CanOpenStreams(n.vol.fsys) {
+		for _, s := range n.meta.Streams {
 			if streamVisible(s) {
 				names = append(names, xattrStream+s)
 			}
 		}
 	}
-	return names
+	if n.meta.Xattrs {
+		xs, err := guest.ReadXattrs(n.fi)
+		if err != nil {
+			return nil, err
+		}
+		own := make([]string, 0, len(xs))
+		for name := range xs {
+			if ownXattrVisible(name) {
+				own = append(own, name)
+			}
+		}
+		sort.Strings(own)
+		names = append(names, own...)
+	}
+	return names, nil
+}
+
+// ownXattrVisible hides a filesystem's xattr whose name the kernel could
+// not carry or that would shadow one of ours.
+func ownXattrVisible(name string) bool {
+	return name != "" && len(name) <= 255 && !strings.ContainsRune(name, 0) &&
+		!strings.HasPrefix(name, "user.ckptfs.")
 }
 
 // streamVisible hides streams whose xattr name could not be told apart
@@ -139,25 +164,39 @@ func (n *guestNode) xattr(name string) ([]byte, error) {
 	}
 	switch name {
 	case xattrAttributes:
-		if n.meta.hasAttrs {
-			return fmt.Appendf(nil, "0x%08x", n.meta.attrs), nil
+		if n.meta.HasAttrs {
+			return fmt.Appendf(nil, "0x%08x", n.meta.Attrs), nil
 		}
 		return nil, syscall.ENODATA
 	case xattrCrtime:
-		if !n.meta.crtime.IsZero() {
-			return []byte(n.meta.crtime.UTC().Format(time.RFC3339Nano)), nil
+		if !n.meta.Crtime.IsZero() {
+			return []byte(n.meta.Crtime.UTC().Format(time.RFC3339Nano)), nil
 		}
 		return nil, syscall.ENODATA
 	}
-	stream, ok := strings.CutPrefix(name, xattrStream)
-	if !ok || !streamVisible(stream) || !n.hasStream(stream) {
-		return nil, syscall.ENODATA
+	if stream, ok := strings.CutPrefix(name, xattrStream); ok && streamVisible(stream) && n.hasStream(stream) {
+		return n.readStream(stream)
 	}
-	return n.readStream(stream)
+	if n.meta.Xattrs && ownXattrVisible(name) {
+		xs, err := guest.ReadXattrs(n.fi)
+		if err != nil {
+			return nil, err
+		}
+		if v, ok := xs[name]; ok {
+			if len(v) > maxXattr {
+				return nil, syscall.E2BIG
+			}
+			return v, nil
+		}
+	}
+	return nil, syscall.ENODATA
 }
 
 func (n *guestNode) hasStream(s string) bool {
-	for _, name := range n.meta.streams {
+	if !guest.CanOpenStreams(n.vol.fsys) {
+		return false
+	}
+	for _, name := range n.meta.Streams {
 		if name == s {
 			return true
 		}
@@ -168,7 +207,7 @@ func (n *guestNode) hasStream(s string) bool {
 // readStream reads a whole alternate data stream, refusing one bigger than
 // an xattr can be.
 func (n *guestNode) readStream(stream string) ([]byte, error) {
-	f, err := openStream(n.vol.fsys, n.path, stream)
+	f, err := guest.OpenStream(n.vol.fsys, n.path, stream)
 	if err != nil {
 		return nil, err
 	}
@@ -203,8 +242,12 @@ func (n *guestNode) Getxattr(ctx context.Context, attr string, dest []byte) (sz 
 // Listxattr lists the attribute names, NUL-terminated.
 func (n *guestNode) Listxattr(ctx context.Context, dest []byte) (sz uint32, errno syscall.Errno) {
 	defer recoverErrno(&errno)
+	names, err := n.xattrNames()
+	if err != nil {
+		return 0, toErrno(err)
+	}
 	var b []byte
-	for _, name := range n.xattrNames() {
+	for _, name := range names {
 		b = append(append(b, name...), 0)
 	}
 	if len(dest) < len(b) {

@@ -4,12 +4,13 @@ package fs
 
 import (
 	iofs "io/fs"
+	"os"
 	"path"
 	"reflect"
 	"strings"
 	"testing"
 
-	"github.com/ckptfs/ckptfs/ntfs"
+	"github.com/ckptfs/ckptfs/guest"
 )
 
 // TestGuestLookupNTFSByRef checks that a lookup starting from the parent's
@@ -17,11 +18,23 @@ import (
 // a real volume exactly as lstat of the whole path does: same inode number
 // (hard links included), type, size and metadata; and misses the same.
 func TestGuestLookupNTFSByRef(t *testing.T) {
-	nv, err := ntfs.Open(ntfsImage(t))
+	img, err := os.Open(ntfsImage(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer nv.Close()
+	defer img.Close()
+	st, err := img.Stat()
+	if err != nil {
+		t.Fatal(err)
+	}
+	vols, err := guest.Volumes(img, st.Size(), "t")
+	if err != nil || len(vols) != 1 || vols[0].FS == nil {
+		t.Fatalf("volumes: %v %v", vols, err)
+	}
+	nv := vols[0].FS
+	if _, ok := nv.(guest.DirLookuper); !ok {
+		t.Fatalf("an NTFS volume's %T cannot look up by directory", nv)
+	}
 	vol := &volume{fsys: nv, inos: &inoSpace{vol: 1}}
 	rootInfo, err := iofs.Stat(nv, ".")
 	if err != nil {
@@ -48,7 +61,7 @@ func TestGuestLookupNTFSByRef(t *testing.T) {
 			}
 			q := path.Join(parent.path, n)
 			if vol.ino(q, got) != vol.ino(q, want) || got.Mode() != want.Mode() || got.Size() != want.Size() ||
-				got.Name() != want.Name() || !reflect.DeepEqual(metaOf(got), metaOf(want)) {
+				got.Name() != want.Name() || !reflect.DeepEqual(guest.MetaOf(got), guest.MetaOf(want)) {
 				t.Errorf("%s: lookup %v %d, lstat %v %d", q, got.Mode(), got.Size(), want.Mode(), want.Size())
 			}
 			checked++

@@ -14,13 +14,13 @@ import (
 	gofs "github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
 
-	"github.com/ckptfs/ckptfs/ntfs"
+	"github.com/ckptfs/ckptfs/guest"
 )
 
 // volume is one guest filesystem shown as a directory of a checkpoint.
 type volume struct {
 	fsys iofs.FS
-	// disk and start let NTFS file reads be answered with views of the
+	// disk and start let guest file reads be answered with views of the
 	// disk; disk is nil when it cannot give them.
 	disk  viewer
 	start int64
@@ -32,31 +32,17 @@ type volume struct {
 }
 
 // ino is the inode number of the file at p. Names of one file share it
-// when the filesystem tells a FileIdentity. Symlinks are always keyed by
+// when the filesystem tells a guest.FileIdentity. Symlinks are always keyed by
 // path: their rewritten target depends on where the name sits.
 func (v *volume) ino(p string, fi iofs.FileInfo) uint64 {
-	m := metaOf(fi)
-	return v.inoFor(p, m.id, m.hasID && fi.Mode()&iofs.ModeSymlink == 0)
+	m := guest.MetaOf(fi)
+	return v.inoFor(p, m.ID, m.HasID && fi.Mode()&iofs.ModeSymlink == 0)
 }
 
 // inoFor derives the inode number from the file's identity when it has
 // one (hard links share it), else from its path (inode.go).
 func (v *volume) inoFor(p string, id uint64, useID bool) uint64 {
 	return v.inos.number(p, id, useID)
-}
-
-// entryID is the identity a directory entry carries without its file's
-// metadata being read (NTFS: the MFT reference in the index entry), so a
-// listing of a huge directory reads only the index.
-func entryID(e iofs.DirEntry) (uint64, bool) {
-	switch v := e.(type) {
-	case interface{ Ref() ntfs.Ref }:
-		r := v.Ref()
-		return r.Record, true // as metaOf: the record names the file
-	case FileIdentity:
-		return v.FileID(), true
-	}
-	return 0, false
 }
 
 // lstat describes p without following a final symlink when the
@@ -69,14 +55,11 @@ func (v *volume) lstat(p string) (iofs.FileInfo, error) {
 }
 
 // lookupIn describes name inside directory dir like lstat of the joined
-// path. On NTFS it starts from the directory's MFT reference instead of
-// walking the path from the root again, which `ls -l` of a directory of
-// 100,000 files would otherwise do once per name.
+// path, starting from the directory itself where the filesystem can (see
+// guest.DirLookuper).
 func (v *volume) lookupIn(dir *guestNode, name string) (iofs.FileInfo, error) {
-	if nv, ok := v.fsys.(*ntfs.Volume); ok && dir.fi != nil {
-		if r, ok := dir.fi.Sys().(*ntfs.FileRecordInfo); ok && r != nil {
-			return nv.LookupIn(r.Ref, name)
-		}
+	if dl, ok := v.fsys.(guest.DirLookuper); ok && dir.fi != nil {
+		return dl.LookupIn(dir.path, dir.fi, name)
 	}
 	return v.lstat(path.Join(dir.path, name))
 }
@@ -84,7 +67,7 @@ func (v *volume) lookupIn(dir *guestNode, name string) (iofs.FileInfo, error) {
 // node makes the node for p; fi may be nil for the volume root.
 func (v *volume) node(p string, fi iofs.FileInfo) (gofs.InodeEmbedder, gofs.StableAttr) {
 	attr := gofs.StableAttr{Ino: v.ino(p, fi)}
-	m := metaOf(fi)
+	m := guest.MetaOf(fi)
 	switch {
 	case fi == nil || fi.IsDir():
 		attr.Mode = syscall.S_IFDIR
@@ -105,7 +88,7 @@ type guestNode struct {
 	vol  *volume
 	path string
 	fi   iofs.FileInfo
-	meta fileMeta
+	meta guest.FileMeta
 }
 
 var (
@@ -138,16 +121,16 @@ func (n *guestNode) fill(a *fuse.Attr) {
 	}
 	switch {
 	case n.StableAttr().Mode == syscall.S_IFLNK:
-	case n.meta.posix: // ext: the guest's bits, set-id and sticky included, and owner
-		a.Mode = n.StableAttr().Mode | n.meta.perm&0o7777
-		a.Uid, a.Gid = n.meta.uid, n.meta.gid
+	case n.meta.POSIX: // ext: the guest's bits, set-id and sticky included, and owner
+		a.Mode = n.StableAttr().Mode | n.meta.Perm&0o7777
+		a.Uid, a.Gid = n.meta.UID, n.meta.GID
 	case n.fi.Mode().Perm() != 0: // NTFS: 0644, or 0444 for read-only files; FAT and ISO: 0444
 		a.Mode = n.StableAttr().Mode | uint32(n.fi.Mode().Perm())
 	}
 	if n.StableAttr().Mode == syscall.S_IFREG {
 		a.Size = uint64(max(n.fi.Size(), 0))
 	}
-	mtime, atime, ctime := n.fi.ModTime(), n.meta.atime, n.meta.ctime
+	mtime, atime, ctime := n.fi.ModTime(), n.meta.Atime, n.meta.Ctime
 	if atime.IsZero() {
 		atime = mtime
 	}
@@ -155,8 +138,8 @@ func (n *guestNode) fill(a *fuse.Attr) {
 		ctime = mtime
 	}
 	a.SetTimes(&atime, &mtime, &ctime)
-	if n.meta.nlink > 0 {
-		a.Nlink = uint32(min(n.meta.nlink, 1<<16))
+	if n.meta.Nlink > 0 {
+		a.Nlink = uint32(min(n.meta.Nlink, 1<<16))
 	}
 }
 
@@ -233,7 +216,7 @@ func (d *guestDir) Readdir(ctx context.Context) (ds gofs.DirStream, errno syscal
 			mode = syscall.S_IFLNK
 		}
 		var ino uint64
-		if id, ok := entryID(e); ok {
+		if id, ok := guest.EntryID(e); ok {
 			ino = d.vol.inoFor(p, id, mode != syscall.S_IFLNK)
 		} else {
 			fi, err := e.Info()
@@ -273,8 +256,7 @@ func (l *guestLink) resolve() (string, error) {
 			l.err = err
 			return
 		}
-		pl, ok := l.vol.fsys.(POSIXLinker)
-		l.target = rewriteLink(l.path, raw, !ok || !pl.POSIXLinks())
+		l.target = rewriteLink(l.path, raw, !guest.LinksArePOSIX(l.vol.fsys))
 	})
 	return l.target, l.err
 }

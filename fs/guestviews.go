@@ -3,10 +3,9 @@
 package fs
 
 import (
-	iofs "io/fs"
 	"sort"
 
-	"github.com/ckptfs/ckptfs/ntfs"
+	"github.com/ckptfs/ckptfs/guest"
 	"github.com/ckptfs/ckptfs/vhdx"
 )
 
@@ -21,20 +20,13 @@ type fileViews struct {
 	disk  viewer
 	start int64 // the volume's offset on the disk
 	size  int64
-	exts  []ntfs.Extent // by FileOff, covering [0, size)
+	exts  []guest.Extent // by FileOff, covering [0, size)
 }
 
-// extentMapper is a guest file that can tell where its bytes lie in its
-// volume: *ntfs.File, and package guest's FAT, ext and ISO 9660 files.
-type extentMapper interface {
-	iofs.File
-	Extents() (exts []ntfs.Extent, exact bool, err error)
-}
-
-// newFileViews returns the mapping of f, or nil when its bytes are not
-// its clusters' bytes (resident, compressed, encrypted, partly
-// initialized, inline) or the disk cannot give views.
-func newFileViews(disk viewer, start int64, f extentMapper) *fileViews {
+// newFileViews returns the mapping of f (size bytes), or nil when its
+// bytes are not its clusters' bytes (resident, compressed, encrypted,
+// partly initialized, inline) or the disk cannot give views.
+func newFileViews(disk viewer, start int64, f guest.ExtentMapper, size int64) *fileViews {
 	if disk == nil {
 		return nil
 	}
@@ -42,11 +34,7 @@ func newFileViews(disk viewer, start int64, f extentMapper) *fileViews {
 	if err != nil || !exact || len(exts) == 0 {
 		return nil
 	}
-	st, err := f.Stat()
-	if err != nil {
-		return nil
-	}
-	return &fileViews{disk: disk, start: start, size: st.Size(), exts: exts}
+	return &fileViews{disk: disk, start: start, size: size, exts: exts}
 }
 
 // views returns the bytes of [off, off+n) clipped to the file, or false
@@ -66,7 +54,7 @@ func (fv *fileViews) views(off int64, n int) ([][]byte, bool) {
 		l := min(e.FileOff+e.Len, end) - pos
 		var part [][]byte
 		var ok bool
-		if e.Sparse {
+		if e.Hole() {
 			part, ok = vhdx.AppendZeroViews(nil, l), true
 		} else {
 			part, ok = fv.disk.Views(fv.start+e.VolOff+(pos-e.FileOff), int(l))

@@ -110,11 +110,15 @@ func checkFileViews(t *testing.T, raw []byte, rng *rand.Rand) {
 			return nil
 		}
 		defer f.Close()
-		m, ok := f.(extentMapper)
+		m, ok := f.(guest.ExtentMapper)
 		if !ok {
 			t.Fatalf("%s: a %T cannot map its extents", p, f)
 		}
-		fv := newFileViews(c, vols[0].Start, m)
+		st, err := f.Stat()
+		if err != nil {
+			t.Fatal(err)
+		}
+		fv := newFileViews(c, vols[0].Start, m, st.Size())
 		if fv == nil {
 			return nil
 		}

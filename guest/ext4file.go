@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"github.com/ckptfs/ckptfs/ntfs"
 	"io"
 	"sort"
 )
@@ -341,18 +340,18 @@ func (g *ext4Guard) linkTarget(ino uint32) (string, error) {
 	return string(target), nil
 }
 
-// byteExtents maps the extents, with holes and unwritten extents as sparse
-// ones, up to size. Inline data lies in the inode, not one to one in
-// blocks: not exact.
-func (d *ext4Data) byteExtents(size int64) ([]ntfs.Extent, bool) {
+// byteExtents maps the extents that start before size, in whole blocks:
+// blocks no extent maps are absent, unwritten extents allocated zeros. Inline data lies in the
+// inode, not one to one in blocks: not exact.
+func (d *ext4Data) byteExtents(size int64) ([]Extent, bool) {
 	if d.inline != nil {
 		return nil, false
 	}
 	bs := d.blockSize
-	var out []ntfs.Extent
+	var out []Extent
 	hole := func(from, to int64) {
 		if to > from {
-			out = append(out, ntfs.Extent{FileOff: from, VolOff: -1, Len: to - from, Sparse: true})
+			out = append(out, Extent{FileOff: from, VolOff: -1, Len: to - from, Kind: ExtentAbsent})
 		}
 	}
 	pos := int64(0)
@@ -362,15 +361,16 @@ func (d *ext4Data) byteExtents(size int64) ([]ntfs.Extent, bool) {
 		}
 		start := int64(e.logical) * bs
 		hole(pos, min(start, size))
-		n := min(int64(e.length())*bs, size-start)
+		// Whole blocks, as allocated: the last one may run past the size.
+		n := min(int64(e.length())*bs, (size-start+bs-1)/bs*bs)
 		if n <= 0 {
 			continue
 		}
+		kind := ExtentData
 		if e.raw > 32768 {
-			hole(start, start+n)
-		} else {
-			out = append(out, ntfs.Extent{FileOff: start, VolOff: int64(e.physical) * bs, Len: n})
+			kind = ExtentZero
 		}
+		out = append(out, Extent{FileOff: start, VolOff: int64(e.physical) * bs, Len: n, Kind: kind})
 		pos = start + n
 	}
 	hole(pos, size)

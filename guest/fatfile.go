@@ -3,7 +3,6 @@ package guest
 import (
 	"errors"
 	"fmt"
-	"github.com/ckptfs/ckptfs/ntfs"
 	"io"
 	"sort"
 )
@@ -93,13 +92,13 @@ func (d *fatData) readAt(p []byte, off int64) (int, error) {
 }
 
 // byteExtents maps the runs; they cover the file unless its chain ended early.
-func (d *fatData) byteExtents(size int64) ([]ntfs.Extent, bool) {
-	out := make([]ntfs.Extent, 0, len(d.runs))
+func (d *fatData) byteExtents(size int64) ([]Extent, bool) {
+	out := make([]Extent, 0, len(d.runs))
 	for _, r := range d.runs {
 		if r.fileOff >= size {
 			break
 		}
-		out = append(out, ntfs.Extent{FileOff: r.fileOff, VolOff: r.diskOff, Len: min(r.length, size-r.fileOff)})
+		out = append(out, Extent{FileOff: r.fileOff, VolOff: r.diskOff, Len: min(r.length, size-r.fileOff)})
 	}
 	return out, d.chainErr == nil
 }

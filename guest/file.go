@@ -2,7 +2,6 @@ package guest
 
 import (
 	"errors"
-	"github.com/ckptfs/ckptfs/ntfs"
 	"io"
 	"io/fs"
 	"slices"
@@ -24,8 +23,9 @@ type file struct {
 }
 
 var (
-	_ io.ReaderAt = (*file)(nil)
-	_ io.Seeker   = (*file)(nil)
+	_ io.ReaderAt  = (*file)(nil)
+	_ io.Seeker    = (*file)(nil)
+	_ ExtentMapper = (*file)(nil)
 )
 
 var errClosed = errors.New("file already closed")
@@ -36,13 +36,12 @@ type dataReader interface {
 	readAt(p []byte, off int64) (int, error)
 	// byteExtents maps the first size bytes onto the partition; exact
 	// is false when some bytes are not stored as they read.
-	byteExtents(size int64) (exts []ntfs.Extent, exact bool)
+	byteExtents(size int64) (exts []Extent, exact bool)
 }
 
-// Extents maps the file's bytes onto its volume, as ntfs.File.Extents
-// does: the mount answers reads of an exactly mapped file with views of
-// the disk instead of copies. A file read through go-diskfs has no map.
-func (f *file) Extents() ([]ntfs.Extent, bool, error) {
+// Extents maps the file's bytes onto its volume (see ExtentMapper). A file
+// read through go-diskfs has no map.
+func (f *file) Extents() ([]Extent, bool, error) {
 	if f.data == nil {
 		return nil, false, nil
 	}

@@ -10,7 +10,7 @@ import (
 
 	"github.com/spf13/pflag"
 
-	"github.com/ckptfs/ckptfs/ntfs"
+	"github.com/ckptfs/ckptfs/guest"
 )
 
 type catOptions struct {
@@ -56,12 +56,13 @@ func (o *catOptions) run(ctx context.Context, args []string) error {
 	return nil
 }
 
-// openGuest opens a file, or "file:stream" for an NTFS named stream.
+// openGuest opens a file, or "file:stream" for a named stream on a
+// filesystem that has them (NTFS).
 func openGuest(fsys fs.FS, p string) (io.ReadCloser, error) {
-	if v, ok := fsys.(*ntfs.Volume); ok {
+	if guest.CanOpenStreams(fsys) {
 		dir, base := path.Split(p)
 		if name, stream, found := strings.Cut(base, ":"); found {
-			return v.OpenStream(path.Join(dir, name), stream)
+			return guest.OpenStream(fsys, path.Join(dir, name), stream)
 		}
 	}
 	f, err := fsys.Open(p)

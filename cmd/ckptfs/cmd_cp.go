@@ -8,11 +8,12 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"sort"
 	"strings"
 
 	"github.com/spf13/pflag"
 
-	"github.com/ckptfs/ckptfs/ntfs"
+	"github.com/ckptfs/ckptfs/guest"
 )
 
 type cpOptions struct {
@@ -27,7 +28,7 @@ func cpCommand() *command {
 		name: "cp", args: "SRC CHECKPOINT VOL/PATH... DEST", short: "copy guest files and folders out, keeping their times",
 		flags: func(f *pflag.FlagSet) {
 			o.src.AddFlags(f)
-			f.BoolVar(&o.streams, "xattrs", false, "copy NTFS alternate data streams as user.<stream> extended attributes")
+			f.BoolVar(&o.streams, "xattrs", false, "copy extended attributes, and NTFS alternate data streams as user.<stream> ones")
 			f.BoolVarP(&o.force, "force", "f", false, "overwrite existing files")
 		},
 		nargs: atLeast(4),
@@ -143,78 +144,96 @@ func (c *copier) symlink(p, target string) error {
 	if c.force {
 		os.Remove(target)
 	}
-	if pl, ok := c.fsys.(interface{ POSIXLinks() bool }); !ok || !pl.POSIXLinks() {
+	if !guest.LinksArePOSIX(c.fsys) {
 		dest = strings.ReplaceAll(dest, `\`, "/") // a Windows target; on ext a backslash is a name's
 	}
 	return os.Symlink(dest, target)
 }
 
-// posixAttributer is what an ext file's Sys() offers (see fs.POSIXAttributer).
-type posixAttributer interface {
-	POSIXAttributes() (perm, uid, gid uint32)
-}
-
 // keepPOSIX gives target the guest file's owner (when run as root) and
 // permission bits; the owner first, since chown clears set-id bits.
-func keepPOSIX(target string, a posixAttributer, link bool) error {
-	perm, uid, gid := a.POSIXAttributes()
+func keepPOSIX(target string, m guest.FileMeta, link bool) error {
 	if os.Geteuid() == 0 {
-		if err := os.Lchown(target, int(uid), int(gid)); err != nil {
+		if err := os.Lchown(target, int(m.UID), int(m.GID)); err != nil {
 			return err
 		}
 	}
 	if link {
 		return nil // a link's own mode means nothing on Linux
 	}
-	mode := fs.FileMode(perm & 0o777)
-	for bit, m := range map[uint32]fs.FileMode{0o4000: fs.ModeSetuid, 0o2000: fs.ModeSetgid, 0o1000: fs.ModeSticky} {
-		if perm&bit != 0 {
-			mode |= m
+	mode := fs.FileMode(m.Perm & 0o777)
+	for bit, fm := range map[uint32]fs.FileMode{0o4000: fs.ModeSetuid, 0o2000: fs.ModeSetgid, 0o1000: fs.ModeSticky} {
+		if m.Perm&bit != 0 {
+			mode |= fm
 		}
 	}
 	return os.Chmod(target, mode)
 }
 
-// metadata sets times and, when asked, streams as xattrs. Failures to set
-// metadata are reported but do not stop the copy.
+// metadata sets times, owner and mode as the guest's filesystem keeps
+// them and, when asked, streams and extended attributes as xattrs.
+// Failures to set metadata are reported but do not stop the copy.
 func (c *copier) metadata(p string, st fs.FileInfo, target string) {
+	m := guest.MetaOf(st)
+	link := st.Mode()&fs.ModeSymlink != 0
 	mtime, atime := st.ModTime(), st.ModTime()
-	info, _ := st.Sys().(*ntfs.FileRecordInfo)
-	if info != nil && !info.Accessed.IsZero() {
-		atime = info.Accessed
+	if !m.Atime.IsZero() {
+		atime = m.Atime
 	}
-	if st.Mode()&fs.ModeSymlink == 0 {
+	if !link {
 		if err := os.Chtimes(target, atime, mtime); err != nil {
 			fmt.Fprintf(os.Stderr, "ckptfs cp: %s: keeping times: %v\n", target, err)
 		}
 	}
-	if a, ok := st.Sys().(posixAttributer); ok {
-		if err := keepPOSIX(target, a, st.Mode()&fs.ModeSymlink != 0); err != nil {
+	switch {
+	case m.POSIX:
+		if err := keepPOSIX(target, m, link); err != nil {
 			fmt.Fprintf(os.Stderr, "ckptfs cp: %s: keeping owner and mode: %v\n", target, err)
 		}
-	} else if perm := st.Mode().Perm(); info != nil && st.Mode()&fs.ModeSymlink == 0 {
-		// NTFS: 0444 for a read-only file, as the mount shows it. (FAT and
-		// ISO keep no bits: their read-only modes are not theirs to copy.)
-		if err := os.Chmod(target, perm); err != nil {
+	case m.HasAttrs && !link:
+		// A filesystem with Windows attributes (NTFS) gives 0444 for a
+		// read-only file, as the mount shows it. (FAT and ISO keep no
+		// bits: their read-only modes are not theirs to copy.)
+		if err := os.Chmod(target, st.Mode().Perm()); err != nil {
 			fmt.Fprintf(os.Stderr, "ckptfs cp: %s: keeping the mode: %v\n", target, err)
 		}
 	}
-	if !c.streams || info == nil || len(info.Streams) == 0 {
+	if !c.streams {
 		return
 	}
-	v, ok := c.fsys.(*ntfs.Volume)
-	if !ok {
+	if guest.CanOpenStreams(c.fsys) {
+		for _, s := range m.Streams {
+			if err := copyStream(c.fsys, p, s, target); err != nil {
+				fmt.Fprintf(os.Stderr, "ckptfs cp: %s: stream %s: %v\n", target, s, err)
+			}
+		}
+	}
+	if m.Xattrs {
+		copyXattrs(st, target)
+	}
+}
+
+// copyXattrs sets the guest file's own extended attributes on target.
+func copyXattrs(st fs.FileInfo, target string) {
+	xs, err := guest.ReadXattrs(st)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "ckptfs cp: %s: reading extended attributes: %v\n", target, err)
 		return
 	}
-	for _, s := range info.Streams {
-		if err := copyStream(v, p, s.Name, target); err != nil {
-			fmt.Fprintf(os.Stderr, "ckptfs cp: %s: stream %s: %v\n", target, s.Name, err)
+	names := make([]string, 0, len(xs))
+	for name := range xs {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		if err := setXattr(target, name, xs[name]); err != nil {
+			fmt.Fprintf(os.Stderr, "ckptfs cp: %s: extended attribute %s: %v\n", target, name, err)
 		}
 	}
 }
 
-func copyStream(v *ntfs.Volume, p, stream, target string) error {
-	f, err := v.OpenStream(p, stream)
+func copyStream(fsys fs.FS, p, stream, target string) error {
+	f, err := guest.OpenStream(fsys, p, stream)
 	if err != nil {
 		return err
 	}
