@@ -26,23 +26,26 @@ const probeSize = 34816
 // It reads at most probeSize bytes. The BPB is read from the returned
 // buffer by the FAT checks so that callers need not read it twice.
 func detectFS(r io.ReaderAt, size int64) (string, []byte) {
-	buf := make([]byte, min(size, probeSize))
-	n, _ := r.ReadAt(buf, 0)
-	buf = buf[:n]
+	buf := readProbe(r, size)
+	return detectProbe(buf), buf
+}
+
+// detectProbe identifies a filesystem by the first bytes of its volume.
+func detectProbe(buf []byte) string {
 	switch {
 	case hasLVMLabel(buf):
-		return fsLVM2, buf
+		return fsLVM2
 	case len(buf) >= 512 && string(buf[3:11]) == "NTFS    ":
-		return fsNTFS, buf
+		return fsNTFS
 	case len(buf) >= 1024+0x68 && binary.LittleEndian.Uint16(buf[1024+0x38:]) == 0xef53:
-		return extKind(buf[1024:]), buf
+		return extKind(buf[1024:])
 	case len(buf) >= 0x8006 && buf[0x8000] == 1 && string(buf[0x8001:0x8006]) == "CD001":
-		return fsISO9660, buf
+		return fsISO9660
 	}
 	if kind, ok := fatKind(buf); ok {
-		return kind, buf
+		return kind
 	}
-	return fsUnknown, buf
+	return fsUnknown
 }
 
 // extKind tells ext2, ext3 and ext4 apart by feature flags, as blkid does:

@@ -1,11 +1,16 @@
-// Package guest finds the partitions of a virtual disk and the filesystems
-// inside them, and exposes each readable one as an io/fs.FS.
+// Package guest finds the volumes of a virtual disk (partitions, LVM
+// logical volumes, and what layers find inside or beside them: decrypted
+// volumes, shadow copies) and the filesystems inside them, and exposes
+// each readable one as an io/fs.FS. It owns the contract every filesystem
+// reader implements (contract.go), the volume pipeline (layers.go) and the
+// names volumes get.
 package guest
 
 import (
 	"fmt"
 	"io"
 	"io/fs"
+	"time"
 )
 
 // Volume is one partition (or a whole unpartitioned disk) and what it holds.
@@ -36,19 +41,51 @@ type Volume struct {
 	// TableFromBackup is set when the primary GPT was damaged and the
 	// backup copy at the end of the disk was used.
 	TableFromBackup bool
-	// Remapped is set for an LVM logical volume whose extents are not one
-	// run of the disk: Start is where its first byte lies, and the disk
-	// offset of any other byte cannot be derived from it.
+	// Remapped is set when the volume's bytes are not the disk's bytes
+	// [Start, Start+Size): an LVM logical volume whose extents are not one
+	// run of the disk, a decrypted volume, a shadow copy. Start is where
+	// the volume lies (or begins) on the disk, and the disk offset of any
+	// other byte cannot be derived from it: no views of the disk, and a
+	// diff cannot rule the volume out by the disk ranges that changed.
 	Remapped bool
+
+	// Layers names the layers (see Layer) the volume's bytes went
+	// through, outermost first: ["bitlocker"] for a decrypted BitLocker
+	// volume, ["vss"] for a shadow copy of a plain volume.
+	Layers []string
+	// Encryption names the encryption of an encrypted volume
+	// ("bitlocker"); Reader then gives the decrypted bytes, unless Locked.
+	Encryption string
+	// Locked is set for an encrypted volume no key opened: FS is nil and
+	// Err wraps ErrLocked.
+	Locked bool
+	// ShadowOf is set on a shadow copy: the Name of the live volume it is
+	// a past state of. The mount shows shadow copies under
+	// checkpoints/<ck>/shadows/<Name>/ instead of beside the live volume.
+	ShadowOf string
+	// Created is when a shadow copy was taken (zero for other volumes).
+	Created time.Time
 
 	lvm *lvmGroup // the group of an LVM physical volume (FSType "lvm2")
 }
 
+// IsShadow reports whether v is a shadow copy of another volume.
+func (v *Volume) IsShadow() bool { return v.ShadowOf != "" }
+
 // Volumes reads the partition table of a disk image and opens every
-// filesystem it recognises. diskName prefixes the volume names.
-// Unknown or damaged filesystems are listed with Err set, not returned as
-// errors; an error is returned only when the disk cannot be read at all.
+// filesystem it recognises, with no keys (see Options.Volumes).
 func Volumes(disk io.ReaderAt, size int64, diskName string) ([]*Volume, error) {
+	return (*Options)(nil).Volumes(disk, size, diskName)
+}
+
+// Volumes reads the partition table of a disk image and opens every
+// filesystem it recognises, through the layers (see Layer) with the keys
+// of o; o may be nil. diskName prefixes the volume names. Each partition
+// comes first, then the volumes found in it (LVM logical volumes) and
+// beside it (shadow copies). Unknown or damaged filesystems are listed
+// with Err set, not returned as errors; an error is returned only when
+// the disk cannot be read at all.
+func (o *Options) Volumes(disk io.ReaderAt, size int64, diskName string) ([]*Volume, error) {
 	if size < 0 {
 		return nil, fmt.Errorf("%s: negative disk size %d: %w", diskName, size, ErrFormat)
 	}
@@ -59,30 +96,30 @@ func Volumes(disk io.ReaderAt, size int64, diskName string) ([]*Volume, error) {
 	if l.table == "none" || l.err != nil {
 		// No table, or a table too damaged to list: the whole disk is one
 		// volume, carrying the table error if there was one.
-		v := &Volume{Name: diskName + "-vol", Size: size, Table: l.table,
+		v := &Volume{Name: WholeDiskName(diskName), Size: size, Table: l.table,
 			Reader: io.NewSectionReader(disk, 0, size), FSType: fsUnknown}
 		if l.err != nil {
 			v.Err = fmt.Errorf("%s: %w", v.Name, l.err)
 			return []*Volume{v}, nil
 		}
-		openVolume(v)
-		return append([]*Volume{v}, logicalVolumes(v)...), nil
+		return append([]*Volume{v}, openVolume(v, o, true)...), nil
 	}
 	vols := make([]*Volume, 0, len(l.parts))
 	for _, p := range l.parts {
-		v := partitionVolume(disk, size, diskName, l.table, p)
-		vols = append(append(vols, v), logicalVolumes(v)...)
+		v, more := partitionVolume(disk, size, diskName, l.table, p, o)
+		vols = append(append(vols, v), more...)
 	}
 	return vols, nil
 }
 
 // partitionVolume makes the Volume of one table entry and opens its
-// filesystem. Overlapping partitions are each opened on their own: the
-// disk is read-only, so an overlap cannot do harm, and which of two
-// overlapping entries is the real one cannot be known.
-func partitionVolume(disk io.ReaderAt, size int64, diskName, table string, p partition) *Volume {
-	v := &Volume{
-		Name:            fmt.Sprintf("%s-p%d", diskName, p.number),
+// filesystem; more are the volumes found in or beside it. Overlapping
+// partitions are each opened on their own: the disk is read-only, so an
+// overlap cannot do harm, and which of two overlapping entries is the
+// real one cannot be known.
+func partitionVolume(disk io.ReaderAt, size int64, diskName, table string, p partition, o *Options) (v *Volume, more []*Volume) {
+	v = &Volume{
+		Name:            PartitionName(diskName, p.number),
 		Number:          p.number,
 		Start:           p.start,
 		Size:            p.size,
@@ -96,22 +133,27 @@ func partitionVolume(disk io.ReaderAt, size int64, diskName, table string, p par
 	v.Size = p.size
 	if p.err != nil {
 		v.Err = fmt.Errorf("%s: %w", v.Name, p.err)
-		return v
+		return v, nil
 	}
 	v.Reader = io.NewSectionReader(disk, p.start, p.size)
 	if table == "mbr" && p.number <= 4 && isExtendedText(p.ptype) {
-		return v // the container of the logical partitions
+		return v, nil // the container of the logical partitions
 	}
-	openVolume(v)
-	return v
+	return v, openVolume(v, o, true)
 }
 
 func isExtendedText(t string) bool { return t == "0x05" || t == "0x0f" || t == "0x85" }
 
-// openVolume detects and opens the filesystem in v.Reader, or reads the
-// volume group of an LVM physical volume.
-func openVolume(v *Volume) {
-	kind, probe := detectFS(v.Reader, v.Size)
+// openVolume runs the pipeline on v: the unwrapping layers, then the
+// filesystem (or the volume group of an LVM physical volume) in what they
+// leave, then, with sib, the sibling layers. It returns the volumes found
+// inside v (logical volumes) and beside it (shadow copies), each opened.
+func openVolume(v *Volume, o *Options, sib bool) []*Volume {
+	probe, ok := unwrap(v, o)
+	if !ok {
+		return nil
+	}
+	kind := detectProbe(probe)
 	v.FSType = kind
 	if kind == fsLVM2 {
 		g, err := readLVM(v.Reader, v.Size, probe)
@@ -119,25 +161,29 @@ func openVolume(v *Volume) {
 			v.Err = fmt.Errorf("%s: %w", v.Name, err)
 		}
 		v.lvm = g
-		return
+		return logicalVolumes(v, o)
 	}
 	fsys, label, err := openFS(kind, v.Reader, v.Size, probe)
 	if err != nil {
 		v.Err = fmt.Errorf("%s: %w", v.Name, err)
-		return
+	} else {
+		v.FS, v.Label = fsys, label
 	}
-	v.FS, v.Label = fsys, label
+	if !sib {
+		return nil
+	}
+	return siblings(v, o)
 }
 
 // logicalVolumes opens the logical volumes of an LVM physical volume, each
 // named after the partition, the group and the volume.
-func logicalVolumes(pv *Volume) []*Volume {
+func logicalVolumes(pv *Volume, o *Options) []*Volume {
 	if pv.lvm == nil {
 		return nil
 	}
 	var out []*Volume
 	for _, lv := range pv.lvm.volumes {
-		v := &Volume{Name: pv.Name + "-" + pv.lvm.name + "-" + lv.name, Number: pv.Number, Start: pv.Start,
+		v := &Volume{Name: LogicalVolumeName(pv.Name, pv.lvm.name, lv.name), Number: pv.Number, Start: pv.Start,
 			Table: pv.Table, PartType: fsLVM2, PartName: pv.lvm.name + "/" + lv.name, FSType: fsUnknown}
 		out = append(out, v)
 		if lv.err != nil {
@@ -149,8 +195,9 @@ func logicalVolumes(pv *Volume) []*Volume {
 			v.Err = fmt.Errorf("%s: %w", v.Name, err)
 			continue
 		}
-		v.Start, v.Size, v.Reader, v.Remapped = pv.Start+r.start(), r.size, r, !r.contiguous
-		openVolume(v)
+		v.Start, v.Size, v.Reader, v.Remapped = pv.Start+r.start(), r.size, r, pv.Remapped || !r.contiguous
+		v.Layers = pv.Layers
+		out = append(out, openVolume(v, o, true)...)
 	}
 	return out
 }
