@@ -33,7 +33,19 @@ type vhdxBlocks struct {
 	payload    *sparseTable // raw payload entries by block number
 	bitmaps    []uint64     // raw sector bitmap entries by chunk
 	bad        map[int64]string
+	// reserved describes the first entries whose reserved bits (3-19)
+	// are set; nReserved counts them all. The entries are used as they
+	// are (the spec has readers ignore those bits) and check reports them.
+	reserved  []string
+	nReserved int64
 }
+
+// batReservedBits are bits 3-19 of a BAT entry, which writers must zero.
+const batReservedBits = 1<<20 - 1 - batStateMask
+
+// maxReservedNoted bounds the BAT entries with reserved bits described
+// one by one; the rest are only counted.
+const maxReservedNoted = 10
 
 // batGeometry returns the chunk ratio, the number of payload blocks and the
 // number of BAT entries the spec requires ([MS-VHDX] 2.5).
@@ -79,6 +91,12 @@ func readBAT(r io.ReaderAt, size int64, region regionEntry, p diskParams) (*vhdx
 // open: the block reads as an error and check reports it, so the rest of
 // a damaged disk stays readable.
 func (b *vhdxBlocks) store(idx int64, e uint64, at int64) {
+	if e&batReservedBits != 0 {
+		if b.nReserved < maxReservedNoted {
+			b.reserved = append(b.reserved, fmt.Sprintf("BAT entry %d at byte 0x%x (0x%016x) has reserved bits set", idx, at, e))
+		}
+		b.nReserved++
+	}
 	if (idx+1)%(b.chunkRatio+1) == 0 {
 		c := idx / (b.chunkRatio + 1)
 		if c < int64(len(b.bitmaps)) {

@@ -1,6 +1,7 @@
 package vhdx
 
 import (
+	"bytes"
 	"fmt"
 	"sort"
 )
@@ -40,6 +41,7 @@ func (d *Disk) Check() []Problem {
 	if d.LogReplayed {
 		add(-1, "the file was not closed cleanly: %d log entries were replayed in memory (the file itself is unchanged)", d.LogEntries)
 	}
+	out = append(out, d.checkLayout()...)
 	spans := d.structureSpans()
 	for i := int64(0); i < d.Blocks(); i++ {
 		st, off := d.BlockInfo(i)
@@ -63,6 +65,57 @@ func (d *Disk) Check() []Problem {
 		if s.end > end.end {
 			end = s
 		}
+	}
+	return out
+}
+
+// checkLayout reports what opening accepts but a strict reader (qemu,
+// Hyper-V) may not: a damaged or differing second region table (opening
+// reads table 2 only when table 1 fails), BAT entries with reserved bits
+// set, and a missing Page 83 Data item (the virtual disk id the guest
+// sees as its SCSI identity; data reads do not need it, so ckptfs reads
+// such a file, but [MS-VHDX] requires the item and qemu refuses it).
+func (d *Disk) checkLayout() []Problem {
+	l := d.vhdx
+	if l == nil {
+		return nil
+	}
+	var out []Problem
+	add := func(off int64, format string, args ...any) {
+		out = append(out, Problem{File: d.Name, Off: off, What: fmt.Sprintf(format, args...)})
+	}
+	// Opening warns about table 1 when it falls back to table 2; table 2
+	// itself is only read here.
+	var tables [2][]byte
+	for i, off := range []int64{regionTable1Off, regionTable2Off} {
+		buf := make([]byte, regionTableSize)
+		err := readFull(d.r, buf, off, d.FileSize, "region table")
+		if err == nil {
+			var rs []regionEntry
+			if rs, err = decodeRegionTable(buf, off); err == nil {
+				_, _, err = pickRegions(rs, off, d.FileSize)
+			}
+		}
+		switch {
+		case err == nil:
+			tables[i] = buf
+		case i == 1:
+			add(off, "region table 2: %v", err)
+		}
+	}
+	if tables[0] != nil && tables[1] != nil && !bytes.Equal(tables[0], tables[1]) {
+		add(regionTable2Off, "region table 2 differs from region table 1 (both copies must be identical)")
+	}
+	if b, ok := d.blocks.(*vhdxBlocks); ok {
+		for _, r := range b.reserved {
+			add(-1, "%s", r)
+		}
+		if b.nReserved > int64(len(b.reserved)) {
+			add(-1, "... %d BAT entries with reserved bits set in all", b.nReserved)
+		}
+	}
+	if !l.params.HasDiskID {
+		add(int64(l.metaRegion.Offset), "metadata item Page 83 Data (virtual disk id, %s) is missing: [MS-VHDX] requires it and qemu refuses the file; ckptfs reads it with a zero disk id", guidVirtualDiskID)
 	}
 	return out
 }

@@ -75,6 +75,7 @@ type diskParams struct {
 	HasParent           bool
 	VirtualSize         uint64
 	DiskID              GUID
+	HasDiskID           bool // the Page 83 Data item is present
 	LogicalSectorSize   uint32
 	PhysicalSectorSize  uint32
 	Parent              *ParentLocator
@@ -142,6 +143,7 @@ func (p *diskParams) decodeItem(e metadataEntry, b []byte, off int64) error {
 			return err
 		}
 		p.DiskID = getGUID(b)
+		p.HasDiskID = true
 	case guidLogicalSectorSize:
 		if err := need(4); err != nil {
 			return err
