@@ -119,6 +119,11 @@ func (cd *checkpointDir) addVolume(ctx context.Context, e *diskEntry, v *guest.V
 	ve := &volEntry{disk: e.stem, v: v}
 	cd.vols = append(cd.vols, ve)
 	if v == nil || v.FS == nil {
+		if v != nil && v.Err != nil {
+			// Say why the volume has no directory: otherwise the
+			// reason is only in checkpoint.json.
+			logOnce(fmt.Errorf("checkpoint %s: volume %s (%s) left out: %w", cd.c.Name, v.Name, v.FSType, v.Err))
+		}
 		return
 	}
 	inos, err := cd.root.vols.take()

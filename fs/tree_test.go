@@ -3,12 +3,16 @@
 package fs
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"io"
+	"log"
 	"maps"
+	"os"
 	"slices"
+	"strings"
 	"syscall"
 	"testing"
 
@@ -304,5 +308,25 @@ func BenchmarkRawRead(b *testing.B) {
 		if _, errno := rf.Read(ctx, nil, buf, off); errno != 0 {
 			b.Fatal(errno)
 		}
+	}
+}
+
+// TestLeftOutVolumeIsLogged: a volume whose filesystem fails to open has
+// no directory; the mount's log says which and why.
+func TestLeftOutVolumeIsLogged(t *testing.T) {
+	var buf bytes.Buffer
+	log.SetOutput(&buf)
+	defer log.SetOutput(os.Stderr)
+	tc := newTestCatalog()
+	vols := func(io.ReaderAt, int64, string) ([]*guest.Volume, error) {
+		return []*guest.Volume{{Name: "Disk0-p7", FSType: "ntfs", Err: errors.New("MFT record 0: torn (test)")}}, nil
+	}
+	r := bridged(t, newRoot(tc.cat, tc.image, vols))
+	cd := walk(t, r.EmbeddedInode(), "checkpoints", "Base").Operations().(*checkpointDir)
+	if _, errno := cd.Readdir(ctx); errno != 0 {
+		t.Fatal(errno)
+	}
+	if got := buf.String(); !strings.Contains(got, "volume Disk0-p7 (ntfs) left out: MFT record 0: torn (test)") {
+		t.Errorf("log: %q", got)
 	}
 }

@@ -17,7 +17,7 @@ type checkOptions struct {
 func checkCommand() *command {
 	o := &checkOptions{}
 	return &command{
-		name: "check", args: "SRC|DISK [--json]", short: "verify checksums, BATs, bitmaps, logs and links; exit 0 only when clean",
+		name: "check", args: "SRC|DISK [--json]", short: "verify checksums, BATs, bitmaps, logs, links and guest volumes; exit 0 only when clean",
 		flags: func(f *pflag.FlagSet) {
 			o.src.AddFlags(f)
 			f.BoolVar(&o.json, "json", false, "print one JSON object")
@@ -53,8 +53,19 @@ func (o *checkOptions) run(ctx context.Context, args []string) error {
 			}
 		}
 	}
+	vols, err := checkVolumes(ctx, ls.views)
+	if err != nil {
+		return err
+	}
+	var files int64
+	for _, v := range vols {
+		files += v.Files
+		for _, p := range v.Problems {
+			problems = append(problems, vhdx.Problem{File: v.where(), Off: -1, What: p})
+		}
+	}
 	if o.json {
-		if err := printJSON(map[string]any{"clean": len(problems) == 0, "disks": len(ls.disks), "problems": problems}); err != nil {
+		if err := printJSON(map[string]any{"clean": len(problems) == 0, "disks": len(ls.disks), "problems": problems, "volumes": vols}); err != nil {
 			return err
 		}
 	} else {
@@ -62,7 +73,7 @@ func (o *checkOptions) run(ctx context.Context, args []string) error {
 			fmt.Fprintln(stdout, p)
 		}
 		if len(problems) == 0 {
-			fmt.Fprintf(stdout, "%d disk files checked: clean\n", len(ls.disks))
+			fmt.Fprintf(stdout, "%d disk files and %d guest volumes (%d entries) checked: clean\n", len(ls.disks), len(vols), files)
 		}
 	}
 	if len(problems) > 0 {

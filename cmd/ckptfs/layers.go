@@ -16,6 +16,9 @@ type layerSet struct {
 	// configured disks that are missing).
 	warnings []string
 	close    func() error
+	// views are the disks as each checkpoint sees them, for check's
+	// walk of the guest volumes.
+	views []diskView
 }
 
 // openLayers opens SRC as one disk chain (a file) or a catalog (a folder).
@@ -32,6 +35,7 @@ func openLayers(src string, so sourceOptions) (*layerSet, error) {
 		}
 		ls.add(c)
 		ls.close = c.Close
+		ls.views = []diskView{chainView(src, c)}
 		return ls, nil
 	}
 	cat, err := so.open(src)
@@ -49,6 +53,7 @@ func openLayers(src string, so sourceOptions) (*layerSet, error) {
 	}
 	ls.warnings = cat.Warnings
 	ls.close = cat.Close
+	ls.views = catalogViews(cat)
 	return ls, nil
 }
 

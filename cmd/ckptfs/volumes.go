@@ -8,10 +8,11 @@ import (
 
 	"github.com/ckptfs/ckptfs/catalog"
 	"github.com/ckptfs/ckptfs/guest"
+	"github.com/ckptfs/ckptfs/internal/errclass"
 )
 
 // namedVolume is a readable volume under the directory name the mount
-// gives it.
+// gives it; dir is "" for a volume the mount leaves out.
 type namedVolume struct {
 	dir string
 	v   *guest.Volume
@@ -38,11 +39,16 @@ func checkpointVolumes(cp *catalog.Checkpoint) ([]namedVolume, error) {
 		for _, v := range vols {
 			if v.FS != nil {
 				out = append(out, namedVolume{dir: dirs.Name(v.Name), v: v})
+			} else {
+				out = append(out, namedVolume{v: v})
 			}
 		}
 	}
 	return out, nil
 }
+
+// errNoFilesystem: the volume exists but holds no filesystem ckptfs reads.
+var errNoFilesystem = errclass.New(errclass.Unsupported, "no filesystem ckptfs can read")
 
 // resolveGuestPath splits "VOL/path/in/volume" and opens the volume.
 func resolveGuestPath(cp *catalog.Checkpoint, p string) (fs.FS, string, error) {
@@ -57,10 +63,21 @@ func resolveGuestPath(cp *catalog.Checkpoint, p string) (fs.FS, string, error) {
 	}
 	var names []string
 	for _, nv := range vols {
-		if nv.dir == vol {
+		if nv.dir != "" && nv.dir == vol {
 			return nv.v.FS, rest, nil
 		}
-		names = append(names, nv.dir)
+		if nv.dir != "" {
+			names = append(names, nv.dir)
+		}
+	}
+	// A volume the mount leaves out: name the reason, not "does not exist".
+	for _, nv := range vols {
+		if nv.dir == "" && nv.v.Name == vol {
+			if nv.v.Err != nil {
+				return nil, "", fmt.Errorf("volume %q (%s) cannot be read: %w", vol, nv.v.FSType, nv.v.Err)
+			}
+			return nil, "", fmt.Errorf("volume %q: filesystem %s: %w", vol, nv.v.FSType, errNoFilesystem)
+		}
 	}
 	sort.Strings(names)
 	return nil, "", fmt.Errorf("volume %q: %w (checkpoint %q has: %s)", vol, fs.ErrNotExist, cp.Name, strings.Join(names, ", "))

@@ -1,0 +1,180 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"path/filepath"
+	"strings"
+
+	"github.com/ckptfs/ckptfs/catalog"
+	"github.com/ckptfs/ckptfs/guest"
+	"github.com/ckptfs/ckptfs/vhdx"
+)
+
+// diskView is one disk as one checkpoint sees it: the image whose guest
+// volumes check opens.
+type diskView struct {
+	vm, checkpoint string // empty for a single disk file given as SRC
+	disk           string // the disk's name as the mount shows it
+	img            interface {
+		io.ReaderAt
+		Size() int64
+	}
+}
+
+// volumeReport is what check found in one guest volume.
+type volumeReport struct {
+	VM         string   `json:"vm,omitempty"`
+	Checkpoint string   `json:"checkpoint,omitempty"`
+	Volume     string   `json:"volume"`
+	FS         string   `json:"fs"`
+	Read       bool     `json:"read"`  // the filesystem was opened and walked
+	Files      int64    `json:"files"` // entries walked
+	Problems   []string `json:"problems"`
+}
+
+// Bounds of the walk: a hostile volume may loop (a directory listed as its
+// own descendant) or be huge; check stops there and says so.
+const (
+	maxCheckDepth   = 256
+	maxCheckEntries = 20_000_000
+	maxVolProblems  = 20
+)
+
+// where names the view and volume in a problem line.
+func (r *volumeReport) where() string {
+	var parts []string
+	if r.VM != "" {
+		parts = append(parts, "VM "+r.VM)
+	}
+	if r.Checkpoint != "" {
+		parts = append(parts, "checkpoint "+r.Checkpoint)
+	}
+	parts = append(parts, fmt.Sprintf("volume %s (%s)", r.Volume, r.FS))
+	return strings.Join(parts, ", ")
+}
+
+func (r *volumeReport) problem(format string, args ...any) {
+	if len(r.Problems) == maxVolProblems {
+		r.Problems = append(r.Problems, "... more problems in this volume are not listed")
+	}
+	if len(r.Problems) > maxVolProblems {
+		return
+	}
+	r.Problems = append(r.Problems, fmt.Sprintf(format, args...))
+}
+
+// checkVolumes opens every guest volume of every view and walks its
+// directory tree, opening each file: what fails is what the mount would
+// leave out or answer with an error.
+func checkVolumes(ctx context.Context, views []diskView) ([]volumeReport, error) {
+	var out []volumeReport
+	for _, dv := range views {
+		vols, err := volumesOf(dv)
+		if err != nil {
+			r := volumeReport{VM: dv.vm, Checkpoint: dv.checkpoint, Volume: dv.disk, FS: "disk", Problems: []string{}}
+			r.problem("reading the partition table: %v", err)
+			out = append(out, r)
+			continue
+		}
+		for _, v := range vols {
+			if err := ctx.Err(); err != nil {
+				return out, errInterrupted
+			}
+			r := volumeReport{VM: dv.vm, Checkpoint: dv.checkpoint, Volume: v.Name, FS: v.FSType, Problems: []string{}}
+			switch {
+			case v.FS != nil:
+				r.Read = true
+				walkVolume(ctx, v.FS, &r)
+			case v.Err != nil:
+				r.problem("cannot be read, the mount leaves it out: %v", v.Err)
+			}
+			out = append(out, r)
+		}
+	}
+	return out, ctx.Err()
+}
+
+// volumesOf lists a view's volumes, turning a parser panic into an error.
+func volumesOf(dv diskView) (vols []*guest.Volume, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("internal error (recovered panic): %v", p)
+		}
+	}()
+	return guest.Volumes(dv.img, dv.img.Size(), dv.disk)
+}
+
+// walkVolume lists every directory and opens every file of fsys.
+func walkVolume(ctx context.Context, fsys fs.FS, r *volumeReport) {
+	defer func() {
+		if p := recover(); p != nil {
+			r.problem("internal error (recovered panic) while reading: %v", p)
+		}
+	}()
+	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if err != nil {
+			r.problem("%s: %v", p, err)
+			return nil // WalkDir skips what it could not list
+		}
+		r.Files++
+		if r.Files > maxCheckEntries {
+			r.problem("more than %d entries: the rest was not checked", maxCheckEntries)
+			return fs.SkipAll
+		}
+		if d.IsDir() && strings.Count(p, "/") >= maxCheckDepth {
+			r.problem("%s: deeper than %d levels (a directory loop?): not walked further", p, maxCheckDepth)
+			return fs.SkipDir
+		}
+		if _, err := d.Info(); err != nil {
+			r.problem("%s: %v", p, err)
+			return nil
+		}
+		if d.Type().IsRegular() {
+			f, err := fsys.Open(p)
+			if err != nil {
+				r.problem("%s: %v", p, err)
+				return nil
+			}
+			f.Close()
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, context.Canceled) {
+		r.problem("%v", err)
+	}
+}
+
+// catalogViews lists every disk of every checkpoint, named as the mount
+// names them.
+func catalogViews(cat *catalog.Catalog) []diskView {
+	var views []diskView
+	for _, vm := range cat.VMs {
+		vmName := ""
+		if len(cat.VMs) > 1 {
+			vmName = vm.Name
+		}
+		for _, cp := range vm.Checkpoints {
+			var names catalog.Namer
+			for _, d := range cp.Disks {
+				stem := names.Name(d.Name)
+				if d.Chain != nil {
+					views = append(views, diskView{vm: vmName, checkpoint: cp.Name, disk: stem, img: d.Chain})
+				}
+			}
+		}
+	}
+	return views
+}
+
+// chainView is the one view of a single disk file given as SRC.
+func chainView(file string, c *vhdx.Chain) diskView {
+	stem := strings.TrimSuffix(filepath.Base(file), filepath.Ext(file))
+	return diskView{disk: stem, img: c}
+}

@@ -1,0 +1,108 @@
+package main
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/ckptfs/ckptfs/internal/testutil"
+	"github.com/ckptfs/ckptfs/vhdx"
+)
+
+// ntfsDisk writes a VHDX holding a fresh NTFS volume (no partition table)
+// after damage(raw, mftOffset) changed its bytes.
+func ntfsDisk(t *testing.T, damage func(raw []byte, mft int)) string {
+	t.Helper()
+	testutil.NeedTool(t, "mkntfs")
+	dir := t.TempDir()
+	img := filepath.Join(dir, "vol.img")
+	if err := os.WriteFile(img, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(img, 16<<20); err != nil {
+		t.Fatal(err)
+	}
+	testutil.Run(t, "mkntfs", "-q", "-F", "-Q", img)
+	testutil.NeedTool(t, "ntfscp")
+	hello := filepath.Join(dir, "hello.txt")
+	os.WriteFile(hello, []byte("hello\n"), 0o644)
+	testutil.Run(t, "ntfscp", "-f", img, hello, "hello.txt")
+	raw, err := os.ReadFile(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bps := int(binary.LittleEndian.Uint16(raw[11:]))
+	mft := int(binary.LittleEndian.Uint64(raw[0x30:])) * int(raw[13]) * bps
+	damage(raw, mft)
+	p := filepath.Join(dir, "Disk0.vhdx")
+	w, err := vhdx.Create(p, vhdx.CreateOptions{VirtualSize: int64(len(raw)), BlockSize: 1 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.WriteAt(raw, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// TestCheckGuestVolumes: check opens and walks the guest volumes, so a
+// disk whose VHDX structures are clean but whose NTFS volume is damaged
+// is not "clean" (200 NTFS mutants were), in text and --json.
+func TestCheckGuestVolumes(t *testing.T) {
+	clean := ntfsDisk(t, func([]byte, int) {})
+	out, errs, code := ckptfs(t, "check", clean)
+	if code != exitOK || !strings.Contains(out, "1 guest volumes") {
+		t.Fatalf("clean NTFS: exit %d\n%s%s", code, out, errs)
+	}
+	for _, c := range []struct {
+		name string
+		rec  int // MFT record whose update sequence is broken
+		want string
+	}{
+		{"MFT record 0", 0, "cannot be read"},
+		{"root directory", 5, "ntfs"},
+		{"a file's record", -1, "hello.txt: "},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			disk := ntfsDisk(t, func(raw []byte, mft int) {
+				rec := c.rec
+				if rec < 0 { // the record naming hello.txt in its $FILE_NAME
+					name := []byte("h\x00e\x00l\x00l\x00o\x00.\x00t\x00x\x00t\x00")
+					at := bytes.Index(raw[mft:min(len(raw), mft+4<<20)], name)
+					if at < 0 {
+						t.Fatal("hello.txt's record not found")
+					}
+					rec = at / 1024
+				}
+				raw[mft+rec*1024+510] ^= 0xff
+			})
+			out, _, code := ckptfs(t, "check", disk)
+			if code != exitProblems || !strings.Contains(out, "volume Disk0-vol (ntfs)") || !strings.Contains(out, c.want) {
+				t.Fatalf("exit %d\n%s", code, out)
+			}
+			out, _, code = ckptfs(t, "check", "--json", disk)
+			var js struct {
+				Clean   bool
+				Volumes []volumeReport
+			}
+			if err := json.Unmarshal([]byte(out), &js); err != nil || code != exitProblems || js.Clean ||
+				len(js.Volumes) != 1 || len(js.Volumes[0].Problems) == 0 {
+				t.Fatalf("--json: exit %d, %v\n%s", code, err, out)
+			}
+			t.Logf("%s", js.Volumes[0].Problems)
+			if c.rec == 0 { // cat names the reason the volume is left out
+				_, errs, code := ckptfs(t, "cat", disk, "Now", "Disk0-vol/hello.txt")
+				if code != exitBadImage || !strings.Contains(errs, "cannot be read") || !strings.Contains(errs, "update sequence") {
+					t.Errorf("cat from the unreadable volume: exit %d: %s", code, errs)
+				}
+			}
+		})
+	}
+}
