@@ -24,6 +24,7 @@ import (
 	"github.com/ckptfs/ckptfs/nbd"
 	"github.com/ckptfs/ckptfs/ntfs"
 	"github.com/ckptfs/ckptfs/vhdx"
+	"github.com/ckptfs/ckptfs/xfs"
 )
 
 // Class is a kind of fault. Its value is the exit code scripts see
@@ -86,6 +87,8 @@ var table = []struct {
 	{ntfs.ErrUnsupported, Unsupported},
 	{guest.ErrUnsupported, Unsupported},
 	{ntfs.ErrDeduplicated, Unsupported},
+	{guest.ErrLocked, Unsupported},
+	{xfs.ErrUnsupported, Unsupported},
 	{btrfs.ErrUnsupported, Unsupported},
 	{btrfs.ErrDevices, Unsupported}, // striped or on devices not given: ckptfs reads one disk
 
@@ -97,6 +100,10 @@ var table = []struct {
 	{ntfs.ErrLoop, BadImage},
 	{ntfs.ErrRange, BadImage},
 	{xpress.ErrFormat, BadImage},
+	{xfs.ErrFormat, BadImage},
+	{xfs.ErrChecksum, BadImage},
+	{xfs.ErrLoop, BadImage},
+	{xfs.ErrRange, BadImage},
 	{lzx.ErrFormat, BadImage},
 	{guest.ErrFormat, BadImage},
 	{guest.ErrOutOfRange, BadImage},

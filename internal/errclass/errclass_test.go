@@ -28,6 +28,7 @@ import (
 	"github.com/ckptfs/ckptfs/nbd"
 	"github.com/ckptfs/ckptfs/ntfs"
 	"github.com/ckptfs/ckptfs/vhdx"
+	"github.com/ckptfs/ckptfs/xfs"
 )
 
 // sentinels is every exported Err* variable of the module with the class
@@ -69,6 +70,12 @@ var sentinels = map[string]struct {
 	"ntfs.ErrDeduplicated":  {ntfs.ErrDeduplicated, errclass.Unsupported},
 	"xpress.ErrFormat":      {xpress.ErrFormat, errclass.BadImage},
 	"lzx.ErrFormat":         {lzx.ErrFormat, errclass.BadImage},
+	"guest.ErrLocked":       {guest.ErrLocked, errclass.Unsupported},
+	"xfs.ErrFormat":         {xfs.ErrFormat, errclass.BadImage},
+	"xfs.ErrChecksum":       {xfs.ErrChecksum, errclass.BadImage},
+	"xfs.ErrUnsupported":    {xfs.ErrUnsupported, errclass.Unsupported},
+	"xfs.ErrLoop":           {xfs.ErrLoop, errclass.BadImage},
+	"xfs.ErrRange":          {xfs.ErrRange, errclass.BadImage},
 	"nbd.ErrConfig":         {nbd.ErrConfig, errclass.Failure},
 	"vhdx.ErrFormat":        {vhdx.ErrFormat, errclass.BadImage},
 	"vhdx.ErrChecksum":      {vhdx.ErrChecksum, errclass.BadImage},
