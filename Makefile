@@ -66,6 +66,8 @@ FUZZ_TARGETS := \
 	./btrfs:FuzzVolume \
 	./btrfs:FuzzDecompress \
 	./xfs:FuzzVolume \
+	./vss:FuzzCatalog \
+	./vss:FuzzStore \
 	# end
 
 fuzz:
