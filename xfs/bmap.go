@@ -139,7 +139,7 @@ func (l *extentList) node(fsb uint64, level int) error {
 		return formatErr(off, "inode %d: no bmap B+tree magic", l.ino)
 	}
 	if sb.hasCRC() {
-		if err := checkCRC(blk, 64, off); err != nil {
+		if err := l.v.checkCRC(blk, 64, off); err != nil {
 			return err
 		}
 		if owner := binary.BigEndian.Uint64(blk[56:]); owner != l.ino {

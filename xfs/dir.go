@@ -177,7 +177,7 @@ func (v *FS) dataBlock(in *inode, blk []byte, at int64, ents []dirent) ([]dirent
 		return nil, formatErr(at, "directory inode %d: no directory data block magic (0x%08x)", in.ino, magic)
 	}
 	if v5 {
-		if err := checkCRC(blk, 4, at); err != nil {
+		if err := v.checkCRC(blk, 4, at); err != nil {
 			return nil, err
 		}
 		if owner := be.Uint64(blk[40:]); owner != in.ino {

@@ -63,9 +63,19 @@ func fixtureIfBuilt(variant string) string {
 // read-only with the given extra options, in a temp folder; both are
 // undone at cleanup. It returns the mount point.
 func kernelMount(t testing.TB, img string, opts ...string) string {
+	return kernelMountDev(t, img, true, opts...)
+}
+
+// kernelMountDev is kernelMount with a writable loop device when ro is
+// false: the kernel replays a dirty log only when it can write it.
+func kernelMountDev(t testing.TB, img string, ro bool, opts ...string) string {
 	t.Helper()
 	needRoot(t)
-	dev := strings.TrimSpace(string(testutil.Run(t, "losetup", "-r", "-f", "--show", img)))
+	args := []string{"-f", "--show", img}
+	if ro {
+		args = append([]string{"-r"}, args...)
+	}
+	dev := strings.TrimSpace(string(testutil.Run(t, "losetup", args...)))
 	t.Cleanup(func() { _ = exec.Command("losetup", "-d", dev).Run() })
 	mnt := t.TempDir()
 	o := strings.Join(append([]string{"ro"}, opts...), ",")

@@ -90,7 +90,7 @@ func (v *FS) parseInode(ino uint64, off int64, b []byte) (*inode, error) {
 		if !v.sb.hasCRC() {
 			return nil, formatErr(off, "inode %d: version 3 on a v4 filesystem", ino)
 		}
-		if err := checkCRC(b, 100, off); err != nil {
+		if err := v.checkCRC(b, 100, off); err != nil {
 			return nil, err
 		}
 		if got := be.Uint64(b[152:]); got != ino {

@@ -54,7 +54,7 @@ func (v *FS) readLink(b *budget, in *inode) (string, error) {
 		if be.Uint32(buf) != symlinkMagic {
 			return "", formatErr(at, "symbolic link inode %d: no symlink block magic", in.ino)
 		}
-		if err := checkCRC(buf, 12, at); err != nil {
+		if err := v.checkCRC(buf, 12, at); err != nil {
 			return "", err
 		}
 		off, cnt := int(be.Uint32(buf[4:])), int(be.Uint32(buf[8:]))

@@ -72,9 +72,21 @@ func (b *budget) charge(n int64, off int64) error {
 	return nil
 }
 
+// Options change how a volume is opened.
+type Options struct {
+	// NoRecovery leaves a dirty log unreplayed, as `mount -o norecovery`:
+	// the files read as they were at the last write-back.
+	NoRecovery bool
+}
+
 // NewFS opens the XFS filesystem in r, of size bytes. The log is looked at
 // and, when dirty, replayed in memory (see LogState).
 func NewFS(r io.ReaderAt, size int64) (*FS, error) {
+	return NewFSOptions(r, size, Options{})
+}
+
+// NewFSOptions is NewFS with options.
+func NewFSOptions(r io.ReaderAt, size int64, opt Options) (*FS, error) {
 	head := make([]byte, 64<<10)
 	n, err := r.ReadAt(head[:min(int64(len(head)), max(size, 0))], 0)
 	if n < sbSize {
@@ -93,7 +105,7 @@ func NewFS(r io.ReaderAt, size int64) (*FS, error) {
 	}
 	v := &FS{r: r, size: size, sb: sb, end: end,
 		inodes: make(map[uint64]*inode), dirs: make(map[uint64][]dirent)}
-	v.log = v.recoverLog()
+	v.log = v.recoverLog(opt.NoRecovery)
 	if _, err := v.inode(newBudget(), sb.rootIno); err != nil {
 		return nil, fmt.Errorf("xfs: root inode: %w", err)
 	}

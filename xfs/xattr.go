@@ -139,7 +139,7 @@ func (v *FS) attrTree(b *budget, in *inode, c *attrCollector) error {
 		}
 		magic := binary.BigEndian.Uint16(buf[8:])
 		if v.sb.hasCRC() && (magic == attrLeafMagicV5 || magic == daNodeMagicV5) {
-			if err := checkCRC(buf, 12, at); err != nil {
+			if err := v.checkCRC(buf, 12, at); err != nil {
 				return err
 			}
 		}
@@ -273,7 +273,7 @@ func (v *FS) remoteValue(b *budget, in *inode, exts []bext, blk uint64, n int) (
 		if be.Uint32(buf) != attrRmtMagic {
 			return nil, formatErr(at, "inode %d: no remote attribute magic", in.ino)
 		}
-		if err := checkCRC(buf, 12, at); err != nil {
+		if err := v.checkCRC(buf, 12, at); err != nil {
 			return nil, err
 		}
 		boff, cnt := int(be.Uint32(buf[4:])), int(be.Uint32(buf[8:]))

@@ -1,0 +1,100 @@
+package xfs
+
+import (
+	"bytes"
+	"encoding/binary"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/ckptfs/ckptfs/internal/testutil"
+)
+
+// TestDirtyLogReplay opens an image left with a dirty log (dirty.sh) and
+// compares every file with the kernel's view of a copy it recovered.
+func TestDirtyLogReplay(t *testing.T) {
+	img := fixture(t, "dirty")
+	v := openFixture(t, img)
+	ls := v.LogState()
+	t.Logf("log: %v", ls)
+	if !ls.Dirty || !ls.Replayed || ls.Transactions == 0 {
+		t.Fatalf("log state %+v, want a replayed dirty log", ls)
+	}
+	cp := filepath.Join(t.TempDir(), "copy.img")
+	testutil.Run(t, "cp", "--sparse=always", img, cp)
+	mnt := kernelMountDev(t, cp, false)
+	n := compareWithKernel(t, v, mnt)
+	t.Logf("%d paths compared with the recovered copy", n)
+	if _, err := v.Lstat("base/f2"); err == nil {
+		t.Error("base/f2, removed before the crash, is still there")
+	}
+}
+
+// TestDirtyLogNoRecovery reads the same image without replay and compares
+// it with the kernel's norecovery mount: the last checkpointed state.
+func TestDirtyLogNoRecovery(t *testing.T) {
+	img := fixture(t, "dirty")
+	f, err := os.Open(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	st, _ := f.Stat()
+	v, err := NewFSOptions(f, st.Size(), Options{NoRecovery: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ls := v.LogState(); !ls.Dirty || ls.Replayed || ls.Note == "" {
+		t.Fatalf("log state %+v", ls)
+	}
+	mnt := kernelMount(t, img, "norecovery")
+	compareWithKernel(t, v, mnt)
+	if _, err := v.Lstat("base/f2"); err != nil {
+		t.Errorf("base/f2 is missing from the checkpointed state: %v", err)
+	}
+}
+
+// TestDamagedLog breaks one record between the tail and the head: the
+// replay must give up and show the checkpointed state, saying so.
+func TestDamagedLog(t *testing.T) {
+	img := fixture(t, "dirty")
+	b, err := os.ReadFile(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := NewFSOptions(bytes.NewReader(b), int64(len(b)), Options{NoRecovery: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	off, _ := v.sb.fsbToByte(v.sb.logStart)
+	l := &xlog{v: v, off: off, bbs: int64(v.sb.logBlocks) << v.sb.blockLog / bbSize}
+	head, err := l.findHead()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tail := int64(uint32(head.tail))
+	if tail == head.blk {
+		t.Fatal("tail and head are one record: nothing between to damage")
+	}
+	// The first operation header of the tail record gets a client id
+	// no log has.
+	hdr := off + tail*bbSize
+	r := l.header(b[hdr:hdr+bbSize], tail)
+	if r == nil {
+		t.Fatal("no record at the tail")
+	}
+	b[hdr+r.hdrBBs*bbSize+8] = 0x55
+	binary.BigEndian.PutUint32(b[hdr:], logRecMagic)
+	v2, err := NewFS(bytes.NewReader(b), int64(len(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ls := v2.LogState()
+	t.Logf("log: %v", ls)
+	if !ls.Dirty || ls.Replayed || ls.Note == "" {
+		t.Fatalf("log state %+v, want dirty and not replayed with a note", ls)
+	}
+	if _, err := v2.Lstat("base/f2"); err != nil {
+		t.Errorf("the unreplayed view lacks base/f2: %v", err)
+	}
+}
