@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"sync"
 
-	"golang.org/x/crypto/xts"
 )
 
 // sectorCipher decrypts whole sectors in place. pos is the byte offset of
@@ -23,11 +22,7 @@ type sectorCipher interface {
 func newSectorCipher(m Method, key []byte, sectorSize int) (sectorCipher, error) {
 	switch m {
 	case AESXTS128, AESXTS256:
-		x, err := xts.NewCipher(aes.NewCipher, key[:m.keyLen()])
-		if err != nil {
-			return nil, err
-		}
-		return &xtsCipher{x: x, shift: log2(sectorSize)}, nil
+		return newXTS(key[:m.keyLen()], sectorSize)
 	case AESCBC128, AESCBC256:
 		return newCBC(key[:m.keyLen()], nil, sectorSize)
 	case AESCBC128Elephant:
@@ -47,14 +42,6 @@ func log2(n int) uint {
 	return s
 }
 
-type xtsCipher struct {
-	x     *xts.Cipher
-	shift uint
-}
-
-func (c *xtsCipher) decrypt(buf []byte, pos int64) { c.x.Decrypt(buf, buf, uint64(pos)>>c.shift) }
-func (c *xtsCipher) encrypt(buf []byte, pos int64) { c.x.Encrypt(buf, buf, uint64(pos)>>c.shift) }
-
 // cbcCipher is AES-CBC with the IV derived from the byte offset (E(K,
 // offset), "eboiv"), optionally with the Elephant diffuser of Windows Vista
 // and 7 around it.
@@ -70,10 +57,12 @@ type cbcCipher struct {
 // and the diffuser's scratch.
 type cbcState struct {
 	dec, enc ivMode
-	iv       [16]byte
+	iv, blk  [16]byte
 	key      [32]byte
 	words    []uint32
 }
+
+var errNoSetIV = fmt.Errorf("%w: this Go's CBC mode cannot reset its IV", ErrUnsupported)
 
 type ivMode interface {
 	cipher.BlockMode
@@ -93,7 +82,7 @@ func newCBC(key, tweak []byte, sectorSize int) (*cbcCipher, error) {
 	}
 	var zero [16]byte
 	if _, ok := cipher.NewCBCDecrypter(b, zero[:]).(ivMode); !ok {
-		return nil, fmt.Errorf("%w: this Go's CBC mode cannot reset its IV", ErrUnsupported)
+		return nil, errNoSetIV
 	}
 	c.pool.New = func() any {
 		return &cbcState{
@@ -106,19 +95,19 @@ func newCBC(key, tweak []byte, sectorSize int) (*cbcCipher, error) {
 }
 
 func (c *cbcCipher) setIV(st *cbcState, pos int64) {
-	var blk [16]byte
-	binary.LittleEndian.PutUint64(blk[:], uint64(pos))
-	c.block.Encrypt(st.iv[:], blk[:])
+	clear(st.blk[:])
+	binary.LittleEndian.PutUint64(st.blk[:], uint64(pos))
+	c.block.Encrypt(st.iv[:], st.blk[:])
 }
 
 // sectorKey is E(Kt, offset) followed by E(Kt, offset with byte 15 set to
 // 0x80): the 32 bytes XORed over every sector before the diffusers.
 func (c *cbcCipher) sectorKey(st *cbcState, pos int64) {
-	var blk [16]byte
-	binary.LittleEndian.PutUint64(blk[:], uint64(pos))
-	c.tweak.Encrypt(st.key[:16], blk[:])
-	blk[15] = 0x80
-	c.tweak.Encrypt(st.key[16:], blk[:])
+	clear(st.blk[:])
+	binary.LittleEndian.PutUint64(st.blk[:], uint64(pos))
+	c.tweak.Encrypt(st.key[:16], st.blk[:])
+	st.blk[15] = 0x80
+	c.tweak.Encrypt(st.key[16:], st.blk[:])
 }
 
 func (c *cbcCipher) decrypt(buf []byte, pos int64) {
@@ -167,10 +156,9 @@ func store(b []byte, w []uint32) {
 	}
 }
 
+// xorRepeat XORs the 32-byte sector key over every 32 bytes of buf.
 func xorRepeat(buf, key []byte) {
-	for i := 0; i < len(buf); i += len(key) {
-		for j := range key {
-			buf[i+j] ^= key[j]
-		}
+	for i := 0; i < len(buf); i += 32 {
+		xorWords(buf[i:i+32], buf[i:i+32], key)
 	}
 }
