@@ -6,7 +6,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"sync"
-
 )
 
 // sectorCipher decrypts whole sectors in place. pos is the byte offset of
