@@ -161,3 +161,6 @@ func xorRepeat(buf, key []byte) {
 		xorWords(buf[i:i+32], buf[i:i+32], key)
 	}
 }
+
+// Format keeps fmt out of the key schedules.
+func (c *cbcCipher) Format(f fmt.State, _ rune) { fmt.Fprint(f, "AES-CBC") }

@@ -66,7 +66,7 @@ func RecoveryPassword(s string) (Key, error) {
 	s = strings.TrimSpace(s)
 	var groups []string
 	switch {
-	case len(s) == 55:
+	case strings.Contains(s, "-"):
 		groups = strings.Split(s, "-")
 	case len(s) == 48:
 		for i := 0; i < 48; i += 6 {

@@ -198,3 +198,12 @@ func (r *Reader) readSectors(buf []byte, phys int64) error {
 	}
 	return nil
 }
+
+// Format prints what the Reader is, never its key schedule (fmt would
+// otherwise walk into the cipher's unexported fields).
+func (r *Reader) Format(f fmt.State, _ rune) {
+	fmt.Fprintf(f, "bitlocker.Reader(%s, %v, opened by %s %s)", r.v.GUID, r.v.Method, r.Protector.Type, r.Protector.ID)
+}
+
+// String describes the Reader without key material.
+func (r *Reader) String() string { return fmt.Sprint(r) }
