@@ -6,8 +6,8 @@ import (
 	"bytes"
 	"crypto/aes"
 	"syscall"
-	"time"
 	"testing"
+	"time"
 )
 
 // benchCipher measures in-place decryption of 1 MiB with each cipher, the

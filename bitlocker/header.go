@@ -65,6 +65,7 @@ type volumeHeader struct {
 	cluster    int64 // bytes per cluster (Vista only)
 	offsets    [3]int64
 	eow        bool // the identifier says encrypt-on-write
+	ntfsSize   int64 // Vista: the NTFS volume size the boot sector gives, backup boot sector included
 }
 
 // Detect reports whether the first sector of a volume carries a BitLocker
@@ -96,6 +97,9 @@ func parseHeader(b []byte) (*volumeHeader, error) {
 				return nil, formatErr(hdrVistaLCN, "Vista metadata cluster %d with %d-byte clusters", lcn, h.cluster)
 			}
 			h.offsets[0] = int64(lcn) * h.cluster
+			if n := binary.LittleEndian.Uint64(b[0x28:]); n > 0 && n < 1<<40 {
+				h.ntfsSize = int64(n+1) * int64(h.sectorSize)
+			}
 		} else {
 			h.kind = KindWindows7
 			h.eow = bytes.Equal(b[hdrGUID:hdrGUID+16], guidEOW)

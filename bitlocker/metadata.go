@@ -209,17 +209,13 @@ func parseBlock(b []byte, off int64) (*metadata, error) {
 	if mdLen < mdEntries-mdSize || mdSize+mdLen > int64(len(b)) {
 		return nil, formatErr(off+mdSize, "metadata size %d in a %d-byte copy", mdLen, len(b))
 	}
-	if m.version == 2 {
-		if size < mdSize+int(mdLen) || size+8 > len(b) {
-			return nil, formatErr(off+blkSize, "block size %d with %d bytes of metadata", size, mdLen)
-		}
-		if err := m.checkCRC(b, size, off); err != nil {
-			return nil, err
-		}
-		m.block = b[:size]
-	} else {
-		m.block = b[:mdSize+mdLen]
+	if size < mdSize+int(mdLen) || size+8 > len(b) {
+		return nil, formatErr(off+blkSize, "block size %d with %d bytes of metadata", size, mdLen)
 	}
+	if err := m.checkCRC(b, size, off); err != nil {
+		return nil, err
+	}
+	m.block = b[:size]
 	if err := m.parseEntries(b[mdEntries:mdSize+mdLen], off+mdEntries); err != nil {
 		return nil, err
 	}
@@ -229,7 +225,7 @@ func parseBlock(b []byte, off int64) (*metadata, error) {
 	return m, nil
 }
 
-// checkCRC verifies the validation header after a version 2 block and
+// checkCRC verifies the validation header after the block (Vista's too) and
 // keeps its AES-CCM datum, which authenticates the block once the volume
 // master key is known.
 func (m *metadata) checkCRC(b []byte, size int, off int64) error {

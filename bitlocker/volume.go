@@ -87,6 +87,11 @@ func NewVolume(r io.ReaderAt, size int64) (*Volume, error) {
 	v.MetadataOffsets = m.offsets
 	if h.kind == KindVista {
 		v.MetadataOffsets[0] = h.offsets[0]
+		// Vista encrypts the whole NTFS volume, its backup boot sector
+		// included, whatever the block header says (as dislocker reads it).
+		if h.ntfsSize > 0 && h.ntfsSize <= size {
+			v.EncryptedSize = h.ntfsSize
+		}
 	}
 	v.area = areaSize(m.version, h.sectorSize, h.cluster)
 	if v.Method.keyLen() == 0 {

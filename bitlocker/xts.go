@@ -124,6 +124,5 @@ func xorWords(dst, a, b []byte) {
 	}
 }
 
-
 // Format keeps fmt out of the key schedules.
 func (c *xtsCipher) Format(f fmt.State, _ rune) { fmt.Fprint(f, "AES-XTS") }
