@@ -64,7 +64,7 @@ type volumeHeader struct {
 	sectorSize int
 	cluster    int64 // bytes per cluster (Vista only)
 	offsets    [3]int64
-	eow        bool // the identifier says encrypt-on-write
+	eow        bool  // the identifier says encrypt-on-write
 	ntfsSize   int64 // Vista: the NTFS volume size the boot sector gives, backup boot sector included
 }
 
