@@ -68,6 +68,8 @@ FUZZ_TARGETS := \
 	./xfs:FuzzVolume \
 	./vss:FuzzCatalog \
 	./vss:FuzzStore \
+	./bitlocker:FuzzMetadata \
+	./bitlocker:FuzzStartupKey \
 	# end
 
 fuzz:

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -38,29 +39,34 @@ var (
 	samplesErr  error
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if samplesDir != "" {
-		os.RemoveAll(samplesDir)
-	}
-	os.Exit(code)
-}
-
-// loadSamples unpacks the archive once per test binary and parses
-// images.conf.
+// loadSamples unpacks the archive once into testdata/out (kept between
+// runs and shared by fuzz workers; a rename publishes it whole, so runs in
+// parallel cannot see half of it) and parses images.conf.
 func loadSamples(t testing.TB) []sample {
 	t.Helper()
 	src := filepath.Join(testutil.Samples(t), "bitlocker.tar.xz")
 	testutil.NeedTool(t, "xz")
 	samplesOnce.Do(func() {
-		samplesDir, samplesErr = os.MkdirTemp("", "bitlocker-samples-")
-		if samplesErr != nil {
+		out := filepath.Join(testutil.RepoRoot(), "testdata", "out")
+		samplesDir = filepath.Join(out, "bitlocker-samples")
+		if _, err := os.Stat(filepath.Join(samplesDir, "bitlocker", "images.conf")); err == nil {
 			return
 		}
-		out, err := exec.Command("tar", "-xJf", src, "-C", samplesDir).CombinedOutput()
+		if samplesErr = os.MkdirAll(out, 0o755); samplesErr != nil {
+			return
+		}
+		tmp, err := os.MkdirTemp(out, "bitlocker-samples-")
 		if err != nil {
 			samplesErr = err
-			t.Logf("tar: %s", out)
+			return
+		}
+		if b, err := exec.Command("tar", "-xJf", src, "-C", tmp).CombinedOutput(); err != nil {
+			os.RemoveAll(tmp)
+			samplesErr = fmt.Errorf("tar: %v: %s", err, b)
+			return
+		}
+		if err := os.Rename(tmp, samplesDir); err != nil {
+			os.RemoveAll(tmp) // another run published it first
 		}
 	})
 	if samplesErr != nil {
