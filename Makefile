@@ -54,6 +54,7 @@ FUZZ_TARGETS := \
 	./ntfs:FuzzRecord \
 	./ntfs:FuzzLZNT1 \
 	./ntfs:FuzzRunlist \
+	./ntfs:FuzzEAs \
 	./catalog:FuzzVMCX \
 	./catalog:FuzzVMXML \
 	./guest:FuzzVolumes \

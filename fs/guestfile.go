@@ -144,10 +144,11 @@ func (n *guestNode) xattrNames() ([]string, error) {
 }
 
 // ownXattrVisible hides a filesystem's xattr whose name the kernel could
-// not carry or that would shadow one of ours.
+// not carry or that would shadow one of ours. (A reader may give its own
+// user.ckptfs.* names, such as NTFS's user.ckptfs.reparse.)
 func ownXattrVisible(name string) bool {
 	return name != "" && len(name) <= 255 && !strings.ContainsRune(name, 0) &&
-		!strings.HasPrefix(name, "user.ckptfs.")
+		name != xattrAttributes && name != xattrCrtime
 }
 
 // streamVisible hides streams whose xattr name could not be told apart

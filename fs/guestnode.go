@@ -4,6 +4,7 @@ package fs
 
 import (
 	"context"
+	"golang.org/x/sys/unix"
 	iofs "io/fs"
 	"path"
 	"strings"
@@ -75,6 +76,11 @@ func (v *volume) node(p string, fi iofs.FileInfo) (gofs.InodeEmbedder, gofs.Stab
 	case fi.Mode()&iofs.ModeSymlink != 0:
 		attr.Mode = syscall.S_IFLNK
 		return &guestLink{guestNode: guestNode{vol: v, path: p, fi: fi, meta: m}}, attr
+	case specialMode(fi.Mode()) != 0:
+		// A FIFO, socket or device node (WSL's on NTFS): shown as what it
+		// is, with no data of its own to read.
+		attr.Mode = specialMode(fi.Mode())
+		return &guestNode{vol: v, path: p, fi: fi, meta: m}, attr
 	default:
 		attr.Mode = syscall.S_IFREG
 		return &guestFile{guestNode: guestNode{vol: v, path: p, fi: fi, meta: m}}, attr
@@ -112,8 +118,13 @@ func (n *guestNode) fill(a *fuse.Attr) {
 		a.Mode = modeDir
 	case syscall.S_IFLNK:
 		a.Mode = modeLink
-	default:
+	case syscall.S_IFREG:
 		a.Mode = modeFile
+	default: // FIFO, socket, device node
+		a.Mode = n.StableAttr().Mode | 0o444
+		if n.meta.HasDev {
+			a.Rdev = uint32(unix.Mkdev(n.meta.Major, n.meta.Minor))
+		}
 	}
 	if n.fi == nil {
 		setTimes(a, n.vol.mtime)
@@ -188,6 +199,22 @@ func (l *guestLink) fillAttr(a *fuse.Attr) {
 	}
 }
 
+// specialMode returns the S_IF* type of a FIFO, socket or device node, or
+// 0 for any other type.
+func specialMode(m iofs.FileMode) uint32 {
+	switch {
+	case m&iofs.ModeNamedPipe != 0:
+		return syscall.S_IFIFO
+	case m&iofs.ModeSocket != 0:
+		return syscall.S_IFSOCK
+	case m&iofs.ModeCharDevice != 0:
+		return syscall.S_IFCHR
+	case m&iofs.ModeDevice != 0:
+		return syscall.S_IFBLK
+	}
+	return 0
+}
+
 // validName rejects names io/fs cannot take as one path element.
 func validName(name string) bool {
 	return name != "" && name != "." && name != ".." && iofs.ValidPath(name) &&
@@ -214,6 +241,8 @@ func (d *guestDir) Readdir(ctx context.Context) (ds gofs.DirStream, errno syscal
 			mode = syscall.S_IFDIR
 		case e.Type()&iofs.ModeSymlink != 0:
 			mode = syscall.S_IFLNK
+		case specialMode(e.Type()) != 0:
+			mode = specialMode(e.Type())
 		}
 		var ino uint64
 		if id, ok := guest.EntryID(e); ok {

@@ -89,6 +89,12 @@ type StreamLister interface {
 	StreamNames() []string
 }
 
+// DeviceNumberer gives the major and minor numbers of a device node (ok
+// false for any other file).
+type DeviceNumberer interface {
+	DeviceNumber() (major, minor uint32, ok bool)
+}
+
 // Xattrer gives the extended attributes of a file of a Linux filesystem,
 // keyed by their full names as the kernel lists them ("user.x",
 // "security.selinux", "trusted.x", "system.posix_acl_access" in the

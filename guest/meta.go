@@ -21,6 +21,8 @@ type FileMeta struct {
 	Streams              []string // StreamLister
 	POSIX                bool     // Perm, UID and GID are the guest's (POSIXAttributer)
 	Perm, UID, GID       uint32
+	Major, Minor         uint32 // DeviceNumberer; valid when HasDev
+	HasDev               bool
 	// Xattrs is set when the file has extended attributes (Xattrer); they
 	// are read when asked for, by ReadXattrs.
 	Xattrs bool
@@ -61,6 +63,9 @@ func MetaOf(fi fs.FileInfo) FileMeta {
 	}
 	if v, ok := sys.(StreamLister); ok {
 		m.Streams = v.StreamNames()
+	}
+	if v, ok := sys.(DeviceNumberer); ok {
+		m.Major, m.Minor, m.HasDev = v.DeviceNumber()
 	}
 	_, m.Xattrs = sys.(Xattrer)
 	return m

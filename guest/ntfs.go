@@ -38,6 +38,9 @@ var (
 	_ CreationTimer     = (*ntfs.FileRecordInfo)(nil)
 	_ WindowsAttributer = (*ntfs.FileRecordInfo)(nil)
 	_ StreamLister      = (*ntfs.FileRecordInfo)(nil)
+	_ POSIXAttributer   = (*ntfs.FileRecordInfo)(nil)
+	_ DeviceNumberer    = (*ntfs.FileRecordInfo)(nil)
+	_ Xattrer           = (*ntfs.FileRecordInfo)(nil)
 )
 
 // openNTFS opens an NTFS volume with package ntfs. A volume whose label

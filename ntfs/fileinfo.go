@@ -82,6 +82,10 @@ type FileRecordInfo struct {
 	// Reparse is set for reparse points (symlinks, junctions, WOF...) and
 	// for Interix symlinks as written by ntfs-3g.
 	Reparse *Reparse
+	// EAs holds the extended attributes ($EA) by name, nil when none.
+	EAs map[string][]byte
+	// LX is the POSIX metadata WSL keeps in extended attributes, or nil.
+	LX *LXAttributes
 }
 
 // IsSymlink reports whether the file is a symbolic link or junction that a
@@ -189,6 +193,11 @@ func (v *Volume) decodeInfo(rec *mftRecord, attrs []*attribute) (*FileRecordInfo
 			} else {
 				streams[a.Name] = size
 			}
+		case attrEA:
+			if val, err := v.readAttrValue(a, maxEASize); err == nil {
+				fi.EAs = parseEAs(val)
+				fi.LX = lxFromEAs(fi.EAs)
+			}
 		case attrReparsePoint:
 			val, err := v.readAttrValue(a, 64<<10)
 			if err != nil {
@@ -222,13 +231,30 @@ func (i *fileInfo) Sys() any           { return i.rec }
 // symlinks, read-only files lose their write bits.
 func (i *fileInfo) Mode() fs.FileMode {
 	r := i.rec
+	var m fs.FileMode
 	switch {
 	case r.IsSymlink():
 		return fs.ModeSymlink | 0o777
 	case r.Dir:
-		return fs.ModeDir | 0o755
+		m = fs.ModeDir | 0o755
 	case r.Attributes&AttrReadOnly != 0:
-		return 0o444
+		m = r.specialType() | 0o444
+	default:
+		m = r.specialType() | 0o644
 	}
-	return 0o644
+	if r.LX != nil && r.LX.HasMode {
+		// WSL's own bits: set-id and sticky ones map to io/fs flags.
+		lm := r.LX.Mode
+		m = m&^fs.ModePerm | fs.FileMode(lm&0o777)
+		if lm&0o4000 != 0 {
+			m |= fs.ModeSetuid
+		}
+		if lm&0o2000 != 0 {
+			m |= fs.ModeSetgid
+		}
+		if lm&0o1000 != 0 {
+			m |= fs.ModeSticky
+		}
+	}
+	return m
 }

@@ -38,7 +38,7 @@ type Reparse struct {
 
 // IsLink reports whether the reparse point is a symlink or junction.
 func (r *Reparse) IsLink() bool {
-	return r.Tag == TagSymlink || r.Tag == TagMountPoint || r.Tag == TagInterix
+	return r.Tag == TagSymlink || r.Tag == TagMountPoint || r.Tag == TagInterix || r.Tag == TagLXSymlink
 }
 
 // Target returns the link target with '/' separators. Relative targets
@@ -49,8 +49,8 @@ func (r *Reparse) Target() string {
 	if t == "" {
 		t = strings.TrimPrefix(r.SubstituteName, `\??\`)
 	}
-	if r.Tag == TagInterix {
-		return t
+	if r.Tag == TagInterix || r.Tag == TagLXSymlink {
+		return t // a POSIX path
 	}
 	return strings.ReplaceAll(t, `\`, "/")
 }
@@ -73,6 +73,11 @@ func parseReparse(b []byte, off int64) (*Reparse, error) {
 		hdr = 12
 	case TagMountPoint:
 		hdr = 8
+	case TagLXSymlink:
+		if err := parseLXSymlink(r, off); err != nil {
+			return nil, err
+		}
+		return r, nil
 	default:
 		return r, nil
 	}

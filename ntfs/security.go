@@ -1,0 +1,3 @@
+package ntfs
+
+func (fi *FileRecordInfo) securityXattrs(x map[string][]byte) error { return nil }
