@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 
 	"github.com/ckptfs/ckptfs/catalog"
@@ -169,7 +168,7 @@ func TestMergeRefuses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_SH|syscall.LOCK_NB); err != nil {
+	if err := lockShared(f); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := p.Execute(context.Background(), nil); !errors.Is(err, ErrLocked) {

@@ -146,4 +146,3 @@ func realPath(p string) (string, error) {
 	}
 	return filepath.EvalSymlinks(abs)
 }
-

@@ -204,4 +204,3 @@ type serveJSON struct {
 	Default string        `json:"default"`
 	Exports []exportEntry `json:"exports"`
 }
-

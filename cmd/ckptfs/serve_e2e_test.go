@@ -1,9 +1,11 @@
+//go:build linux
+
 package main
 
 import (
 	"bufio"
 	"encoding/json"
-		"net/url"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"

@@ -139,4 +139,3 @@ func displayName(s string) string {
 	}
 	return strconv.Quote(s)
 }
-

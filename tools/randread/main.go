@@ -1,3 +1,5 @@
+//go:build linux
+
 // Command randread measures random reads of a file: T goroutines issue
 // pread of SIZE bytes at random aligned offsets for a fixed time, then it
 // prints the operations per second and MB/s. `make bench` runs it against

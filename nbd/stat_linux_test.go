@@ -1,5 +1,0 @@
-package nbd
-
-import "syscall"
-
-type syscallStat = syscall.Stat_t
