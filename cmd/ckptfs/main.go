@@ -61,6 +61,10 @@ func run(argv []string, out, errw io.Writer) int {
 		}
 		return exitOK
 	}
+	if argv[0] == "--version" || argv[0] == "version" {
+		printVersion(out)
+		return exitOK
+	}
 	var cmd *command
 	for _, c := range commands() {
 		if c.name == argv[0] {
@@ -88,10 +92,13 @@ func run(argv []string, out, errw io.Writer) int {
 		if errors.Is(err, pflag.ErrHelp) {
 			return exitOK
 		}
+		fmt.Fprintf(errw, "ckptfs %s: %v\nusage: ckptfs %s %s (ckptfs %s --help lists the options)\n",
+			cmd.name, err, cmd.name, cmd.args, cmd.name)
 		return exitUsage
 	}
 	if !cmd.nargs(fset.NArg()) {
-		fset.Usage()
+		fmt.Fprintf(errw, "ckptfs %s: %s\nusage: ckptfs %s %s (ckptfs %s --help lists the options)\n",
+			cmd.name, argsProblem(cmd.args, fset.Args()), cmd.name, cmd.args, cmd.name)
 		return exitUsage
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
