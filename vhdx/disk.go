@@ -2,10 +2,13 @@ package vhdx
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"time"
+
+	"github.com/ckptfs/ckptfs/internal/srcfile"
 )
 
 // Format says which container a disk file uses.
@@ -205,24 +208,44 @@ func NewDisk(r io.ReaderAt, size int64) (*Disk, error) {
 	return newVHD(r, size)
 }
 
-// OpenDisk opens the named file read-only and reads it with NewDisk.
+// OpenDisk opens the named file read-only and reads it with NewDisk. Only
+// a regular file or a block device is opened (a FIFO would block the open,
+// a character device read forever: both are refused with ErrFormat), with
+// O_NOATIME where the owner allows it.
 func OpenDisk(name string) (*Disk, error) {
-	f, err := os.Open(name)
+	f, _, size, err := srcfile.Open(name)
 	if err != nil {
+		if errors.Is(err, srcfile.ErrNotFile) {
+			err = fmt.Errorf("%w: %w", ErrFormat, err)
+		}
 		return nil, err
 	}
-	st, err := f.Stat()
+	d, err := NewNamedDisk(name, f, size)
 	if err != nil {
 		f.Close()
 		return nil, err
 	}
-	d, err := NewDisk(f, st.Size())
+	return d, nil
+}
+
+// NewNamedDisk reads a disk from r (size bytes) as NewDisk does, names it,
+// and takes r over: Close closes r when it is an io.Closer. When r is, or
+// offers through OSFile(), an *os.File, reads get the kernel's read-ahead
+// hints and zero-copy views map the file. Errors name the disk.
+func NewNamedDisk(name string, r io.ReaderAt, size int64) (*Disk, error) {
+	d, err := NewDisk(r, size)
 	if err != nil {
-		f.Close()
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	d.Name = name
-	d.closer = f
-	d.file = f
+	if c, ok := r.(io.Closer); ok {
+		d.closer = c
+	}
+	switch f := r.(type) {
+	case *os.File:
+		d.file = f
+	case interface{ OSFile() *os.File }:
+		d.file = f.OSFile()
+	}
 	return d, nil
 }
