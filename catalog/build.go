@@ -195,7 +195,16 @@ func (b *builder) addDisk(vm *VM, cp *Checkpoint, name string, df *diskFile) err
 	if err != nil {
 		return err
 	}
-	cp.Disks = append(cp.Disks, &Disk{Name: name, File: df.path, Chain: ch})
+	d := &Disk{Name: name, File: df.path, Chain: ch}
+	if m := df.merging; m != nil {
+		cp.Merging = m
+		if m.Absorb() {
+			d.Chain = nil
+			d.Err = fmt.Errorf("%w: %q: an interrupted merge is deleting it and has begun to overwrite %s with the next checkpoint's content; run `%s` to complete it",
+				ErrMerging, cp.Name, filepath.Base(df.path), m.Command(b.cat.Source))
+		}
+	}
+	cp.Disks = append(cp.Disks, d)
 	b.used[vm][df] = true
 	if !cp.Live && len(cp.Disks) == 1 {
 		b.topOf[vm][df] = cp

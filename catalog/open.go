@@ -3,9 +3,11 @@ package catalog
 import (
 	"errors"
 	"fmt"
-	"os"
+	"io"
 	"path/filepath"
 	"strings"
+
+	"github.com/ckptfs/ckptfs/vhdx"
 )
 
 // Options tunes Open.
@@ -21,6 +23,8 @@ type Options struct {
 	MaxDepth int
 	// MaxFiles bounds the files scanned and opened (default 100000).
 	MaxFiles int
+	// Source is where src is read from; nil means the local filesystem.
+	Source Source
 }
 
 func (o *Options) defaults() {
@@ -29,6 +33,9 @@ func (o *Options) defaults() {
 	}
 	if o.MaxFiles <= 0 {
 		o.MaxFiles = 100000
+	}
+	if o.Source == nil {
+		o.Source = Local{}
 	}
 }
 
@@ -42,27 +49,29 @@ func (o *Options) defaults() {
 // configuration names fall back to the disk-tree rule.
 func Open(src string, opt Options) (*Catalog, error) {
 	opt.defaults()
-	st, err := os.Stat(src)
+	st, err := opt.Source.Stat(src)
 	if err != nil {
 		return nil, err
 	}
 	var disks, configs []string
-	if st.IsDir() {
-		disks, configs, err = scanFolder(src, opt.MaxFiles)
+	switch {
+	case st.IsDir:
+		disks, configs, err = scanFolder(opt.Source, src, opt.MaxFiles)
 		if err != nil {
 			return nil, err
 		}
-	} else {
-		if !isDiskFile(src) {
-			return nil, fmt.Errorf("%s: %w", src, ErrNotDisk)
-		}
+	case !st.Usable:
+		return nil, fmt.Errorf("%s: %w (it is %s)", src, ErrNotFile, st.Kind)
+	case !isDiskFile(src):
+		return nil, fmt.Errorf("%s: %w", src, ErrNotDisk)
+	default:
 		disks = []string{src}
 	}
 	if len(disks) == 0 {
 		return nil, fmt.Errorf("%w in %s", ErrNoDisks, src)
 	}
 	f := newForest(opt)
-	f.folder = st.IsDir()
+	f.folder = st.IsDir
 	c, err := build(src, f, disks, configs, opt)
 	if err != nil {
 		return nil, errors.Join(err, f.closeAll())
@@ -84,7 +93,8 @@ func build(src string, f *forest, disks, configs []string, opt Options) (*Catalo
 	if err := f.link(); err != nil {
 		return nil, err
 	}
-	c := &Catalog{Source: src, files: f.files, Warnings: f.warnings}
+	pending := f.applyJournals(src)
+	c := &Catalog{Source: src, files: f.files, Warnings: f.warnings, Pending: pending, src: opt.Source}
 	var cfgs []*VMConfig
 	if !opt.NoConfig {
 		cfgs = c.readConfigs(configs)
@@ -106,10 +116,10 @@ func build(src string, f *forest, disks, configs []string, opt Options) (*Catalo
 func (c *Catalog) readConfigs(paths []string) []*VMConfig {
 	var out []*VMConfig
 	for _, p := range paths {
-		if abs, err := filepath.Abs(p); err == nil {
+		if abs, err := c.src.Abs(p); err == nil {
 			p = abs
 		}
-		cfg, err := ReadVMConfig(p)
+		cfg, err := readVMConfig(c.src, p)
 		if err != nil {
 			if !strings.EqualFold(filepath.Ext(p), ".xml") {
 				c.Warnings = append(c.Warnings, err.Error())
@@ -128,3 +138,28 @@ func (c *Catalog) Close() error {
 	c.files = nil
 	return f.closeAll()
 }
+
+// OpenChain opens one disk file and its parents by the same rules as
+// Open (see parent.go), for a caller that needs that chain alone (merge).
+// Closing the returned closer closes every file of the chain. Pending
+// merge journals are not applied: the chain is the one the files hold.
+func OpenChain(name string, opt Options) (*vhdx.Chain, io.Closer, error) {
+	opt.defaults()
+	f := newForest(opt)
+	d, err := f.add(name)
+	if err == nil {
+		err = f.link()
+	}
+	var ch *vhdx.Chain
+	if err == nil {
+		ch, err = f.chainOf(d)
+	}
+	if err != nil {
+		return nil, nil, errors.Join(err, f.closeAll())
+	}
+	return ch, closerFunc(f.closeAll), nil
+}
+
+type closerFunc func() error
+
+func (c closerFunc) Close() error { return c() }

@@ -2,8 +2,6 @@ package catalog
 
 import (
 	"fmt"
-	"io/fs"
-	"os"
 	"path/filepath"
 	"strings"
 )
@@ -18,52 +16,55 @@ var (
 func isDiskFile(name string) bool   { return diskExts[strings.ToLower(filepath.Ext(name))] }
 func isConfigFile(name string) bool { return configExts[strings.ToLower(filepath.Ext(name))] }
 
+// maxScanDepth bounds how deep the scan descends: VM folders are a few
+// levels deep; a deeper tree is a mistake or hostile.
+const maxScanDepth = 64
+
 // scanFolder walks root and returns the disk files and candidate
-// configuration files under it, in lexical order. Symbolic links to
-// folders are not followed (WalkDir never does), so a link cannot make
-// the walk loop; at most maxFiles files are taken.
-func scanFolder(root string, maxFiles int) (disks, configs []string, err error) {
+// configuration files under it, in lexical order (a folder's entries in
+// name order, each subfolder where it sorts). Symbolic links to folders
+// are not followed, so a link cannot make the walk loop; disk files
+// reached through a link come after the real files, so a file keeps its
+// own name; names that are not regular files (FIFOs, devices, sockets)
+// are skipped; at most maxFiles files are taken.
+func scanFolder(src Source, root string, maxFiles int) (disks, configs []string, err error) {
 	n := 0
-	var linked []string // after real files, so a file keeps its own name
-	err = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+	var linked []string
+	var walk func(dir string, depth int) error
+	walk = func(dir string, depth int) error {
+		ents, err := src.ReadDir(dir)
 		if err != nil {
-			if path == root {
+			if depth == 0 {
 				return err
 			}
 			return nil // an unreadable subfolder hides only what is in it
 		}
-		if d.IsDir() || !isRegular(path, d) {
-			return nil
-		}
-		switch {
-		case isDiskFile(path) && d.Type()&fs.ModeSymlink != 0:
-			linked = append(linked, path)
-		case isDiskFile(path):
-			disks = append(disks, path)
-		case isConfigFile(path):
-			configs = append(configs, path)
-		default:
-			return nil
-		}
-		if n++; n > maxFiles {
-			return fmt.Errorf("%s: more than %d disk and configuration files", root, maxFiles)
+		for _, e := range ents {
+			switch {
+			case e.IsDir && !e.Link && depth < maxScanDepth:
+				if err := walk(e.Name, depth+1); err != nil {
+					return err
+				}
+				continue
+			case e.IsDir || !e.Usable:
+				continue
+			case isDiskFile(e.Name) && e.Link:
+				linked = append(linked, e.Name)
+			case isDiskFile(e.Name):
+				disks = append(disks, e.Name)
+			case isConfigFile(e.Name):
+				configs = append(configs, e.Name)
+			default:
+				continue
+			}
+			if n++; n > maxFiles {
+				return fmt.Errorf("%s: more than %d disk and configuration files", root, maxFiles)
+			}
 		}
 		return nil
-	})
+	}
+	err = walk(root, 0)
 	return append(disks, linked...), configs, err
-}
-
-// isRegular accepts regular files and symbolic links to them (copies of
-// VM folders use links); devices, sockets and links to folders are skipped.
-func isRegular(path string, d fs.DirEntry) bool {
-	if d.Type().IsRegular() {
-		return true
-	}
-	if d.Type()&fs.ModeSymlink == 0 {
-		return false
-	}
-	st, err := os.Stat(path)
-	return err == nil && st.Mode().IsRegular()
 }
 
 // stem is a file's base name without its extension.

@@ -3,7 +3,6 @@ package catalog
 import (
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -14,19 +13,27 @@ import (
 // diskFile is one opened disk file and its place in the disk forest.
 type diskFile struct {
 	path     string
-	info     os.FileInfo
+	info     FileInfo
+	file     File
 	disk     *vhdx.Disk
 	mtime    time.Time
 	parent   *diskFile
 	children []*diskFile
 	chain    *vhdx.Chain // built on first use, shared by every checkpoint on top of it
 	broken   bool        // its chain cannot be resolved (see tolerate.go)
+	// chainParent, when set, is the parent the file's chain really has,
+	// while parent places it in the checkpoint tree as it was before a
+	// merge that is under way (see pending.go).
+	chainParent *diskFile
+	reparented  bool
+	merging     *PendingMerge // a merge under way removes this file
 }
 
 // forest holds every disk file of a source, each opened once, linked to
 // its parent.
 type forest struct {
 	opt    Options
+	src    Source
 	files  []*diskFile
 	byPath map[string]*diskFile
 	byBase map[string][]*diskFile // lower-case base name
@@ -38,12 +45,23 @@ type forest struct {
 }
 
 func newForest(opt Options) *forest {
-	return &forest{opt: opt, byPath: map[string]*diskFile{}, byBase: map[string][]*diskFile{}, bySize: map[int64][]*diskFile{}}
+	return &forest{opt: opt, src: opt.Source, byPath: map[string]*diskFile{}, byBase: map[string][]*diskFile{}, bySize: map[int64][]*diskFile{}}
 }
 
 // add opens path unless it is already open.
 func (f *forest) add(path string) (*diskFile, error) {
-	abs, err := filepath.Abs(path)
+	d, err := f.open(path)
+	if err != nil || d == nil || f.byPath[d.path] == d {
+		return d, err
+	}
+	f.index(d)
+	return d, nil
+}
+
+// open opens path as a disk without indexing it; it returns the file
+// already in the forest when path names one (by name or identity).
+func (f *forest) open(path string) (*diskFile, error) {
+	abs, err := f.src.Abs(path)
 	if err != nil {
 		return nil, err
 	}
@@ -53,27 +71,43 @@ func (f *forest) add(path string) (*diskFile, error) {
 	if len(f.files) >= f.opt.MaxFiles {
 		return nil, fmt.Errorf("%s: more than %d disk files", path, f.opt.MaxFiles)
 	}
-	st, err := os.Stat(abs)
+	st, err := f.src.Stat(abs)
 	if err != nil {
 		return nil, err
 	}
-	for _, d := range f.bySize[st.Size()] {
-		if os.SameFile(d.info, st) { // a link, or a folder given twice
-			return d, nil
+	if d := f.sameFile(st); d != nil { // a link, or a folder given twice
+		return d, nil
+	}
+	file, err := f.src.Open(abs)
+	if err != nil {
+		return nil, err
+	}
+	disk, err := vhdx.NewNamedDisk(abs, file, file.Size())
+	if err != nil {
+		file.Close()
+		return nil, err
+	}
+	if id := file.Identity(); !id.IsZero() {
+		st.ID = id // what was opened, should the name have moved since Stat
+	}
+	return &diskFile{path: abs, info: st, file: file, disk: disk, mtime: st.ModTime.UTC()}, nil
+}
+
+func (f *forest) sameFile(st FileInfo) *diskFile {
+	if st.ID.IsZero() {
+		return nil
+	}
+	for _, d := range f.bySize[st.Size] {
+		if d.info.ID == st.ID {
+			return d
 		}
 	}
-	disk, err := vhdx.OpenDisk(abs)
-	if err != nil {
-		return nil, err
-	}
-	d := &diskFile{path: abs, info: st, disk: disk, mtime: st.ModTime().UTC()}
-	f.index(d)
-	return d, nil
+	return nil
 }
 
 // index files d in the forest's lists and lookups.
 func (f *forest) index(d *diskFile) {
-	f.bySize[d.info.Size()] = append(f.bySize[d.info.Size()], d)
+	f.bySize[d.info.Size] = append(f.bySize[d.info.Size], d)
 	f.files = append(f.files, d)
 	f.byPath[d.path] = d
 	b := strings.ToLower(filepath.Base(d.path))
@@ -90,9 +124,6 @@ func (f *forest) link() error {
 			continue
 		}
 		p, err := f.findParent(d)
-		if err == nil {
-			err = f.checkLinkage(d, p)
-		}
 		if err != nil {
 			if err := f.tolerate(d, d.path, err); err != nil {
 				return err
@@ -106,46 +137,6 @@ func (f *forest) link() error {
 		return err
 	}
 	return f.prune()
-}
-
-// findParent follows the parent locator: the relative path first, then
-// the locator's file names among the files already open (nearest folder
-// first), then those names next to the child. Absolute paths are never
-// opened as written: they name the Windows host's folders.
-func (f *forest) findParent(d *diskFile) (*diskFile, error) {
-	loc := d.disk.Parent
-	dir := filepath.Dir(d.path)
-	if loc.RelativePath != "" {
-		rel := filepath.Join(dir, filepath.FromSlash(strings.ReplaceAll(loc.RelativePath, `\`, "/")))
-		if p := f.byPath[rel]; p != nil {
-			return p, nil
-		}
-		if st, err := os.Stat(rel); err == nil && st.Mode().IsRegular() {
-			return f.add(rel)
-		}
-	}
-	var names []string
-	for _, s := range []string{loc.RelativePath, loc.AbsolutePath, loc.VolumePath, loc.ParentName} {
-		if b := winBase(s); b != "" && b != "." && b != ".." {
-			names = append(names, b)
-		}
-	}
-	for _, name := range names {
-		if p := f.nearest(d, f.byBase[strings.ToLower(name)]); p != nil {
-			return p, nil
-		}
-	}
-	for _, name := range names {
-		cand := filepath.Join(dir, name)
-		if st, err := os.Stat(cand); err == nil && st.Mode().IsRegular() && cand != d.path {
-			return f.add(cand)
-		}
-	}
-	want := loc.RelativePath
-	if want == "" {
-		want = firstNonEmpty(loc.AbsolutePath, loc.VolumePath, loc.ParentName, "(no path in locator)")
-	}
-	return nil, fmt.Errorf("%w: %s: parent %s not found", vhdx.ErrParent, d.path, want)
 }
 
 // nearest picks among same-named files: one whose identity matches the
@@ -179,14 +170,6 @@ func commonPrefix(a, b string) int {
 func linkageOK(loc *vhdx.ParentLocator, parent *vhdx.Disk) bool {
 	return loc.Linkage == parent.DataWriteGUID ||
 		!loc.Linkage2.IsZero() && loc.Linkage2 == parent.DataWriteGUID
-}
-
-func (f *forest) checkLinkage(d, p *diskFile) error {
-	if f.opt.IgnoreLinkage || linkageOK(d.disk.Parent, p.disk) {
-		return nil
-	}
-	return fmt.Errorf("%w: %s names parent %s by linkage %s, but that file's DataWriteGuid is %s (it changed after the child was made)",
-		vhdx.ErrParent, d.path, p.path, d.disk.Parent.Linkage, p.disk.DataWriteGUID)
 }
 
 // checkLoops refuses a parent chain that comes back on itself or is
@@ -225,6 +208,15 @@ func (f *forest) roots() []*diskFile {
 	return r
 }
 
+// chainNext is the layer below d in its chain: its parent, unless a
+// pending merge placed d in the tree under another file (see pending.go).
+func (d *diskFile) chainNext() *diskFile {
+	if d.reparented {
+		return d.chainParent
+	}
+	return d.parent
+}
+
 // root returns the base disk of d's tree.
 func (d *diskFile) root() *diskFile {
 	for d.parent != nil {
@@ -239,7 +231,7 @@ func (f *forest) chainOf(d *diskFile) (*vhdx.Chain, error) {
 		return d.chain, nil
 	}
 	var layers []*vhdx.Disk
-	for p := d; p != nil; p = p.parent {
+	for p := d; p != nil; p = p.chainNext() {
 		layers = append(layers, p.disk)
 	}
 	c, err := vhdx.NewChain(layers, vhdx.ChainOptions{IgnoreLinkage: f.opt.IgnoreLinkage, MaxDepth: f.opt.MaxDepth})

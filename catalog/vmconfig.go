@@ -3,7 +3,6 @@ package catalog
 import (
 	"encoding/binary"
 	"fmt"
-	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -69,21 +68,20 @@ var parentSnapshotKeys = [][]string{
 }
 
 // ReadVMConfig reads a .vmcx or .xml configuration file and extracts it.
-func ReadVMConfig(path string) (*VMConfig, error) {
-	f, err := os.Open(path)
+func ReadVMConfig(path string) (*VMConfig, error) { return readVMConfig(Local{}, path) }
+
+// readVMConfig reads a configuration file through src.
+func readVMConfig(src Source, path string) (*VMConfig, error) {
+	f, err := src.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
 	var root *ConfigNode
 	if strings.EqualFold(filepath.Ext(path), ".xml") {
-		root, err = ParseVMXML(f, st.Size())
+		root, err = ParseVMXML(f, f.Size())
 	} else {
-		root, err = ParseVMCX(f, st.Size())
+		root, err = ParseVMCX(f, f.Size())
 	}
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)

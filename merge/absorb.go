@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/ckptfs/ckptfs/catalog"
 	"github.com/ckptfs/ckptfs/vhdx"
 )
 
@@ -127,7 +128,7 @@ func (p *Plan) absorb(ctx context.Context, s *Step, st *steps, tick func(int64))
 		return fmt.Errorf("%w: no journal for the fold of %s into %s", ErrRefused, s.Into, s.Remove)
 	}
 	if _, err := os.Stat(journalPath(s.Remove)); errors.Is(err, os.ErrNotExist) {
-		if err := j.write(); err != nil {
+		if err := writeJournal(j); err != nil {
 			return err
 		}
 		st.tick("journal")
@@ -151,7 +152,7 @@ func (p *Plan) absorb(ctx context.Context, s *Step, st *steps, tick func(int64))
 			return err
 		}
 		j.State = stateCopied
-		if err := j.write(); err != nil {
+		if err := writeJournal(j); err != nil {
 			return err
 		}
 		st.tick("copied")
@@ -172,11 +173,11 @@ func (p *Plan) absorb(ctx context.Context, s *Step, st *steps, tick func(int64))
 
 // absorbCopy copies C's sectors into X and gives X C's disk id.
 func (p *Plan) absorbCopy(ctx context.Context, s *Step, st *steps, tick func(int64)) error {
-	c, err := vhdx.OpenChain(s.Into, vhdx.ChainOptions{SearchDirs: []string{filepath.Dir(s.Remove)}})
+	c, files, err := catalog.OpenChain(s.Into, catalog.Options{})
 	if err != nil {
 		return err
 	}
-	defer c.Close()
+	defer files.Close()
 	if len(c.Layers) < 2 || !sameFile(c.Layers[1].Name, s.Remove) {
 		return fmt.Errorf("%w: %s's parent is no longer %s; the files changed since the merge began", ErrRefused, s.Into, s.Remove)
 	}

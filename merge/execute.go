@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 
+	"github.com/ckptfs/ckptfs/catalog"
 	"github.com/ckptfs/ckptfs/vhdx"
 )
 
@@ -114,16 +115,16 @@ func (p *Plan) runStep(ctx context.Context, s *Step, st *steps, tick func(int64)
 func (p *Plan) fold(ctx context.Context, s *Step, st *steps, tick func(int64)) error {
 	if _, err := os.Stat(journalPath(s.Remove)); errors.Is(err, os.ErrNotExist) {
 		j := &journal{Disk: s.Disk, Remove: s.Remove, Into: s.Into, NewParent: s.NewParent}
-		if err := j.write(); err != nil {
+		if err := writeJournal(j); err != nil {
 			return err
 		}
 		st.tick("journal")
 	}
-	c, err := vhdx.OpenChain(s.Into, vhdx.ChainOptions{SearchDirs: []string{filepath.Dir(s.Remove)}})
+	c, files, err := catalog.OpenChain(s.Into, catalog.Options{})
 	if err != nil {
 		return err
 	}
-	defer c.Close()
+	defer files.Close()
 	done, err := foldDone(c, s)
 	if err != nil || done {
 		return err

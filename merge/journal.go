@@ -9,39 +9,26 @@ import (
 	"strings"
 
 	"github.com/ckptfs/ckptfs/catalog"
-	"github.com/ckptfs/ckptfs/vhdx"
 )
 
 // journal records a fold under way, next to the file that goes away, so
 // a merge run again after a crash knows what it was doing even when the
-// catalog no longer shows the folded file as part of the chain.
+// catalog no longer shows the folded file as part of the chain. Its format
+// belongs to package catalog, which shows every command a pending merge.
 //
 // Direction "absorb" (see absorb.go) adds what the rerun cannot read from
 // the files once they changed: the child's identity, which the folded
 // file takes over, and how far the work got (State).
-type journal struct {
-	Version   int    `json:"version"`
-	Disk      string `json:"disk"`
-	Remove    string `json:"remove"`
-	Into      string `json:"into"`
-	NewParent string `json:"new_parent"`
-	Direction string `json:"direction,omitempty"` // "" (fold) or "absorb"
-	State     string `json:"state,omitempty"`     // absorb: "" (copying) or "copied"
-	IntoID    string `json:"into_data_write_guid,omitempty"`
-	IntoDisk  string `json:"into_disk_id,omitempty"`
-}
+type journal = catalog.MergeJournal
 
 const (
-	dirAbsorb   = "absorb"
-	stateCopied = "copied"
+	dirAbsorb     = catalog.MergeAbsorb
+	stateCopied   = catalog.MergeCopied
+	journalSuffix = ".ckptfs-merge"
 )
 
-const journalSuffix = ".ckptfs-merge"
-
 // journalPath names the journal of the fold that removes file.
-func journalPath(file string) string {
-	return filepath.Join(filepath.Dir(file), "."+filepath.Base(file)+journalSuffix)
-}
+func journalPath(file string) string { return catalog.MergeJournalPath(file) }
 
 func readJournal(file string) (*journal, error) {
 	b, err := os.ReadFile(journalPath(file))
@@ -60,38 +47,12 @@ func readJournal(file string) (*journal, error) {
 	return j, nil
 }
 
-// errJournal says what is wrong with a journal's content.
-var errJournal = errors.New("not a merge journal")
+var (
+	errJournal   = catalog.ErrJournal
+	parseJournal = catalog.ParseMergeJournal
+)
 
-// parseJournal decodes and checks a journal: what a rerun acts on must be
-// complete, since it changes files on its word.
-func parseJournal(b []byte) (*journal, error) {
-	var j journal
-	if err := json.Unmarshal(b, &j); err != nil {
-		return nil, fmt.Errorf("%w: %v", errJournal, err)
-	}
-	switch {
-	case j.Version != 1:
-		return nil, fmt.Errorf("%w: version %d", errJournal, j.Version)
-	case j.Remove == "" || j.Into == "":
-		return nil, fmt.Errorf("%w: no files named", errJournal)
-	case j.Direction != "" && j.Direction != dirAbsorb:
-		return nil, fmt.Errorf("%w: direction %q", errJournal, j.Direction)
-	case j.State != "" && j.State != stateCopied:
-		return nil, fmt.Errorf("%w: state %q", errJournal, j.State)
-	}
-	if j.Direction == dirAbsorb {
-		if _, err := vhdx.ParseGUID(j.IntoID); err != nil {
-			return nil, fmt.Errorf("%w: child identity %q", errJournal, j.IntoID)
-		}
-		if _, err := vhdx.ParseGUID(j.IntoDisk); err != nil {
-			return nil, fmt.Errorf("%w: child disk id %q", errJournal, j.IntoDisk)
-		}
-	}
-	return &j, nil
-}
-
-func (j *journal) step(disk string) *Step {
+func stepOf(j *journal, disk string) *Step {
 	if disk == "" {
 		disk = j.Disk
 	}
@@ -99,8 +60,8 @@ func (j *journal) step(disk string) *Step {
 		Absorb: j.Direction == dirAbsorb, journal: j}
 }
 
-// write makes the journal durable before anything else changes.
-func (j *journal) write() error {
+// writeJournal makes the journal durable before anything else changes.
+func writeJournal(j *journal) error {
 	j.Version = 1
 	b, err := json.MarshalIndent(j, "", "  ")
 	if err != nil {
@@ -174,7 +135,7 @@ func findJournalByStem(cat *catalog.Catalog, name string) *journal {
 
 func resumeOnly(j *journal) *Plan {
 	base := filepath.Base(j.Remove)
-	return &Plan{Checkpoint: strings.TrimSuffix(base, filepath.Ext(base)), Steps: []*Step{j.step("")}}
+	return &Plan{Checkpoint: strings.TrimSuffix(base, filepath.Ext(base)), Steps: []*Step{stepOf(j, "")}}
 }
 
 // refusePending refuses a new merge while another one is unfinished.

@@ -23,7 +23,7 @@ func FuzzJournal(f *testing.F) {
 		{Disk: "Disk1", Remove: rm, Into: filepath.Join(dir, "web01_B.avhdx"), Direction: dirAbsorb, State: stateCopied,
 			IntoID: vhdx.NewGUID().String(), IntoDisk: vhdx.NewGUID().String()},
 	} {
-		if err := j.write(); err != nil {
+		if err := writeJournal(j); err != nil {
 			f.Fatal(err)
 		}
 		b, err := os.ReadFile(journalPath(rm))

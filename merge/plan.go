@@ -166,7 +166,7 @@ func New(cat *catalog.Catalog, name string) (*Plan, error) {
 func planDisk(tree *files, cp *catalog.Checkpoint, d *catalog.Disk) (*Step, error) {
 	file := clean(d.File)
 	if j, err := readJournal(file); err == nil {
-		return j.step(d.Name), nil
+		return stepOf(j, d.Name), nil
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return nil, err
 	}

@@ -29,9 +29,6 @@ type Chain struct {
 
 // ChainOptions tunes OpenChain and NewChain.
 type ChainOptions struct {
-	// SearchDirs are folders searched by file name when the locator's paths
-	// do not lead to the parent.
-	SearchDirs []string
 	// IgnoreLinkage accepts a parent whose identity does not match.
 	IgnoreLinkage bool
 	// MaxDepth bounds the chain (default 256).

@@ -29,11 +29,26 @@ func CheckLinkage(child, parent *Disk) error {
 		ErrParent, child.Name, child.Parent.Linkage, parent.Name, parent.DataWriteGUID)
 }
 
-// ParentCandidates lists the paths where child's parent may be, in the
-// order they should be tried: the relative locator path next to the child,
-// then the file names of the absolute paths next to the child, then the
-// same names in searchDirs. Only existing files are returned.
-func ParentCandidates(child *Disk, searchDirs []string) []string {
+// Hints says where the locator puts the parent: relative is its relative
+// path with "/" separators ("" when there is none, or it is absolute), and
+// names are the file names of every path entry (relative, absolute,
+// volume, VHD parent name) in the order they should be tried. The absolute
+// paths name the Windows host's folders, so only their file names are of
+// use on another machine. Package catalog searches a source with these
+// hints; OpenChain looks only next to the child.
+func (l *ParentLocator) Hints() (relative string, names []string) {
+	if rel := winPath(l.RelativePath); rel != "" && !strings.HasPrefix(rel, "/") && !hasDrive(rel) {
+		relative = rel
+	}
+	return relative, baseNames(l.RelativePath, l.AbsolutePath, l.VolumePath, l.ParentName)
+}
+
+func hasDrive(p string) bool { return len(p) >= 2 && p[1] == ':' }
+
+// parentCandidates lists the existing files where child's parent may be:
+// the relative locator path, then the locator's file names, next to the
+// child.
+func parentCandidates(child *Disk) []string {
 	if child.Parent == nil {
 		return nil
 	}
@@ -50,18 +65,12 @@ func ParentCandidates(child *Disk, searchDirs []string) []string {
 			out = append(out, p)
 		}
 	}
-	loc := child.Parent
-	if rel := winPath(loc.RelativePath); rel != "" && !filepath.IsAbs(rel) {
-		add(filepath.Join(dir, rel))
+	rel, names := child.Parent.Hints()
+	if rel != "" {
+		add(filepath.Join(dir, filepath.FromSlash(rel)))
 	}
-	names := baseNames(loc.RelativePath, loc.AbsolutePath, loc.VolumePath, loc.ParentName)
 	for _, n := range names {
 		add(filepath.Join(dir, n))
-	}
-	for _, sd := range searchDirs {
-		for _, n := range names {
-			add(filepath.Join(sd, n))
-		}
 	}
 	return out
 }
@@ -74,20 +83,25 @@ func winPath(p string) string {
 
 func baseNames(paths ...string) []string {
 	var out []string
+	seen := map[string]bool{}
 	for _, p := range paths {
 		p = winPath(p)
 		if i := strings.LastIndex(p, "/"); i >= 0 {
 			p = p[i+1:]
 		}
-		if p != "" && p != "." && p != ".." {
+		if p != "" && p != "." && p != ".." && !seen[p] {
+			seen[p] = true
 			out = append(out, p)
 		}
 	}
 	return out
 }
 
-// OpenChain opens a disk file and every parent it names, verifying each
-// link. The chain owns the files: Close closes them.
+// OpenChain opens a disk file and every parent its locator names next to
+// it (the relative path, then the locator's file names in the child's
+// folder), verifying each link. The chain owns the files: Close closes
+// them. ckptfs itself opens chains through package catalog, which owns the
+// wider search (other folders, parents renamed since).
 func OpenChain(name string, opt ChainOptions) (*Chain, error) {
 	top, err := OpenDisk(name)
 	if err != nil {
@@ -127,7 +141,7 @@ func OpenChain(name string, opt ChainOptions) (*Chain, error) {
 
 // openParent finds, opens and verifies child's parent.
 func openParent(child *Disk, below []*Disk, opt ChainOptions) (*Disk, error) {
-	cands := ParentCandidates(child, opt.SearchDirs)
+	cands := parentCandidates(child)
 	var mismatch error
 	var fallback *Disk
 	for _, p := range cands {

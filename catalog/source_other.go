@@ -1,0 +1,7 @@
+//go:build !unix
+
+package catalog
+
+import "io/fs"
+
+func statIdentity(fs.FileInfo) Identity { return Identity{} }
