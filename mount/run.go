@@ -4,6 +4,7 @@ package mount
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log"
 	"os"
@@ -29,7 +30,10 @@ func Run(ctx context.Context, cat *catalog.Catalog, mountpoint string, opt Optio
 	if err := checkMountpoint(cat.Source, mountpoint); err != nil {
 		return err
 	}
-	release, err := LockShared(DiskFiles(cat))
+	release, err := cat.LockShared()
+	if errors.Is(err, catalog.ErrLocked) {
+		err = fmt.Errorf("%w: %w", ErrLocked, err)
+	}
 	if err != nil {
 		return err
 	}
