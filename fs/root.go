@@ -47,6 +47,9 @@ func newRoot(cat *catalog.Catalog, imageOf func(*catalog.Disk) (vhdx.Image, erro
 
 // chainImage is the catalog disk's resolved chain.
 func chainImage(d *catalog.Disk) (vhdx.Image, error) {
+	if d.Err != nil {
+		return nil, d.Err
+	}
 	if d.Chain == nil {
 		return nil, fmt.Errorf("disk %s (%s): chain not opened", d.Name, d.File)
 	}
