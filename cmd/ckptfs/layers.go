@@ -2,6 +2,7 @@ package main
 
 import (
 	"os"
+	"slices"
 
 	"github.com/ckptfs/ckptfs/vhdx"
 )
@@ -21,40 +22,43 @@ type layerSet struct {
 	views []diskView
 }
 
-// openLayers opens SRC as one disk chain (a file) or a catalog (a folder).
+// openLayers opens SRC (a disk file and its parents, or a folder) through
+// the catalog, as every command does. A disk file given comes first, then
+// its parents.
 func openLayers(src string, so sourceOptions) (*layerSet, error) {
-	st, err := os.Stat(src)
-	if err != nil {
-		return nil, err
-	}
-	ls := &layerSet{parent: map[*vhdx.Disk]*vhdx.Disk{}}
-	if st.Mode().IsRegular() {
-		c, err := vhdx.OpenChain(src, vhdx.ChainOptions{IgnoreLinkage: so.ignoreLinkage})
-		if err != nil {
-			return nil, err
-		}
-		ls.add(c)
-		ls.close = c.Close
-		ls.views = []diskView{chainView(src, c)}
-		return ls, nil
-	}
 	cat, err := so.open(src)
 	if err != nil {
 		return nil, err
 	}
+	ls := &layerSet{parent: map[*vhdx.Disk]*vhdx.Disk{}}
+	var chains []*vhdx.Chain
 	for _, vm := range cat.VMs {
 		for _, cp := range vm.Checkpoints {
 			for _, d := range cp.Disks {
 				if d.Chain != nil {
-					ls.add(d.Chain)
+					chains = append(chains, d.Chain)
 				}
 			}
 		}
 	}
+	ls.views = catalogViews(cat)
+	if len(chains) > 0 && !isDir(src) {
+		// The chain of the file given (the longest) first, and, as
+		// before, the one view check walks.
+		slices.SortStableFunc(chains, func(a, b *vhdx.Chain) int { return len(b.Layers) - len(a.Layers) })
+		ls.views = []diskView{chainView(src, chains[0])}
+	}
+	for _, c := range chains {
+		ls.add(c)
+	}
 	ls.warnings = cat.Warnings
 	ls.close = cat.Close
-	ls.views = catalogViews(cat)
 	return ls, nil
+}
+
+func isDir(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && st.IsDir()
 }
 
 func (ls *layerSet) add(c *vhdx.Chain) {
