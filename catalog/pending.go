@@ -97,7 +97,24 @@ func ParseMergeJournal(b []byte) (*MergeJournal, error) {
 type PendingMerge struct {
 	Journal    string // the journal file
 	Checkpoint string // the stem of the removed file: what `ckptfs merge SRC NAME` takes
+	Message    string // the warning that names it and the command completing it
 	*MergeJournal
+}
+
+// Faults lists the warnings other than pending merges: what a merge must
+// not work around (a merge run again is how a pending one completes).
+func (c *Catalog) Faults() []string {
+	pending := map[string]bool{}
+	for _, p := range c.Pending {
+		pending[p.Message] = true
+	}
+	var out []string
+	for _, w := range c.Warnings {
+		if !pending[w] {
+			out = append(out, w)
+		}
+	}
+	return out
 }
 
 // Absorb reports the direction in which the removed file's own content
@@ -188,8 +205,9 @@ func (f *forest) applyJournals(src string) []*PendingMerge {
 		if rm == nil {
 			how = "its file is already gone"
 		}
-		f.warnings = append(f.warnings, fmt.Sprintf("a merge deleting checkpoint %q was interrupted (journal %s): %s; run `%s` to complete it",
-			p.Checkpoint, p.Journal, how, p.Command(src)))
+		p.Message = fmt.Sprintf("a merge deleting checkpoint %q was interrupted (journal %s): %s; run `%s` to complete it",
+			p.Checkpoint, p.Journal, how, p.Command(src))
+		f.warnings = append(f.warnings, p.Message)
 		if rm == nil {
 			continue
 		}
