@@ -46,11 +46,11 @@ func (o *mergeOptions) run(ctx context.Context, args []string) error {
 		return err
 	}
 	defer cat.Close()
-	if len(cat.Warnings) > 0 {
+	if faults := cat.Faults(); len(faults) > 0 {
 		// A disk left out of the tree could still depend on a file the
 		// merge would change; without the whole picture, change nothing.
 		return fmt.Errorf("%w: %s has problems a merge must not work around: %s",
-			errRefused, args[0], strings.Join(cat.Warnings, "; "))
+			errRefused, args[0], strings.Join(faults, "; "))
 	}
 	newPlan := merge.New
 	if o.subtree {
