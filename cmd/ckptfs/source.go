@@ -50,6 +50,11 @@ func (o *sourceOptions) openCheckpoint(src, name string) (*catalog.Catalog, *cat
 func findCheckpoint(cat *catalog.Catalog, s string) (*catalog.VM, *catalog.Checkpoint, error) {
 	vm, cp, err := cat.Find(s)
 	if errors.Is(err, catalog.ErrNotFound) {
+		for _, p := range cat.Pending {
+			if strings.EqualFold(p.Checkpoint, s) {
+				return nil, nil, fmt.Errorf("checkpoint %q: %w: %s", s, catalog.ErrMerging, p.Message)
+			}
+		}
 		var names []string
 	list:
 		for _, vm := range cat.VMs {
@@ -65,6 +70,9 @@ func findCheckpoint(cat *catalog.Catalog, s string) (*catalog.VM, *catalog.Check
 	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("checkpoint %q: %w", s, err)
+	}
+	if err := cp.ReadErr(); err != nil {
+		return nil, nil, err // an interrupted merge is replacing its content
 	}
 	return vm, cp, nil
 }
