@@ -49,6 +49,8 @@ type lsCheckpoint struct {
 	Parent  *string  `json:"parent"`
 	Live    bool     `json:"live"`
 	Disks   []string `json:"disks"`
+	// BeingMerged: an interrupted merge is deleting the checkpoint.
+	BeingMerged bool `json:"being_merged,omitempty"`
 }
 
 func (o *lsOptions) run(ctx context.Context, args []string) error {
@@ -85,7 +87,7 @@ func lsObject(cat *catalog.Catalog) lsJSON {
 			v.Config = &vm.Config
 		}
 		for _, cp := range vm.Checkpoints {
-			c := lsCheckpoint{Name: cp.Name, ID: cp.ID, Live: cp.Live, Disks: []string{}}
+			c := lsCheckpoint{Name: cp.Name, ID: cp.ID, Live: cp.Live, Disks: []string{}, BeingMerged: cp.Merging != nil}
 			if !cp.Created.IsZero() {
 				s := cp.Created.UTC().Format(time.RFC3339)
 				c.Created = &s
@@ -117,8 +119,15 @@ func printTree(vm *catalog.VM, parent *catalog.Checkpoint, indent string) {
 		if cp.Live {
 			live = "  [live]"
 		}
+		if cp.Merging != nil {
+			live = "  [being merged]"
+		}
 		var disks []string
 		for _, d := range cp.Disks {
+			if d.Err != nil {
+				disks = append(disks, d.Name+" (not readable until the merge completes)")
+				continue
+			}
 			if d.Chain == nil {
 				disks = append(disks, d.Name+" (unreadable)")
 				continue
