@@ -19,6 +19,7 @@ import (
 	"github.com/ckptfs/ckptfs/export"
 	"github.com/ckptfs/ckptfs/guest"
 	"github.com/ckptfs/ckptfs/internal/lzx"
+	"github.com/ckptfs/ckptfs/internal/srcfile"
 	"github.com/ckptfs/ckptfs/internal/xpress"
 	"github.com/ckptfs/ckptfs/merge"
 	"github.com/ckptfs/ckptfs/nbd"
@@ -78,6 +79,8 @@ var table = []struct {
 	{export.ErrOptions, Usage},
 	{merge.ErrRefused, Refused},
 	{merge.ErrLocked, Refused},
+	{catalog.ErrMerging, Refused},
+	{catalog.ErrLocked, Refused},
 	{catalog.ErrAmbiguous, Usage},
 	{diff.ErrInput, Usage},
 
@@ -113,6 +116,9 @@ var table = []struct {
 	{btrfs.ErrRange, BadImage},
 	{catalog.ErrConfig, BadImage},
 	{catalog.ErrNotDisk, BadImage},
+	{catalog.ErrNotFile, BadImage},
+	{srcfile.ErrNotFile, BadImage},
+	{catalog.ErrJournal, BadImage},
 	{export.ErrVerify, BadImage},
 
 	{catalog.ErrNotFound, NotFound},

@@ -22,6 +22,7 @@ import (
 	"github.com/ckptfs/ckptfs/guest"
 	"github.com/ckptfs/ckptfs/internal/errclass"
 	"github.com/ckptfs/ckptfs/internal/lzx"
+	"github.com/ckptfs/ckptfs/internal/srcfile"
 	"github.com/ckptfs/ckptfs/internal/xpress"
 	"github.com/ckptfs/ckptfs/merge"
 	"github.com/ckptfs/ckptfs/mount"
@@ -44,6 +45,11 @@ var sentinels = map[string]struct {
 	"catalog.ErrAmbiguous":  {catalog.ErrAmbiguous, errclass.Usage},
 	"catalog.ErrNoDisks":    {catalog.ErrNoDisks, errclass.NotFound},
 	"catalog.ErrNotDisk":    {catalog.ErrNotDisk, errclass.BadImage},
+	"catalog.ErrNotFile":    {catalog.ErrNotFile, errclass.BadImage},
+	"catalog.ErrLocked":     {catalog.ErrLocked, errclass.Refused},
+	"catalog.ErrJournal":    {catalog.ErrJournal, errclass.BadImage},
+	"catalog.ErrMerging":    {catalog.ErrMerging, errclass.Refused},
+	"srcfile.ErrNotFile":    {srcfile.ErrNotFile, errclass.BadImage},
 	"diff.ErrInput":         {diff.ErrInput, errclass.Usage},
 	"export.ErrExists":      {export.ErrExists, errclass.Refused},
 	"export.ErrVerify":      {export.ErrVerify, errclass.BadImage},
