@@ -20,8 +20,8 @@ import (
 // file half removed); the checkpoint being deleted, while its file is
 // there, is marked Merging and either reads its own old content (the
 // usual direction never writes it) or refuses to be read (the other
-// direction overwrites it with the next checkpoint's sectors); every other
-// checkpoint reads its own content.
+// direction overwrites it with the next checkpoint's sectors); the
+// checkpoints next to it read their own content.
 func TestPendingMergeSeen(t *testing.T) {
 	for _, cc := range crashCases {
 		t.Run(cc.what, func(t *testing.T) {
@@ -83,7 +83,9 @@ func checkPending(t *testing.T, g testchain.Chain, x int, absorb bool, dir, what
 		if cp.Merging != nil || cp.ReadErr() != nil {
 			t.Fatalf("%s: %s is marked as being merged", what, stem(f))
 		}
-		if !bytes.Equal(readImage(t, cp.Disks[0].Chain), g.States[i]) {
+		// The files the merge changes are read; TestMergeCrashPoints
+		// reads the others.
+		if (i == x+1 || i == x-1) && !bytes.Equal(readImage(t, cp.Disks[0].Chain), g.States[i]) {
 			t.Fatalf("%s: %s reads other content", what, stem(f))
 		}
 	}
