@@ -96,7 +96,7 @@ func Run(ctx context.Context, src vhdx.Image, out string, opt Options) (Result, 
 	}
 	if !opt.Force {
 		if _, err := os.Lstat(out); err == nil {
-			return res, fmt.Errorf("%w: %s (use force to replace it)", ErrExists, out)
+			return res, fmt.Errorf("%w: %s", ErrExists, out)
 		}
 	}
 	tmp, err := tempName(out)

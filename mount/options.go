@@ -21,6 +21,8 @@ var (
 	ErrLocked = errclass.New(errclass.Refused, "disk file is locked by another process")
 	// ErrOption: a -o option asks for something a read-only mount cannot do.
 	ErrOption = errclass.New(errclass.Usage, "unsupported mount option")
+	// ErrNotEmpty: the mount point holds files the mount would hide.
+	ErrNotEmpty = errclass.New(errclass.Refused, "mount point is not empty")
 )
 
 // maxIO is the largest read the kernel sends (max_read) and the read-ahead
@@ -47,6 +49,9 @@ type Options struct {
 	// ReadAheadKB is the kernel read-ahead window of the mount in KiB; 0
 	// means defaultReadAheadKB. Set with -o read_ahead_kb=N.
 	ReadAheadKB int
+	// Nonempty mounts over a folder that holds files, hiding them while
+	// mounted; without it such a mount point is refused (-o nonempty).
+	Nonempty bool
 	// Ready, when set, is called once the mounted tree answers requests.
 	Ready func()
 }
@@ -64,6 +69,8 @@ func (o *Options) Parse(s string) error {
 		case "debug":
 			o.Debug = true
 		case "ro":
+		case "nonempty":
+			o.Nonempty = true
 		case "rw":
 			return fmt.Errorf("-o rw: %w: the mount is read-only", ErrOption)
 		case "read_ahead_kb":

@@ -27,7 +27,7 @@ const unmountTries = 10
 // until the mount is removed (fusermount3 -u) or ctx is cancelled, then
 // unmounts and returns nil. opt.Ready is called once the tree answers.
 func Run(ctx context.Context, cat *catalog.Catalog, mountpoint string, opt Options) error {
-	if err := checkMountpoint(cat.Source, mountpoint); err != nil {
+	if err := checkMountpoint(cat.Source, mountpoint, opt.Nonempty); err != nil {
 		return err
 	}
 	release, err := cat.LockShared()
@@ -114,9 +114,9 @@ func serve(ctx context.Context, server *fuse.Server, mountpoint string) error {
 	return fmt.Errorf("unmount %s: %w (run fusermount3 -u %s once its files are closed)", mountpoint, err, mountpoint)
 }
 
-// checkMountpoint refuses a mount point that is not a directory or lies
-// inside the source folder (or is it).
-func checkMountpoint(source, mountpoint string) error {
+// checkMountpoint refuses a mount point that is not a directory, holds
+// files (unless nonempty), or lies inside the source folder (or is it).
+func checkMountpoint(source, mountpoint string, nonempty bool) error {
 	fi, err := os.Stat(mountpoint)
 	if err != nil {
 		return fmt.Errorf("mount point: %w", err)
@@ -137,6 +137,12 @@ func checkMountpoint(source, mountpoint string) error {
 	}
 	if mnt == src || strings.HasPrefix(mnt, src+string(filepath.Separator)) || src == "/" {
 		return fmt.Errorf("%s is inside %s: %w", mountpoint, src, ErrInsideSource)
+	}
+	if !nonempty {
+		if ents, err := os.ReadDir(mountpoint); err == nil && len(ents) > 0 {
+			return fmt.Errorf("%s holds %d entries the mount would hide: %w (-o nonempty mounts anyway)",
+				mountpoint, len(ents), ErrNotEmpty)
+		}
 	}
 	return nil
 }

@@ -88,7 +88,7 @@ func (o *exportOptions) run(ctx context.Context, args []string) error {
 	if err != nil {
 		switch {
 		case errors.Is(err, export.ErrExists):
-			return fmt.Errorf("%w: %v", errRefused, err)
+			return fmt.Errorf("%w (-f/--force replaces it)", err)
 		case errors.Is(err, export.ErrOptions):
 			return fmt.Errorf("%w: %v", errUsage, err)
 		}

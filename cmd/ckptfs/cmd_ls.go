@@ -132,7 +132,7 @@ func printTree(vm *catalog.VM, parent *catalog.Checkpoint, indent string) {
 				disks = append(disks, d.Name+" (unreadable)")
 				continue
 			}
-			disks = append(disks, fmt.Sprintf("%s %s (%d layers)", d.Name, humanize.IBytes(uint64(d.Chain.Size())), len(d.Chain.Layers)))
+			disks = append(disks, fmt.Sprintf("%s %s (%s)", d.Name, humanize.IBytes(uint64(d.Chain.Size())), plural(len(d.Chain.Layers), "layer")))
 		}
 		fmt.Fprintf(stdout, "%s%s  %s%s  %s\n", indent, cp.Name, created, live, strings.Join(disks, ", "))
 		printTree(vm, cp, indent+"  ")

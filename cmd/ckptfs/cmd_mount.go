@@ -39,8 +39,10 @@ func (o *mountOptions) run(ctx context.Context, args []string) error {
 		}
 	}
 	opt.Debug = opt.Debug || o.debug
-	if st, err := os.Stat(args[1]); err != nil || !st.IsDir() {
-		return fmt.Errorf("mount point %s is not an existing directory (create it with mkdir first): %w", args[1], fs.ErrNotExist)
+	if st, err := os.Stat(args[1]); err != nil {
+		return fmt.Errorf("mount point %s does not exist (create it with mkdir first): %w", args[1], fs.ErrNotExist)
+	} else if !st.IsDir() {
+		return fmt.Errorf("%w: mount point %s is a file, not a directory", errUsage, args[1])
 	}
 	cat, err := o.src.open(args[0])
 	if err != nil {

@@ -111,9 +111,10 @@ func run(argv []string, out, errw io.Writer) int {
 	return exitCode(err)
 }
 
-// oneLine keeps an error message on one line, as scripts read stderr by line.
+// oneLine keeps an error message on one line, as scripts read stderr by
+// line, and reads as one sentence to a user: see tidyMessage.
 func oneLine(err error) string {
-	return strings.ReplaceAll(err.Error(), "\n", "; ")
+	return tidyMessage(strings.ReplaceAll(err.Error(), "\n", "; "))
 }
 
 func exactly(n int) func(int) bool { return func(k int) bool { return k == n } }
