@@ -79,13 +79,15 @@ func (f *File) Seek(offset int64, whence int) (int64, error) {
 }
 
 // Extent maps file bytes onto the device: [FileOff, FileOff+Len) of the
-// file are the device bytes at VolOff, or zeros when Sparse (holes and
-// preallocated extents).
+// file are the device bytes at VolOff; a Sparse extent (a hole) has no
+// space and reads as zeros, a Prealloc one has space at VolOff but reads
+// as zeros too (fallocate).
 type Extent struct {
-	FileOff int64
-	VolOff  int64 // -1 when Sparse
-	Len     int64
-	Sparse  bool
+	FileOff  int64
+	VolOff   int64 // -1 when Sparse
+	Len      int64
+	Sparse   bool
+	Prealloc bool
 }
 
 // Extents maps the file's bytes onto the device, covering [0, size).
@@ -119,8 +121,14 @@ func (f *File) Extents() (exts []Extent, exact bool, err error) {
 		case e.typ == extInline:
 			exact = false
 			exts = append(exts, Extent{FileOff: start, VolOff: -1, Len: l})
-		case e.diskBytenr == 0 || e.typ == extPrealloc:
+		case e.diskBytenr == 0:
 			exts = append(exts, Extent{FileOff: start, VolOff: -1, Len: l, Sparse: true})
+		case e.typ == extPrealloc:
+			phys, err := d.v.chunks.physical(e.diskBytenr+e.offset, 1)
+			if err != nil {
+				return nil, false, err
+			}
+			exts = append(exts, Extent{FileOff: start, VolOff: phys[0], Len: l, Prealloc: true})
 		default:
 			logical := e.diskBytenr
 			if e.compression == compNone {

@@ -182,6 +182,30 @@ func (f *FS) Stat(name string) (fs.FileInfo, error) {
 	return &FileInfo{name: path.Base(name), r: r, in: in, v: f.v}, nil
 }
 
+// LookupIn finds name in the directory dir (a FileInfo of this volume)
+// without resolving dirPath again from the root: Lstat of the joined path
+// gives the same answer.
+func (f *FS) LookupIn(dirPath string, dir fs.FileInfo, name string) (fs.FileInfo, error) {
+	d, ok := dir.Sys().(*FileInfo)
+	if !ok || d.v != f.v || name == "." || name == ".." || strings.Contains(name, "/") {
+		return f.Stat(path.Join(dirPath, name))
+	}
+	if !d.IsDir() {
+		return nil, &fs.PathError{Op: "lookup", Path: path.Join(dirPath, name), Err: fs.ErrNotExist}
+	}
+	r, err := f.v.lookupName(d.r, []byte(name))
+	if err == nil {
+		var in inode
+		if in, err = f.v.stat(r); err == nil {
+			return &FileInfo{name: name, r: r, in: in, v: f.v}, nil
+		}
+	}
+	if errors.Is(err, errNotFound) {
+		err = fs.ErrNotExist
+	}
+	return nil, &fs.PathError{Op: "lookup", Path: path.Join(dirPath, name), Err: err}
+}
+
 // Lstat is Stat: neither follows symbolic links.
 func (f *FS) Lstat(name string) (fs.FileInfo, error) { return f.Stat(name) }
 

@@ -1,45 +1,14 @@
 package btrfs
 
 import (
-	"errors"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"sync"
 	"testing"
 
 	"github.com/ckptfs/ckptfs/internal/testutil"
 )
 
-// BuildImages builds testdata/btrfs/gen.sh's images once (the script
-// locks its output folder against concurrent builds) and returns their
+// BuildImages builds testdata/btrfs/gen.sh's images and returns their
 // folder. It is exported for the package's external tests.
-func BuildImages(t testing.TB) string {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		testutil.Unavailable(t, "building btrfs images needs root (loop mounts)")
-	}
-	for _, tool := range []string{"mkfs.btrfs", "btrfs", "losetup", "setfattr", "openssl", "flock"} {
-		testutil.NeedTool(t, tool)
-	}
-	out := filepath.Join(testutil.RepoRoot(), "testdata", "out", "btrfs")
-	buildOnce.Do(func() {
-		cmd := exec.Command("bash", filepath.Join(testutil.RepoRoot(), "testdata", "btrfs", "gen.sh"), out)
-		b, err := cmd.CombinedOutput()
-		if err != nil {
-			buildErr = errors.New(err.Error() + "\n" + string(b))
-		}
-	})
-	if buildErr != nil {
-		t.Fatalf("gen.sh: %v", buildErr)
-	}
-	return out
-}
-
-var (
-	buildOnce sync.Once
-	buildErr  error
-)
+func BuildImages(t testing.TB) string { return testutil.BtrfsImages(t) }
 
 // ExtentKinds counts the kinds of extents of an open file ("inline",
 // "inline-zlib", "regular", "zstd", "prealloc", "hole"), for tests that

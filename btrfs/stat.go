@@ -81,12 +81,14 @@ func (fi *FileInfo) Ino() uint64 { return fi.r.ino }
 func (fi *FileInfo) SubvolumeID() uint64 { return fi.r.sv.id }
 
 // FileID is an identity unique across the subvolumes of the volume,
-// shared by hard links: the subvolume id in the top 20 bits and the inode
-// number below, or a mix of both for numbers that do not fit.
+// shared by hard links: the subvolume id above bit 32 and the inode
+// number below, which stays under 2^42 (a mount can use it as st_ino)
+// for the first thousand subvolumes and four billion inodes; larger
+// numbers are mixed into the top half of the range.
 func (fi *FileInfo) FileID() uint64 {
 	sv, ino := fi.r.sv.id, fi.r.ino
-	if sv < 1<<20 && ino < 1<<44 {
-		return sv<<44 | ino
+	if sv < 1<<10 && ino < 1<<32 {
+		return sv<<32 | ino
 	}
 	return (sv*0x9e3779b97f4a7c15 ^ ino) | 1<<63
 }

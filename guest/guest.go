@@ -25,7 +25,7 @@ type Volume struct {
 	Table    string // "gpt", "mbr" or "none"
 	PartType string // GPT type GUID or MBR type byte, as text
 	PartName string // GPT partition name, if any
-	FSType   string // "ntfs", "fat12", "fat16", "fat32", "ext2", "ext3", "ext4", "iso9660", "lvm2" (a physical volume), or "unknown"
+	FSType   string // "ntfs", "fat12", "fat16", "fat32", "ext2", "ext3", "ext4", "iso9660", "btrfs", "lvm2" (a physical volume), or "unknown"
 	Label    string // filesystem label when known
 	// FS reads the volume's files; nil when the filesystem is unknown or
 	// could not be opened (Err says why).
@@ -154,6 +154,9 @@ func openVolume(v *Volume, o *Options, sib bool) []*Volume {
 		return nil
 	}
 	kind := detectProbe(probe)
+	if kind == fsUnknown && isBtrfs(v.Reader, v.Size) {
+		kind = fsBtrfs // its magic lies past the probe
+	}
 	v.FSType = kind
 	if kind == fsLVM2 {
 		g, err := readLVM(v.Reader, v.Size, probe)

@@ -20,7 +20,7 @@
 #               an inline one, a link, an xattr, a subvolume)
 set -euo pipefail
 OUT=${1:-testdata/out/btrfs}
-VERSION=4
+VERSION=4 # bump when the images change
 mkdir -p "$OUT"
 exec 9>"$OUT/.lock"
 flock 9
