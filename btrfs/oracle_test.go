@@ -124,6 +124,11 @@ func compareEntry(t *testing.T, fsys *btrfs.FS, p, rel string, c *counts) {
 		if err != nil || got != want {
 			t.Errorf("%s: link %q (%v), kernel %q", rel, got, err, want)
 		}
+	case unix.S_IFCHR, unix.S_IFBLK:
+		maj, mnr, ok := sys.DeviceNumber()
+		if !ok || maj != kst.Rdev_major || mnr != kst.Rdev_minor {
+			t.Errorf("%s: device %d:%d (%v), kernel %d:%d", rel, maj, mnr, ok, kst.Rdev_major, kst.Rdev_minor)
+		}
 	case unix.S_IFREG:
 		c.files++
 		c.bytes += fi.Size()

@@ -102,8 +102,16 @@ func (fi *FileInfo) POSIXAttributes() (perm, uid, gid uint32) {
 	return fi.in.mode & 0o7777, fi.in.uid, fi.in.gid
 }
 
-// Rdev is the device number of a device node, as the kernel encodes it.
-func (fi *FileInfo) Rdev() uint64 { return fi.in.rdev }
+// DeviceNumber gives the major and minor numbers of a device node (ok
+// false for any other file). btrfs stores the kernel's internal dev_t:
+// the major above bit 20, the minor below.
+func (fi *FileInfo) DeviceNumber() (major, minor uint32, ok bool) {
+	switch fi.in.mode & sIFMT {
+	case sIFCHR, sIFBLK:
+		return uint32(fi.in.rdev >> 20), uint32(fi.in.rdev & 0xfffff), true
+	}
+	return 0, 0, false
+}
 
 func (fi *FileInfo) AccessTime() time.Time   { return fi.in.atime }
 func (fi *FileInfo) ChangeTime() time.Time   { return fi.in.ctime }

@@ -30,6 +30,7 @@ var (
 	_ ChangeTimer     = (*btrfs.FileInfo)(nil)
 	_ CreationTimer   = (*btrfs.FileInfo)(nil)
 	_ Xattrer         = (*btrfs.FileInfo)(nil)
+	_ DeviceNumberer  = (*btrfs.FileInfo)(nil)
 )
 
 func init() {
