@@ -13,6 +13,9 @@ import (
 	iofs "io/fs"
 	"syscall"
 
+	"github.com/ckptfs/ckptfs/bitlocker"
+	"github.com/ckptfs/ckptfs/vss"
+
 	"github.com/ckptfs/ckptfs/btrfs"
 	"github.com/ckptfs/ckptfs/catalog"
 	"github.com/ckptfs/ckptfs/diff"
@@ -91,6 +94,17 @@ var table = []struct {
 	{guest.ErrUnsupported, Unsupported},
 	{ntfs.ErrDeduplicated, Unsupported},
 	{guest.ErrLocked, Unsupported},
+	{bitlocker.ErrUnsupported, Unsupported},
+	{vss.ErrUnsupported, Unsupported},
+	{bitlocker.ErrBadKey, Usage},
+	{bitlocker.ErrWrongKey, Usage},
+	{vss.ErrNotStorage, Usage},
+	{bitlocker.ErrNotBitLocker, BadImage},
+	{bitlocker.ErrFormat, BadImage},
+	{bitlocker.ErrChecksum, BadImage},
+	{vss.ErrFormat, BadImage},
+	{vss.ErrLoop, BadImage},
+	{vss.ErrNoShadows, NotFound},
 	{xfs.ErrUnsupported, Unsupported},
 	{btrfs.ErrUnsupported, Unsupported},
 	{btrfs.ErrDevices, Unsupported}, // striped or on devices not given: ckptfs reads one disk
