@@ -62,7 +62,7 @@ func Open(src string, opt Options) (*Catalog, error) {
 		}
 	case !st.Usable:
 		return nil, fmt.Errorf("%s: %w (it is %s)", src, ErrNotFile, st.Kind)
-	case !isDiskFile(src):
+	case !isDiskFile(src) && !looksLikeDisk(opt.Source, src):
 		return nil, fmt.Errorf("%s: %w", src, ErrNotDisk)
 	default:
 		disks = []string{src}

@@ -20,9 +20,10 @@ import (
 //     child was made from (its DataWriteGuid is not the child's linkage):
 //     a disk whose DataWriteGuid the linkage names, among the disks
 //     already open, then in the folders searched (the child's folder and
-//     the folders of the disks open). Forensic copies are often renamed;
-//     the linkage still names the parent. A warning says which file was
-//     taken.
+//     the folders of the disks open), files with a disk extension first,
+//     then any file whose bytes are a VHDX or VHD (see sniff.go).
+//     Forensic copies are often renamed; the linkage still names the
+//     parent. A warning says which file was taken.
 //
 // A candidate from steps 1-3 whose identity does not match is an error
 // (wrapping vhdx.ErrParent, naming both files) unless step 4 finds the
@@ -123,23 +124,30 @@ func (f *forest) byIdentity(d *diskFile) (*diskFile, error) {
 		return p, nil
 	}
 	var found []*diskFile
+	var others []string // renamed without a disk extension: looked at last
 	for _, dir := range f.searchDirs(d) {
 		ents, err := f.src.ReadDir(dir)
 		if err != nil {
 			continue
 		}
 		for _, e := range ents {
-			if e.IsDir || !e.Usable || !isDiskFile(e.Name) || f.byPath[e.Name] != nil || f.sameFile(e) != nil {
+			if e.IsDir || !e.Usable || f.byPath[e.Name] != nil || f.sameFile(e) != nil {
 				continue
 			}
-			c, err := f.open(e.Name)
-			if err != nil {
-				continue // not a disk: no candidate
+			if !isDiskFile(e.Name) {
+				others = append(others, e.Name)
+				continue
 			}
-			if linkageOK(d.disk.Parent, c.disk) {
-				found = append(found, c)
-			} else {
-				c.disk.Close()
+			found = f.tryParent(d, e.Name, found)
+		}
+	}
+	if len(found) == 0 {
+		for i, name := range others {
+			if i >= f.opt.MaxFiles {
+				break
+			}
+			if looksLikeDisk(f.src, name) {
+				found = f.tryParent(d, name, found)
 			}
 		}
 	}
@@ -153,6 +161,20 @@ func (f *forest) byIdentity(d *diskFile) (*diskFile, error) {
 		return nil, nil
 	}
 	return f.keep(p), nil
+}
+
+// tryParent opens name and adds it to found when its DataWriteGuid is
+// d's parent linkage; other files are closed again.
+func (f *forest) tryParent(d *diskFile, name string, found []*diskFile) []*diskFile {
+	c, err := f.open(name)
+	if err != nil {
+		return found // not a disk: no candidate
+	}
+	if linkageOK(d.disk.Parent, c.disk) {
+		return append(found, c)
+	}
+	c.disk.Close()
+	return found
 }
 
 // nearestByID picks, among cands, a disk the child's linkage names,

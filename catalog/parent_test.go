@@ -96,3 +96,34 @@ func hasWarning(c *Catalog, words ...string) bool {
 	}
 	return false
 }
+
+// TestRenamedWithoutExtension renames a parent and a child the way
+// imaging tools name copies (no disk extension): the child given as the
+// source is read because its bytes are a VHDX, its parent is found by
+// identity among the files of its folder, and a text file there is no
+// candidate.
+func TestRenamedWithoutExtension(t *testing.T) {
+	dir := chainDir(t, [][2]string{{"web.vhdx", ""}, {snap1 + ".avhdx", "web.vhdx"}})
+	parent, child := filepath.Join(dir, "evidence.001"), filepath.Join(dir, "evidence.002")
+	if err := os.Rename(filepath.Join(dir, "web.vhdx"), parent); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(filepath.Join(dir, snap1+".avhdx"), child); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, "notes.txt"), []byte("case 17"), 0o644)
+	c := open(t, child, Options{})
+	now, err := c.VMs[0].Find("Now")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l := now.Disks[0].Chain.Layers; len(l) != 2 || l[1].Name != parent {
+		t.Errorf("chain %v", layerNames(l))
+	}
+	if !hasWarning(c, "using "+parent) {
+		t.Errorf("warnings %q", c.Warnings)
+	}
+	if _, err := Open(filepath.Join(dir, "notes.txt"), Options{}); !errors.Is(err, ErrNotDisk) {
+		t.Errorf("a text file as the source: %v", err)
+	}
+}
