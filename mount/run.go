@@ -4,7 +4,6 @@ package mount
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log"
 	"os"
@@ -30,10 +29,7 @@ func Run(ctx context.Context, cat *catalog.Catalog, mountpoint string, opt Optio
 	if err := checkMountpoint(cat.Source, mountpoint, opt.Nonempty); err != nil {
 		return err
 	}
-	release, err := cat.LockShared()
-	if errors.Is(err, catalog.ErrLocked) {
-		err = fmt.Errorf("%w: %w", ErrLocked, err)
-	}
+	release, err := LockCatalog(cat)
 	if err != nil {
 		return err
 	}

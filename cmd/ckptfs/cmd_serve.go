@@ -62,7 +62,7 @@ func (o *serveOptions) run(ctx context.Context, args []string) error {
 	for _, w := range cat.Warnings {
 		fmt.Fprintf(os.Stderr, "ckptfs serve: warning: %s\n", displayName(w))
 	}
-	release, err := mount.LockShared(mount.DiskFiles(cat))
+	release, err := mount.LockCatalog(cat)
 	if err != nil {
 		return err
 	}
