@@ -107,8 +107,8 @@ func (c *recordCompare) file(num uint64) error {
 	}
 	same := sa.ok && sb.ok && sa.rec.Gen == sb.rec.Gen
 	if !same {
-		c.emit(sa.rec.Paths, Removed, nil, sa.size())
-		c.emit(sb.rec.Paths, Added, nil, sb.size())
+		c.emit(sa.rec.Paths, Removed, nil, sa.size(), 0)
+		c.emit(sb.rec.Paths, Added, nil, 0, sb.size())
 		return nil
 	}
 	what, err := c.what(num, sa, sb)
@@ -126,7 +126,7 @@ func (c *recordCompare) matchPaths(sa, sb recordSide, what []string) {
 	pa, pb := sa.rec.Paths, sb.rec.Paths
 	if len(pa) == 1 && len(pb) == 1 && pa[0] != pb[0] {
 		c.out = append(c.out, FileChange{Path: c.vol + "/" + pb[0], Change: Renamed,
-			From: c.vol + "/" + pa[0], What: what, Size: sb.size()})
+			From: c.vol + "/" + pa[0], What: what}.sizes(sa.size(), sb.size()))
 		return
 	}
 	inA := map[string]bool{}
@@ -137,21 +137,21 @@ func (c *recordCompare) matchPaths(sa, sb recordSide, what []string) {
 	for _, p := range pb {
 		inB[p] = true
 		if !inA[p] {
-			c.emit([]string{p}, Added, []string{WhatLinks}, sb.size())
+			c.emit([]string{p}, Added, []string{WhatLinks}, 0, sb.size())
 		} else if len(what) > 0 {
-			c.emit([]string{p}, Modified, what, sb.size())
+			c.emit([]string{p}, Modified, what, sa.size(), sb.size())
 		}
 	}
 	for _, p := range pa {
 		if !inB[p] {
-			c.emit([]string{p}, Removed, []string{WhatLinks}, sa.size())
+			c.emit([]string{p}, Removed, []string{WhatLinks}, sa.size(), 0)
 		}
 	}
 }
 
-func (c *recordCompare) emit(paths []string, ch Change, what []string, sz int64) {
+func (c *recordCompare) emit(paths []string, ch Change, what []string, before, after int64) {
 	for _, p := range paths {
-		c.out = append(c.out, FileChange{Path: c.vol + "/" + p, Change: ch, What: what, Size: sz})
+		c.out = append(c.out, FileChange{Path: c.vol + "/" + p, Change: ch, What: what}.sizes(before, after))
 	}
 }
 

@@ -31,9 +31,7 @@ func WriteText(w io.Writer, r *Result) error {
 		if len(f.What) > 0 {
 			b.WriteString(" (" + strings.Join(f.What, ", ") + ")")
 		}
-		if f.Change != Removed && f.Size > 0 {
-			b.WriteString(" " + humanize.IBytes(uint64(f.Size)))
-		}
+		b.WriteString(sizeText(f))
 		b.WriteByte('\n')
 	}
 	for _, n := range r.Notes {
@@ -53,3 +51,22 @@ func WriteText(w io.Writer, r *Result) error {
 	_, err := io.WriteString(w, b.String())
 	return err
 }
+
+// sizeText says which size is which: "size 4 KiB" for an added file,
+// "was 4 KiB" for a removed one, "size 4 KiB → 6 KiB" when it changed.
+func sizeText(f FileChange) string {
+	switch {
+	case f.SizeBefore == nil && f.SizeAfter != nil && *f.SizeAfter > 0:
+		return "; size " + humanize.IBytes(uint64(*f.SizeAfter))
+	case f.SizeAfter == nil && f.SizeBefore != nil && *f.SizeBefore > 0:
+		return "; was " + humanize.IBytes(uint64(*f.SizeBefore))
+	case f.SizeBefore != nil && f.SizeAfter != nil && *f.SizeBefore != *f.SizeAfter:
+		return "; size " + humanize.IBytes(uint64(*f.SizeBefore)) + " → " + humanize.IBytes(uint64(*f.SizeAfter))
+	case f.SizeAfter != nil && *f.SizeAfter > 0:
+		return "; size " + humanize.IBytes(uint64(*f.SizeAfter))
+	}
+	return ""
+}
+
+// Empty reports whether the result shows no change at all.
+func (r *Result) Empty() bool { return len(r.Ranges) == 0 && len(r.Files) == 0 }

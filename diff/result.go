@@ -64,9 +64,22 @@ type FileChange struct {
 	// What lists the properties that changed (for Modified and Renamed),
 	// in the order of the What constants.
 	What []string `json:"what,omitempty"`
-	// Size is the file's size in the newer state (the older one for
-	// Removed), for the text rendering.
-	Size int64 `json:"-"`
+	// SizeBefore and SizeAfter are the file's sizes in the older and the
+	// newer state (directories: 0); nil where the file is not in that
+	// state (Added has no SizeBefore, Removed no SizeAfter).
+	SizeBefore *int64 `json:"size_before,omitempty"`
+	SizeAfter  *int64 `json:"size_after,omitempty"`
+}
+
+// sizes fills SizeBefore/SizeAfter by the kind of change.
+func (f FileChange) sizes(before, after int64) FileChange {
+	if f.Change != Added {
+		f.SizeBefore = &before
+	}
+	if f.Change != Removed {
+		f.SizeAfter = &after
+	}
+	return f
 }
 
 // Options says what Compare computes.

@@ -130,7 +130,7 @@ func TestThoroughRawWrite(t *testing.T) {
 		t.Errorf("without Thorough: files %+v notes %q; the record-based diff was expected to miss the raw write", plain.Files, plain.Notes)
 	}
 
-	want := []FileChange{{Path: vol + "/rewrite.bin", Change: Modified, What: []string{WhatContent}, Size: 100000}}
+	want := []FileChange{FileChange{Path: vol + "/rewrite.bin", Change: Modified, What: []string{WhatContent}}.sizes(100000, 100000)}
 	for _, pair := range [][2]string{{"disk", "disk_raw"}, {"disk_raw", "disk"}} {
 		res := compareOpt(t, dir, pair[0], pair[1], Options{Thorough: true})
 		if !reflect.DeepEqual(res.Files, want) {
@@ -164,7 +164,7 @@ func TestThoroughAmongChanges(t *testing.T) {
 	checkFiles(t, vol, plain.Files, 0, 1, nil)
 	thorough := compareOpt(t, dir, "disk", "disk_raw", Options{Thorough: true})
 	want := append(append([]FileChange(nil), plain.Files...),
-		FileChange{Path: vol + "/big.bin", Change: Modified, What: []string{WhatContent}, Size: 8000000})
+		FileChange{Path: vol + "/big.bin", Change: Modified, What: []string{WhatContent}}.sizes(8000000, 8000000))
 	sort.SliceStable(want, func(i, j int) bool { return want[i].Path < want[j].Path })
 	if !reflect.DeepEqual(thorough.Files, want) {
 		t.Errorf("thorough files:\n got %+v\nwant %+v", thorough.Files, want)
@@ -212,7 +212,7 @@ func TestThoroughUnreadableRecord(t *testing.T) {
 		t.Errorf("without Thorough: files %+v notes %q", plain.Files, plain.Notes)
 	}
 	res := compareOpt(t, dir, "disk", "disk_raw", Options{Thorough: true})
-	want := []FileChange{{Path: vol + "/rewrite.bin", Change: Modified, What: []string{WhatContent}, Size: 100000}}
+	want := []FileChange{FileChange{Path: vol + "/rewrite.bin", Change: Modified, What: []string{WhatContent}}.sizes(100000, 100000)}
 	if !reflect.DeepEqual(res.Files, want) {
 		t.Errorf("files %+v, want %+v", res.Files, want)
 	}
@@ -282,7 +282,7 @@ func TestThoroughNamedStream(t *testing.T) {
 		t.Errorf("without Thorough: ranges %+v files %+v notes %q", plain.Ranges, plain.Files, plain.Notes)
 	}
 	res := compareOpt(t, dir, "disk", "disk_raw", Options{Thorough: true})
-	want := []FileChange{{Path: bare + "/host.txt", Change: Modified, What: []string{WhatStreams}, Size: 5}}
+	want := []FileChange{FileChange{Path: bare + "/host.txt", Change: Modified, What: []string{WhatStreams}}.sizes(5, 5)}
 	if !reflect.DeepEqual(res.Files, want) || len(res.Notes) != 0 {
 		t.Errorf("thorough: files %+v notes %q, want %+v", res.Files, res.Notes, want)
 	}

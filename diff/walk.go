@@ -102,10 +102,10 @@ func walkDiff(ctx context.Context, vol string, fa, fb fs.FS) ([]FileChange, []st
 				if err != nil {
 					return nil, nil, err
 				}
-				out = append(out, FileChange{Path: vol + "/" + p, Change: Renamed, From: vol + "/" + old, What: what, Size: eb.size})
+				out = append(out, FileChange{Path: vol + "/" + p, Change: Renamed, From: vol + "/" + old, What: what}.sizes(ta[old].size, eb.size))
 				continue
 			}
-			out = append(out, FileChange{Path: vol + "/" + p, Change: Added, Size: eb.size})
+			out = append(out, FileChange{Path: vol + "/" + p, Change: Added}.sizes(0, eb.size))
 			continue
 		}
 		what, err := compareEntries(fa, fb, p, p, ea, eb)
@@ -113,7 +113,7 @@ func walkDiff(ctx context.Context, vol string, fa, fb fs.FS) ([]FileChange, []st
 			return nil, nil, err
 		}
 		if len(what) > 0 {
-			out = append(out, FileChange{Path: vol + "/" + p, Change: Modified, What: what, Size: eb.size})
+			out = append(out, FileChange{Path: vol + "/" + p, Change: Modified, What: what}.sizes(ea.size, eb.size))
 		}
 	}
 	for _, p := range sortedKeys(ta) {
@@ -123,7 +123,7 @@ func walkDiff(ctx context.Context, vol string, fa, fb fs.FS) ([]FileChange, []st
 		if renamedFrom[p] {
 			continue
 		}
-		out = append(out, FileChange{Path: vol + "/" + p, Change: Removed, Size: ta[p].size})
+		out = append(out, FileChange{Path: vol + "/" + p, Change: Removed}.sizes(ta[p].size, 0))
 	}
 	return out, notes, nil
 }

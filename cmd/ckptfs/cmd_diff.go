@@ -15,17 +15,19 @@ type diffOptions struct {
 	ranges   bool
 	files    bool
 	thorough bool
+	exitCode bool
 }
 
 func diffCommand() *command {
 	o := &diffOptions{}
 	return &command{
-		name: "diff", args: "SRC A B [--json] [--ranges] [--files] [--thorough]", short: "changed disk ranges and guest files between two checkpoints",
+		name: "diff", args: "SRC A B [--json] [--ranges] [--files] [--thorough] [--exit-code]", short: "changed disk ranges and guest files between two checkpoints",
 		flags: func(f *pflag.FlagSet) {
 			o.src.AddFlags(f)
 			f.BoolVar(&o.json, "json", false, "print one JSON object")
 			f.BoolVar(&o.ranges, "ranges", false, "only the changed disk ranges")
 			f.BoolVar(&o.files, "files", false, "only the changed guest files")
+			f.BoolVar(&o.exitCode, "exit-code", false, "exit 9 when the checkpoints differ, 0 when they are the same (as git diff --exit-code, with its own code)")
 			f.BoolVar(&o.thorough, "thorough", false, "NTFS: also report files whose clusters were written below the file system, their MFT record untouched (reads every MFT record)")
 		},
 		nargs: exactly(3),
@@ -60,7 +62,12 @@ func (o *diffOptions) run(ctx context.Context, args []string) error {
 		return err
 	}
 	if o.json {
-		return printJSON(res)
+		err = printJSON(res)
+	} else {
+		err = diff.WriteText(stdout, res)
 	}
-	return diff.WriteText(stdout, res)
+	if err == nil && o.exitCode && !res.Empty() {
+		return errDiffers
+	}
+	return err
 }

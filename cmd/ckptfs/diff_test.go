@@ -132,3 +132,33 @@ func TestDiffThorough(t *testing.T) {
 		t.Errorf("--json --thorough: %s", out)
 	}
 }
+
+func TestDiffExitCodeAndSizes(t *testing.T) {
+	src := demoVM(t)
+	if _, errs, code := ckptfs(t, "diff", "--exit-code", src, "Now", "Now"); code != exitOK {
+		t.Errorf("a checkpoint against itself: exit %d (%s), want 0", code, errs)
+	}
+	out, errs, code := ckptfs(t, "diff", "--exit-code", "--json", "--files", src, "web01", "Now")
+	if code != exitDiffers || errs != "" {
+		t.Fatalf("changed checkpoints: exit %d, stderr %q; want %d and nothing on stderr", code, errs, exitDiffers)
+	}
+	var res struct {
+		Files []struct {
+			Path       string
+			Change     string
+			SizeBefore *int64 `json:"size_before"`
+			SizeAfter  *int64 `json:"size_after"`
+		}
+	}
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Files) == 0 {
+		t.Fatal("no file changes between web01 and Now")
+	}
+	for _, f := range res.Files {
+		if (f.SizeBefore == nil) != (f.Change == "added") || (f.SizeAfter == nil) != (f.Change == "removed") {
+			t.Errorf("%s %s: size_before %v size_after %v", f.Change, f.Path, f.SizeBefore, f.SizeAfter)
+		}
+	}
+}

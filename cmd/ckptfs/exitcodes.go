@@ -18,11 +18,17 @@ const (
 	exitNotFound    = 6   // checkpoint, volume or guest path not found
 	exitUnsupported = 7   // a valid feature ckptfs does not implement
 	exitRefused     = 8   // refused to act: would damage data, files locked, target exists
+	exitDiffers     = 9   // diff --exit-code: the two checkpoints differ
 	exitInterrupted = 130 // stopped by SIGINT before finishing
 )
 
 // errRefused marks refusals that protect data (exit 8).
 var errRefused = errors.New("refused")
+
+// errDiffers is diff --exit-code's answer that the checkpoints differ: not
+// a failure, so nothing is printed for it (exit 9, not 1, so that a script
+// can tell it from an I/O error).
+var errDiffers = errors.New("checkpoints differ")
 
 // errUsage marks command line errors (exit 2).
 var errUsage = errors.New("usage")
@@ -42,6 +48,8 @@ func exitCode(err error) int {
 		return exitInterrupted
 	case errors.Is(err, errRefused):
 		return exitRefused
+	case errors.Is(err, errDiffers):
+		return exitDiffers
 	}
 	return errclass.ExitCode(err)
 }

@@ -105,7 +105,7 @@ func run(argv []string, out, errw io.Writer) int {
 	defer stop()
 	defer startProfile()()
 	err := cmd.run(ctx, fset.Args())
-	if err != nil {
+	if err != nil && !errors.Is(err, errDiffers) {
 		fmt.Fprintf(errw, "ckptfs %s: %s\n", cmd.name, oneLine(err))
 	}
 	return exitCode(err)
