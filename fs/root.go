@@ -118,10 +118,20 @@ func (r *Root) addByTime(ctx context.Context, parent *gofs.Inode, vm *catalog.VM
 		}
 	}
 	sort.SliceStable(timed, func(i, j int) bool { return timed[i].Created.Before(timed[j].Created) })
+	// Checkpoints made within one second (a checkpoint and the live state
+	// started from it, often) are told apart by name, not by " (2)".
+	perSecond := map[string]int{}
+	for _, c := range timed {
+		perSecond[timeName(c.Created)]++
+	}
 	var namer catalog.Namer
 	for _, c := range timed {
+		name := timeName(c.Created)
+		if perSecond[name] > 1 {
+			name += " " + names[c]
+		}
 		link := &symlinkNode{target: "../checkpoints/" + names[c], mtime: c.Created}
-		bt.AddChild(namer.Name(timeName(c.Created)), bt.NewPersistentInode(ctx, link, gofs.StableAttr{Mode: syscall.S_IFLNK}), false)
+		bt.AddChild(namer.Name(name), bt.NewPersistentInode(ctx, link, gofs.StableAttr{Mode: syscall.S_IFLNK}), false)
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/ckptfs/ckptfs/catalog"
 	"github.com/ckptfs/ckptfs/guest"
@@ -328,5 +329,22 @@ func TestLeftOutVolumeIsLogged(t *testing.T) {
 	}
 	if got := buf.String(); !strings.Contains(got, "volume Disk0-p7 (ntfs) left out: MFT record 0: torn (test)") {
 		t.Errorf("log: %q", got)
+	}
+}
+
+// Checkpoints made within one second are named by time and checkpoint in
+// by-time, not "(2)".
+func TestByTimeSameSecond(t *testing.T) {
+	tc := newTestCatalog()
+	vm := tc.cat.VMs[0]
+	vm.Checkpoints[2].Created = vm.Checkpoints[1].Created.Add(300 * time.Millisecond)
+	r := bridged(t, newRoot(tc.cat, tc.image, noVolumes))
+	bt := walk(t, r.EmbeddedInode(), "by-time")
+	want := []string{"2026-11-20T10.15.00", "2026-11-21T08.00.30 Before update", "2026-11-21T08.00.30 Now"}
+	if got := names(bt); !slices.Equal(got, want) {
+		t.Errorf("by-time = %q, want %q", got, want)
+	}
+	if got := readlink(t, walk(t, bt, "2026-11-21T08.00.30 Now")); got != "../checkpoints/Now" {
+		t.Errorf("link = %q", got)
 	}
 }

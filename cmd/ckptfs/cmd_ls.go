@@ -51,6 +51,19 @@ type lsCheckpoint struct {
 	Disks   []string `json:"disks"`
 	// BeingMerged: an interrupted merge is deleting the checkpoint.
 	BeingMerged bool `json:"being_merged,omitempty"`
+	// DiskSizes has one entry per disk, in the order of Disks.
+	DiskSizes []lsDiskSize `json:"disk_sizes"`
+}
+
+// lsDiskSize gives a disk's sizes at one checkpoint: the virtual disk,
+// and the checkpoint's own file (its length and the bytes it occupies on
+// the host, smaller for a sparse file; null where the source cannot tell).
+type lsDiskSize struct {
+	File        string `json:"file"`
+	Name        string `json:"name"`
+	VirtualSize *int64 `json:"virtual_size"`
+	FileSize    *int64 `json:"file_size"`
+	Allocated   *int64 `json:"allocated"`
 }
 
 func (o *lsOptions) run(ctx context.Context, args []string) error {
@@ -95,8 +108,10 @@ func lsObject(cat *catalog.Catalog) lsJSON {
 			if cp.Parent != nil {
 				c.Parent = &cp.Parent.ID
 			}
+			c.DiskSizes = []lsDiskSize{}
 			for _, d := range cp.Disks {
 				c.Disks = append(c.Disks, d.File)
+				c.DiskSizes = append(c.DiskSizes, diskSizes(d))
 			}
 			v.Checkpoints = append(v.Checkpoints, c)
 		}
@@ -137,4 +152,18 @@ func printTree(vm *catalog.VM, parent *catalog.Checkpoint, indent string) {
 		fmt.Fprintf(stdout, "%s%s  %s%s  %s\n", indent, cp.Name, created, live, strings.Join(disks, ", "))
 		printTree(vm, cp, indent+"  ")
 	}
+}
+
+// diskSizes reads a disk's sizes: the virtual size from its chain, the
+// file's length and allocation from the host.
+func diskSizes(d *catalog.Disk) lsDiskSize {
+	out := lsDiskSize{File: d.File, Name: d.Name}
+	if d.Chain != nil {
+		v := d.Chain.Size()
+		out.VirtualSize = &v
+	}
+	if size, alloc, ok := fileAllocation(d.File); ok {
+		out.FileSize, out.Allocated = &size, &alloc
+	}
+	return out
 }

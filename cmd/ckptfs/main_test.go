@@ -73,6 +73,12 @@ func TestLsJSONShape(t *testing.T) {
 				Parent  *string  `json:"parent"`
 				Live    bool     `json:"live"`
 				Disks   []string `json:"disks"`
+				Sizes   []struct {
+					File        string
+					VirtualSize *int64 `json:"virtual_size"`
+					FileSize    *int64 `json:"file_size"`
+					Allocated   *int64 `json:"allocated"`
+				} `json:"disk_sizes"`
 			} `json:"checkpoints"`
 		} `json:"vms"`
 	}
@@ -91,6 +97,17 @@ func TestLsJSONShape(t *testing.T) {
 	}
 	if cps[3].Disks[0] != files[2] || *cps[2].Parent != cps[1].ID {
 		t.Fatalf("disks/parents: %+v", cps)
+	}
+	for _, c := range cps {
+		st, err := os.Stat(c.Disks[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := c.Sizes[0]
+		if len(c.Sizes) != 1 || s.File != c.Disks[0] || s.VirtualSize == nil || *s.VirtualSize != 16<<20 ||
+			s.FileSize == nil || *s.FileSize != st.Size() || s.Allocated == nil || *s.Allocated <= 0 {
+			t.Errorf("%s: disk sizes %+v (file is %d bytes)", c.Name, c.Sizes, st.Size())
+		}
 	}
 }
 
