@@ -204,7 +204,9 @@ type volumeJSON struct {
 	PartName string `json:"part_name,omitempty"`
 	FSType   string `json:"fs_type"`
 	Label    string `json:"label"`
-	Error    string `json:"error,omitempty"`
+	// Journal is how a dirty filesystem log was treated (guest.Volume.Journal).
+	Journal string `json:"journal,omitempty"`
+	Error   string `json:"error,omitempty"`
 }
 
 // json renders checkpoint.json; it needs the volume scan.
@@ -253,7 +255,7 @@ func volumeJSONOf(ve *volEntry) volumeJSON {
 	v := ve.v
 	vj := volumeJSON{Name: v.Name, Dir: ve.dir, Disk: ve.disk, Number: v.Number, Start: v.Start,
 		Size: v.Size, Table: v.Table, PartType: v.PartType, PartName: v.PartName,
-		FSType: v.FSType, Label: v.Label}
+		FSType: v.FSType, Label: v.Label, Journal: v.Journal}
 	if v.Err != nil {
 		vj.Error = v.Err.Error()
 	}

@@ -120,6 +120,16 @@ type POSIXLinker interface {
 	POSIXLinks() bool
 }
 
+// Journaler is implemented by a filesystem with a log or journal that
+// can be left dirty by a crash or a crash-consistent checkpoint (XFS).
+// JournalState is "" when the log was clean, else what was done with it:
+// "replayed (N transactions)" when it was applied in memory, or
+// "NOT replayed, last checkpointed state shown: why" when the files read
+// as a norecovery mount shows them. Volume.Journal holds it.
+type Journaler interface {
+	JournalState() string
+}
+
 // DirLookuper is implemented by a filesystem that can describe one name
 // of a directory starting from the directory's FileInfo (NTFS: its MFT
 // reference) instead of resolving the whole path from the root again;

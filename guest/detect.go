@@ -15,6 +15,7 @@ const (
 	fsExt3    = "ext3"
 	fsExt4    = "ext4"
 	fsISO9660 = "iso9660"
+	fsXFS     = "xfs"
 	fsUnknown = "unknown"
 )
 
@@ -37,6 +38,8 @@ func detectProbe(buf []byte) string {
 		return fsLVM2
 	case len(buf) >= 512 && string(buf[3:11]) == "NTFS    ":
 		return fsNTFS
+	case len(buf) >= 512 && string(buf[0:4]) == "XFSB":
+		return fsXFS
 	case len(buf) >= 1024+0x68 && binary.LittleEndian.Uint16(buf[1024+0x38:]) == 0xef53:
 		return extKind(buf[1024:])
 	case len(buf) >= 0x8006 && buf[0x8000] == 1 && string(buf[0x8001:0x8006]) == "CD001":

@@ -25,12 +25,15 @@ type Volume struct {
 	Table    string // "gpt", "mbr" or "none"
 	PartType string // GPT type GUID or MBR type byte, as text
 	PartName string // GPT partition name, if any
-	FSType   string // "ntfs", "fat12", "fat16", "fat32", "ext2", "ext3", "ext4", "iso9660", "btrfs", "lvm2" (a physical volume), or "unknown"
+	FSType   string // "ntfs", "fat12", "fat16", "fat32", "ext2", "ext3", "ext4", "iso9660", "btrfs", "xfs", "lvm2" (a physical volume), or "unknown"
 	Label    string // filesystem label when known
 	// FS reads the volume's files; nil when the filesystem is unknown or
 	// could not be opened (Err says why).
 	FS  fs.FS
 	Err error
+	// Journal says how a dirty filesystem log was treated (see Journaler):
+	// "" when clean or not applicable.
+	Journal string
 	// Reader is the partition window over the disk.
 	Reader io.ReaderAt
 
@@ -171,6 +174,9 @@ func openVolume(v *Volume, o *Options, sib bool) []*Volume {
 		v.Err = fmt.Errorf("%s: %w", v.Name, err)
 	} else {
 		v.FS, v.Label = fsys, label
+		if j, ok := fsys.(Journaler); ok {
+			v.Journal = j.JournalState()
+		}
 	}
 	if !sib {
 		return nil

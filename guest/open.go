@@ -26,6 +26,8 @@ func openFS(kind string, r io.ReaderAt, size int64, probe []byte) (fs.FS, string
 		return openNTFS(r, size)
 	case fsBtrfs:
 		return openBtrfs(r, size)
+	case fsXFS:
+		return openXFS(r, size)
 	case fsFAT12, fsFAT16, fsFAT32:
 		if err := checkFAT(kind, probe, size); err != nil {
 			return nil, "", err

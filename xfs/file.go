@@ -50,6 +50,10 @@ func (fi *fileInfo) ChangeTime() time.Time { return fi.in.ctime }
 // CreationTime is the birth time of a v5 inode; zero on v4 volumes.
 func (fi *fileInfo) CreationTime() time.Time { return fi.in.crtime }
 
+// Generation is the inode's generation number, changed when its number
+// is reused for a new file.
+func (fi *fileInfo) Generation() uint64 { return uint64(fi.in.gen) }
+
 // Rdev is the device number of a device node, in the kernel's encoding
 // of 32-bit device numbers (major<<18 | minor, as XFS stores it).
 func (fi *fileInfo) Rdev() uint32 { return fi.in.rdev }
@@ -213,12 +217,13 @@ func (f *File) ReadDir(n int) ([]fs.DirEntry, error) {
 	return out, nil
 }
 
-// Extent maps FileOff..FileOff+Len of a file onto the volume at VolOff;
-// Sparse extents (holes and unwritten extents) have VolOff -1 and read as
-// zeros.
+// Extent maps FileOff..FileOff+Len of a file onto the volume at VolOff.
+// Sparse extents (holes) have VolOff -1; Unwritten extents (preallocated)
+// have space at VolOff; both read as zeros.
 type Extent struct {
 	FileOff, VolOff, Len int64
 	Sparse               bool
+	Unwritten            bool
 }
 
 // Extents maps the whole file (up to its size) onto the volume; exact is
@@ -248,15 +253,16 @@ func (f *File) Extents() (exts []Extent, exact bool, err error) {
 		}
 		end := min(start+int64(e.n)*bs, size)
 		hole(start)
-		if e.unwritten {
-			hole(end)
-			continue
-		}
 		vol, err := f.v.sb.fsbToByte(e.blk)
 		if err != nil {
 			return nil, false, &fs.PathError{Op: "extents", Path: f.name, Err: formatErr(-1, "%v", err)}
 		}
-		if k := len(out); k > 0 && !out[k-1].Sparse && out[k-1].VolOff+out[k-1].Len == vol {
+		if e.unwritten {
+			out = append(out, Extent{FileOff: start, VolOff: vol, Len: end - start, Unwritten: true})
+			at = end
+			continue
+		}
+		if k := len(out); k > 0 && !out[k-1].Sparse && !out[k-1].Unwritten && out[k-1].VolOff+out[k-1].Len == vol {
 			out[k-1].Len += end - start
 		} else {
 			out = append(out, Extent{FileOff: start, VolOff: vol, Len: end - start})

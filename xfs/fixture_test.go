@@ -78,7 +78,8 @@ func kernelMountDev(t testing.TB, img string, ro bool, opts ...string) string {
 	dev := strings.TrimSpace(string(testutil.Run(t, "losetup", args...)))
 	t.Cleanup(func() { _ = exec.Command("losetup", "-d", dev).Run() })
 	mnt := t.TempDir()
-	o := strings.Join(append([]string{"ro"}, opts...), ",")
+	// nouuid: the fixtures share one UUID and may be mounted at once.
+	o := strings.Join(append([]string{"ro", "nouuid"}, opts...), ",")
 	if b, err := exec.Command("mount", "-t", "xfs", "-o", o, dev, mnt).CombinedOutput(); err != nil {
 		testutil.Unavailable(t, "the kernel cannot mount "+img+": "+strings.TrimSpace(string(b)))
 	}

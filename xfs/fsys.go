@@ -168,6 +168,21 @@ func (v *FS) Xattrs(name string) (map[string][]byte, error) {
 	return v.xattrs(b, in)
 }
 
+// LookupIn describes one name of a directory, starting from the
+// directory's FileInfo (from this volume) instead of the root: listing a
+// large directory with metadata then costs one inode read per name.
+func (v *FS) LookupIn(dir fs.FileInfo, name string) (fs.FileInfo, error) {
+	fi, ok := dir.Sys().(*fileInfo)
+	if !ok || fi.v != v || !fi.in.isDir() {
+		return nil, &fs.PathError{Op: "lookup", Path: name, Err: fs.ErrInvalid}
+	}
+	in, err := v.lookup(newBudget(), fi.in, name)
+	if err != nil {
+		return nil, &fs.PathError{Op: "lookup", Path: name, Err: err}
+	}
+	return v.info(in, name), nil
+}
+
 // dirEntry is one listed name; its type comes from the entry's file type
 // when the volume records it, and Info reads the inode.
 type dirEntry struct {

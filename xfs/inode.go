@@ -42,6 +42,7 @@ type inode struct {
 	anextents uint64
 	flags     uint16
 	flags2    uint64
+	gen       uint32
 	rdev      uint32
 	dfork     []byte // data fork literal area
 	afork     []byte // attribute fork literal area, nil when absent
@@ -79,6 +80,7 @@ func (v *FS) parseInode(ino uint64, off int64, b []byte) (*inode, error) {
 		nlink:   be.Uint32(b[16:]),
 		size:    int64(be.Uint64(b[56:])),
 		flags:   be.Uint16(b[90:]),
+		gen:     be.Uint32(b[92:]),
 		aformat: b[83],
 	}
 	core := dinodeV2CoreLen

@@ -31,8 +31,9 @@ type volumeReport struct {
 	Checkpoint string   `json:"checkpoint,omitempty"`
 	Volume     string   `json:"volume"`
 	FS         string   `json:"fs"`
-	Read       bool     `json:"read"`  // the filesystem was opened and walked
-	Files      int64    `json:"files"` // entries walked
+	Read       bool     `json:"read"`              // the filesystem was opened and walked
+	Journal    string   `json:"journal,omitempty"` // how a dirty log was treated (guest.Volume.Journal)
+	Files      int64    `json:"files"`             // entries walked
 	Problems   []string `json:"problems"`
 }
 
@@ -88,6 +89,10 @@ func checkVolumes(ctx context.Context, views []diskView) ([]volumeReport, error)
 			switch {
 			case v.FS != nil:
 				r.Read = true
+				r.Journal = v.Journal
+				if strings.HasPrefix(v.Journal, "NOT replayed") {
+					r.problem("log %s", v.Journal)
+				}
 				walkVolume(ctx, v.FS, &r)
 			case v.Err != nil:
 				r.problem("cannot be read, the mount leaves it out: %v", v.Err)
