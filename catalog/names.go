@@ -2,55 +2,20 @@ package catalog
 
 import (
 	"strconv"
-	"strings"
-	"unicode/utf8"
+
+	namerule "github.com/ckptfs/ckptfs/internal/names"
 )
 
 // maxNameBytes is Linux's NAME_MAX: the longest file name a directory entry
 // can hold.
-const maxNameBytes = 255
+const maxNameBytes = namerule.MaxBytes
 
 // SafeName turns a checkpoint, VM or disk name into one directory entry
-// name. The rule, which the mount and the CLI share:
-//   - "/", NUL, other control characters (below U+0020, and U+007F) and
-//     bytes that are not valid UTF-8 each become "_";
-//   - the empty name becomes "_", "." becomes "_." and ".." becomes "_..";
-//   - a name longer than 255 bytes is cut at a character boundary.
-//
-// Everything else (spaces, colons, Unicode) is kept: the names are meant
-// to look as Hyper-V shows them.
-func SafeName(s string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); {
-		r, n := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && n <= 1, r == '/', r < 0x20, r == 0x7f:
-			b.WriteByte('_')
-		default:
-			b.WriteString(s[i : i+n])
-		}
-		i += n
-	}
-	out := b.String()
-	switch out {
-	case "":
-		return "_"
-	case ".", "..":
-		return "_" + out
-	}
-	return truncateName(out, maxNameBytes)
-}
+// name by the rule of package internal/names, which the mount, the CLI
+// and guest file names share.
+func SafeName(s string) string { return namerule.Safe(s) }
 
-// truncateName cuts s to at most max bytes without splitting a character.
-func truncateName(s string, max int) string {
-	if len(s) <= max {
-		return s
-	}
-	for max > 0 && !utf8.RuneStart(s[max]) {
-		max--
-	}
-	return s[:max]
-}
+func truncateName(s string, max int) string { return namerule.Truncate(s, max) }
 
 // Namer hands out safe names unique within one directory. The zero value
 // is ready to use.

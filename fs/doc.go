@@ -44,7 +44,7 @@
 // # Symbolic links
 //
 // A guest symlink or junction is shown as a symlink whose target can never
-// resolve outside its volume directory; see rewriteLink for the rule.
+// resolve outside its volume directory; see guest.RewriteLink for the rule.
 //
 // # Extended attributes
 //

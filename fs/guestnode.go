@@ -260,7 +260,7 @@ func (d *guestDir) Readdir(ctx context.Context) (ds gofs.DirStream, errno syscal
 }
 
 // guestLink is a guest symlink or junction, its target confined to the
-// volume by rewriteLink.
+// volume by guest.RewriteLink.
 type guestLink struct {
 	guestNode
 	once   sync.Once
@@ -285,7 +285,7 @@ func (l *guestLink) resolve() (string, error) {
 			l.err = err
 			return
 		}
-		l.target = rewriteLink(l.path, raw, !guest.LinksArePOSIX(l.vol.fsys))
+		l.target = guest.RewriteLink(l.path, raw, !guest.LinksArePOSIX(l.vol.fsys))
 	})
 	return l.target, l.err
 }

@@ -178,5 +178,9 @@ func (v *Volume) ReadLink(name string) (string, error) {
 	if !n.info.IsSymlink() {
 		return "", &fs.PathError{Op: "readlink", Path: name, Err: fs.ErrInvalid}
 	}
-	return n.info.Reparse.Target(), nil
+	t := n.info.Reparse.Target()
+	if t == "" {
+		return "", &fs.PathError{Op: "readlink", Path: name, Err: formatErr(-1, "record %d: link with an empty substitute name", n.info.Ref.Record)}
+	}
+	return t, nil
 }

@@ -41,18 +41,35 @@ func (r *Reparse) IsLink() bool {
 	return r.Tag == TagSymlink || r.Tag == TagMountPoint || r.Tag == TagInterix || r.Tag == TagLXSymlink
 }
 
-// Target returns the link target with '/' separators. Relative targets
-// are relative to the link's directory; absolute ones keep their Windows
-// form (drive letter) since they name paths outside the volume.
+// Target returns the link target with '/' separators, taken from the
+// SubstituteName: the name Windows resolves. The PrintName is only shown
+// to users, and a hostile image can make it say anything; a link must
+// show where it really leads. Relative targets are relative to the link's
+// directory. The NT namespace prefix \??\ is turned into the forms users
+// know: "\??\C:\x" becomes "C:/x", "\??\UNC\srv\share" becomes
+// "//srv/share", "\??\Volume{GUID}\x" becomes "Volume{GUID}/x", and any
+// other NT path "//?/<path>" (all of them name something outside the
+// volume, so a reader that confines links must leave them unresolved).
+// An empty SubstituteName gives "".
 func (r *Reparse) Target() string {
-	t := r.PrintName
-	if t == "" {
-		t = strings.TrimPrefix(r.SubstituteName, `\??\`)
-	}
+	t := r.SubstituteName
 	if r.Tag == TagInterix || r.Tag == TagLXSymlink {
 		return t // a POSIX path
 	}
-	return strings.ReplaceAll(t, `\`, "/")
+	t = strings.ReplaceAll(t, `\`, "/")
+	rest, ok := strings.CutPrefix(t, "/??/")
+	if !ok {
+		return t
+	}
+	switch {
+	case len(rest) >= 2 && rest[1] == ':' && (rest[0]|0x20 >= 'a' && rest[0]|0x20 <= 'z'):
+		return rest
+	case len(rest) >= 4 && strings.EqualFold(rest[:4], "UNC/"):
+		return "//" + rest[4:]
+	case len(rest) >= 7 && strings.EqualFold(rest[:7], "Volume{"):
+		return rest
+	}
+	return "//?/" + rest
 }
 
 // parseReparse decodes a $REPARSE_POINT value.

@@ -15,7 +15,7 @@ import (
 
 // ntfsDisk writes a VHDX holding a fresh NTFS volume (no partition table)
 // after damage(raw, mftOffset) changed its bytes.
-func ntfsDisk(t *testing.T, damage func(raw []byte, mft int)) string {
+func ntfsDisk(t *testing.T, damage func(raw []byte, mft int), files ...string) string {
 	t.Helper()
 	testutil.NeedTool(t, "mkntfs")
 	dir := t.TempDir()
@@ -28,9 +28,27 @@ func ntfsDisk(t *testing.T, damage func(raw []byte, mft int)) string {
 	}
 	testutil.Run(t, "mkntfs", "-q", "-F", "-Q", img)
 	testutil.NeedTool(t, "ntfscp")
-	hello := filepath.Join(dir, "hello.txt")
-	os.WriteFile(hello, []byte("hello\n"), 0o644)
-	testutil.Run(t, "ntfscp", "-f", img, hello, "hello.txt")
+	if len(files) == 0 {
+		files = []string{"hello.txt"}
+	}
+	for _, f := range files { // "name" (content: the name) or "name:stream" (20 KiB)
+		name, stream, isStream := strings.Cut(f, ":")
+		src := filepath.Join(dir, "src")
+		content := []byte(name)
+		args := []string{"-f", img, src, name}
+		if isStream {
+			content = bytes.Repeat([]byte("s"), 20<<10)
+			args = append(args, "-N", stream)
+			if err := os.WriteFile(src, []byte(name), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			testutil.Run(t, "ntfscp", "-f", img, src, name)
+		}
+		if err := os.WriteFile(src, content, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		testutil.Run(t, "ntfscp", args...)
+	}
 	raw, err := os.ReadFile(img)
 	if err != nil {
 		t.Fatal(err)

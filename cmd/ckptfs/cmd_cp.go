@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -14,6 +15,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/ckptfs/ckptfs/guest"
+	"github.com/ckptfs/ckptfs/internal/names"
 )
 
 type cpOptions struct {
@@ -50,71 +52,166 @@ func (o *cpOptions) run(ctx context.Context, args []string) error {
 	if len(srcs) > 1 && !destIsDir {
 		return fmt.Errorf("%w: copying several paths needs an existing directory as DEST", errUsage)
 	}
+	c := copier{ctx: ctx, streams: o.streams, force: o.force, links: map[string]string{}}
 	for _, s := range srcs {
 		fsys, p, err := resolveGuestPath(cp, s)
 		if err != nil {
-			return err
+			c.fail(s, err)
+			continue
 		}
 		target := dest
 		if destIsDir {
-			target = filepath.Join(dest, path.Base(p))
+			target = filepath.Join(dest, hostName(path.Base(p)))
 			if p == "." {
-				target = filepath.Join(dest, strings.Trim(s, "/"))
+				target = filepath.Join(dest, hostName(strings.Trim(s, "/")))
 			}
 		}
-		c := copier{ctx: ctx, fsys: fsys, streams: o.streams, force: o.force}
-		if err := c.copy(p, target); err != nil {
-			return err
+		// Links stay inside the copy's top: the directory copied, or
+		// the one holding the file or link copied.
+		c.fsys, c.root = fsys, p
+		c.vol, _, _ = strings.Cut(strings.Trim(s, "/"), "/")
+		if st, err := lstat(fsys, p); err == nil && !st.IsDir() {
+			c.root = path.Dir(p)
 		}
+		c.copy(p, target)
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	fmt.Fprintf(stderr, "ckptfs cp: copied %d, failed %d\n", c.copied, c.failed)
+	if ctx.Err() != nil {
+		return errInterrupted
+	}
+	if c.failed > 0 {
+		return partialCopy{failed: c.failed, total: c.copied + c.failed, first: c.firstErr}
 	}
 	return nil
 }
 
-// copier copies one guest tree out to the host.
+// partialCopy ends a cp run where something failed: its message is short
+// (each failure was named already), its exit code the first failure's.
+type partialCopy struct {
+	failed, total int
+	first         error
+}
+
+func (e partialCopy) Error() string {
+	return fmt.Sprintf("%d of %d entries not copied, or copied without all their metadata (listed above)", e.failed, e.total)
+}
+
+func (e partialCopy) Unwrap() error { return e.first }
+
+// copier copies guest trees out to the host. A failure never stops it:
+// each is named on stderr, a partial output file is removed, and the run
+// ends with a summary and the exit code of the first failure.
 type copier struct {
 	ctx     context.Context
 	fsys    fs.FS
 	streams bool
 	force   bool
+	// root is the volume path being copied: links are kept inside the
+	// copy of it.
+	root string
+	// vol names the volume being copied; links maps a guest file (its
+	// volume and identity) to the host path of its first copy, so hard
+	// links come out as hard links within one cp run.
+	vol   string
+	links map[string]string
+
+	copied, failed int
+	firstErr       error
 }
 
-func (c *copier) copy(p, target string) error {
+// fail reports one entry that could not be copied (or only partly).
+func (c *copier) fail(p string, err error) {
+	c.failed++
+	if c.firstErr == nil {
+		c.firstErr = err
+	}
+	fmt.Fprintf(stderr, "ckptfs cp: %s: %s\n", escapeText(p), oneLine(err))
+}
+
+// hostName is the name a guest entry gets on the host: the mount's rule
+// for names Linux cannot hold ("/", NUL, "." and "..", see internal/names).
+func hostName(name string) string {
+	if name == "" || name == "." || name == ".." || strings.ContainsAny(name, "/\x00") {
+		return names.Safe(name)
+	}
+	return name
+}
+
+func (c *copier) copy(p, target string) {
 	if c.ctx.Err() != nil {
-		return errInterrupted
+		return
 	}
 	st, err := lstat(c.fsys, p)
 	if err != nil {
-		return fmt.Errorf("%s: %w", p, err)
+		c.fail(p, err)
+		return
 	}
+	ok := true
 	switch {
 	case st.Mode()&fs.ModeSymlink != 0:
-		return c.symlink(p, target)
+		err = c.symlink(p, target)
 	case st.IsDir():
 		if err := os.MkdirAll(target, 0o755); err != nil {
-			return err
+			c.fail(p, err)
+			return
 		}
 		entries, err := fs.ReadDir(c.fsys, p)
 		if err != nil {
-			return fmt.Errorf("%s: %w", p, err)
+			c.fail(p, err) // what was listed is still copied
+			ok = false
 		}
 		for _, e := range entries {
-			if err := c.copy(path.Join(p, e.Name()), filepath.Join(target, e.Name())); err != nil {
-				return err
-			}
+			c.copy(path.Join(p, e.Name()), filepath.Join(target, hostName(e.Name())))
 		}
+		err = nil
 	default:
-		if err := c.file(p, target); err != nil {
-			return err
+		var linked bool
+		if linked, err = c.hardlink(st, target); err == nil && linked {
+			c.copied++
+			return // the first name carries times, mode and xattrs
+		}
+		if err == nil {
+			err = c.file(p, st, target)
 		}
 	}
-	c.metadata(p, st, target)
-	return nil
+	if err != nil {
+		c.fail(p, err)
+		return
+	}
+	if err := c.metadata(p, st, target); err != nil {
+		c.fail(p, err)
+		return
+	}
+	if ok {
+		c.copied++
+	}
 }
 
-func (c *copier) file(p, target string) error {
+// hardlink links target to an earlier copy of the same guest file, and
+// remembers the first copy of a file with several names.
+func (c *copier) hardlink(st fs.FileInfo, target string) (bool, error) {
+	m := guest.MetaOf(st)
+	if !m.HasID || m.Nlink < 2 {
+		return false, nil
+	}
+	key := fmt.Sprintf("%s\x00%d", c.vol, m.ID)
+	if first, ok := c.links[key]; ok {
+		if c.force {
+			os.Remove(target)
+		}
+		return true, os.Link(first, target)
+	}
+	c.links[key] = target
+	return false, nil
+}
+
+func (c *copier) file(p string, st fs.FileInfo, target string) (err error) {
 	in, err := c.fsys.Open(p)
 	if err != nil {
-		return fmt.Errorf("%s: %w", p, err)
+		return err
 	}
 	defer in.Close()
 	flags := os.O_WRONLY | os.O_CREATE | os.O_EXCL
@@ -125,29 +222,78 @@ func (c *copier) file(p, target string) error {
 	if err != nil {
 		return err
 	}
-	if err := copyCtx(c.ctx, out, in); err != nil {
-		out.Close()
-		return fmt.Errorf("%s: %w", p, err)
-	}
-	return out.Close()
+	defer func() {
+		if cerr := out.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			os.Remove(target) // no partial file is left behind
+		}
+	}()
+	return copySparse(c.ctx, out, in, st.Size())
 }
 
+// symlink makes the link as the mount shows it (guest.RewriteLink), then
+// keeps it inside the copied tree: a target that would leave the copy
+// dangles under its root, so no restored link reaches a host file.
 func (c *copier) symlink(p, target string) error {
 	rl, ok := c.fsys.(fs.ReadLinkFS)
 	if !ok {
-		return fmt.Errorf("%s: symlink on a filesystem that cannot read links", p)
+		return fmt.Errorf("symlink on a filesystem that cannot read links: %w", errors.ErrUnsupported)
 	}
-	dest, err := rl.ReadLink(p)
+	raw, err := rl.ReadLink(p)
 	if err != nil {
-		return fmt.Errorf("%s: %w", p, err)
+		return err
 	}
 	if c.force {
 		os.Remove(target)
 	}
-	if !guest.LinksArePOSIX(c.fsys) {
-		dest = strings.ReplaceAll(dest, `\`, "/") // a Windows target; on ext a backslash is a name's
-	}
+	dest := confineLink(p, guest.RewriteLink(p, raw, !guest.LinksArePOSIX(c.fsys)), c.root, raw)
 	return os.Symlink(dest, target)
+}
+
+// confineLink takes a target rewritten for the mount (relative, staying
+// in the volume) and re-expresses it for a copy whose top is the volume
+// directory root (the directory copied, or the directory holding the file
+// or link copied): kept when it lands inside root, else pointed at
+// <copy of root>/.ckptfs-unresolved/<raw target as one name>. Since the
+// result climbs no higher than the copy of root, no restored link reaches
+// a host file outside what was copied.
+func confineLink(linkPath, rewritten, root, raw string) string {
+	root = path.Clean(root)
+	dir := path.Dir(linkPath)
+	landed := path.Clean(path.Join(dir, rewritten))
+	within := func(p string) bool {
+		return root == "." && p != ".." && !strings.HasPrefix(p, "../") || p == root || strings.HasPrefix(p, root+"/")
+	}
+	rel := func(p string) []string { // p's components below root
+		if p == root || p == "." {
+			return nil
+		}
+		if root == "." {
+			return splitSlash(p)
+		}
+		return splitSlash(p[len(root)+1:])
+	}
+	up := strings.Repeat("../", len(rel(dir)))
+	if within(landed) && within(dir) {
+		t := strings.TrimSuffix(up+strings.Join(rel(landed), "/"), "/")
+		if t == "" {
+			return "."
+		}
+		return t
+	}
+	return up + guest.UnresolvedDir + "/" + names.Safe(strings.ReplaceAll(raw, "/", `\`))
+}
+
+func splitSlash(p string) []string {
+	var out []string
+	for _, c := range strings.Split(p, "/") {
+		if c != "" && c != "." {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 // keepPOSIX gives target the guest file's owner (when run as root) and
@@ -171,9 +317,10 @@ func keepPOSIX(target string, m guest.FileMeta, link bool) error {
 }
 
 // metadata sets times, owner and mode as the guest's filesystem keeps
-// them and, when asked, streams and extended attributes as xattrs.
-// Failures to set metadata are reported but do not stop the copy.
-func (c *copier) metadata(p string, st fs.FileInfo, target string) {
+// them and, when asked, streams and extended attributes as xattrs. The
+// file stays when some of it cannot be set; what failed is returned.
+func (c *copier) metadata(p string, st fs.FileInfo, target string) error {
+	var errs []error
 	m := guest.MetaOf(st)
 	link := st.Mode()&fs.ModeSymlink != 0
 	mtime, atime := st.ModTime(), st.ModTime()
@@ -182,54 +329,55 @@ func (c *copier) metadata(p string, st fs.FileInfo, target string) {
 	}
 	if !link {
 		if err := os.Chtimes(target, atime, mtime); err != nil {
-			fmt.Fprintf(os.Stderr, "ckptfs cp: %s: keeping times: %v\n", target, err)
+			errs = append(errs, fmt.Errorf("keeping times: %w", err))
 		}
 	}
 	switch {
 	case m.POSIX:
 		if err := keepPOSIX(target, m, link); err != nil {
-			fmt.Fprintf(os.Stderr, "ckptfs cp: %s: keeping owner and mode: %v\n", target, err)
+			errs = append(errs, fmt.Errorf("keeping owner and mode: %w", err))
 		}
 	case m.HasAttrs && !link:
 		// A filesystem with Windows attributes (NTFS) gives 0444 for a
 		// read-only file, as the mount shows it. (FAT and ISO keep no
 		// bits: their read-only modes are not theirs to copy.)
 		if err := os.Chmod(target, st.Mode().Perm()); err != nil {
-			fmt.Fprintf(os.Stderr, "ckptfs cp: %s: keeping the mode: %v\n", target, err)
+			errs = append(errs, fmt.Errorf("keeping the mode: %w", err))
 		}
 	}
-	if !c.streams {
-		return
-	}
-	if guest.CanOpenStreams(c.fsys) {
-		for _, s := range m.Streams {
-			if err := copyStream(c.fsys, p, s, target); err != nil {
-				fmt.Fprintf(os.Stderr, "ckptfs cp: %s: stream %s: %v\n", target, s, err)
+	if c.streams {
+		if guest.CanOpenStreams(c.fsys) {
+			for _, s := range m.Streams {
+				if err := copyStream(c.fsys, p, s, target); err != nil {
+					errs = append(errs, fmt.Errorf("stream %s: %w", s, err))
+				}
 			}
 		}
+		if m.Xattrs {
+			errs = append(errs, copyXattrs(st, target)...)
+		}
 	}
-	if m.Xattrs {
-		copyXattrs(st, target)
-	}
+	return errors.Join(errs...)
 }
 
 // copyXattrs sets the guest file's own extended attributes on target.
-func copyXattrs(st fs.FileInfo, target string) {
+func copyXattrs(st fs.FileInfo, target string) []error {
 	xs, err := guest.ReadXattrs(st)
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "ckptfs cp: %s: reading extended attributes: %v\n", target, err)
-		return
+		return []error{fmt.Errorf("reading extended attributes: %w", err)}
 	}
 	names := make([]string, 0, len(xs))
 	for name := range xs {
 		names = append(names, name)
 	}
 	sort.Strings(names)
+	var errs []error
 	for _, name := range names {
 		if err := setXattr(target, name, xs[name]); err != nil {
-			fmt.Fprintf(os.Stderr, "ckptfs cp: %s: extended attribute %s: %v\n", target, name, err)
+			errs = append(errs, fmt.Errorf("extended attribute %s: %w", name, err))
 		}
 	}
+	return errs
 }
 
 func copyStream(fsys fs.FS, p, stream, target string) error {

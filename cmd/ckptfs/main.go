@@ -49,11 +49,15 @@ func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
-// stdout is where commands write their results; tests swap it.
-var stdout io.Writer = os.Stdout
+// stdout is where commands write their results, stderr where they
+// report what they skipped or could not do; run sets both.
+var (
+	stdout io.Writer = os.Stdout
+	stderr io.Writer = os.Stderr
+)
 
 func run(argv []string, out, errw io.Writer) int {
-	stdout = out
+	stdout, stderr = out, errw
 	if len(argv) == 0 || argv[0] == "-h" || argv[0] == "--help" || argv[0] == "help" {
 		usage(out)
 		if len(argv) == 0 {
@@ -75,8 +79,7 @@ func run(argv []string, out, errw io.Writer) int {
 		if src, mnt, opts, ok := mountHelperArgs(argv); ok {
 			return runMountHelper(src, mnt, opts, errw)
 		}
-		fmt.Fprintf(errw, "ckptfs: unknown command %q\n", argv[0])
-		usage(errw)
+		fmt.Fprintf(errw, "ckptfs: unknown command %s (ckptfs --help lists the commands)\n", quoteName(argv[0]))
 		return exitUsage
 	}
 	fset := pflag.NewFlagSet("ckptfs "+cmd.name, pflag.ContinueOnError)
@@ -112,9 +115,10 @@ func run(argv []string, out, errw io.Writer) int {
 }
 
 // oneLine keeps an error message on one line, as scripts read stderr by
-// line, and reads as one sentence to a user: see tidyMessage.
+// line, and reads as one sentence to a user (see tidyMessage); any other
+// control character (a guest file name quoted in the message) is escaped.
 func oneLine(err error) string {
-	return tidyMessage(strings.ReplaceAll(err.Error(), "\n", "; "))
+	return escapeText(tidyMessage(strings.ReplaceAll(err.Error(), "\n", "; ")))
 }
 
 func exactly(n int) func(int) bool { return func(k int) bool { return k == n } }

@@ -1,19 +1,19 @@
-package fs
+package guest
 
 import (
 	"path"
 	"slices"
 	"strings"
 
-	"github.com/ckptfs/ckptfs/catalog"
+	"github.com/ckptfs/ckptfs/internal/names"
 )
 
-// unresolvedDir is the name, at a volume's root, under which links that
+// UnresolvedDir is the name, at a volume's root, under which links that
 // cannot be mapped into the volume dangle. Guest data never decides where
 // such a link points: its whole target becomes one component below it.
-const unresolvedDir = ".ckptfs-unresolved"
+const UnresolvedDir = ".ckptfs-unresolved"
 
-// rewriteLink maps the target of a guest symlink or junction to a target
+// RewriteLink maps the target of a guest symlink or junction to a target
 // that can never resolve outside the volume directory. linkPath is the
 // link's slash-separated path inside the volume; raw is the target as the
 // guest stored it. The rule:
@@ -26,7 +26,9 @@ const unresolvedDir = ".ckptfs-unresolved"
 //     the volume root: which volume carried the letter is not recorded, so
 //     the link's own volume is assumed.
 //  3. UNC targets (\\server\share, \??\UNC\...), volume GUID paths
-//     (\??\Volume{...}, or Volume{GUID} without the prefix) and drive-relative forms ("C:x") cannot be mapped:
+//     (\??\Volume{...}, or Volume{GUID} without the prefix), any other
+//     NT namespace path (\??\ not followed by a drive letter) and
+//     drive-relative forms ("C:x") cannot be mapped:
 //     the link dangles at <volume root>/.ckptfs-unresolved/<raw target as
 //     one component>.
 //  4. Other targets are relative to the link's directory. One made of
@@ -38,10 +40,13 @@ const unresolvedDir = ".ckptfs-unresolved"
 //  6. Otherwise the result is relative: one ".." per directory level of
 //     the link, then the cleaned components ("." for the root itself).
 //
+// The mount and `ckptfs cp` both apply it (cp then keeps the result
+// inside the copied tree).
+//
 // Since the result climbs through real directories at most to the volume
 // root and then only descends, and every link met on the way down obeys
 // the same rule, no resolution can leave the volume directory.
-func rewriteLink(linkPath, raw string, windows bool) string {
+func RewriteLink(linkPath, raw string, windows bool) string {
 	dir := splitPath(path.Dir(linkPath))
 	t := strings.ReplaceAll(raw, "\x00", "")
 	prefixed := false
@@ -62,7 +67,7 @@ func rewriteLink(linkPath, raw string, windows bool) string {
 	case !windows:
 		fromRoot = false
 	case strings.HasPrefix(t, "//"),
-		prefixed && (hasPrefixFold(t, "UNC/") || hasPrefixFold(t, "Volume{")),
+		prefixed && !hasDrive(t),
 		isVolumeGUIDPath(t):
 		return unresolved(len(dir), raw)
 	case hasDrive(t):
@@ -137,8 +142,8 @@ func unresolved(depth int, raw string) string {
 	for range depth {
 		b.WriteString("../")
 	}
-	b.WriteString(unresolvedDir + "/")
-	b.WriteString(catalog.SafeName(name))
+	b.WriteString(UnresolvedDir + "/")
+	b.WriteString(names.Safe(name))
 	return b.String()
 }
 

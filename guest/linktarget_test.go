@@ -1,4 +1,4 @@
-package fs
+package guest
 
 import (
 	"strings"
@@ -32,10 +32,14 @@ func TestRewriteLink(t *testing.T) {
 		{"link", `\??\Volume{0f6a-11}\x`, `.ckptfs-unresolved/\??\Volume{0f6a-11}\x`},
 		{"a/link", `Volume{01234567-89ab-cdef-0123-456789abcdef}/x`, `../.ckptfs-unresolved/Volume{01234567-89ab-cdef-0123-456789abcdef}\x`},
 		{"link", `C:relative`, `.ckptfs-unresolved/C:relative`},
+		// any other NT namespace path, raw or as ntfs.Reparse.Target gives it
+		{"link", `\??\GLOBALROOT\Device\HarddiskVolume1\x`, `.ckptfs-unresolved/\??\GLOBALROOT\Device\HarddiskVolume1\x`},
+		{"a/link", `//?/GLOBALROOT/Device/x`, `../.ckptfs-unresolved/\\?\GLOBALROOT\Device\x`},
+		{"link", `//srv/share/x`, `.ckptfs-unresolved/\\srv\share\x`},
 		{"link", `//x/..`, `.ckptfs-unresolved/\\x\..`},
 	} {
-		if got := rewriteLink(tc.link, tc.raw, true); got != tc.want {
-			t.Errorf("rewriteLink(%q, %q) = %q, want %q", tc.link, tc.raw, got, tc.want)
+		if got := RewriteLink(tc.link, tc.raw, true); got != tc.want {
+			t.Errorf("RewriteLink(%q, %q) = %q, want %q", tc.link, tc.raw, got, tc.want)
 		}
 		checkConfined(t, tc.link, tc.raw)
 	}
@@ -54,8 +58,8 @@ func TestRewritePOSIXLink(t *testing.T) {
 		{"a/b/link", `../x`, "../x"},
 		{"a/link", `\\server\share`, `\\server\share`},
 	} {
-		if got := rewriteLink(tc.link, tc.raw, false); got != tc.want {
-			t.Errorf("rewriteLink(%q, %q, posix) = %q, want %q", tc.link, tc.raw, got, tc.want)
+		if got := RewriteLink(tc.link, tc.raw, false); got != tc.want {
+			t.Errorf("RewriteLink(%q, %q, posix) = %q, want %q", tc.link, tc.raw, got, tc.want)
 		}
 	}
 }
@@ -64,9 +68,9 @@ func TestRewritePOSIXLink(t *testing.T) {
 // directory and fails if it ever climbs above the volume root.
 func checkConfined(t *testing.T, link, raw string) {
 	t.Helper()
-	got := rewriteLink(link, raw, true)
+	got := RewriteLink(link, raw, true)
 	if strings.HasPrefix(got, "/") || strings.ContainsRune(got, 0) {
-		t.Fatalf("rewriteLink(%q, %q) = %q: absolute or NUL", link, raw, got)
+		t.Fatalf("RewriteLink(%q, %q) = %q: absolute or NUL", link, raw, got)
 	}
 	depth := len(splitPath(link)) - 1
 	for _, c := range strings.Split(got, "/") {
@@ -78,7 +82,7 @@ func checkConfined(t *testing.T, link, raw string) {
 			depth++
 		}
 		if depth < 0 {
-			t.Fatalf("rewriteLink(%q, %q) = %q leaves the volume", link, raw, got)
+			t.Fatalf("RewriteLink(%q, %q) = %q leaves the volume", link, raw, got)
 		}
 	}
 }
