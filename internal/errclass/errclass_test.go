@@ -70,6 +70,7 @@ var sentinels = map[string]struct {
 	"mount.ErrInsideSource":     {mount.ErrInsideSource, errclass.Refused},
 	"mount.ErrLocked":           {mount.ErrLocked, errclass.Refused},
 	"mount.ErrOption":           {mount.ErrOption, errclass.Usage},
+	"mount.ErrNotEmpty":         {mount.ErrNotEmpty, errclass.Refused},
 	"ntfs.ErrFormat":            {ntfs.ErrFormat, errclass.BadImage},
 	"ntfs.ErrFixup":             {ntfs.ErrFixup, errclass.BadImage},
 	"ntfs.ErrUnsupported":       {ntfs.ErrUnsupported, errclass.Unsupported},
