@@ -23,6 +23,9 @@ type Options struct {
 	MaxDepth int
 	// MaxFiles bounds the files scanned and opened (default 100000).
 	MaxFiles int
+	// IgnoreChecksums reads VHD files whose footer or dynamic header
+	// fails its checksum (vhdx.DiskOptions); the fault is a warning.
+	IgnoreChecksums bool
 	// Source is where src is read from; nil means the local filesystem.
 	Source Source
 }

@@ -82,7 +82,7 @@ func (f *forest) open(path string) (*diskFile, error) {
 	if err != nil {
 		return nil, err
 	}
-	disk, err := vhdx.NewNamedDisk(abs, file, file.Size())
+	disk, err := vhdx.NewNamedDiskOptions(abs, file, file.Size(), vhdx.DiskOptions{IgnoreChecksums: f.opt.IgnoreChecksums})
 	if err != nil {
 		file.Close()
 		return nil, err

@@ -193,9 +193,24 @@ func (d *Disk) Close() error {
 	return d.closer.Close()
 }
 
+// DiskOptions tune how a disk is read.
+type DiskOptions struct {
+	// IgnoreChecksums reads a VHD whose footer or dynamic header fails
+	// its checksum (and has no good copy) instead of refusing it; the
+	// fault stays in Disk.Warnings. For examiners who must see the data
+	// of an image a tool wrote wrongly; qemu refuses such files, libvhdi
+	// reads them.
+	IgnoreChecksums bool
+}
+
 // NewDisk reads a VHDX or VHD image from r, whose length is size. It
 // detects the format by its signatures and never writes.
 func NewDisk(r io.ReaderAt, size int64) (*Disk, error) {
+	return NewDiskOptions(r, size, DiskOptions{})
+}
+
+// NewDiskOptions is NewDisk with options.
+func NewDiskOptions(r io.ReaderAt, size int64, opt DiskOptions) (*Disk, error) {
 	var sig [8]byte
 	if size >= 8 {
 		if _, err := r.ReadAt(sig[:], 0); err != nil {
@@ -205,7 +220,7 @@ func NewDisk(r io.ReaderAt, size int64) (*Disk, error) {
 	if bytes.Equal(sig[:], []byte("vhdxfile")) {
 		return newVHDX(r, size)
 	}
-	return newVHD(r, size)
+	return newVHD(r, size, opt)
 }
 
 // OpenDisk opens the named file read-only and reads it with NewDisk. Only
@@ -233,7 +248,12 @@ func OpenDisk(name string) (*Disk, error) {
 // offers through OSFile(), an *os.File, reads get the kernel's read-ahead
 // hints and zero-copy views map the file. Errors name the disk.
 func NewNamedDisk(name string, r io.ReaderAt, size int64) (*Disk, error) {
-	d, err := NewDisk(r, size)
+	return NewNamedDiskOptions(name, r, size, DiskOptions{})
+}
+
+// NewNamedDiskOptions is NewNamedDisk with options.
+func NewNamedDiskOptions(name string, r io.ReaderAt, size int64, opt DiskOptions) (*Disk, error) {
+	d, err := NewDiskOptions(r, size, opt)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}

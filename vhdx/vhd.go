@@ -22,11 +22,11 @@ type footerPick struct {
 // not list as footer-size writers ("vpc ", "qemu"), which for Virtual PC
 // images is a little smaller; the sectors past the CHS size are ones those
 // guests could not address, so they hold nothing the guest wrote.
-func newVHD(r io.ReaderAt, size int64) (*Disk, error) {
+func newVHD(r io.ReaderAt, size int64, opt DiskOptions) (*Disk, error) {
 	if size < vhdOldFooter {
 		return nil, formatErr(0, "no VHD footer (conectix) and no VHDX signature: file has only %d bytes", size)
 	}
-	fp, err := pickVHDFooter(r, size)
+	fp, err := pickVHDFooter(r, size, opt.IgnoreChecksums)
 	if err != nil {
 		return nil, err
 	}
@@ -55,7 +55,7 @@ func newVHD(r io.ReaderAt, size int64) (*Disk, error) {
 	case vhdTypeFixed:
 		err = openVHDFixed(d, fp)
 	case vhdTypeDynamic, vhdTypeDifferencing:
-		err = openVHDDynamic(d, r, fp)
+		err = openVHDDynamic(d, r, fp, opt.IgnoreChecksums)
 	}
 	if err != nil {
 		return nil, err
@@ -78,7 +78,7 @@ func readVHDFooterAt(r io.ReaderAt, off int64, n int) (f vhdFooter, ok, csOK boo
 // older than Virtual PC 2004, 511) bytes, else the copy at offset 0 that
 // dynamic and differencing disks keep. A damaged end footer is tolerated
 // when the copy is good, because the copy exists for exactly that case.
-func pickVHDFooter(r io.ReaderAt, size int64) (footerPick, error) {
+func pickVHDFooter(r io.ReaderAt, size int64, ignoreChecksums bool) (footerPick, error) {
 	fp := footerPick{endOff: size}
 	var end vhdFooter
 	var endOK, endCS bool
@@ -125,6 +125,14 @@ func pickVHDFooter(r io.ReaderAt, size int64) (footerPick, error) {
 		} else {
 			fp.warnings = append(fp.warnings, "VHD footer at the end is missing; used the copy at 0")
 		}
+		return fp, nil
+	case endOK && ignoreChecksums:
+		fp.f, fp.off, fp.atEnd = end, fp.endOff, true
+		fp.warnings = append(fp.warnings, fmt.Sprintf("VHD footer at 0x%x has a bad checksum (read anyway: checksums ignored)", fp.endOff))
+		return fp, nil
+	case firstOK && ignoreChecksums:
+		fp.f, fp.off = first, 0
+		fp.warnings = append(fp.warnings, "VHD footer copy at 0 has a bad checksum and there is no footer at the end (read anyway: checksums ignored)")
 		return fp, nil
 	case endOK:
 		return fp, checksumErr(fp.endOff, "VHD footer checksum (and no good copy at 0)")
@@ -179,7 +187,7 @@ func openVHDFixed(d *Disk, fp footerPick) error {
 
 // openVHDDynamic reads the dynamic header and BAT of a dynamic or
 // differencing disk.
-func openVHDDynamic(d *Disk, r io.ReaderAt, fp footerPick) error {
+func openVHDDynamic(d *Disk, r io.ReaderAt, fp footerPick, ignoreChecksums bool) error {
 	f := &fp.f
 	size := d.FileSize
 	if f.DataOffset > uint64(size) || uint64(size)-f.DataOffset < vhdDynHeaderSize {
@@ -195,7 +203,10 @@ func openVHDDynamic(d *Disk, r io.ReaderAt, fp footerPick) error {
 		return formatErr(hOff, "no VHD dynamic header (cxsparse), found %q", bytes.TrimRight(b[:8], "\x00"))
 	}
 	if !h.checksumOK(b) {
-		return checksumErr(hOff+vhdDynCsOff, "VHD dynamic header checksum")
+		if !ignoreChecksums {
+			return checksumErr(hOff+vhdDynCsOff, "VHD dynamic header checksum")
+		}
+		d.Warnings = append(d.Warnings, fmt.Sprintf("VHD dynamic header at 0x%x has a bad checksum (read anyway: checksums ignored)", hOff))
 	}
 	m, err := vhdDynamicLayout(d, &h, hOff, fp.endOff)
 	if err != nil {

@@ -3,6 +3,7 @@ package vhdx
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -279,5 +280,26 @@ func TestVHDFixedCreated(t *testing.T) {
 	}
 	if !bytes.Equal(got, img[:size]) {
 		t.Errorf("fixed content: %s", firstDiff(got, img[:size]))
+	}
+}
+
+// A VHD whose only footer fails its checksum (dfvfs's test images are
+// such files) is refused, and read with IgnoreChecksums, the fault kept
+// as a warning.
+func TestVHDIgnoreChecksums(t *testing.T) {
+	_, _, img := vhdTestImages(t)
+	img[len(img)-512+vhdFooterCsOff] ^= 0xff
+	if _, err := NewDisk(bytes.NewReader(img), int64(len(img))); !errors.Is(err, ErrChecksum) {
+		t.Fatalf("strict open: %v, want ErrChecksum", err)
+	}
+	d, err := NewDiskOptions(bytes.NewReader(img), int64(len(img)), DiskOptions{IgnoreChecksums: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(d.Warnings) == 0 || !strings.Contains(d.Warnings[0], "checksums ignored") {
+		t.Errorf("warnings %q", d.Warnings)
+	}
+	if d.VirtualSize != int64(len(img)-512) {
+		t.Errorf("virtual size %d", d.VirtualSize)
 	}
 }

@@ -41,6 +41,9 @@ func mergeCommand() *command {
 }
 
 func (o *mergeOptions) run(ctx context.Context, args []string) error {
+	if o.src.ignoreChecksums {
+		return fmt.Errorf("%w: merge writes to the disk files and will not act on files whose checksums are wrong (--ignore-checksums)", errRefused)
+	}
 	cat, err := o.src.open(args[0])
 	if err != nil {
 		return err

@@ -321,3 +321,31 @@ func TestSameFaultSameExitCode(t *testing.T) {
 		}
 	}
 }
+
+// A VHD whose footer checksum is wrong is refused with the flag named,
+// read with --ignore-checksums, and still reported by check.
+func TestIgnoreChecksums(t *testing.T) {
+	testutil.NeedTool(t, "qemu-img")
+	dir := t.TempDir()
+	img := filepath.Join(dir, "bad.vhd")
+	testutil.Run(t, "qemu-img", "create", "-q", "-f", "vpc", "-o", "subformat=fixed", img, "1M")
+	f, err := os.OpenFile(img, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, _ := f.Stat()
+	f.WriteAt([]byte{0xde, 0xad}, st.Size()-512+64) // the footer's checksum field
+	f.Close()
+	if _, errs, code := ckptfs(t, "ls", img); code != exitBadImage || !strings.Contains(errs, "--ignore-checksums") {
+		t.Errorf("strict ls: exit %d, %q", code, errs)
+	}
+	if out, errs, code := ckptfs(t, "ls", "--ignore-checksums", img); code != exitOK {
+		t.Errorf("ls --ignore-checksums: exit %d, %q %q", code, out, errs)
+	}
+	if out, _, code := ckptfs(t, "check", "--ignore-checksums", img); code != exitProblems || !strings.Contains(out, "checksum") {
+		t.Errorf("check --ignore-checksums: exit %d, %q", code, out)
+	}
+	if _, _, code := ckptfs(t, "merge", "--ignore-checksums", img, "bad"); code != exitRefused {
+		t.Errorf("merge --ignore-checksums: exit %d", code)
+	}
+}

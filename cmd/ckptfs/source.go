@@ -10,22 +10,29 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/ckptfs/ckptfs/catalog"
+	"github.com/ckptfs/ckptfs/vhdx"
 )
 
 // sourceOptions are the flags every command that reads SRC shares.
 type sourceOptions struct {
-	ignoreLinkage bool
-	noConfig      bool
+	ignoreLinkage   bool
+	noConfig        bool
+	ignoreChecksums bool
 }
 
 func (o *sourceOptions) AddFlags(f *pflag.FlagSet) {
 	f.BoolVar(&o.ignoreLinkage, "ignore-linkage", false, "accept a parent whose identity does not match its child (reads garbage if it really changed)")
 	f.BoolVar(&o.noConfig, "no-config", false, "ignore VM configuration; name checkpoints by disk file")
+	f.BoolVar(&o.ignoreChecksums, "ignore-checksums", false, "read a VHD whose footer or header checksum is wrong (check still reports it)")
 }
 
 func (o *sourceOptions) open(src string) (*catalog.Catalog, error) {
-	cat, err := catalog.Open(src, catalog.Options{IgnoreLinkage: o.ignoreLinkage, NoConfig: o.noConfig})
+	cat, err := catalog.Open(src, catalog.Options{IgnoreLinkage: o.ignoreLinkage, NoConfig: o.noConfig,
+		IgnoreChecksums: o.ignoreChecksums})
 	if err != nil {
+		if errors.Is(err, vhdx.ErrChecksum) && !o.ignoreChecksums {
+			return nil, fmt.Errorf("%w (--ignore-checksums reads it anyway)", err)
+		}
 		return nil, err
 	}
 	return cat, nil
