@@ -138,7 +138,7 @@ func (f *forest) byIdentity(d *diskFile) (*diskFile, error) {
 				others = append(others, e.Name)
 				continue
 			}
-			found = f.tryParent(d, e.Name, found)
+			found = f.tryParent(d, e, found)
 		}
 	}
 	if len(found) == 0 {
@@ -146,8 +146,8 @@ func (f *forest) byIdentity(d *diskFile) (*diskFile, error) {
 			if i >= f.opt.MaxFiles {
 				break
 			}
-			if looksLikeDisk(f.src, name) {
-				found = f.tryParent(d, name, found)
+			if _, seen := f.probed[name]; seen || looksLikeDisk(f.src, name) {
+				found = f.tryParent(d, FileInfo{Name: name}, found)
 			}
 		}
 	}
@@ -163,18 +163,29 @@ func (f *forest) byIdentity(d *diskFile) (*diskFile, error) {
 	return f.keep(p), nil
 }
 
-// tryParent opens name and adds it to found when its DataWriteGuid is
-// d's parent linkage; other files are closed again.
-func (f *forest) tryParent(d *diskFile, name string, found []*diskFile) []*diskFile {
-	c, err := f.open(name)
-	if err != nil {
-		return found // not a disk: no candidate
+// tryParent opens e and adds it to found when its DataWriteGuid is d's
+// parent linkage; other files are closed again. What a file is (its
+// identity, or not a disk) is remembered, so that a folder of many
+// orphaned children opens each candidate once, not once per child.
+func (f *forest) tryParent(d *diskFile, e FileInfo, found []*diskFile) []*diskFile {
+	if id, seen := f.probed[e.Name]; seen && (id.IsZero() || !linkageID(d.disk.Parent, id)) {
+		return found
 	}
+	c, err := f.open(e.Name)
+	if err != nil {
+		f.probed[e.Name] = vhdx.GUID{} // not a disk: no candidate
+		return found
+	}
+	f.probed[e.Name] = c.disk.DataWriteGUID
 	if linkageOK(d.disk.Parent, c.disk) {
 		return append(found, c)
 	}
 	c.disk.Close()
 	return found
+}
+
+func linkageID(loc *vhdx.ParentLocator, id vhdx.GUID) bool {
+	return loc.Linkage == id || !loc.Linkage2.IsZero() && loc.Linkage2 == id
 }
 
 // nearestByID picks, among cands, a disk the child's linkage names,

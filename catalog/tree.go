@@ -39,13 +39,17 @@ type forest struct {
 	byBase map[string][]*diskFile // lower-case base name
 	bySize map[int64][]*diskFile  // to find one file reached by two paths
 
+	// probed remembers the DataWriteGuid of files the parent search
+	// opened and closed again (zero: not a disk).
+	probed map[string]vhdx.GUID
+
 	folder   bool     // the source is a folder: tolerate broken disks
 	warnings []string // what was left out, and why
 	firstErr error
 }
 
 func newForest(opt Options) *forest {
-	return &forest{opt: opt, src: opt.Source, byPath: map[string]*diskFile{}, byBase: map[string][]*diskFile{}, bySize: map[int64][]*diskFile{}}
+	return &forest{opt: opt, src: opt.Source, probed: map[string]vhdx.GUID{}, byPath: map[string]*diskFile{}, byBase: map[string][]*diskFile{}, bySize: map[int64][]*diskFile{}}
 }
 
 // add opens path unless it is already open.
@@ -168,8 +172,7 @@ func commonPrefix(a, b string) int {
 }
 
 func linkageOK(loc *vhdx.ParentLocator, parent *vhdx.Disk) bool {
-	return loc.Linkage == parent.DataWriteGUID ||
-		!loc.Linkage2.IsZero() && loc.Linkage2 == parent.DataWriteGUID
+	return linkageID(loc, parent.DataWriteGUID)
 }
 
 // checkLoops refuses a parent chain that comes back on itself or is
