@@ -26,8 +26,18 @@ type Options struct {
 	// IgnoreChecksums reads VHD files whose footer or dynamic header
 	// fails its checksum (vhdx.DiskOptions); the fault is a warning.
 	IgnoreChecksums bool
-	// Source is where src is read from; nil means the local filesystem.
+	// Source is where src is read from; nil means the one registered for
+	// src's scheme (see RegisterScheme), else the local filesystem.
 	Source Source
+}
+
+func (o *Options) pickSource(src string) error {
+	if o.Source != nil {
+		return nil
+	}
+	s, err := sourceFor(src)
+	o.Source = s
+	return err
 }
 
 func (o *Options) defaults() {
@@ -37,9 +47,7 @@ func (o *Options) defaults() {
 	if o.MaxFiles <= 0 {
 		o.MaxFiles = 100000
 	}
-	if o.Source == nil {
-		o.Source = Local{}
-	}
+
 }
 
 // Open reads src: one disk file (its parents are followed through their
@@ -52,6 +60,9 @@ func (o *Options) defaults() {
 // configuration names fall back to the disk-tree rule.
 func Open(src string, opt Options) (*Catalog, error) {
 	opt.defaults()
+	if err := opt.pickSource(src); err != nil {
+		return nil, err
+	}
 	st, err := opt.Source.Stat(src)
 	if err != nil {
 		return nil, err
@@ -148,6 +159,9 @@ func (c *Catalog) Close() error {
 // merge journals are not applied: the chain is the one the files hold.
 func OpenChain(name string, opt Options) (*vhdx.Chain, io.Closer, error) {
 	opt.defaults()
+	if err := opt.pickSource(name); err != nil {
+		return nil, nil, err
+	}
 	f := newForest(opt)
 	d, err := f.add(name)
 	if err == nil {
