@@ -9,7 +9,9 @@
 #  4. export of a dynamic VHDX to raw: ckptfs export vs qemu-img convert;
 #  5. diff of two checkpoints vs sha256sum of both raw images;
 #  6. NTFS reads and listings vs ntfs-3g;
-#  7. NBD: ckptfs serve vs qemu-nbd (nbdcopy, random reads).
+#  7. NBD: ckptfs serve vs qemu-nbd (nbdcopy, random reads);
+#  8. btrfs: find and sha256 of every file of a 50,000-file zstd volume,
+#     ckptfs mount vs the kernel's loop mount (as root).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${RUNS:-3}
@@ -18,6 +20,7 @@ work=$(mktemp -d "${TMPDIR:-/var/tmp}/ckptfs-bench.XXXXXX")
 mounts=()
 cleanup() {
 	for m in "${mounts[@]}"; do fusermount3 -u "$m" 2>/dev/null || true; done
+	umount "$work/bk" 2>/dev/null || true # the kernel's btrfs mount, if left
 	sleep 0.5
 	rm -rf "$work"
 }
@@ -208,4 +211,24 @@ if bin/ckptfs serve --help >/dev/null 2>&1 && command -v nbdcopy >/dev/null && c
 	kill "$ckserve" "$qnbd" 2>/dev/null || true
 	wait "$ckserve" "$qnbd" 2>/dev/null || true
 	rm -f "$work/nbd.raw"
+fi
+
+# btrfs: a 50,000-file volume written by the kernel with compress=zstd:1
+# (testdata/btrfs/bench.sh), wrapped in a VHDX; find + sha256sum of every
+# file, cold, through the ckptfs mount and through the kernel's loop mount.
+if [ "$(id -u)" = 0 ] && command -v mkfs.btrfs >/dev/null; then
+	echo
+	echo "building the btrfs benchmark volume (testdata/btrfs/bench.sh)"
+	bash testdata/btrfs/bench.sh "$work/btrfs"
+	mkdir -p "$work/bvhdx" "$work/bck" "$work/bk"
+	bin/mkchain -o "$work/bvhdx" -name b50 "$work/btrfs/bench50k.img" >/dev/null
+	bin/ckptfs mount "$work/bvhdx/b50.vhdx" "$work/bck" 2>/dev/null & mounts+=("$work/bck")
+	mount -o ro,loop "$work/btrfs/bench50k.img" "$work/bk"
+	wait_for "$work/bck/latest"
+	hashall() { (cd "$1" && find . -type f -print0 | xargs -0 sha256sum >/dev/null); }
+	ckb=$(for _ in $(seq "$RUNS"); do cold hashall "$work/bck/checkpoints/Now/Disk0-vol"; done | median)
+	kb=$(for _ in $(seq "$RUNS"); do cold hashall "$work/bk"; done | median)
+	umount "$work/bk"
+	printf '%-52s %11ss %11ss %8s\n' "btrfs: find + sha256 50,000 files cold, vs kernel" "$ckb" "$kb" "$(ratio "$kb" "$ckb")"
+	rm -f "$work/btrfs/bench50k.img"
 fi
