@@ -77,40 +77,40 @@ func nameHash(name []byte) uint64 {
 
 // resolve finds the inode at a slash-separated path, without following
 // symbolic links.
-func (f *FS) resolve(op, name string) (ref, error) {
+func (f *FS) resolve(op, name string) (ref, inode, error) {
 	if !fs.ValidPath(name) {
-		return ref{}, &fs.PathError{Op: op, Path: name, Err: fs.ErrInvalid}
+		return ref{}, inode{}, &fs.PathError{Op: op, Path: name, Err: fs.ErrInvalid}
 	}
 	cur := f.top
+	in, err := f.v.stat(cur)
+	if err != nil {
+		return ref{}, inode{}, &fs.PathError{Op: op, Path: name, Err: err}
+	}
 	if name == "." {
-		return cur, nil
+		return cur, in, nil
 	}
 	for _, part := range strings.Split(name, "/") {
-		st, err := f.v.stat(cur)
-		if err != nil {
-			return ref{}, &fs.PathError{Op: op, Path: name, Err: err}
+		if in.mode&sIFMT != sIFDIR {
+			return ref{}, inode{}, &fs.PathError{Op: op, Path: name, Err: fs.ErrNotExist}
 		}
-		if st.mode&sIFMT != sIFDIR {
-			return ref{}, &fs.PathError{Op: op, Path: name, Err: fs.ErrNotExist}
-		}
-		if cur, err = f.v.lookupName(cur, []byte(part)); err != nil {
+		if cur, in, err = f.v.lookupName(cur, []byte(part)); err != nil {
 			if errors.Is(err, errNotFound) {
 				err = fs.ErrNotExist
 			}
-			return ref{}, &fs.PathError{Op: op, Path: name, Err: err}
+			return ref{}, inode{}, &fs.PathError{Op: op, Path: name, Err: err}
 		}
 	}
-	return cur, nil
+	return cur, in, nil
 }
 
 // lookupName finds name in directory dir by its hash.
-func (v *Volume) lookupName(dir ref, name []byte) (ref, error) {
+func (v *Volume) lookupName(dir ref, name []byte) (ref, inode, error) {
 	if dir.stub {
-		return ref{}, errNotFound
+		return ref{}, inode{}, errNotFound
 	}
 	d, err := v.lookup(dir.sv.tree, key{dir.ino, typDirItem, nameHash(name)})
 	if err != nil {
-		return ref{}, err
+		return ref{}, inode{}, err
 	}
 	var hit *dirEntry
 	parseDirItems(d, func(e dirEntry) bool {
@@ -121,9 +121,64 @@ func (v *Volume) lookupName(dir ref, name []byte) (ref, error) {
 		return true
 	})
 	if hit == nil {
-		return ref{}, errNotFound
+		return ref{}, inode{}, errNotFound
 	}
-	return v.entryRef(dir, *hit)
+	return v.child(dir, *hit)
+}
+
+// child resolves a directory entry and reads its inode. A directory must
+// name dir as its only parent (a subvolume: its only back reference), as
+// the kernel keeps it: so no path can lead back into itself, and a
+// damaged or hostile tree cannot make a walk of the FS endless.
+func (v *Volume) child(dir ref, e dirEntry) (ref, inode, error) {
+	r, err := v.entryRef(dir, e)
+	if err != nil {
+		return ref{}, inode{}, err
+	}
+	in, err := v.stat(r)
+	if err != nil {
+		return ref{}, inode{}, err
+	}
+	if in.mode&sIFMT == sIFDIR && !r.stub {
+		if err := v.checkParent(dir, r); err != nil {
+			return ref{}, inode{}, err
+		}
+	}
+	return r, in, nil
+}
+
+// typRootBackref keys a subvolume's link to its parent in the root tree.
+const typRootBackref = 144
+
+// maxParents bounds the back references counted for one directory.
+const maxParents = 16
+
+func (v *Volume) checkParent(dir, r ref) error {
+	var t root
+	var k key
+	var want uint64
+	if r.sv != dir.sv {
+		t, k, want = v.root, key{r.sv.id, typRootBackref, 0}, dir.sv.id
+	} else {
+		t, k, want = r.sv.tree, key{r.ino, typInodeRef, 0}, dir.ino
+	}
+	var parents []uint64
+	hi := k
+	hi.offset = ^uint64(0)
+	err := v.walk(t, k, hi, func(k key, _ []byte) error {
+		if parents = append(parents, k.offset); len(parents) > maxParents {
+			return errStop
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if len(parents) != 1 || parents[0] != want {
+		return kindErr(ErrLoop, -1, "subvolume %d: directory %d (subvolume %d) has parents %v, not only %d",
+			dir.sv.id, r.ino, r.sv.id, parents, want)
+	}
+	return nil
 }
 
 // entryRef turns a directory entry into the inode it names, crossing into
@@ -171,13 +226,9 @@ func (v *Volume) stat(r ref) (inode, error) {
 
 // Stat describes the named file without following a final symbolic link.
 func (f *FS) Stat(name string) (fs.FileInfo, error) {
-	r, err := f.resolve("stat", name)
+	r, in, err := f.resolve("stat", name)
 	if err != nil {
 		return nil, err
-	}
-	in, err := f.v.stat(r)
-	if err != nil {
-		return nil, &fs.PathError{Op: "stat", Path: name, Err: err}
 	}
 	return &FileInfo{name: path.Base(name), r: r, in: in, v: f.v}, nil
 }
@@ -193,12 +244,9 @@ func (f *FS) LookupIn(dirPath string, dir fs.FileInfo, name string) (fs.FileInfo
 	if !d.IsDir() {
 		return nil, &fs.PathError{Op: "lookup", Path: path.Join(dirPath, name), Err: fs.ErrNotExist}
 	}
-	r, err := f.v.lookupName(d.r, []byte(name))
+	r, in, err := f.v.lookupName(d.r, []byte(name))
 	if err == nil {
-		var in inode
-		if in, err = f.v.stat(r); err == nil {
-			return &FileInfo{name: name, r: r, in: in, v: f.v}, nil
-		}
+		return &FileInfo{name: name, r: r, in: in, v: f.v}, nil
 	}
 	if errors.Is(err, errNotFound) {
 		err = fs.ErrNotExist
@@ -211,13 +259,9 @@ func (f *FS) Lstat(name string) (fs.FileInfo, error) { return f.Stat(name) }
 
 // ReadLink returns the target of a symbolic link.
 func (f *FS) ReadLink(name string) (string, error) {
-	r, err := f.resolve("readlink", name)
+	r, in, err := f.resolve("readlink", name)
 	if err != nil {
 		return "", err
-	}
-	in, err := f.v.stat(r)
-	if err != nil {
-		return "", &fs.PathError{Op: "readlink", Path: name, Err: err}
 	}
 	if in.mode&sIFMT != sIFLNK {
 		return "", &fs.PathError{Op: "readlink", Path: name, Err: fs.ErrInvalid}
@@ -235,7 +279,7 @@ func (f *FS) ReadLink(name string) (string, error) {
 
 // ReadDir lists a directory sorted by name.
 func (f *FS) ReadDir(name string) ([]fs.DirEntry, error) {
-	r, err := f.resolve("readdir", name)
+	r, _, err := f.resolve("readdir", name)
 	if err != nil {
 		return nil, err
 	}
@@ -317,11 +361,7 @@ func (d *dirEnt) Type() fs.FileMode {
 }
 
 func (d *dirEnt) Info() (fs.FileInfo, error) {
-	r, err := d.v.entryRef(d.dir, d.e)
-	if err != nil {
-		return nil, err
-	}
-	in, err := d.v.stat(r)
+	r, in, err := d.v.child(d.dir, d.e)
 	if err != nil {
 		return nil, err
 	}
@@ -330,13 +370,9 @@ func (d *dirEnt) Info() (fs.FileInfo, error) {
 
 // Open opens the named file or directory.
 func (f *FS) Open(name string) (fs.File, error) {
-	r, err := f.resolve("open", name)
+	r, in, err := f.resolve("open", name)
 	if err != nil {
 		return nil, err
-	}
-	in, err := f.v.stat(r)
-	if err != nil {
-		return nil, &fs.PathError{Op: "open", Path: name, Err: err}
 	}
 	fi := &FileInfo{name: path.Base(name), r: r, in: in, v: f.v}
 	if in.mode&sIFMT == sIFDIR {

@@ -264,3 +264,63 @@ func TestStripedChunk(t *testing.T) {
 		t.Fatalf("overlapping chunk: got %v", err)
 	}
 }
+
+// leafSlot finds the leaf holding key k of a tree: its device offset and
+// the item's slot.
+func leafSlot(t *testing.T, v *Volume, r root, k key) (int64, int) {
+	t.Helper()
+	logical, level, gen := r.bytenr, r.level, r.gen
+	for {
+		n, err := v.readNode(logical, level, gen)
+		if err != nil {
+			t.Fatal(err)
+		}
+		i := searchNode(n, k)
+		if level == 0 {
+			if i == n.n || n.key(i) != k {
+				t.Fatalf("key %+v not found", k)
+			}
+			p, err := v.chunks.physical(logical, int(v.sb.nodeSize))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return p[0], i
+		}
+		if i == n.n || n.key(i).cmp(k) > 0 {
+			i--
+		}
+		logical, gen = n.child(i)
+		level--
+	}
+}
+
+// TestDirectoryLoop gives directory d a second parent: the reader refuses
+// to enter it (ErrLoop), so no walk can cycle through a damaged tree.
+func TestDirectoryLoop(t *testing.T) {
+	orig := loadImage(t, "tiny.img")
+	v, err := NewVolume(bytes.NewReader(orig), int64(len(orig)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fsys, _ := v.Subvolume(fsTreeID)
+	fi, err := fsys.Stat("d")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ino := fi.(*FileInfo).Ino()
+	p, slot := leafSlot(t, v, fsys.top.sv.tree, key{ino, typInodeRef, 256})
+	b := bytes.Clone(orig)
+	binary.LittleEndian.PutUint64(b[p+int64(headerSize+slot*itemSize+9):], 257)
+	resumNode(b, p, int(v.sb.nodeSize))
+	v2, err := NewVolume(bytes.NewReader(b), int64(len(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs2, _ := v2.Subvolume(fsTreeID)
+	if _, err := fs2.Stat("d/plain"); !errors.Is(err, ErrLoop) {
+		t.Fatalf("got %v, want ErrLoop", err)
+	}
+	if _, err := fs2.Stat("inline"); err != nil {
+		t.Fatalf("the rest of the tree: %v", err)
+	}
+}
