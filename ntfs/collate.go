@@ -86,3 +86,25 @@ func collate(a, b []byte, up []uint16) int {
 	}
 	return 0
 }
+
+// collateFold orders two UTF-16LE names by their upper-cased code units
+// only: names differing only in case compare equal.
+func collateFold(a, b []byte, up []uint16) int {
+	n := min(len(a), len(b)) / 2
+	for i := 0; i < n; i++ {
+		x, y := up[binary.LittleEndian.Uint16(a[2*i:])], up[binary.LittleEndian.Uint16(b[2*i:])]
+		if x != y {
+			if x < y {
+				return -1
+			}
+			return 1
+		}
+	}
+	switch {
+	case len(a) < len(b):
+		return -1
+	case len(a) > len(b):
+		return 1
+	}
+	return 0
+}

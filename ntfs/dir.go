@@ -46,7 +46,7 @@ func (v *Volume) list(n *node) ([]fs.DirEntry, error) {
 		if err != nil {
 			return err
 		}
-		if k.Namespace == NamespaceDOS || hiddenEntry(n, e.Ref) || !validName(k.Name) {
+		if k.Namespace == NamespaceDOS || v.hiddenEntry(n, e.Ref) || !validName(k.Name) {
 			return nil
 		}
 		d := &dirEntry{v: v, name: k.Name, key: k, ref: e.Ref}

@@ -202,6 +202,18 @@ func (ix *dirIndex) walk(fn func(e *indexEntry) error) error {
 // lookup descends the B+ tree to the entry whose name collates equal to
 // name (UTF-16LE), or returns nil.
 func (ix *dirIndex) lookup(name []byte, up []uint16) (*indexEntry, error) {
+	return ix.search(name, func(a, b []byte) int { return collate(a, b, up) })
+}
+
+// lookupFold finds an entry whose name equals name once both are
+// upper-cased through up. Names differing only in case sit next to each
+// other in the index order, so one descent finds one of them.
+func (ix *dirIndex) lookupFold(name []byte, up []uint16) (*indexEntry, error) {
+	return ix.search(name, func(a, b []byte) int { return collateFold(a, b, up) })
+}
+
+// search descends the index B+ tree for an entry cmp reports equal to name.
+func (ix *dirIndex) search(name []byte, cmp func(a, b []byte) int) (*indexEntry, error) {
 	entries := ix.root
 	for depth := 0; ; depth++ {
 		if depth > maxIndexDepth {
@@ -220,7 +232,7 @@ func (ix *dirIndex) lookup(name []byte, up []uint16) (*indexEntry, error) {
 			if err != nil {
 				return nil, err
 			}
-			c := collate(name, raw, up)
+			c := cmp(name, raw)
 			if c == 0 {
 				return e, nil
 			}

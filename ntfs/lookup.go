@@ -57,6 +57,10 @@ func (v *Volume) LookupIn(dir Ref, name string) (fs.FileInfo, error) {
 }
 
 func (v *Volume) lookupIn(dir Ref, name string) (*node, error) {
+	return v.lookupInFold(dir, name, false)
+}
+
+func (v *Volume) lookupInFold(dir Ref, name string, fold bool) (*node, error) {
 	if !validName(name) {
 		return nil, fs.ErrInvalid
 	}
@@ -72,32 +76,56 @@ func (v *Volume) lookupIn(dir Ref, name string) (*node, error) {
 	if !d.info.Dir {
 		return nil, errNotDir
 	}
-	return v.lookup(d, name)
+	n, _, err := v.lookupName(d, name, fold)
+	return n, err
 }
 
-// lookup finds name in directory dir.
+// lookup finds name in directory dir, exactly as stored. Short 8.3 names
+// and the metadata files at the root ($MFT, $Secure, ...) are found,
+// though listings leave them out: Windows and ntfs-3g resolve them too.
 func (v *Volume) lookup(dir *node, name string) (*node, error) {
+	n, _, err := v.lookupName(dir, name, false)
+	return n, err
+}
+
+// lookupName finds name in dir, exactly, or when fold is set first exactly
+// and then ignoring case through the volume's $UpCase table. It also
+// returns the index key found.
+func (v *Volume) lookupName(dir *node, name string, fold bool) (*node, *fileNameKey, error) {
 	ix, err := dir.index()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	key := encodeUTF16(name)
-	e, err := ix.lookup(key, v.loadUpcase())
+	up := v.loadUpcase()
+	e, err := ix.lookup(key, up)
+	if err == nil && e == nil && fold {
+		e, err = ix.lookupFold(key, up)
+	}
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if e == nil {
-		return nil, fs.ErrNotExist
+		return nil, nil, fs.ErrNotExist
 	}
-	// Only the entry found is decoded: its namespace and exact name
-	// decide whether it is the name asked for.
+	// Only the entry found is decoded: its name decides whether it is
+	// the name asked for (a damaged index may collate wrongly).
 	k, err := decodeFileName(e.Key, e.Off+16)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	if k.Namespace == NamespaceDOS || hiddenEntry(dir, e.Ref) || k.Name != name {
-		return nil, fs.ErrNotExist
+	if k.Name != name && (!fold || collateFold(k.Raw, key, up) != 0) {
+		return nil, nil, fs.ErrNotExist
 	}
+	if !validName(k.Name) {
+		return nil, nil, fs.ErrNotExist
+	}
+	child, err := v.entryNode(e, k.Name)
+	return child, k, err
+}
+
+// entryNode reads the record an index entry names, checking its sequence.
+func (v *Volume) entryNode(e *indexEntry, name string) (*node, error) {
 	child, err := v.node(e.Ref.Record)
 	if err != nil {
 		return nil, err
@@ -108,10 +136,70 @@ func (v *Volume) lookup(dir *node, name string) (*node, error) {
 	return child, nil
 }
 
-// hiddenEntry reports whether an entry of dir is a metadata file.
-func hiddenEntry(dir *node, ref Ref) bool {
-	return dir.info.Ref.Record == rootRecord && ref.Record < firstUserFile
+// LookupFoldIn is LookupIn ignoring case where no name matches exactly,
+// as Windows does: an exact match first (names differing only in case
+// stay distinct), then a name equal through the volume's $UpCase table.
+// The FileInfo carries the name as asked.
+func (v *Volume) LookupFoldIn(dir Ref, name string) (fs.FileInfo, error) {
+	n, err := v.lookupInFold(dir, name, true)
+	if err != nil {
+		return nil, &fs.PathError{Op: "lookup", Path: dir.String() + "/" + name, Err: err}
+	}
+	return &fileInfo{name: name, rec: n.info}, nil
 }
+
+// ResolveFold returns the path, as stored, that path names when compared
+// as Windows does: each element matched exactly first, then ignoring case
+// through $UpCase; a short 8.3 name gives the file's long name in that
+// directory. Links are not followed.
+func (v *Volume) ResolveFold(path string) (string, error) {
+	if !fs.ValidPath(path) {
+		return "", &fs.PathError{Op: "resolve", Path: path, Err: fs.ErrInvalid}
+	}
+	n, err := v.node(rootRecord)
+	if err != nil || path == "." {
+		return ".", err
+	}
+	var out []string
+	for _, part := range strings.Split(path, "/") {
+		if !n.info.Dir {
+			return "", &fs.PathError{Op: "resolve", Path: path, Err: errNotDir}
+		}
+		child, k, err := v.lookupName(n, part, true)
+		if err != nil {
+			return "", &fs.PathError{Op: "resolve", Path: path, Err: err}
+		}
+		name := k.Name
+		if k.Namespace == NamespaceDOS {
+			name = longName(child.info, n.info.Ref)
+		}
+		out = append(out, name)
+		n = child
+	}
+	return strings.Join(out, "/"), nil
+}
+
+// longName returns the name of fi in directory dir that a listing shows
+// (not its DOS 8.3 name).
+func longName(fi *FileRecordInfo, dir Ref) string {
+	for _, fn := range fi.Names {
+		if fn.Parent.Record == dir.Record && fn.Namespace != NamespaceDOS && validName(fn.Name) {
+			return fn.Name
+		}
+	}
+	return ""
+}
+
+// hiddenEntry reports whether an entry of dir is a metadata file, left
+// out of listings unless SetShowMetafiles asked for them.
+func (v *Volume) hiddenEntry(dir *node, ref Ref) bool {
+	return dir.info.Ref.Record == rootRecord && ref.Record < firstUserFile && !v.showMeta.Load()
+}
+
+// SetShowMetafiles makes listings of the root include the NTFS metadata
+// files ($MFT, $LogFile, $Secure, $Extend, ...), as ntfs-3g's
+// show_sys_files does. They are found by name either way.
+func (v *Volume) SetShowMetafiles(show bool) { v.showMeta.Store(show) }
 
 func encodeUTF16(s string) []byte {
 	u := utf16.Encode([]rune(s))

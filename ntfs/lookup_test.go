@@ -75,6 +75,10 @@ func TestLookupInErrors(t *testing.T) {
 	if fi, err := v.LookupIn(refOf(t, v, "."), "hello.txt"); err != nil || fi.Sys().(*FileRecordInfo).Ref != file {
 		t.Errorf("in the root: %v", err)
 	}
+	// Metadata files are found by name, though not listed.
+	if fi, err := v.LookupIn(refOf(t, v, "."), "$MFT"); err != nil || fi.Sys().(*FileRecordInfo).Ref.Record != 0 {
+		t.Errorf("$MFT: %v", err)
+	}
 	tests := []struct {
 		name string
 		dir  Ref
@@ -84,7 +88,6 @@ func TestLookupInErrors(t *testing.T) {
 		{"stale sequence", Ref{Record: dir.Record, Seq: dir.Seq + 1}, "file-3", fs.ErrNotExist},
 		{"missing name", dir, "file-999", fs.ErrNotExist},
 		{"DOS name", dir, "FILE-3~1", fs.ErrNotExist},
-		{"metadata file", refOf(t, v, "."), "$MFT", fs.ErrNotExist},
 		{"not a directory", file, "x", errNotDir},
 		{"record past $MFT", Ref{Record: 1 << 40}, "x", ErrRange},
 		{"path", dir, "a/b", fs.ErrInvalid},

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"sync"
+	"sync/atomic"
 )
 
 // Well-known MFT record numbers.
@@ -36,6 +37,8 @@ type Volume struct {
 	indexes *lru[indexKey, []indexEntry]
 	// wofChunks keeps decompressed chunks of WOF-compressed files.
 	wofChunks *lru[wofKey, []byte]
+
+	showMeta atomic.Bool // list the metadata files (SetShowMetafiles)
 
 	upOnce sync.Once
 	upcase []uint16

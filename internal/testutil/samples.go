@@ -32,7 +32,7 @@ func UnpackSample(t testing.TB, name string) string {
 		r = bzip2.NewReader(f)
 	}
 	base := strings.TrimSuffix(strings.TrimSuffix(name, ".gz"), ".bz2")
-	dst := filepath.Join(t.TempDir(), base)
+	dst := filepath.Join(t.TempDir(), filepath.Base(base))
 	out, err := os.Create(dst)
 	if err != nil {
 		t.Fatal(err)
