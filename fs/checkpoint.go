@@ -132,7 +132,10 @@ func (cd *checkpointDir) addVolume(ctx context.Context, e *diskEntry, v *guest.V
 		return
 	}
 	ve.dir = names.Name(v.Name)
-	vol := &volume{fsys: v.FS, inos: inos, mtime: cd.mtime, start: v.Start}
+	vol := &volume{fsys: v.FS, inos: inos, mtime: cd.mtime, start: v.Start, ignoreCase: cd.root.opts.IgnoreCase}
+	if ms, ok := v.FS.(guest.MetafileShower); ok && cd.root.opts.ShowMetafiles {
+		ms.SetShowMetafiles(true)
+	}
 	if dv, ok := e.img.(viewer); ok && !v.Remapped {
 		vol.disk = dv
 	}

@@ -4,7 +4,7 @@ package fs
 
 import (
 	"context"
-	"golang.org/x/sys/unix"
+	"errors"
 	iofs "io/fs"
 	"path"
 	"strings"
@@ -16,6 +16,7 @@ import (
 	"github.com/hanwen/go-fuse/v2/fuse"
 
 	"github.com/ckptfs/ckptfs/guest"
+	"golang.org/x/sys/unix"
 )
 
 // volume is one guest filesystem shown as a directory of a checkpoint.
@@ -30,6 +31,9 @@ type volume struct {
 	// go-fuse and the kernel's page cache are keyed by inode.
 	inos  *inoSpace
 	mtime time.Time // for a root the filesystem gives no FileInfo for
+	// ignoreCase makes lookups match names as Windows does where the
+	// filesystem can (-o ignore_case).
+	ignoreCase bool
 }
 
 // ino is the inode number of the file at p. Names of one file share it
@@ -59,10 +63,19 @@ func (v *volume) lstat(p string) (iofs.FileInfo, error) {
 // path, starting from the directory itself where the filesystem can (see
 // guest.DirLookuper).
 func (v *volume) lookupIn(dir *guestNode, name string) (iofs.FileInfo, error) {
+	var fi iofs.FileInfo
+	var err error
 	if dl, ok := v.fsys.(guest.DirLookuper); ok && dir.fi != nil {
-		return dl.LookupIn(dir.path, dir.fi, name)
+		fi, err = dl.LookupIn(dir.path, dir.fi, name)
+	} else {
+		fi, err = v.lstat(path.Join(dir.path, name))
 	}
-	return v.lstat(path.Join(dir.path, name))
+	if fl, ok := v.fsys.(guest.FoldLookuper); ok && v.ignoreCase && errors.Is(err, iofs.ErrNotExist) {
+		// -o ignore_case: a name differing only in case, as Windows
+		// would find it (the exact one came first).
+		fi, err = fl.LookupFoldIn(dir.path, dir.fi, name)
+	}
+	return fi, err
 }
 
 // node makes the node for p; fi may be nil for the volume root.
@@ -174,6 +187,11 @@ func (d *guestDir) Lookup(ctx context.Context, name string, out *fuse.EntryOut) 
 	fi, err := d.vol.lookupIn(&d.guestNode, name)
 	if err != nil {
 		return nil, toErrno(err)
+	}
+	if d.vol.ignoreCase && fi.Name() != name && validName(fi.Name()) {
+		// Found ignoring case: the node keeps the name as stored, so
+		// that its path opens.
+		p = path.Join(d.path, fi.Name())
 	}
 	node, attr := d.vol.node(p, fi)
 	ch = d.NewInode(ctx, node, attr)

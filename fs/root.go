@@ -29,7 +29,23 @@ type Root struct {
 	// vols numbers the volume directories so that no two guest files
 	// of the mount share an inode number (inode.go).
 	vols volumeNumbers
+
+	opts Options
 }
+
+// Options change how guest volumes are shown. Set them with SetOptions
+// before mounting.
+type Options struct {
+	// IgnoreCase makes lookups in Windows volumes (NTFS) find names that
+	// differ only in case when no name matches exactly, as Windows does.
+	IgnoreCase bool
+	// ShowMetafiles lists NTFS metadata files ($MFT, $LogFile, $Secure,
+	// $Extend, ...) at the volume roots; they are found by name anyway.
+	ShowMetafiles bool
+}
+
+// SetOptions sets the options of the tree; call it before mounting.
+func (r *Root) SetOptions(o Options) { r.opts = o }
 
 var _ = (gofs.NodeOnAdder)((*Root)(nil))
 

@@ -141,6 +141,23 @@ type DirLookuper interface {
 	LookupIn(dirPath string, dir fs.FileInfo, name string) (fs.FileInfo, error)
 }
 
+// FoldLookuper is implemented by a filesystem that can match names as
+// Windows does (NTFS, through the volume's $UpCase table): an exact match
+// first, so names differing only in case stay distinct, then one equal
+// ignoring case. LookupFoldIn is DirLookuper's LookupIn so matching;
+// ResolveFold returns the path as stored that path names so matching.
+type FoldLookuper interface {
+	LookupFoldIn(dirPath string, dir fs.FileInfo, name string) (fs.FileInfo, error)
+	ResolveFold(path string) (string, error)
+}
+
+// MetafileShower is implemented by a filesystem whose metadata files
+// (NTFS: $MFT, $LogFile, $Secure, $Extend, ...) are found by name but left
+// out of listings unless asked for.
+type MetafileShower interface {
+	SetShowMetafiles(show bool)
+}
+
 // ExtentMapper is implemented by an open file that can tell where its
 // bytes lie on its volume. The mount answers reads of an exactly mapped
 // file with views of the disk instead of copies, reports allocated blocks

@@ -25,6 +25,8 @@ var (
 	_ StreamFS       = (*ntfsFS)(nil)
 	_ DirLookuper    = (*ntfsFS)(nil)
 	_ RecordFS       = (*ntfsFS)(nil)
+	_ FoldLookuper   = (*ntfsFS)(nil)
+	_ MetafileShower = (*ntfsFS)(nil)
 	_ ExtentMapper   = (*ntfsFile)(nil)
 	_ io.ReaderAt    = (*ntfsFile)(nil)
 	_ io.Seeker      = (*ntfsFile)(nil)
@@ -95,6 +97,20 @@ func (v *ntfsFS) LookupIn(dirPath string, dir fs.FileInfo, name string) (fs.File
 		}
 	}
 	return v.Volume.Lstat(path.Join(dirPath, name))
+}
+
+// LookupFoldIn is LookupIn matching names as Windows does.
+func (v *ntfsFS) LookupFoldIn(dirPath string, dir fs.FileInfo, name string) (fs.FileInfo, error) {
+	if dir != nil {
+		if r, ok := dir.Sys().(*ntfs.FileRecordInfo); ok && r != nil {
+			return v.Volume.LookupFoldIn(r.Ref, name)
+		}
+	}
+	p, err := v.Volume.ResolveFold(path.Join(dirPath, name))
+	if err != nil {
+		return nil, err
+	}
+	return v.Volume.Lstat(p)
 }
 
 // ntfsFile is an open *ntfs.File with its extents in the contract's form.

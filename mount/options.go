@@ -52,6 +52,10 @@ type Options struct {
 	// Nonempty mounts over a folder that holds files, hiding them while
 	// mounted; without it such a mount point is refused (-o nonempty).
 	Nonempty bool
+	// IgnoreCase and ShowMetafiles are the guest options of fs.Options
+	// (-o ignore_case, -o show_metafiles).
+	IgnoreCase    bool
+	ShowMetafiles bool
 	// Ready, when set, is called once the mounted tree answers requests.
 	Ready func()
 }
@@ -68,6 +72,10 @@ func (o *Options) Parse(s string) error {
 			o.AllowOther = true
 		case "debug":
 			o.Debug = true
+		case "ignore_case":
+			o.IgnoreCase = true
+		case "show_metafiles":
+			o.ShowMetafiles = true
 		case "ro":
 		case "nonempty":
 			o.Nonempty = true

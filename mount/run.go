@@ -34,7 +34,9 @@ func Run(ctx context.Context, cat *catalog.Catalog, mountpoint string, opt Optio
 		return err
 	}
 	defer release()
-	server, err := gofs.Mount(mountpoint, ckfs.New(cat), nodeOptions(cat, opt))
+	root := ckfs.New(cat)
+	root.SetOptions(ckfs.Options{IgnoreCase: opt.IgnoreCase, ShowMetafiles: opt.ShowMetafiles})
+	server, err := gofs.Mount(mountpoint, root, nodeOptions(cat, opt))
 	if err != nil {
 		return fmt.Errorf("mount %s: %w", mountpoint, err)
 	}

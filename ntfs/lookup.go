@@ -57,27 +57,38 @@ func (v *Volume) LookupIn(dir Ref, name string) (fs.FileInfo, error) {
 }
 
 func (v *Volume) lookupIn(dir Ref, name string) (*node, error) {
-	return v.lookupInFold(dir, name, false)
+	n, _, err := v.lookupInFold(dir, name, false)
+	return n, err
 }
 
-func (v *Volume) lookupInFold(dir Ref, name string, fold bool) (*node, error) {
+// lookupInFold is lookupIn, matching names as Windows does when fold is
+// set; it also returns the name found as stored (a long name when name
+// matched a short one).
+func (v *Volume) lookupInFold(dir Ref, name string, fold bool) (*node, string, error) {
 	if !validName(name) {
-		return nil, fs.ErrInvalid
+		return nil, "", fs.ErrInvalid
 	}
 	d, err := v.node(dir.Record)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	// Only the sequence number is checked, not the in-use flag: a path
 	// walk descends into whatever record an entry names, and so must this.
 	if dir.Seq != 0 && d.info.Ref.Seq != dir.Seq {
-		return nil, fmt.Errorf("directory %v: record has sequence %d, the reference is stale: %w", dir, d.info.Ref.Seq, fs.ErrNotExist)
+		return nil, "", fmt.Errorf("directory %v: record has sequence %d, the reference is stale: %w", dir, d.info.Ref.Seq, fs.ErrNotExist)
 	}
 	if !d.info.Dir {
-		return nil, errNotDir
+		return nil, "", errNotDir
 	}
-	n, _, err := v.lookupName(d, name, fold)
-	return n, err
+	n, k, err := v.lookupName(d, name, fold)
+	if err != nil {
+		return nil, "", err
+	}
+	stored := k.Name
+	if k.Namespace == NamespaceDOS {
+		stored = longName(n.info, d.info.Ref)
+	}
+	return n, stored, nil
 }
 
 // lookup finds name in directory dir, exactly as stored. Short 8.3 names
@@ -139,13 +150,14 @@ func (v *Volume) entryNode(e *indexEntry, name string) (*node, error) {
 // LookupFoldIn is LookupIn ignoring case where no name matches exactly,
 // as Windows does: an exact match first (names differing only in case
 // stay distinct), then a name equal through the volume's $UpCase table.
-// The FileInfo carries the name as asked.
+// The FileInfo carries the name as stored (the long name for a short
+// one), so that the path it completes opens.
 func (v *Volume) LookupFoldIn(dir Ref, name string) (fs.FileInfo, error) {
-	n, err := v.lookupInFold(dir, name, true)
+	n, stored, err := v.lookupInFold(dir, name, true)
 	if err != nil {
 		return nil, &fs.PathError{Op: "lookup", Path: dir.String() + "/" + name, Err: err}
 	}
-	return &fileInfo{name: name, rec: n.info}, nil
+	return &fileInfo{name: stored, rec: n.info}, nil
 }
 
 // ResolveFold returns the path, as stored, that path names when compared

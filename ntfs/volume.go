@@ -21,8 +21,11 @@ const (
 // fs.StatFS and fs.ReadLinkFS, and is safe for concurrent use.
 //
 // Paths are io/fs paths ("dir/file", "." for the root), case-sensitive and
-// as stored. Symlinks and junctions are never followed. The NTFS metadata
-// files ($MFT, $Bitmap, ...) are not listed; Record reaches them.
+// as stored; short 8.3 names resolve too (ResolveFold and LookupFoldIn
+// match names ignoring case, as Windows does). Symlinks and junctions are
+// never followed. The NTFS metadata files ($MFT, $Bitmap, $Secure,
+// $Extend/...) open by name but are not listed unless SetShowMetafiles
+// says so; Record reaches any record.
 type Volume struct {
 	r    io.ReaderAt
 	size int64

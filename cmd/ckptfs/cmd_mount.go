@@ -23,7 +23,7 @@ func mountCommand() *command {
 		name: "mount", args: "SRC MOUNTPOINT [-o OPT,...]", short: "mount every checkpoint read-only (foreground; Ctrl-C or fusermount3 -u to leave)",
 		flags: func(f *pflag.FlagSet) {
 			o.src.AddFlags(f)
-			f.StringSliceVarP(&o.opts, "options", "o", nil, "mount options: allow_other, debug, and FUSE options passed through")
+			f.StringSliceVarP(&o.opts, "options", "o", nil, "mount options: allow_other, debug, ignore_case (Windows volumes: names match ignoring case), show_metafiles (list NTFS $MFT, $LogFile, ...), and FUSE options passed through")
 			f.BoolVar(&o.debug, "debug", false, "log every FUSE request")
 		},
 		nargs: exactly(2),

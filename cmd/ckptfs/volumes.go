@@ -1,8 +1,10 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io/fs"
+	"path"
 	"sort"
 	"strings"
 
@@ -64,7 +66,7 @@ func resolveGuestPath(cp *catalog.Checkpoint, p string) (fs.FS, string, error) {
 	var names []string
 	for _, nv := range vols {
 		if nv.dir != "" && nv.dir == vol {
-			return nv.v.FS, rest, nil
+			return nv.v.FS, foldPath(nv.v.FS, rest), nil
 		}
 		if nv.dir != "" {
 			names = append(names, nv.dir)
@@ -81,4 +83,30 @@ func resolveGuestPath(cp *catalog.Checkpoint, p string) (fs.FS, string, error) {
 	}
 	sort.Strings(names)
 	return nil, "", fmt.Errorf("volume %q: %w (checkpoint %q has: %s)", vol, fs.ErrNotExist, cp.Name, strings.Join(names, ", "))
+}
+
+// foldPath returns the path as stored that p names on a filesystem that
+// matches names as Windows does (NTFS), when p itself does not exist:
+// users/ALICE/notes.txt finds Users/alice/Notes.txt, an exact name first.
+// A ":stream" suffix is kept. Otherwise p is returned as is, for the
+// caller's own error.
+func foldPath(fsys fs.FS, p string) string {
+	fl, ok := fsys.(guest.FoldLookuper)
+	if !ok || p == "." {
+		return p
+	}
+	dir, base := path.Split(p)
+	name, stream, hasStream := strings.Cut(base, ":")
+	q := path.Join(dir, name)
+	if _, err := lstat(fsys, q); !errors.Is(err, fs.ErrNotExist) {
+		return p
+	}
+	real, err := fl.ResolveFold(q)
+	if err != nil {
+		return p
+	}
+	if hasStream {
+		real += ":" + stream
+	}
+	return real
 }
