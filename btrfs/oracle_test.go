@@ -5,6 +5,7 @@ package btrfs_test
 import (
 	"bytes"
 	"crypto/sha256"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -335,4 +336,85 @@ func BenchmarkWalkHash(b *testing.B) {
 		f.Close()
 	}
 	b.SetBytes(total)
+}
+
+// dataRanges merges a file's extents into the ranges that hold data (not
+// holes, not preallocated space), as SEEK_DATA/SEEK_HOLE see them.
+func dataRanges(exts []btrfs.Extent) [][2]int64 {
+	var out [][2]int64
+	for _, e := range exts {
+		if e.Sparse || e.Prealloc {
+			continue
+		}
+		if n := len(out); n > 0 && out[n-1][1] == e.FileOff {
+			out[n-1][1] += e.Len
+			continue
+		}
+		out = append(out, [2]int64{e.FileOff, e.FileOff + e.Len})
+	}
+	return out
+}
+
+// kernelDataRanges asks the kernel with lseek(SEEK_DATA/SEEK_HOLE).
+func kernelDataRanges(t *testing.T, p string) [][2]int64 {
+	f, err := os.Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	st, _ := f.Stat()
+	var out [][2]int64
+	for off := int64(0); off < st.Size(); {
+		d, err := unix.Seek(int(f.Fd()), off, unix.SEEK_DATA)
+		if err != nil {
+			break // ENXIO: no data after off
+		}
+		h, err := unix.Seek(int(f.Fd()), d, unix.SEEK_HOLE)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, [2]int64{d, h})
+		off = h
+	}
+	return out
+}
+
+// TestHolesAgainstKernel compares every file's data and hole ranges in
+// the main image with the kernel's SEEK_DATA/SEEK_HOLE answers.
+func TestHolesAgainstKernel(t *testing.T) {
+	img := filepath.Join(btrfs.BuildImages(t), "main.img")
+	mnt := kernelMount(t, img, "")[0]
+	v, _ := openImage(t, img)
+	fsys, err := v.Subvolume(5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, holed := 0, 0
+	err = fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || !d.Type().IsRegular() {
+			return err
+		}
+		f, err := fsys.Open(p)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		exts, _, err := f.(*btrfs.File).Extents()
+		if err != nil {
+			return err
+		}
+		got, want := dataRanges(exts), kernelDataRanges(t, filepath.Join(mnt, p))
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("%s: data ranges %v, kernel %v", p, got, want)
+		}
+		n++
+		if len(want) != 1 {
+			holed++
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%d files, %d with holes or preallocated space", n, holed)
 }
