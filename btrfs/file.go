@@ -317,6 +317,9 @@ func (d *fileData) decompressed(e *fileExtent) ([]byte, error) {
 // sectors they lie in are read whole and checked against the checksum
 // tree; a copy (DUP) that fails is replaced by the other before giving up.
 func (v *Volume) readData(p []byte, logical uint64, verify bool) error {
+	if len(p) == 0 {
+		return nil
+	}
 	if !verify {
 		phys, err := v.chunks.physical(logical, len(p))
 		if err != nil {
@@ -336,7 +339,12 @@ func (v *Volume) readData(p []byte, logical uint64, verify bool) error {
 	if err != nil {
 		return err
 	}
-	buf := make([]byte, end-start)
+	// A sector-aligned read is checked in place; otherwise whole sectors
+	// are read aside and the asked part copied out.
+	buf := p
+	if start != logical || end != logical+uint64(len(p)) {
+		buf = make([]byte, end-start)
+	}
 	csz := csumSize(v.sb.csumType)
 	var bad error
 	for _, ph := range phys {
@@ -351,9 +359,14 @@ func (v *Volume) readData(p []byte, logical uint64, verify bool) error {
 			}
 		}
 		if bad == nil {
-			copy(p, buf[logical-start:])
+			if len(buf) != len(p) || &buf[0] != &p[0] {
+				copy(p, buf[logical-start:])
+			}
 			return nil
 		}
+	}
+	if len(buf) == len(p) && &buf[0] == &p[0] {
+		clear(p) // never hand back bytes that failed their check
 	}
 	return bad
 }

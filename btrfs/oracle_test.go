@@ -380,16 +380,17 @@ func kernelDataRanges(t *testing.T, p string) [][2]int64 {
 }
 
 // TestHolesAgainstKernel compares every file's data and hole ranges in
-// the main image with the kernel's SEEK_DATA/SEEK_HOLE answers.
+// the main image with the kernel's SEEK_DATA/SEEK_HOLE answers, and the
+// extents of exactly mapped files with the device's bytes.
 func TestHolesAgainstKernel(t *testing.T) {
 	img := filepath.Join(btrfs.BuildImages(t), "main.img")
 	mnt := kernelMount(t, img, "")[0]
-	v, _ := openImage(t, img)
+	v, dev := openImage(t, img)
 	fsys, err := v.Subvolume(5)
 	if err != nil {
 		t.Fatal(err)
 	}
-	n, holed := 0, 0
+	n, holed, exactN := 0, 0, 0
 	err = fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil || !d.Type().IsRegular() {
 			return err
@@ -399,9 +400,28 @@ func TestHolesAgainstKernel(t *testing.T) {
 			return err
 		}
 		defer f.Close()
-		exts, _, err := f.(*btrfs.File).Extents()
+		exts, exact, err := f.(*btrfs.File).Extents()
 		if err != nil {
 			return err
+		}
+		if exact {
+			// The mount serves such files as views of the device.
+			exactN++
+			for _, e := range exts {
+				if e.Sparse || e.Prealloc {
+					continue
+				}
+				a, b := make([]byte, e.Len), make([]byte, e.Len)
+				if _, err := dev.ReadAt(a, e.VolOff); err != nil {
+					return err
+				}
+				if _, err := f.(*btrfs.File).ReadAt(b, e.FileOff); err != nil && err != io.EOF {
+					return err
+				}
+				if !bytes.Equal(a, b) {
+					t.Errorf("%s: extent at file offset %d is not the device's bytes at %d", p, e.FileOff, e.VolOff)
+				}
+			}
 		}
 		got, want := dataRanges(exts), kernelDataRanges(t, filepath.Join(mnt, p))
 		if fmt.Sprint(got) != fmt.Sprint(want) {
@@ -416,5 +436,8 @@ func TestHolesAgainstKernel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("%d files, %d with holes or preallocated space", n, holed)
+	t.Logf("%d files, %d with holes or preallocated space, %d mapped exactly", n, holed, exactN)
+	if exactN == 0 {
+		t.Error("no exactly mapped file (the nodatacow one should be)")
+	}
 }
