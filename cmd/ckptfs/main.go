@@ -106,6 +106,11 @@ func run(argv []string, out, errw io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// The first signal asks the command to finish cleanly (a mount to
+	// unmount, a merge to stop between durable steps); once it is
+	// received the default action comes back, so a second one stops
+	// whatever does not heed the first.
+	context.AfterFunc(ctx, stop)
 	defer startProfile()()
 	err := cmd.run(ctx, fset.Args())
 	if err != nil && !errors.Is(err, errDiffers) {
