@@ -77,7 +77,7 @@ func (v *xfsFS) LookupIn(dirPath string, dir fs.FileInfo, name string) (fs.FileI
 
 // JournalState says how the log was treated (see xfs.LogState).
 func (v *xfsFS) JournalState() string {
-	if ls := v.FS.LogState(); ls.Dirty {
+	if ls := v.FS.LogState(); ls.Dirty || ls.Note != "" {
 		return ls.String()
 	}
 	return ""

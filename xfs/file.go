@@ -2,7 +2,6 @@ package xfs
 
 import (
 	"errors"
-	"fmt"
 	"io"
 	"io/fs"
 	"time"
@@ -85,7 +84,7 @@ func (v *FS) openInode(b *budget, in *inode, name string) (*File, error) {
 	f := &File{v: v, in: in, name: name}
 	if in.isReg() && in.size > 0 {
 		if in.flags&diflagRealtime != 0 {
-			return nil, &fs.PathError{Op: "open", Path: name, Err: fmt.Errorf("file in the realtime section: %w", ErrUnsupported)}
+			return nil, &fs.PathError{Op: "open", Path: name, Err: kindErr(ErrUnsupported, in.off, "inode %d: data in the realtime section", in.ino)}
 		}
 		exts, err := v.forkExtents(b, in, false)
 		if err != nil {

@@ -159,6 +159,11 @@ func TestDamaged(t *testing.T) {
 			be.PutUint16(b[blk+4:], 1) // a node of level 1 under a root of level 1
 			fixBlock(b, blk, bs, 64)
 		}, "open", "btree", ErrFormat},
+		{"realtime file", func(b []byte) {
+			off := im.inodeAt("data")
+			b[off+91] |= diflagRealtime
+			im.fixInode(b, off)
+		}, "open", "data", ErrUnsupported},
 		{"short form directory count", func(b []byte) {
 			off := im.inodeAt("sf")
 			b[off+dinodeV3CoreLen] = 200

@@ -26,6 +26,8 @@ type LogState struct {
 // transactions)" or "NOT replayed: why".
 func (s LogState) String() string {
 	switch {
+	case !s.Dirty && s.Note != "":
+		return s.Note
 	case !s.Dirty:
 		return "clean"
 	case s.Replayed && s.Note != "":
@@ -176,7 +178,7 @@ func (l *xlog) recordData(r *logRec) ([]byte, error) {
 func (v *FS) recoverLog(noRecovery bool) LogState {
 	sb := v.sb
 	if sb.logStart == 0 {
-		return LogState{Note: "external log device: not read"}
+		return LogState{Note: "log on an external device, not read: the latest changes may be missing"}
 	}
 	off, err := sb.fsbToByte(sb.logStart)
 	if err != nil {

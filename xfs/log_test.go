@@ -6,7 +6,9 @@ import (
 	"bytes"
 	"encoding/binary"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/ckptfs/ckptfs/internal/testutil"
@@ -98,5 +100,34 @@ func TestDamagedLog(t *testing.T) {
 	}
 	if _, err := v2.Lstat("base/f2"); err != nil {
 		t.Errorf("the unreplayed view lacks base/f2: %v", err)
+	}
+}
+
+// TestExternalLog opens a volume whose log lies on another device: it
+// opens, and its log state says the log was not read.
+func TestExternalLog(t *testing.T) {
+	testutil.NeedTool(t, "mkfs.xfs")
+	dir := t.TempDir()
+	img, logdev := filepath.Join(dir, "data.img"), filepath.Join(dir, "log.img")
+	for _, p := range []string{img, logdev} {
+		if err := os.WriteFile(p, nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Truncate(p, 16<<20); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cmd := exec.Command("mkfs.xfs", "-q", "-f", "-b", "size=1024", "-l", "logdev="+logdev+",size=4m", img)
+	cmd.Env = append(os.Environ(), "TEST_DIR=1", "TEST_DEV=1", "QA_CHECK_FS=1") // below the 300 MiB floor
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("mkfs.xfs: %v\n%s", err, b)
+	}
+	v := openFixture(t, img)
+	ls := v.LogState()
+	if ls.Replayed || ls.Note == "" || !strings.Contains(ls.String(), "external") {
+		t.Errorf("log state %+v (%v)", ls, ls)
+	}
+	if _, err := v.ReadDir("."); err != nil {
+		t.Error(err)
 	}
 }

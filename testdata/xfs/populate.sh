@@ -53,6 +53,13 @@ args=()
 for i in $(seq 0 1199); do args+=(-c "pwrite -q -S $((i % 250 + 1)) $((i * 8192)) 4096"); done
 xfs_io -f "${args[@]}" manyext
 
+# Reflinked copies share their blocks (v5 volumes have reflink on).
+if [ -z "$small" ]; then
+	cp --reflink=always numbers.txt reflinked
+	cp --reflink=always manyext manyext-reflinked
+	printf 'changed' | dd of=reflinked bs=1 seek=5000 conv=notrunc status=none
+fi
+
 # Links.
 ln hello.txt hardlink
 ln numbers.txt sf/numbers-link
