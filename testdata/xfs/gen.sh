@@ -25,6 +25,8 @@ v4) opts=(-m crc=0,uuid=$uuid -b size=512 -n ftype=0) ;;
 # small enough to load whole in the damaged-field tests and as fuzz seed.
 tiny) opts=(-m uuid=$uuid -b size=1024 -d agcount=1); size=16M
 	export TEST_DIR=1 TEST_DEV=1 QA_CHECK_FS=1 ;;
+# 50,000 files for the benchmarks.
+bench) opts=(-m uuid=$uuid) ;;
 # Left with a dirty log by dirty.sh (written, then shut down).
 dirty) opts=(-m uuid=$uuid) ;;
 *) echo "unknown variant $variant" >&2; exit 2 ;;
@@ -47,6 +49,8 @@ else
 	mount -t xfs "$dev" "$mnt"
 	if [ "$variant" = tiny ]; then
 		bash "$here/populate-tiny.sh" "$mnt"
+	elif [ "$variant" = bench ]; then
+		bash "$here/populate-bench.sh" "$mnt"
 	elif [ "$variant" = dirty ]; then
 		bash "$here/dirty.sh" "$mnt"
 	else
