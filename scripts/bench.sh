@@ -11,6 +11,8 @@
 #  6. NTFS reads and listings vs ntfs-3g;
 #  7. NBD: ckptfs serve vs qemu-nbd (nbdcopy, random reads);
 #  8. btrfs: find and sha256 of every file of a 50,000-file zstd volume,
+#     ckptfs mount vs the kernel's loop mount (as root);
+#  9. XFS: find -ls and sha256 of every file of a 50,000-file volume, cold,
 #     ckptfs mount vs the kernel's loop mount (as root).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -231,4 +233,31 @@ if [ "$(id -u)" = 0 ] && command -v mkfs.btrfs >/dev/null; then
 	umount "$work/bk"
 	printf '%-52s %11ss %11ss %8s\n' "btrfs: find + sha256 50,000 files cold, vs kernel" "$ckb" "$kb" "$(ratio "$kb" "$ckb")"
 	rm -f "$work/btrfs/bench50k.img"
+fi
+
+# XFS (root only: the volume is written through a loop mount): find and
+# hashing every file of a 50,000-file tree, cold, through the ckptfs mount
+# (the volume wrapped in a VHDX) and through the kernel's loop mount.
+if [ "$(id -u)" = 0 ] && command -v mkfs.xfs >/dev/null; then
+	echo
+	echo "building the XFS benchmark volume (testdata/xfs/gen.sh bench)"
+	bash testdata/xfs/gen.sh "$work/xfs" bench >/dev/null 2>&1
+	mkdir -p "$work/xvhdx" "$work/xck" "$work/xk"
+	bin/mkchain -o "$work/xvhdx" -name xfsbench "$work/xfs/bench.img" >/dev/null
+	bin/ckptfs mount "$work/xvhdx/xfsbench.vhdx" "$work/xck" 2>/dev/null & mounts+=("$work/xck")
+	xdev=$(losetup -r -f --show "$work/xfs/bench.img")
+	mount -t xfs -o ro,nouuid "$xdev" "$work/xk"
+	wait_for "$work/xck/latest"
+	xvol=$(find "$work/xck/checkpoints/Now" -mindepth 1 -maxdepth 1 -name '*-vol' | head -1)
+	findls() { find "$1" -ls >/dev/null; }
+	findhash() { find "$1" -type f -print0 | xargs -0 sha256sum >/dev/null; }
+	ckx=$(for _ in $(seq "$RUNS"); do cold findls "$xvol"; done | median)
+	kx=$(for _ in $(seq "$RUNS"); do cold findls "$work/xk"; done | median)
+	printf '%-52s %11ss %11ss %8s\n' "XFS: find -ls of 50,000 files cold, vs kernel" "$ckx" "$kx" "$(ratio "$kx" "$ckx")"
+	ckh=$(for _ in $(seq "$RUNS"); do cold findhash "$xvol"; done | median)
+	kh=$(for _ in $(seq "$RUNS"); do cold findhash "$work/xk"; done | median)
+	printf '%-52s %11ss %11ss %8s\n' "XFS: hash 50,000 files cold, vs kernel" "$ckh" "$kh" "$(ratio "$kh" "$ckh")"
+	umount "$work/xk"; losetup -d "$xdev"
+	fusermount3 -u "$work/xck" 2>/dev/null || true
+	rm -rf "$work/xfs" "$work/xvhdx"
 fi
