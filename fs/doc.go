@@ -30,16 +30,19 @@
 // 0444 when read-only, directories 0755; ext files their own bits and
 // owners (POSIXAttributer); a filesystem that keeps none (FAT, ISO) shows
 // read-only bits. Writes are refused whatever the mode says. Inode
-// numbers are a hash of the checkpoint id, the volume name and the file's
-// identity: the FileIdentity of its FileInfo.Sys() when the filesystem has
-// one (NTFS MFT reference, so hard links are one inode), else its path.
-// What io/fs cannot say comes from package ntfs's *ntfs.FileRecordInfo
-// (FileInfo.Sys() of an NTFS volume: MFT reference, four times, attributes,
-// streams) and *ntfs.Volume (ReadLink, OpenStream), or, for any other
-// filesystem, from the optional interfaces on FileInfo.Sys() (FileIdentity,
-// CreationTimer, AccessTimer, ChangeTimer, WindowsAttributer, LinkCounter,
-// StreamLister) and on the FS (io/fs.ReadLinkFS, StreamFS). NTFS volumes
-// are checked against ntfs-3g in the tests.
+// numbers are unique across the mount (inode.go): each volume directory
+// has its own range, within which a file is numbered by its identity (the
+// guest.FileIdentity of its FileInfo.Sys(): NTFS MFT record, ext inode, so
+// hard links are one inode) or, without one, by its path.
+//
+// The tree names no filesystem: everything io/fs cannot say comes from
+// the optional interfaces of package guest's contract, on FileInfo.Sys()
+// (guest.FileIdentity, LinkCounter, POSIXAttributer, the times,
+// WindowsAttributer, StreamLister, Xattrer), on the fs.FS
+// (io/fs.ReadLinkFS, guest.StreamFS, POSIXLinker, DirLookuper) and on the
+// open file (guest.ExtentMapper: views of the disk, st_blocks,
+// SEEK_DATA/SEEK_HOLE). NTFS volumes are checked against ntfs-3g in the
+// tests.
 //
 // # Symbolic links
 //
@@ -52,7 +55,9 @@
 //	user.ckptfs.crtime       creation time, RFC 3339 with nanoseconds, UTC
 //	user.<stream>            content of alternate data stream <stream>
 //	                         (as ntfs-3g's streams_interface=xattr)
+//	<name>                   a Linux filesystem's own extended attributes
+//	                         (guest.Xattrer), under their full names
 //
-// A stream whose name collides with a user.ckptfs.* name is hidden.
-// Stream values above 64 KiB (the kernel's xattr limit) answer E2BIG.
+// A stream or attribute whose name collides with a user.ckptfs.* name is
+// hidden. Values above 64 KiB (the kernel's xattr limit) answer E2BIG.
 package fs

@@ -38,7 +38,7 @@ func (g *guestFile) Open(ctx context.Context, flags uint32) (fh gofs.FileHandle,
 	if flags&syscall.O_ACCMODE != syscall.O_RDONLY {
 		return nil, 0, syscall.EROFS
 	}
-	f, err := g.vol.fsys.Open(g.path)
+	f, err := guest.OpenFile(g.vol.fsys, g.path, g.fi)
 	if err != nil {
 		return nil, 0, toErrno(err)
 	}
@@ -73,6 +73,9 @@ type guestHandle struct {
 	mu    sync.Mutex // serialises Seek+Read for files without ReadAt
 	f     iofs.File
 	views *fileViews // nil: every read goes through f
+
+	seekOnce sync.Once // see seekExtents
+	seek     []guest.Extent
 }
 
 // ReadAt reads through the file's own ReadAt, or by seeking.

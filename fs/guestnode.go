@@ -108,6 +108,9 @@ type guestNode struct {
 	path string
 	fi   iofs.FileInfo
 	meta guest.FileMeta
+
+	blocksOnce sync.Once // regular files: st_blocks, see allocBlocks
+	blocks     uint64
 }
 
 var (
@@ -153,6 +156,7 @@ func (n *guestNode) fill(a *fuse.Attr) {
 	}
 	if n.StableAttr().Mode == syscall.S_IFREG {
 		a.Size = uint64(max(n.fi.Size(), 0))
+		a.Blocks, a.Blksize = n.allocBlocks(), guestBlockSize
 	}
 	mtime, atime, ctime := n.fi.ModTime(), n.meta.Atime, n.meta.Ctime
 	if atime.IsZero() {

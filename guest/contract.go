@@ -158,6 +158,15 @@ type MetafileShower interface {
 	SetShowMetafiles(show bool)
 }
 
+// InfoOpener is implemented by a filesystem that can open a file from the
+// FileInfo it gave for it (NTFS: by its MFT record) without resolving its
+// path again; the mount opens every file it looks up to count its
+// allocated blocks. name is the file's path, for a filesystem that needs
+// it after all and for messages.
+type InfoOpener interface {
+	OpenInfo(name string, fi fs.FileInfo) (fs.File, error)
+}
+
 // ExtentMapper is implemented by an open file that can tell where its
 // bytes lie on its volume. The mount answers reads of an exactly mapped
 // file with views of the disk instead of copies, reports allocated blocks
@@ -171,6 +180,17 @@ type MetafileShower interface {
 // or when some bytes are not stored as they read.
 type ExtentMapper interface {
 	Extents() (exts []Extent, exact bool, err error)
+}
+
+// HoleMapper is implemented by an open file whose ExtentAbsent and
+// ExtentZero extents are holes of its content (they read as zeros) even
+// when Extents says exact is false: an NTFS stream that is not compressed
+// but read as zeros past its initialized size. Without it, or when
+// HolesExact is false, only an exact mapping's holes are taken for holes
+// (in an NTFS compressed stream a sparse run is often the space
+// compression saved).
+type HoleMapper interface {
+	HolesExact() bool
 }
 
 // ExtentKind says what a range of a file holds.

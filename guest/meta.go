@@ -109,6 +109,14 @@ func OpenStream(fsys fs.FS, name, stream string) (io.ReadCloser, error) {
 	return s.OpenStream(name, stream)
 }
 
+// OpenFile opens the file at name, which fi describes (see InfoOpener).
+func OpenFile(fsys fs.FS, name string, fi fs.FileInfo) (fs.File, error) {
+	if o, ok := fsys.(InfoOpener); ok && fi != nil {
+		return o.OpenInfo(name, fi)
+	}
+	return fsys.Open(name)
+}
+
 // FileExtents returns the extents of an open file, or ok false when it
 // cannot tell them.
 func FileExtents(f fs.File) (exts []Extent, exact, ok bool, err error) {

@@ -24,10 +24,12 @@ var (
 	_ fs.ReadLinkFS  = (*ntfsFS)(nil)
 	_ StreamFS       = (*ntfsFS)(nil)
 	_ DirLookuper    = (*ntfsFS)(nil)
+	_ InfoOpener     = (*ntfsFS)(nil)
 	_ RecordFS       = (*ntfsFS)(nil)
 	_ FoldLookuper   = (*ntfsFS)(nil)
 	_ MetafileShower = (*ntfsFS)(nil)
 	_ ExtentMapper   = (*ntfsFile)(nil)
+	_ HoleMapper     = (*ntfsFile)(nil)
 	_ io.ReaderAt    = (*ntfsFile)(nil)
 	_ io.Seeker      = (*ntfsFile)(nil)
 	_ fs.ReadDirFile = (*ntfsFile)(nil)
@@ -88,6 +90,20 @@ func (v *ntfsFS) OpenStream(name, stream string) (fs.File, error) {
 	return &ntfsFile{f}, nil
 }
 
+// OpenInfo opens the file by its MFT record when fi came from this
+// volume.
+func (v *ntfsFS) OpenInfo(name string, fi fs.FileInfo) (fs.File, error) {
+	r, ok := fi.Sys().(*ntfs.FileRecordInfo)
+	if !ok || r == nil || r.Dir {
+		return v.Open(name)
+	}
+	f, err := v.Volume.OpenRecord(r.Ref.Record, "")
+	if err != nil {
+		return nil, &fs.PathError{Op: "open", Path: name, Err: err}
+	}
+	return &ntfsFile{f}, nil
+}
+
 // LookupIn starts from the directory's MFT reference when dir came from
 // this volume.
 func (v *ntfsFS) LookupIn(dirPath string, dir fs.FileInfo, name string) (fs.FileInfo, error) {
@@ -123,6 +139,11 @@ func (f *ntfsFile) Extents() ([]Extent, bool, error) {
 	exts, exact, err := f.File.Extents()
 	return fromNTFSExtents(exts), exact, err
 }
+
+// HolesExact reports whether the sparse runs are holes of the content:
+// they are unless the stream is compressed. (A WOF-compressed file has no
+// extents at all: its content is in another stream.)
+func (f *ntfsFile) HolesExact() bool { return f.File.CompressionUnit() == 0 }
 
 func fromNTFSExtents(exts []ntfs.Extent) []Extent {
 	if exts == nil {

@@ -49,3 +49,14 @@ func (fi *FileRecordInfo) StreamNames() []string {
 // FileID is the identity of the entry's file (see FileRecordInfo.FileID),
 // known without reading its record.
 func (d *dirEntry) FileID() uint64 { return d.ref.Record }
+
+// CompressionUnit returns the length in bytes of the open stream's LZNT1
+// compression units, 0 when it is not compressed. In a compressed stream a
+// sparse extent inside a unit that also holds clusters is the space the
+// compression saved, not a hole of the content.
+func (f *File) CompressionUnit() int64 {
+	if f.s == nil || f.s.cuShift == 0 {
+		return 0
+	}
+	return f.s.cs << f.s.cuShift
+}
