@@ -20,17 +20,22 @@ import (
 )
 
 // jsonName is the metadata file of every checkpoint directory.
-const jsonName = "checkpoint.json"
+const jsonName = catalog.CheckpointJSON
 
-// checkpointDir is checkpoints/<name>/. Its disks/ and checkpoint.json are
-// made with the tree; the volume directories only when something looks
-// inside, because finding them reads partition tables and filesystems.
+// checkpointDir is checkpoints/<name>/. Its disks/, volumes/ and
+// checkpoint.json are made with the tree; the volume directories, the
+// files of volumes/ and shadows/ only when something looks inside, because
+// finding them reads partition tables and filesystems. The names follow
+// catalog.CheckpointNamer, as every command's do.
 type checkpointDir struct {
 	dirNode
-	root  *Root
-	vm    *catalog.VM
-	c     *catalog.Checkpoint
-	disks []*diskEntry
+	root    *Root
+	vm      *catalog.VM
+	c       *catalog.Checkpoint
+	disks   []*diskEntry
+	names   *catalog.CheckpointNamer
+	volDir  *gofs.Inode // volumes/
+	shadows *gofs.Inode // shadows/, made with the first shadow copy
 
 	once sync.Once
 	vols []*volEntry
@@ -48,7 +53,8 @@ type diskEntry struct {
 type volEntry struct {
 	disk string
 	v    *guest.Volume
-	dir  string // "" when the filesystem is not readable
+	name string // "" when the volume has no bytes to show
+	dir  string // path of its directory in the checkpoint dir; "" when the filesystem is not readable
 }
 
 var (
@@ -57,13 +63,17 @@ var (
 	_ = (gofs.NodeReaddirer)((*checkpointDir)(nil))
 )
 
-// OnAdd makes disks/ with one raw image per disk, and checkpoint.json.
+// OnAdd makes disks/ with one raw image per disk, volumes/ (filled by
+// scan), and checkpoint.json.
 func (cd *checkpointDir) OnAdd(ctx context.Context) {
 	disks := cd.NewPersistentInode(ctx, &dirNode{mtime: cd.mtime}, gofs.StableAttr{Mode: syscall.S_IFDIR})
-	cd.AddChild("disks", disks, false)
-	var names catalog.Namer
+	cd.AddChild(catalog.DisksDir, disks, false)
+	cd.volDir = cd.NewPersistentInode(ctx, &lazyDir{dirNode: dirNode{mtime: cd.mtime}, fill: cd.scan},
+		gofs.StableAttr{Mode: syscall.S_IFDIR})
+	cd.AddChild(catalog.VolumesDir, cd.volDir, false)
+	cd.names = catalog.NewCheckpointNamer()
 	for _, d := range cd.c.Disks {
-		e := &diskEntry{d: d, stem: names.Name(d.Name)}
+		e := &diskEntry{d: d, stem: cd.names.Disk(d.Name)}
 		e.img, e.err = cd.root.imageOf(d)
 		cd.disks = append(cd.disks, e)
 		if e.err != nil {
@@ -71,19 +81,16 @@ func (cd *checkpointDir) OnAdd(ctx context.Context) {
 			continue
 		}
 		raw := &rawFile{img: e.img, mtime: cd.mtime}
-		disks.AddChild(e.stem+".raw", disks.NewPersistentInode(ctx, raw, gofs.StableAttr{}), false)
+		disks.AddChild(e.stem+catalog.RawSuffix, disks.NewPersistentInode(ctx, raw, gofs.StableAttr{}), false)
 	}
 	js := &bytesFile{mtime: cd.mtime, make: cd.json}
 	cd.AddChild(jsonName, cd.NewPersistentInode(ctx, js, gofs.StableAttr{}), false)
 }
 
-// scan finds the volumes of every disk, once, and adds a directory for
-// each readable filesystem.
+// scan finds the volumes of every disk, once, and adds a raw file for each
+// and a directory for each readable filesystem.
 func (cd *checkpointDir) scan(ctx context.Context) {
 	cd.once.Do(func() {
-		var names catalog.Namer
-		names.Reserve("disks")
-		names.Reserve(jsonName)
 		for _, e := range cd.disks {
 			if e.img == nil {
 				continue
@@ -95,7 +102,7 @@ func (cd *checkpointDir) scan(ctx context.Context) {
 				continue
 			}
 			for _, v := range vols {
-				cd.addVolume(ctx, e, v, &names)
+				cd.addVolume(ctx, e, v)
 			}
 		}
 	})
@@ -115,11 +122,24 @@ func (cd *checkpointDir) volumes(e *diskEntry) (vols []*guest.Volume, err error)
 	return vols, err
 }
 
-func (cd *checkpointDir) addVolume(ctx context.Context, e *diskEntry, v *guest.Volume, names *catalog.Namer) {
+// addVolume adds volumes/<name>.raw for a volume with bytes, and its
+// directory (in shadows/ for a shadow copy) when its filesystem is
+// readable.
+func (cd *checkpointDir) addVolume(ctx context.Context, e *diskEntry, v *guest.Volume) {
 	ve := &volEntry{disk: e.stem, v: v}
 	cd.vols = append(cd.vols, ve)
-	if v == nil || v.FS == nil {
-		if v != nil && v.Err != nil {
+	if v == nil {
+		return
+	}
+	if v.Reader != nil || v.FS != nil {
+		ve.name = cd.names.Volume(v.Name)
+	}
+	if v.Reader != nil && v.Size > 0 {
+		raw := &rawFile{img: volumeImage(e.img, v), mtime: cd.mtime}
+		cd.volDir.AddChild(ve.name+catalog.RawSuffix, cd.volDir.NewPersistentInode(ctx, raw, gofs.StableAttr{}), false)
+	}
+	if v.FS == nil {
+		if v.Err != nil {
 			// Say why the volume has no directory: otherwise the
 			// reason is only in checkpoint.json.
 			logOnce(fmt.Errorf("checkpoint %s: volume %s (%s) left out: %w", cd.c.Name, v.Name, v.FSType, v.Err))
@@ -131,7 +151,6 @@ func (cd *checkpointDir) addVolume(ctx context.Context, e *diskEntry, v *guest.V
 		logOnce(fmt.Errorf("checkpoint %s, volume %s: %w", cd.c.Name, v.Name, err))
 		return
 	}
-	ve.dir = names.Name(v.Name)
 	vol := &volume{fsys: v.FS, inos: inos, mtime: cd.mtime, start: v.Start, ignoreCase: cd.root.opts.IgnoreCase}
 	if ms, ok := v.FS.(guest.MetafileShower); ok && cd.root.opts.ShowMetafiles {
 		ms.SetShowMetafiles(true)
@@ -146,13 +165,28 @@ func (cd *checkpointDir) addVolume(ctx context.Context, e *diskEntry, v *guest.V
 		rootInfo = nil
 	}
 	node, attr := vol.node(".", rootInfo)
-	cd.AddChild(ve.dir, cd.NewPersistentInode(ctx, node, attr), false)
+	dir := cd.EmbeddedInode()
+	ve.dir = ve.name
+	if v.IsShadow() {
+		if cd.shadows == nil {
+			cd.shadows = cd.NewPersistentInode(ctx, &dirNode{mtime: cd.mtime}, gofs.StableAttr{Mode: syscall.S_IFDIR})
+			cd.AddChild(catalog.ShadowsDir, cd.shadows, false)
+		}
+		dir, ve.dir = cd.shadows, catalog.ShadowsDir+"/"+ve.name
+	}
+	dir.AddChild(ve.name, dir.NewPersistentInode(ctx, node, attr), false)
 }
 
-// Lookup finds disks/, checkpoint.json or a volume directory.
+// Lookup finds disks/, volumes/, shadows/, checkpoint.json or a volume
+// directory.
 func (cd *checkpointDir) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*gofs.Inode, syscall.Errno) {
 	cd.scan(ctx)
-	ch := cd.GetChild(name)
+	return lookupChild(ctx, cd.EmbeddedInode(), name, out)
+}
+
+// lookupChild answers a lookup of a child the tree already holds.
+func lookupChild(ctx context.Context, n *gofs.Inode, name string, out *fuse.EntryOut) (*gofs.Inode, syscall.Errno) {
+	ch := n.GetChild(name)
 	if ch == nil {
 		return nil, syscall.ENOENT
 	}
@@ -168,7 +202,8 @@ func (cd *checkpointDir) Lookup(ctx context.Context, name string, out *fuse.Entr
 	return ch, 0
 }
 
-// Readdir lists disks/, checkpoint.json and the volume directories.
+// Readdir lists disks/, volumes/, shadows/, checkpoint.json and the volume
+// directories.
 func (cd *checkpointDir) Readdir(ctx context.Context) (gofs.DirStream, syscall.Errno) {
 	cd.scan(ctx)
 	return sortedChildren(cd.EmbeddedInode()), 0
@@ -197,7 +232,8 @@ type diskJSON struct {
 
 type volumeJSON struct {
 	Name     string `json:"name"`
-	Dir      string `json:"dir,omitempty"` // directory in the checkpoint dir, "" when not readable
+	Dir      string `json:"dir,omitempty"` // directory in the checkpoint dir (shadows/<name> for a shadow copy), "" when not readable
+	Raw      string `json:"raw,omitempty"` // volumes/<name>.raw, "" when the volume has no bytes to show
 	Disk     string `json:"disk"`
 	Number   int    `json:"number"`
 	Start    int64  `json:"start"`
@@ -209,7 +245,14 @@ type volumeJSON struct {
 	Label    string `json:"label"`
 	// Journal is how a dirty filesystem log was treated (guest.Volume.Journal).
 	Journal string `json:"journal,omitempty"`
-	Error   string `json:"error,omitempty"`
+	// What the volume's bytes went through (see guest.Layer), and what a
+	// layer says about it.
+	Layers     []string `json:"layers,omitempty"`
+	Encryption string   `json:"encryption,omitempty"`
+	Locked     bool     `json:"locked,omitempty"`
+	ShadowOf   string   `json:"shadow_of,omitempty"`
+	Created    *string  `json:"created,omitempty"` // of a shadow copy, RFC 3339
+	Error      string   `json:"error,omitempty"`
 }
 
 // json renders checkpoint.json; it needs the volume scan.
@@ -240,7 +283,7 @@ func (cd *checkpointDir) json() ([]byte, error) {
 func diskJSONOf(e *diskEntry) diskJSON {
 	dj := diskJSON{Name: e.stem, File: filepath.Base(e.d.File), Chain: []string{}}
 	if e.img != nil {
-		dj.Image = "disks/" + e.stem + ".raw"
+		dj.Image = catalog.DisksDir + "/" + e.stem + catalog.RawSuffix
 		dj.Size = e.img.Size()
 	}
 	if e.d.Chain != nil {
@@ -258,7 +301,15 @@ func volumeJSONOf(ve *volEntry) volumeJSON {
 	v := ve.v
 	vj := volumeJSON{Name: v.Name, Dir: ve.dir, Disk: ve.disk, Number: v.Number, Start: v.Start,
 		Size: v.Size, Table: v.Table, PartType: v.PartType, PartName: v.PartName,
-		FSType: v.FSType, Label: v.Label, Journal: v.Journal}
+		FSType: v.FSType, Label: v.Label, Journal: v.Journal, Layers: v.Layers, Encryption: v.Encryption, Locked: v.Locked,
+		ShadowOf: v.ShadowOf}
+	if ve.name != "" && v.Reader != nil && v.Size > 0 {
+		vj.Raw = catalog.VolumesDir + "/" + ve.name + catalog.RawSuffix
+	}
+	if !v.Created.IsZero() {
+		c := v.Created.UTC().Format(time.RFC3339)
+		vj.Created = &c
+	}
 	if v.Err != nil {
 		vj.Error = v.Err.Error()
 	}

@@ -3,6 +3,8 @@
 //
 //	checkpoints/<checkpoint>/disks/<disk>.raw     flattened disk image
 //	checkpoints/<checkpoint>/<volume>/...          guest files of one volume
+//	checkpoints/<checkpoint>/volumes/<volume>.raw  each volume's own bytes
+//	checkpoints/<checkpoint>/shadows/<volume>/...  guest files of a shadow copy
 //	checkpoints/<checkpoint>/checkpoint.json       id, name, created, parent, disks, volumes
 //	by-time/<2006-01-02T15.04.05> -> ../checkpoints/<checkpoint>
 //	latest -> checkpoints/<live checkpoint>
@@ -16,8 +18,9 @@
 // catalog.Namer, the rule the CLI shares: catalog.SafeName ("/", NUL and
 // control characters become "_", "." and ".." become "_." and "_..", names
 // are cut to 255 bytes), and within one directory a name already taken
-// gets " (2)", " (3)", ... in catalog order. Volume directories never take
-// the names "disks" or "checkpoint.json". Guest file names are shown as
+// gets " (2)", " (3)", ... in catalog order. Disk and volume names follow
+// catalog.CheckpointNamer, as every command's do: volumes never take the
+// names "disks", "volumes", "shadows" or "checkpoint.json". Guest file names are shown as
 // the filesystem gives them. by-time names are the
 // creation time in UTC with dots in place of colons (colons upset Windows
 // tools and scp); checkpoints without a creation time are left out of

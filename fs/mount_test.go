@@ -220,8 +220,13 @@ func TestMountFATVolume(t *testing.T) {
 	for _, e := range ents {
 		names = append(names, e.Name())
 	}
-	if !slices.Equal(names, []string{"Disk0-vol", "checkpoint.json", "disks"}) {
+	if !slices.Equal(names, []string{"Disk0-vol", "checkpoint.json", "disks", "volumes"}) {
 		t.Fatalf("checkpoint dir: %q", names)
+	}
+	if vol, err := os.ReadFile(filepath.Join(ck, "volumes", "Disk0-vol.raw")); err != nil {
+		t.Error(err)
+	} else if img, _ := os.ReadFile(imgPath); !bytes.Equal(vol, img) {
+		t.Errorf("volumes/Disk0-vol.raw: %d bytes, not the image's %d", len(vol), len(img))
 	}
 	got, err := os.ReadFile(filepath.Join(ck, "Disk0-vol", "docs", "readme.txt"))
 	if err != nil || !bytes.Equal(got, content) {

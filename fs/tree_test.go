@@ -247,7 +247,7 @@ func TestCheckpointJSON(t *testing.T) {
 		got.Volumes[1].Dir != "Disk0-p2" || got.Volumes[1].FSType != "fat16" || got.Volumes[1].Label != "DATA" {
 		t.Errorf("volumes wrong:\n%s", data)
 	}
-	if got := names(cd.EmbeddedInode()); !slices.Equal(got, []string{"Disk0-p2", "checkpoint.json", "disks"}) {
+	if got := names(cd.EmbeddedInode()); !slices.Equal(got, []string{"Disk0-p2", "checkpoint.json", "disks", "volumes"}) {
 		t.Errorf("checkpoint dir = %q", got)
 	}
 	now := walk(t, r.EmbeddedInode(), "checkpoints", "Now").Operations().(*checkpointDir)
@@ -257,6 +257,84 @@ func TestCheckpointJSON(t *testing.T) {
 	var nowJS checkpointJSON
 	if err := json.Unmarshal(readAll(t, now.GetChild(jsonName)), &nowJS); err != nil || nowJS.Created != nil || !nowJS.Live {
 		t.Errorf("Now: created %v live %v err %v", nowJS.Created, nowJS.Live, err)
+	}
+}
+
+// TestVolumeRawFiles: volumes/ holds every volume with bytes: a window
+// of the disk with the disk's extents (SEEK_DATA/SEEK_HOLE, st_blocks), a
+// remapped volume as all data; a shadow copy's files are in shadows/.
+func TestVolumeRawFiles(t *testing.T) {
+	tc := newTestCatalog()
+	const k = 1024
+	created := time.Date(2020, 7, 25, 12, 26, 4, 0, time.UTC)
+	vols := func(disk io.ReaderAt, size int64, name string) ([]*guest.Volume, error) {
+		p2 := &guest.Volume{Name: name + "-p2", Number: 2, Start: 128 * k, Size: 128 * k, Table: "gpt",
+			FSType: "fat16", FS: guestFS(), Reader: io.NewSectionReader(disk, 128*k, 128*k)}
+		lv := &guest.Volume{Name: name + "-p2-vg-lv", Number: 2, Start: 128 * k, Size: 16 * k, FSType: "unknown",
+			Remapped: true, Reader: io.NewSectionReader(disk, 200*k, 16*k), Err: errors.New("no filesystem")}
+		shadow := &guest.Volume{Name: guest.ShadowName(p2.Name, created), Number: 2, Start: 128 * k, Size: 128 * k,
+			FSType: "fat16", FS: guestFS(), Reader: p2.Reader, Remapped: true, ShadowOf: p2.Name, Created: created,
+			Layers: []string{"vss"}}
+		return []*guest.Volume{p2, lv, shadow, {Name: name + "-p3", Number: 3, Err: errors.New("past the end")}}, nil
+	}
+	r := bridged(t, newRoot(tc.cat, tc.image, vols))
+	cd := walk(t, r.EmbeddedInode(), "checkpoints", "Before update").Operations().(*checkpointDir)
+	var out fuse.EntryOut
+	if _, errno := cd.Lookup(ctx, "volumes", &out); errno != 0 {
+		t.Fatal(errno)
+	}
+	if got := names(cd.EmbeddedInode()); !slices.Equal(got, []string{"Disk0-p2", "checkpoint.json", "disks", "shadows", "volumes"}) {
+		t.Errorf("checkpoint dir = %q", got)
+	}
+	if got := names(walk(t, cd.EmbeddedInode(), "shadows")); !slices.Equal(got, []string{"Disk0-p2@2020-07-25T12.26.04"}) {
+		t.Errorf("shadows = %q", got)
+	}
+	volDir := walk(t, cd.EmbeddedInode(), "volumes")
+	if got := names(volDir); !slices.Equal(got, []string{"Disk0-p2-vg-lv.raw", "Disk0-p2.raw", "Disk0-p2@2020-07-25T12.26.04.raw"}) {
+		t.Fatalf("volumes = %q", got)
+	}
+	img := tc.images[tc.cat.VMs[0].Checkpoints[1].Disks[0]].(*memImage)
+	raw := walk(t, volDir, "Disk0-p2.raw")
+	if got := readAll(t, raw); !bytes.Equal(got, img.data[128*k:256*k]) {
+		t.Errorf("Disk0-p2.raw: %d bytes, not the partition's", len(got))
+	}
+	seek := func(n *gofs.Inode, off int64, whence uint32) int64 {
+		pos, errno := n.Operations().(gofs.NodeLseeker).Lseek(ctx, nil, uint64(off), whence)
+		if errno == syscall.ENXIO {
+			return -1
+		}
+		if errno != 0 {
+			t.Fatalf("lseek: %v", errno)
+		}
+		return int64(pos)
+	}
+	// The disk: data 128-160 KiB, zero 160-192 KiB, data 192-256 KiB.
+	for _, c := range [][3]int64{{0, 0, 32 * k}, {32 * k, 64 * k, 32 * k}, {64 * k, 64 * k, 128 * k}} {
+		if d, h := seek(raw, c[0], seekData), seek(raw, c[0], seekHole); d != c[1] || h != c[2] {
+			t.Errorf("Disk0-p2.raw at %d: data %d hole %d, want %d %d", c[0], d, h, c[1], c[2])
+		}
+	}
+	var a fuse.AttrOut
+	if raw.Operations().(gofs.NodeGetattrer).Getattr(ctx, nil, &a); a.Size != 128*k || a.Blocks != 96*2 {
+		t.Errorf("Disk0-p2.raw: size %d, %d blocks", a.Size, a.Blocks)
+	}
+	lv := walk(t, volDir, "Disk0-p2-vg-lv.raw")
+	if got := readAll(t, lv); !bytes.Equal(got, img.data[200*k:216*k]) {
+		t.Errorf("remapped volume: %d bytes, not its reader's", len(got))
+	}
+	if d, h := seek(lv, 100, seekData), seek(lv, 100, seekHole); d != 100 || h != 16*k {
+		t.Errorf("remapped volume: data %d hole %d", d, h)
+	}
+	var got checkpointJSON
+	if err := json.Unmarshal(readAll(t, cd.GetChild(jsonName)), &got); err != nil || len(got.Volumes) != 4 {
+		t.Fatalf("checkpoint.json: %+v %v", got, err)
+	}
+	if v := got.Volumes[2]; v.Dir != "shadows/Disk0-p2@2020-07-25T12.26.04" || v.ShadowOf != "Disk0-p2" ||
+		v.Created == nil || *v.Created != "2020-07-25T12:26:04Z" || v.Raw != "volumes/Disk0-p2@2020-07-25T12.26.04.raw" {
+		t.Errorf("shadow in checkpoint.json: %+v", v)
+	}
+	if got.Volumes[1].Raw != "volumes/Disk0-p2-vg-lv.raw" || got.Volumes[1].Dir != "" || got.Volumes[3].Raw != "" {
+		t.Errorf("volumes in checkpoint.json: %+v", got.Volumes)
 	}
 }
 

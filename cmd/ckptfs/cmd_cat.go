@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/ckptfs/ckptfs/catalog"
 	"github.com/ckptfs/ckptfs/guest"
 )
 
@@ -20,7 +21,7 @@ type catOptions struct {
 func catCommand() *command {
 	o := &catOptions{}
 	return &command{
-		name: "cat", args: "SRC CHECKPOINT VOL/PATH[:STREAM]", short: "write a guest file (or an NTFS stream, or disks/<disk>.raw) to stdout",
+		name: "cat", args: "SRC CHECKPOINT VOL/PATH[:STREAM]", short: "write a guest file (or an NTFS stream, disks/<disk>.raw or volumes/<volume>.raw) to stdout",
 		flags: func(f *pflag.FlagSet) { o.src.AddFlags(f) },
 		nargs: exactly(3),
 		run:   o.run,
@@ -33,13 +34,21 @@ func (o *catOptions) run(ctx context.Context, args []string) error {
 		return err
 	}
 	defer cat.Close()
-	if disk, ok := strings.CutPrefix(strings.Trim(args[2], "/"), "disks/"); ok {
+	if disk, ok := strings.CutPrefix(strings.Trim(args[2], "/"), catalog.DisksDir+"/"); ok {
+		names := catalog.NewCheckpointNamer()
 		for _, d := range cp.Disks {
-			if d.Name+".raw" == disk && d.Chain != nil {
+			if names.Disk(d.Name)+catalog.RawSuffix == disk && d.Chain != nil {
 				return copyCtx(ctx, stdout, io.NewSectionReader(d.Chain, 0, d.Chain.Size()))
 			}
 		}
 		return fmt.Errorf("disk image %q: %w", disk, fs.ErrNotExist)
+	}
+	if vol, ok := strings.CutPrefix(strings.Trim(args[2], "/"), catalog.VolumesDir+"/"); ok {
+		r, err := volumeBytes(cp, vol)
+		if err != nil {
+			return err
+		}
+		return copyCtx(ctx, stdout, r)
 	}
 	fsys, p, err := resolveGuestPath(cp, args[2])
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/ckptfs/ckptfs/internal/errclass"
+	"github.com/ckptfs/ckptfs/guest"
 	"github.com/ckptfs/ckptfs/internal/testutil"
 	"github.com/ckptfs/ckptfs/vhdx"
 )
@@ -210,6 +211,15 @@ func TestCatAndCpFromCheckpoints(t *testing.T) {
 	}
 	if _, _, code := ckptfs(t, "cat", src, "Now", "Disk0-p1/Windows/System32/config.ini"); code != exitNotFound {
 		t.Fatalf("deleted file: exit %d", code)
+	}
+	disk, _, _ := ckptfs(t, "cat", src, "Now", "disks/Disk0.raw")
+	vol, errs, code := ckptfs(t, "cat", src, "Now", "volumes/Disk0-p1.raw")
+	vols, err := guest.Volumes(strings.NewReader(disk), int64(len(disk)), "Disk0")
+	if err != nil || len(vols) == 0 || vols[0].Name != "Disk0-p1" {
+		t.Fatalf("volumes of the disk: %v %v", vols, err)
+	}
+	if p1 := vols[0]; code != exitOK || int64(len(vol)) != p1.Size || vol != disk[p1.Start:p1.Start+p1.Size] {
+		t.Errorf("cat volumes/Disk0-p1.raw: exit %d, %d bytes, want the %d of the partition (%s)", code, len(vol), p1.Size, errs)
 	}
 	dest := t.TempDir()
 	if _, errs, code := ckptfs(t, "cp", "--xattrs", src, "web01", "Disk0-p1/Users", dest); code != exitOK {

@@ -70,10 +70,10 @@ func buildExports(cat *catalog.Catalog) (*serveExports, error) {
 // addCheckpoint adds one checkpoint's disks and volumes and returns the
 // name of its first disk's export.
 func (s *serveExports) addCheckpoint(dir string, vm *catalog.VM, c *catalog.Checkpoint) (string, error) {
-	var diskNames, volNames catalog.Namer
+	names := catalog.NewCheckpointNamer()
 	first := ""
 	for _, d := range c.Disks {
-		stem := diskNames.Name(d.Name)
+		stem := names.Disk(d.Name)
 		if d.Chain == nil {
 			continue
 		}
@@ -93,7 +93,7 @@ func (s *serveExports) addCheckpoint(dir string, vm *catalog.VM, c *catalog.Chec
 			if v.Reader == nil {
 				continue
 			}
-			name := volNames.Name(v.Name)
+			name := names.Volume(v.Name)
 			ve := exportEntry{Name: dir + "volumes/" + name, Size: v.Size, VM: vm.Name, Checkpoint: c.Name,
 				Disk: stem, Volume: name}
 			ve.export = &nbd.Export{Name: ve.Name, Description: volumeDescription(v), Size: v.Size, Data: v.Reader}

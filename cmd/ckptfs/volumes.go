@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"path"
 	"sort"
@@ -13,24 +14,31 @@ import (
 	"github.com/ckptfs/ckptfs/internal/errclass"
 )
 
-// namedVolume is a readable volume under the directory name the mount
-// gives it; dir is "" for a volume the mount leaves out.
+// namedVolume is a volume under the name the mount gives it (its
+// directory, or shadows/ directory, and volumes/<name>.raw); name is ""
+// for a volume with neither bytes nor files.
 type namedVolume struct {
-	dir string
-	v   *guest.Volume
+	name string
+	v    *guest.Volume
+}
+
+// dir is the volume's directory in the checkpoint dir, as the mount shows
+// it: "<name>", or "shadows/<name>" for a shadow copy.
+func (nv namedVolume) dir() string {
+	if nv.v.IsShadow() {
+		return catalog.ShadowsDir + "/" + nv.name
+	}
+	return nv.name
 }
 
 // checkpointVolumes finds the volumes of every disk of a checkpoint and
-// names them as the mount does: disk names through one catalog.Namer,
-// volume directories through another that keeps "disks" and
-// "checkpoint.json" for the mount's own entries.
+// names them as the mount does (catalog.CheckpointNamer): every volume
+// with bytes or files, in disk and volume order.
 func checkpointVolumes(cp *catalog.Checkpoint) ([]namedVolume, error) {
-	var disks, dirs catalog.Namer
-	dirs.Reserve("disks")
-	dirs.Reserve("checkpoint.json")
+	names := catalog.NewCheckpointNamer()
 	var out []namedVolume
 	for _, d := range cp.Disks {
-		stem := disks.Name(d.Name)
+		stem := names.Disk(d.Name)
 		if d.Chain == nil {
 			continue
 		}
@@ -39,42 +47,43 @@ func checkpointVolumes(cp *catalog.Checkpoint) ([]namedVolume, error) {
 			return nil, fmt.Errorf("disk %s: %w", d.File, err)
 		}
 		for _, v := range vols {
-			if v.FS != nil {
-				out = append(out, namedVolume{dir: dirs.Name(v.Name), v: v})
-			} else {
-				out = append(out, namedVolume{v: v})
+			nv := namedVolume{v: v}
+			if v.Reader != nil || v.FS != nil {
+				nv.name = names.Volume(v.Name)
 			}
+			out = append(out, nv)
 		}
 	}
 	return out, nil
 }
 
-// errNoFilesystem: the volume exists but holds no filesystem ckptfs reads.
-var errNoFilesystem = errclass.New(errclass.Unsupported, "no filesystem ckptfs can read")
-
-// resolveGuestPath splits "VOL/path/in/volume" and opens the volume.
+// resolveGuestPath splits "VOL/path/in/volume" (or
+// "shadows/VOL/path/in/volume") and opens the volume.
 func resolveGuestPath(cp *catalog.Checkpoint, p string) (fs.FS, string, error) {
 	p = strings.Trim(p, "/")
-	vol, rest, _ := strings.Cut(p, "/")
-	if rest == "" {
-		rest = "."
-	}
 	vols, err := checkpointVolumes(cp)
 	if err != nil {
 		return nil, "", err
 	}
 	var names []string
 	for _, nv := range vols {
-		if nv.dir != "" && nv.dir == vol {
+		if nv.v.FS == nil {
+			continue
+		}
+		dir := nv.dir()
+		if rest, ok := strings.CutPrefix(p, dir); ok && (rest == "" || rest[0] == '/') {
+			rest = strings.TrimPrefix(rest, "/")
+			if rest == "" {
+				rest = "."
+			}
 			return nv.v.FS, foldPath(nv.v.FS, rest), nil
 		}
-		if nv.dir != "" {
-			names = append(names, nv.dir)
-		}
+		names = append(names, dir)
 	}
+	vol, _, _ := strings.Cut(p, "/")
 	// A volume the mount leaves out: name the reason, not "does not exist".
 	for _, nv := range vols {
-		if nv.dir == "" && nv.v.Name == vol {
+		if nv.v.FS == nil && (nv.name == vol || nv.v.Name == vol) {
 			if nv.v.Err != nil {
 				return nil, "", fmt.Errorf("volume %q (%s) cannot be read: %w", vol, nv.v.FSType, nv.v.Err)
 			}
@@ -109,4 +118,21 @@ func foldPath(fsys fs.FS, p string) string {
 		real += ":" + stream
 	}
 	return real
+}
+
+// errNoFilesystem: the volume exists but holds no filesystem ckptfs reads.
+var errNoFilesystem = errclass.New(errclass.Unsupported, "no filesystem ckptfs can read")
+
+// volumeBytes opens volumes/<name>.raw: the bytes of one volume.
+func volumeBytes(cp *catalog.Checkpoint, file string) (io.Reader, error) {
+	vols, err := checkpointVolumes(cp)
+	if err != nil {
+		return nil, err
+	}
+	for _, nv := range vols {
+		if nv.name != "" && nv.name+catalog.RawSuffix == file && nv.v.Reader != nil {
+			return io.NewSectionReader(nv.v.Reader, 0, nv.v.Size), nil
+		}
+	}
+	return nil, fmt.Errorf("volume image %q: %w", file, fs.ErrNotExist)
 }
