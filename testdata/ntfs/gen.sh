@@ -43,7 +43,13 @@ text() {
 newvol() { # newvol IMG SIZE_MIB LABEL [CLUSTER_BYTES]
 	rm -f "$1" "$1.tmp"
 	truncate -s "$2M" "$1.tmp"
-	mkntfs -q -F -Q -s 512 -c "${4:-4096}" -L "$3" "$1.tmp"
+	# mkntfs talks about boot geometry and "not a block device" even with
+	# -q; its output is shown only when it fails.
+	local out
+	if ! out=$(mkntfs -q -F -Q -s 512 -c "${4:-4096}" -L "$3" "$1.tmp" 2>&1); then
+		printf '%s\n' "$out" >&2
+		return 1
+	fi
 }
 
 mountvol() { ntfs-3g -o streams_interface=xattr,compression "$1" "$mnt"; }
