@@ -33,6 +33,16 @@ func lsCommand() *command {
 // The JSON shape is fixed by the command line contract in DESIGN.md.
 type lsJSON struct {
 	VMs []lsVM `json:"vms"`
+	// PendingMerges lists interrupted merges (absent when none).
+	PendingMerges []lsPending `json:"pending_merges,omitempty"`
+}
+
+// lsPending is an interrupted merge: the checkpoint it deletes, its
+// journal, and the command that completes it.
+type lsPending struct {
+	Checkpoint string `json:"checkpoint"`
+	Journal    string `json:"journal"`
+	Command    string `json:"command"`
 }
 
 type lsVM struct {
@@ -94,6 +104,9 @@ func (o *lsOptions) run(ctx context.Context, args []string) error {
 
 func lsObject(cat *catalog.Catalog) lsJSON {
 	out := lsJSON{VMs: []lsVM{}}
+	for _, p := range cat.Pending {
+		out.PendingMerges = append(out.PendingMerges, lsPending{Checkpoint: p.Checkpoint, Journal: p.Journal, Command: p.Command(cat.Source)})
+	}
 	for _, vm := range cat.VMs {
 		v := lsVM{Name: vm.Name, ID: vm.ID, Checkpoints: []lsCheckpoint{}}
 		if vm.Config != "" {

@@ -113,6 +113,11 @@ func TestPendingMergeCommands(t *testing.T) {
 			!strings.Contains(out, complete) || strings.Contains(out, "Now-") || !nowRE.MatchString(out) {
 			t.Errorf("%s: ls: exit %d\n%s", what, code, out)
 		}
+		out, _, code = ckptfs(t, "ls", "--json", dir)
+		if code != exitOK || !strings.Contains(out, `"pending_merges"`) || !strings.Contains(out, `"command": "`+complete+`"`) ||
+			gone == strings.Contains(out, `"being_merged": true`) {
+			t.Errorf("%s: ls --json: exit %d\n%s", what, code, out)
+		}
 		out, _, code = ckptfs(t, "check", dir)
 		if code != exitProblems || !strings.Contains(out, complete) {
 			t.Errorf("%s: check: exit %d\n%s", what, code, out)
