@@ -324,3 +324,32 @@ func TestDirectoryLoop(t *testing.T) {
 		t.Fatalf("the rest of the tree: %v", err)
 	}
 }
+
+// TestSuperblockMirror damages the primary superblock: the copy at 64 MiB
+// is used, and the files read as before.
+func TestSuperblockMirror(t *testing.T) {
+	f, err := os.Open(filepath.Join(BuildImages(t), "blake2.img"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	st, _ := f.Stat()
+	r := &overlay{r: f, off: SuperOffset + 0x300, b: []byte{0xde, 0xad}}
+	v, err := NewVolume(r, st.Size())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.SuperblockOffset() != 64<<20 {
+		t.Fatalf("superblock copy at 0x%x, want the one at 64 MiB", v.SuperblockOffset())
+	}
+	fsys, _ := v.Subvolume(fsTreeID)
+	if err := walkAll(fsys); err != nil {
+		t.Fatal(err)
+	}
+	// Without the magic at 64 KiB the device is not taken for btrfs at
+	// all, whatever the copies say.
+	r = &overlay{r: f, off: MagicOffset, b: []byte("xxxxxxxx")}
+	if _, err := NewVolume(r, st.Size()); !errors.Is(err, ErrFormat) {
+		t.Fatalf("without the primary magic: %v", err)
+	}
+}
