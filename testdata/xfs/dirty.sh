@@ -10,7 +10,10 @@ set -eu
 m=$1
 export LC_ALL=C TZ=UTC
 cd "$m"
-mkdir base grow
+mkdir base grow big
+for i in $(seq 1 3000); do : >big/entry-of-a-directory-in-node-form-$i; done
+echo attrs >base/attrs
+for i in $(seq 1 50); do setfattr -n "user.attr-$i" -v "value $i" base/attrs; done
 seq 1 50000 >base/numbers
 for i in 1 2 3 4 5; do echo "old $i" >base/f$i; done
 echo keep >base/keep
@@ -41,5 +44,13 @@ args=()
 for i in $(seq 0 59); do args+=(-c "pwrite -q -S $((i + 1)) $((i * 8192)) 4096"); done
 xfs_io -f "${args[@]}" -c fsync base/fragmented
 sync -f base/written
+# A node-form directory and a leaf attribute fork changed, a remote
+# attribute value, a symlink long enough for its own block.
+for i in $(seq 1 3000 7); do rm big/entry-of-a-directory-in-node-form-$i; done
+for i in $(seq 3001 3400); do : >big/entry-of-a-directory-in-node-form-$i; done
+mv big/entry-of-a-directory-in-node-form-2 big/renamed-entry
+for i in $(seq 1 3 50); do setfattr -x "user.attr-$i" base/attrs; done
+setfattr -n user.remote -v "0x$(head -c 9000 base/numbers | od -An -v -tx1 | tr -d ' \n')" base/attrs
+ln -s "$(printf 'segment/%.0s' $(seq 1 80))end" base/longlink
 # Flush the log, then stop all I/O: the metadata stays unwritten.
 xfs_io -x -c "shutdown -f" "$m"
