@@ -18,38 +18,10 @@ import (
 	"github.com/ckptfs/ckptfs/internal/testutil"
 )
 
-// xfsFixture returns testdata/out/xfs/VARIANT.img, built by
-// testdata/xfs/gen.sh (as the xfs package tests do, under their lock).
+// xfsFixture returns an image of testdata/xfs, built when missing.
 func xfsFixture(t *testing.T, variant string) string {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		testutil.Unavailable(t, "the XFS images are written through loop mounts: root only")
-	}
-	for _, tool := range []string{"mkfs.xfs", "xfs_io", "setfattr", "losetup", "fsfreeze"} {
-		testutil.NeedTool(t, tool)
-	}
-	out := filepath.Join(testutil.RepoRoot(), "testdata", "out", "xfs")
-	if err := os.MkdirAll(out, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	lock, err := os.OpenFile(filepath.Join(out, ".lock"), os.O_CREATE|os.O_RDWR, 0o644)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer lock.Close()
-	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
-		t.Fatal(err)
-	}
-	defer syscall.Flock(int(lock.Fd()), syscall.LOCK_UN)
-	img := filepath.Join(out, variant+".img")
-	if _, err := os.Stat(img); err == nil {
-		return img
-	}
-	gen := filepath.Join(testutil.RepoRoot(), "testdata", "xfs", "gen.sh")
-	if b, err := exec.Command("bash", gen, out, variant).CombinedOutput(); err != nil {
-		t.Fatalf("gen.sh %s: %v\n%s", variant, err, b)
-	}
-	return img
+	return testutil.XFSImage(t, variant)
 }
 
 // xfsVGText is a volume group as a RHEL installer lays it out, reduced to

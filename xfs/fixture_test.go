@@ -7,7 +7,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 
 	"github.com/ckptfs/ckptfs/internal/testutil"
@@ -23,37 +22,10 @@ func needRoot(t testing.TB) {
 	testutil.NeedTool(t, "mount")
 }
 
-// fixture returns testdata/out/xfs/VARIANT.img, building it with
-// testdata/xfs/gen.sh when missing. A file lock keeps parallel test
-// binaries from building the same image twice.
+// fixture returns testdata/out/xfs/VARIANT.img, built when missing.
 func fixture(t testing.TB, variant string) string {
 	t.Helper()
-	needRoot(t)
-	testutil.NeedTool(t, "mkfs.xfs")
-	testutil.NeedTool(t, "xfs_io")
-	testutil.NeedTool(t, "setfattr")
-	out := filepath.Join(testutil.RepoRoot(), "testdata", "out", "xfs")
-	img := filepath.Join(out, variant+".img")
-	if err := os.MkdirAll(out, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	lock, err := os.OpenFile(filepath.Join(out, ".lock"), os.O_CREATE|os.O_RDWR, 0o644)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer lock.Close()
-	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
-		t.Fatal(err)
-	}
-	defer syscall.Flock(int(lock.Fd()), syscall.LOCK_UN)
-	if _, err := os.Stat(img); err == nil {
-		return img
-	}
-	gen := filepath.Join(testutil.RepoRoot(), "testdata", "xfs", "gen.sh")
-	if b, err := exec.Command("bash", gen, out, variant).CombinedOutput(); err != nil {
-		t.Fatalf("gen.sh %s: %v\n%s", variant, err, b)
-	}
-	return img
+	return testutil.XFSImage(t, variant)
 }
 
 // fixtureIfBuilt names a fixture image without building it.

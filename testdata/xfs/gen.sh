@@ -28,7 +28,8 @@ tiny) opts=(-m uuid=$uuid -b size=1024 -d agcount=1); size=16M
 # 50,000 files for the benchmarks.
 bench) opts=(-m uuid=$uuid) ;;
 # Left with a dirty log by dirty.sh (written, then shut down).
-dirty) opts=(-m uuid=$uuid) ;;
+dirty) opts=(-m uuid=$uuid); size=64M
+	export TEST_DIR=1 TEST_DEV=1 QA_CHECK_FS=1 ;;
 *) echo "unknown variant $variant" >&2; exit 2 ;;
 esac
 
