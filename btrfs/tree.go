@@ -13,8 +13,9 @@ const (
 	itemSize   = 25 // btrfs_item: key, data offset, data size
 	ptrSize    = 33 // btrfs_key_ptr: key, block pointer, generation
 	maxLevel   = 8  // BTRFS_MAX_LEVEL
-	// cacheNodes bounds the decoded tree nodes kept (64 MiB of 16 KiB nodes).
-	cacheNodes = 4096
+	// cacheBytes bounds the tree nodes one volume keeps: a mount may open
+	// the same filesystem in many checkpoints at once.
+	cacheBytes = 16 << 20
 )
 
 // key is a btrfs_disk_key: items in every tree are sorted by it.
@@ -83,8 +84,9 @@ func (n *node) child(i int) (uint64, uint64) {
 // emptied: trees are walked top down, so the hot upper levels return at
 // once, and no per-entry bookkeeping slows the common hit.
 type nodeCache struct {
-	mu sync.Mutex
-	m  map[uint64]*node
+	mu  sync.Mutex
+	m   map[uint64]*node
+	max int // nodes
 }
 
 func (c *nodeCache) get(logical uint64) *node {
@@ -96,7 +98,7 @@ func (c *nodeCache) get(logical uint64) *node {
 func (c *nodeCache) put(logical uint64, n *node) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.m == nil || len(c.m) >= cacheNodes {
+	if c.m == nil || len(c.m) >= c.max {
 		c.m = make(map[uint64]*node)
 	}
 	c.m[logical] = n

@@ -43,6 +43,7 @@ func NewVolume(r io.ReaderAt, size int64) (*Volume, error) {
 	}
 	v := &Volume{r: r, size: size, sb: sb, subvols: map[uint64]*subvol{}}
 	v.chunks = chunkMap{devID: sb.devID, size: size}
+	v.cache.max = cacheBytes / int(sb.nodeSize)
 	if err := v.chunks.loadSysChunks(sb); err != nil {
 		return nil, err
 	}
