@@ -250,7 +250,7 @@ func (d *guestDir) Readdir(ctx context.Context) (ds gofs.DirStream, errno syscal
 	if err != nil {
 		return nil, toErrno(err)
 	}
-	list := make([]fuse.DirEntry, 0, len(ents))
+	list := dots(d.EmbeddedInode(), len(ents))
 	for _, e := range ents {
 		name := e.Name()
 		if !validName(name) {

@@ -144,6 +144,16 @@ func TestMountNTFSAgainstNTFS3G(t *testing.T) {
 			t.Errorf("%s: ours %d bytes, ntfs-3g %d", name, len(got), len(want))
 		}
 	}
+	// Who owned it: the descriptor as ntfs-3g gives it, and its owner.
+	for _, p := range []string{"hello.txt", "links", "streams.txt"} {
+		got, want := xattrOf(t, filepath.Join(ours, p), "system.ntfs_acl"), xattrOf(t, filepath.Join(theirs, p), "system.ntfs_acl")
+		if !bytes.Equal(got, want) || len(got) < 20 {
+			t.Errorf("%s: system.ntfs_acl of %d bytes, ntfs-3g %d", p, len(got), len(want))
+		}
+		if o := xattrOf(t, filepath.Join(ours, p), "user.ckptfs.owner"); !bytes.HasPrefix(o, []byte("S-1-")) {
+			t.Errorf("%s: owner %q", p, o)
+		}
+	}
 	attrs, err := strconv.ParseUint(strings.TrimPrefix(string(xattrOf(t, filepath.Join(ours, "readonly.txt"), xattrAttributes)), "0x"), 16, 32)
 	if err != nil || attrs&1 == 0 {
 		t.Errorf("readonly.txt attributes %#x, %v", attrs, err)

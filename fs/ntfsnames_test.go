@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/ckptfs/ckptfs/guest"
@@ -62,6 +63,19 @@ func TestMountNTFSNames(t *testing.T) {
 	}
 	if names := listNTFSNames(t, plain); strings.Contains(names, "$") || strings.Contains(names, "~") {
 		t.Errorf("root lists %s", names)
+	}
+
+	// Every directory lists "." and "..", as ls -a shows on any other
+	// filesystem: guest directories and the static ones above them.
+	for _, d := range []string{plain, filepath.Join(plain, "Users"), filepath.Dir(plain), filepath.Dir(filepath.Dir(plain))} {
+		out, err := exec.Command("ls", "-a", d).Output()
+		if lines := strings.Split(string(out), "\n"); err != nil || len(lines) < 3 || lines[0] != "." || lines[1] != ".." {
+			t.Errorf("ls -a %s: %q, %v", d, out, err)
+		}
+	}
+	var st, up syscall.Stat_t
+	if syscall.Stat(filepath.Join(plain, "Users", ".."), &up) != nil || syscall.Stat(plain, &st) != nil || st.Ino != up.Ino {
+		t.Errorf("Users/.. is not the volume root")
 	}
 
 	ic := mountNTFSWith(t, img, Options{IgnoreCase: true, ShowMetafiles: true})

@@ -37,12 +37,28 @@ func sortedChildren(n *gofs.Inode) gofs.DirStream {
 		names = append(names, name)
 	}
 	sort.Strings(names)
-	list := make([]fuse.DirEntry, 0, len(names))
+	list := dots(n, len(names))
 	for _, name := range names {
 		ch := kids[name]
 		list = append(list, fuse.DirEntry{Name: name, Mode: ch.Mode(), Ino: ch.StableAttr().Ino})
 	}
 	return gofs.NewListDirStream(list)
+}
+
+// dots starts a directory listing with "." and "..", as every other
+// filesystem lists them (ls -a, and tools that count on them); go-fuse
+// passes them to the kernel without looking them up. room is how many
+// more entries will follow.
+func dots(n *gofs.Inode, room int) []fuse.DirEntry {
+	list := make([]fuse.DirEntry, 0, room+2)
+	self := n.StableAttr().Ino
+	up := self // the root is its own parent
+	if _, p := n.Parent(); p != nil {
+		up = p.StableAttr().Ino
+	}
+	return append(list,
+		fuse.DirEntry{Name: ".", Mode: syscall.S_IFDIR, Ino: self},
+		fuse.DirEntry{Name: "..", Mode: syscall.S_IFDIR, Ino: up})
 }
 
 // dirNode is a directory of the static top, whose children are made once

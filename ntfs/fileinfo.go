@@ -86,6 +86,12 @@ type FileRecordInfo struct {
 	EAs map[string][]byte
 	// LX is the POSIX metadata WSL keeps in extended attributes, or nil.
 	LX *LXAttributes
+	// SecurityID names the file's security descriptor in $Secure (0:
+	// none, or a volume older than NTFS 3.0; see SecurityDescriptor).
+	SecurityID uint32
+
+	v  *Volume // for SecurityDescriptor
+	sd []byte  // a $SECURITY_DESCRIPTOR attribute's value
 }
 
 // IsSymlink reports whether the file is a symbolic link or junction that a
@@ -113,6 +119,9 @@ func decodeStdInfo(fi *FileRecordInfo, b []byte, off int64) error {
 	fi.Changed = ntfsTime(binary.LittleEndian.Uint64(b[0x10:]))
 	fi.Accessed = ntfsTime(binary.LittleEndian.Uint64(b[0x18:]))
 	fi.Attributes = Attributes(binary.LittleEndian.Uint32(b[0x20:]))
+	if len(b) >= 0x38 {
+		fi.SecurityID = binary.LittleEndian.Uint32(b[0x34:])
+	}
 	return nil
 }
 
@@ -163,6 +172,7 @@ func (v *Volume) decodeInfo(rec *mftRecord, attrs []*attribute) (*FileRecordInfo
 		Ref:   Ref{Record: rec.Num, Seq: rec.Seq},
 		InUse: rec.Flags&recInUse != 0,
 		Dir:   rec.Flags&recDirectory != 0,
+		v:     v,
 	}
 	streams := map[string]int64{}
 	for _, a := range attrs {
@@ -192,6 +202,10 @@ func (v *Volume) decodeInfo(rec *mftRecord, attrs []*attribute) (*FileRecordInfo
 				fi.Size, fi.AllocatedSize = size, alloc
 			} else {
 				streams[a.Name] = size
+			}
+		case attrSecurityDescriptor:
+			if val, err := v.readAttrValue(a, maxSDSize); err == nil {
+				fi.sd = val
 			}
 		case attrEA:
 			if val, err := v.readAttrValue(a, maxEASize); err == nil {

@@ -152,6 +152,19 @@ func compareEntry(t *testing.T, v *Volume, p string, d fs.DirEntry, real string)
 		t.Errorf("%s: mtime %v, ntfs-3g %v", p, info.ModTime(), mt)
 	}
 	compareStreams(t, v, p, rec, real)
+	compareSecurity(t, rec, p, real)
+}
+
+// compareSecurity compares the security descriptor with ntfs-3g's
+// system.ntfs_acl.
+func compareSecurity(t *testing.T, rec *FileRecordInfo, p, real string) {
+	t.Helper()
+	sd, err := rec.SecurityDescriptor()
+	buf := make([]byte, 64<<10)
+	n, err2 := syscall.Getxattr(real, XattrNTFSACL, buf)
+	if err != nil || err2 != nil || !bytes.Equal(sd, buf[:n]) {
+		t.Errorf("%s: security descriptor of %d bytes (%v), ntfs-3g %d (%v)", p, len(sd), err, n, err2)
+	}
 }
 
 func compareContent(t *testing.T, v *Volume, p, stream, real string) {

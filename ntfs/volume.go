@@ -43,6 +43,11 @@ type Volume struct {
 
 	showMeta atomic.Bool // list the metadata files (SetShowMetafiles)
 
+	sdsOnce sync.Once // the security id index, built on first use
+	sdsIdx  map[uint32]sdsEntry
+	sds     *stream
+	sdsErr  error
+
 	upOnce sync.Once
 	upcase []uint16
 

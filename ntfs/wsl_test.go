@@ -157,5 +157,26 @@ func FuzzEAs(f *testing.F) {
 		lxFromEAs(parseEAs(b))
 		r := &Reparse{Tag: TagLXSymlink, Data: b}
 		_ = parseLXSymlink(r, 0)
+		OwnerSID(b)
 	})
+}
+
+func TestOwnerSID(t *testing.T) {
+	// A self-relative descriptor whose owner is S-1-5-21-1-2-3-1001.
+	sd := make([]byte, 20)
+	sd[0] = 1
+	binary.LittleEndian.PutUint32(sd[4:], 20)
+	sid := []byte{1, 5, 0, 0, 0, 0, 0, 5}
+	for _, v := range []uint32{21, 1, 2, 3, 1001} {
+		sid = binary.LittleEndian.AppendUint32(sid, v)
+	}
+	sd = append(sd, sid...)
+	if got := OwnerSID(sd); got != "S-1-5-21-1-2-3-1001" {
+		t.Errorf("OwnerSID = %q", got)
+	}
+	for _, bad := range [][]byte{nil, sd[:20], sd[:30], append(bytes.Clone(sd[:20]), 1, 200, 0, 0, 0, 0, 0, 5)} {
+		if got := OwnerSID(bad); got != "" {
+			t.Errorf("OwnerSID(% x) = %q", bad, got)
+		}
+	}
 }

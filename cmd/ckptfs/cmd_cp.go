@@ -360,6 +360,9 @@ func (c *copier) metadata(p string, st fs.FileInfo, target string) error {
 	return errors.Join(errs...)
 }
 
+// ntfsACLXattr is ntfs-3g's name for an NTFS file's security descriptor.
+const ntfsACLXattr = "system.ntfs_acl"
+
 // copyXattrs sets the guest file's own extended attributes on target.
 func copyXattrs(st fs.FileInfo, target string) []error {
 	xs, err := guest.ReadXattrs(st)
@@ -374,6 +377,11 @@ func copyXattrs(st fs.FileInfo, target string) []error {
 	var errs []error
 	for _, name := range names {
 		if err := setXattr(target, name, xs[name]); err != nil {
+			if name == ntfsACLXattr && errors.Is(err, errors.ErrUnsupported) {
+				// Only an NTFS target (ntfs-3g) takes a Windows security
+				// descriptor; user.ckptfs.owner still names the owner.
+				continue
+			}
 			errs = append(errs, fmt.Errorf("extended attribute %s: %w", name, err))
 		}
 	}
