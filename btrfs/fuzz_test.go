@@ -131,6 +131,12 @@ func FuzzDecompress(f *testing.F) {
 				}
 			}
 			f.Add(e.compression, raw)
+			if e.compression == compLZO && len(raw) > 8 {
+				// The first segment alone, for the LZO1X decoder.
+				if n := int(binary.LittleEndian.Uint32(raw[4:])); 8+n <= len(raw) {
+					f.Add(uint8(compNone), raw[8:8+n])
+				}
+			}
 		}
 	}
 	f.Fuzz(func(t *testing.T, typ uint8, data []byte) {
