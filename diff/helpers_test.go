@@ -30,6 +30,9 @@ func states(t testing.TB) [3][]byte {
 			testutil.NeedTool(t, tool)
 		}
 		testutil.NeedFUSE(t)
+		defer testutil.LockFixtures(t)()
+	}
+	if _, err := os.Stat(last); err != nil {
 		script := filepath.Join(testutil.RepoRoot(), "testdata", "diff", "gen.sh")
 		if out, err := exec.Command("bash", script, stateDir()).CombinedOutput(); err != nil {
 			t.Fatalf("gen.sh: %v\n%s", err, out)

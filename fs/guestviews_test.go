@@ -55,8 +55,9 @@ func vhdxOf(t *testing.T, raw []byte) *vhdx.Chain {
 // unwritten extents) and ext2 (block maps) made here.
 func TestFileViews(t *testing.T) {
 	images := map[string]string{"ntfs": ntfsImage(t)}
+	guestImages := testutil.GuestImages(t)
 	for _, name := range []string{"bare-fat16.img", "cd.iso"} {
-		images[name] = filepath.Join(testutil.RepoRoot(), "testdata", "out", "guest", name)
+		images[name] = filepath.Join(guestImages, name)
 	}
 	tree := t.TempDir()
 	rng := rand.New(rand.NewSource(3))

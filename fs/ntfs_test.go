@@ -7,12 +7,10 @@ import (
 	"crypto/sha256"
 	iofs "io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 
@@ -21,28 +19,11 @@ import (
 	"github.com/ckptfs/ckptfs/vhdx"
 )
 
-var ntfsGenMu sync.Mutex
-
 // ntfsImage returns testdata/out/ntfs/small.img, building it with
 // testdata/ntfs/gen.sh (mkntfs + ntfs-3g) when missing.
 func ntfsImage(t *testing.T) string {
 	t.Helper()
-	dir := filepath.Join(testutil.RepoRoot(), "testdata", "out", "ntfs")
-	p := filepath.Join(dir, "small.img")
-	ntfsGenMu.Lock()
-	defer ntfsGenMu.Unlock()
-	if _, err := os.Stat(p); err == nil {
-		return p
-	}
-	for _, tool := range []string{"mkntfs", "ntfs-3g", "setfattr", "openssl", "iconv"} {
-		testutil.NeedTool(t, tool)
-	}
-	testutil.NeedFUSE(t)
-	script := filepath.Join(testutil.RepoRoot(), "testdata", "ntfs", "gen.sh")
-	if out, err := exec.Command("bash", script, dir, "small").CombinedOutput(); err != nil {
-		t.Fatalf("gen.sh small: %v\n%s", err, out)
-	}
-	return p
+	return testutil.NTFSImage(t, "small")
 }
 
 // mountNTFS3G mounts img read-only with ntfs-3g, the independent reader

@@ -7,9 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"sync"
 	"testing"
 
 	"github.com/ckptfs/ckptfs/internal/testutil"
@@ -18,35 +16,20 @@ import (
 // imageDir is where gen.sh puts the volumes (git-ignored).
 func imageDir() string { return filepath.Join(testutil.RepoRoot(), "testdata", "out", "ntfs") }
 
-var genMu sync.Mutex
-
 // image returns the path of a generated volume ("small", "tiny", "big"),
-// running testdata/ntfs/gen.sh when it is missing. big is never built
-// here (it takes minutes): its benchmarks skip without it.
+// running testdata/ntfs/gen.sh when it is missing (testutil.NTFSImage:
+// one build even when several packages' tests want it at once). big is
+// never built here (it takes minutes): its benchmarks skip without it.
 func image(t testing.TB, which string) string {
 	t.Helper()
-	p := filepath.Join(imageDir(), which+".img")
-	if _, err := os.Stat(p); err == nil {
-		return p
-	}
 	if which == "big" {
-		t.Skip("big.img not built: run testdata/ntfs/gen.sh '' big")
-	}
-	genMu.Lock()
-	defer genMu.Unlock()
-	if _, err := os.Stat(p); err == nil {
+		p := filepath.Join(imageDir(), "big.img")
+		if _, err := os.Stat(p); err != nil {
+			t.Skip("big.img not built: run testdata/ntfs/gen.sh '' big")
+		}
 		return p
 	}
-	for _, tool := range []string{"mkntfs", "ntfs-3g", "setfattr", "openssl", "iconv"} {
-		testutil.NeedTool(t, tool)
-	}
-	testutil.NeedFUSE(t)
-	script := filepath.Join(testutil.RepoRoot(), "testdata", "ntfs", "gen.sh")
-	out, err := exec.Command("bash", script, imageDir(), which).CombinedOutput()
-	if err != nil {
-		t.Fatalf("gen.sh %s: %v\n%s", which, err, out)
-	}
-	return p
+	return testutil.NTFSImage(t, which)
 }
 
 // openImage opens a generated volume for the test.

@@ -11,8 +11,8 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/ckptfs/ckptfs/internal/errclass"
 	"github.com/ckptfs/ckptfs/guest"
+	"github.com/ckptfs/ckptfs/internal/errclass"
 	"github.com/ckptfs/ckptfs/internal/testutil"
 	"github.com/ckptfs/ckptfs/vhdx"
 )
@@ -184,6 +184,7 @@ func demoVM(t *testing.T) string {
 	root := testutil.RepoRoot()
 	out := filepath.Join(root, "testdata", "out", "cli-demo")
 	demoOnce.Do(func() {
+		defer testutil.LockFixtures(t)()
 		mk := filepath.Join(t.TempDir(), "mkchain")
 		testutil.Run(t, "go", "build", "-o", mk, filepath.Join(root, "tools", "mkchain"))
 		cmd := exec.Command("bash", filepath.Join(root, "testdata", "demo", "gen.sh"), out)

@@ -1,0 +1,130 @@
+package testutil
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+)
+
+// Test fixtures are built on demand by the generator scripts under
+// testdata/<area>/ into testdata/out/<area>/ (git-ignored), so that
+// `go test ./...` on a fresh clone builds what it needs. go test runs the
+// packages' test binaries in parallel and several packages read the same
+// images (ntfs and fs both read testdata/out/ntfs/small.img), so every
+// build holds one exclusive lock on testdata/out: the second binary waits
+// for the first one's build and then finds the image there.
+
+// OutDir returns testdata/out/<area>.
+func OutDir(area string) string { return filepath.Join(RepoRoot(), "testdata", "out", area) }
+
+// LockFixtures takes the exclusive lock every fixture build holds (a file
+// lock on testdata/out/.lock, which serialises test binaries and
+// goroutines alike) and returns its release.
+func LockFixtures(t testing.TB) (unlock func()) {
+	t.Helper()
+	unlock, err := lockFixtures()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return unlock
+}
+
+func lockFixtures() (func(), error) {
+	dir := filepath.Join(RepoRoot(), "testdata", "out")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(filepath.Join(dir, ".lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	if err := lockFile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() {
+		unlockFile(f)
+		f.Close()
+	}, nil
+}
+
+// Fixture returns testdata/out/<area>/<file>, first running
+// `bash testdata/<area>/gen.sh testdata/out/<area> args...` under
+// LockFixtures when the file is missing. The caller checks the tools the
+// script needs (NeedTool, NeedFUSE) before.
+func Fixture(t testing.TB, area, file string, args ...string) string {
+	t.Helper()
+	p, err := BuildFixture(area, file, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// BuildFixture is Fixture for a caller without a testing.TB (an Example).
+func BuildFixture(area, file string, args ...string) (string, error) {
+	out := OutDir(area)
+	p := filepath.Join(out, file)
+	if _, err := os.Stat(p); err == nil {
+		return p, nil
+	}
+	unlock, err := lockFixtures()
+	if err != nil {
+		return "", err
+	}
+	defer unlock()
+	if _, err := os.Stat(p); err == nil {
+		return p, nil // built by another test binary while this one waited
+	}
+	script := filepath.Join(RepoRoot(), "testdata", area, "gen.sh")
+	cmd := exec.Command("bash", append([]string{script, out}, args...)...)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("testdata/%s/gen.sh %v: %v\n%s", area, args, err, b)
+	}
+	if _, err := os.Stat(p); err != nil {
+		return "", fmt.Errorf("testdata/%s/gen.sh %v did not make %s", area, args, file)
+	}
+	return p, nil
+}
+
+// NTFSImage returns testdata/out/ntfs/<which>.img ("small", "tiny"),
+// built by testdata/ntfs/gen.sh (mkntfs, then files written through an
+// ntfs-3g mount) when missing.
+func NTFSImage(t testing.TB, which string) string {
+	t.Helper()
+	for _, tool := range []string{"mkntfs", "ntfs-3g", "setfattr", "openssl", "iconv"} {
+		NeedTool(t, tool)
+	}
+	NeedFUSE(t)
+	return Fixture(t, "ntfs", which+".img", which)
+}
+
+// GuestImages returns testdata/out/guest, building its images (GPT, MBR,
+// FAT, ext4, NTFS and ISO 9660 volumes) with testdata/guest/gen.sh when
+// they are missing or older than the script.
+func GuestImages(t testing.TB) string {
+	t.Helper()
+	for _, tool := range []string{"sgdisk", "sfdisk", "mkfs.fat", "mcopy", "mkfs.ext4", "debugfs", "mkntfs", "xorriso"} {
+		NeedTool(t, tool)
+	}
+	out := OutDir("guest")
+	script := filepath.Join(RepoRoot(), "testdata", "guest", "gen.sh")
+	fresh := func() bool {
+		done, err := os.Stat(filepath.Join(out, ".done"))
+		src, serr := os.Stat(script)
+		return err == nil && serr == nil && !src.ModTime().After(done.ModTime())
+	}
+	if fresh() {
+		return out
+	}
+	defer LockFixtures(t)()
+	if fresh() {
+		return out
+	}
+	if b, err := exec.Command("sh", script, out).CombinedOutput(); err != nil {
+		t.Fatalf("testdata/guest/gen.sh: %v\n%s", err, b)
+	}
+	return out
+}
