@@ -12,6 +12,9 @@ import (
 // Catalog is everything found under one source path.
 type Catalog struct {
 	Source string // the path the user gave
+	// Folder is set when Source is a folder (of one VM or many), clear
+	// when it is one disk file.
+	Folder bool
 	VMs    []*VM
 	// Warnings lists what was tolerated: unreadable configuration files,
 	// configured disks that are not there, checkpoint parents that could

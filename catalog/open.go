@@ -108,7 +108,7 @@ func build(src string, f *forest, disks, configs []string, opt Options) (*Catalo
 		return nil, err
 	}
 	pending := f.applyJournals(src)
-	c := &Catalog{Source: src, files: f.files, Warnings: f.warnings, Pending: pending, src: opt.Source}
+	c := &Catalog{Source: src, Folder: f.folder, files: f.files, Warnings: f.warnings, Pending: pending, src: opt.Source}
 	var cfgs []*VMConfig
 	if !opt.NoConfig {
 		cfgs = c.readConfigs(configs)
