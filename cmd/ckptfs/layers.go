@@ -1,7 +1,6 @@
 package main
 
 import (
-	"os"
 	"slices"
 
 	"github.com/ckptfs/ckptfs/vhdx"
@@ -42,7 +41,7 @@ func openLayers(src string, so sourceOptions) (*layerSet, error) {
 		}
 	}
 	ls.views = catalogViews(cat)
-	if len(chains) > 0 && !isDir(src) {
+	if len(chains) > 0 && !cat.Folder {
 		// The chain of the file given (the longest) first, and, as
 		// before, the one view check walks.
 		slices.SortStableFunc(chains, func(a, b *vhdx.Chain) int { return len(b.Layers) - len(a.Layers) })
@@ -54,11 +53,6 @@ func openLayers(src string, so sourceOptions) (*layerSet, error) {
 	ls.warnings = cat.Warnings
 	ls.close = cat.Close
 	return ls, nil
-}
-
-func isDir(p string) bool {
-	st, err := os.Stat(p)
-	return err == nil && st.IsDir()
 }
 
 func (ls *layerSet) add(c *vhdx.Chain) {
