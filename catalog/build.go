@@ -200,7 +200,7 @@ func (b *builder) addDisk(vm *VM, cp *Checkpoint, name string, df *diskFile) err
 		cp.Merging = m
 		if m.Absorb() {
 			d.Chain = nil
-			d.Err = fmt.Errorf("%w: %q: an interrupted merge is deleting it and has begun to overwrite %s with the next checkpoint's content; run `%s` to complete it",
+			d.Err = fmt.Errorf("%w: %q: an interrupted merge is deleting it by writing the next checkpoint's content into %s; run `%s` to complete it",
 				ErrMerging, cp.Name, filepath.Base(df.path), m.Command(b.cat.Source))
 		}
 	}
