@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"strings"
+	"sync"
 	"unicode/utf16"
 )
 
@@ -150,6 +151,39 @@ func StartupKey(bek []byte) (Key, error) {
 		}
 	}
 	return Key{}, fmt.Errorf("%w: startup key file holds no 32-byte key", ErrBadKey)
+}
+
+// stretchMemo remembers derivations for the life of the process: a
+// mount opens the same volume at every checkpoint, and each derivation
+// costs 2^20 hashes. It is bounded, and keyed by a hash of its inputs.
+var stretchMemo struct {
+	sync.Mutex
+	m map[[32]byte][32]byte
+}
+
+// stretchCached is stretch, remembered.
+func stretchCached(initial, salt []byte) [32]byte {
+	h := sha256.New()
+	h.Write(initial)
+	h.Write(salt)
+	var id [32]byte
+	h.Sum(id[:0])
+	stretchMemo.Lock()
+	v, ok := stretchMemo.m[id]
+	stretchMemo.Unlock()
+	if ok {
+		return v
+	}
+	v = stretch(initial, salt)
+	stretchMemo.Lock()
+	if stretchMemo.m == nil {
+		stretchMemo.m = map[[32]byte][32]byte{}
+	}
+	if len(stretchMemo.m) < 256 {
+		stretchMemo.m[id] = v
+	}
+	stretchMemo.Unlock()
+	return v
 }
 
 // stretchRounds is the count of the key derivation, fixed by the format.

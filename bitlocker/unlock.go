@@ -102,9 +102,8 @@ func (v *Volume) openProtector(p Protector, keys []Key) ([]byte, error) {
 			if k.kind != want {
 				continue
 			}
-			s := stretch(k.secret, salt)
+			s := stretchCached(k.secret, salt)
 			vmk, err := try(s[:])
-			clear(s[:])
 			if vmk != nil || err != nil {
 				return vmk, err
 			}

@@ -53,7 +53,7 @@ func Compare(ctx context.Context, a, b *catalog.Checkpoint, opt Options) (*Resul
 			res.Ranges = append(res.Ranges, rs...)
 		}
 		if opt.Files {
-			if err := d.files(ctx, res, opt.Thorough); err != nil {
+			if err := d.files(ctx, res, opt); err != nil {
 				return nil, err
 			}
 		}

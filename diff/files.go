@@ -9,16 +9,16 @@ import (
 
 // files compares the guest volumes of one disk, matched by volume name.
 // A volume whose window holds no differing byte is skipped unread.
-// thorough is Options.Thorough.
-func (d *diskDiff) files(ctx context.Context, res *Result, thorough bool) error {
+func (d *diskDiff) files(ctx context.Context, res *Result, opt Options) error {
+	thorough := opt.Thorough
 	if len(d.differ) == 0 {
 		return nil
 	}
-	volsA, err := guest.Volumes(d.a, d.a.Size(), d.name)
+	volsA, err := opt.Guest.Volumes(d.a, d.a.Size(), d.name)
 	if err != nil {
 		return fmt.Errorf("%s in %s: %w", d.name, res.From, err)
 	}
-	volsB, err := guest.Volumes(d.b, d.b.Size(), d.name)
+	volsB, err := opt.Guest.Volumes(d.b, d.b.Size(), d.name)
 	if err != nil {
 		return fmt.Errorf("%s in %s: %w", d.name, res.To, err)
 	}

@@ -1,6 +1,9 @@
 package diff
 
-import "github.com/ckptfs/ckptfs/catalog"
+import (
+	"github.com/ckptfs/ckptfs/catalog"
+	"github.com/ckptfs/ckptfs/guest"
+)
 
 // Result is the difference between two checkpoints, in the shape of
 // `ckptfs diff --json`.
@@ -101,6 +104,9 @@ type Options struct {
 	// so far and the bytes that will be compared in all (the candidate
 	// ranges); it must be quick.
 	Progress func(done, total int64)
+	// Guest carries the keys guest volumes are opened with (BitLocker);
+	// nil opens what needs no key.
+	Guest *guest.Options
 }
 
 // checkpointName is what Result.From and To say about a checkpoint.

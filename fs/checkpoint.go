@@ -252,6 +252,10 @@ type volumeJSON struct {
 	Locked     bool     `json:"locked,omitempty"`
 	ShadowOf   string   `json:"shadow_of,omitempty"`
 	Created    *string  `json:"created,omitempty"` // of a shadow copy, RFC 3339
+	// Protectors are an encrypted volume's key protector types;
+	// UnlockedBy is the one that opened it.
+	Protectors []string `json:"protectors,omitempty"`
+	UnlockedBy string   `json:"unlocked_by,omitempty"`
 	Error      string   `json:"error,omitempty"`
 }
 
@@ -302,7 +306,7 @@ func volumeJSONOf(ve *volEntry) volumeJSON {
 	vj := volumeJSON{Name: v.Name, Dir: ve.dir, Disk: ve.disk, Number: v.Number, Start: v.Start,
 		Size: v.Size, Table: v.Table, PartType: v.PartType, PartName: v.PartName,
 		FSType: v.FSType, Label: v.Label, Journal: v.Journal, Layers: v.Layers, Encryption: v.Encryption, Locked: v.Locked,
-		ShadowOf: v.ShadowOf}
+		ShadowOf: v.ShadowOf, Protectors: v.Protectors, UnlockedBy: v.UnlockedBy}
 	if ve.name != "" && v.Reader != nil && v.Size > 0 {
 		vj.Raw = catalog.VolumesDir + "/" + ve.name + catalog.RawSuffix
 	}

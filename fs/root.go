@@ -55,6 +55,12 @@ func New(cat *catalog.Catalog) *Root {
 	return newRoot(cat, chainImage, guest.Volumes)
 }
 
+// NewWithOptions is New with the options guest volumes are opened with
+// (the keys of BitLocker volumes); o may be nil.
+func NewWithOptions(cat *catalog.Catalog, o *guest.Options) *Root {
+	return newRoot(cat, chainImage, o.Volumes)
+}
+
 func newRoot(cat *catalog.Catalog, imageOf func(*catalog.Disk) (vhdx.Image, error),
 	volumesOf func(io.ReaderAt, int64, string) ([]*guest.Volume, error)) *Root {
 	now := time.Now()

@@ -62,6 +62,11 @@ type Volume struct {
 	// Locked is set for an encrypted volume no key opened: FS is nil and
 	// Err wraps ErrLocked.
 	Locked bool
+	// Protectors lists the key protector types of an encrypted volume, in
+	// its metadata's order ("password", "recovery password", "TPM", ...);
+	// UnlockedBy is the one that opened it ("" while Locked).
+	Protectors []string
+	UnlockedBy string
 	// ShadowOf is set on a shadow copy: the Name of the live volume it is
 	// a past state of. The mount shows shadow copies under
 	// checkpoints/<ck>/shadows/<Name>/ instead of beside the live volume.

@@ -6,6 +6,7 @@ package mount
 
 import (
 	"fmt"
+	"github.com/ckptfs/ckptfs/guest"
 
 	"github.com/ckptfs/ckptfs/internal/errclass"
 	"strconv"
@@ -58,6 +59,9 @@ type Options struct {
 	ShowMetafiles bool
 	// Ready, when set, is called once the mounted tree answers requests.
 	Ready func()
+	// Guest carries the keys guest volumes are opened with (BitLocker);
+	// nil opens what needs no key.
+	Guest *guest.Options
 }
 
 // Parse adds one -o argument (comma-separated options) to o. allow_other

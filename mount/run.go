@@ -34,7 +34,7 @@ func Run(ctx context.Context, cat *catalog.Catalog, mountpoint string, opt Optio
 		return err
 	}
 	defer release()
-	root := ckfs.New(cat)
+	root := ckfs.NewWithOptions(cat, opt.Guest)
 	root.SetOptions(ckfs.Options{IgnoreCase: opt.IgnoreCase, ShowMetafiles: opt.ShowMetafiles})
 	server, err := gofs.Mount(mountpoint, root, nodeOptions(cat, opt))
 	if err != nil {

@@ -71,10 +71,10 @@ func (r *volumeReport) problem(format string, args ...any) {
 // checkVolumes opens every guest volume of every view and walks its
 // directory tree, opening each file: what fails is what the mount would
 // leave out or answer with an error.
-func checkVolumes(ctx context.Context, views []diskView) ([]volumeReport, error) {
+func checkVolumes(ctx context.Context, views []diskView, g *guest.Options) ([]volumeReport, error) {
 	var out []volumeReport
 	for _, dv := range views {
-		vols, err := volumesOf(dv)
+		vols, err := volumesOf(dv, g)
 		if err != nil {
 			r := volumeReport{VM: dv.vm, Checkpoint: dv.checkpoint, Volume: dv.disk, FS: "disk", Problems: []string{}}
 			r.problem("reading the partition table: %v", err)
@@ -104,13 +104,13 @@ func checkVolumes(ctx context.Context, views []diskView) ([]volumeReport, error)
 }
 
 // volumesOf lists a view's volumes, turning a parser panic into an error.
-func volumesOf(dv diskView) (vols []*guest.Volume, err error) {
+func volumesOf(dv diskView, g *guest.Options) (vols []*guest.Volume, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("internal error (recovered panic): %v", p)
 		}
 	}()
-	return guest.Volumes(dv.img, dv.img.Size(), dv.disk)
+	return g.Volumes(dv.img, dv.img.Size(), dv.disk)
 }
 
 // walkVolume lists every directory and opens every file of fsys.

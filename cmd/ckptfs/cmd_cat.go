@@ -22,13 +22,17 @@ func catCommand() *command {
 	o := &catOptions{}
 	return &command{
 		name: "cat", args: "SRC CHECKPOINT VOL/PATH[:STREAM]", short: "write a guest file (or an NTFS stream, disks/<disk>.raw or volumes/<volume>.raw) to stdout",
-		flags: func(f *pflag.FlagSet) { o.src.AddFlags(f) },
+		flags: func(f *pflag.FlagSet) { o.src.AddFlags(f); o.src.AddKeyFlags(f) },
 		nargs: exactly(3),
 		run:   o.run,
 	}
 }
 
 func (o *catOptions) run(ctx context.Context, args []string) error {
+	g, err := o.src.guestOptions()
+	if err != nil {
+		return err
+	}
 	cat, cp, err := o.src.openCheckpoint(args[0], args[1])
 	if err != nil {
 		return err
@@ -44,13 +48,13 @@ func (o *catOptions) run(ctx context.Context, args []string) error {
 		return fmt.Errorf("disk image %q: %w", disk, fs.ErrNotExist)
 	}
 	if vol, ok := strings.CutPrefix(strings.Trim(args[2], "/"), catalog.VolumesDir+"/"); ok {
-		r, err := volumeBytes(cp, vol)
+		r, err := volumeBytes(cp, g, vol)
 		if err != nil {
 			return err
 		}
 		return copyCtx(ctx, stdout, r)
 	}
-	fsys, p, err := resolveGuestPath(cp, args[2])
+	fsys, p, err := resolveGuestPath(cp, g, args[2])
 	if err != nil {
 		return err
 	}

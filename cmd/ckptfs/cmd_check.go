@@ -20,6 +20,7 @@ func checkCommand() *command {
 		name: "check", args: "SRC|DISK [--json]", short: "verify checksums, BATs, bitmaps, logs, links and guest volumes; exit 0 only when clean",
 		flags: func(f *pflag.FlagSet) {
 			o.src.AddFlags(f)
+			o.src.AddKeyFlags(f)
 			f.BoolVar(&o.json, "json", false, "print one JSON object")
 		},
 		nargs: exactly(1),
@@ -33,6 +34,10 @@ type errProblems int
 func (e errProblems) Error() string { return fmt.Sprintf("%d problems found", int(e)) }
 
 func (o *checkOptions) run(ctx context.Context, args []string) error {
+	g, err := o.src.guestOptions()
+	if err != nil {
+		return err
+	}
 	ls, err := openLayers(args[0], o.src)
 	if err != nil {
 		return err
@@ -53,7 +58,7 @@ func (o *checkOptions) run(ctx context.Context, args []string) error {
 			}
 		}
 	}
-	vols, err := checkVolumes(ctx, ls.views)
+	vols, err := checkVolumes(ctx, ls.views, g)
 	if err != nil {
 		return err
 	}

@@ -30,6 +30,7 @@ func cpCommand() *command {
 		name: "cp", args: "SRC CHECKPOINT VOL/PATH... DEST", short: "copy guest files and folders out, keeping their times",
 		flags: func(f *pflag.FlagSet) {
 			o.src.AddFlags(f)
+			o.src.AddKeyFlags(f)
 			f.BoolVar(&o.streams, "xattrs", false, "copy extended attributes, and NTFS alternate data streams as user.<stream> ones")
 			f.BoolVarP(&o.force, "force", "f", false, "overwrite existing files")
 		},
@@ -39,6 +40,10 @@ func cpCommand() *command {
 }
 
 func (o *cpOptions) run(ctx context.Context, args []string) error {
+	g, err := o.src.guestOptions()
+	if err != nil {
+		return err
+	}
 	cat, cp, err := o.src.openCheckpoint(args[0], args[1])
 	if err != nil {
 		return err
@@ -54,7 +59,7 @@ func (o *cpOptions) run(ctx context.Context, args []string) error {
 	}
 	c := copier{ctx: ctx, streams: o.streams, force: o.force, links: map[string]string{}}
 	for _, s := range srcs {
-		fsys, p, err := resolveGuestPath(cp, s)
+		fsys, p, err := resolveGuestPath(cp, g, s)
 		if err != nil {
 			c.fail(s, err)
 			continue

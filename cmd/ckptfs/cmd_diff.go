@@ -24,6 +24,7 @@ func diffCommand() *command {
 		name: "diff", args: "SRC A B [--json] [--ranges] [--files] [--thorough] [--exit-code]", short: "changed disk ranges and guest files between two checkpoints",
 		flags: func(f *pflag.FlagSet) {
 			o.src.AddFlags(f)
+			o.src.AddKeyFlags(f)
 			f.BoolVar(&o.json, "json", false, "print one JSON object")
 			f.BoolVar(&o.ranges, "ranges", false, "only the changed disk ranges")
 			f.BoolVar(&o.files, "files", false, "only the changed guest files")
@@ -36,6 +37,10 @@ func diffCommand() *command {
 }
 
 func (o *diffOptions) run(ctx context.Context, args []string) error {
+	g, err := o.src.guestOptions()
+	if err != nil {
+		return err
+	}
 	cat, err := o.src.open(args[0])
 	if err != nil {
 		return err
@@ -53,7 +58,7 @@ func (o *diffOptions) run(ctx context.Context, args []string) error {
 		return fmt.Errorf("%w: %q and %q belong to different VMs (%s, %s)", errUsage, args[1], args[2], vmA.Name, vmB.Name)
 	}
 	progress, done := newProgress("comparing", o.json)
-	res, err := diff.Compare(ctx, a, b, diff.Options{Ranges: o.ranges, Files: o.files, Thorough: o.thorough, Progress: progress})
+	res, err := diff.Compare(ctx, a, b, diff.Options{Ranges: o.ranges, Files: o.files, Thorough: o.thorough, Progress: progress, Guest: g})
 	done()
 	if ctx.Err() != nil {
 		return errInterrupted

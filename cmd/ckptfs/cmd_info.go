@@ -7,6 +7,7 @@ import (
 	"github.com/dustin/go-humanize"
 	"github.com/spf13/pflag"
 
+	"github.com/ckptfs/ckptfs/guest"
 	"github.com/ckptfs/ckptfs/vhdx"
 )
 
@@ -21,6 +22,7 @@ func infoCommand() *command {
 		name: "info", args: "SRC|DISK [--json]", short: "describe every disk file: format, sizes, chain, log state",
 		flags: func(f *pflag.FlagSet) {
 			o.src.AddFlags(f)
+			o.src.AddKeyFlags(f)
 			f.BoolVar(&o.json, "json", false, "print one JSON object")
 		},
 		nargs: exactly(1),
@@ -77,6 +79,10 @@ func describeDisk(d *vhdx.Disk, parent *vhdx.Disk) diskJSON {
 }
 
 func (o *infoOptions) run(ctx context.Context, args []string) error {
+	g, err := o.src.guestOptions()
+	if err != nil {
+		return err
+	}
 	ls, err := openLayers(args[0], o.src)
 	if err != nil {
 		return err
@@ -86,12 +92,17 @@ func (o *infoOptions) run(ctx context.Context, args []string) error {
 	for _, d := range ls.disks {
 		out = append(out, describeDisk(d, ls.parent[d]))
 	}
+	enc := encryptedOfViews(ls.views, g)
 	if o.json {
 		warnings := ls.warnings
 		if warnings == nil {
 			warnings = []string{}
 		}
-		return printJSON(map[string]any{"disks": out, "warnings": warnings})
+		obj := map[string]any{"disks": out, "warnings": warnings}
+		if len(enc) > 0 {
+			obj["encrypted_volumes"] = enc
+		}
+		return printJSON(obj)
 	}
 	for i, j := range out {
 		if i > 0 {
@@ -99,10 +110,37 @@ func (o *infoOptions) run(ctx context.Context, args []string) error {
 		}
 		printDisk(j)
 	}
+	if len(enc) > 0 {
+		fmt.Fprintln(stdout, "\nencrypted volumes:")
+		for _, e := range enc {
+			where := e.Volume
+			if e.Checkpoint != "" {
+				where = e.Checkpoint + ": " + e.Volume
+			}
+			fmt.Fprintf(stdout, "  %s: %s\n", where, encryptionText(e))
+		}
+	}
 	for _, w := range ls.warnings {
 		fmt.Fprintf(stdout, "warning: %s\n", w)
 	}
 	return nil
+}
+
+// encryptedOfViews lists the encrypted volumes every checkpoint's disks
+// hold (one view per checkpoint and disk).
+func encryptedOfViews(views []diskView, g *guest.Options) []encryptedJSON {
+	var out []encryptedJSON
+	for _, dv := range views {
+		vols, err := volumesOf(dv, g)
+		if err != nil {
+			continue // check reports a partition table that cannot be read
+		}
+		for _, e := range encryptedOf(vols) {
+			e.Checkpoint = dv.checkpoint
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 func printDisk(j diskJSON) {

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/ckptfs/ckptfs/catalog"
+	"github.com/ckptfs/ckptfs/guest"
 )
 
 type lsOptions struct {
@@ -23,6 +24,7 @@ func lsCommand() *command {
 		name: "ls", args: "SRC [--json]", short: "list VMs and their checkpoint trees",
 		flags: func(f *pflag.FlagSet) {
 			o.src.AddFlags(f)
+			o.src.AddKeyFlags(f)
 			f.BoolVar(&o.json, "json", false, "print one JSON object")
 		},
 		nargs: exactly(1),
@@ -63,6 +65,9 @@ type lsCheckpoint struct {
 	BeingMerged bool `json:"being_merged,omitempty"`
 	// DiskSizes has one entry per disk, in the order of Disks.
 	DiskSizes []lsDiskSize `json:"disk_sizes"`
+	// Encrypted lists the checkpoint's encrypted volumes (BitLocker):
+	// locked or not, their protector types. Left out when there are none.
+	Encrypted []encryptedJSON `json:"encrypted_volumes,omitempty"`
 }
 
 // lsDiskSize gives a disk's sizes at one checkpoint: the virtual disk,
@@ -77,13 +82,18 @@ type lsDiskSize struct {
 }
 
 func (o *lsOptions) run(ctx context.Context, args []string) error {
+	g, err := o.src.guestOptions()
+	if err != nil {
+		return err
+	}
 	cat, err := o.src.open(args[0])
 	if err != nil {
 		return err
 	}
 	defer cat.Close()
+	enc := encryptedByCheckpoint(cat, g)
 	if o.json {
-		return printJSON(lsObject(cat))
+		return printJSON(lsObject(cat, enc))
 	}
 	for i, vm := range cat.VMs {
 		if i > 0 {
@@ -94,7 +104,7 @@ func (o *lsOptions) run(ctx context.Context, args []string) error {
 			cfg = vm.Config
 		}
 		fmt.Fprintf(stdout, "%s  (%s)\n", vm.Name, cfg)
-		printTree(vm, nil, "  ")
+		printTree(vm, nil, "  ", enc)
 	}
 	for _, w := range cat.Warnings {
 		fmt.Fprintf(stdout, "warning: %s\n", w)
@@ -102,7 +112,30 @@ func (o *lsOptions) run(ctx context.Context, args []string) error {
 	return nil
 }
 
-func lsObject(cat *catalog.Catalog) lsJSON {
+// encryptedByCheckpoint finds the encrypted volumes of every checkpoint
+// (reading partition tables and first sectors, and unlocking with g's
+// keys).
+func encryptedByCheckpoint(cat *catalog.Catalog, g *guest.Options) map[*catalog.Checkpoint][]encryptedJSON {
+	out := map[*catalog.Checkpoint][]encryptedJSON{}
+	for _, vm := range cat.VMs {
+		for _, cp := range vm.Checkpoints {
+			vols, err := checkpointVolumes(cp, g)
+			if err != nil {
+				continue // the disk's own fault; check and info report it
+			}
+			var vs []*guest.Volume
+			for _, nv := range vols {
+				vs = append(vs, nv.v)
+			}
+			if e := encryptedOf(vs); len(e) > 0 {
+				out[cp] = e
+			}
+		}
+	}
+	return out
+}
+
+func lsObject(cat *catalog.Catalog, enc map[*catalog.Checkpoint][]encryptedJSON) lsJSON {
 	out := lsJSON{VMs: []lsVM{}}
 	for _, p := range cat.Pending {
 		out.PendingMerges = append(out.PendingMerges, lsPending{Checkpoint: p.Checkpoint, Journal: p.Journal, Command: p.Command(cat.Source)})
@@ -126,6 +159,7 @@ func lsObject(cat *catalog.Catalog) lsJSON {
 				c.Disks = append(c.Disks, d.File)
 				c.DiskSizes = append(c.DiskSizes, diskSizes(d))
 			}
+			c.Encrypted = enc[cp]
 			v.Checkpoints = append(v.Checkpoints, c)
 		}
 		out.VMs = append(out.VMs, v)
@@ -134,7 +168,7 @@ func lsObject(cat *catalog.Catalog) lsJSON {
 }
 
 // printTree prints the checkpoints under parent, children indented.
-func printTree(vm *catalog.VM, parent *catalog.Checkpoint, indent string) {
+func printTree(vm *catalog.VM, parent *catalog.Checkpoint, indent string, enc map[*catalog.Checkpoint][]encryptedJSON) {
 	for _, cp := range vm.Checkpoints {
 		if cp.Parent != parent {
 			continue
@@ -163,7 +197,10 @@ func printTree(vm *catalog.VM, parent *catalog.Checkpoint, indent string) {
 			disks = append(disks, fmt.Sprintf("%s %s (%s)", d.Name, humanize.IBytes(uint64(d.Chain.Size())), plural(len(d.Chain.Layers), "layer")))
 		}
 		fmt.Fprintf(stdout, "%s%s  %s%s  %s\n", indent, cp.Name, created, live, strings.Join(disks, ", "))
-		printTree(vm, cp, indent+"  ")
+		for _, e := range enc[cp] {
+			fmt.Fprintf(stdout, "%s    %s: %s\n", indent, e.Volume, encryptionText(e))
+		}
+		printTree(vm, cp, indent+"  ", enc)
 	}
 }
 

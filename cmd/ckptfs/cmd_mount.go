@@ -23,6 +23,7 @@ func mountCommand() *command {
 		name: "mount", args: "SRC MOUNTPOINT [-o OPT,...]", short: "mount every checkpoint read-only (foreground; Ctrl-C or fusermount3 -u to leave)",
 		flags: func(f *pflag.FlagSet) {
 			o.src.AddFlags(f)
+			o.src.AddKeyFlags(f)
 			f.StringSliceVarP(&o.opts, "options", "o", nil, "mount options: allow_other, debug, ignore_case (Windows volumes: names match ignoring case), show_metafiles (list NTFS $MFT, $LogFile, ...), and FUSE options passed through")
 			f.BoolVar(&o.debug, "debug", false, "log every FUSE request")
 		},
@@ -39,6 +40,11 @@ func (o *mountOptions) run(ctx context.Context, args []string) error {
 		}
 	}
 	opt.Debug = opt.Debug || o.debug
+	g, err := o.src.guestOptions()
+	if err != nil {
+		return err
+	}
+	opt.Guest = g
 	if st, err := os.Stat(args[1]); err != nil {
 		return fmt.Errorf("mount point %s does not exist (create it with mkdir first): %w", args[1], fs.ErrNotExist)
 	} else if !st.IsDir() {

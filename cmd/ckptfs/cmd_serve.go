@@ -35,6 +35,7 @@ func serveCommand() *command {
 		short: "serve every checkpoint's disks and volumes as read-only NBD exports (foreground; Ctrl-C to stop)",
 		flags: func(f *pflag.FlagSet) {
 			o.src.AddFlags(f)
+			o.src.AddKeyFlags(f)
 			f.StringVar(&o.listen, "listen", "", "TCP address to listen on (default "+defaultListen+" when --socket is not given)")
 			f.StringVar(&o.socket, "socket", "", "Unix socket to listen on (created; removed on exit)")
 			f.StringVar(&o.tlsCert, "tls-cert", "", "PEM certificate: clients must use TLS")
@@ -67,7 +68,11 @@ func (o *serveOptions) run(ctx context.Context, args []string) error {
 		return err
 	}
 	defer release()
-	exports, err := buildExports(cat)
+	g, err := o.src.guestOptions()
+	if err != nil {
+		return err
+	}
+	exports, err := buildExports(cat, g)
 	if err != nil {
 		return err
 	}

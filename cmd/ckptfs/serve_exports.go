@@ -33,6 +33,7 @@ type exportEntry struct {
 // gives them. The default export (the empty name) is the first VM's live
 // state's first disk.
 type serveExports struct {
+	guest       *guest.Options // keys for BitLocker volumes
 	list        []exportEntry
 	defaultName string
 }
@@ -45,8 +46,8 @@ func (s *serveExports) nbd() []*nbd.Export {
 	return out
 }
 
-func buildExports(cat *catalog.Catalog) (*serveExports, error) {
-	s := &serveExports{}
+func buildExports(cat *catalog.Catalog, g *guest.Options) (*serveExports, error) {
+	s := &serveExports{guest: g}
 	var vmNames catalog.Namer
 	for i, vm := range cat.VMs {
 		prefix := ""
@@ -85,7 +86,7 @@ func (s *serveExports) addCheckpoint(dir string, vm *catalog.VM, c *catalog.Chec
 		if first == "" {
 			first = e.Name
 		}
-		vols, err := guest.Volumes(img, img.Size(), stem)
+		vols, err := s.guest.Volumes(img, img.Size(), stem)
 		if err != nil {
 			return "", fmt.Errorf("disk %s: %w", d.File, err)
 		}

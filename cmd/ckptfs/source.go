@@ -4,12 +4,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"strconv"
 	"strings"
 
 	"github.com/spf13/pflag"
 
 	"github.com/ckptfs/ckptfs/catalog"
+	"github.com/ckptfs/ckptfs/guest"
 	"github.com/ckptfs/ckptfs/vhdx"
 )
 
@@ -18,6 +20,47 @@ type sourceOptions struct {
 	ignoreLinkage   bool
 	noConfig        bool
 	ignoreChecksums bool
+	// BitLocker keys (AddKeyFlags): given on the command line, and the
+	// lines of a file. They are never printed; errors name a key by its
+	// place in the list.
+	keys    []string
+	keyFile string
+	guest   *guest.Options
+}
+
+// AddKeyFlags adds --bitlocker and --bitlocker-keys, for the commands that
+// open guest volumes.
+func (o *sourceOptions) AddKeyFlags(f *pflag.FlagSet) {
+	f.StringArrayVar(&o.keys, "bitlocker", nil, "a key for BitLocker volumes (repeatable): a recovery password, password:TEXT, or a startup key (.BEK) file; prefer --bitlocker-keys, which keeps keys out of shell history and ps")
+	f.StringVar(&o.keyFile, "bitlocker-keys", "", "a file of BitLocker keys, one per line (as --bitlocker takes them; blank lines and lines starting with # are skipped)")
+}
+
+// guestOptions returns the options guest volumes are opened with: the
+// keys, read and checked once.
+func (o *sourceOptions) guestOptions() (*guest.Options, error) {
+	if o.guest != nil {
+		return o.guest, nil
+	}
+	keys := append([]string(nil), o.keys...)
+	if o.keyFile != "" {
+		b, err := os.ReadFile(o.keyFile)
+		if err != nil {
+			return nil, fmt.Errorf("--bitlocker-keys: %w", err)
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			line = strings.TrimRight(line, "\r")
+			if strings.TrimSpace(line) == "" || strings.HasPrefix(strings.TrimSpace(line), "#") {
+				continue
+			}
+			keys = append(keys, line)
+		}
+	}
+	g := &guest.Options{Keys: keys}
+	if err := g.CheckKeys(); err != nil {
+		return nil, fmt.Errorf("%w: %v", errUsage, err)
+	}
+	o.guest = g
+	return g, nil
 }
 
 func (o *sourceOptions) AddFlags(f *pflag.FlagSet) {

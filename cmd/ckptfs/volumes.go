@@ -34,7 +34,7 @@ func (nv namedVolume) dir() string {
 // checkpointVolumes finds the volumes of every disk of a checkpoint and
 // names them as the mount does (catalog.CheckpointNamer): every volume
 // with bytes or files, in disk and volume order.
-func checkpointVolumes(cp *catalog.Checkpoint) ([]namedVolume, error) {
+func checkpointVolumes(cp *catalog.Checkpoint, g *guest.Options) ([]namedVolume, error) {
 	names := catalog.NewCheckpointNamer()
 	var out []namedVolume
 	for _, d := range cp.Disks {
@@ -42,7 +42,7 @@ func checkpointVolumes(cp *catalog.Checkpoint) ([]namedVolume, error) {
 		if d.Chain == nil {
 			continue
 		}
-		vols, err := guest.Volumes(d.Chain, d.Chain.Size(), stem)
+		vols, err := g.Volumes(d.Chain, d.Chain.Size(), stem)
 		if err != nil {
 			return nil, fmt.Errorf("disk %s: %w", d.File, err)
 		}
@@ -59,9 +59,9 @@ func checkpointVolumes(cp *catalog.Checkpoint) ([]namedVolume, error) {
 
 // resolveGuestPath splits "VOL/path/in/volume" (or
 // "shadows/VOL/path/in/volume") and opens the volume.
-func resolveGuestPath(cp *catalog.Checkpoint, p string) (fs.FS, string, error) {
+func resolveGuestPath(cp *catalog.Checkpoint, g *guest.Options, p string) (fs.FS, string, error) {
 	p = strings.Trim(p, "/")
-	vols, err := checkpointVolumes(cp)
+	vols, err := checkpointVolumes(cp, g)
 	if err != nil {
 		return nil, "", err
 	}
@@ -124,8 +124,8 @@ func foldPath(fsys fs.FS, p string) string {
 var errNoFilesystem = errclass.New(errclass.Unsupported, "no filesystem ckptfs can read")
 
 // volumeBytes opens volumes/<name>.raw: the bytes of one volume.
-func volumeBytes(cp *catalog.Checkpoint, file string) (io.Reader, error) {
-	vols, err := checkpointVolumes(cp)
+func volumeBytes(cp *catalog.Checkpoint, g *guest.Options, file string) (io.Reader, error) {
+	vols, err := checkpointVolumes(cp, g)
 	if err != nil {
 		return nil, err
 	}
@@ -135,4 +135,48 @@ func volumeBytes(cp *catalog.Checkpoint, file string) (io.Reader, error) {
 		}
 	}
 	return nil, fmt.Errorf("volume image %q: %w", file, fs.ErrNotExist)
+}
+
+// encryptedJSON is an encrypted volume as ls and info list it.
+type encryptedJSON struct {
+	Checkpoint string   `json:"checkpoint,omitempty"`
+	Volume     string   `json:"volume"`
+	Encryption string   `json:"encryption"`
+	Locked     bool     `json:"locked"`
+	Protectors []string `json:"protectors"`
+	UnlockedBy string   `json:"unlocked_by,omitempty"`
+	Error      string   `json:"error,omitempty"`
+}
+
+func encryptedOf(vols []*guest.Volume) []encryptedJSON {
+	var out []encryptedJSON
+	for _, v := range vols {
+		if v.Encryption == "" {
+			continue
+		}
+		e := encryptedJSON{Volume: v.Name, Encryption: v.Encryption, Locked: v.Locked,
+			Protectors: append([]string{}, v.Protectors...), UnlockedBy: v.UnlockedBy}
+		if v.Err != nil && !v.Locked {
+			e.Error = v.Err.Error()
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
+// encryptionText is one line about an encrypted volume: "BitLocker,
+// locked (protectors: password, recovery password)".
+func encryptionText(e encryptedJSON) string {
+	name := e.Encryption
+	if name == "bitlocker" {
+		name = "BitLocker"
+	}
+	prot := strings.Join(e.Protectors, ", ")
+	switch {
+	case e.Locked:
+		return fmt.Sprintf("%s, locked (protectors: %s)", name, prot)
+	case e.Error != "":
+		return fmt.Sprintf("%s, cannot be opened: %s", name, e.Error)
+	}
+	return fmt.Sprintf("%s, unlocked by %s (protectors: %s)", name, e.UnlockedBy, prot)
 }

@@ -1,0 +1,134 @@
+package guest
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"sync"
+
+	"github.com/ckptfs/ckptfs/bitlocker"
+)
+
+// The BitLocker layer: a volume with a BitLocker signature is unlocked
+// with the first key of Options.Keys that fits one of its protectors (or
+// its clear key), and the decrypted volume goes down the pipeline in its
+// place. A volume no key opens stays listed, Locked, with its protector
+// types.
+
+func init() {
+	registerLayer(Layer{Name: "bitlocker", Unwrap: unwrapBitLocker})
+}
+
+func unwrapBitLocker(v *Volume, probe []byte, o *Options) (io.ReaderAt, int64, bool, error) {
+	if !bitlocker.Detect(bytes.NewReader(probe), int64(len(probe))) {
+		return nil, 0, false, nil
+	}
+	v.Encryption = "bitlocker"
+	bv, err := bitlocker.NewVolume(v.Reader, v.Size)
+	if err != nil {
+		return nil, 0, true, err
+	}
+	for _, p := range bv.Protectors {
+		v.Protectors = append(v.Protectors, p.Type.String())
+	}
+	keys, err := o.bitlockerKeys()
+	if err != nil {
+		return nil, 0, true, err
+	}
+	r, err := bv.Unlock(keys...)
+	if errors.Is(err, bitlocker.ErrWrongKey) {
+		return nil, 0, true, fmt.Errorf("%w: %v", ErrLocked, err)
+	}
+	if err != nil {
+		return nil, 0, true, err
+	}
+	v.UnlockedBy = r.Protector.Type.String()
+	return r, r.Size(), true, nil
+}
+
+// isBitLockerHeader reports whether sector 0 of a disk is a BitLocker
+// volume header: the disk is then one volume, not a table, even though
+// the sector ends in 0x55AA as an MBR does.
+func isBitLockerHeader(sec0 []byte) bool {
+	return bitlocker.Detect(bytes.NewReader(sec0), int64(len(sec0)))
+}
+
+// keyCache holds the parsed keys of one Options: parsed once, because a
+// mount opens the same volumes at every checkpoint.
+type keyCache struct {
+	once sync.Once
+	keys []bitlocker.Key
+	err  error
+}
+
+var keyCaches sync.Map // *Options -> *keyCache
+
+// bitlockerKeys parses o.Keys (see CheckKeys).
+func (o *Options) bitlockerKeys() ([]bitlocker.Key, error) {
+	if o == nil || len(o.Keys) == 0 {
+		return nil, nil
+	}
+	c, _ := keyCaches.LoadOrStore(o, &keyCache{})
+	kc := c.(*keyCache)
+	kc.once.Do(func() { kc.keys, kc.err = parseKeys(o.Keys) })
+	return kc.keys, kc.err
+}
+
+// CheckKeys parses o.Keys and says which one is malformed, if any, without
+// repeating it: "password:TEXT" is a password, 48 digits in groups of six
+// a recovery password (checked by its own rules), anything else the path
+// of a startup key (.BEK) file.
+func (o *Options) CheckKeys() error {
+	_, err := o.bitlockerKeys()
+	return err
+}
+
+// ErrBadKey is wrapped by the error of a key that is malformed.
+var ErrBadKey = bitlocker.ErrBadKey
+
+func parseKeys(in []string) ([]bitlocker.Key, error) {
+	var out []bitlocker.Key
+	for i, s := range in {
+		k, err := parseKey(s)
+		if err != nil {
+			return nil, fmt.Errorf("BitLocker key %d of %d: %w", i+1, len(in), err)
+		}
+		out = append(out, k)
+	}
+	return out, nil
+}
+
+func parseKey(s string) (bitlocker.Key, error) {
+	if text, ok := strings.CutPrefix(s, "password:"); ok {
+		return bitlocker.Password(text), nil
+	}
+	if t := strings.TrimSpace(s); t != "" && strings.Trim(t, "0123456789-") == "" {
+		return bitlocker.RecoveryPassword(t)
+	}
+	b, err := readKeyFile(s)
+	if err != nil {
+		return bitlocker.Key{}, fmt.Errorf("%w: neither password:TEXT, a recovery password, nor a readable startup key (.BEK) file", bitlocker.ErrBadKey)
+	}
+	return bitlocker.StartupKey(b)
+}
+
+// readKeyFile reads a startup key file, refusing anything far larger than
+// one (a .BEK file is a few hundred bytes).
+func readKeyFile(name string) ([]byte, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, 1<<16+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > 1<<16 {
+		return nil, errors.New("too large")
+	}
+	return b, nil
+}
