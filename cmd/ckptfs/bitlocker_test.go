@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/hex"
 	"encoding/json"
 	"os"
@@ -142,6 +143,7 @@ func TestBitLockerMount(t *testing.T) {
 		}
 		js, jsErr := os.ReadFile(filepath.Join(cpDir, "checkpoint.json"))
 		hello, helloErr := os.ReadFile(filepath.Join(cpDir, "Disk0-vol", "HELLO.TXT"))
+		raw, rawErr := os.ReadFile(filepath.Join(cpDir, "volumes", "Disk0-vol.raw"))
 		exec.Command("fusermount3", "-u", mnt).Run()
 		cmd.Wait()
 		all.WriteString(stderr.String())
@@ -164,6 +166,9 @@ func TestBitLockerMount(t *testing.T) {
 		if withKey {
 			if helloErr != nil || string(hello) != fx.Files["HELLO.TXT"] || v.Dir != "Disk0-vol" || v.UnlockedBy != "password" {
 				t.Errorf("mounted with the key: %q %v; %s", hello, helloErr, js)
+			}
+			if rawErr != nil || !bytes.Equal(raw, fx.View) {
+				t.Errorf("volumes/Disk0-vol.raw is not the decrypted volume (%d bytes, %v)", len(raw), rawErr)
 			}
 			continue
 		}
