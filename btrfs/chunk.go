@@ -151,7 +151,7 @@ func (m *chunkMap) physical(logical uint64, n int) ([]int64, error) {
 			continue
 		}
 		p := s.offset + rel
-		if p < s.offset || p+uint64(n) > uint64(m.size) {
+		if p < s.offset || p > uint64(m.size) || p+uint64(n) > uint64(m.size) {
 			return nil, kindErr(ErrRange, -1, "logical 0x%x maps to device byte 0x%x, past the device end", logical, p)
 		}
 		out = append(out, int64(p))
