@@ -39,6 +39,10 @@ const (
 	inodeCacheSize = 4096
 	// dirCacheSize is how many directory listings stay cached.
 	dirCacheSize = 256
+	// clusterSize is how much is read around an inode (the kernel's
+	// inode cluster size), and clusterCacheSize how many stay cached.
+	clusterSize      = 8 << 10
+	clusterCacheSize = 1024
 )
 
 // FS is an open XFS volume. It is safe for concurrent use.
@@ -54,6 +58,10 @@ type FS struct {
 
 	mu     sync.Mutex
 	inodes map[uint64]*inode
+	// clusters caches raw inode clusters: inodes are allocated in chunks
+	// and a directory's files mostly share a few, so one read serves
+	// many lookups.
+	clusters map[int64][]byte
 	dirs   map[uint64][]dirent
 	closer io.Closer
 }
@@ -104,7 +112,7 @@ func NewFSOptions(r io.ReaderAt, size int64, opt Options) (*FS, error) {
 		return nil, kindErr(ErrRange, 8, "filesystem of %d bytes in a volume of %d", end, size)
 	}
 	v := &FS{r: r, size: size, sb: sb, end: end,
-		inodes: make(map[uint64]*inode), dirs: make(map[uint64][]dirent)}
+		inodes: make(map[uint64]*inode), dirs: make(map[uint64][]dirent), clusters: make(map[int64][]byte)}
 	v.log = v.recoverLog(opt.NoRecovery)
 	if _, err := v.inode(newBudget(), sb.rootIno); err != nil {
 		return nil, fmt.Errorf("xfs: root inode: %w", err)
@@ -202,7 +210,7 @@ func (v *FS) inode(b *budget, ino uint64) (*inode, error) {
 	if err != nil {
 		return nil, kindErr(ErrRange, -1, "%v", err)
 	}
-	buf, err := v.meta(b, off, int(v.sb.inodeSize))
+	buf, err := v.inodeBytes(b, off)
 	if err != nil {
 		return nil, err
 	}
@@ -217,4 +225,28 @@ func (v *FS) inode(b *budget, ino uint64) (*inode, error) {
 	v.inodes[ino] = in
 	v.mu.Unlock()
 	return in, nil
+}
+
+// inodeBytes returns the inode at off, read with the rest of its cluster
+// (at most one filesystem block, aligned) through a cache.
+func (v *FS) inodeBytes(b *budget, off int64) ([]byte, error) {
+	n := int64(min(clusterSize, v.sb.blockSize))
+	n = max(n, int64(v.sb.inodeSize))
+	start := off &^ (n - 1)
+	v.mu.Lock()
+	c, ok := v.clusters[start]
+	v.mu.Unlock()
+	if !ok {
+		var err error
+		if c, err = v.meta(b, start, int(n)); err != nil {
+			return nil, err
+		}
+		v.mu.Lock()
+		if len(v.clusters) >= clusterCacheSize {
+			clear(v.clusters)
+		}
+		v.clusters[start] = c
+		v.mu.Unlock()
+	}
+	return c[off-start : off-start+int64(v.sb.inodeSize)], nil
 }
