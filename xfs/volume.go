@@ -62,8 +62,8 @@ type FS struct {
 	// and a directory's files mostly share a few, so one read serves
 	// many lookups.
 	clusters map[int64][]byte
-	dirs   map[uint64][]dirent
-	closer io.Closer
+	dirs     map[uint64][]dirent
+	closer   io.Closer
 }
 
 // budget is what one call may still read of metadata, so a hostile image
