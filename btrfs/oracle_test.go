@@ -8,11 +8,13 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -439,5 +441,49 @@ func TestHolesAgainstKernel(t *testing.T) {
 	t.Logf("%d files, %d with holes or preallocated space, %d mapped exactly", n, holed, exactN)
 	if exactN == 0 {
 		t.Error("no exactly mapped file (the nodatacow one should be)")
+	}
+}
+
+// TestConcurrentReads reads compressed and plain files of one open handle
+// from several goroutines at random offsets (run with -race).
+func TestConcurrentReads(t *testing.T) {
+	img := filepath.Join(btrfs.BuildImages(t), "main.img")
+	v, _ := openImage(t, img)
+	fsys, err := v.Subvolume(5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"zstd/text1m", "lzo/mixed", "zlib/random", "fragmented"} {
+		want, err := fs.ReadFile(fsys, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, err := fsys.Open(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := f.(*btrfs.File)
+		var wg sync.WaitGroup
+		for g := range 8 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				rng := rand.New(rand.NewPCG(uint64(g), 1))
+				for range 50 {
+					off := rng.Int64N(int64(len(want)))
+					n := min(int64(rng.IntN(200000)+1), int64(len(want))-off)
+					buf := make([]byte, n)
+					if _, err := r.ReadAt(buf, off); err != nil && err != io.EOF {
+						t.Errorf("%s at %d: %v", name, off, err)
+						return
+					}
+					if !bytes.Equal(buf, want[off:off+n]) {
+						t.Errorf("%s: bytes at %d+%d differ", name, off, n)
+						return
+					}
+				}
+			}()
+		}
+		wg.Wait()
 	}
 }
