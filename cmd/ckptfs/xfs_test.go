@@ -4,6 +4,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/ckptfs/ckptfs/internal/testutil"
+	"github.com/ckptfs/ckptfs/vhdx"
 )
 
 // TestXFSCatCpCheck reads XFS volumes through the CLI: cat and cp (with
@@ -54,4 +56,71 @@ func TestXFSCatCpCheck(t *testing.T) {
 		rep.Volumes[0].FS != "xfs" || !strings.HasPrefix(rep.Volumes[0].Journal, "replayed (") {
 		t.Errorf("check: %v %+v\n%s", err, rep, out)
 	}
+}
+
+// TestXFSDiff diffs two states of an XFS volume: the tiny image, and a
+// copy the kernel changed (a file added, one appended to and made
+// private, one removed).
+func TestXFSDiff(t *testing.T) {
+	a := testutil.XFSImage(t, "tiny")
+	dir := t.TempDir()
+	b := filepath.Join(dir, "b.img")
+	testutil.Run(t, "cp", "--sparse=always", a, b)
+	mnt := filepath.Join(dir, "m")
+	if err := os.Mkdir(mnt, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	testutil.Run(t, "mount", "-o", "loop,nouuid", b, mnt)
+	func() {
+		defer testutil.Run(t, "umount", mnt)
+		for _, err := range []error{
+			os.WriteFile(filepath.Join(mnt, "newfile"), []byte("new\n"), 0o644),
+			appendFile(filepath.Join(mnt, "data"), "changed\n"),
+			os.Chmod(filepath.Join(mnt, "data"), 0o600),
+			os.Remove(filepath.Join(mnt, "sf", "a")),
+		} {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+	}()
+	base := rawDisk(t, a)
+	parent, err := vhdx.OpenDisk(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	child := filepath.Join(filepath.Dir(base), "Disk0_6B0E4B1A-0D3C-4C6E-9A51-2F5E8B7C9D10.avhdx")
+	w, err := vhdx.Create(child, vhdx.CreateOptions{Parent: parent, ParentPath: parent.Name, BlockSize: 1 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.WriteAt(raw, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	parent.Close()
+	out, errOut, code := ckptfs(t, "diff", child, "Disk0", "Now", "--files")
+	if code != 0 && code != 1 {
+		t.Fatalf("diff: code %d: %s", code, errOut)
+	}
+	for _, want := range []string{"+ Disk0-vol/newfile", "M Disk0-vol/data (content, size, mtime, mode)", "- Disk0-vol/sf/a"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("diff lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func appendFile(p, s string) error {
+	f, err := os.OpenFile(p, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		return err
+	}
+	_, err = f.WriteString(s)
+	return errors.Join(err, f.Close())
 }
