@@ -61,6 +61,12 @@ func (dedupError) Is(target error) bool {
 	return target == ErrUnsupported || target == errors.ErrUnsupported
 }
 
+// Deduplicated reports whether the file's content lives in the chunk
+// store of a Data Deduplication volume (reading it gives ErrDeduplicated).
+func (fi *FileRecordInfo) Deduplicated() bool {
+	return fi.Reparse != nil && fi.Reparse.Tag == TagDedup
+}
+
 // WofFormat returns the compression format of a WOF reparse point and
 // whether the file provider (content in the file's own stream) is used.
 func (r *Reparse) WofFormat() (algo uint32, ok bool) {

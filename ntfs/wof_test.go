@@ -3,101 +3,21 @@ package ntfs
 import (
 	"bytes"
 	"encoding/binary"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"testing"
 
-	"github.com/ckptfs/ckptfs/internal/testutil"
 	"github.com/ckptfs/ckptfs/internal/wimtest"
 )
 
-// wofFormats are the WOF formats and the wimlib compression that writes
-// their chunks.
-var wofFormats = []struct {
-	dir      string
-	compress string
-	algo     uint32
-}{
-	{"xpress4k", "XPRESS", WofXpress4K},
-	{"xpress8k", "XPRESS", WofXpress8K},
-	{"xpress16k", "XPRESS", WofXpress16K},
-	{"lzx", "LZX", WofLZX},
-}
+// wofFormats are the WOF formats of the test volume.
+var wofFormats = wimtest.WOFFormats
 
-// wofImage builds a volume of WOF files (see testdata/ntfs/wof.sh) from a
-// corpus and returns the image and the corpus directory.
-func wofImage(t *testing.T) (img, corpus string) {
-	t.Helper()
-	for _, tool := range []string{"mkntfs", "ntfs-3g", "setfattr", "wimcapture"} {
-		testutil.NeedTool(t, tool)
-	}
-	testutil.NeedFUSE(t)
-	tmp := t.TempDir()
-	corpus = filepath.Join(tmp, "corpus")
-	stage := filepath.Join(tmp, "stage")
-	if err := os.Mkdir(corpus, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	wimtest.Corpus(t, corpus)
-	for _, f := range wofFormats {
-		chunk := int(wofChunkSize(f.algo))
-		res := wimtest.Capture(t, corpus, f.compress, chunk)
-		d := filepath.Join(stage, f.dir)
-		if err := os.MkdirAll(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		rp := make([]byte, 24)
-		binary.LittleEndian.PutUint32(rp, TagWOF)
-		binary.LittleEndian.PutUint16(rp[4:], 16)
-		binary.LittleEndian.PutUint32(rp[8:], 1)
-		binary.LittleEndian.PutUint32(rp[12:], wofProviderFile)
-		binary.LittleEndian.PutUint32(rp[16:], 1)
-		binary.LittleEndian.PutUint32(rp[20:], f.algo)
-		write(t, filepath.Join(d, "reparse.hex"), []byte(hex.EncodeToString(rp)))
-		for name, r := range res {
-			stored := r.Stored
-			if !r.Compressed {
-				stored = rawWof(r.Stored, chunk)
-			}
-			write(t, filepath.Join(d, name+".wof"), stored)
-			write(t, filepath.Join(d, name+".size"), []byte(fmt.Sprint(r.Size)))
-		}
-	}
-	img = filepath.Join(tmp, "wof.img")
-	if k := os.Getenv("CKPTFS_WOF_KEEP"); k != "" {
-		img = k // keep the image for a look with other tools
-	}
-	script := filepath.Join(testutil.RepoRoot(), "testdata", "ntfs", "wof.sh")
-	if out, err := exec.Command("bash", script, img, stage).CombinedOutput(); err != nil {
-		t.Fatalf("wof.sh: %v\n%s", err, out)
-	}
-	return img, corpus
-}
-
-// rawWof lays out data wimlib kept uncompressed as a WOF stream of raw
-// chunks: a chunk table, then the chunks as they are.
-func rawWof(data []byte, chunk int) []byte {
-	n := (len(data) + chunk - 1) / chunk
-	var b bytes.Buffer
-	for i := 1; i < n; i++ {
-		binary.Write(&b, binary.LittleEndian, uint32(i*chunk))
-	}
-	b.Write(data)
-	return b.Bytes()
-}
-
-func write(t *testing.T, p string, b []byte) {
-	t.Helper()
-	if err := os.WriteFile(p, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
+func wofImage(t *testing.T) (img, corpus string) { return wimtest.WOFVolume(t) }
 
 // TestWOF reads every WOF file of every format and compares it with its
 // source, whole and by random small reads across chunk boundaries.
@@ -116,14 +36,14 @@ func TestWOF(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			p := f.dir + "/" + name
+			p := f.Dir + "/" + name
 			info, err := v.Stat(p)
 			if err != nil {
 				t.Errorf("%s: %v", p, err)
 				continue
 			}
 			rec := info.Sys().(*FileRecordInfo)
-			if algo, ok := rec.Reparse.WofFormat(); !ok || algo != f.algo {
+			if algo, ok := rec.Reparse.WofFormat(); !ok || algo != f.Algo {
 				t.Errorf("%s: WOF format %d, %v", p, algo, ok)
 			}
 			if info.Size() != int64(len(want)) || !info.Mode().IsRegular() {
@@ -198,7 +118,7 @@ func TestWOFHostile(t *testing.T) {
 	// A stream of table and chunks, damaged in every byte in turn.
 	v := &Volume{wofChunks: newLRU[wofKey, []byte](4)}
 	src := []byte("0123456789abcdef")
-	stored := rawWof(bytes.Repeat(src, 512), 4096) // 8 KiB: two raw chunks
+	stored := wimtest.RawWOF(bytes.Repeat(src, 512), 4096) // 8 KiB: two raw chunks
 	for i := 0; i < len(stored); i += 97 {
 		for _, b := range []byte{0, 0xFF, stored[i] ^ 1} {
 			bad := bytes.Clone(stored)

@@ -27,14 +27,17 @@ type diskView struct {
 
 // volumeReport is what check found in one guest volume.
 type volumeReport struct {
-	VM         string   `json:"vm,omitempty"`
-	Checkpoint string   `json:"checkpoint,omitempty"`
-	Volume     string   `json:"volume"`
-	FS         string   `json:"fs"`
-	Read       bool     `json:"read"`              // the filesystem was opened and walked
-	Journal    string   `json:"journal,omitempty"` // how a dirty log was treated (guest.Volume.Journal)
-	Files      int64    `json:"files"`             // entries walked
-	Problems   []string `json:"problems"`
+	VM         string `json:"vm,omitempty"`
+	Checkpoint string `json:"checkpoint,omitempty"`
+	Volume     string `json:"volume"`
+	FS         string `json:"fs"`
+	Read       bool   `json:"read"`              // the filesystem was opened and walked
+	Journal    string `json:"journal,omitempty"` // how a dirty log was treated (guest.Volume.Journal)
+	Files      int64  `json:"files"`             // entries walked
+	// Deduplicated counts files whose content is in the chunk store of a
+	// Windows Data Deduplication volume: listed, but not readable.
+	Deduplicated int64    `json:"deduplicated,omitempty"`
+	Problems     []string `json:"problems"`
 }
 
 // Bounds of the walk: a hostile volume may loop (a directory listed as its
@@ -113,6 +116,10 @@ func volumesOf(dv diskView, g *guest.Options) (vols []*guest.Volume, err error) 
 	return g.Volumes(dv.img, dv.img.Size(), dv.disk)
 }
 
+// deduplicated is offered by NTFS files (ntfs.FileRecordInfo): a file of a
+// Data Deduplication volume, whose content is in the chunk store.
+type deduplicated interface{ Deduplicated() bool }
+
 // walkVolume lists every directory and opens every file of fsys.
 func walkVolume(ctx context.Context, fsys fs.FS, r *volumeReport) {
 	defer func() {
@@ -137,9 +144,13 @@ func walkVolume(ctx context.Context, fsys fs.FS, r *volumeReport) {
 			r.problem("%s: deeper than %d levels (a directory loop?): not walked further", p, maxCheckDepth)
 			return fs.SkipDir
 		}
-		if _, err := d.Info(); err != nil {
+		info, err := d.Info()
+		if err != nil {
 			r.problem("%s: %v", p, err)
 			return nil
+		}
+		if dd, ok := info.Sys().(deduplicated); ok && dd.Deduplicated() {
+			r.Deduplicated++
 		}
 		if d.Type().IsRegular() {
 			f, err := fsys.Open(p)

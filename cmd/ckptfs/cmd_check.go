@@ -62,9 +62,10 @@ func (o *checkOptions) run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	var files int64
+	var files, dedup int64
 	for _, v := range vols {
 		files += v.Files
+		dedup += v.Deduplicated
 		for _, p := range v.Problems {
 			problems = append(problems, vhdx.Problem{File: v.where(), Off: -1, What: p})
 		}
@@ -76,6 +77,9 @@ func (o *checkOptions) run(ctx context.Context, args []string) error {
 	} else {
 		for _, p := range problems {
 			fmt.Fprintln(stdout, p)
+		}
+		if dedup > 0 {
+			fmt.Fprintf(stdout, "%d deduplicated files: their content is in the volume's chunk store and cannot be read\n", dedup)
 		}
 		if len(problems) == 0 {
 			fmt.Fprintf(stdout, "%d disk files and %d guest volumes (%d entries) checked: clean\n", len(ls.disks), len(vols), files)

@@ -61,23 +61,34 @@ func Decompress(dst, src []byte) error {
 	return nil
 }
 
-// decoder holds the decoding table of one block: entry i, for the next
-// maxLen bits read as an integer, is symbol<<4 | code length (0 = no code).
+// tableBits is the width of the direct decoding table; longer codes are
+// decoded canonically (see slow). A full 15-bit table would cost more to
+// fill than a 4 KiB chunk costs to decode.
+const tableBits = 10
+
+// decoder holds the code of one block: table maps the next tableBits bits
+// to symbol<<4 | code length (0: a longer code, or none); first, start and
+// count describe the canonical code per length for the longer codes, and
+// syms lists the symbols in code order.
 type decoder struct {
 	lens   [numSymbols]uint8
-	table  []uint16
+	table  [1 << tableBits]uint16
 	maxLen uint
+	count  [maxCodeLen + 1]int
+	first  [maxCodeLen + 1]int // first code of each length
+	start  [maxCodeLen + 1]int // index in syms of that code's symbol
+	syms   [numSymbols]uint16
 }
 
 // build makes the canonical code of the 256-byte length table t: codes
 // are assigned in order of length, then symbol, starting from all zeros.
 func (d *decoder) build(t []byte) error {
-	var count [maxCodeLen + 1]int
+	d.count = [maxCodeLen + 1]int{}
 	d.maxLen = 0
 	for i := range numSymbols {
 		l := t[i/2] >> (4 * (i % 2)) & 0xF
 		d.lens[i] = l
-		count[l]++
+		d.count[l]++
 		if uint(l) > d.maxLen {
 			d.maxLen = uint(l)
 		}
@@ -88,34 +99,46 @@ func (d *decoder) build(t []byte) error {
 	// Kraft check: an over-subscribed code cannot be a prefix code.
 	left := 1
 	for l := 1; l <= maxCodeLen; l++ {
-		left = left<<1 - count[l]
+		left = left<<1 - d.count[l]
 		if left < 0 {
 			return formatErr("Huffman code lengths over-subscribed")
 		}
 	}
-	size := 1 << d.maxLen
-	if cap(d.table) < size {
-		d.table = make([]uint16, size)
+	code, idx := 0, 0
+	for l := 1; l <= maxCodeLen; l++ {
+		d.first[l], d.start[l] = code, idx
+		idx += d.count[l]
+		code = (code + d.count[l]) << 1
 	}
-	d.table = d.table[:size]
-	clear(d.table)
-	code := 0
-	for l := uint(1); l <= d.maxLen; l++ {
-		for sym := range numSymbols {
-			if uint(d.lens[sym]) != l {
-				continue
-			}
-			span := 1 << (d.maxLen - l)
-			start := code << (d.maxLen - l)
-			e := uint16(sym)<<4 | uint16(l)
-			for i := start; i < start+span; i++ {
-				d.table[i] = e
-			}
-			code++
+	next := d.start
+	for sym := range numSymbols {
+		if l := d.lens[sym]; l > 0 {
+			d.syms[next[l]] = uint16(sym)
+			next[l]++
 		}
-		code <<= 1
+	}
+	clear(d.table[:])
+	for l := 1; l <= min(tableBits, int(d.maxLen)); l++ {
+		for i := range d.count[l] {
+			c := d.first[l] + i
+			e := d.syms[d.start[l]+i]<<4 | uint16(l)
+			for j := c << (tableBits - l); j < (c+1)<<(tableBits-l); j++ {
+				d.table[j] = e
+			}
+		}
 	}
 	return nil
+}
+
+// slow decodes a code longer than tableBits from the next 32 bits.
+func (d *decoder) slow(next uint32) (sym int, l uint) {
+	for l := uint(tableBits + 1); l <= d.maxLen; l++ {
+		c := int(next >> (32 - l))
+		if i := c - d.first[l]; i >= 0 && i < d.count[l] {
+			return int(d.syms[d.start[l]+i]), l
+		}
+	}
+	return 0, 0
 }
 
 // bits is the [MS-XCA] bit reader: next holds 32 bits, the next one at
@@ -190,13 +213,14 @@ func (d *decoder) block(dst []byte, out, end int, src []byte, in int) (int, int,
 	var b bits
 	b.start(src, in)
 	for out < end {
-		e := d.table[b.next>>(32-d.maxLen)]
-		l := uint(e & 0xF)
+		e := d.table[b.next>>(32-tableBits)]
+		l, sym := uint(e&0xF), int(e>>4)
 		if l == 0 {
-			return 0, 0, formatErr("bit pattern with no Huffman code at output byte %d", out)
+			if sym, l = d.slow(b.next); l == 0 {
+				return 0, 0, formatErr("bit pattern with no Huffman code at output byte %d", out)
+			}
 		}
 		b.skip(l)
-		sym := int(e >> 4)
 		if sym < 256 {
 			dst[out] = byte(sym)
 			out++
