@@ -9,7 +9,7 @@ mkdir -p "$OUT"
 img=$OUT/bench50k.img
 [ -e "$img" ] && exit 0
 mnt=$(mktemp -d)
-trap 'umount "$mnt" 2>/dev/null || true; rmdir "$mnt"' EXIT
+trap 'umount "$mnt" 2>/dev/null || umount -l "$mnt" 2>/dev/null || true; rmdir "$mnt"' EXIT
 truncate -s 1G "$img.tmp"
 mkfs.btrfs -q -f -L bench50k "$img.tmp" >/dev/null 2>&1
 mount -o loop,compress=zstd:1 "$img.tmp" "$mnt"

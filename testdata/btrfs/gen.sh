@@ -28,7 +28,16 @@ if [ "$(cat "$OUT/.stamp" 2>/dev/null)" = "$VERSION" ]; then exit 0; fi
 rm -f "$OUT"/*.img
 
 MNT=$(mktemp -d)
-cleanup() { umount "$MNT" 2>/dev/null || true; rmdir "$MNT" 2>/dev/null || true; }
+# On a failure the writers of a pipeline may still hold the mount for a
+# moment: retry, then detach it lazily, so no mount or loop device stays.
+cleanup() {
+	for _ in 1 2 3 4 5; do
+		mountpoint -q "$MNT" || break
+		umount "$MNT" 2>/dev/null || sleep 1
+	done
+	if mountpoint -q "$MNT"; then umount -l "$MNT" || true; fi
+	rmdir "$MNT" 2>/dev/null || true
+}
 trap cleanup EXIT
 
 # rnd N SEED: N deterministic incompressible bytes.
