@@ -71,6 +71,7 @@ FUZZ_TARGETS := \
 	./btrfs:FuzzVolume \
 	./btrfs:FuzzDecompress \
 	./xfs:FuzzVolume \
+	./xfs:FuzzLogRecord \
 	./vss:FuzzCatalog \
 	./vss:FuzzStore \
 	./bitlocker:FuzzMetadata \

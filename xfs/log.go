@@ -113,20 +113,94 @@ func (l *xlog) header(b []byte, blk int64) *logRec {
 	return r
 }
 
-// findHead scans the whole log for record headers and returns the last
-// one completely written: the highest LSN whose data blocks all carry its
-// cycle number (a torn write leaves older cycles behind).
+// fullScanBBs is the log size up to which the head is found by reading
+// the whole log; larger logs (up to 2 GiB) are searched by cycle number.
+var fullScanBBs int64 = 64 << 20 / bbSize
+
+// headWindowBBs is how far before the cycle boundary the last records are
+// looked for: more than all in-core log buffers together (8 x 256 KiB).
+const headWindowBBs = 8 << 20 / bbSize
+
+// findHead returns the last record completely written: the highest LSN
+// whose data blocks all carry its cycle number (a torn write leaves older
+// cycles behind).
 func (l *xlog) findHead() (*logRec, error) {
+	if l.bbs > fullScanBBs {
+		if r, err := l.searchHead(); err == nil && r != nil {
+			return r, nil
+		} else if err != nil {
+			return nil, err
+		}
+	}
+	return l.bestRecord(0, l.bbs)
+}
+
+// cycleAt is the cycle number a basic block was written in: its first
+// word, or the header's cycle field when it starts a record.
+func (l *xlog) cycleAt(blk int64) (uint32, error) {
+	b, err := l.readBB(blk, 1)
+	if err != nil {
+		return 0, err
+	}
+	be := binary.BigEndian
+	if be.Uint32(b) == logRecMagic {
+		return be.Uint32(b[4:]), nil
+	}
+	return be.Uint32(b), nil
+}
+
+// searchHead finds where the current cycle ends, by binary search (the
+// log holds blocks of cycle c, then of cycle c-1), and looks for the last
+// record in a window before it. nil means nothing was found there.
+func (l *xlog) searchHead() (*logRec, error) {
+	first, err := l.cycleAt(0)
+	if err != nil {
+		return nil, err
+	}
+	last, err := l.cycleAt(l.bbs - 1)
+	if err != nil {
+		return nil, err
+	}
+	head := l.bbs
+	if first != last {
+		lo, hi := int64(0), l.bbs-1 // cycle(lo) == first, cycle(hi) != first
+		for hi-lo > 1 {
+			mid := lo + (hi-lo)/2
+			c, err := l.cycleAt(mid)
+			if err != nil {
+				return nil, err
+			}
+			if c == first {
+				lo = mid
+			} else {
+				hi = mid
+			}
+		}
+		head = hi
+	}
+	window := min(int64(headWindowBBs), l.bbs)
+	from := head - window
+	if from < 0 { // the window wraps: its start lies at the end of the log
+		from += l.bbs
+	}
+	return l.bestRecord(from, window)
+}
+
+// bestRecord reads n basic blocks from blk (wrapping) and returns the
+// complete record header there with the highest LSN.
+func (l *xlog) bestRecord(blk, n int64) (*logRec, error) {
 	const chunk = 2048 // basic blocks read at once
+	n = min(n, l.bbs)
 	var recs []*logRec
-	for blk := int64(0); blk < l.bbs; blk += chunk {
-		n := min(chunk, l.bbs-blk)
-		b, err := l.readBB(blk, n)
+	for done := int64(0); done < n; done += chunk {
+		k := min(chunk, n-done)
+		start := (blk + done) % l.bbs
+		b, err := l.readBB(start, k)
 		if err != nil {
 			return nil, err
 		}
-		for i := int64(0); i < n; i++ {
-			if r := l.header(b[i*bbSize:(i+1)*bbSize], blk+i); r != nil {
+		for i := int64(0); i < k; i++ {
+			if r := l.header(b[i*bbSize:(i+1)*bbSize], (start+i)%l.bbs); r != nil {
 				recs = append(recs, r)
 			}
 		}
@@ -136,6 +210,9 @@ func (l *xlog) findHead() (*logRec, error) {
 		if _, err := l.recordData(r); err == nil {
 			return r, nil
 		}
+	}
+	if blk != 0 || n != l.bbs {
+		return nil, nil
 	}
 	return nil, formatErr(l.off, "no complete log record in the log")
 }

@@ -131,3 +131,28 @@ func TestExternalLog(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestHeadSearch finds each image's log head both ways, by reading the
+// whole log and by the cycle-number search large logs use: same record.
+func TestHeadSearch(t *testing.T) {
+	for _, variant := range []string{"dirty", "tiny", "v5"} {
+		v := openFixture(t, fixture(t, variant))
+		off, _ := v.sb.fsbToByte(v.sb.logStart)
+		l := &xlog{v: v, off: off, bbs: int64(v.sb.logBlocks) << v.sb.blockLog / bbSize}
+		full, err := l.bestRecord(0, l.bbs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		searched, err := l.searchHead()
+		if err != nil || searched == nil || searched.lsn != full.lsn {
+			t.Errorf("%s: search found %+v (%v), the full scan %+v", variant, searched, err, full)
+		}
+	}
+	saved := fullScanBBs
+	fullScanBBs = 0
+	defer func() { fullScanBBs = saved }()
+	v := openFixture(t, fixture(t, "dirty"))
+	if ls := v.LogState(); !ls.Replayed || ls.Transactions == 0 {
+		t.Errorf("dirty image through the search: %v", ls)
+	}
+}
