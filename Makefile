@@ -62,6 +62,7 @@ FUZZ_TARGETS := \
 	./catalog:FuzzVMCX \
 	./catalog:FuzzVMXML \
 	./guest:FuzzVolumes \
+	./guest:FuzzExtXattrs \
 	./fs:FuzzRewriteLink \
 	./merge:FuzzJournal \
 	./vhdx:FuzzOpenUpdate \

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 
@@ -146,6 +147,7 @@ func TestMountExtSparse(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(tree, "full.bin"), bytes.Repeat([]byte("x"), 10000), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	xattrs := syscall.Setxattr(filepath.Join(tree, "full.bin"), "user.note", []byte("from the guest"), 0) == nil
 	img := filepath.Join(t.TempDir(), "img")
 	testutil.Run(t, "mke2fs", "-q", "-F", "-t", "ext4", "-b", "4096", "-d", tree, img, "16M")
 	vol := filepath.Join(mountImage(t, img), "checkpoints", "Base", "Disk0-vol")
@@ -169,5 +171,17 @@ func TestMountExtSparse(t *testing.T) {
 	checkSeeks(t, filepath.Join(vol, "full.bin"), [][3]int64{{0, 0, 10000}, {9999, 9999, 10000}})
 	if got, err := os.ReadFile(filepath.Join(vol, "sparse.bin")); err != nil || !bytes.Equal(got, sparse) {
 		t.Errorf("sparse.bin: %d bytes, %v", len(got), err)
+	}
+	// The guest's own extended attributes (guest.Xattrer) are xattrs of
+	// the mount.
+	if xattrs {
+		if got := xattrOf(t, filepath.Join(vol, "full.bin"), "user.note"); string(got) != "from the guest" {
+			t.Errorf("user.note: %q", got)
+		}
+		buf := make([]byte, 1024)
+		n, err := syscall.Listxattr(filepath.Join(vol, "full.bin"), buf)
+		if err != nil || !strings.Contains("\x00"+string(buf[:max(n, 0)]), "\x00user.note\x00") {
+			t.Errorf("listxattr: %q %v", buf[:max(n, 0)], err)
+		}
 	}
 }

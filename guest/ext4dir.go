@@ -135,6 +135,8 @@ type extStat struct {
 	mtime                time.Time
 	mode                 fs.FileMode
 	size                 int64
+	gen                  uint32  // i_generation
+	d                    *diskFS // reads the extended attributes; nil in tests
 }
 
 func (s *extStat) FileID() uint64          { return uint64(s.Ino) }
@@ -163,6 +165,7 @@ func (g *ext4Guard) statInode(ino uint32) (*extStat, error) {
 		UID:   uint32(binary.LittleEndian.Uint16(b[0x2:])) | uint32(binary.LittleEndian.Uint16(b[0x78:]))<<16,
 		GID:   uint32(binary.LittleEndian.Uint16(b[0x18:])) | uint32(binary.LittleEndian.Uint16(b[0x7a:]))<<16,
 		size:  inodeBytes(b),
+		gen:   le32(0x64),
 	}
 	// The extra fields carry nanoseconds and two more bits of seconds,
 	// when the inode is large enough to hold them.

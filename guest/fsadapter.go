@@ -234,6 +234,7 @@ func (d *diskFS) extInfo(p string, ino uint32) (*fileInfo, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", p, err)
 	}
+	st.d = d
 	info := &fileInfo{path: p, name: path.Base(p), size: st.size, mode: st.mode,
 		mtime: st.mtime, sys: st, isDir: st.mode.IsDir()}
 	if info.isDir {
