@@ -23,7 +23,9 @@ func FuzzVolume(f *testing.F) {
 		}
 		_ = walkAll(v)
 		for n := uint64(0); n < v.Records() && n < 64; n++ {
-			_, _ = v.Record(n)
+			if fi, err := v.Record(n); err == nil {
+				_, _ = fi.Xattrs() // security descriptors from $Secure:$SDS
+			}
 			_, _ = v.RecordHeader(n)
 			_, _ = v.RecordOffset(n)
 			if f, err := v.OpenRecord(n, ""); err == nil {
@@ -33,6 +35,9 @@ func FuzzVolume(f *testing.F) {
 		_ = v.MFTExtents()
 		_ = v.RecordsIn(0, int64(len(img)))
 		_, _ = v.Label()
+		_, _ = v.ResolveFold("DIR/FILE-1")
+		v.SetShowMetafiles(true)
+		_ = walkAll(v)
 	})
 }
 
