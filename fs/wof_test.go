@@ -32,6 +32,14 @@ func TestMountWOF(t *testing.T) {
 				t.Errorf("%s/%s: %d bytes, %v %v", f.Dir, e.Name(), len(got), err, err2)
 				continue
 			}
+			// All data: the unnamed stream's hole is not a hole of the
+			// content (cp --sparse must not skip it).
+			if fh, err := os.Open(p); err == nil {
+				if h, err := fh.Seek(0, seekHole); err != nil || h != int64(len(want)) {
+					t.Errorf("%s/%s: SEEK_HOLE at %d, %v", f.Dir, e.Name(), h, err)
+				}
+				fh.Close()
+			}
 			right++
 		}
 	}
