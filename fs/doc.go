@@ -20,8 +20,8 @@
 // are cut to 255 bytes), and within one directory a name already taken
 // gets " (2)", " (3)", ... in catalog order. Disk and volume names follow
 // catalog.CheckpointNamer, as every command's do: volumes never take the
-// names "disks", "volumes", "shadows" or "checkpoint.json". Guest file names are shown as
-// the filesystem gives them. by-time names are the
+// names "disks", "volumes", "shadows" or "checkpoint.json". Guest file
+// names are shown as the filesystem gives them. by-time names are the
 // creation time in UTC with dots in place of colons (colons upset Windows
 // tools and scp); checkpoints without a creation time are left out of
 // by-time.

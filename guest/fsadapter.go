@@ -49,6 +49,7 @@ var (
 	_ fs.ReadDirFS  = (*diskFS)(nil)
 	_ fs.StatFS     = (*diskFS)(nil)
 	_ fs.ReadLinkFS = (*diskFS)(nil)
+	_ POSIXLinker   = (*diskFS)(nil)
 )
 
 func newDiskFS(inner filesystem.FileSystem, kind string) *diskFS {
