@@ -82,7 +82,7 @@ func Open(src string, opt Options) (*Catalog, error) {
 		disks = []string{src}
 	}
 	if len(disks) == 0 {
-		return nil, fmt.Errorf("%w in %s", ErrNoDisks, src)
+		return nil, noDisksError(opt.Source, src, configs)
 	}
 	f := newForest(opt)
 	f.folder = st.IsDir
@@ -180,3 +180,37 @@ func OpenChain(name string, opt Options) (*vhdx.Chain, io.Closer, error) {
 type closerFunc func() error
 
 func (c closerFunc) Close() error { return c() }
+
+// noDisksError says what the folder does hold when it has no disk file:
+// the VMs its configuration files name, and the disks they expect, so a
+// user who copied only the configuration learns what to fetch.
+func noDisksError(source Source, src string, configs []string) error {
+	if len(configs) == 0 {
+		return fmt.Errorf("%w in %s", ErrNoDisks, src)
+	}
+	var vms []string
+	for _, c := range configs {
+		cfg, err := readVMConfig(source, c)
+		if err != nil || cfg.IsSnapshot {
+			continue
+		}
+		desc := fmt.Sprintf("VM %q (%s)", cfg.Name, filepath.Base(c))
+		var want []string
+		for _, d := range cfg.Disks {
+			want = append(want, d.Path)
+		}
+		if len(want) > 0 {
+			desc += " expects " + strings.Join(want, ", ")
+		}
+		vms = append(vms, desc)
+		if len(vms) == 5 {
+			vms = append(vms, "...")
+			break
+		}
+	}
+	if len(vms) == 0 {
+		return fmt.Errorf("%w in %s (it holds %d VM configuration files, none readable)", ErrNoDisks, src, len(configs))
+	}
+	return fmt.Errorf("%w in %s, only VM configuration: %s", ErrNoDisks, src, strings.Join(vms, "; "))
+}
+

@@ -148,6 +148,9 @@ func (n *guestNode) fill(a *fuse.Attr) {
 	}
 	switch {
 	case n.StableAttr().Mode == syscall.S_IFLNK:
+		if n.meta.POSIX { // a link's mode means nothing, its owner does
+			a.Uid, a.Gid = n.meta.UID, n.meta.GID
+		}
 	case n.meta.POSIX: // ext: the guest's bits, set-id and sticky included, and owner
 		a.Mode = n.StableAttr().Mode | n.meta.Perm&0o7777
 		a.Uid, a.Gid = n.meta.UID, n.meta.GID
@@ -159,6 +162,11 @@ func (n *guestNode) fill(a *fuse.Attr) {
 		a.Blocks, a.Blksize = n.allocBlocks(), guestBlockSize
 	}
 	mtime, atime, ctime := n.fi.ModTime(), n.meta.Atime, n.meta.Ctime
+	if mtime.IsZero() || mtime.Year() < 1970 && n.path == "." {
+		// A root with no time of its own (FAT keeps none) takes the
+		// checkpoint's, as a root without a FileInfo does.
+		mtime = n.vol.mtime
+	}
 	if atime.IsZero() {
 		atime = mtime
 	}

@@ -228,6 +228,9 @@ func TestMountFATVolume(t *testing.T) {
 	} else if img, _ := os.ReadFile(imgPath); !bytes.Equal(vol, img) {
 		t.Errorf("volumes/Disk0-vol.raw: %d bytes, not the image's %d", len(vol), len(img))
 	}
+	if st, err := os.Stat(filepath.Join(ck, "Disk0-vol")); err != nil || st.ModTime().Year() < 1980 {
+		t.Errorf("FAT root mtime %v (%v): FAT keeps none, the checkpoint's is shown", st.ModTime(), err)
+	}
 	got, err := os.ReadFile(filepath.Join(ck, "Disk0-vol", "docs", "readme.txt"))
 	if err != nil || !bytes.Equal(got, content) {
 		t.Errorf("FAT file: %d bytes, %v", len(got), err)
@@ -267,6 +270,11 @@ func TestMountExtVolume(t *testing.T) {
 	if err := os.Symlink("../bin/run.sh", filepath.Join(tree, "home/run")); err != nil {
 		t.Fatal(err)
 	}
+	if owned { // the link's own owner, as debugfs shows it
+		if err := os.Lchown(filepath.Join(tree, "home/run"), 1000, 1000); err != nil {
+			t.Fatal(err)
+		}
+	}
 	if err := os.Link(filepath.Join(tree, "bin/run.sh"), filepath.Join(tree, "home/run2")); err != nil {
 		t.Fatal(err)
 	}
@@ -301,6 +309,10 @@ func TestMountExtVolume(t *testing.T) {
 			}
 			if target, err := os.Readlink(filepath.Join(vol, "home/run")); err != nil || target != "../bin/run.sh" {
 				t.Errorf("home/run -> %q, %v", target, err)
+			}
+			var ls syscall.Stat_t
+			if err := syscall.Lstat(filepath.Join(vol, "home/run"), &ls); owned && (err != nil || ls.Uid != 1000 || ls.Gid != 1000) {
+				t.Errorf("symlink owner %d:%d, want 1000:1000 (%v)", ls.Uid, ls.Gid, err)
 			}
 			var a, b syscall.Stat_t
 			if syscall.Stat(filepath.Join(vol, "bin/run.sh"), &a) != nil || syscall.Stat(filepath.Join(vol, "home/run2"), &b) != nil ||

@@ -11,6 +11,7 @@ import (
 
 	"github.com/ckptfs/ckptfs/catalog"
 	"github.com/ckptfs/ckptfs/guest"
+	"github.com/ckptfs/ckptfs/internal/errclass"
 	"github.com/ckptfs/ckptfs/vhdx"
 )
 
@@ -153,18 +154,41 @@ func walkVolume(ctx context.Context, fsys fs.FS, r *volumeReport) {
 			r.Deduplicated++
 		}
 		if d.Type().IsRegular() {
-			f, err := fsys.Open(p)
-			if err != nil {
+			if err := probeFile(fsys, p); err != nil && errclass.Of(err) != errclass.Unsupported {
+				// (a valid feature not read, such as EFS, is no damage)
 				r.problem("%s: %v", p, err)
-				return nil
 			}
-			f.Close()
 		}
 		return nil
 	})
 	if err != nil && !errors.Is(err, context.Canceled) {
 		r.problem("%v", err)
 	}
+}
+
+// probeFile opens a file and reads its last byte: that walks the whole
+// map of its data (an NTFS runlist, a FAT cluster chain, ext extents)
+// without reading the data itself, so a file cut short or pointing
+// outside its volume shows here and not only when read.
+func probeFile(fsys fs.FS, p string) error {
+	f, err := fsys.Open(p)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	ra, ok := f.(io.ReaderAt)
+	if !ok || st.Size() <= 0 {
+		return nil
+	}
+	var b [1]byte
+	if _, err := ra.ReadAt(b[:], st.Size()-1); err != nil && err != io.EOF {
+		return fmt.Errorf("reading its last byte (of %d): %w", st.Size(), err)
+	}
+	return nil
 }
 
 // catalogViews lists every disk of every checkpoint, named as the mount

@@ -64,11 +64,15 @@ func (o *mergeOptions) run(ctx context.Context, args []string) error {
 		return mergeError(err)
 	}
 	text, desc := plan.Describe()
-	if o.json && (o.dryRun || !o.yes) {
+	switch {
+	case o.json && (o.dryRun || !o.yes):
 		if err := printJSON(desc); err != nil {
 			return err
 		}
-	} else {
+	case o.json:
+		// --yes --json: stdout holds one JSON object, the report with
+		// its plan, at the end (the text plan would break it).
+	default:
 		fmt.Fprint(stdout, text)
 		if !strings.HasSuffix(text, "\n") {
 			fmt.Fprintln(stdout)
@@ -96,7 +100,11 @@ func (o *mergeOptions) run(ctx context.Context, args []string) error {
 		return mergeError(err)
 	}
 	if o.json {
-		return printJSON(rep)
+		// one object: the report, and the plan it carried out
+		return printJSON(struct {
+			*merge.Report
+			Plan merge.Description `json:"plan"`
+		}{rep, desc})
 	}
 	fmt.Fprintf(stdout, "done: %s copied\n", humanize.IBytes(uint64(rep.Copied)))
 	for _, f := range rep.Changed {

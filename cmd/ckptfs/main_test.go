@@ -360,3 +360,37 @@ func TestIgnoreChecksums(t *testing.T) {
 		t.Errorf("merge --ignore-checksums: exit %d", code)
 	}
 }
+
+// TestUnknownCommandAndDotDot: an unknown command is one line, not the
+// whole usage; a guest path with "." or ".." is a bad path (exit 2) that
+// says so.
+func TestUnknownCommandAndDotDot(t *testing.T) {
+	_, errs, code := ckptfs(t, "frobnicate\x1b[2J")
+	if code != exitUsage || strings.Count(errs, "\n") != 1 || strings.Contains(errs, "\x1b") {
+		t.Errorf("unknown command: exit %d, %q", code, errs)
+	}
+	_, files := smallChain(t)
+	for _, p := range []string{"Disk0-vol/../../x", "Disk0-vol/./x", "../etc/passwd"} {
+		_, errs, code := ckptfs(t, "cat", files[2], "Now", p)
+		if code != exitUsage || !strings.Contains(errs, `".." are not allowed`) {
+			t.Errorf("cat %s: exit %d, %s", p, code, errs)
+		}
+	}
+}
+
+// TestConfigOnlyFolder: a folder with a VM configuration and no disk says
+// which VM it found and which disks it expects.
+func TestConfigOnlyFolder(t *testing.T) {
+	samples := testutil.Samples(t)
+	cfg, err := os.ReadFile(filepath.Join(samples, "993F7B33-6057-4D1E-A1FE-A1A1D77BE974.vmcx"))
+	if err != nil {
+		testutil.Unavailable(t, "sample VM configuration: "+err.Error())
+	}
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "Virtual Machines"), 0o755)
+	os.WriteFile(filepath.Join(dir, "Virtual Machines", "993F7B33-6057-4D1E-A1FE-A1A1D77BE974.vmcx"), cfg, 0o644)
+	_, errs, code := ckptfs(t, "ls", dir)
+	if code != exitNotFound || !strings.Contains(errs, `VM "Default Generation 2"`) || !strings.Contains(errs, `Default Generation 2.vhdx`) {
+		t.Errorf("exit %d: %s", code, errs)
+	}
+}

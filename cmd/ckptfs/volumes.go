@@ -61,6 +61,11 @@ func checkpointVolumes(cp *catalog.Checkpoint, g *guest.Options) ([]namedVolume,
 // "shadows/VOL/path/in/volume") and opens the volume.
 func resolveGuestPath(cp *catalog.Checkpoint, g *guest.Options, p string) (fs.FS, string, error) {
 	p = strings.Trim(p, "/")
+	for _, c := range strings.Split(p, "/") {
+		if c == "." || c == ".." {
+			return nil, "", fmt.Errorf("%w: guest path %s: \".\" and \"..\" are not allowed (VOL/path is taken inside the volume as written)", errUsage, quoteName(p))
+		}
+	}
 	vols, err := checkpointVolumes(cp, g)
 	if err != nil {
 		return nil, "", err

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"crypto/sha256"
+	"encoding/json"
 	"io"
 	"os"
 	"path/filepath"
@@ -78,5 +79,21 @@ func TestMergeCommand(t *testing.T) {
 	out, _, _ = ckptfs(t, "ls", dir)
 	if strings.Contains(out, mid) || !bytes.Contains([]byte(out), []byte("Now")) {
 		t.Fatalf("ls after merge:\n%s", out)
+	}
+}
+
+// TestMergeYesJSONIsOneObject: with --yes --json, stdout is one JSON
+// object (the report and its plan), with no text plan before it.
+func TestMergeYesJSONIsOneObject(t *testing.T) {
+	dir, files := smallChain(t)
+	mid := filepath.Base(strings.TrimSuffix(files[1], ".avhdx"))
+	out, errs, code := ckptfs(t, "merge", "--yes", "--json", dir, mid)
+	var got struct {
+		Changed []string
+		Plan    struct{ Checkpoint string }
+	}
+	dec := json.NewDecoder(strings.NewReader(out))
+	if err := dec.Decode(&got); code != exitOK || err != nil || dec.More() || got.Plan.Checkpoint == "" {
+		t.Fatalf("exit %d, %v: stdout is not one JSON object with its plan:\n%s\n%s", code, err, out, errs)
 	}
 }
