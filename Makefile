@@ -8,7 +8,7 @@ FUZZTIME ?= 30s
 # Race detector and a timeout on every test run, so a FUSE hang gives a backtrace.
 TESTFLAGS ?= -race -timeout 20m
 
-.PHONY: all build install deps testdata test vet fuzz bench demo clean
+.PHONY: all build install deps testdata test vet fuzz mutate bench demo clean
 
 all: build
 
@@ -85,6 +85,12 @@ fuzz:
 		echo "== $$pkg $$fn"; \
 		$(GO) test $$pkg -run '^$$' -fuzz "^$$fn$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 100x || exit 1; \
 	done
+
+# The CLI mutation run: MUTANTS mutated images through check, a FUSE mount
+# and a full read (root, for FUSE); figures in testdata/out/mutate.
+MUTANTS ?= 300
+mutate:
+	bash scripts/mutate.sh -n $(MUTANTS)
 
 bench: build
 	$(GO) test -run '^$$' -bench . -benchmem ./vhdx ./ntfs ./fs ./export ./diff ./guest ./xfs
