@@ -213,4 +213,3 @@ func noDisksError(source Source, src string, configs []string) error {
 	}
 	return fmt.Errorf("%w in %s, only VM configuration: %s", ErrNoDisks, src, strings.Join(vms, "; "))
 }
-
