@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"github.com/dustin/go-humanize"
+
+	"github.com/ckptfs/ckptfs/internal/names"
 )
 
 // changeMark is the one-letter column of the text rendering.
@@ -15,18 +17,21 @@ var changeMark = map[Change]string{Added: "+", Removed: "-", Modified: "M", Rena
 // change, sizes humanized, then the notes and a summary line.
 func WriteText(w io.Writer, r *Result) error {
 	var b strings.Builder
-	fmt.Fprintf(&b, "diff %s → %s\n", r.From, r.To)
+	// Names are guest data: escaped, so none forges a line or reaches
+	// the terminal as an escape sequence (--json needs no such care).
+	esc := names.Escape
+	fmt.Fprintf(&b, "diff %s → %s\n", esc(r.From), esc(r.To))
 	var bytes int64
 	for _, rg := range r.Ranges {
 		bytes += rg.Length
-		fmt.Fprintf(&b, "  range %s 0x%010x +%-9s %s\n", rg.Disk, rg.Offset, humanize.IBytes(uint64(rg.Length)), rg.Layer)
+		fmt.Fprintf(&b, "  range %s 0x%010x +%-9s %s\n", esc(rg.Disk), rg.Offset, humanize.IBytes(uint64(rg.Length)), esc(rg.Layer))
 	}
 	counts := map[Change]int{}
 	for _, f := range r.Files {
 		counts[f.Change]++
-		b.WriteString("  " + changeMark[f.Change] + " " + f.Path)
+		b.WriteString("  " + changeMark[f.Change] + " " + esc(f.Path))
 		if f.Change == Renamed {
-			b.WriteString(" ← " + f.From)
+			b.WriteString(" ← " + esc(f.From))
 		}
 		if len(f.What) > 0 {
 			b.WriteString(" (" + strings.Join(f.What, ", ") + ")")
@@ -35,7 +40,7 @@ func WriteText(w io.Writer, r *Result) error {
 		b.WriteByte('\n')
 	}
 	for _, n := range r.Notes {
-		b.WriteString("  note: " + n + "\n")
+		b.WriteString("  note: " + esc(n) + "\n")
 	}
 	if r.Ranges != nil { // nil: ranges were not asked for
 		fmt.Fprintf(&b, "%d ranges (%s)", len(r.Ranges), humanize.IBytes(uint64(bytes)))

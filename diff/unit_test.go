@@ -3,6 +3,7 @@ package diff
 import (
 	"context"
 	"reflect"
+	"strings"
 	"testing"
 	"testing/fstest"
 
@@ -58,5 +59,22 @@ func TestRemappedVolumeIsWalked(t *testing.T) {
 		if found := len(res.Files) == 1 && res.Files[0].Path == "Disk0-p1-vg-lv/etc/hosts"; found != remapped {
 			t.Errorf("remapped %v: changes %+v", remapped, res.Files)
 		}
+	}
+}
+
+// TestWriteTextEscapesNames: a guest file name cannot forge a line of the
+// text output nor send an escape sequence to the terminal.
+func TestWriteTextEscapesNames(t *testing.T) {
+	r := &Result{From: "A", To: "B", Files: []FileChange{
+		{Path: "vol/evil\n  - vol/forged.txt", Change: Added},
+		{Path: "vol/\x1b[2Jclear", Change: Removed},
+	}}
+	var b strings.Builder
+	if err := WriteText(&b, r); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	if strings.Count(out, "\n") != 4 || strings.Contains(out, "\x1b") || !strings.Contains(out, `evil\n  - vol/forged.txt`) {
+		t.Errorf("text output:\n%s", out)
 	}
 }

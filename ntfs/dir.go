@@ -5,6 +5,8 @@ import (
 	"path"
 	"slices"
 	"strings"
+
+	"github.com/ckptfs/ckptfs/internal/names"
 )
 
 // dirEntry is one listed name; the record behind it is read only when
@@ -15,7 +17,15 @@ type dirEntry struct {
 	key  *fileNameKey
 	ref  Ref
 	typ  fs.FileMode
+	// orig is the name as stored when the entry is listed under another
+	// (see displayNames); "" when it shows its own.
+	orig string
 }
+
+// OriginalName is the name as stored when the entry is listed under
+// another one (it held "/", NUL, was "." or "..", or was listed twice),
+// else "".
+func (d *dirEntry) OriginalName() string { return d.orig }
 
 func (d *dirEntry) Name() string      { return d.name }
 func (d *dirEntry) IsDir() bool       { return d.typ.IsDir() }
@@ -34,7 +44,8 @@ func (d *dirEntry) Info() (fs.FileInfo, error) {
 func (d *dirEntry) Ref() Ref { return d.ref }
 
 // list returns the entries of directory n sorted by name: DOS-only names
-// and metadata files left out, each hard link once.
+// and metadata files left out. Names io/fs cannot carry are listed under
+// the renaming rule of every name ckptfs shows (see displayNames).
 func (v *Volume) list(n *node) ([]fs.DirEntry, error) {
 	ix, err := n.index()
 	if err != nil {
@@ -46,7 +57,7 @@ func (v *Volume) list(n *node) ([]fs.DirEntry, error) {
 		if err != nil {
 			return err
 		}
-		if k.Namespace == NamespaceDOS || v.hiddenEntry(n, e.Ref) || !validName(k.Name) {
+		if k.Namespace == NamespaceDOS || v.hiddenEntry(n, e.Ref) {
 			return nil
 		}
 		d := &dirEntry{v: v, name: k.Name, key: k, ref: e.Ref}
@@ -57,27 +68,70 @@ func (v *Volume) list(n *node) ([]fs.DirEntry, error) {
 	if err != nil {
 		return nil, err
 	}
-	return sortedUnique(ents), nil
+	return displayNames(ents), nil
 }
 
-// sortedUnique sorts entries by name and keeps one per name: of two
-// entries with one name (a damaged index; a sound one never has them) the
-// first in index order, hence the stable sort.
-func sortedUnique(ents []*dirEntry) []fs.DirEntry {
+// displayNames sorts entries by name. An entry keeps its name when io/fs
+// can carry it and no earlier entry (in index order) has it; any other (a
+// name holding "/" or NUL, "", "." or "..", or a second entry of one name:
+// a damaged or hostile index, a sound one has none) is listed as
+// names.Safe of its name, made unique with " (2)", " (3)", …: the rule
+// checkpoint names follow. OriginalName tells the stored name.
+func displayNames(ents []*dirEntry) []fs.DirEntry {
 	slices.SortStableFunc(ents, func(a, b *dirEntry) int { return strings.Compare(a.name, b.name) })
-	out := make([]fs.DirEntry, 0, len(ents))
-	for i, d := range ents {
-		if i > 0 && d.name == ents[i-1].name {
+	used := make(map[string]bool, len(ents))
+	var odd []*dirEntry
+	out := make([]*dirEntry, 0, len(ents))
+	for _, d := range ents {
+		if !validName(d.name) || used[d.name] {
+			odd = append(odd, d)
 			continue
 		}
+		used[d.name] = true
 		out = append(out, d)
 	}
-	return out
+	for _, d := range odd {
+		d.orig = d.name
+		d.name = names.Unique(names.Safe(d.name), used)
+		out = append(out, d)
+	}
+	if len(odd) > 0 {
+		slices.SortStableFunc(out, func(a, b *dirEntry) int { return strings.Compare(a.name, b.name) })
+	}
+	list := make([]fs.DirEntry, len(out))
+	for i, d := range out {
+		list[i] = d
+	}
+	return list
+}
+
+// lookupRenamed finds a name displayNames gave an entry whose own name
+// cannot be shown. Only names the rule can produce are looked for this
+// way, since it lists the directory.
+func (v *Volume) lookupRenamed(dir *node, name string) (*node, *fileNameKey, error) {
+	if !strings.Contains(name, "_") && !strings.HasSuffix(name, ")") {
+		return nil, nil, fs.ErrNotExist
+	}
+	ents, err := v.list(dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	i, found := slices.BinarySearchFunc(ents, name, func(e fs.DirEntry, n string) int { return strings.Compare(e.Name(), n) })
+	if !found {
+		return nil, nil, fs.ErrNotExist
+	}
+	d := ents[i].(*dirEntry)
+	if d.orig == "" {
+		return nil, nil, fs.ErrNotExist // a plain name the index search did not find: not there
+	}
+	child, err := v.entryNode(&indexEntry{Ref: d.ref}, d.orig)
+	return child, d.key, err
 }
 
 // validName rejects names io/fs cannot carry ("/", "", ".", "..", NUL).
 func validName(name string) bool {
-	return name != "" && name != "." && name != ".." && fs.ValidPath(name) && path.Base(name) == name
+	return name != "" && name != "." && name != ".." && fs.ValidPath(name) && path.Base(name) == name &&
+		!strings.ContainsRune(name, 0)
 }
 
 // entryType gives the entry's type from the index key flags; system files

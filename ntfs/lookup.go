@@ -117,7 +117,7 @@ func (v *Volume) lookupName(dir *node, name string, fold bool) (*node, *fileName
 		return nil, nil, err
 	}
 	if e == nil {
-		return nil, nil, fs.ErrNotExist
+		return v.lookupRenamed(dir, name)
 	}
 	// Only the entry found is decoded: its name decides whether it is
 	// the name asked for (a damaged index may collate wrongly).
@@ -126,10 +126,10 @@ func (v *Volume) lookupName(dir *node, name string, fold bool) (*node, *fileName
 		return nil, nil, err
 	}
 	if k.Name != name && (!fold || collateFold(k.Raw, key, up) != 0) {
-		return nil, nil, fs.ErrNotExist
+		return v.lookupRenamed(dir, name)
 	}
 	if !validName(k.Name) {
-		return nil, nil, fs.ErrNotExist
+		return v.lookupRenamed(dir, name)
 	}
 	child, err := v.entryNode(e, k.Name)
 	return child, k, err

@@ -2,10 +2,10 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"io/fs"
+	"path"
 	"path/filepath"
 	"strings"
 
@@ -35,6 +35,7 @@ type volumeReport struct {
 	Read       bool   `json:"read"`              // the filesystem was opened and walked
 	Journal    string `json:"journal,omitempty"` // how a dirty log was treated (guest.Volume.Journal)
 	Files      int64  `json:"files"`             // entries walked
+	OddNames   int64  `json:"odd_names"`         // entries the mount cannot show under their stored names
 	// Deduplicated counts files whose content is in the chunk store of a
 	// Windows Data Deduplication volume: listed, but not readable.
 	Deduplicated int64    `json:"deduplicated,omitempty"`
@@ -121,48 +122,73 @@ func volumesOf(dv diskView, g *guest.Options) (vols []*guest.Volume, err error) 
 // Data Deduplication volume, whose content is in the chunk store.
 type deduplicated interface{ Deduplicated() bool }
 
-// walkVolume lists every directory and opens every file of fsys.
+// walkVolume lists every directory and opens every file of fsys. Names
+// that cannot be shown as stored (empty, ".", "..", holding "/" or NUL, or
+// listed twice in one directory: a damaged or hostile index) are counted
+// and named: NTFS lists them renamed (OriginalName tells), a filesystem
+// that does not is told here.
 func walkVolume(ctx context.Context, fsys fs.FS, r *volumeReport) {
 	defer func() {
 		if p := recover(); p != nil {
 			r.problem("internal error (recovered panic) while reading: %v", p)
 		}
 	}()
-	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
+	r.Files = 1 // the root
+	stack := []string{"."}
+	for len(stack) > 0 {
 		if ctx.Err() != nil {
-			return ctx.Err()
+			return
 		}
+		dir := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		ents, err := fs.ReadDir(fsys, dir)
 		if err != nil {
-			r.problem("%s: %v", p, err)
-			return nil // WalkDir skips what it could not list
+			r.problem("%s: %v", dir, err) // what was listed is still checked
 		}
-		r.Files++
-		if r.Files > maxCheckEntries {
-			r.problem("more than %d entries: the rest was not checked", maxCheckEntries)
-			return fs.SkipAll
-		}
-		if d.IsDir() && strings.Count(p, "/") >= maxCheckDepth {
-			r.problem("%s: deeper than %d levels (a directory loop?): not walked further", p, maxCheckDepth)
-			return fs.SkipDir
-		}
-		info, err := d.Info()
-		if err != nil {
-			r.problem("%s: %v", p, err)
-			return nil
-		}
-		if dd, ok := info.Sys().(deduplicated); ok && dd.Deduplicated() {
-			r.Deduplicated++
-		}
-		if d.Type().IsRegular() {
-			if err := probeFile(fsys, p); err != nil && errclass.Of(err) != errclass.Unsupported {
-				// (a valid feature not read, such as EFS, is no damage)
+		seen := make(map[string]bool, len(ents))
+		for _, e := range ents {
+			name := e.Name()
+			if name == "" || name == "." || name == ".." || strings.ContainsAny(name, "/\x00") {
+				r.OddNames++
+				r.problem("%s: entry %q is not a name Linux can show (the mount leaves it out)", dir, name)
+				continue
+			}
+			if seen[name] {
+				r.OddNames++
+				r.problem("%s: %q is listed twice (a damaged index; the mount shows the first)", dir, name)
+				continue
+			}
+			seen[name] = true
+			if o, ok := e.(interface{ OriginalName() string }); ok && o.OriginalName() != "" {
+				r.OddNames++
+				r.problem("%s: %q is stored as %q, which Linux cannot show or which is listed twice (a damaged index): the mount and cp show it as %q", dir, name, o.OriginalName(), name)
+			}
+			p := path.Join(dir, name)
+			r.Files++
+			if r.Files > maxCheckEntries {
+				r.problem("more than %d entries: the rest was not checked", maxCheckEntries)
+				return
+			}
+			info, err := e.Info()
+			if err != nil {
 				r.problem("%s: %v", p, err)
+				continue
+			}
+			if dd, ok := info.Sys().(deduplicated); ok && dd.Deduplicated() {
+				r.Deduplicated++
+			}
+			switch {
+			case e.IsDir() && strings.Count(p, "/") >= maxCheckDepth:
+				r.problem("%s: deeper than %d levels (a directory loop?): not walked further", p, maxCheckDepth)
+			case e.IsDir():
+				stack = append(stack, p)
+			case e.Type().IsRegular():
+				if err := probeFile(fsys, p); err != nil && errclass.Of(err) != errclass.Unsupported {
+					// (a valid feature not read, such as EFS, is no damage)
+					r.problem("%s: %v", p, err)
+				}
 			}
 		}
-		return nil
-	})
-	if err != nil && !errors.Is(err, context.Canceled) {
-		r.problem("%v", err)
 	}
 }
 

@@ -124,3 +124,45 @@ func TestCheckGuestVolumes(t *testing.T) {
 		})
 	}
 }
+
+// TestCheckCountsOddNames: NTFS names that cannot be shown as stored
+// (here a "/" written into the index and the record, and a name listed
+// twice) are listed and read under the renaming rule of checkpoint names,
+// and counted and named by check.
+func TestCheckCountsOddNames(t *testing.T) {
+	u16 := func(s string) []byte {
+		var b []byte
+		for _, c := range s {
+			b = append(b, byte(c), 0)
+		}
+		return b
+	}
+	disk := ntfsDisk(t, func(raw []byte, mft int) {
+		// (ab.txt's index entry straddles a sector end, where the
+		// update sequence hides two bytes: it is left alone)
+		for from, to := range map[string]string{"0slash.txt": "0sl/sh.txt", "bbbbb.txt": "aaaaa.txt"} {
+			if n := bytes.Count(raw, u16(from)); n < 2 {
+				t.Fatalf("%s found %d times", from, n)
+			}
+			for i := bytes.Index(raw, u16(from)); i >= 0; i = bytes.Index(raw, u16(from)) {
+				copy(raw[i:], u16(to))
+			}
+		}
+	}, "0slash.txt", "aaaaa.txt", "ab.txt", "bbbbb.txt")
+	out, _, code := ckptfs(t, "check", "--json", disk)
+	var js struct{ Volumes []volumeReport }
+	if err := json.Unmarshal([]byte(out), &js); err != nil || code != exitProblems || len(js.Volumes) != 1 || js.Volumes[0].OddNames != 2 {
+		t.Fatalf("exit %d, %v:\n%s", code, err, out)
+	}
+	text, _, _ := ckptfs(t, "check", disk)
+	if !strings.Contains(text, `"0sl_sh.txt" is stored as "0sl/sh.txt"`) || !strings.Contains(text, `"aaaaa.txt (2)" is stored as "aaaaa.txt"`) {
+		t.Errorf("text:\n%s", text)
+	}
+	// Both are shown and read under those names (cat uses the same reader
+	// as the mount and cp).
+	for name, want := range map[string]string{"0sl_sh.txt": "0slash.txt", "aaaaa.txt (2)": "bbbbb.txt", "aaaaa.txt": "aaaaa.txt"} {
+		if out, errs, code := ckptfs(t, "cat", disk, "Now", "Disk0-vol/"+name); code != exitOK || out != want {
+			t.Errorf("cat %s: exit %d, %q %s", name, code, out, errs)
+		}
+	}
+}

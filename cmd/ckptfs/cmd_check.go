@@ -76,7 +76,7 @@ func (o *checkOptions) run(ctx context.Context, args []string) error {
 		}
 	} else {
 		for _, p := range problems {
-			fmt.Fprintln(stdout, p)
+			fmt.Fprintln(stdout, escapeText(p.String()))
 		}
 		if dedup > 0 {
 			fmt.Fprintf(stdout, "%d deduplicated files: their content is in the volume's chunk store and cannot be read\n", dedup)

@@ -121,7 +121,7 @@ func (o *infoOptions) run(ctx context.Context, args []string) error {
 		}
 	}
 	for _, w := range ls.warnings {
-		fmt.Fprintf(stdout, "warning: %s\n", w)
+		fmt.Fprintf(stdout, "warning: %s\n", escapeText(w))
 	}
 	return nil
 }
@@ -145,9 +145,9 @@ func encryptedOfViews(views []diskView, g *guest.Options) []encryptedJSON {
 
 func printDisk(j diskJSON) {
 	p := func(k, format string, a ...any) {
-		fmt.Fprintf(stdout, "  %-20s %s\n", k+":", fmt.Sprintf(format, a...))
+		fmt.Fprintf(stdout, "  %-20s %s\n", k+":", escapeText(fmt.Sprintf(format, a...)))
 	}
-	fmt.Fprintln(stdout, j.File)
+	fmt.Fprintln(stdout, escapeText(j.File))
 	p("format", "%s %s", j.Format, j.Type)
 	p("virtual size", "%s (%d bytes)", humanize.IBytes(uint64(j.VirtualSize)), j.VirtualSize)
 	p("block size", "%s", humanize.IBytes(uint64(j.BlockSize)))

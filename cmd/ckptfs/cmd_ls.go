@@ -103,11 +103,11 @@ func (o *lsOptions) run(ctx context.Context, args []string) error {
 		if vm.Config != "" {
 			cfg = vm.Config
 		}
-		fmt.Fprintf(stdout, "%s  (%s)\n", vm.Name, cfg)
+		fmt.Fprintf(stdout, "%s  (%s)\n", escapeText(vm.Name), escapeText(cfg))
 		printTree(vm, nil, "  ", enc)
 	}
 	for _, w := range cat.Warnings {
-		fmt.Fprintf(stdout, "warning: %s\n", w)
+		fmt.Fprintf(stdout, "warning: %s\n", escapeText(w))
 	}
 	return nil
 }
@@ -196,9 +196,9 @@ func printTree(vm *catalog.VM, parent *catalog.Checkpoint, indent string, enc ma
 			}
 			disks = append(disks, fmt.Sprintf("%s %s (%s)", d.Name, humanize.IBytes(uint64(d.Chain.Size())), plural(len(d.Chain.Layers), "layer")))
 		}
-		fmt.Fprintf(stdout, "%s%s  %s%s  %s\n", indent, cp.Name, created, live, strings.Join(disks, ", "))
+		fmt.Fprintf(stdout, "%s%s  %s%s  %s\n", indent, escapeText(cp.Name), created, live, escapeText(strings.Join(disks, ", ")))
 		for _, e := range enc[cp] {
-			fmt.Fprintf(stdout, "%s    %s: %s\n", indent, e.Volume, encryptionText(e))
+			fmt.Fprintf(stdout, "%s    %s: %s\n", indent, escapeText(e.Volume), encryptionText(e))
 		}
 		printTree(vm, cp, indent+"  ", enc)
 	}

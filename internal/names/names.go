@@ -5,6 +5,7 @@
 package names
 
 import (
+	"strconv"
 	"strings"
 	"unicode/utf8"
 )
@@ -53,4 +54,17 @@ func Truncate(s string, max int) string {
 		max--
 	}
 	return s[:max]
+}
+
+// Unique returns base, or when used holds it the first free of
+// "base (2)", "base (3)", … (base cut so the whole fits MaxBytes), and
+// marks the result used: the clash rule of every directory ckptfs names.
+func Unique(base string, used map[string]bool) string {
+	name := base
+	for i := 2; used[name]; i++ {
+		suffix := " (" + strconv.Itoa(i) + ")"
+		name = Truncate(base, MaxBytes-len(suffix)) + suffix
+	}
+	used[name] = true
+	return name
 }
