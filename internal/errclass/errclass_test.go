@@ -80,6 +80,7 @@ var sentinels = map[string]struct {
 	"xpress.ErrFormat":          {xpress.ErrFormat, errclass.BadImage},
 	"lzx.ErrFormat":             {lzx.ErrFormat, errclass.BadImage},
 	"guest.ErrLocked":           {guest.ErrLocked, errclass.Unsupported},
+	"guest.ErrBadKey":           {guest.ErrBadKey, errclass.Usage},
 	"bitlocker.ErrNotBitLocker": {bitlocker.ErrNotBitLocker, errclass.BadImage},
 	"bitlocker.ErrFormat":       {bitlocker.ErrFormat, errclass.BadImage},
 	"bitlocker.ErrChecksum":     {bitlocker.ErrChecksum, errclass.BadImage},
