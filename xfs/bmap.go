@@ -73,10 +73,9 @@ func (l *extentList) add(e bext, off int64) error {
 // forkExtents reads the extent map of an inode's data fork (attr false)
 // or attribute fork (attr true), which must be in extents or btree form.
 func (v *FS) forkExtents(b *budget, in *inode, attr bool) ([]bext, error) {
-	fork, format, count := in.dfork, in.format, in.nextents
-	forkOff := in.off + int64(len(in.dfork)) // approximate, for errors
+	fork, format, count, forkOff := in.dfork, in.format, in.nextents, in.dforkAt
 	if attr {
-		fork, format, count = in.afork, in.aformat, in.anextents
+		fork, format, count, forkOff = in.afork, in.aformat, in.anextents, in.aforkAt
 	}
 	l := &extentList{v: v, b: b, ino: in.ino}
 	switch format {
@@ -85,7 +84,7 @@ func (v *FS) forkExtents(b *budget, in *inode, attr bool) ([]bext, error) {
 			return nil, formatErr(forkOff, "inode %d: %d extents in a fork of %d bytes", in.ino, count, len(fork))
 		}
 		for i := 0; i < int(count); i++ {
-			if err := l.add(decodeExtent(fork[i*16:]), forkOff); err != nil {
+			if err := l.add(decodeExtent(fork[i*16:]), forkOff+int64(i*16)); err != nil {
 				return nil, err
 			}
 		}
@@ -154,7 +153,7 @@ func (l *extentList) node(fsb uint64, level int) error {
 	}
 	if level == 0 {
 		for i := 0; i < nrecs; i++ {
-			if err := l.add(decodeExtent(blk[hdr+i*16:]), off); err != nil {
+			if err := l.add(decodeExtent(blk[hdr+i*16:]), off+int64(hdr+i*16)); err != nil {
 				return err
 			}
 		}

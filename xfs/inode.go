@@ -46,6 +46,8 @@ type inode struct {
 	rdev      uint32
 	dfork     []byte // data fork literal area
 	afork     []byte // attribute fork literal area, nil when absent
+	dforkAt   int64  // byte offsets of the forks in the volume, for errors
+	aforkAt   int64
 }
 
 // bigtimeEpoch is where XFS bigtime nanosecond counters start: the
@@ -125,6 +127,7 @@ func (v *FS) parseInode(ino uint64, off int64, b []byte) (*inode, error) {
 	}
 	lit := b[core:]
 	forkoff := int(b[82]) * 8
+	in.dforkAt, in.aforkAt = off+int64(core), off+int64(core+forkoff)
 	switch {
 	case forkoff == 0:
 		in.dfork = lit
