@@ -23,6 +23,7 @@ mounts=()
 cleanup() {
 	for m in "${mounts[@]}"; do fusermount3 -u "$m" 2>/dev/null || true; done
 	umount "$work/bk" 2>/dev/null || true # the kernel's btrfs mount, if left
+	umount "$work/xk" 2>/dev/null || true # the kernel's XFS mount, if left
 	sleep 0.5
 	rm -rf "$work"
 }
@@ -245,8 +246,7 @@ if [ "$(id -u)" = 0 ] && command -v mkfs.xfs >/dev/null; then
 	mkdir -p "$work/xvhdx" "$work/xck" "$work/xk"
 	bin/mkchain -o "$work/xvhdx" -name xfsbench "$work/xfs/bench.img" >/dev/null
 	bin/ckptfs mount "$work/xvhdx/xfsbench.vhdx" "$work/xck" 2>/dev/null & mounts+=("$work/xck")
-	xdev=$(losetup -r -f --show "$work/xfs/bench.img")
-	mount -t xfs -o ro,nouuid "$xdev" "$work/xk"
+	mount -t xfs -o ro,loop,nouuid "$work/xfs/bench.img" "$work/xk" # the loop device goes with the umount
 	wait_for "$work/xck/latest"
 	xvol=$(find "$work/xck/checkpoints/Now" -mindepth 1 -maxdepth 1 -name '*-vol' | head -1)
 	findls() { find "$1" -ls >/dev/null; }
@@ -257,7 +257,7 @@ if [ "$(id -u)" = 0 ] && command -v mkfs.xfs >/dev/null; then
 	ckh=$(for _ in $(seq "$RUNS"); do cold findhash "$xvol"; done | median)
 	kh=$(for _ in $(seq "$RUNS"); do cold findhash "$work/xk"; done | median)
 	printf '%-52s %11ss %11ss %8s\n' "XFS: hash 50,000 files cold, vs kernel" "$ckh" "$kh" "$(ratio "$kh" "$ckh")"
-	umount "$work/xk"; losetup -d "$xdev"
+	umount "$work/xk"
 	fusermount3 -u "$work/xck" 2>/dev/null || true
 	rm -rf "$work/xfs" "$work/xvhdx"
 fi
