@@ -26,6 +26,7 @@ type xfsSys interface {
 	ChangeTimer
 	CreationTimer
 	Xattrer
+	DeviceNumberer
 }
 
 var (

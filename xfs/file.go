@@ -53,9 +53,15 @@ func (fi *fileInfo) CreationTime() time.Time { return fi.in.crtime }
 // is reused for a new file.
 func (fi *fileInfo) Generation() uint64 { return uint64(fi.in.gen) }
 
-// Rdev is the device number of a device node, in the kernel's encoding
-// of 32-bit device numbers (major<<18 | minor, as XFS stores it).
-func (fi *fileInfo) Rdev() uint32 { return fi.in.rdev }
+// DeviceNumber gives a device node's major and minor numbers, decoded
+// from the 32-bit form XFS stores (major above bit 18) as Linux does.
+func (fi *fileInfo) DeviceNumber() (major, minor uint32, ok bool) {
+	switch fi.in.mode & 0o170000 {
+	case 0o020000, 0o060000:
+		return fi.in.rdev >> 18 & 0x1ff, fi.in.rdev & 0x3ffff, true
+	}
+	return 0, 0, false
+}
 
 // Xattrs reads the inode's extended attributes, named as Linux lists them.
 func (fi *fileInfo) Xattrs() (map[string][]byte, error) {

@@ -162,6 +162,11 @@ func compareOne(t *testing.T, v *FS, mnt, rel string) string {
 		if !bytes.Equal(h.Sum(nil), k.hash[:]) {
 			diffs = append(diffs, "content differs")
 		}
+	case unix.S_IFCHR, unix.S_IFBLK:
+		major, minor, ok := fi.Sys().(interface {
+			DeviceNumber() (major, minor uint32, ok bool)
+		}).DeviceNumber()
+		check("device", [3]any{major, minor, ok}, [3]any{k.st.Rdev_major, k.st.Rdev_minor, true})
 	case unix.S_IFLNK:
 		got, err := v.ReadLink(rel)
 		if err != nil {
