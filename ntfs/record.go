@@ -76,7 +76,7 @@ func (v *Volume) readRecord(num uint64) (*mftRecord, error) {
 	}
 	size := int64(v.geo.RecordSize)
 	b := make([]byte, size)
-	if _, err := v.mft.ReadAt(b, int64(num)*size); err != nil {
+	if err := v.readMFT(b, int64(num)*size); err != nil {
 		return nil, fmt.Errorf("ntfs: reading MFT record %d: %w", num, err)
 	}
 	return parseRecord(b, num, v.mft.volOffset(int64(num)*size), v.geo.Clusters())

@@ -32,6 +32,9 @@ type Volume struct {
 	geo  *Geometry
 
 	mft        *stream
+	// mftChunks holds raw $MFT bytes read ahead of the record asked for
+	// (mftchunk.go).
+	mftChunks *lru[int64, []byte]
 	mftRecords uint64
 
 	cache *nodeCache
@@ -64,6 +67,7 @@ func NewVolume(r io.ReaderAt, size int64) (*Volume, error) {
 	}
 	v := &Volume{r: r, size: size, geo: geo, cache: newNodeCache(nodeCacheSize),
 		indexes:   newLRU[indexKey, []indexEntry](indexCacheSize),
+		mftChunks: newLRU[int64, []byte](mftChunkCache),
 		wofChunks: newLRU[wofKey, []byte](wofChunkCache)}
 	if err := v.loadMFT(); err != nil {
 		return nil, err
