@@ -31,10 +31,10 @@ type Volume struct {
 	size int64
 	geo  *Geometry
 
-	mft        *stream
+	mft *stream
 	// mftChunks holds raw $MFT bytes read ahead of the record asked for
 	// (mftchunk.go).
-	mftChunks *lru[int64, []byte]
+	mftChunks  *lru[int64, []byte]
 	mftRecords uint64
 
 	cache *nodeCache
