@@ -15,6 +15,7 @@ all: build
 build:
 	$(GO) build -o bin/ckptfs ./cmd/ckptfs
 	$(GO) build -o bin/mkchain ./tools/mkchain
+	$(GO) build -o bin/mkbitlocker ./tools/mkbitlocker
 
 install: build
 	install -m 0755 bin/ckptfs /usr/local/bin/ckptfs
@@ -93,7 +94,7 @@ mutate:
 	bash scripts/mutate.sh -n $(MUTANTS)
 
 bench: build
-	$(GO) test -run '^$$' -bench . -benchmem ./vhdx ./ntfs ./fs ./export ./diff ./guest ./xfs
+	$(GO) test -run '^$$' -bench . -benchmem ./vhdx ./ntfs ./fs ./export ./diff ./guest ./xfs ./bitlocker
 	bash scripts/bench.sh
 
 demo: deps build
