@@ -67,74 +67,103 @@ func (b *bits) reset(p int) {
 
 func (b *bits) overrun() bool { return b.over > 2 }
 
-// huffman is a canonical Huffman code decoded through one table indexed
-// by the next maxLen bits: entry = symbol<<5 | length (0 = no code).
+// tableBits is the width of a code's direct decoding table; longer codes
+// are decoded canonically (see slow). A full 16-bit table per block would
+// cost more to fill than most blocks cost to decode.
+const tableBits = 10
+
+// huffman is a canonical Huffman code: table maps the next tableBits bits
+// to symbol<<5 | length (0: a longer code, or none); first, start and
+// count describe the code per length, syms lists the symbols in code
+// order.
 type huffman struct {
-	table  []uint32
+	table  [1 << tableBits]uint32
 	maxLen uint
+	used   int
+	count  [17]int
+	first  [17]int
+	start  [17]int
+	syms   []uint16
 }
 
 func (h *huffman) build(lens []uint8, limit uint) error {
-	var count [17]int
-	h.maxLen = 0
-	used := 0
+	h.count = [17]int{}
+	h.maxLen, h.used = 0, 0
 	for _, l := range lens {
 		if uint(l) > limit {
 			return formatErr("code length %d above %d", l, limit)
 		}
-		count[l]++
+		h.count[l]++
 		if l > 0 {
-			used++
+			h.used++
 		}
 		if uint(l) > h.maxLen {
 			h.maxLen = uint(l)
 		}
 	}
-	h.table = h.table[:0]
-	if used == 0 {
+	if h.used == 0 {
 		return nil // an empty code: fine while no symbol is read
 	}
 	left := 1
 	for l := 1; l <= 16; l++ {
-		left = left<<1 - count[l]
+		left = left<<1 - h.count[l]
 		if left < 0 {
 			return formatErr("code lengths over-subscribed")
 		}
 	}
-	size := 1 << h.maxLen
-	if cap(h.table) < size {
-		h.table = make([]uint32, size)
+	code, idx := 0, 0
+	for l := 1; l <= 16; l++ {
+		h.first[l], h.start[l] = code, idx
+		idx += h.count[l]
+		code = (code + h.count[l]) << 1
 	}
-	h.table = h.table[:size]
-	clear(h.table)
-	code := 0
-	for l := uint(1); l <= h.maxLen; l++ {
-		for sym, sl := range lens {
-			if uint(sl) != l {
-				continue
-			}
-			span := 1 << (h.maxLen - l)
-			start := code << (h.maxLen - l)
-			e := uint32(sym)<<5 | uint32(l)
-			for i := start; i < start+span; i++ {
-				h.table[i] = e
-			}
-			code++
+	if cap(h.syms) < idx {
+		h.syms = make([]uint16, idx)
+	}
+	h.syms = h.syms[:idx]
+	next := h.start
+	for sym, l := range lens {
+		if l > 0 {
+			h.syms[next[l]] = uint16(sym)
+			next[l]++
 		}
-		code <<= 1
+	}
+	clear(h.table[:])
+	for l := 1; l <= min(tableBits, int(h.maxLen)); l++ {
+		for i := range h.count[l] {
+			c := h.first[l] + i
+			e := uint32(h.syms[h.start[l]+i])<<5 | uint32(l)
+			for j := c << (tableBits - l); j < (c+1)<<(tableBits-l); j++ {
+				h.table[j] = e
+			}
+		}
 	}
 	return nil
 }
 
 func (h *huffman) decode(b *bits) (int, error) {
-	if len(h.table) == 0 {
+	if h.used == 0 {
 		return 0, formatErr("symbol read from an empty code")
 	}
-	e := h.table[b.peek(h.maxLen)]
-	l := uint(e & 31)
-	if l == 0 {
+	if h.maxLen <= tableBits {
+		e := h.table[b.peek(h.maxLen)<<(tableBits-h.maxLen)]
+		if l := uint(e & 31); l != 0 {
+			b.consume(l)
+			return int(e >> 5), nil
+		}
 		return 0, formatErr("bit pattern with no Huffman code")
 	}
-	b.consume(l)
-	return int(e >> 5), nil
+	v := b.peek(h.maxLen)
+	if e := h.table[v>>(h.maxLen-tableBits)]; e&31 != 0 {
+		b.consume(uint(e & 31))
+		return int(e >> 5), nil
+	}
+	for l := uint(tableBits + 1); l <= h.maxLen; l++ {
+		c := int(v >> (h.maxLen - l))
+		if i := c - h.first[l]; i >= 0 && i < h.count[l] {
+			b.consume(l)
+			return int(h.syms[h.start[l]+i]), nil
+		}
+	}
+	return 0, formatErr("bit pattern with no Huffman code")
 }
