@@ -32,7 +32,7 @@ testdata: build
 	sh testdata/guest/gen.sh
 	bash testdata/diff/gen.sh $(OUT)/diff
 	@# XFS images are written through a loop mount: root only (the tests skip otherwise).
-	@if [ "$$(id -u)" = 0 ]; then for v in v5 v5-1k v5-64k v4 tiny dirty; do \
+	@if [ "$$(id -u)" = 0 ]; then for v in v5 v5-1k v5-64k v4 tiny dirty wrapped; do \
 		[ -f $(OUT)/xfs/$$v.img ] || bash testdata/xfs/gen.sh $(OUT)/xfs $$v || exit 1; done; fi
 
 vet:

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -63,7 +64,9 @@ func kernelView(t *testing.T, root, rel string) kernelEntry {
 		}
 	}
 	k.xattrs = map[string][]byte{}
-	buf := xattrBuf[:]
+	bp := xattrBufs.Get().(*[]byte)
+	defer xattrBufs.Put(bp)
+	buf := *bp
 	n, err := unix.Llistxattr(p, buf)
 	if err != nil {
 		t.Fatal(err)
@@ -81,9 +84,8 @@ func kernelView(t *testing.T, root, rel string) kernelEntry {
 	return k
 }
 
-// xattrBuf holds listxattr and getxattr answers; the tests walk one
-// tree at a time.
-var xattrBuf [256 << 10]byte
+// xattrBufs hold listxattr and getxattr answers, one per walker.
+var xattrBufs = sync.Pool{New: func() any { b := make([]byte, 256<<10); return &b }}
 
 func statxTime(ts unix.StatxTimestamp) time.Time {
 	return time.Unix(ts.Sec, int64(ts.Nsec)).UTC()
@@ -220,6 +222,7 @@ func fileTypeBits(m fs.FileMode) uint32 {
 func TestKernel(t *testing.T) {
 	for _, variant := range []string{"v5", "v5-1k", "v5-64k"} {
 		t.Run(variant, func(t *testing.T) {
+			t.Parallel() // mostly waiting on the disk: the variants overlap well
 			img := fixture(t, variant)
 			mnt := kernelMount(t, img)
 			v := openFixture(t, img)

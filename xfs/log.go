@@ -115,7 +115,7 @@ func (l *xlog) header(b []byte, blk int64) *logRec {
 
 // fullScanBBs is the log size up to which the head is found by reading
 // the whole log; larger logs (up to 2 GiB) are searched by cycle number.
-var fullScanBBs int64 = 64 << 20 / bbSize
+var fullScanBBs int64 = 16 << 20 / bbSize
 
 // headWindowBBs is how far before the cycle boundary the last records are
 // looked for: more than all in-core log buffers together (8 x 256 KiB).
@@ -178,8 +178,10 @@ func (l *xlog) searchHead() (*logRec, error) {
 		}
 		head = hi
 	}
-	window := min(int64(headWindowBBs), l.bbs)
-	from := head - window
+	// In-core log buffers may reach the disk out of order, so records of
+	// the current cycle can lie a little past the boundary too.
+	window := min(2*int64(headWindowBBs), l.bbs)
+	from := head - window/2
 	if from < 0 { // the window wraps: its start lies at the end of the log
 		from += l.bbs
 	}
@@ -232,7 +234,13 @@ func (l *xlog) recordData(r *logRec) ([]byte, error) {
 	be := binary.BigEndian
 	for i := int64(0); i < dataBBs; i++ {
 		w := data[i*bbSize:]
-		if be.Uint32(w) != r.cycle {
+		// The part of a record written past the end of the log, at its
+		// start, carries the next cycle number.
+		want := r.cycle
+		if r.blk+r.hdrBBs+i >= l.bbs {
+			want++
+		}
+		if be.Uint32(w) != want {
 			return nil, formatErr(l.off+((r.blk+r.hdrBBs+i)%l.bbs)*bbSize, "log block of cycle %d in a record of cycle %d", be.Uint32(w), r.cycle)
 		}
 		var saved []byte

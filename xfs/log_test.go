@@ -18,6 +18,20 @@ import (
 // compares every file with the kernel's view of a copy it recovered.
 func TestDirtyLogReplay(t *testing.T) {
 	img := fixture(t, "dirty")
+	replayMatchesKernel(t, img)
+	v := openFixture(t, img)
+	if _, err := v.Lstat("base/f2"); err == nil {
+		t.Error("base/f2, removed before the crash, is still there")
+	}
+}
+
+// TestWrappedLogReplay does the same with a log that wrapped several
+// times (wrapped.sh): hundreds of transactions from a tail cycles on.
+func TestWrappedLogReplay(t *testing.T) {
+	replayMatchesKernel(t, fixture(t, "wrapped"))
+}
+
+func replayMatchesKernel(t *testing.T, img string) {
 	v := openFixture(t, img)
 	ls := v.LogState()
 	t.Logf("log: %v", ls)
@@ -29,9 +43,6 @@ func TestDirtyLogReplay(t *testing.T) {
 	mnt := kernelMountDev(t, cp, false)
 	n := compareWithKernel(t, v, mnt)
 	t.Logf("%d paths compared with the recovered copy", n)
-	if _, err := v.Lstat("base/f2"); err == nil {
-		t.Error("base/f2, removed before the crash, is still there")
-	}
 }
 
 // TestDirtyLogNoRecovery reads the same image without replay and compares
@@ -135,7 +146,7 @@ func TestExternalLog(t *testing.T) {
 // TestHeadSearch finds each image's log head both ways, by reading the
 // whole log and by the cycle-number search large logs use: same record.
 func TestHeadSearch(t *testing.T) {
-	for _, variant := range []string{"dirty", "tiny", "v5"} {
+	for _, variant := range []string{"dirty", "wrapped", "tiny", "v5"} {
 		v := openFixture(t, fixture(t, variant))
 		off, _ := v.sb.fsbToByte(v.sb.logStart)
 		l := &xlog{v: v, off: off, bbs: int64(v.sb.logBlocks) << v.sb.blockLog / bbSize}
@@ -151,8 +162,10 @@ func TestHeadSearch(t *testing.T) {
 	saved := fullScanBBs
 	fullScanBBs = 0
 	defer func() { fullScanBBs = saved }()
-	v := openFixture(t, fixture(t, "dirty"))
-	if ls := v.LogState(); !ls.Replayed || ls.Transactions == 0 {
-		t.Errorf("dirty image through the search: %v", ls)
+	for _, variant := range []string{"dirty", "wrapped"} {
+		v := openFixture(t, fixture(t, variant))
+		if ls := v.LogState(); !ls.Replayed || ls.Transactions == 0 {
+			t.Errorf("%s image through the search: %v", variant, ls)
+		}
 	}
 }

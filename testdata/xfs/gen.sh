@@ -25,6 +25,9 @@ v4) opts=(-m crc=0,uuid=$uuid -b size=512 -n ftype=0) ;;
 # small enough to load whole in the damaged-field tests and as fuzz seed.
 tiny) opts=(-m uuid=$uuid -b size=1024 -d agcount=1); size=16M
 	export TEST_DIR=1 TEST_DEV=1 QA_CHECK_FS=1 ;;
+# A small log (the smallest mkfs.xfs allows) wrapped several times.
+wrapped) opts=(-m uuid=$uuid -l size=1368b); size=64M
+	export TEST_DIR=1 TEST_DEV=1 QA_CHECK_FS=1 ;;
 # 50,000 files for the benchmarks.
 bench) opts=(-m uuid=$uuid) ;;
 # Left with a dirty log by dirty.sh (written, then shut down).
@@ -52,6 +55,8 @@ else
 		bash "$here/populate-tiny.sh" "$mnt"
 	elif [ "$variant" = bench ]; then
 		bash "$here/populate-bench.sh" "$mnt"
+	elif [ "$variant" = wrapped ]; then
+		bash "$here/wrapped.sh" "$mnt"
 	elif [ "$variant" = dirty ]; then
 		bash "$here/dirty.sh" "$mnt"
 	else
