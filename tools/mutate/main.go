@@ -1,3 +1,5 @@
+//go:build linux
+
 // Command mutate is the engine of scripts/mutate.sh: it mutates base
 // images at the structures ckptfs parses and runs each mutant through
 // `ckptfs check`, a FUSE mount and a full read, recording panics, hangs,
