@@ -26,7 +26,9 @@ v4) opts=(-m crc=0,uuid=$uuid -b size=512 -n ftype=0) ;;
 tiny) opts=(-m uuid=$uuid -b size=1024 -d agcount=1); size=16M
 	export TEST_DIR=1 TEST_DEV=1 QA_CHECK_FS=1 ;;
 # A small log (the smallest mkfs.xfs allows) wrapped several times.
-wrapped) opts=(-m uuid=$uuid -l size=1368b); size=64M
+# Mounted with 256 KiB log buffers: records of more than 32 KiB carry
+# extended headers.
+wrapped) opts=(-m uuid=$uuid -l size=1368b); size=64M; mopts=logbsize=256k
 	export TEST_DIR=1 TEST_DEV=1 QA_CHECK_FS=1 ;;
 # 50,000 files for the benchmarks.
 bench) opts=(-m uuid=$uuid) ;;
@@ -50,7 +52,7 @@ else
 	mnt=$(mktemp -d)
 	dev=$(losetup -f --show "$tmp")
 	trap 'umount "$mnt" 2>/dev/null || true; losetup -d "$dev" 2>/dev/null || true; rmdir "$mnt"' EXIT
-	mount -t xfs "$dev" "$mnt"
+	mount -t xfs ${mopts:+-o "$mopts"} "$dev" "$mnt"
 	if [ "$variant" = tiny ]; then
 		bash "$here/populate-tiny.sh" "$mnt"
 	elif [ "$variant" = bench ]; then
