@@ -48,7 +48,8 @@ func (v sparseVolume) ReadAt(p []byte, off int64) (int, error) {
 	return n, nil
 }
 
-// encodeSparse keeps the non-zero sectors of an image, except the log.
+// encodeSparse keeps the non-zero sectors of an image outside
+// [skipFrom, skipTo).
 func encodeSparse(img []byte, skipFrom, skipTo int64) []byte {
 	var out []byte
 	for off := int64(0); off+512 <= int64(len(img)); off += 512 {
@@ -71,12 +72,9 @@ func encodeSparse(img []byte, skipFrom, skipTo int64) []byte {
 // no input may panic, hang or allocate without bound.
 func FuzzVolume(f *testing.F) {
 	if os.Geteuid() == 0 {
+		// The tiny volume's log is mostly zeros: its few records come along.
 		if img, err := os.ReadFile(fixtureIfBuilt("tiny")); err == nil {
-			sb, err := parseSuper(img)
-			if err == nil {
-				from, _ := sb.fsbToByte(sb.logStart)
-				f.Add(encodeSparse(img, from, from+int64(sb.logBlocks)<<sb.blockLog))
-			}
+			f.Add(encodeSparse(img, 0, 0))
 		}
 	}
 	f.Add(encodeSparse(make([]byte, 512), 0, 0))
