@@ -313,7 +313,7 @@ func (im *ext4Image) ino(name string) uint32 {
 	if vols[0].FS == nil {
 		im.t.Fatalf("%v", vols[0].Err)
 	}
-	fi, err := fs.Stat(vols[0].FS, name)
+	fi, err := fs.Lstat(vols[0].FS, name)
 	if err != nil {
 		im.t.Fatal(err)
 	}

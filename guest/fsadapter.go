@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/diskfs/go-diskfs/filesystem"
@@ -107,7 +108,8 @@ func (d *diskFS) ReadDir(name string) ([]fs.DirEntry, error) {
 		return nil, &fs.PathError{Op: "readdir", Path: name, Err: fs.ErrInvalid}
 	}
 	if name != "." {
-		fi, err := d.Stat(name)
+		fi, err := d.Stat(name) // a link to a directory lists it
+
 		if err != nil {
 			return nil, err
 		}
@@ -256,9 +258,24 @@ func inodeOf(fi *fileInfo) uint32 {
 	return 0
 }
 
-// Stat finds name through its parent's listing, so that a missing name
-// gives fs.ErrNotExist whatever go-diskfs would have said.
+// Stat describes name, following a final symbolic link (ext) as Open
+// does.
 func (d *diskFS) Stat(name string) (fs.FileInfo, error) {
+	fi, err := d.lstat(name)
+	if err != nil || d.ext4 == nil || fi.Mode()&fs.ModeSymlink == 0 {
+		return fi, err
+	}
+	info, err := d.followLinks(name, fi.(*fileInfo))
+	if err != nil {
+		return nil, &fs.PathError{Op: "stat", Path: name, Err: err}
+	}
+	return info, nil
+}
+
+// lstat finds name through its parent's listing, so that a missing name
+// gives fs.ErrNotExist whatever go-diskfs would have said. A final
+// symbolic link is not followed.
+func (d *diskFS) lstat(name string) (fs.FileInfo, error) {
 	if !fs.ValidPath(name) {
 		return nil, &fs.PathError{Op: "stat", Path: name, Err: fs.ErrInvalid}
 	}
@@ -285,14 +302,14 @@ func (d *diskFS) Stat(name string) (fs.FileInfo, error) {
 // are; FAT has no links, and go-diskfs does not read Rock Ridge targets.
 func (d *diskFS) POSIXLinks() bool { return d.ext4 != nil }
 
-// Lstat is Stat: neither follows a final symbolic link.
-func (d *diskFS) Lstat(name string) (fs.FileInfo, error) { return d.Stat(name) }
+// Lstat describes name without following a final symbolic link.
+func (d *diskFS) Lstat(name string) (fs.FileInfo, error) { return d.lstat(name) }
 
 // ReadLink returns the target of a symbolic link as the guest stored it.
 // Only ext4 links are read; go-diskfs does not tell the targets of Rock
 // Ridge links.
 func (d *diskFS) ReadLink(name string) (string, error) {
-	fi, err := d.Stat(name)
+	fi, err := d.lstat(name)
 	if err != nil {
 		return "", &fs.PathError{Op: "readlink", Path: name, Err: unwrapPath(err)}
 	}
@@ -334,7 +351,7 @@ func (d *diskFS) find(ents []fs.DirEntry, elem string) *fileInfo {
 
 // Open opens a file or directory for reading.
 func (d *diskFS) Open(name string) (fs.File, error) {
-	fi, err := d.Stat(name)
+	fi, err := d.lstat(name)
 	if err != nil {
 		return nil, &fs.PathError{Op: "open", Path: name, Err: unwrapPath(err)}
 	}
@@ -342,9 +359,18 @@ func (d *diskFS) Open(name string) (fs.File, error) {
 		return &dirFile{d: d, fi: fi.(*fileInfo)}, nil
 	}
 	info := fi.(*fileInfo)
+	if d.ext4 != nil && info.mode&fs.ModeSymlink != 0 {
+		// Open follows a link, as os.DirFS does, by our own rule:
+		// go-diskfs follows a link by recursion without a hop limit (a
+		// link to itself overflowed the stack).
+		if info, err = d.followLinks(name, info); err != nil {
+			return nil, &fs.PathError{Op: "open", Path: name, Err: err}
+		}
+		if info.IsDir() {
+			return &dirFile{d: d, fi: info}, nil
+		}
+	}
 	if d.kind == fsExt4 && info.mode&fs.ModeSymlink != 0 {
-		// go-diskfs follows a link by recursion without a hop limit: a
-		// link to itself overflowed the stack.
 		return nil, &fs.PathError{Op: "open", Path: name, Err: errOpenLink}
 	}
 	if d.ext4 != nil {
@@ -378,6 +404,40 @@ func (d *diskFS) Open(name string) (fs.File, error) {
 		return nil, &fs.PathError{Op: "open", Path: name, Err: ErrUnsupported}
 	}
 	return &file{d: d, f: rs, closer: f, fi: info}, nil
+}
+
+// maxLinkHops is how many symbolic links one Open follows, as Linux
+// (MAXSYMLINKS) before ELOOP.
+const maxLinkHops = 40
+
+// followLinks resolves the symbolic link name (described by info) of an
+// ext volume the POSIX way, inside the volume: an absolute target from its
+// root, a relative one from the link's directory, ".." never above the
+// root; a chain of more than maxLinkHops links is refused.
+func (d *diskFS) followLinks(name string, info *fileInfo) (*fileInfo, error) {
+	for hops := 0; info.mode&fs.ModeSymlink != 0; hops++ {
+		if hops == maxLinkHops {
+			return nil, fmt.Errorf("more than %d symbolic links from %s: %w", maxLinkHops, name, syscall.ELOOP)
+		}
+		target, err := d.ReadLink(name)
+		if err != nil {
+			return nil, unwrapPath(err)
+		}
+		dir := path.Dir(name)
+		if strings.HasPrefix(target, "/") {
+			dir = "."
+		}
+		name = strings.TrimPrefix(path.Clean("/"+path.Join(dir, target)), "/")
+		if name == "" {
+			name = "."
+		}
+		fi, err := d.lstat(name)
+		if err != nil {
+			return nil, unwrapPath(err)
+		}
+		info = fi.(*fileInfo)
+	}
+	return info, nil
 }
 
 // openExt4 opens a regular ext4 file for reading through its own extents

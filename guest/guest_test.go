@@ -176,7 +176,7 @@ func compareTree(t *testing.T, fsys fs.FS, dir string) {
 		}
 		rel, _ := filepath.Rel(dir, p)
 		seen[rel] = true
-		fi, err := fs.Stat(fsys, rel)
+		fi, err := fs.Lstat(fsys, rel)
 		if err != nil {
 			t.Errorf("%s: %v", rel, err)
 			return nil
