@@ -252,13 +252,23 @@ func validName(name string) bool {
 }
 
 // Readdir lists the directory sorted by name (io/fs.ReadDir sorts).
-func (d *guestDir) Readdir(ctx context.Context) (ds gofs.DirStream, errno syscall.Errno) {
+func (d *guestDir) Readdir(ctx context.Context) (gofs.DirStream, syscall.Errno) {
+	list, errno := d.listing(ctx)
+	if errno != 0 {
+		return nil, errno
+	}
+	return gofs.NewListDirStream(list), 0
+}
+
+// listing is the directory's entries with "." and "..", for Readdir and
+// for open directory handles (guestdirhandle.go).
+func (d *guestDir) listing(ctx context.Context) (list []fuse.DirEntry, errno syscall.Errno) {
 	defer recoverErrno(&errno)
 	ents, err := iofs.ReadDir(d.vol.fsys, d.path)
 	if err != nil {
 		return nil, toErrno(err)
 	}
-	list := dots(d.EmbeddedInode(), len(ents))
+	list = dots(d.EmbeddedInode(), len(ents))
 	for _, e := range ents {
 		name := e.Name()
 		if !validName(name) {
@@ -286,7 +296,7 @@ func (d *guestDir) Readdir(ctx context.Context) (ds gofs.DirStream, errno syscal
 		}
 		list = append(list, fuse.DirEntry{Name: name, Mode: mode, Ino: ino})
 	}
-	return gofs.NewListDirStream(list), 0
+	return list, 0
 }
 
 // guestLink is a guest symlink or junction, its target confined to the
