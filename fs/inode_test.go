@@ -3,6 +3,7 @@
 package fs
 
 import (
+	"bytes"
 	"maps"
 	"os"
 	"path/filepath"
@@ -152,4 +153,56 @@ func readFile(t *testing.T, p string) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// TestMountShowsOddNTFSNames: NTFS names that cannot be shown as stored
+// (a "/" written into the index entry and the record, a name listed
+// twice) are listed and read through the mount under the renaming rule
+// of checkpoint names, not dropped.
+func TestMountShowsOddNTFSNames(t *testing.T) {
+	testutil.NeedTool(t, "mkntfs")
+	testutil.NeedTool(t, "ntfscp")
+	dir := t.TempDir()
+	img := filepath.Join(dir, "ntfs.img")
+	f, _ := os.Create(img)
+	f.Truncate(16 << 20)
+	f.Close()
+	testutil.Run(t, "mkntfs", "-q", "-F", "-Q", img)
+	// ab.txt's index entry straddles a sector end (hidden bytes): left alone
+	for _, name := range []string{"0slash.txt", "aaaaa.txt", "ab.txt", "bbbbb.txt"} {
+		src := filepath.Join(dir, "src")
+		os.WriteFile(src, []byte(name), 0o644)
+		testutil.Run(t, "ntfscp", "-f", img, src, name)
+	}
+	raw := readFile(t, img)
+	u16 := func(s string) []byte {
+		var b []byte
+		for _, c := range s {
+			b = append(b, byte(c), 0)
+		}
+		return b
+	}
+	for from, to := range map[string]string{"0slash.txt": "0sl/sh.txt", "bbbbb.txt": "aaaaa.txt"} {
+		for i := bytes.Index(raw, u16(from)); i >= 0; i = bytes.Index(raw, u16(from)) {
+			copy(raw[i:], u16(to))
+		}
+	}
+	os.WriteFile(img, raw, 0o644)
+	vol := filepath.Join(mountImage(t, img), "checkpoints", "Now", "Disk0-vol")
+	ents, err := os.ReadDir(vol)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range ents {
+		names = append(names, e.Name())
+	}
+	if want := []string{"0sl_sh.txt", "aaaaa.txt", "aaaaa.txt (2)", "ab.txt"}; !slices.Equal(names, want) {
+		t.Errorf("listed %q, want %q", names, want)
+	}
+	for name, want := range map[string]string{"0sl_sh.txt": "0slash.txt", "aaaaa.txt (2)": "bbbbb.txt", "aaaaa.txt": "aaaaa.txt"} {
+		if got, err := os.ReadFile(filepath.Join(vol, name)); err != nil || string(got) != want {
+			t.Errorf("%s: %q, %v", name, got, err)
+		}
+	}
 }
