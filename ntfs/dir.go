@@ -72,9 +72,11 @@ func (v *Volume) list(n *node) ([]fs.DirEntry, error) {
 }
 
 // displayNames sorts entries by name. An entry keeps its name when io/fs
-// can carry it and no earlier entry (in index order) has it; any other (a
-// name holding "/" or NUL, "", "." or "..", or a second entry of one name:
-// a damaged or hostile index, a sound one has none) is listed as
+// can carry it and no earlier entry (in index order) has it; an entry
+// named "", "." or ".." is left out (a directory's own links, which would
+// make walks loop); any other (a name holding "/" or NUL, or a second
+// entry of one name: a damaged or hostile index, a sound one has none) is
+// listed as
 // names.Safe of its name, made unique with " (2)", " (3)", …: the rule
 // checkpoint names follow. OriginalName tells the stored name.
 func displayNames(ents []*dirEntry) []fs.DirEntry {
@@ -83,6 +85,11 @@ func displayNames(ents []*dirEntry) []fs.DirEntry {
 	var odd []*dirEntry
 	out := make([]*dirEntry, 0, len(ents))
 	for _, d := range ents {
+		if d.name == "" || d.name == "." || d.name == ".." {
+			// The directory's own links in POSIX terms, never a file of
+			// their own: shown, they would make every walk a loop.
+			continue
+		}
 		if !validName(d.name) || used[d.name] {
 			odd = append(odd, d)
 			continue
@@ -105,24 +112,34 @@ func displayNames(ents []*dirEntry) []fs.DirEntry {
 	return list
 }
 
+// renamedCacheSize bounds the directories whose renamed entries are kept.
+const renamedCacheSize = 256
+
 // lookupRenamed finds a name displayNames gave an entry whose own name
 // cannot be shown. Only names the rule can produce are looked for this
-// way, since it lists the directory.
+// way; the directory is listed once and its renamed entries kept.
 func (v *Volume) lookupRenamed(dir *node, name string) (*node, *fileNameKey, error) {
 	if !strings.Contains(name, "_") && !strings.HasSuffix(name, ")") {
 		return nil, nil, fs.ErrNotExist
 	}
-	ents, err := v.list(dir)
-	if err != nil {
-		return nil, nil, err
+	key := dir.info.Ref.Record
+	renamed, ok := v.renamed.get(key)
+	if !ok {
+		ents, err := v.list(dir)
+		if err != nil {
+			return nil, nil, err
+		}
+		renamed = map[string]*dirEntry{}
+		for _, e := range ents {
+			if d := e.(*dirEntry); d.orig != "" {
+				renamed[d.name] = d
+			}
+		}
+		v.renamed.put(key, renamed)
 	}
-	i, found := slices.BinarySearchFunc(ents, name, func(e fs.DirEntry, n string) int { return strings.Compare(e.Name(), n) })
-	if !found {
+	d, ok := renamed[name]
+	if !ok {
 		return nil, nil, fs.ErrNotExist
-	}
-	d := ents[i].(*dirEntry)
-	if d.orig == "" {
-		return nil, nil, fs.ErrNotExist // a plain name the index search did not find: not there
 	}
 	child, err := v.entryNode(&indexEntry{Ref: d.ref}, d.orig)
 	return child, d.key, err

@@ -4,7 +4,7 @@ import "testing"
 
 // TestDisplayNames: entries sorted by name, the first of each name (in
 // index order) keeps it, a second one and names io/fs cannot carry are
-// listed under the renaming rule, their stored name kept.
+// listed under the renaming rule, their stored name kept; ".." is left out.
 func TestDisplayNames(t *testing.T) {
 	in := []*dirEntry{
 		{name: "b", ref: Ref{Record: 1}},
@@ -21,7 +21,7 @@ func TestDisplayNames(t *testing.T) {
 	want := []struct {
 		name, orig string
 		rec        uint64
-	}{{"B", "", 4}, {"_..", "..", 7}, {"a", "", 2}, {"a (2)", "a", 5}, {"b", "", 1}, {"b (2)", "b", 3},
+	}{{"B", "", 4}, {"a", "", 2}, {"a (2)", "a", 5}, {"b", "", 1}, {"b (2)", "b", 3},
 		{"nul_", "nul\x00", 8}, {"x_y", "", 9}, {"x_y (2)", "x/y", 6}}
 	if len(out) != len(want) {
 		t.Fatalf("%d entries, want %d", len(out), len(want))

@@ -43,6 +43,10 @@ type Volume struct {
 	indexes *lru[indexKey, []indexEntry]
 	// wofChunks keeps decompressed chunks of WOF-compressed files.
 	wofChunks *lru[wofKey, []byte]
+	// renamed keeps, per directory record, the entries listed under
+	// another name than their own (see displayNames), so resolving a
+	// path through one does not list the directory again at each step.
+	renamed *lru[uint64, map[string]*dirEntry]
 
 	showMeta atomic.Bool // list the metadata files (SetShowMetafiles)
 
@@ -68,7 +72,8 @@ func NewVolume(r io.ReaderAt, size int64) (*Volume, error) {
 	v := &Volume{r: r, size: size, geo: geo, cache: newNodeCache(nodeCacheSize),
 		indexes:   newLRU[indexKey, []indexEntry](indexCacheSize),
 		mftChunks: newLRU[int64, []byte](mftChunkCache),
-		wofChunks: newLRU[wofKey, []byte](wofChunkCache)}
+		wofChunks: newLRU[wofKey, []byte](wofChunkCache),
+		renamed:   newLRU[uint64, map[string]*dirEntry](renamedCacheSize)}
 	if err := v.loadMFT(); err != nil {
 		return nil, err
 	}
