@@ -57,7 +57,9 @@ func (v *Volume) list(n *node) ([]fs.DirEntry, error) {
 		if err != nil {
 			return err
 		}
-		if k.Namespace == NamespaceDOS || v.hiddenEntry(n, e.Ref) {
+		// The root lists itself as "." (record 5): never an entry, or a
+		// walk of the tree with the metadata files shown would loop.
+		if k.Namespace == NamespaceDOS || v.hiddenEntry(n, e.Ref) || e.Ref.Record == n.info.Ref.Record {
 			return nil
 		}
 		d := &dirEntry{v: v, name: k.Name, key: k, ref: e.Ref}
