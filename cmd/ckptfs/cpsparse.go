@@ -28,7 +28,7 @@ func copySparse(ctx context.Context, out *os.File, in fs.File, size int64) error
 	if exts, exact, ok, err := guest.FileExtents(in); ok && err == nil && exact {
 		holes = holesOf(exts, size)
 	}
-	buf := make([]byte, sparseChunk)
+	buf := chunkBuf(size)
 	for pos := int64(0); pos < size; {
 		if ctx.Err() != nil {
 			return errInterrupted
@@ -82,9 +82,17 @@ func holesOf(exts []guest.Extent, size int64) []guest.Extent {
 	return holes
 }
 
+// chunkBuf is the read buffer for a file of size bytes: a chunk, or less
+// for a small file. A folder of many small files would otherwise allocate
+// and clear 1 MiB for each (51,000 files of 6 KiB: 9 of the 10 CPU
+// seconds of the copy).
+func chunkBuf(size int64) []byte {
+	return make([]byte, min(max(size, 4096), sparseChunk))
+}
+
 // copyDense reads sequentially, still leaving holes for zero chunks.
 func copyDense(ctx context.Context, out *os.File, in io.Reader, size int64) error {
-	buf := make([]byte, sparseChunk)
+	buf := chunkBuf(size)
 	var pos int64
 	for {
 		if ctx.Err() != nil {
