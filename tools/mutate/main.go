@@ -537,7 +537,10 @@ func readTree(mnt string) (map[string]string, int) {
 			return nil
 		}
 		rel, _ := filepath.Rel(mnt, p)
-		guestFile := strings.Contains(rel, "/") && !strings.Contains(rel, "/disks/") && !strings.HasSuffix(rel, "checkpoint.json") &&
+		// raw disks and volumes change with any mutation under them: read,
+		// not compared
+		guestFile := strings.Contains(rel, "/") && !strings.Contains(rel, "/disks/") && !strings.Contains(rel, "/volumes/") &&
+			!strings.HasSuffix(rel, "checkpoint.json") &&
 			!strings.HasPrefix(rel, "by-time") && rel != "latest"
 		buf := make([]byte, 1024)
 		if _, err := syscall.Listxattr(p, buf); err != nil && err != syscall.ERANGE && err != syscall.ENOTSUP {
