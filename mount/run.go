@@ -122,6 +122,10 @@ func checkMountpoint(source, mountpoint string, nonempty bool) error {
 	if !fi.IsDir() {
 		return fmt.Errorf("mount point %s is not a directory", mountpoint)
 	}
+	if isURL(source) {
+		// A remote source cannot hold the mount point.
+		return checkEmpty(mountpoint, nonempty)
+	}
 	src, err := realPath(source)
 	if err != nil {
 		return fmt.Errorf("source: %w", err)
@@ -136,6 +140,10 @@ func checkMountpoint(source, mountpoint string, nonempty bool) error {
 	if mnt == src || strings.HasPrefix(mnt, src+string(filepath.Separator)) || src == "/" {
 		return fmt.Errorf("%s is inside %s: %w", mountpoint, src, ErrInsideSource)
 	}
+	return checkEmpty(mountpoint, nonempty)
+}
+
+func checkEmpty(mountpoint string, nonempty bool) error {
 	if !nonempty {
 		if ents, err := os.ReadDir(mountpoint); err == nil && len(ents) > 0 {
 			return fmt.Errorf("%s holds %d entries the mount would hide: %w (-o nonempty mounts anyway)",
@@ -143,6 +151,20 @@ func checkMountpoint(source, mountpoint string, nonempty bool) error {
 		}
 	}
 	return nil
+}
+
+// isURL tells a remote source (s3://, azblob://, https://...) from a path.
+func isURL(source string) bool {
+	i := strings.Index(source, "://")
+	if i <= 0 {
+		return false
+	}
+	for _, r := range source[:i] {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '+' || r == '.' || r == '-') {
+			return false
+		}
+	}
+	return true
 }
 
 // realPath is the absolute path with symlinks resolved, so that two names

@@ -143,6 +143,7 @@ type Disk struct {
 	blocks blockMap
 	closer io.Closer
 	file   *os.File    // set by OpenDisk, for read-ahead hints and views
+	hint   prefetcher  // a file that fetches ahead itself (a remote object)
 	fmap   fileMap     // the file mapped for views, made on first use
 	vhdx   *vhdxLayout // nil for VHD
 }
@@ -266,6 +267,8 @@ func NewNamedDiskOptions(name string, r io.ReaderAt, size int64, opt DiskOptions
 		d.file = f
 	case interface{ OSFile() *os.File }:
 		d.file = f.OSFile()
+	case prefetcher:
+		d.hint = f
 	}
 	return d, nil
 }

@@ -170,3 +170,9 @@ func addHint(hs []hint, layer int, off, n int64) []hint {
 	}
 	return append(hs, hint{layer, off, off + n})
 }
+
+// prefetcher is a file that can fetch a range ahead of the reads that
+// will want it, as a remote object does with ranged requests in flight.
+type prefetcher interface {
+	Prefetch(off, n int64)
+}

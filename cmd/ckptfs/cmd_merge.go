@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/ckptfs/ckptfs/remote"
 	"os"
 	"strings"
 
@@ -43,6 +44,10 @@ func mergeCommand() *command {
 func (o *mergeOptions) run(ctx context.Context, args []string) error {
 	if o.src.ignoreChecksums {
 		return fmt.Errorf("%w: merge writes to the disk files and will not act on files whose checksums are wrong (--ignore-checksums)", errRefused)
+	}
+	if remote.IsRemote(args[0]) {
+		return fmt.Errorf("%w: merge rewrites disk files in place and %s is a remote source (%s); download the VM folder, merge it, and upload the result",
+			errRefused, remote.Redact(args[0]), "objects cannot be changed by range")
 	}
 	cat, err := o.src.open(args[0])
 	if err != nil {

@@ -7,11 +7,13 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spf13/pflag"
 
 	"github.com/ckptfs/ckptfs/catalog"
 	"github.com/ckptfs/ckptfs/guest"
+	"github.com/ckptfs/ckptfs/remote"
 	"github.com/ckptfs/ckptfs/vhdx"
 )
 
@@ -26,6 +28,11 @@ type sourceOptions struct {
 	keys    []string
 	keyFile string
 	guest   *guest.Options
+	// Remote sources (s3://, azblob://, https://): see package remote.
+	endpoint  string
+	cacheDir  string
+	cacheSize string
+	timeout   time.Duration
 }
 
 // AddKeyFlags adds --bitlocker and --bitlocker-keys, for the commands that
@@ -67,11 +74,52 @@ func (o *sourceOptions) AddFlags(f *pflag.FlagSet) {
 	f.BoolVar(&o.ignoreLinkage, "ignore-linkage", false, "accept a parent whose identity does not match its child (reads garbage if it really changed)")
 	f.BoolVar(&o.noConfig, "no-config", false, "ignore VM configuration; name checkpoints by disk file")
 	f.BoolVar(&o.ignoreChecksums, "ignore-checksums", false, "read a VHD whose footer or header checksum is wrong (check still reports it)")
+	f.StringVar(&o.endpoint, "endpoint", "", "service URL of an S3-compatible store or an Azure emulator, for s3:// and azblob:// sources (default: AWS_ENDPOINT_URL, else the provider's)")
+	f.StringVar(&o.cacheDir, "cache-dir", "", "keep blocks read from a remote source in this folder between runs")
+	f.StringVar(&o.cacheSize, "cache-size", "1G", "bound of --cache-dir (bytes, or with K, M, G, T)")
+	f.DurationVar(&o.timeout, "remote-timeout", 30*time.Second, "time limit of one request to a remote source (it is retried 4 times on 5xx, throttling and network errors)")
+}
+
+// remote configures the remote sources and resolves src: the name the
+// catalog gets (without a URL's credentials) and the source that reads
+// it (nil for a local path).
+func (o *sourceOptions) remote(src string) (string, catalog.Source, error) {
+	if !remote.IsRemote(src) {
+		return src, nil, nil
+	}
+	size, err := parseSize(o.cacheSize)
+	if err != nil {
+		return "", nil, fmt.Errorf("%w: --cache-size: %v", errUsage, err)
+	}
+	remote.Configure(remote.Options{Endpoint: o.endpoint, CacheDir: o.cacheDir, CacheSize: size, Timeout: o.timeout})
+	return remote.Resolve(src)
+}
+
+// parseSize reads a byte count with an optional K, M, G or T suffix
+// (powers of 1024).
+func parseSize(s string) (int64, error) {
+	s = strings.TrimSpace(strings.ToUpper(strings.TrimSuffix(strings.TrimSuffix(s, "B"), "i")))
+	mul := int64(1)
+	if n := len(s); n > 0 {
+		if i := strings.IndexByte("KMGT", s[n-1]); i >= 0 {
+			mul = 1 << (10 * (i + 1))
+			s = s[:n-1]
+		}
+	}
+	v, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || v < 0 || v > (1<<62)/mul {
+		return 0, fmt.Errorf("not a size: %q", s)
+	}
+	return v * mul, nil
 }
 
 func (o *sourceOptions) open(src string) (*catalog.Catalog, error) {
+	src, rs, err := o.remote(src)
+	if err != nil {
+		return nil, err
+	}
 	cat, err := catalog.Open(src, catalog.Options{IgnoreLinkage: o.ignoreLinkage, NoConfig: o.noConfig,
-		IgnoreChecksums: o.ignoreChecksums})
+		IgnoreChecksums: o.ignoreChecksums, Source: rs})
 	if err != nil {
 		if errors.Is(err, vhdx.ErrChecksum) && !o.ignoreChecksums {
 			return nil, fmt.Errorf("%w (--ignore-checksums reads it anyway)", err)

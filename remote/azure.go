@@ -1,0 +1,214 @@
+package remote
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blob"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/container"
+)
+
+// azureBackend reads one container of an Azure storage account (block,
+// append and page blobs alike) with the official SDK.
+type azureBackend struct {
+	baseName string
+	cc       *container.Client
+}
+
+// isAzureURL tells an Azure Blob URL from any other web URL: the
+// service's host name, or a query string that is a SAS.
+func isAzureURL(u *url.URL, query string) bool {
+	if strings.HasSuffix(strings.ToLower(u.Hostname()), ".blob.core.windows.net") {
+		return true
+	}
+	q, _ := url.ParseQuery(query)
+	return q.Get("sv") != "" && q.Get("sig") != ""
+}
+
+// newAzure opens azblob://ACCOUNT/CONTAINER/PREFIX (credentials from
+// AZURE_STORAGE_CONNECTION_STRING, AZURE_STORAGE_KEY, or none for a public
+// container; Endpoint for an emulator), or an https URL with a SAS
+// (sas set), whose host is ACCOUNT.blob.core.windows.net or, for an
+// emulator, any host with the account as first path segment.
+func newAzure(ctx context.Context, u *url.URL, sas string, opt Options) (*azureBackend, string, error) {
+	parts := strings.SplitN(strings.TrimPrefix(u.Path, "/"), "/", 3)
+	key := ""
+	var account, cont, serviceURL, baseName string
+	scheme := strings.ToLower(u.Scheme)
+	if scheme == "azblob" {
+		account = u.Host
+		cont = parts[0]
+		if len(parts) > 1 {
+			key = strings.Join(parts[1:], "/")
+		}
+		baseName = "azblob://" + account + "/" + cont
+		serviceURL = "https://" + account + ".blob.core.windows.net/"
+		if opt.Endpoint != "" {
+			serviceURL = strings.TrimSuffix(opt.Endpoint, "/") + "/"
+		}
+	} else if strings.HasSuffix(strings.ToLower(u.Hostname()), ".blob.core.windows.net") {
+		account = strings.SplitN(u.Hostname(), ".", 2)[0]
+		cont = parts[0]
+		if len(parts) > 1 {
+			key = strings.Join(parts[1:], "/")
+		}
+		serviceURL = scheme + "://" + u.Host + "/"
+		baseName = serviceURL + cont
+	} else { // an emulator's path-style URL: /ACCOUNT/CONTAINER/...
+		if len(parts) < 2 {
+			return nil, "", &Error{Op: "open", Name: u.String(), Err: fmt.Errorf("%w: no account and container in the path", ErrBadURL)}
+		}
+		account = parts[0]
+		cont = parts[1]
+		if len(parts) > 2 {
+			key = parts[2]
+		}
+		serviceURL = scheme + "://" + u.Host + "/" + account + "/"
+		baseName = serviceURL + cont
+	}
+	if cont == "" {
+		return nil, "", &Error{Op: "open", Name: u.String(), Err: fmt.Errorf("%w: no container", ErrBadURL)}
+	}
+	copt := &azblob.ClientOptions{ClientOptions: azcore.ClientOptions{
+		Retry:     policy.RetryOptions{MaxRetries: -1}, // source.do retries
+		Transport: &http.Client{Transport: transport(opt)},
+	}}
+	var (
+		client *azblob.Client
+		err    error
+	)
+	switch {
+	case sas != "":
+		client, err = azblob.NewClientWithNoCredential(serviceURL+"?"+sas, copt)
+	case os.Getenv("AZURE_STORAGE_CONNECTION_STRING") != "":
+		client, err = azblob.NewClientFromConnectionString(os.Getenv("AZURE_STORAGE_CONNECTION_STRING"), copt)
+	case os.Getenv("AZURE_STORAGE_KEY") != "":
+		var cred *azblob.SharedKeyCredential
+		cred, err = azblob.NewSharedKeyCredential(account, os.Getenv("AZURE_STORAGE_KEY"))
+		if err == nil {
+			client, err = azblob.NewClientWithSharedKeyCredential(serviceURL, cred, copt)
+		}
+	default:
+		client, err = azblob.NewClientWithNoCredential(serviceURL, copt)
+	}
+	if err != nil {
+		// The SDK's message may quote the connection string: never show it.
+		return nil, "", &Error{Op: "open", Name: baseName, Err: errors.New("cannot use the Azure credentials given (check AZURE_STORAGE_CONNECTION_STRING, AZURE_STORAGE_KEY or the SAS)")}
+	}
+	return &azureBackend{baseName: baseName, cc: client.ServiceClient().NewContainerClient(cont)}, strings.Trim(key, "/"), nil
+}
+
+// transport is the HTTP transport of every SDK client: a pool large
+// enough for the read-ahead, and a timeout on response headers.
+func transport(opt Options) *http.Transport {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = 4 * opt.ReadAhead
+	tr.ResponseHeaderTimeout = opt.Timeout
+	return tr
+}
+
+func (a *azureBackend) base() string  { return a.baseName }
+func (a *azureBackend) canList() bool { return true }
+
+func (a *azureBackend) status(err error) (int, string) {
+	var re *azcore.ResponseError
+	if errors.As(err, &re) {
+		return re.StatusCode, re.ErrorCode
+	}
+	var se *statusError
+	if errors.As(err, &se) {
+		return se.code, ""
+	}
+	return 0, ""
+}
+
+func (a *azureBackend) head(ctx context.Context, key string) (objInfo, error) {
+	if key == "" {
+		return objInfo{}, &statusError{404}
+	}
+	p, err := a.cc.NewBlobClient(key).GetProperties(ctx, nil)
+	if err != nil {
+		return objInfo{}, err
+	}
+	o := objInfo{key: key}
+	if p.ContentLength != nil {
+		o.size = *p.ContentLength
+	}
+	if p.ETag != nil {
+		o.etag = string(*p.ETag)
+	}
+	if p.LastModified != nil {
+		o.mod = *p.LastModified
+	}
+	return o, nil
+}
+
+func (a *azureBackend) list(ctx context.Context, prefix string) ([]objInfo, error) {
+	pager := a.cc.NewListBlobsHierarchyPager("/", &container.ListBlobsHierarchyOptions{Prefix: &prefix})
+	var out []objInfo
+	for pager.More() {
+		page, err := pager.NextPage(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, p := range page.Segment.BlobPrefixes {
+			if p.Name != nil {
+				out = append(out, objInfo{key: strings.TrimSuffix(*p.Name, "/"), dir: true})
+			}
+		}
+		for _, b := range page.Segment.BlobItems {
+			if b.Name == nil {
+				continue
+			}
+			o := objInfo{key: *b.Name}
+			if pr := b.Properties; pr != nil {
+				if pr.ContentLength != nil {
+					o.size = *pr.ContentLength
+				}
+				if pr.ETag != nil {
+					o.etag = string(*pr.ETag)
+				}
+				if pr.LastModified != nil {
+					o.mod = *pr.LastModified
+				}
+			}
+			out = append(out, o)
+		}
+		if len(out) > maxList {
+			return nil, fmt.Errorf("more than %d names in one folder", maxList)
+		}
+	}
+	return out, nil
+}
+
+// maxList bounds one folder's listing.
+const maxList = 1000000
+
+func (a *azureBackend) get(ctx context.Context, key, etag string, off int64, p []byte) error {
+	o := &blob.DownloadStreamOptions{Range: blob.HTTPRange{Offset: off, Count: int64(len(p))}}
+	if etag != "" {
+		e := azcore.ETag(etag)
+		o.AccessConditions = &blob.AccessConditions{ModifiedAccessConditions: &blob.ModifiedAccessConditions{IfMatch: &e}}
+	}
+	resp, err := a.cc.NewBlobClient(key).DownloadStream(ctx, o)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.ETag != nil && etag != "" && string(*resp.ETag) != etag {
+		return ErrChanged
+	}
+	if _, err := io.ReadFull(resp.Body, p); err != nil {
+		return fmt.Errorf("reading the body: %w", err)
+	}
+	return nil
+}

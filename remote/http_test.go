@@ -1,0 +1,177 @@
+package remote
+
+import (
+	"bytes"
+	"errors"
+	"github.com/ckptfs/ckptfs/catalog"
+	"io/fs"
+	"net/url"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ckptfs/ckptfs/internal/testutil"
+)
+
+// TestHTTPChain reads a 4-layer chain from nginx by the URL of its top
+// file: the parents are found beside it by their locators, and every
+// checkpoint reads as the local copy does.
+func TestHTTPChain(t *testing.T) {
+	vm := testutil.RemoteVM(t)
+	Configure(testOptions())
+	srv := testutil.Nginx(t, filepath.Dir(vm), "")
+	local := localCatalog(t, vm)
+	top := topDisk(t, local)
+	u := url.URL{Scheme: "http", Host: "127.0.0.1:" + itoa(srv.Port), Path: "/web02/Virtual Hard Disks/" + top}
+	// A query string stands for a presigned signature: it must be sent
+	// (nginx ignores it) and never shown.
+	src := u.String() + "?X-Amz-Signature=SECRETSIG123&X-Amz-Credential=AKIDSECRET"
+	rem := openRemote(t, src)
+	logLayers(t, rem) // the requests opening the chain took
+	if s := rem.Source; strings.Contains(s, "SECRET") {
+		t.Errorf("catalog source %q holds the signature", s)
+	}
+	// Without configuration (a web server lists no folder) each layer
+	// is a checkpoint named by its file: compare them by file.
+	byFile := map[string]*catalog.Disk{}
+	for _, d := range checkpoints(local) {
+		byFile[filepath.Base(d.File)] = d
+	}
+	rc := checkpoints(rem)
+	if len(rc) != 5 { // 4 files, and Now
+		t.Fatalf("remote checkpoints %v", rc)
+	}
+	for k, d := range rc {
+		lc := byFile[path.Base(d.File)]
+		if lc == nil || len(d.Chain.Layers) != len(lc.Chain.Layers) {
+			t.Fatalf("%s: %s has no local match", k, d.File)
+		}
+		lb, rb := make([]byte, lc.Chain.Size()), make([]byte, d.Chain.Size())
+		lc.Chain.ReadAt(lb, 0)
+		if _, err := d.Chain.ReadAt(rb, 0); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(lb, rb) {
+			t.Errorf("%s: raw image differs from the local copy", k)
+		}
+	}
+	logLayers(t, rem)
+}
+
+// TestHTTPFaults: a missing file, a replaced file, a 503 storm, a slow
+// server and a stopped one each give a clear error within the retries'
+// time bound, and never show the URL's query string.
+func TestHTTPFaults(t *testing.T) {
+	root := t.TempDir()
+	data := make([]byte, 8<<20)
+	for i := range data {
+		data[i] = byte(i * 7)
+	}
+	if err := os.WriteFile(filepath.Join(root, "disk.bin"), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	os.MkdirAll(filepath.Join(root, "slow"), 0o755)
+	os.WriteFile(filepath.Join(root, "slow", "disk.bin"), data, 0o644)
+	srv := testutil.Nginx(t, root, `location /storm/ { return 503; }
+		location /slow/ { limit_rate 4k; }`)
+	base := "http://127.0.0.1:" + itoa(srv.Port)
+	secret := "?X-Amz-Credential=AKIDTOPSECRET&X-Amz-Signature=TOPSECRETSIG"
+	o := testOptions()
+	o.Timeout = time.Second
+	o.Retries = 2
+	Configure(o)
+	bound := time.Duration(o.Retries+1)*o.Timeout + 3*time.Second
+
+	open := func(p string) (*file, error) {
+		_, s, err := Resolve(base + p + secret)
+		if err != nil {
+			return nil, err
+		}
+		f, err := s.Open(base + p)
+		if err != nil {
+			return nil, err
+		}
+		return f.(*file), nil
+	}
+	noSecret := func(err error) {
+		t.Helper()
+		if err != nil && (strings.Contains(err.Error(), "TOPSECRET") || strings.Contains(err.Error(), "Signature=T")) {
+			t.Errorf("error shows the signature: %v", err)
+		}
+	}
+
+	// 404 names the object.
+	_, err := open("/missing.vhdx")
+	noSecret(err)
+	if !errors.Is(err, fs.ErrNotExist) || !strings.Contains(err.Error(), base+"/missing.vhdx") {
+		t.Errorf("missing: %v", err)
+	}
+
+	// A 503 storm: retried, then ErrUnavailable.
+	start := time.Now()
+	_, err = open("/storm/disk.bin")
+	noSecret(err)
+	if !errors.Is(err, ErrUnavailable) || !strings.Contains(err.Error(), "503") {
+		t.Errorf("503 storm: %v", err)
+	}
+	if d := time.Since(start); d > bound {
+		t.Errorf("503 storm took %v", d)
+	}
+
+	// A slow server: the timeout ends each try.
+	f, err := open("/slow/disk.bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	start = time.Now()
+	_, err = f.ReadAt(make([]byte, 4096), 0)
+	noSecret(err)
+	if !errors.Is(err, ErrUnavailable) {
+		t.Errorf("slow server: %v", err)
+	}
+	if d := time.Since(start); d > bound {
+		t.Errorf("slow server took %v (bound %v)", d, bound)
+	}
+
+	// Replaced while open: the next read fails, never mixes versions.
+	f, err = open("/disk.bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := make([]byte, 4096)
+	if _, err := f.ReadAt(p, 0); err != nil || string(p) != string(data[:4096]) {
+		t.Fatalf("first read: %v", err)
+	}
+	time.Sleep(1100 * time.Millisecond) // a new mtime, so a new ETag
+	if err := os.WriteFile(filepath.Join(root, "disk.bin"), append([]byte("new!"), data[4:]...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err = f.ReadAt(p, 5<<20)
+	noSecret(err)
+	if !errors.Is(err, ErrChanged) {
+		t.Errorf("replaced: %v", err)
+	}
+
+	// The server stopped mid-read.
+	f, err = open("/disk.bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.ReadAt(p, 0); err != nil {
+		t.Fatal(err)
+	}
+	srv.Stop()
+	start = time.Now()
+	_, err = f.ReadAt(p, 6<<20)
+	noSecret(err)
+	if !errors.Is(err, ErrUnavailable) {
+		t.Errorf("stopped server: %v", err)
+	}
+	if d := time.Since(start); d > bound {
+		t.Errorf("stopped server took %v", d)
+	}
+	t.Logf("stopped server: %v", err)
+}

@@ -1,0 +1,142 @@
+package remote
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
+)
+
+// s3Backend reads one bucket of S3 or an S3-compatible store with the
+// official SDK. Credentials and region come from the SDK's default chain
+// (environment, shared config and credentials files, SSO, instance
+// roles); another store is reached with Options.Endpoint or
+// AWS_ENDPOINT_URL, addressed path-style (bucket in the path), which
+// every S3-compatible store understands.
+type s3Backend struct {
+	bucket string
+	c      *s3.Client
+}
+
+func newS3(ctx context.Context, u *url.URL, opt Options) (*s3Backend, error) {
+	if u.Host == "" {
+		return nil, &Error{Op: "open", Name: u.String(), Err: fmt.Errorf("%w: no bucket", ErrBadURL)}
+	}
+	cfg, err := config.LoadDefaultConfig(ctx,
+		config.WithRetryer(func() aws.Retryer { return aws.NopRetryer{} }), // source.do retries
+		config.WithHTTPClient(&http.Client{Transport: transport(opt)}),
+		config.WithRequestChecksumCalculation(aws.RequestChecksumCalculationWhenRequired),
+		config.WithResponseChecksumValidation(aws.ResponseChecksumValidationWhenRequired),
+	)
+	if err != nil {
+		return nil, &Error{Op: "open", Name: "s3://" + u.Host, Err: errors.New("cannot load the AWS configuration (check AWS_PROFILE, AWS_REGION and the config files)")}
+	}
+	if cfg.Region == "" {
+		cfg.Region = "us-east-1" // what S3-compatible stores answer to
+	}
+	endpoint := opt.Endpoint
+	if endpoint == "" {
+		endpoint = os.Getenv("AWS_ENDPOINT_URL_S3")
+	}
+	if endpoint == "" {
+		endpoint = os.Getenv("AWS_ENDPOINT_URL")
+	}
+	c := s3.NewFromConfig(cfg, func(o *s3.Options) {
+		if endpoint != "" {
+			o.BaseEndpoint = aws.String(endpoint)
+			o.UsePathStyle = true
+		}
+	})
+	return &s3Backend{bucket: u.Host, c: c}, nil
+}
+
+func (b *s3Backend) base() string  { return "s3://" + b.bucket }
+func (b *s3Backend) canList() bool { return true }
+
+func (b *s3Backend) status(err error) (int, string) {
+	code := ""
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		code = ae.ErrorCode()
+	}
+	var re *smithyhttp.ResponseError
+	if errors.As(err, &re) {
+		return re.HTTPStatusCode(), code
+	}
+	var se *statusError
+	if errors.As(err, &se) {
+		return se.code, ""
+	}
+	return 0, ""
+}
+
+func (b *s3Backend) head(ctx context.Context, key string) (objInfo, error) {
+	if key == "" {
+		return objInfo{}, &statusError{404}
+	}
+	h, err := b.c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &b.bucket, Key: &key})
+	if err != nil {
+		return objInfo{}, err
+	}
+	o := objInfo{key: key, etag: aws.ToString(h.ETag)}
+	o.size = aws.ToInt64(h.ContentLength)
+	if h.LastModified != nil {
+		o.mod = *h.LastModified
+	}
+	return o, nil
+}
+
+func (b *s3Backend) list(ctx context.Context, prefix string) ([]objInfo, error) {
+	var out []objInfo
+	p := s3.NewListObjectsV2Paginator(b.c, &s3.ListObjectsV2Input{Bucket: &b.bucket, Prefix: &prefix, Delimiter: aws.String("/")})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, cp := range page.CommonPrefixes {
+			out = append(out, objInfo{key: strings.TrimSuffix(aws.ToString(cp.Prefix), "/"), dir: true})
+		}
+		for _, o := range page.Contents {
+			oi := objInfo{key: aws.ToString(o.Key), size: aws.ToInt64(o.Size), etag: aws.ToString(o.ETag)}
+			if o.LastModified != nil {
+				oi.mod = *o.LastModified
+			}
+			out = append(out, oi)
+		}
+		if len(out) > maxList {
+			return nil, fmt.Errorf("more than %d names in one folder", maxList)
+		}
+	}
+	return out, nil
+}
+
+func (b *s3Backend) get(ctx context.Context, key, etag string, off int64, p []byte) error {
+	in := &s3.GetObjectInput{Bucket: &b.bucket, Key: &key,
+		Range: aws.String(fmt.Sprintf("bytes=%d-%d", off, off+int64(len(p))-1))}
+	if etag != "" {
+		in.IfMatch = aws.String(etag)
+	}
+	out, err := b.c.GetObject(ctx, in)
+	if err != nil {
+		return err
+	}
+	defer out.Body.Close()
+	if etag != "" && out.ETag != nil && *out.ETag != etag {
+		return ErrChanged // a store that ignores If-Match
+	}
+	if _, err := io.ReadFull(out.Body, p); err != nil {
+		return fmt.Errorf("reading the body: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,303 @@
+package remote
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"io/fs"
+	"math/rand/v2"
+	"path"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ckptfs/ckptfs/catalog"
+)
+
+// objInfo describes one object, or one folder (a common prefix) of a
+// listing.
+type objInfo struct {
+	key  string // full key, no leading or trailing "/"
+	size int64
+	mod  time.Time
+	etag string
+	dir  bool
+}
+
+// backend is one kind of store: it speaks the store's protocol and says
+// which HTTP status a failure had, so that source can retry and name it.
+type backend interface {
+	// base is what names start with: "s3://bucket", "azblob://acct/cont".
+	base() string
+	// head describes one object.
+	head(ctx context.Context, key string) (objInfo, error)
+	// list returns one level under prefix ("" or ending in "/"): objects
+	// and folders.
+	list(ctx context.Context, prefix string) ([]objInfo, error)
+	// get fills p from offset off of the object, which must still have
+	// the ETag etag (when not empty).
+	get(ctx context.Context, key, etag string, off int64, p []byte) error
+	// status returns the HTTP status and the store's error code of a
+	// failure, 0 for a network error.
+	status(err error) (int, string)
+	// canList is false for a plain web server.
+	canList() bool
+}
+
+// source is a catalog.Source over one backend. Names are base + "/" + key.
+type source struct {
+	name string // what the user named, without query
+	b    backend
+	opt  Options
+
+	mu     sync.Mutex
+	listed map[string][]catalog.FileInfo // by folder key, from ReadDir
+	stated map[string]statResult         // by key, from Stat
+}
+
+type statResult struct {
+	fi  catalog.FileInfo
+	err error
+}
+
+func newSource(name string, b backend, opt Options) *source {
+	return &source{name: name, b: b, opt: opt, listed: map[string][]catalog.FileInfo{}, stated: map[string]statResult{}}
+}
+
+func (s *source) String() string { return s.name }
+
+// key returns the key a name stands for.
+func (s *source) key(name string) (string, error) {
+	if i := strings.IndexByte(name, '?'); i >= 0 {
+		name = name[:i]
+	}
+	base := s.b.base()
+	if name == base {
+		return "", nil
+	}
+	if !strings.HasPrefix(name, base+"/") {
+		return "", &Error{Op: "open", Name: Redact(name), Err: fmt.Errorf("not in %s: %w", base, fs.ErrNotExist)}
+	}
+	k := path.Clean("/" + name[len(base)+1:])
+	return strings.TrimPrefix(k, "/"), nil
+}
+
+func (s *source) nameOf(key string) string {
+	if key == "" {
+		return s.b.base()
+	}
+	return s.b.base() + "/" + key
+}
+
+// do sends one request through fn with the timeout, retrying failures
+// that may pass (5xx, 429, network errors) with exponential backoff.
+func (s *source) do(op, key string, fn func(ctx context.Context) error) error {
+	for try := 0; ; try++ {
+		ctx, cancel := context.WithTimeout(context.Background(), s.opt.Timeout)
+		stats.requests.Add(1)
+		countFor(s.nameOf(key))
+		err := fn(ctx)
+		cancel()
+		if err == nil {
+			return nil
+		}
+		st, code := s.b.status(err)
+		if try >= s.opt.Retries || !retryable(st, err) {
+			e := &Error{Op: op, Name: s.nameOf(key), Status: st, Code: code}
+			switch {
+			case st != 0:
+				e.Err = statusErr(st, err)
+			case errors.Is(err, ErrChanged), errors.Is(err, ErrNoRanges), errors.Is(err, fs.ErrNotExist):
+				e.Err = err
+			default:
+				e.Err = fmt.Errorf("%w after %d tries: %v", ErrUnavailable, try+1, err)
+			}
+			return e
+		}
+		stats.retries.Add(1)
+		d := min(100*time.Millisecond<<try, 5*time.Second)
+		time.Sleep(d/2 + rand.N(d/2+1))
+	}
+}
+
+func (s *source) info(o objInfo) catalog.FileInfo {
+	fi := catalog.FileInfo{Name: s.nameOf(o.key), Size: o.size, ModTime: o.mod, IsDir: o.dir}
+	if o.dir {
+		fi.Kind = "a folder"
+		return fi
+	}
+	fi.Usable, fi.Kind = true, "an object"
+	h := fnv.New64a()
+	h.Write([]byte(fi.Name))
+	// The name is part of the identity: two objects with one content
+	// share an ETag but are not one file.
+	fi.ID = catalog.Identity{Ino: h.Sum64(), Version: o.etag}
+	return fi
+}
+
+// cached returns what a listing of name's folder said about it.
+func (s *source) cached(key string) (catalog.FileInfo, bool) {
+	dir := path.Dir(key)
+	if dir == "." {
+		dir = ""
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ents, ok := s.listed[dir]
+	if !ok {
+		return catalog.FileInfo{}, false
+	}
+	name := s.nameOf(key)
+	i := sort.Search(len(ents), func(i int) bool { return ents[i].Name >= name })
+	if i < len(ents) && ents[i].Name == name {
+		return ents[i], true
+	}
+	// Listed, absent: a sibling probed by the parent search.
+	return catalog.FileInfo{Name: name}, true
+}
+
+// Stat answers from the folder's listing when there is one, else from
+// what an earlier Stat of the name found (the catalog's parent search
+// asks about one name several times), else with a request.
+func (s *source) Stat(name string) (catalog.FileInfo, error) {
+	key, err := s.key(name)
+	if err != nil {
+		return catalog.FileInfo{}, err
+	}
+	s.mu.Lock()
+	r, ok := s.stated[key]
+	s.mu.Unlock()
+	if ok {
+		return r.fi, r.err
+	}
+	fi, err := s.stat(key)
+	if err == nil || errors.Is(err, fs.ErrNotExist) {
+		s.mu.Lock()
+		s.stated[key] = statResult{fi, err}
+		s.mu.Unlock()
+	}
+	return fi, err
+}
+
+func (s *source) stat(key string) (catalog.FileInfo, error) {
+	var err error
+	if fi, ok := s.cached(key); ok {
+		if fi.Kind == "" {
+			return fi, &Error{Op: "stat", Name: s.nameOf(key), Status: 404, Err: statusErr(404, nil)}
+		}
+		return fi, nil
+	}
+	if key == "" && s.b.canList() {
+		return catalog.FileInfo{Name: s.nameOf(key), IsDir: true, Kind: "a folder"}, nil
+	}
+	var o objInfo
+	err = s.do("stat", key, func(ctx context.Context) error {
+		var err error
+		o, err = s.b.head(ctx, key)
+		return err
+	})
+	if err == nil {
+		return s.info(o), nil
+	}
+	if !errors.Is(err, fs.ErrNotExist) || !s.b.canList() {
+		return catalog.FileInfo{}, err
+	}
+	// Not an object: a folder when something lies under it.
+	ents, lerr := s.list(key)
+	if lerr != nil {
+		return catalog.FileInfo{}, lerr
+	}
+	if len(ents) == 0 {
+		return catalog.FileInfo{}, err
+	}
+	return catalog.FileInfo{Name: s.nameOf(key), IsDir: true, Kind: "a folder"}, nil
+}
+
+func (s *source) list(key string) ([]catalog.FileInfo, error) {
+	s.mu.Lock()
+	ents, ok := s.listed[key]
+	s.mu.Unlock()
+	if ok {
+		return ents, nil
+	}
+	prefix := key
+	if prefix != "" {
+		prefix += "/"
+	}
+	var objs []objInfo
+	err := s.do("list", key, func(ctx context.Context) error {
+		var err error
+		objs, err = s.b.list(ctx, prefix)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	ents = make([]catalog.FileInfo, 0, len(objs))
+	for _, o := range objs {
+		if o.key == "" || o.key == key {
+			continue // a folder marker object
+		}
+		ents = append(ents, s.info(o))
+	}
+	sort.Slice(ents, func(i, j int) bool { return ents[i].Name < ents[j].Name })
+	s.mu.Lock()
+	s.listed[key] = ents
+	s.mu.Unlock()
+	return ents, nil
+}
+
+func (s *source) ReadDir(name string) ([]catalog.FileInfo, error) {
+	key, err := s.key(name)
+	if err != nil {
+		return nil, err
+	}
+	if !s.b.canList() {
+		return nil, &Error{Op: "list", Name: s.nameOf(key),
+			Err: fmt.Errorf("a web server cannot list folders: %w", errors.ErrUnsupported)}
+	}
+	ents, err := s.list(key)
+	return append([]catalog.FileInfo(nil), ents...), err
+}
+
+func (s *source) Open(name string) (catalog.File, error) {
+	fi, err := s.Stat(name)
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Usable {
+		return nil, fmt.Errorf("%s: %w (it is %s)", fi.Name, catalog.ErrNotFile, fi.Kind)
+	}
+	key, _ := s.key(fi.Name)
+	return newFile(s, key, fi), nil
+}
+
+func (s *source) Abs(name string) (string, error) {
+	key, err := s.key(name)
+	if err != nil {
+		return "", err
+	}
+	return s.nameOf(key), nil
+}
+
+func (s *source) Join(dir, rel string) string {
+	key, err := s.key(dir)
+	if err != nil {
+		return dir + "/" + rel
+	}
+	return s.nameOf(strings.TrimPrefix(path.Join("/", key, rel), "/"))
+}
+
+func (s *source) Dir(name string) string {
+	key, err := s.key(name)
+	if err != nil {
+		return name
+	}
+	d := path.Dir(key)
+	if d == "." {
+		d = ""
+	}
+	return s.nameOf(d)
+}
