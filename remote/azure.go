@@ -196,7 +196,7 @@ const maxList = 1000000
 func (a *azureBackend) get(ctx context.Context, key, etag string, off int64, p []byte) error {
 	o := &blob.DownloadStreamOptions{Range: blob.HTTPRange{Offset: off, Count: int64(len(p))}}
 	if etag != "" {
-		e := azcore.ETag(etag)
+		e := azcore.ETag(quoteETag(etag))
 		o.AccessConditions = &blob.AccessConditions{ModifiedAccessConditions: &blob.ModifiedAccessConditions{IfMatch: &e}}
 	}
 	resp, err := a.cc.NewBlobClient(key).DownloadStream(ctx, o)
@@ -204,11 +204,17 @@ func (a *azureBackend) get(ctx context.Context, key, etag string, off int64, p [
 		return err
 	}
 	defer resp.Body.Close()
-	if resp.ETag != nil && etag != "" && string(*resp.ETag) != etag {
+	if resp.ETag != nil && etag != "" && quoteETag(string(*resp.ETag)) != quoteETag(etag) {
 		return ErrChanged
 	}
 	if _, err := io.ReadFull(resp.Body, p); err != nil {
 		return fmt.Errorf("reading the body: %w", err)
 	}
 	return nil
+}
+
+// quoteETag returns an ETag in its quoted form: listings and properties
+// spell one ETag with and without the quotes.
+func quoteETag(e string) string {
+	return `"` + strings.Trim(e, `"`) + `"`
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"sort"
+	"strings"
 	"strconv"
 	"testing"
 	"time"
@@ -49,7 +50,7 @@ func checkpoints(c *catalog.Catalog) map[string]*catalog.Disk {
 
 // sameCheckpoints compares every checkpoint's raw image in a remote
 // catalog with the local one's.
-func sameCheckpoints(t *testing.T, local, rem *catalog.Catalog, want int) {
+func sameCheckpoints(t *testing.T, local, rem *catalog.Catalog, want int, only string) {
 	t.Helper()
 	lm, rm := checkpoints(local), checkpoints(rem)
 	var names []string
@@ -61,6 +62,9 @@ func sameCheckpoints(t *testing.T, local, rem *catalog.Catalog, want int) {
 		t.Fatalf("%d local and %d remote checkpoint disks, want %d: %v", len(lm), len(rm), want, names)
 	}
 	for _, k := range names {
+		if only != "" && !strings.Contains(k, only) {
+			continue
+		}
 		ld, rd := lm[k], rm[k]
 		if rd == nil || rd.Chain == nil || ld.Chain == nil {
 			t.Fatalf("%s: missing remotely (%v)", k, rd)
