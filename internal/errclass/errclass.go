@@ -27,6 +27,7 @@ import (
 	"github.com/ckptfs/ckptfs/merge"
 	"github.com/ckptfs/ckptfs/nbd"
 	"github.com/ckptfs/ckptfs/ntfs"
+	"github.com/ckptfs/ckptfs/remote"
 	"github.com/ckptfs/ckptfs/vhdx"
 	"github.com/ckptfs/ckptfs/xfs"
 )
@@ -94,6 +95,10 @@ var table = []struct {
 	{guest.ErrUnsupported, Unsupported},
 	{ntfs.ErrDeduplicated, Unsupported},
 	{guest.ErrLocked, Unsupported},
+	{remote.ErrBadURL, Usage},
+	{remote.ErrNoRanges, Unsupported},
+	{remote.ErrChanged, Failure},     // the source changed under us: an I/O fault
+	{remote.ErrUnavailable, Failure}, // the store did not answer: an I/O fault
 	{bitlocker.ErrUnsupported, Unsupported},
 	{vss.ErrUnsupported, Unsupported},
 	{bitlocker.ErrBadKey, Usage},

@@ -29,6 +29,7 @@ import (
 	"github.com/ckptfs/ckptfs/mount"
 	"github.com/ckptfs/ckptfs/nbd"
 	"github.com/ckptfs/ckptfs/ntfs"
+	"github.com/ckptfs/ckptfs/remote"
 	"github.com/ckptfs/ckptfs/vhdx"
 	"github.com/ckptfs/ckptfs/vss"
 	"github.com/ckptfs/ckptfs/xfs"
@@ -80,6 +81,10 @@ var sentinels = map[string]struct {
 	"xpress.ErrFormat":          {xpress.ErrFormat, errclass.BadImage},
 	"lzx.ErrFormat":             {lzx.ErrFormat, errclass.BadImage},
 	"guest.ErrLocked":           {guest.ErrLocked, errclass.Unsupported},
+	"remote.ErrBadURL":          {remote.ErrBadURL, errclass.Usage},
+	"remote.ErrNoRanges":        {remote.ErrNoRanges, errclass.Unsupported},
+	"remote.ErrChanged":         {remote.ErrChanged, errclass.Failure},
+	"remote.ErrUnavailable":     {remote.ErrUnavailable, errclass.Failure},
 	"guest.ErrBadKey":           {guest.ErrBadKey, errclass.Usage},
 	"bitlocker.ErrNotBitLocker": {bitlocker.ErrNotBitLocker, errclass.BadImage},
 	"bitlocker.ErrFormat":       {bitlocker.ErrFormat, errclass.BadImage},
