@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"path/filepath"
 	"sort"
-	"strings"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
