@@ -58,6 +58,11 @@ func (o *cpOptions) run(ctx context.Context, args []string) error {
 		return fmt.Errorf("%w: copying several paths needs an existing directory as DEST", errUsage)
 	}
 	c := copier{ctx: ctx, streams: o.streams, force: o.force, links: map[string]string{}}
+	var done func()
+	c.progress, done = newProgress("copying", false)
+	if c.progress != nil {
+		c.total = treeBytes(ctx, cp, g, srcs)
+	}
 	for _, s := range srcs {
 		fsys, p, err := resolveGuestPath(cp, g, s)
 		if err != nil {
@@ -83,6 +88,7 @@ func (o *cpOptions) run(ctx context.Context, args []string) error {
 			break
 		}
 	}
+	done()
 	fmt.Fprintf(stderr, "ckptfs cp: copied %d, failed %d\n", c.copied, c.failed)
 	if ctx.Err() != nil {
 		return errInterrupted
@@ -125,6 +131,11 @@ type copier struct {
 
 	copied, failed int
 	firstErr       error
+
+	// progress, when set, is told the bytes of the files copied so far
+	// against total, the size of every file to copy (treeBytes).
+	progress     func(done, total int64)
+	bytes, total int64
 }
 
 // fail reports one entry that could not be copied (or only partly).
@@ -235,7 +246,14 @@ func (c *copier) file(p string, st fs.FileInfo, target string) (err error) {
 			os.Remove(target) // no partial file is left behind
 		}
 	}()
-	return copySparse(c.ctx, out, in, st.Size())
+	if err := copySparse(c.ctx, out, in, st.Size()); err != nil {
+		return err
+	}
+	if c.progress != nil {
+		c.bytes += st.Size()
+		c.progress(c.bytes, max(c.total, c.bytes))
+	}
+	return nil
 }
 
 // symlink makes the link as the mount shows it (guest.RewriteLink), then
