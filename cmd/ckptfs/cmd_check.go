@@ -31,7 +31,7 @@ func checkCommand() *command {
 // errProblems makes check exit with exitProblems after listing them.
 type errProblems int
 
-func (e errProblems) Error() string { return fmt.Sprintf("%d problems found", int(e)) }
+func (e errProblems) Error() string { return plural(int(e), "problem") + " found" }
 
 func (o *checkOptions) run(ctx context.Context, args []string) error {
 	g, err := o.src.guestOptions()
@@ -82,7 +82,8 @@ func (o *checkOptions) run(ctx context.Context, args []string) error {
 			fmt.Fprintf(stdout, "%d deduplicated files: their content is in the volume's chunk store and cannot be read\n", dedup)
 		}
 		if len(problems) == 0 {
-			fmt.Fprintf(stdout, "%d disk files and %d guest volumes (%d entries) checked: clean\n", len(ls.disks), len(vols), files)
+			fmt.Fprintf(stdout, "%s and %s (%s) checked: clean\n", plural(len(ls.disks), "disk file"),
+				plural(len(vols), "guest volume"), plural(int(files), "entry"))
 		}
 	}
 	if len(problems) > 0 {

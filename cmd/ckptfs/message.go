@@ -43,10 +43,13 @@ func isPackagePrefix(s string) bool {
 	return false
 }
 
-// plural writes "1 layer", "3 layers".
+// plural writes "1 layer", "3 layers", "2 entries".
 func plural(n int, word string) string {
-	if n == 1 {
+	switch {
+	case n == 1:
 		return fmt.Sprintf("%d %s", n, word)
+	case strings.HasSuffix(word, "y"):
+		return fmt.Sprintf("%d %sies", n, strings.TrimSuffix(word, "y"))
 	}
 	return fmt.Sprintf("%d %ss", n, word)
 }

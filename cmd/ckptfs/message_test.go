@@ -19,7 +19,7 @@ func TestTidyMessage(t *testing.T) {
 }
 
 func TestPlural(t *testing.T) {
-	if plural(1, "layer") != "1 layer" || plural(4, "layer") != "4 layers" || plural(0, "disk file") != "0 disk files" {
+	if plural(1, "layer") != "1 layer" || plural(4, "layer") != "4 layers" || plural(0, "disk file") != "0 disk files" || plural(2, "entry") != "2 entries" {
 		t.Error(plural(1, "layer"), plural(4, "layer"), plural(0, "disk file"))
 	}
 }
