@@ -94,7 +94,7 @@ mutate:
 	bash scripts/mutate.sh -n $(MUTANTS)
 
 bench: build
-	$(GO) test -run '^$$' -bench . -benchmem ./vhdx ./ntfs ./fs ./export ./diff ./guest ./xfs ./bitlocker
+	$(GO) test -run '^$$' -bench . -benchmem ./vhdx ./ntfs ./fs ./export ./diff ./guest ./xfs ./bitlocker ./remote
 	bash scripts/bench.sh
 
 demo: deps build

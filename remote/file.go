@@ -21,13 +21,13 @@ type file struct {
 	reqs atomic.Int64
 
 	mu    sync.Mutex
-	next  int64 // where the last read ended, to spot a sequential reader
+	last  int64 // the last block read, to spot a sequential reader
 	ahead int64 // blocks below this one were already asked for ahead
 	sem   chan struct{}
 }
 
 func newFile(s *source, key string, fi catalog.FileInfo) *file {
-	return &file{s: s, key: key, fi: fi, id: fileIDs.Add(1), next: -1, sem: make(chan struct{}, s.opt.ReadAhead)}
+	return &file{s: s, key: key, fi: fi, id: fileIDs.Add(1), last: -2, sem: make(chan struct{}, s.opt.ReadAhead)}
 }
 
 func (f *file) Name() string                { return f.fi.Name }
@@ -117,11 +117,15 @@ func (f *file) ReadAt(p []byte, off int64) (int, error) {
 }
 
 // readAhead starts fetching the blocks after a read that continues the
-// previous one, keeping ReadAhead blocks in flight.
+// previous one, keeping ReadAhead blocks in flight. A read counts as
+// sequential when it starts in the block the last one ended in or the
+// next: a differencing layer is read in sector runs with gaps between
+// them, in order.
 func (f *file) readAhead(off, n, last int64) {
 	f.mu.Lock()
-	seq := off == f.next
-	f.next = off + n
+	first := off / BlockSize
+	seq := first == f.last || first == f.last+1
+	f.last = last
 	from := max(last+1, f.ahead)
 	to := min(last+1+int64(f.s.opt.ReadAhead), f.blocks())
 	if seq && from < to {

@@ -1,0 +1,135 @@
+package remote
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/ckptfs/ckptfs/internal/testutil"
+)
+
+const (
+	testKeyID  = "AKIDCKPTFSTEST"
+	testSecret = "ckptfsTestSecretKeyNeverShown"
+)
+
+// seaweed starts SeaweedFS's S3 gateway, makes bucket, and points the
+// AWS SDK's default chain at it with test credentials.
+func seaweed(t *testing.T, bucket string) (*testutil.Server, *s3.Client, string) {
+	t.Helper()
+	srv, endpoint := testutil.SeaweedS3(t)
+	t.Setenv("AWS_ACCESS_KEY_ID", testKeyID)
+	t.Setenv("AWS_SECRET_ACCESS_KEY", testSecret)
+	t.Setenv("AWS_REGION", "us-east-1")
+	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
+	cfg, err := config.LoadDefaultConfig(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := s3.NewFromConfig(cfg, func(o *s3.Options) { o.BaseEndpoint = aws.String(endpoint); o.UsePathStyle = true })
+	// The gateway answers a moment after it listens.
+	var cerr error
+	for i := 0; i < 60; i++ {
+		if _, cerr = c.CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: &bucket}); cerr == nil {
+			break
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	if cerr != nil {
+		t.Fatal(cerr)
+	}
+	return srv, c, endpoint
+}
+
+func put(t *testing.T, c *s3.Client, bucket, key string, data []byte) {
+	t.Helper()
+	if _, err := c.PutObject(context.Background(), &s3.PutObjectInput{Bucket: &bucket, Key: &key, Body: bytes.NewReader(data)}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestS3VMFolder uploads the 4-layer VM folder to SeaweedFS and reads
+// every checkpoint as the local copy reads; then a replaced object, a
+// missing one, and the server stopped.
+func TestS3VMFolder(t *testing.T) {
+	vm := testutil.RemoteVM(t)
+	srv, c, endpoint := seaweed(t, "backups")
+	err := filepath.Walk(vm, func(p string, fi os.FileInfo, err error) error {
+		if err != nil || fi.IsDir() {
+			return err
+		}
+		rel, _ := filepath.Rel(filepath.Dir(vm), p)
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		put(t, c, "backups", "hyperv/"+filepath.ToSlash(rel), data)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	local := localCatalog(t, vm)
+	o := testOptions()
+	o.Endpoint = endpoint
+	Configure(o)
+	// The folder of VMs, and the VM folder.
+	rem := openRemote(t, "s3://backups/hyperv")
+	sameCheckpoints(t, local, rem, 4, "")
+	logLayers(t, rem)
+
+	// Replaced while open.
+	data := bytes.Repeat([]byte("s3 object "), 400000)
+	put(t, c, "backups", "x/a.bin", data)
+	name, s, err := Resolve("s3://backups/x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := s.Open(name + "/a.bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := make([]byte, 10)
+	if _, err := f.ReadAt(p, 0); err != nil || string(p) != "s3 object " {
+		t.Fatalf("read: %q %v", p, err)
+	}
+	put(t, c, "backups", "x/a.bin", bytes.ToUpper(data))
+	if _, err := f.ReadAt(p, 3<<20); !errors.Is(err, ErrChanged) {
+		t.Errorf("replaced: %v", err)
+	}
+	_, err = s.Stat(name + "/missing.vhdx")
+	if !errors.Is(err, fs.ErrNotExist) || !strings.Contains(err.Error(), "s3://backups/x/missing.vhdx") {
+		t.Errorf("missing: %v", err)
+	}
+
+	// The server stopped mid-read: the reads fail within the retries.
+	f, err = s.Open(name + "/a.bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Stop()
+	start := time.Now()
+	_, err = f.ReadAt(p, 2<<20)
+	if !errors.Is(err, ErrUnavailable) {
+		t.Errorf("stopped: %v", err)
+	}
+	if d := time.Since(start); d > time.Duration(o.Retries+1)*o.Timeout+5*time.Second {
+		t.Errorf("stopped: took %v", d)
+	}
+	for _, e := range []error{err} {
+		if e != nil && (strings.Contains(e.Error(), testSecret) || strings.Contains(e.Error(), testKeyID)) {
+			t.Errorf("error shows the credentials: %v", e)
+		}
+	}
+}
