@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/smithy-go"
@@ -34,12 +35,16 @@ func newS3(ctx context.Context, u *url.URL, opt Options) (*s3Backend, error) {
 	}
 	cfg, err := config.LoadDefaultConfig(ctx,
 		config.WithRetryer(func() aws.Retryer { return aws.NopRetryer{} }), // source.do retries
-		config.WithHTTPClient(&http.Client{Transport: transport(opt)}),
+		// A buildable client: the SDK adds AWS_CA_BUNDLE's roots to it.
+		config.WithHTTPClient(awshttp.NewBuildableClient().WithTransportOptions(func(tr *http.Transport) {
+			tr.MaxIdleConnsPerHost = 4 * opt.ReadAhead
+			tr.ResponseHeaderTimeout = opt.Timeout
+		})),
 		config.WithRequestChecksumCalculation(aws.RequestChecksumCalculationWhenRequired),
 		config.WithResponseChecksumValidation(aws.ResponseChecksumValidationWhenRequired),
 	)
 	if err != nil {
-		return nil, &Error{Op: "open", Name: "s3://" + u.Host, Err: errors.New("cannot load the AWS configuration (check AWS_PROFILE, AWS_REGION and the config files)")}
+		return nil, &Error{Op: "open", Name: "s3://" + u.Host, Err: fmt.Errorf("cannot load the AWS configuration (check AWS_PROFILE, AWS_REGION and the config files): %s", Redact(err.Error()))}
 	}
 	if cfg.Region == "" {
 		cfg.Region = "us-east-1" // what S3-compatible stores answer to
