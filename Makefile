@@ -52,6 +52,7 @@ test: build testdata vet
 # look stalled (golang/go#48820).
 # One target per line, so that new ones do not collide.
 FUZZ_TARGETS := \
+	./remote:FuzzNames \
 	./vhdx:FuzzVHDXOpen \
 	./vhdx:FuzzLogReplay \
 	./vhdx:FuzzVHDOpen \

@@ -1,0 +1,48 @@
+package remote
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+)
+
+// FuzzNames: any SRC and any names given to a web source's path rules
+// never panic, Join and Dir stay under the source's base, and Redact
+// leaves no query string of a URL.
+func FuzzNames(f *testing.F) {
+	f.Add("https://h.example/a/b.vhdx?sig=abc", "../../x.avhdx", "Virtual Hard Disks/y.vhdx")
+	f.Add("http://h:1/", "", "/")
+	f.Add("https://acct.blob.core.windows.net/c/p?sv=1&sig=2", "..", "a/../../..")
+	f.Add("azblob://a/c/p", "x", "y")
+	f.Fuzz(func(t *testing.T, src, rel, name string) {
+		if strings.HasPrefix(strings.ToLower(src), "s3:") {
+			return // reads the AWS configuration files
+		}
+		red := Redact(src + " " + rel)
+		if i := strings.Index(red, "?"); i >= 0 && strings.HasPrefix(strings.ToLower(src), "http") {
+			if rest := red[i+1:]; strings.Contains(rest, "sig=") && !strings.Contains(rest, "sig=REDACTED") {
+				t.Fatalf("Redact(%q) = %q", src, red)
+			}
+		}
+		n, s, err := Resolve(src)
+		if err != nil || s == nil {
+			return
+		}
+		base := s.(*source).b.base()
+		for _, p := range []string{s.Join(n, rel), s.Dir(n), s.Join(s.Dir(n), name)} {
+			if p != base && !strings.HasPrefix(p, base+"/") {
+				t.Fatalf("%q left %q", p, base)
+			}
+			if strings.Contains(p, "?") && strings.Contains(src, "?") && strings.Contains(p, src[strings.Index(src, "?"):]) {
+				t.Fatalf("%q holds the query string", p)
+			}
+		}
+		s.Abs(name)
+	})
+}
+
+// ExampleRedact shows what a message keeps of a SAS URL.
+func ExampleRedact() {
+	fmt.Println(Redact("open https://acct.blob.core.windows.net/vhds/web01?sv=2024-11-04&sig=c2VjcmV0: HTTP 403"))
+	// Output: open https://acct.blob.core.windows.net/vhds/web01?REDACTED HTTP 403
+}
