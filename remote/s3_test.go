@@ -108,6 +108,18 @@ func TestS3VMFolder(t *testing.T) {
 	if _, err := f.ReadAt(p, 3<<20); !errors.Is(err, ErrChanged) {
 		t.Errorf("replaced: %v", err)
 	}
+	// Deleted while open: ErrChanged too (EIO in a mount), not "not found".
+	fd, err := s.Open(name + "/a.bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.DeleteObject(context.Background(), &s3.DeleteObjectInput{Bucket: aws.String("backups"), Key: aws.String("x/a.bin")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fd.ReadAt(p, 1<<20); !errors.Is(err, ErrChanged) || errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("deleted: %v", err)
+	}
+	put(t, c, "backups", "x/a.bin", data)
 	_, err = s.Stat(name + "/missing.vhdx")
 	if !errors.Is(err, fs.ErrNotExist) || !strings.Contains(err.Error(), "s3://backups/x/missing.vhdx") {
 		t.Errorf("missing: %v", err)

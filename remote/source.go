@@ -107,6 +107,9 @@ func (s *source) do(op, key string, fn func(ctx context.Context) error) error {
 		if try >= s.opt.Retries || !retryable(st, err) {
 			e := &Error{Op: op, Name: s.nameOf(key), Status: st, Code: code}
 			switch {
+			case st == 404 && op == "read":
+				// Opened, then deleted: EIO for a mount, not ENOENT.
+				e.Err = fmt.Errorf("deleted since it was opened: %w", ErrChanged)
 			case st != 0:
 				e.Err = statusErr(st, err)
 			case errors.Is(err, ErrChanged), errors.Is(err, ErrNoRanges), errors.Is(err, fs.ErrNotExist):
