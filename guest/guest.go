@@ -73,6 +73,17 @@ type Volume struct {
 	ShadowOf string
 	// Created is when a shadow copy was taken (zero for other volumes).
 	Created time.Time
+	// ShadowID is a shadow copy's store identifier (as vshadowinfo and
+	// the store file's name give it); ShadowOffline is set for a copy
+	// Windows no longer exposes (vssadmin does not list it) whose data
+	// is still there.
+	ShadowID      string
+	ShadowOffline bool
+
+	// pendingShadows opens the shadow copies of a volume whose stores
+	// keep their data on another volume, once every volume of the disk
+	// is known (see resolveShadowStorage).
+	pendingShadows func(peers []*Volume) ([]*Volume, error)
 
 	lvm *lvmGroup // the group of an LVM physical volume (FSType "lvm2")
 }
@@ -110,14 +121,14 @@ func (o *Options) Volumes(disk io.ReaderAt, size int64, diskName string) ([]*Vol
 			v.Err = fmt.Errorf("%s: %w", v.Name, l.err)
 			return []*Volume{v}, nil
 		}
-		return append([]*Volume{v}, openVolume(v, o, true)...), nil
+		return resolveShadowStorage(append([]*Volume{v}, openVolume(v, o, true)...), o), nil
 	}
 	vols := make([]*Volume, 0, len(l.parts))
 	for _, p := range l.parts {
 		v, more := partitionVolume(disk, size, diskName, l.table, p, o)
 		vols = append(append(vols, v), more...)
 	}
-	return vols, nil
+	return resolveShadowStorage(vols, o), nil
 }
 
 // partitionVolume makes the Volume of one table entry and opens its

@@ -61,7 +61,8 @@ type Layer struct {
 	// Siblings looks at a volume after its filesystem was opened (v.FS,
 	// v.FSType, v.Label set; v.FS nil when it could not be) and returns
 	// the volumes to show beside it: nil when it has none. Each returned
-	// volume needs Name (ShadowName for a shadow copy), Reader and Size,
+	// volume needs Name (ShadowName for a shadow copy), Reader and Size
+	// (or Err, for one that cannot be read: it is listed with its error),
 	// and the layer's own fields (ShadowOf, Created); guest copies Number,
 	// Start, Table and PartType from v, sets Remapped and Layers, and
 	// detects and opens its filesystem. An error is shown as one more
@@ -178,24 +179,33 @@ func siblings(v *Volume, o *Options) []*Volume {
 			continue
 		}
 		vols, err := l.Siblings(v, o)
-		if err != nil {
-			out = append(out, &Volume{Name: v.Name + "@" + l.Name, Number: v.Number, Start: v.Start,
-				Table: v.Table, PartType: v.PartType, FSType: fsUnknown, Remapped: true,
-				Layers: append(append([]string(nil), v.Layers...), l.Name),
-				Err:    fmt.Errorf("%s: %s: %w", v.Name, l.Name, err)})
+		out = append(out, addSiblings(v, l.Name, vols, err, o)...)
+	}
+	return out
+}
+
+// addSiblings opens the volumes a sibling layer named layer found beside
+// v, or, when it failed, makes the one volume that carries its error.
+func addSiblings(v *Volume, layer string, vols []*Volume, err error, o *Options) []*Volume {
+	if err != nil {
+		return []*Volume{{Name: v.Name + "@" + layer, Number: v.Number, Start: v.Start,
+			Table: v.Table, PartType: v.PartType, FSType: fsUnknown, Remapped: true,
+			Layers: append(append([]string(nil), v.Layers...), layer),
+			Err:    fmt.Errorf("%s: %s: %w", v.Name, layer, err)}}
+	}
+	var out []*Volume
+	for _, s := range vols {
+		if s == nil {
 			continue
 		}
-		for _, s := range vols {
-			if s == nil || s.Reader == nil {
-				continue
-			}
-			s.Number, s.Start, s.Table, s.PartType = v.Number, v.Start, v.Table, v.PartType
-			s.Remapped = true
-			s.Layers = append(append([]string(nil), v.Layers...), l.Name)
-			s.FSType = fsUnknown
+		s.Number, s.Start, s.Table, s.PartType = v.Number, v.Start, v.Table, v.PartType
+		s.Remapped = true
+		s.Layers = append(append([]string(nil), v.Layers...), layer)
+		s.FSType = fsUnknown
+		if s.Reader != nil && s.Err == nil {
 			openVolume(s, o, false)
-			out = append(out, s)
 		}
+		out = append(out, s)
 	}
 	return out
 }

@@ -43,11 +43,7 @@ var (
 // MiB of data) into a temporary folder, keeping its holes.
 func unpack(t *testing.T, s sample) string {
 	t.Helper()
-	testutil.NeedTool(t, "tar")
-	src := filepath.Join(testutil.Samples(t), s.archive)
-	dir := t.TempDir()
-	testutil.Run(t, "tar", "-xSzf", src, "-C", dir, s.image)
-	return filepath.Join(dir, s.image)
+	return testutil.UntarSample(t, s.archive, s.image, false)
 }
 
 // volume opens the sample's shadowed volume as a window of the disk.

@@ -45,3 +45,28 @@ func UnpackSample(t testing.TB, name string) string {
 	}
 	return dst
 }
+
+// UntarSample extracts member from the tar archive samples/<name> (gzip
+// compressed) into a temporary folder, keeping holes (the Volume Shadow
+// Copy samples are sparse disks of 5 and 128 GiB holding a few MiB), and
+// returns its path. With vhdx, the disk is also wrapped as a dynamic VHDX
+// next to it (qemu-img; fast, as only the data is copied) and that path
+// is returned instead.
+func UntarSample(t testing.TB, name, member string, vhdx bool) string {
+	t.Helper()
+	NeedTool(t, "tar")
+	src := filepath.Join(Samples(t), name)
+	dir := t.TempDir()
+	Run(t, "tar", "-xSzf", src, "-C", dir, member)
+	p := filepath.Join(dir, member)
+	if !vhdx {
+		return p
+	}
+	NeedTool(t, "qemu-img")
+	out := strings.TrimSuffix(p, filepath.Ext(p)) + ".vhdx"
+	Run(t, "qemu-img", "convert", "-f", "raw", "-O", "vhdx", "-o", "subformat=dynamic", p, out)
+	if err := os.Remove(p); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
