@@ -55,11 +55,16 @@ func findVolume(vols []*guest.Volume, name string) *guest.Volume {
 func (d *diskDiff) volume(ctx context.Context, va, vb *guest.Volume, res *Result, thorough bool) error {
 	moved := va.Start != vb.Start || va.Size != vb.Size
 	// An LVM volume in several runs of the disk is not [Start, Start+Size):
-	// no disk range can rule it out, so it is always walked.
-	remapped := va.Remapped || vb.Remapped
+	// no disk range can rule it out, so it is always walked. A shadow
+	// copy is made of its live volume's bytes, where the stores are too:
+	// unchanged when that window is. (Stores kept on another volume are
+	// not followed: their copies change only with their live volume.)
+	shadow := va.IsShadow() && vb.IsShadow()
+	remapped := (va.Remapped || vb.Remapped) && !shadow
 	if !moved && !remapped && !overlaps(d.differ, va.Start, va.Start+va.Size) {
 		return nil
 	}
+	remapped = remapped || shadow
 	if va.FS == nil || vb.FS == nil {
 		res.Notes = append(res.Notes, fmt.Sprintf("%s: not compared: %v", va.Name, volumeErr(va, vb)))
 		return nil

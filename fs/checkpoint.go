@@ -256,7 +256,12 @@ type volumeJSON struct {
 	// UnlockedBy is the one that opened it.
 	Protectors []string `json:"protectors,omitempty"`
 	UnlockedBy string   `json:"unlocked_by,omitempty"`
-	Error      string   `json:"error,omitempty"`
+	// A shadow copy's store identifier, and whether Windows no longer
+	// exposes it (offline: vssadmin does not list it; null for volumes
+	// that are not shadow copies).
+	ShadowID string `json:"shadow_id,omitempty"`
+	Offline  *bool  `json:"offline,omitempty"`
+	Error    string `json:"error,omitempty"`
 }
 
 // json renders checkpoint.json; it needs the volume scan.
@@ -313,6 +318,10 @@ func volumeJSONOf(ve *volEntry) volumeJSON {
 	if !v.Created.IsZero() {
 		c := v.Created.UTC().Format(time.RFC3339)
 		vj.Created = &c
+	}
+	if v.IsShadow() {
+		off := v.ShadowOffline
+		vj.ShadowID, vj.Offline = v.ShadowID, &off
 	}
 	if v.Err != nil {
 		vj.Error = v.Err.Error()

@@ -22,6 +22,9 @@ import (
 
 // volumeImage is the vhdx.Image of volume v on disk img.
 func volumeImage(img vhdx.Image, v *guest.Volume) vhdx.Image {
+	if r, ok := v.Reader.(*guest.ShadowReader); ok {
+		return shadowImage{r}
+	}
 	if v.Remapped {
 		return &readerImage{r: v.Reader, size: v.Size}
 	}

@@ -3,10 +3,13 @@ package main
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/spf13/pflag"
 
+	"github.com/ckptfs/ckptfs/catalog"
 	"github.com/ckptfs/ckptfs/diff"
+	"github.com/ckptfs/ckptfs/guest"
 )
 
 type diffOptions struct {
@@ -21,7 +24,7 @@ type diffOptions struct {
 func diffCommand() *command {
 	o := &diffOptions{}
 	return &command{
-		name: "diff", args: "SRC A B [--json] [--ranges] [--files] [--thorough] [--exit-code]", short: "changed disk ranges and guest files between two checkpoints",
+		name: "diff", args: "SRC A[:VOL] B[:VOL] [--json] [--ranges] [--files] [--thorough] [--exit-code]", short: "changed disk ranges and guest files between two checkpoints",
 		flags: func(f *pflag.FlagSet) {
 			o.src.AddFlags(f)
 			o.src.AddKeyFlags(f)
@@ -46,19 +49,28 @@ func (o *diffOptions) run(ctx context.Context, args []string) error {
 		return err
 	}
 	defer cat.Close()
-	vmA, a, err := findCheckpoint(cat, args[1])
+	vmA, a, volA, err := diffSide(cat, args[1])
 	if err != nil {
 		return err
 	}
-	vmB, b, err := findCheckpoint(cat, args[2])
+	vmB, b, volB, err := diffSide(cat, args[2])
 	if err != nil {
 		return err
 	}
 	if vmA != vmB {
 		return fmt.Errorf("%w: %q and %q belong to different VMs (%s, %s)", errUsage, args[1], args[2], vmA.Name, vmB.Name)
 	}
+	if (volA == "") != (volB == "") {
+		return fmt.Errorf("%w: %q and %q: name a volume on both sides (CHECKPOINT:VOL) or on neither", errUsage, args[1], args[2])
+	}
 	progress, done := newProgress("comparing", o.json)
-	res, err := diff.Compare(ctx, a, b, diff.Options{Ranges: o.ranges, Files: o.files, Thorough: o.thorough, Progress: progress, Guest: g})
+	opt := diff.Options{Ranges: o.ranges, Files: o.files, Thorough: o.thorough, Progress: progress, Guest: g}
+	var res *diff.Result
+	if volA != "" {
+		res, err = compareVolumes(ctx, g, a, volA, args[1], b, volB, args[2], opt)
+	} else {
+		res, err = diff.Compare(ctx, a, b, opt)
+	}
 	done()
 	if ctx.Err() != nil {
 		return errInterrupted
@@ -75,4 +87,46 @@ func (o *diffOptions) run(ctx context.Context, args []string) error {
 		return errDiffers
 	}
 	return err
+}
+
+// diffSide resolves one side of diff: a checkpoint, or CHECKPOINT:VOL for
+// one volume of it, VOL being a live volume ("Disk0-p2") or a shadow copy
+// ("shadows/Disk0-p2@2021-03-13T22.13.17") as the mount names them. A
+// checkpoint whose name has a colon is still found by its whole name.
+func diffSide(cat *catalog.Catalog, arg string) (*catalog.VM, *catalog.Checkpoint, string, error) {
+	vm, cp, err := findCheckpoint(cat, arg)
+	if err == nil {
+		return vm, cp, "", nil
+	}
+	i := strings.LastIndex(arg, ":")
+	if i < 0 {
+		return nil, nil, "", err
+	}
+	vm, cp, err2 := findCheckpoint(cat, arg[:i])
+	if err2 != nil {
+		return nil, nil, "", err
+	}
+	return vm, cp, strings.Trim(arg[i+1:], "/"), nil
+}
+
+// compareVolumes diffs two states of one volume (see diff.CompareVolumes).
+func compareVolumes(ctx context.Context, g *guest.Options, a *catalog.Checkpoint, volA, nameA string, b *catalog.Checkpoint, volB, nameB string, opt diff.Options) (*diff.Result, error) {
+	vols, err := checkpointVolumes(a, g)
+	if err != nil {
+		return nil, err
+	}
+	va, err := pickVolume(a, vols, volA)
+	if err != nil {
+		return nil, err
+	}
+	if b != a {
+		if vols, err = checkpointVolumes(b, g); err != nil {
+			return nil, err
+		}
+	}
+	vb, err := pickVolume(b, vols, volB)
+	if err != nil {
+		return nil, err
+	}
+	return diff.CompareVolumes(ctx, nameA, va, nameB, vb, opt)
 }

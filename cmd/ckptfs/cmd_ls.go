@@ -68,6 +68,8 @@ type lsCheckpoint struct {
 	// Encrypted lists the checkpoint's encrypted volumes (BitLocker):
 	// locked or not, their protector types. Left out when there are none.
 	Encrypted []encryptedJSON `json:"encrypted_volumes,omitempty"`
+	// Shadows lists the Volume Shadow Copies of the checkpoint's volumes.
+	Shadows []lsShadow `json:"shadows"`
 }
 
 // lsDiskSize gives a disk's sizes at one checkpoint: the virtual disk,
@@ -81,6 +83,38 @@ type lsDiskSize struct {
 	Allocated   *int64 `json:"allocated"`
 }
 
+// lsShadow is one Volume Shadow Copy of a volume of a checkpoint.
+type lsShadow struct {
+	Volume  string `json:"volume"`        // the live volume, "Disk0-p2"
+	Dir     string `json:"dir,omitempty"` // "shadows/Disk0-p2@2021-03-13T22.13.17"; "" when unreadable
+	ID      string `json:"id"`            // store identifier
+	Created string `json:"created"`       // RFC 3339, UTC, with fractions
+	Offline bool   `json:"offline"`       // Windows no longer exposes it (vssadmin does not list it)
+	Error   string `json:"error,omitempty"`
+}
+
+// shadowsOf lists the shadow copies among a checkpoint's volumes.
+func shadowsOf(vols []namedVolume) []lsShadow {
+	out := []lsShadow{}
+	for _, nv := range vols {
+		v := nv.v
+		if !v.IsShadow() {
+			continue
+		}
+		dir := ""
+		if v.FS != nil && nv.name != "" {
+			dir = nv.dir()
+		}
+		sh := lsShadow{Volume: v.ShadowOf, Dir: dir, ID: v.ShadowID,
+			Created: v.Created.UTC().Format(time.RFC3339Nano), Offline: v.ShadowOffline}
+		if v.Err != nil {
+			sh.Error = v.Err.Error()
+		}
+		out = append(out, sh)
+	}
+	return out
+}
+
 func (o *lsOptions) run(ctx context.Context, args []string) error {
 	g, err := o.src.guestOptions()
 	if err != nil {
@@ -91,9 +125,9 @@ func (o *lsOptions) run(ctx context.Context, args []string) error {
 		return err
 	}
 	defer cat.Close()
-	enc := encryptedByCheckpoint(cat, g)
+	enc, shadows := volumeFacts(cat, g)
 	if o.json {
-		return printJSON(lsObject(cat, enc))
+		return printJSON(lsObject(cat, enc, shadows))
 	}
 	for i, vm := range cat.VMs {
 		if i > 0 {
@@ -104,7 +138,7 @@ func (o *lsOptions) run(ctx context.Context, args []string) error {
 			cfg = vm.Config
 		}
 		fmt.Fprintf(stdout, "%s  (%s)\n", escapeText(vm.Name), escapeText(cfg))
-		printTree(vm, nil, "  ", enc)
+		printTree(vm, nil, "  ", enc, shadows)
 	}
 	for _, w := range cat.Warnings {
 		fmt.Fprintf(stdout, "warning: %s\n", escapeText(w))
@@ -112,11 +146,12 @@ func (o *lsOptions) run(ctx context.Context, args []string) error {
 	return nil
 }
 
-// encryptedByCheckpoint finds the encrypted volumes of every checkpoint
-// (reading partition tables and first sectors, and unlocking with g's
-// keys).
-func encryptedByCheckpoint(cat *catalog.Catalog, g *guest.Options) map[*catalog.Checkpoint][]encryptedJSON {
+// volumeFacts finds the encrypted volumes and the shadow copies of every
+// checkpoint (reading partition tables, first sectors and shadow copy
+// catalogs, and unlocking with g's keys), in one scan of its volumes.
+func volumeFacts(cat *catalog.Catalog, g *guest.Options) (map[*catalog.Checkpoint][]encryptedJSON, map[*catalog.Checkpoint][]lsShadow) {
 	out := map[*catalog.Checkpoint][]encryptedJSON{}
+	shadows := map[*catalog.Checkpoint][]lsShadow{}
 	for _, vm := range cat.VMs {
 		for _, cp := range vm.Checkpoints {
 			vols, err := checkpointVolumes(cp, g)
@@ -130,12 +165,13 @@ func encryptedByCheckpoint(cat *catalog.Catalog, g *guest.Options) map[*catalog.
 			if e := encryptedOf(vs); len(e) > 0 {
 				out[cp] = e
 			}
+			shadows[cp] = shadowsOf(vols)
 		}
 	}
-	return out
+	return out, shadows
 }
 
-func lsObject(cat *catalog.Catalog, enc map[*catalog.Checkpoint][]encryptedJSON) lsJSON {
+func lsObject(cat *catalog.Catalog, enc map[*catalog.Checkpoint][]encryptedJSON, shadows map[*catalog.Checkpoint][]lsShadow) lsJSON {
 	out := lsJSON{VMs: []lsVM{}}
 	for _, p := range cat.Pending {
 		out.PendingMerges = append(out.PendingMerges, lsPending{Checkpoint: p.Checkpoint, Journal: p.Journal, Command: p.Command(cat.Source)})
@@ -160,6 +196,10 @@ func lsObject(cat *catalog.Catalog, enc map[*catalog.Checkpoint][]encryptedJSON)
 				c.DiskSizes = append(c.DiskSizes, diskSizes(d))
 			}
 			c.Encrypted = enc[cp]
+			c.Shadows = shadows[cp]
+			if c.Shadows == nil {
+				c.Shadows = []lsShadow{}
+			}
 			v.Checkpoints = append(v.Checkpoints, c)
 		}
 		out.VMs = append(out.VMs, v)
@@ -168,7 +208,7 @@ func lsObject(cat *catalog.Catalog, enc map[*catalog.Checkpoint][]encryptedJSON)
 }
 
 // printTree prints the checkpoints under parent, children indented.
-func printTree(vm *catalog.VM, parent *catalog.Checkpoint, indent string, enc map[*catalog.Checkpoint][]encryptedJSON) {
+func printTree(vm *catalog.VM, parent *catalog.Checkpoint, indent string, enc map[*catalog.Checkpoint][]encryptedJSON, shadows map[*catalog.Checkpoint][]lsShadow) {
 	for _, cp := range vm.Checkpoints {
 		if cp.Parent != parent {
 			continue
@@ -200,7 +240,21 @@ func printTree(vm *catalog.VM, parent *catalog.Checkpoint, indent string, enc ma
 		for _, e := range enc[cp] {
 			fmt.Fprintf(stdout, "%s    %s: %s\n", indent, escapeText(e.Volume), encryptionText(e))
 		}
-		printTree(vm, cp, indent+"  ", enc)
+		for _, sh := range shadows[cp] {
+			note := ""
+			if sh.Offline {
+				note = "  [offline]"
+			}
+			if sh.Error != "" {
+				note += "  (unreadable: " + sh.Error + ")"
+			}
+			name := sh.Dir
+			if name == "" {
+				name = "shadow of " + sh.Volume
+			}
+			fmt.Fprintf(stdout, "%s    %s  store %s%s\n", indent, escapeText(name), sh.ID, escapeText(note))
+		}
+		printTree(vm, cp, indent+"  ", enc, shadows)
 	}
 }
 

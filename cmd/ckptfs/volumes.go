@@ -99,6 +99,23 @@ func resolveGuestPath(cp *catalog.Checkpoint, g *guest.Options, p string) (fs.FS
 	return nil, "", fmt.Errorf("volume %q: %w (checkpoint %q has: %s)", vol, fs.ErrNotExist, cp.Name, strings.Join(names, ", "))
 }
 
+// pickVolume finds the readable volume a checkpoint shows as the
+// directory vol ("Disk0-p2", "shadows/Disk0-p2@2021-03-13T22.13.17").
+func pickVolume(cp *catalog.Checkpoint, vols []namedVolume, vol string) (*guest.Volume, error) {
+	var names []string
+	for _, nv := range vols {
+		if nv.v.FS == nil || nv.name == "" {
+			continue
+		}
+		if nv.dir() == vol {
+			return nv.v, nil
+		}
+		names = append(names, nv.dir())
+	}
+	sort.Strings(names)
+	return nil, fmt.Errorf("volume %q: %w (checkpoint %q has: %s)", vol, fs.ErrNotExist, cp.Name, strings.Join(names, ", "))
+}
+
 // foldPath returns the path as stored that p names on a filesystem that
 // matches names as Windows does (NTFS), when p itself does not exist:
 // users/ALICE/notes.txt finds Users/alice/Notes.txt, an exact name first.
