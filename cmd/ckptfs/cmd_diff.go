@@ -63,6 +63,9 @@ func (o *diffOptions) run(ctx context.Context, args []string) error {
 	if (volA == "") != (volB == "") {
 		return fmt.Errorf("%w: %q and %q: name a volume on both sides (CHECKPOINT:VOL) or on neither", errUsage, args[1], args[2])
 	}
+	if volA != "" && a != b {
+		return fmt.Errorf("%w: %q and %q: two volumes compare within one checkpoint (a shadow copy with its volume or another copy)", errUsage, args[1], args[2])
+	}
 	progress, done := newProgress("comparing", o.json)
 	opt := diff.Options{Ranges: o.ranges, Files: o.files, Thorough: o.thorough, Progress: progress, Guest: g}
 	var res *diff.Result
@@ -110,6 +113,7 @@ func diffSide(cat *catalog.Catalog, arg string) (*catalog.VM, *catalog.Checkpoin
 }
 
 // compareVolumes diffs two states of one volume (see diff.CompareVolumes).
+// Both are volumes of checkpoint a.
 func compareVolumes(ctx context.Context, g *guest.Options, a *catalog.Checkpoint, volA, nameA string, b *catalog.Checkpoint, volB, nameB string, opt diff.Options) (*diff.Result, error) {
 	vols, err := checkpointVolumes(a, g)
 	if err != nil {
@@ -118,11 +122,6 @@ func compareVolumes(ctx context.Context, g *guest.Options, a *catalog.Checkpoint
 	va, err := pickVolume(a, vols, volA)
 	if err != nil {
 		return nil, err
-	}
-	if b != a {
-		if vols, err = checkpointVolumes(b, g); err != nil {
-			return nil, err
-		}
 	}
 	vb, err := pickVolume(b, vols, volB)
 	if err != nil {

@@ -51,7 +51,8 @@ func UnpackSample(t testing.TB, name string) string {
 // Copy samples are sparse disks of 5 and 128 GiB holding a few MiB), and
 // returns its path. With vhdx, the disk is also wrapped as a dynamic VHDX
 // next to it (qemu-img; fast, as only the data is copied) and that path
-// is returned instead.
+// is returned instead; the raw disk stays beside it (for oracles that read
+// raw images only), under the member's name.
 func UntarSample(t testing.TB, name, member string, vhdx bool) string {
 	t.Helper()
 	NeedTool(t, "tar")
@@ -65,8 +66,5 @@ func UntarSample(t testing.TB, name, member string, vhdx bool) string {
 	NeedTool(t, "qemu-img")
 	out := strings.TrimSuffix(p, filepath.Ext(p)) + ".vhdx"
 	Run(t, "qemu-img", "convert", "-f", "raw", "-O", "vhdx", "-o", "subformat=dynamic", p, out)
-	if err := os.Remove(p); err != nil {
-		t.Fatal(err)
-	}
 	return out
 }
