@@ -19,6 +19,9 @@ type Reader struct {
 	// Blocks whose content may differ from the live volume's: every block
 	// any store of the stack lists, sorted.
 	touched []int64
+	// revKeys are the blocks the newest store's forwarders point to,
+	// sorted, when it is the store read.
+	revKeys []int64
 }
 
 // Open prepares the store's volume for reading. It reads the block lists
@@ -60,6 +63,12 @@ func (s *Store) Open() (*Reader, error) {
 		}
 	}
 	slices.Sort(r.touched)
+	if len(r.stack) == 1 {
+		for k := range r.stack[0].rev {
+			r.revKeys = append(r.revKeys, k)
+		}
+		slices.Sort(r.revKeys)
+	}
 	return r, nil
 }
 
@@ -245,6 +254,19 @@ func (r *Reader) Extents(off, n int64) []Extent {
 			pos = next
 			continue
 		}
+		// A run of unused blocks no store lists reads as zeros whole.
+		if b := pos / BlockSize; b == zero && (i >= len(r.touched) || r.touched[i] != b) {
+			stop := last
+			if i < len(r.touched) {
+				stop = r.touched[i]
+			}
+			if e := r.zeroRun(b, stop); e > b {
+				add(pos, min(e*BlockSize, end)-pos, Zero)
+				pos = min(e*BlockSize, end)
+				zero = r.nextZero(e, last)
+				continue
+			}
+		}
 		// pos is in a listed or unused block: look at it closely.
 		bend := min(end, (pos/BlockSize+1)*BlockSize)
 		for pos < bend {
@@ -261,6 +283,31 @@ func (r *Reader) Extents(off, n int64) []Extent {
 		}
 	}
 	return out
+}
+
+// zeroRun returns the end of the run of blocks from b (before stop) that
+// read as zeros for a newest store no entry lists: marked in the current
+// bitmap, in the previous one if any, and no forwarder's target. Whole
+// bytes of set bits are taken eight blocks at a time.
+func (r *Reader) zeroRun(b, stop int64) int64 {
+	m := r.stack[0]
+	cur, prev := m.current, m.previous
+	e := b
+	for e < stop && bitSet(cur, e) && (prev == nil || bitSet(prev, e)) && m.rev[e] == nil {
+		e++
+		for e%8 == 0 && e+8 <= stop && e/8 < int64(len(cur)) && cur[e/8] == 0xff &&
+			(prev == nil || e/8 < int64(len(prev)) && prev[e/8] == 0xff) && !r.revIn(e, e+8) {
+			e += 8
+		}
+	}
+	return e
+}
+
+// revIn reports whether a forwarder of the newest store points into
+// blocks [b, e).
+func (r *Reader) revIn(b, e int64) bool {
+	i := sort.Search(len(r.revKeys), func(i int) bool { return r.revKeys[i] >= b })
+	return i < len(r.revKeys) && r.revKeys[i] < e
 }
 
 // nextZero gives the first block at or after b, and before last, that

@@ -41,7 +41,7 @@ var (
 
 // unpack extracts the sample's sparse disk (5 GiB and 128 GiB, a few
 // MiB of data) into a temporary folder, keeping its holes.
-func unpack(t *testing.T, s sample) string {
+func unpack(t testing.TB, s sample) string {
 	t.Helper()
 	return testutil.UntarSample(t, s.archive, s.image, false)
 }
@@ -429,4 +429,31 @@ func allZero(b []byte) bool {
 		}
 	}
 	return true
+}
+
+// BenchmarkOpen128GiB opens the catalog and every store of the 128 GiB
+// Server 2003 volume and maps it: the cost follows the metadata (a few
+// block lists and bitmaps), not the volume's size.
+func BenchmarkOpen128GiB(b *testing.B) {
+	img := testutil.UntarSample(b, win2003.archive, win2003.image, false)
+	f, err := os.Open(img)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	live := io.NewSectionReader(f, win2003.start*512, win2003.sectors*512)
+	b.ResetTimer()
+	for range b.N {
+		v, err := vss.NewVolume(live, live.Size())
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, s := range v.Stores() {
+			r, err := s.Open()
+			if err != nil {
+				b.Fatal(err)
+			}
+			r.Extents(0, r.Size())
+		}
+	}
 }

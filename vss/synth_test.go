@@ -16,7 +16,9 @@ import (
 //	blocks 11-13 copied data: B's block 20 ('B'), A's block 20 ('A'),
 //	             A's overlay of block 21's first sector ('O')
 //
-// A also forwards block 22 to block 23; B's bitmap marks block 30 unused.
+// A also forwards block 22 to block 23; B forwards block 17 to block 26,
+// and its bitmaps mark blocks 24-31 unused (26, a forwarder's target,
+// still reads).
 const synthBlocks = 32
 
 var (
@@ -70,7 +72,10 @@ func synthVolume() []byte {
 		{Original: blk(22), Relative: blk(23), Flags: flagForwarder},
 		{Original: blk(25), Offset: blk(12), Flags: flagNotUsed},
 	}, nil, false)
-	store(6, []descriptor{{Original: blk(20), Offset: blk(11)}}, []int64{30}, true)
+	store(6, []descriptor{
+		{Original: blk(20), Offset: blk(11)},
+		{Original: blk(17), Relative: blk(26), Flags: flagForwarder},
+	}, []int64{24, 25, 26, 27, 28, 29, 30, 31}, true)
 	fill(img[blk(11):blk(12)], 'B')
 	fill(img[blk(12):blk(13)], 'A')
 	fill(img[blk(13):blk(14)], 'O')
@@ -95,7 +100,9 @@ func expected(copyA bool, b int64) []byte {
 		fill(want[:512], 'O')
 	case b == 22 && copyA:
 		fill(want, 0x40+23)
-	case b == 30 && !copyA:
+	case b == 17:
+		fill(want, 0x40+26)
+	case b >= 24 && b != 26 && !copyA:
 		clear(want)
 	}
 	return want
