@@ -95,7 +95,7 @@ mutate:
 	bash scripts/mutate.sh -n $(MUTANTS)
 
 bench: build
-	$(GO) test -run '^$$' -bench . -benchmem ./vhdx ./ntfs ./fs ./export ./diff ./guest ./xfs ./bitlocker ./remote
+	$(GO) test -run '^$$' -bench . -benchmem ./vhdx ./ntfs ./fs ./export ./diff ./guest ./xfs ./bitlocker ./remote ./vss
 	bash scripts/bench.sh
 
 demo: deps build
