@@ -194,11 +194,10 @@ func TestShadowsMount(t *testing.T) {
 	}
 	var js struct {
 		Volumes []struct {
-			Name, Image string
-			Shadow      *struct {
-				Of, ID, Created string
-				Offline         bool
-			}
+			Name     string
+			ShadowOf string `json:"shadow_of"`
+			ShadowID string `json:"shadow_id"`
+			Offline  *bool
 		}
 	}
 	b, err := os.ReadFile(filepath.Join(cp, "checkpoint.json"))
@@ -207,7 +206,10 @@ func TestShadowsMount(t *testing.T) {
 	}
 	var offline []string
 	for _, vj := range js.Volumes {
-		if vj.Shadow != nil && vj.Shadow.Offline {
+		if vj.ShadowOf != "" && (vj.Offline == nil || vj.ShadowID == "") {
+			t.Errorf("checkpoint.json: %s lacks its store id or offline flag", vj.Name)
+		}
+		if vj.Offline != nil && *vj.Offline {
 			offline = append(offline, vj.Name)
 		}
 	}
