@@ -142,6 +142,13 @@ func TestShadowsMount(t *testing.T) {
 	theirs := t.TempDir()
 	testutil.Run(t, "vshadowmount", "-o", fmt.Sprint(start), raw, theirs)
 	defer fuseUnmount(t, theirs)
+	// vshadowmount returns before its file system answers.
+	for i := 0; i < 200; i++ {
+		if _, err := os.Stat(filepath.Join(theirs, "vss6")); err == nil {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 
 	f, err := os.Open(raw)
 	if err != nil {
