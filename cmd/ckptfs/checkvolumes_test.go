@@ -76,7 +76,7 @@ func ntfsDisk(t *testing.T, damage func(raw []byte, mft int), files ...string) s
 func TestCheckGuestVolumes(t *testing.T) {
 	clean := ntfsDisk(t, func([]byte, int) {})
 	out, errs, code := ckptfs(t, "check", clean)
-	if code != exitOK || !strings.Contains(out, "1 guest volumes") {
+	if code != exitOK || !strings.Contains(out, "1 guest volume ") {
 		t.Fatalf("clean NTFS: exit %d\n%s%s", code, out, errs)
 	}
 	for _, c := range []struct {
