@@ -56,9 +56,12 @@ var (
 )
 
 // OpendirHandle opens the directory; the listing is read at the first
-// READDIR, as go-fuse's own handle does.
+// READDIR, as go-fuse's own handle does. The kernel may keep the listing
+// in its page cache across opens (FOPEN_CACHE_DIR, FOPEN_KEEP_CACHE):
+// nothing in a guest volume changes while it is mounted, so a second walk
+// lists every directory without a request.
 func (d *guestDir) OpendirHandle(ctx context.Context, flags uint32) (gofs.FileHandle, uint32, syscall.Errno) {
-	return &guestDirHandle{d: d}, 0, 0
+	return &guestDirHandle{d: d}, fuse.FOPEN_CACHE_DIR | fuse.FOPEN_KEEP_CACHE, 0
 }
 
 func (h *guestDirHandle) load(ctx context.Context) syscall.Errno {
