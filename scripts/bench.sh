@@ -15,7 +15,11 @@
 #  9. XFS: find -ls and sha256 of every file of a 50,000-file volume, cold,
 #     ckptfs mount vs the kernel's loop mount (as root);
 # 10. BitLocker: a 200 MiB file read cold through the mount from an
-#     AES-XTS-128 volume vs the same file on the unencrypted volume.
+#     AES-XTS-128 volume vs the same file on the unencrypted volume;
+# 11. tree walks (testdata/perf/tree.sh, 50,000 small files in 1,020
+#     folders): NTFS find, hash of every file and ckptfs cp vs ntfs-3g
+#     (find, sha256sum, cp -a), ext4 find and hash vs the kernel's loop
+#     mount (as root). `ls -l` of 100,000 entries is in section 6.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${RUNS:-3}
@@ -26,6 +30,7 @@ cleanup() {
 	for m in "${mounts[@]}"; do fusermount3 -u "$m" 2>/dev/null || true; done
 	umount "$work/bk" 2>/dev/null || true # the kernel's btrfs mount, if left
 	umount "$work/xk" 2>/dev/null || true # the kernel's XFS mount, if left
+	umount "$work/ek" 2>/dev/null || true # the kernel's ext4 mount, if left
 	sleep 0.5
 	rm -rf "$work"
 }
@@ -189,6 +194,11 @@ printf '%-52s %11ss %11ss %8s\n' "NTFS: read a 256 MiB file cold, vs ntfs-3g" "$
 ckl=$(for _ in $(seq "$RUNS"); do cold ls -f "$ckvol/$bigdir"; done | median)
 n3l=$(for _ in $(seq "$RUNS"); do cold ls -f "$work/n3g/$bigdir"; done | median)
 printf '%-52s %11ss %11ss %8s\n' "NTFS: list a 100,000-entry directory cold, vs ntfs-3g" "$ckl" "$n3l" "$(ratio "$n3l" "$ckl")"
+# ls -l stats every entry: a LOOKUP each through ntfs-3g, READDIRPLUS
+# batches through ckptfs once the kernel sees the stats.
+ckl=$(for _ in $(seq "$RUNS"); do cold ls -l "$ckvol/$bigdir"; done | median)
+n3l=$(for _ in $(seq "$RUNS"); do cold ls -l "$work/n3g/$bigdir"; done | median)
+printf '%-52s %11ss %11ss %8s\n' "NTFS: ls -l of a 100,000-entry directory cold, vs ntfs-3g" "$ckl" "$n3l" "$(ratio "$n3l" "$ckl")"
 
 # NBD: the 4-layer chain served by `ckptfs serve` against qemu-nbd serving
 # an exported raw copy of the same checkpoint: a whole-disk nbdcopy (cold)
@@ -293,4 +303,77 @@ if command -v mkfs.fat >/dev/null && command -v mcopy >/dev/null; then
 	fusermount3 -u "$work/blck" 2>/dev/null || true
 	fusermount3 -u "$work/plck" 2>/dev/null || true
 	rm -rf "$bl"
+fi
+
+# Tree walks: 50,000 files of 1 to 6,000 bytes in 20 x 50 folders
+# (testdata/perf/tree.sh; the images are kept in testdata/out/perf between
+# runs), each wrapped in a VHDX. Every walk starts cold (fresh page cache,
+# and a fresh mount so the FUSE server's caches are empty too); warm walks
+# repeat it on the same mount with the page cache kept.
+treewalk() { # treewalk LABEL CKDIR OTHERDIR OTHERNAME: find and hash, cold and warm
+	local ck=$2 ot=$3 c o
+	findall() { find "$1" | wc -l; }
+	hashall() { (cd "$1" && find . -type f -print0 | xargs -0 sha256sum >/dev/null); }
+	c=$(for _ in $(seq "$RUNS"); do remount_tree; cold findall "$ck"; done | median)
+	o=$(for _ in $(seq "$RUNS"); do remount_tree; cold findall "$ot"; done | median)
+	printf '%-52s %11ss %11ss %8s\n' "$1: find 51,021 entries cold, vs $4" "$c" "$o" "$(ratio "$o" "$c")"
+	c=$(for _ in $(seq "$RUNS"); do timed findall "$ck"; echo; done | median)
+	o=$(for _ in $(seq "$RUNS"); do timed findall "$ot"; echo; done | median)
+	printf '%-52s %11ss %11ss %8s\n' "$1: the same find warm, vs $4" "$c" "$o" "$(ratio "$o" "$c")"
+	c=$(for _ in $(seq "$RUNS"); do remount_tree; cold hashall "$ck"; done | median)
+	o=$(for _ in $(seq "$RUNS"); do remount_tree; cold hashall "$ot"; done | median)
+	printf '%-52s %11ss %11ss %8s\n' "$1: sha256 of every file cold, vs $4" "$c" "$o" "$(ratio "$o" "$c")"
+}
+if command -v mkntfs >/dev/null && command -v ntfs-3g >/dev/null; then
+	echo
+	echo "building the tree volumes (testdata/perf/tree.sh)"
+	tree=testdata/out/perf
+	bash testdata/perf/tree.sh "$tree" ntfs
+	mkdir -p "$work/tvhdx" "$work/tck" "$work/t3g"
+	bin/mkchain -o "$work/tvhdx" -name tree "$tree/tree-ntfs.img" >/dev/null
+	remount_tree() {
+		fusermount3 -u "$work/tck" 2>/dev/null || true
+		fusermount3 -u "$work/t3g" 2>/dev/null || true
+		sleep 0.3
+		bin/ckptfs mount "$work/tvhdx/tree.vhdx" "$work/tck" 2>/dev/null &
+		ntfs-3g -o ro "$tree/tree-ntfs.img" "$work/t3g"
+		wait_for "$work/tck/latest"
+	}
+	mounts+=("$work/tck" "$work/t3g")
+	treewalk NTFS "$work/tck/checkpoints/Now/Disk0-vol" "$work/t3g" ntfs-3g
+	# A copy of the whole volume (50,000 files) to the local disk, synced:
+	# ckptfs cp reads the VHDX itself; cp -a reads through ntfs-3g.
+	remount_tree
+	cpck() { bin/ckptfs cp "$work/tvhdx/tree.vhdx" Now Disk0-vol "$work/cpck" && sync; }
+	cp3g() { cp -a "$work/t3g" "$work/cp3g" && sync; }
+	for i in $(seq "$RUNS"); do
+		a() { rm -rf "$work/cpck"; fresh; timed cpck; }
+		b() { rm -rf "$work/cp3g"; fresh; timed cp3g; }
+		if [ $((i % 2)) = 1 ]; then x=$(a); y=$(b); else y=$(b); x=$(a); fi
+		echo "$x $y"
+	done >"$work/cp.times"
+	rm -rf "$work/cpck" "$work/cp3g"
+	x=$(awk '{print $1}' "$work/cp.times" | median); y=$(awk '{print $2}' "$work/cp.times" | median)
+	printf '%-52s %11ss %11ss %8s\n' "NTFS: ckptfs cp of 50,000 files cold, vs cp -a" "$x" "$y" "$(ratio "$y" "$x")"
+	fusermount3 -u "$work/tck" 2>/dev/null || true
+	fusermount3 -u "$work/t3g" 2>/dev/null || true
+fi
+if [ "$(id -u)" = 0 ] && command -v mkfs.ext4 >/dev/null; then
+	echo
+	tree=testdata/out/perf
+	bash testdata/perf/tree.sh "$tree" ext4
+	mkdir -p "$work/evhdx" "$work/eck" "$work/ek"
+	bin/mkchain -o "$work/evhdx" -name tree4 "$tree/tree-ext4.img" >/dev/null
+	remount_tree() {
+		fusermount3 -u "$work/eck" 2>/dev/null || true
+		umount "$work/ek" 2>/dev/null || true
+		sleep 0.3
+		bin/ckptfs mount "$work/evhdx/tree4.vhdx" "$work/eck" 2>/dev/null &
+		mount -o ro,loop "$tree/tree-ext4.img" "$work/ek"
+		wait_for "$work/eck/latest"
+	}
+	mounts+=("$work/eck")
+	treewalk ext4 "$work/eck/checkpoints/Now/Disk0-vol" "$work/ek" kernel
+	fusermount3 -u "$work/eck" 2>/dev/null || true
+	umount "$work/ek" 2>/dev/null || true
 fi
