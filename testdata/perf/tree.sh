@@ -8,7 +8,8 @@
 #   ext4: OUTDIR/tree-ext4.img, 400 MiB, made by mkfs.ext4 -d (no root).
 # Contents are fixed (file i holds its own path and a slice of one
 # pattern), so both volumes hold the same bytes. An image already built by
-# this version of the script is kept: building the NTFS one takes a minute.
+# this version of the script (IMG.stamp holds the script's hash; a
+# checkout's new mtime does not count) is kept: the NTFS one takes minutes.
 set -euo pipefail
 out=${1:?usage: $0 OUTDIR ntfs|ext4}
 what=${2:?usage: $0 OUTDIR ntfs|ext4}
@@ -30,7 +31,8 @@ populate() {
 	done
 }
 
-fresh() { [ -s "$1" ] && [ "$1" -nt "${BASH_SOURCE[0]}" ]; }
+version=$(sha256sum <"${BASH_SOURCE[0]}" | cut -c1-16)
+fresh() { [ -s "$1" ] && [ "$(cat "$1.stamp" 2>/dev/null)" = "$version" ]; }
 
 case $what in
 ntfs)
@@ -46,6 +48,7 @@ ntfs)
 	sync
 	fusermount3 -u "$mnt"
 	mv "$img.tmp" "$img"
+	echo "$version" >"$img.stamp"
 	;;
 ext4)
 	img=$out/tree-ext4.img
@@ -56,6 +59,7 @@ ext4)
 	rm -f "$img.tmp"
 	mkfs.ext4 -q -F -L ckpttree -E root_owner=0:0 -d "$src" "$img.tmp" 400M >/dev/null
 	mv "$img.tmp" "$img"
+	echo "$version" >"$img.stamp"
 	;;
 *) echo "usage: $0 OUTDIR ntfs|ext4" >&2; exit 2 ;;
 esac
