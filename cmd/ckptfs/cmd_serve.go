@@ -61,7 +61,7 @@ func (o *serveOptions) run(ctx context.Context, args []string) error {
 	}
 	defer cat.Close()
 	for _, w := range cat.Warnings {
-		fmt.Fprintf(os.Stderr, "ckptfs serve: warning: %s\n", displayName(w))
+		fmt.Fprintf(os.Stderr, "ckptfs serve: warning: %s\n", escapeText(w))
 	}
 	release, err := mount.LockCatalog(cat)
 	if err != nil {
@@ -181,7 +181,7 @@ func (o *serveOptions) announce(ex *serveExports, listeners []net.Listener) erro
 		return printJSON(serveJSON{Listen: where, Default: ex.defaultName, Exports: ex.list})
 	}
 	for _, e := range ex.list {
-		fmt.Fprintf(stdout, "%s\t%s\n", displayName(e.Name), humanize.IBytes(uint64(e.Size)))
+		fmt.Fprintf(stdout, "%s\t%s\n", escapeText(e.Name), humanize.IBytes(uint64(e.Size)))
 	}
 	if len(ex.list) == 0 {
 		return fmt.Errorf("nothing to serve: %w", fs.ErrNotExist)

@@ -3,8 +3,6 @@ package main
 import (
 	"fmt"
 	"strconv"
-	"strings"
-	"unicode"
 
 	"github.com/ckptfs/ckptfs/catalog"
 	"github.com/ckptfs/ckptfs/guest"
@@ -130,13 +128,4 @@ func imageMap(img vhdx.Image, base int64) func(off, n int64) ([]nbd.Extent, erro
 		}
 		return out, nil
 	}
-}
-
-// displayName quotes a name that holds control characters, so that a
-// guest-chosen name cannot forge lines or drive the terminal.
-func displayName(s string) string {
-	if strings.IndexFunc(s, unicode.IsControl) < 0 {
-		return s
-	}
-	return strconv.Quote(s)
 }
