@@ -1,0 +1,84 @@
+package wimtest
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// Decoder is a chunk decompressor under test: it fills out from src.
+type Decoder func(out, src []byte) error
+
+// CheckChunks decodes every compressed chunk wimlib wrote for the corpus
+// in dir (made by Corpus) with compress ("XPRESS", "LZX") at chunk size
+// chunk, compares each with the source, and returns how many compressed
+// chunks were decoded. Chunks wimlib stored raw are compared too.
+func CheckChunks(t *testing.T, dir, compress string, chunk int, decode Decoder) int {
+	t.Helper()
+	decoded := 0
+	for name, r := range Capture(t, dir, compress, chunk) {
+		want, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !r.Compressed {
+			continue
+		}
+		stored, sizes, err := Chunks(r, chunk)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		for i, s := range stored {
+			out := make([]byte, sizes[i])
+			if len(s) == sizes[i] {
+				copy(out, s) // stored raw
+			} else if err := decode(out, s); err != nil {
+				t.Fatalf("chunk size %d, %s chunk %d: %v", chunk, name, i, err)
+			} else {
+				decoded++
+			}
+			if !bytes.Equal(out, want[i*chunk:i*chunk+sizes[i]]) {
+				t.Fatalf("chunk size %d, %s chunk %d: content differs", chunk, name, i)
+			}
+		}
+	}
+	return decoded
+}
+
+// BenchmarkChunks times decode over every compressed chunk wimlib wrote
+// for the test corpus; bytes/s count output bytes.
+func BenchmarkChunks(b *testing.B, compress string, chunk int, decode Decoder) {
+	dir := b.TempDir()
+	Corpus(b, dir)
+	var chunks [][]byte
+	var sizes []int
+	for _, r := range Capture(b, dir, compress, chunk) {
+		if !r.Compressed {
+			continue
+		}
+		st, sz, err := Chunks(r, chunk)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for i := range st {
+			if len(st[i]) != sz[i] {
+				chunks, sizes = append(chunks, st[i]), append(sizes, sz[i])
+			}
+		}
+	}
+	total := 0
+	for _, s := range sizes {
+		total += s
+	}
+	out := make([]byte, chunk)
+	b.SetBytes(int64(total))
+	b.ResetTimer()
+	for range b.N {
+		for i, c := range chunks {
+			if err := decode(out[:sizes[i]], c); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+}
