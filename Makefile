@@ -79,6 +79,7 @@ FUZZ_TARGETS := \
 	./vss:FuzzStore \
 	./bitlocker:FuzzMetadata \
 	./bitlocker:FuzzStartupKey \
+	./internal/jbd2:FuzzReplay \
 	# end
 
 fuzz:

@@ -21,6 +21,7 @@ import (
 	"github.com/ckptfs/ckptfs/diff"
 	"github.com/ckptfs/ckptfs/export"
 	"github.com/ckptfs/ckptfs/guest"
+	"github.com/ckptfs/ckptfs/internal/jbd2"
 	"github.com/ckptfs/ckptfs/internal/lzx"
 	"github.com/ckptfs/ckptfs/internal/srcfile"
 	"github.com/ckptfs/ckptfs/internal/xpress"
@@ -112,6 +113,7 @@ var table = []struct {
 	{vss.ErrNoShadows, NotFound},
 	{xfs.ErrUnsupported, Unsupported},
 	{btrfs.ErrUnsupported, Unsupported},
+	{jbd2.ErrUnsupported, Unsupported},
 	{btrfs.ErrDevices, Unsupported}, // striped or on devices not given: ckptfs reads one disk
 
 	{vhdx.ErrFormat, BadImage},
@@ -127,6 +129,8 @@ var table = []struct {
 	{xfs.ErrLoop, BadImage},
 	{xfs.ErrRange, BadImage},
 	{lzx.ErrFormat, BadImage},
+	{jbd2.ErrFormat, BadImage},
+	{jbd2.ErrChecksum, BadImage},
 	{guest.ErrFormat, BadImage},
 	{guest.ErrOutOfRange, BadImage},
 	{btrfs.ErrFormat, BadImage},

@@ -22,6 +22,7 @@ import (
 	"github.com/ckptfs/ckptfs/export"
 	"github.com/ckptfs/ckptfs/guest"
 	"github.com/ckptfs/ckptfs/internal/errclass"
+	"github.com/ckptfs/ckptfs/internal/jbd2"
 	"github.com/ckptfs/ckptfs/internal/lzx"
 	"github.com/ckptfs/ckptfs/internal/srcfile"
 	"github.com/ckptfs/ckptfs/internal/xpress"
@@ -97,6 +98,9 @@ var sentinels = map[string]struct {
 	"vss.ErrLoop":               {vss.ErrLoop, errclass.BadImage},
 	"vss.ErrUnsupported":        {vss.ErrUnsupported, errclass.Unsupported},
 	"vss.ErrNotStorage":         {vss.ErrNotStorage, errclass.Usage},
+	"jbd2.ErrFormat":            {jbd2.ErrFormat, errclass.BadImage},
+	"jbd2.ErrChecksum":          {jbd2.ErrChecksum, errclass.BadImage},
+	"jbd2.ErrUnsupported":       {jbd2.ErrUnsupported, errclass.Unsupported},
 	"xfs.ErrFormat":             {xfs.ErrFormat, errclass.BadImage},
 	"xfs.ErrChecksum":           {xfs.ErrChecksum, errclass.BadImage},
 	"xfs.ErrUnsupported":        {xfs.ErrUnsupported, errclass.Unsupported},
