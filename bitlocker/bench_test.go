@@ -23,9 +23,7 @@ func benchCipher(b *testing.B, m Method, sectorSize int) {
 	b.ResetTimer()
 	cpu0 := cpuTime()
 	for i := 0; i < b.N; i++ {
-		for off := 0; off < len(buf); off += sectorSize {
-			c.decrypt(buf[off:off+sectorSize], int64(off))
-		}
+		c.decrypt(buf, buf, 0)
 	}
 	reportCPURate(b, cpu0, int64(b.N)*int64(len(buf)))
 }

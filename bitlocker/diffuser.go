@@ -24,14 +24,26 @@ var (
 func diffuserADecrypt(d []uint32) {
 	n := len(d)
 	for c := 0; c < aCycles; c++ {
-		for i := 0; i < 8; i++ {
-			d[i] += d[(i-2+n)%n] ^ bits.RotateLeft32(d[(i-5+n)%n], rotA[i%4])
+		for i := 0; i < 8; i++ { // the words whose inputs wrap around
+			j, k := i-2, i-5
+			if j < 0 {
+				j += n
+			}
+			if k < 0 {
+				k += n
+			}
+			d[i] += d[j] ^ bits.RotateLeft32(d[k], rotA[i&3])
 		}
+		// p5..p1 carry d[i-5]..d[i-1], just computed, in registers.
+		p5, p4, p3, p2, p1 := d[3], d[4], d[5], d[6], d[7]
 		for i := 8; i+4 <= n; i += 4 {
-			d[i] += d[i-2] ^ bits.RotateLeft32(d[i-5], 9)
-			d[i+1] += d[i-1] ^ d[i-4]
-			d[i+2] += d[i] ^ bits.RotateLeft32(d[i-3], 13)
-			d[i+3] += d[i+1] ^ d[i-2]
+			s := d[i : i+4 : i+4]
+			x0 := s[0] + (p2 ^ bits.RotateLeft32(p5, 9))
+			x1 := s[1] + (p1 ^ p4)
+			x2 := s[2] + (x0 ^ bits.RotateLeft32(p3, 13))
+			x3 := s[3] + (x1 ^ p2)
+			s[0], s[1], s[2], s[3] = x0, x1, x2, x3
+			p5, p4, p3, p2, p1 = p1, x0, x1, x2, x3
 		}
 	}
 }
@@ -40,14 +52,23 @@ func diffuserBDecrypt(d []uint32) {
 	n := len(d)
 	for c := 0; c < bCycles; c++ {
 		i := 0
+		// Every word read here is one this pass has not changed yet.
 		for ; i+8 < n; i += 4 {
-			d[i] += d[i+2] ^ d[i+5]
-			d[i+1] += d[i+3] ^ bits.RotateLeft32(d[i+6], 10)
-			d[i+2] += d[i+4] ^ d[i+7]
-			d[i+3] += d[i+5] ^ bits.RotateLeft32(d[i+8], 25)
+			s := d[i : i+9 : i+9]
+			s[0] += s[2] ^ s[5]
+			s[1] += s[3] ^ bits.RotateLeft32(s[6], 10)
+			s[2] += s[4] ^ s[7]
+			s[3] += s[5] ^ bits.RotateLeft32(s[8], 25)
 		}
-		for ; i < n; i++ {
-			d[i] += d[(i+2)%n] ^ bits.RotateLeft32(d[(i+5)%n], rotB[i%4])
+		for ; i < n; i++ { // the words whose inputs wrap around
+			j, k := i+2, i+5
+			if j >= n {
+				j -= n
+			}
+			if k >= n {
+				k -= n
+			}
+			d[i] += d[j] ^ bits.RotateLeft32(d[k], rotB[i&3])
 		}
 	}
 }
@@ -56,7 +77,14 @@ func diffuserAEncrypt(d []uint32) {
 	n := len(d)
 	for c := 0; c < aCycles; c++ {
 		for i := n - 1; i >= 0; i-- {
-			d[i] -= d[(i-2+n)%n] ^ bits.RotateLeft32(d[(i-5+n)%n], rotA[i%4])
+			j, k := i-2, i-5
+			if j < 0 {
+				j += n
+			}
+			if k < 0 {
+				k += n
+			}
+			d[i] -= d[j] ^ bits.RotateLeft32(d[k], rotA[i&3])
 		}
 	}
 }
@@ -65,7 +93,14 @@ func diffuserBEncrypt(d []uint32) {
 	n := len(d)
 	for c := 0; c < bCycles; c++ {
 		for i := n - 1; i >= 0; i-- {
-			d[i] -= d[(i+2)%n] ^ bits.RotateLeft32(d[(i+5)%n], rotB[i%4])
+			j, k := i+2, i+5
+			if j >= n {
+				j -= n
+			}
+			if k >= n {
+				k -= n
+			}
+			d[i] -= d[j] ^ bits.RotateLeft32(d[k], rotB[i&3])
 		}
 	}
 }

@@ -177,26 +177,43 @@ func (r *Reader) readData(p []byte, pos, delta int64) error {
 // readSectors reads whole sectors at disk offset phys and decrypts those
 // BitLocker has encrypted.
 func (r *Reader) readSectors(buf []byte, phys int64) error {
-	if _, err := r.v.r.ReadAt(buf, phys); err != nil {
+	if n, err := r.v.r.ReadAt(buf, phys); err != nil && n < len(buf) {
 		if errors.Is(err, io.EOF) {
 			err = io.ErrUnexpectedEOF
 		}
 		return fmt.Errorf("bitlocker: reading %d bytes at byte 0x%x: %w", len(buf), phys, err)
 	}
-	for i := int64(0); i < int64(len(buf)); i += r.ss {
-		at := phys + i
-		sec := buf[i : i+r.ss]
-		if r.v.Version == 1 {
-			if r.vistaPlain(sec, at) {
-				continue
-			}
-		}
-		if at >= r.encSize {
-			continue // past the encrypted part: stored in the clear
-		}
-		r.c.decrypt(sec, at)
-	}
+	r.decryptSectors(buf, phys)
 	return nil
+}
+
+// decryptSectors decrypts in place the sectors of buf (read from disk
+// offset phys) that BitLocker encrypted: all of them but those at or past
+// the encrypted size (a conversion under way or paused) and, on Vista,
+// the first sixteen and the NTFS backup boot sector.
+func (r *Reader) decryptSectors(buf []byte, phys int64) {
+	n := int64(len(buf))
+	if phys+n > r.encSize {
+		// the sectors that start before the encrypted size
+		n = max(0, (r.encSize-phys+r.ss-1)/r.ss*r.ss)
+		buf = buf[:n]
+	}
+	if r.v.Version != 1 {
+		r.c.decrypt(buf, buf, phys)
+		return
+	}
+	start := int64(0) // of the run of encrypted sectors being gathered
+	for i := int64(0); i < n; i += r.ss {
+		if r.vistaPlain(buf[i:i+r.ss], phys+i) {
+			if i > start {
+				r.c.decrypt(buf[start:i], buf[start:i], phys+start)
+			}
+			start = i + r.ss
+		}
+	}
+	if n > start {
+		r.c.decrypt(buf[start:n], buf[start:n], phys+start)
+	}
 }
 
 // Format prints what the Reader is, never its key schedule (fmt would
