@@ -3,6 +3,7 @@ package bitlocker
 import (
 	"encoding/binary"
 	"math/rand/v2"
+	"sync"
 	"testing"
 )
 
@@ -36,6 +37,25 @@ type builtVol struct {
 
 func buildVolume(t testing.TB, spec volSpec) *builtVol {
 	t.Helper()
+	built.Lock()
+	defer built.Unlock()
+	if bv, ok := built.m[spec]; ok {
+		return bv
+	}
+	bv := buildVolumeOnce(t, spec)
+	built.m[spec] = bv
+	return bv
+}
+
+// built keeps the volumes built so far: several tests read the same
+// specs, and building (sector by sector, block by block) is much of the
+// package's test time under the race detector. Nobody writes to them.
+var built = struct {
+	sync.Mutex
+	m map[volSpec]*builtVol
+}{m: map[volSpec]*builtVol{}}
+
+func buildVolumeOnce(t testing.TB, spec volSpec) *builtVol {
 	if spec.size == 0 {
 		spec.size = 4 << 20
 	}

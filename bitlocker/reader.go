@@ -175,8 +175,17 @@ func (r *Reader) readData(p []byte, pos, delta int64) error {
 }
 
 // readSectors reads whole sectors at disk offset phys and decrypts those
-// BitLocker has encrypted.
+// BitLocker has encrypted. A large read is cut into pieces that other
+// cores read and decrypt too (parallel.go).
 func (r *Reader) readSectors(buf []byte, phys int64) error {
+	if len(buf) >= 2*pieceBytes {
+		return r.parallel(buf, phys)
+	}
+	return r.readPiece(buf, phys)
+}
+
+// readPiece reads and decrypts whole sectors on the calling goroutine.
+func (r *Reader) readPiece(buf []byte, phys int64) error {
 	if n, err := r.v.r.ReadAt(buf, phys); err != nil && n < len(buf) {
 		if errors.Is(err, io.EOF) {
 			err = io.ErrUnexpectedEOF

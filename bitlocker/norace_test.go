@@ -1,0 +1,5 @@
+//go:build !race
+
+package bitlocker
+
+const raceEnabled = false
