@@ -14,8 +14,10 @@
 #     ckptfs mount vs the kernel's loop mount (as root);
 #  9. XFS: find -ls and sha256 of every file of a 50,000-file volume, cold,
 #     ckptfs mount vs the kernel's loop mount (as root);
-# 10. BitLocker: a 200 MiB file read cold through the mount from an
-#     AES-XTS-128 volume vs the same file on the unencrypted volume;
+# 10. BitLocker (scripts/bench-bitlocker.sh): decryption MB per CPU-second,
+#     and a 200 MiB file read cold through the mount from AES-XTS-128 (512-
+#     and 4096-byte sectors) and CBC + Elephant volumes vs the same file on
+#     the unencrypted volume;
 # 11. tree walks (testdata/perf/tree.sh, 50,000 small files in 1,020
 #     folders): NTFS find, hash of every file and ckptfs cp vs ntfs-3g
 #     (find, sha256sum, cp -a), ext4 find and hash vs the kernel's loop
@@ -274,36 +276,13 @@ if [ "$(id -u)" = 0 ] && command -v mkfs.xfs >/dev/null; then
 	rm -rf "$work/xfs" "$work/xvhdx"
 fi
 
-# BitLocker: a 256 MiB FAT32 volume holding a 200 MiB file, encrypted with
-# AES-XTS-128 (Windows 10's default) by tools/mkbitlocker, and the same
-# volume unencrypted, each wrapped in a VHDX and mounted; the file is read
-# cold through both mounts in one run. The Go benchmarks (make bench,
-# ./bitlocker) give the decryption rate itself, per CPU second.
-if command -v mkfs.fat >/dev/null && command -v mcopy >/dev/null; then
-	echo
-	echo "building the BitLocker benchmark volume (256 MiB FAT32, AES-XTS-128)"
-	bl="$work/bl"
-	mkdir -p "$bl" "$work/blck" "$work/plck"
-	mkfs.fat -F 32 -C "$bl/plain.img" 262144 >/dev/null
-	head -c 200M /dev/urandom >"$bl/big.bin"
-	mcopy -i "$bl/plain.img" "$bl/big.bin" ::BIG.BIN
-	rm "$bl/big.bin"
-	bin/mkbitlocker -o "$bl/enc.img" -password bench "$bl/plain.img"
-	printf 'password:bench\n' >"$bl/keys"
-	bin/mkchain -o "$bl" -name enc "$bl/enc.img" >/dev/null
-	bin/mkchain -o "$bl" -name plain "$bl/plain.img" >/dev/null
-	rm "$bl/enc.img" "$bl/plain.img"
-	bin/ckptfs mount --bitlocker-keys "$bl/keys" "$bl/enc.vhdx" "$work/blck" 2>/dev/null & mounts+=("$work/blck")
-	bin/ckptfs mount "$bl/plain.vhdx" "$work/plck" 2>/dev/null & mounts+=("$work/plck")
-	wait_for "$work/blck/latest"
-	wait_for "$work/plck/latest"
-	ble=$(for _ in $(seq "$RUNS"); do cold cat "$work/blck/checkpoints/Now/Disk0-vol/BIG.BIN"; done | median)
-	blp=$(for _ in $(seq "$RUNS"); do cold cat "$work/plck/checkpoints/Now/Disk0-vol/BIG.BIN"; done | median)
-	printf '%-52s %11ss %11ss %8s\n' "BitLocker: read a 200 MiB file cold, vs unencrypted" "$ble" "$blp" "$(ratio "$blp" "$ble")"
-	fusermount3 -u "$work/blck" 2>/dev/null || true
-	fusermount3 -u "$work/plck" 2>/dev/null || true
-	rm -rf "$bl"
-fi
+# BitLocker (scripts/bench-bitlocker.sh, which runs alone too): the
+# decryption rate per core (Go benchmarks, MB per CPU-second), and a 200 MiB
+# file read cold through the mount from AES-XTS-128 (512- and 4096-byte
+# sectors) and AES-CBC-128 + Elephant volumes vs the same file on the
+# unencrypted copy of the volume, interleaved, with the load average.
+echo
+bash scripts/bench-bitlocker.sh "$work/bl"
 
 # Tree walks: 50,000 files of 1 to 6,000 bytes in 20 x 50 folders
 # (testdata/perf/tree.sh; the images are kept in testdata/out/perf between
