@@ -11,17 +11,32 @@ import (
 // XFSImage returns testdata/out/xfs/VARIANT.img, building it with
 // testdata/xfs/gen.sh when missing (see testdata/xfs/README.md). The
 // images are written through loop mounts, so this needs root; without it
-// the test is skipped (failed in CI). A file lock keeps parallel test
-// binaries from building the same image twice.
+// the test is skipped (failed in CI).
 func XFSImage(t testing.TB, variant string) string {
 	t.Helper()
+	return loopImage(t, "xfs", variant, "mkfs.xfs", "xfs_io", "setfattr", "losetup", "mount", "fsfreeze")
+}
+
+// ExtImage returns testdata/out/ext/VARIANT.img, building it with
+// testdata/ext/gen.sh when missing (see testdata/ext/README.md), through
+// loop mounts like XFSImage.
+func ExtImage(t testing.TB, variant string) string {
+	t.Helper()
+	return loopImage(t, "ext", variant, "mke2fs", "setfattr", "losetup", "mount")
+}
+
+// loopImage builds testdata/out/AREA/VARIANT.img with testdata/AREA/gen.sh
+// when missing. A file lock keeps parallel test binaries from building
+// the same image twice.
+func loopImage(t testing.TB, area, variant string, tools ...string) string {
+	t.Helper()
 	if os.Geteuid() != 0 {
-		Unavailable(t, "the XFS test images are written through loop mounts: root only")
+		Unavailable(t, "the "+area+" test images are written through loop mounts: root only")
 	}
-	for _, tool := range []string{"mkfs.xfs", "xfs_io", "setfattr", "losetup", "mount", "fsfreeze"} {
+	for _, tool := range tools {
 		NeedTool(t, tool)
 	}
-	out := filepath.Join(RepoRoot(), "testdata", "out", "xfs")
+	out := filepath.Join(RepoRoot(), "testdata", "out", area)
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -38,9 +53,9 @@ func XFSImage(t testing.TB, variant string) string {
 	if _, err := os.Stat(img); err == nil {
 		return img
 	}
-	gen := filepath.Join(RepoRoot(), "testdata", "xfs", "gen.sh")
+	gen := filepath.Join(RepoRoot(), "testdata", area, "gen.sh")
 	if b, err := exec.Command("bash", gen, out, variant).CombinedOutput(); err != nil {
-		t.Fatalf("gen.sh %s: %v\n%s", variant, err, b)
+		t.Fatalf("%s/gen.sh %s: %v\n%s", area, variant, err, b)
 	}
 	return img
 }
