@@ -64,7 +64,8 @@ FUZZ_TARGETS := \
 	./catalog:FuzzVMCX \
 	./catalog:FuzzVMXML \
 	./guest:FuzzVolumes \
-	./guest:FuzzExtXattrs \
+	./ext:FuzzVolume \
+	./ext:FuzzExtXattrs \
 	./fs:FuzzRewriteLink \
 	./merge:FuzzJournal \
 	./vhdx:FuzzOpenUpdate \

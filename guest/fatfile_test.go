@@ -98,30 +98,10 @@ func TestFragmentedFATReadAt(t *testing.T) {
 	if runs := len(f.(*file).data.(*fatData).runs); runs < 10 {
 		t.Fatalf("big.bin lies in %d runs: the recipe did not fragment it", runs)
 	}
-	checkReadAt(t, f.(io.ReaderAt), want, 500, 5000, 7)
+	testutil.CheckReadAt(t, f.(io.ReaderAt), want, 500, 5000, 7)
 	whole, err := io.ReadAll(f)
 	if err != nil || !bytes.Equal(whole, want) {
 		t.Fatalf("sequential read: %d bytes, %v", len(whole), err)
-	}
-}
-
-// checkReadAt reads rounds pieces of up to maxLen bytes at random offsets
-// (some past the end) through ra and compares them with want, and the
-// io.EOF that a read reaching the end must give.
-func checkReadAt(t *testing.T, ra io.ReaderAt, want []byte, rounds, maxLen int, seed uint64) {
-	t.Helper()
-	r := rand.New(rand.NewPCG(seed, seed))
-	for range rounds {
-		off := r.Int64N(int64(len(want)) + 100)
-		buf := make([]byte, 1+r.IntN(maxLen))
-		n, err := ra.ReadAt(buf, off)
-		end := max(off, min(off+int64(len(buf)), int64(len(want))))
-		if n != int(end-off) || !bytes.Equal(buf[:n], want[min(off, end):end]) {
-			t.Fatalf("ReadAt(%d bytes at %d) = %d, %v", len(buf), off, n, err)
-		}
-		if atEnd := end < off+int64(len(buf)); atEnd != (err == io.EOF) || (!atEnd && err != nil) {
-			t.Fatalf("ReadAt(%d bytes at %d): err %v", len(buf), off, err)
-		}
 	}
 }
 

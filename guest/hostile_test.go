@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/ckptfs/ckptfs/internal/exttest"
 	"github.com/ckptfs/ckptfs/internal/testutil"
 )
 
@@ -261,7 +262,7 @@ func FuzzVolumes(f *testing.F) {
 			f.Add(b[:min(len(b), 96<<10)])
 		}
 	}
-	for _, b := range ext4FuzzSeeds(f) {
+	for _, b := range exttest.FuzzSeeds(f) {
 		f.Add(b)
 	}
 	f.Add(lvmFuzzSeed())

@@ -8,6 +8,9 @@ import (
 	"io/fs"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/ckptfs/ckptfs/internal/testutil"
 )
 
 // TestHostileISOSystemUse damages the System Use area of the root
@@ -17,6 +20,12 @@ import (
 // steps by the length, and panicked on this one). Each must fail with a
 // format error, promptly and without the allocation; the intact image
 // lists.
+// Caps for the hostile tests: what one damaged volume may cost.
+const (
+	hostileAllocCap = 64 << 20
+	hostileTimeCap  = 20 * time.Second // under the race detector
+)
+
 func TestHostileISOSystemUse(t *testing.T) {
 	f, size := openImage(t, "cd.iso")
 	iso := make([]byte, size)
@@ -49,7 +58,7 @@ func TestHostileISOSystemUse(t *testing.T) {
 			bad := bytes.Clone(iso)
 			c.patch(bad)
 			var err error
-			alloc, took := measured(func() {
+			alloc, took := testutil.Measured(func() {
 				vols := volumesOfBytes(t, bad)
 				if vols[0].FS == nil {
 					err = vols[0].Err

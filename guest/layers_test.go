@@ -7,6 +7,8 @@ import (
 	"io/fs"
 	"testing"
 	"time"
+
+	"github.com/ckptfs/ckptfs/internal/exttest"
 )
 
 // xorLayer is a toy "encryption" for the pipeline tests: a volume whose
@@ -64,11 +66,11 @@ func withLayers(t *testing.T, ls ...Layer) {
 // the volume is listed locked, with it the filesystem beneath is opened
 // and a sibling layer adds its shadow copy beside it.
 func TestLayerPipeline(t *testing.T) {
-	im := makeExt4(t, ext4Opts{blockSize: 1024, kib: 1024, tiny: true})
+	im := exttest.Make(t, exttest.Opts{BlockSize: 1024, KiB: 1024, Tiny: true})
 	const key = 0x5a
-	wrapped := make([]byte, 512+len(im.b))
+	wrapped := make([]byte, 512+len(im.B))
 	copy(wrapped, "XORVOL01")
-	for i, c := range im.b {
+	for i, c := range im.B {
 		wrapped[512+i] = c ^ key
 	}
 	withLayers(t, xorLayer, twinLayer)
@@ -90,7 +92,7 @@ func TestLayerPipeline(t *testing.T) {
 		t.Fatalf("volumes %v, %v", vols, err)
 	}
 	v, s := vols[0], vols[1]
-	if v.Locked || v.FS == nil || v.FSType != fsExt4 || v.Size != int64(len(im.b)) || !v.Remapped {
+	if v.Locked || v.FS == nil || v.FSType != fsExt4 || v.Size != int64(len(im.B)) || !v.Remapped {
 		t.Fatalf("with the key: %+v", v)
 	}
 	if _, err := fs.Stat(v.FS, "sub/numbers.txt"); err != nil {
@@ -105,13 +107,13 @@ func TestLayerPipeline(t *testing.T) {
 // TestLayerErrors: a sibling layer's error becomes a volume of its own,
 // and a layer that claims bytes without giving a volume is a format error.
 func TestLayerErrors(t *testing.T) {
-	im := makeExt4(t, ext4Opts{blockSize: 1024, kib: 1024, tiny: true})
+	im := exttest.Make(t, exttest.Opts{BlockSize: 1024, KiB: 1024, Tiny: true})
 	bad := errors.New("store damaged")
 	withLayers(t, Layer{Name: "broken", Siblings: func(*Volume, *Options) ([]*Volume, error) { return nil, bad }},
 		Layer{Name: "empty", Unwrap: func(v *Volume, probe []byte, o *Options) (io.ReaderAt, int64, bool, error) {
 			return nil, 0, len(probe) > 1024 && probe[1024+0x38] == 0x53, nil
 		}})
-	vols, err := Volumes(bytes.NewReader(im.b), int64(len(im.b)), "D")
+	vols, err := Volumes(bytes.NewReader(im.B), int64(len(im.B)), "D")
 	if err != nil || len(vols) != 1 {
 		t.Fatalf("volumes %v, %v", vols, err)
 	}
@@ -119,7 +121,7 @@ func TestLayerErrors(t *testing.T) {
 		t.Errorf("empty unwrap: %v", vols[0].Err)
 	}
 	layers = layers[:1]
-	vols, err = Volumes(bytes.NewReader(im.b), int64(len(im.b)), "D")
+	vols, err = Volumes(bytes.NewReader(im.B), int64(len(im.B)), "D")
 	if err != nil || len(vols) != 2 || vols[0].FS == nil || vols[1].Name != "D-vol@broken" || !errors.Is(vols[1].Err, bad) {
 		t.Fatalf("volumes %+v, %v", vols, err)
 	}

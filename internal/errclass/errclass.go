@@ -20,6 +20,7 @@ import (
 	"github.com/ckptfs/ckptfs/catalog"
 	"github.com/ckptfs/ckptfs/diff"
 	"github.com/ckptfs/ckptfs/export"
+	"github.com/ckptfs/ckptfs/ext"
 	"github.com/ckptfs/ckptfs/guest"
 	"github.com/ckptfs/ckptfs/internal/jbd2"
 	"github.com/ckptfs/ckptfs/internal/lzx"
@@ -112,6 +113,7 @@ var table = []struct {
 	{vss.ErrLoop, BadImage},
 	{vss.ErrNoShadows, NotFound},
 	{xfs.ErrUnsupported, Unsupported},
+	{ext.ErrUnsupported, Unsupported},
 	{btrfs.ErrUnsupported, Unsupported},
 	{jbd2.ErrUnsupported, Unsupported},
 	{btrfs.ErrDevices, Unsupported}, // striped or on devices not given: ckptfs reads one disk
@@ -125,6 +127,7 @@ var table = []struct {
 	{ntfs.ErrRange, BadImage},
 	{xpress.ErrFormat, BadImage},
 	{xfs.ErrFormat, BadImage},
+	{ext.ErrFormat, BadImage},
 	{xfs.ErrChecksum, BadImage},
 	{xfs.ErrLoop, BadImage},
 	{xfs.ErrRange, BadImage},

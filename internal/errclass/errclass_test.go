@@ -20,6 +20,7 @@ import (
 	"github.com/ckptfs/ckptfs/catalog"
 	"github.com/ckptfs/ckptfs/diff"
 	"github.com/ckptfs/ckptfs/export"
+	"github.com/ckptfs/ckptfs/ext"
 	"github.com/ckptfs/ckptfs/guest"
 	"github.com/ckptfs/ckptfs/internal/errclass"
 	"github.com/ckptfs/ckptfs/internal/jbd2"
@@ -102,6 +103,8 @@ var sentinels = map[string]struct {
 	"jbd2.ErrChecksum":          {jbd2.ErrChecksum, errclass.BadImage},
 	"jbd2.ErrUnsupported":       {jbd2.ErrUnsupported, errclass.Unsupported},
 	"xfs.ErrFormat":             {xfs.ErrFormat, errclass.BadImage},
+	"ext.ErrFormat":             {ext.ErrFormat, errclass.BadImage},
+	"ext.ErrUnsupported":        {ext.ErrUnsupported, errclass.Unsupported},
 	"xfs.ErrChecksum":           {xfs.ErrChecksum, errclass.BadImage},
 	"xfs.ErrUnsupported":        {xfs.ErrUnsupported, errclass.Unsupported},
 	"xfs.ErrLoop":               {xfs.ErrLoop, errclass.BadImage},

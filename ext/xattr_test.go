@@ -1,11 +1,10 @@
 //go:build linux
 
-package guest
+package ext
 
 import (
 	"bytes"
 	"encoding/binary"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -54,7 +53,7 @@ func xattrACL(entries ...[3]uint32) []byte {
 // TestExtXattrs makes an ext4 volume with mke2fs -d from a tree whose
 // files carry user, trusted and ACL attributes, small (kept in the inode)
 // and large (in an attribute block), and compares what the volume's files
-// offer (guest.Xattrer) with what the kernel reads from the tree.
+// offer (FileInfo.Xattrs) with what the kernel reads from the tree.
 func TestExtXattrs(t *testing.T) {
 	testutil.NeedTool(t, "mke2fs")
 	tree := t.TempDir()
@@ -90,16 +89,16 @@ func TestExtXattrs(t *testing.T) {
 	}
 	defer f.Close()
 	st, _ := f.Stat()
-	vols, err := Volumes(f, st.Size(), "D")
-	if err != nil || len(vols) != 1 || vols[0].FS == nil {
-		t.Fatalf("volumes %v %v", vols, err)
+	v, err := NewFS(f, st.Size())
+	if err != nil {
+		t.Fatal(err)
 	}
 	for _, name := range []string{"small", "big", "plain"} {
-		fi, err := fs.Stat(vols[0].FS, name)
+		fi, err := v.Stat(name)
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, err := ReadXattrs(fi)
+		got, err := fi.Sys().(*FileInfo).Xattrs()
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}

@@ -1,0 +1,25 @@
+// Package ext reads ext2, ext3 and ext4 filesystems read-only, from an
+// io.ReaderAt over the volume, and presents them as an io/fs.FS with the
+// metadata Linux shows: modes, owners, nanosecond times, link counts,
+// inode numbers, device numbers, symbolic links and extended attributes
+// (POSIX ACLs in the kernel's xattr form).
+//
+// File data is read by extent trees (ext4) or block maps (ext2/ext3, with
+// indirect blocks), or from the inode for inline data; holes and
+// unwritten extents read as zeros, as the kernel reads them. Directories
+// may be linear or hashed (htree), in blocks or inline. 64-bit block
+// numbers, flex_bg, meta_bg, bigalloc and huge files are read.
+//
+// The journal is not replayed: a volume left needing recovery reads as
+// its last written-back state, as `mount -o ro,noload` shows it, and
+// NeedsRecovery says so. Compression, encrypted files and attribute
+// values kept in their own inodes fail with ErrUnsupported. Checksums are
+// not verified; every count, offset and tree level read from the volume
+// is checked against the volume and a cap before use, trees are walked
+// with depth limits and each node at most once, so hostile images give
+// errors, not panics or runaway reads.
+//
+// Metadata is cached: inode tables are read a chunk at a time and the
+// decoded inodes and directory listings kept in bounded caches, so walks
+// of many small files cost few reads. An FS is safe for concurrent use.
+package ext
