@@ -9,11 +9,9 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/diskfs/go-diskfs/filesystem"
-	"github.com/diskfs/go-diskfs/filesystem/ext4"
 )
 
 // diskFS presents a go-diskfs filesystem as a read-only io/fs.FS with the
@@ -32,14 +30,9 @@ type diskFS struct {
 	fat  *fatTable
 	r    io.ReaderAt
 	size int64 // of the partition
-	// On ext4, every inode go-diskfs reads is checked first (ext4guard.go);
-	// on ISO 9660, every directory record and continuation area (isoguard.go).
-	ext4 *ext4Guard
-	iso  *isoGuard
-	// ownExt lists directories with our own reader (ext4dir.go) instead of
-	// go-diskfs, which cannot read block maps or inline directories; inner
-	// is nil then.
-	ownExt bool
+	// On ISO 9660, every directory record and continuation area go-diskfs
+	// reads is checked first (isoguard.go).
+	iso *isoGuard
 
 	dirs *dirCache
 	mu   sync.Mutex
@@ -57,9 +50,9 @@ func newDiskFS(inner filesystem.FileSystem, kind string) *diskFS {
 	return &diskFS{inner: inner, kind: kind, dirs: newDirCache(dirCacheEntries)}
 }
 
-// call runs f under the lock and the panic guard. On ext4 it also sets
-// the call's budgets of inodes and bytes read, and returns the guard's
-// refusal, with its type, in place of the text go-diskfs made of it.
+// call runs f under the lock and the panic guard. On ISO 9660 it returns
+// the guard's refusal, with its type, in place of the text go-diskfs made
+// of it.
 func (d *diskFS) call(what string, f func() error) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -71,28 +64,10 @@ func (d *diskFS) call(what string, f func() error) error {
 		}
 		return err
 	}
-	if d.ext4 == nil {
-		return guard(d.kind+" "+what, f)
-	}
-	inodes, bytes := maxExt4PathInodes, int64(maxExt4CallBytes)
-	switch what {
-	case "readdir":
-		inodes += maxExt4DirEntries
-	case "read": // reads what the caller's buffer holds
-		bytes = -1
-	}
-	d.ext4.begin(inodes, bytes)
-	err := guard(d.kind+" "+what, f)
-	if refused := d.ext4.refusal(); err != nil && refused != nil {
-		return refused
-	}
-	return err
+	return guard(d.kind+" "+what, f)
 }
 
 func (d *diskFS) label() string {
-	if d.ownExt {
-		return d.ext4.geo.label
-	}
 	var l string
 	_ = d.call("label", func() error { l = strings.TrimSpace(d.inner.Label()); return nil })
 	return l
@@ -100,7 +75,7 @@ func (d *diskFS) label() string {
 
 // caseless reports whether names compare without case, as on FAT (and
 // plain ISO 9660); an exact match is still preferred.
-func (d *diskFS) caseless() bool { return d.kind != fsExt4 }
+func (d *diskFS) caseless() bool { return true }
 
 // ReadDir lists a directory, sorted by name, without "." and "..".
 func (d *diskFS) ReadDir(name string) ([]fs.DirEntry, error) {
@@ -124,7 +99,7 @@ func (d *diskFS) ReadDir(name string) ([]fs.DirEntry, error) {
 }
 
 // listDir lists a directory found in its parent's listing. go-diskfs reads
-// an ISO 9660 or ext4 directory whole into a buffer of the size its entry
+// an ISO 9660 directory whole into a buffer of the size its entry
 // records, so a size the volume cannot hold is refused before the call.
 func (d *diskFS) listDir(fi *fileInfo) ([]fs.DirEntry, error) {
 	if fi.dirBytes > d.size {
@@ -138,13 +113,9 @@ func (d *diskFS) listDir(fi *fileInfo) ([]fs.DirEntry, error) {
 	return d.readDir(fi)
 }
 
-var (
-	errNotDir   = errors.New("not a directory")
-	errOpenLink = fmt.Errorf("opening a symbolic link: %w", ErrUnsupported)
-)
+var errNotDir = errors.New("not a directory")
 
-// readDir lists a directory found by its path spelled as on disk (or, for
-// our own ext listings, by its inode). The listing may be shared with the
+// readDir lists a directory found by its path spelled as on disk. The listing may be shared with the
 // cache: callers must not change it.
 func (d *diskFS) readDir(fi *fileInfo) ([]fs.DirEntry, error) {
 	dir := fi.path
@@ -152,22 +123,10 @@ func (d *diskFS) readDir(fi *fileInfo) ([]fs.DirEntry, error) {
 		return ents, nil
 	}
 	var out []fs.DirEntry
-	list := d.listInner
-	if d.ownExt || d.ext4 != nil && fi.dirBytes > ext4LargeDirBytes {
-		list = func(dir string) ([]fs.DirEntry, error) { return d.listExt(dir, inodeOf(fi)) }
-	}
 	err := d.call("readdir", func() (err error) {
-		out, err = list(dir)
+		out, err = d.listInner(dir)
 		return err
 	})
-	if err != nil && d.ext4 != nil && !d.ownExt && errors.Is(err, ErrUnsupported) {
-		// Too large for go-diskfs, which keeps a parsed inode per entry
-		// (see maxExt4DirEntries): our own reader lists it.
-		err = d.call("readdir", func() (err error) {
-			out, err = d.listExt(dir, inodeOf(fi))
-			return err
-		})
-	}
 	if err != nil {
 		return nil, &fs.PathError{Op: "readdir", Path: dir, Err: asFormat(err)}
 	}
@@ -192,85 +151,14 @@ func (d *diskFS) listInner(dir string) ([]fs.DirEntry, error) {
 		if err != nil {
 			return nil, err
 		}
-		info := newFileInfo(path.Join(dir, n), fi, d.kind)
-		if st, ok := fi.Sys().(*ext4.StatT); ok && st != nil && d.ext4 != nil {
-			// go-diskfs's entries carry the type but not the permissions,
-			// owner or times other than mtime: read them from the inode.
-			if info, err = d.extInfo(info.path, st.Ino); err != nil {
-				return nil, err
-			}
-		}
-		out = append(out, dirEntry{info})
+		out = append(out, dirEntry{newFileInfo(path.Join(dir, n), fi, d.kind)})
 	}
 	return out, nil
 }
 
-// ext4LargeDirBytes is the directory size from which an ext4 directory is
-// listed by our own reader without trying go-diskfs first: at a dozen
-// bytes an entry it may hold more entries than go-diskfs's budget.
-const ext4LargeDirBytes = 12 * maxExt4DirEntries
-
-// listExt lists directory inode ino with our own ext reader; called
-// within d.call.
-func (d *diskFS) listExt(dir string, ino uint32) ([]fs.DirEntry, error) {
-	ents, err := d.ext4.listDir(ino)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]fs.DirEntry, 0, len(ents))
-	for _, e := range ents {
-		if e.name == "" || strings.ContainsAny(e.name, "/\x00") {
-			continue // a name the tree above cannot show
-		}
-		info, err := d.extInfo(path.Join(dir, e.name), e.ino)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, dirEntry{info})
-	}
-	return out, nil
-}
-
-// extInfo describes the ext entry at p from its inode ino.
-func (d *diskFS) extInfo(p string, ino uint32) (*fileInfo, error) {
-	st, err := d.ext4.statInode(ino)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", p, err)
-	}
-	st.d = d
-	info := &fileInfo{path: p, name: path.Base(p), size: st.size, mode: st.mode,
-		mtime: st.mtime, sys: st, isDir: st.mode.IsDir()}
-	if info.isDir {
-		info.size, info.dirBytes = 0, st.size
-	}
-	return info, nil
-}
-
-// inodeOf returns the ext inode number of an entry (the root's for the
-// volume root).
-func inodeOf(fi *fileInfo) uint32 {
-	if st, ok := fi.sys.(*extStat); ok {
-		return st.Ino
-	}
-	if fi.path == "." {
-		return rootInode
-	}
-	return 0
-}
-
-// Stat describes name, following a final symbolic link (ext) as Open
-// does.
-func (d *diskFS) Stat(name string) (fs.FileInfo, error) {
-	fi, err := d.lstat(name)
-	if err != nil || d.ext4 == nil || fi.Mode()&fs.ModeSymlink == 0 {
-		return fi, err
-	}
-	info, err := d.followLinks(name, fi.(*fileInfo))
-	if err != nil {
-		return nil, &fs.PathError{Op: "stat", Path: name, Err: err}
-	}
-	return info, nil
-}
+// Stat describes name. FAT has no links, and go-diskfs does not read the
+// targets of Rock Ridge links: nothing to follow.
+func (d *diskFS) Stat(name string) (fs.FileInfo, error) { return d.lstat(name) }
 
 // lstat finds name through its parent's listing, so that a missing name
 // gives fs.ErrNotExist whatever go-diskfs would have said. A final
@@ -298,38 +186,24 @@ func (d *diskFS) lstat(name string) (fs.FileInfo, error) {
 	return fi, nil
 }
 
-// POSIXLinks reports whether link targets are POSIX paths: on ext they
-// are; FAT has no links, and go-diskfs does not read Rock Ridge targets.
-func (d *diskFS) POSIXLinks() bool { return d.ext4 != nil }
+// POSIXLinks reports that link targets are not POSIX paths: FAT has no
+// links, and go-diskfs does not read Rock Ridge targets.
+func (d *diskFS) POSIXLinks() bool { return false }
 
 // Lstat describes name without following a final symbolic link.
 func (d *diskFS) Lstat(name string) (fs.FileInfo, error) { return d.lstat(name) }
 
-// ReadLink returns the target of a symbolic link as the guest stored it.
-// Only ext4 links are read; go-diskfs does not tell the targets of Rock
-// Ridge links.
+// ReadLink fails: go-diskfs does not tell the targets of Rock Ridge
+// links, and FAT has none.
 func (d *diskFS) ReadLink(name string) (string, error) {
 	fi, err := d.lstat(name)
 	if err != nil {
 		return "", &fs.PathError{Op: "readlink", Path: name, Err: unwrapPath(err)}
 	}
-	info := fi.(*fileInfo)
-	if info.mode&fs.ModeSymlink == 0 {
+	if fi.Mode()&fs.ModeSymlink == 0 {
 		return "", &fs.PathError{Op: "readlink", Path: name, Err: fs.ErrInvalid}
 	}
-	ino := inodeOf(info)
-	if d.ext4 == nil || ino == 0 {
-		return "", &fs.PathError{Op: "readlink", Path: name, Err: ErrUnsupported}
-	}
-	var target string
-	err = d.call("readlink", func() (err error) {
-		target, err = d.ext4.linkTarget(ino)
-		return err
-	})
-	if err != nil {
-		return "", &fs.PathError{Op: "readlink", Path: name, Err: err}
-	}
-	return target, nil
+	return "", &fs.PathError{Op: "readlink", Path: name, Err: ErrUnsupported}
 }
 
 // find looks elem up in a listing sorted by name: by binary search, so
@@ -359,23 +233,6 @@ func (d *diskFS) Open(name string) (fs.File, error) {
 		return &dirFile{d: d, fi: fi.(*fileInfo)}, nil
 	}
 	info := fi.(*fileInfo)
-	if d.ext4 != nil && info.mode&fs.ModeSymlink != 0 {
-		// Open follows a link, as os.DirFS does, by our own rule:
-		// go-diskfs follows a link by recursion without a hop limit (a
-		// link to itself overflowed the stack).
-		if info, err = d.followLinks(name, info); err != nil {
-			return nil, &fs.PathError{Op: "open", Path: name, Err: err}
-		}
-		if info.IsDir() {
-			return &dirFile{d: d, fi: info}, nil
-		}
-	}
-	if d.kind == fsExt4 && info.mode&fs.ModeSymlink != 0 {
-		return nil, &fs.PathError{Op: "open", Path: name, Err: errOpenLink}
-	}
-	if d.ext4 != nil {
-		return d.openExt4(name, info)
-	}
 	var f fs.File
 	err = d.call("open", func() (err error) {
 		f, err = d.inner.Open(info.path)
@@ -404,58 +261,6 @@ func (d *diskFS) Open(name string) (fs.File, error) {
 		return nil, &fs.PathError{Op: "open", Path: name, Err: ErrUnsupported}
 	}
 	return &file{d: d, f: rs, closer: f, fi: info}, nil
-}
-
-// maxLinkHops is how many symbolic links one Open follows, as Linux
-// (MAXSYMLINKS) before ELOOP.
-const maxLinkHops = 40
-
-// followLinks resolves the symbolic link name (described by info) of an
-// ext volume the POSIX way, inside the volume: an absolute target from its
-// root, a relative one from the link's directory, ".." never above the
-// root; a chain of more than maxLinkHops links is refused.
-func (d *diskFS) followLinks(name string, info *fileInfo) (*fileInfo, error) {
-	for hops := 0; info.mode&fs.ModeSymlink != 0; hops++ {
-		if hops == maxLinkHops {
-			return nil, fmt.Errorf("more than %d symbolic links from %s: %w", maxLinkHops, name, syscall.ELOOP)
-		}
-		target, err := d.ReadLink(name)
-		if err != nil {
-			return nil, unwrapPath(err)
-		}
-		dir := path.Dir(name)
-		if strings.HasPrefix(target, "/") {
-			dir = "."
-		}
-		name = strings.TrimPrefix(path.Clean("/"+path.Join(dir, target)), "/")
-		if name == "" {
-			name = "."
-		}
-		fi, err := d.lstat(name)
-		if err != nil {
-			return nil, unwrapPath(err)
-		}
-		info = fi.(*fileInfo)
-	}
-	return info, nil
-}
-
-// openExt4 opens a regular ext4 file for reading through its own extents
-// (see ext4Data).
-func (d *diskFS) openExt4(name string, info *fileInfo) (fs.File, error) {
-	ino := inodeOf(info)
-	if ino == 0 {
-		return nil, &fs.PathError{Op: "open", Path: name, Err: ErrUnsupported}
-	}
-	var data *ext4Data
-	err := d.call("open", func() (err error) {
-		data, err = d.ext4.fileData(ino)
-		return err
-	})
-	if err != nil {
-		return nil, &fs.PathError{Op: "open", Path: name, Err: err}
-	}
-	return &file{d: d, data: data, fi: info}, nil
 }
 
 // clusterChainer is what go-diskfs FAT files offer to tell where they lie.

@@ -8,7 +8,6 @@ import (
 	"io/fs"
 
 	"github.com/diskfs/go-diskfs/filesystem"
-	"github.com/diskfs/go-diskfs/filesystem/ext4"
 	"github.com/diskfs/go-diskfs/filesystem/fat12"
 	"github.com/diskfs/go-diskfs/filesystem/fat16"
 	"github.com/diskfs/go-diskfs/filesystem/fat32"
@@ -19,7 +18,6 @@ import (
 // probe holds the first bytes of the window as read by detectFS.
 func openFS(kind string, r io.ReaderAt, size int64, probe []byte) (fs.FS, string, error) {
 	var fat *fatTable
-	var e4 *ext4Guard
 	var iso *isoGuard
 	switch kind {
 	case fsNTFS:
@@ -37,17 +35,7 @@ func openFS(kind string, r io.ReaderAt, size int64, probe []byte) (fs.FS, string
 			return nil, "", err
 		}
 	case fsExt4, fsExt2, fsExt3:
-		var err error
-		if e4, err = newExt4Guard(r, size, probe[1024:]); err != nil {
-			return nil, "", err
-		}
-		if kind != fsExt4 || binary.LittleEndian.Uint32(probe[1024+sbIncompat:])&incompatInline != 0 {
-			// go-diskfs lists only extent-mapped directories: ours reads
-			// block maps and inline directories too.
-			d := newDiskFS(nil, kind)
-			d.ext4, d.ownExt, d.r, d.size = e4, true, r, size
-			return d, d.label(), nil
-		}
+		return openExt(r, size)
 	case fsISO9660:
 		if err := checkISO(probe, size); err != nil {
 			return nil, "", err
@@ -58,9 +46,6 @@ func openFS(kind string, r io.ReaderAt, size int64, probe []byte) (fs.FS, string
 	}
 	var inner filesystem.FileSystem
 	st := newStorage(r, size)
-	if e4 != nil {
-		st.inspect = e4.inspect
-	}
 	if iso != nil {
 		st.inspect = iso.inspect
 	}
@@ -75,7 +60,7 @@ func openFS(kind string, r io.ReaderAt, size int64, probe []byte) (fs.FS, string
 		return nil, "", fmt.Errorf("%s: %w", kind, asFormat(err))
 	}
 	d := newDiskFS(inner, kind)
-	d.fat, d.ext4, d.iso, d.r, d.size = fat, e4, iso, r, size
+	d.fat, d.iso, d.r, d.size = fat, iso, r, size
 	return d, d.label(), nil
 }
 
@@ -88,8 +73,6 @@ func readDiskfs(kind string, st *storage, size int64) (filesystem.FileSystem, er
 		return fat16.Read(st, size, 0, 0)
 	case fsFAT32:
 		return fat32.Read(st, size, 0, 512)
-	case fsExt4:
-		return ext4.Read(st, size, 0, 512)
 	case fsISO9660:
 		return iso9660.Read(st, size, 0, 2048)
 	}
