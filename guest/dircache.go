@@ -9,8 +9,7 @@ import (
 // dirCache keeps the most recently used directory listings of a volume.
 // The volume never changes under us, and go-diskfs finds a directory by
 // walking its path from the root, so without the cache every Stat listed
-// each ancestor again (for ext4 reading the inode of each of their
-// entries): a walk of a tree cost the square of its depth times the size
+// each ancestor again: a walk of a tree cost the square of its depth times the size
 // of the directories above. Bounded by the entries held, not listings.
 type dirCache struct {
 	mu      sync.Mutex

@@ -11,7 +11,7 @@ var (
 	// inconsistent (bad checksum, impossible sizes, broken chains).
 	ErrFormat = errors.New("guest: malformed on-disk structure")
 	// ErrUnsupported marks a structure that is valid but that this package
-	// cannot read (for example an ext4 directory too large to list).
+	// cannot read (for example a FAT32 volume with one FAT).
 	ErrUnsupported error = &unsupportedError{"guest: unsupported"}
 	// ErrOutOfRange marks a partition that lies (partly) outside the disk.
 	ErrOutOfRange = errors.New("guest: partition outside the disk")

@@ -7,11 +7,11 @@ import (
 	"slices"
 )
 
-// file is an open regular file. On FAT and ext4, ReadAt reads the
-// partition by the file's own map (data is set, f is nil). Elsewhere it
-// seeks the go-diskfs file under the filesystem lock, so concurrent ReadAt
-// calls on one file are safe; go-diskfs reads only the extents covering the
-// request.
+// file is an open regular file of a go-diskfs volume. On FAT and ISO
+// 9660, ReadAt reads the partition by the file's own map (data is set, f
+// is nil). Elsewhere it seeks the go-diskfs file under the filesystem
+// lock, so concurrent ReadAt calls on one file are safe; go-diskfs reads
+// only the extents covering the request.
 type file struct {
 	d      *diskFS
 	data   dataReader
@@ -31,7 +31,7 @@ var (
 var errClosed = errors.New("file already closed")
 
 // dataReader reads a file's content by its own map of the partition
-// (fatData, ext4Data); p is already cut at the file size.
+// (fatData); p is already cut at the file size.
 type dataReader interface {
 	readAt(p []byte, off int64) (int, error)
 	// byteExtents maps the first size bytes onto the partition; exact

@@ -11,8 +11,8 @@ import (
 )
 
 // TestExtFSConformance runs io/fs's own conformance checks over ext
-// volumes made by mke2fs -d: ext4 (go-diskfs lists, our reader reads) and
-// ext2 (our reader throughout): sorted listings, Stat agreeing with
+// volumes made by mke2fs -d, ext4 and ext2 (package ext, through the
+// adapter): sorted listings, Stat agreeing with
 // directory entries, files read the same through Read, ReadAt and Seek.
 func TestExtFSConformance(t *testing.T) {
 	testutil.NeedTool(t, "mke2fs")

@@ -6,7 +6,7 @@ import "fmt"
 //
 // Why: go-diskfs was written for images its caller built, and some of its
 // readers index slices or divide with values taken straight from the disk
-// (FAT BPB fields, ext4 group counts, ISO directory record lengths). A
+// (FAT BPB fields, ISO directory record lengths). A
 // damaged or hostile guest filesystem must not bring down a mount that
 // serves other volumes, so every call into go-diskfs goes through guard.
 // Our own code never relies on recover.

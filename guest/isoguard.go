@@ -5,8 +5,7 @@ import (
 	"fmt"
 )
 
-// isoGuard stands between go-diskfs and an ISO 9660 volume, as ext4Guard
-// does for ext4. go-diskfs follows System Use continuation areas (SUSP
+// isoGuard stands between go-diskfs and an ISO 9660 volume. go-diskfs follows System Use continuation areas (SUSP
 // "CE" entries, used by Rock Ridge) by allocating the length the entry
 // gives, up to 4 GiB, before reading it, and follows a chain of them
 // without end; it also sizes a directory's buffer from the length its "."

@@ -19,7 +19,7 @@ type storage struct {
 	r    io.ReaderAt
 	size int64
 	// inspect, when set, sees the bytes of every read before go-diskfs
-	// does and may refuse them (see ext4Guard).
+	// does and may refuse them (see isoGuard).
 	inspect func(p []byte, off int64) error
 
 	mu  sync.Mutex // guards pos; go-diskfs mostly uses ReadAt
