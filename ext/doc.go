@@ -10,9 +10,12 @@
 // may be linear or hashed (htree), in blocks or inline. 64-bit block
 // numbers, flex_bg, meta_bg, bigalloc and huge files are read.
 //
-// The journal is not replayed: a volume left needing recovery reads as
-// its last written-back state, as `mount -o ro,noload` shows it, and
-// NeedsRecovery says so. Compression, encrypted files and attribute
+// A journal left needing recovery (a crash, or a checkpoint of a running
+// guest) is replayed in memory, as the kernel's mount replays it: reads
+// of the blocks it logged come from the journal (package internal/jbd2),
+// the volume is never written. Journal says what was done;
+// Options.NoRecovery shows the last written-back state instead, as
+// `mount -o ro,noload` does. Compression, encrypted files and attribute
 // values kept in their own inodes fail with ErrUnsupported. Checksums are
 // not verified; every count, offset and tree level read from the volume
 // is checked against the volume and a cap before use, trees are walked

@@ -19,6 +19,8 @@ type FS struct {
 	chunks chunkCache
 	dirs   dirCache
 	closer io.Closer
+	// journal is what was done with a journal needing recovery.
+	journal JournalState
 }
 
 var (
@@ -29,8 +31,14 @@ var (
 )
 
 // NewFS opens the ext2/3/4 filesystem in r, of size bytes: it checks the
-// superblock and reads where the inode tables lie.
+// superblock and reads where the inode tables lie. A journal left needing
+// recovery is replayed in memory (see Journal); nothing is written.
 func NewFS(r io.ReaderAt, size int64) (*FS, error) {
+	return NewFSOptions(r, size, Options{})
+}
+
+// newFS opens the volume as its bytes are, without looking at the journal.
+func newFS(r io.ReaderAt, size int64) (*FS, error) {
 	sb := make([]byte, 1024)
 	if err := readFull(r, size, sb, 1024); err != nil {
 		return nil, formatErr(1024, "reading the superblock: %v", err)
@@ -95,8 +103,7 @@ func (v *FS) BlockSize() int { return int(v.geo.blockSize) }
 
 // NeedsRecovery reports a journal left needing recovery (the volume was
 // not unmounted cleanly, or the checkpoint was taken while it was
-// mounted). The journal is not replayed: files read as the last state
-// written back to their places, as `mount -o ro,noload` shows them.
+// mounted). Journal says whether it was replayed.
 func (v *FS) NeedsRecovery() bool { return v.geo.incompat&incompatRecover != 0 }
 
 // POSIXLinks reports that link targets are POSIX paths.

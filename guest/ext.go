@@ -82,11 +82,11 @@ func (v *extFS) LookupIn(dirPath string, dir fs.FileInfo, name string) (fs.FileI
 	return v.FS.Lstat(path.Join(dirPath, name))
 }
 
-// JournalState reports a journal that needs recovery: ext's journal is
-// not replayed.
+// JournalState reports what was done with a journal that needed
+// recovery: replayed in memory, or why not.
 func (v *extFS) JournalState() string {
-	if v.FS.NeedsRecovery() {
-		return "NOT replayed, last checkpointed state shown: the ext journal needs recovery (not implemented)"
+	if j := v.FS.Journal(); j.NeedsRecovery {
+		return j.String()
 	}
 	return ""
 }

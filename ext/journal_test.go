@@ -1,0 +1,69 @@
+//go:build linux
+
+package ext
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/ckptfs/ckptfs/internal/testutil"
+)
+
+// frozenImage builds testdata/jbd2/gen.sh's VARIANT: an ext volume copied
+// while mounted, right after fsyncs, and the kernel's replay of it.
+func frozenImage(t *testing.T, variant string) (img, replayed string) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		testutil.Unavailable(t, "the frozen ext images are written through loop mounts: root only")
+	}
+	for _, tool := range []string{"mkfs.ext4", "mkfs.ext3", "debugfs", "dumpe2fs", "losetup", "mount"} {
+		testutil.NeedTool(t, tool)
+	}
+	img, err := testutil.BuildFixture("jbd2", variant+".img", variant)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return img, strings.TrimSuffix(img, ".img") + ".replayed.img"
+}
+
+// TestJournalReplay opens volumes frozen with committed transactions not
+// yet written back (what a checkpoint of a running guest holds): every
+// path reads as the kernel shows it after its own replay, and the same
+// volume opened without recovery lacks what only the journal held.
+func TestJournalReplay(t *testing.T) {
+	for _, variant := range []string{"v3", "ext3", "v1csum", "wrap"} {
+		t.Run(variant, func(t *testing.T) {
+			img, replayed := frozenImage(t, variant)
+			v := openImage(t, img)
+			j := v.Journal()
+			if !j.NeedsRecovery || !j.Replayed || j.Transactions == 0 || j.Note != "" {
+				t.Fatalf("journal %+v (%s)", j, j)
+			}
+			n := testutil.CompareWithKernel(t, v, kernelMount(t, replayed))
+			t.Logf("%s, %d paths compared", j, n)
+
+			f, err := os.Open(img)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			st, _ := f.Stat()
+			old, err := NewFSOptions(f, st.Size(), Options{NoRecovery: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s := old.Journal().String(); !strings.HasPrefix(s, "NOT replayed") {
+				t.Errorf("without recovery the journal reads %q", s)
+			}
+			if _, err := old.Stat("late"); !errors.Is(err, fs.ErrNotExist) {
+				t.Errorf("the unreplayed volume has the file only the journal held (%v): the fixture tests nothing", err)
+			}
+			if _, err := v.Stat("late"); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+}
