@@ -71,7 +71,7 @@ func NewFSOptions(r io.ReaderAt, size int64, opt Options) (*FS, error) {
 	}
 	v.journal = JournalState{NeedsRecovery: true}
 	if opt.NoRecovery {
-		v.journal.Note = "not replayed on request (no recovery)"
+		v.journal.Note = "recovery turned off"
 		return v, nil
 	}
 	log, err := v.readJournal()

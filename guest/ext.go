@@ -45,8 +45,8 @@ var (
 )
 
 // openExt opens an ext2, ext3 or ext4 volume with our own reader.
-func openExt(r io.ReaderAt, size int64) (fs.FS, string, error) {
-	v, err := ext.NewFS(r, size)
+func openExt(r io.ReaderAt, size int64, noRecovery bool) (fs.FS, string, error) {
+	v, err := ext.NewFSOptions(r, size, ext.Options{NoRecovery: noRecovery})
 	if err != nil {
 		return nil, "", err
 	}

@@ -185,7 +185,7 @@ func openVolume(v *Volume, o *Options, sib bool) []*Volume {
 		v.lvm = g
 		return logicalVolumes(v, o)
 	}
-	fsys, label, err := openFS(kind, v.Reader, v.Size, probe)
+	fsys, label, err := openFS(kind, v.Reader, v.Size, probe, o)
 	if err != nil {
 		v.Err = fmt.Errorf("%s: %w", v.Name, err)
 	} else {

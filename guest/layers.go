@@ -80,6 +80,11 @@ type Options struct {
 	// recovery passwords, passwords or .BEK key files by what each looks
 	// like. They must never appear in output, errors or files.
 	Keys []string
+	// NoRecovery shows filesystems as their blocks are on the disk: a
+	// dirty ext journal or XFS log is not replayed (the kernel's
+	// norecovery/noload). For examiners who want what was written back,
+	// not what the guest would see after its next mount.
+	NoRecovery bool
 }
 
 // ErrLocked is wrapped by the error of an encrypted volume that no key

@@ -16,7 +16,8 @@ import (
 
 // openFS opens the filesystem of the given kind on a partition window.
 // probe holds the first bytes of the window as read by detectFS.
-func openFS(kind string, r io.ReaderAt, size int64, probe []byte) (fs.FS, string, error) {
+func openFS(kind string, r io.ReaderAt, size int64, probe []byte, o *Options) (fs.FS, string, error) {
+	noRecovery := o != nil && o.NoRecovery
 	var fat *fatTable
 	var iso *isoGuard
 	switch kind {
@@ -25,7 +26,7 @@ func openFS(kind string, r io.ReaderAt, size int64, probe []byte) (fs.FS, string
 	case fsBtrfs:
 		return openBtrfs(r, size)
 	case fsXFS:
-		return openXFS(r, size)
+		return openXFS(r, size, noRecovery)
 	case fsFAT12, fsFAT16, fsFAT32:
 		if err := checkFAT(kind, probe, size); err != nil {
 			return nil, "", err
@@ -35,7 +36,7 @@ func openFS(kind string, r io.ReaderAt, size int64, probe []byte) (fs.FS, string
 			return nil, "", err
 		}
 	case fsExt4, fsExt2, fsExt3:
-		return openExt(r, size)
+		return openExt(r, size, noRecovery)
 	case fsISO9660:
 		if err := checkISO(probe, size); err != nil {
 			return nil, "", err

@@ -43,8 +43,8 @@ var (
 )
 
 // openXFS opens an XFS volume, replaying a dirty log in memory.
-func openXFS(r io.ReaderAt, size int64) (fs.FS, string, error) {
-	v, err := xfs.NewFS(r, size)
+func openXFS(r io.ReaderAt, size int64, noRecovery bool) (fs.FS, string, error) {
+	v, err := xfs.NewFSOptions(r, size, xfs.Options{NoRecovery: noRecovery})
 	if err != nil {
 		return nil, "", err
 	}

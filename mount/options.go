@@ -57,6 +57,10 @@ type Options struct {
 	// (-o ignore_case, -o show_metafiles).
 	IgnoreCase    bool
 	ShowMetafiles bool
+	// NoRecovery shows guest filesystems without replaying a dirty ext
+	// journal or XFS log (-o norecovery, or -o noload as ext4 names it);
+	// it sets Guest.NoRecovery.
+	NoRecovery bool
 	// Ready, when set, is called once the mounted tree answers requests.
 	Ready func()
 	// Guest carries the keys guest volumes are opened with (BitLocker);
@@ -81,6 +85,8 @@ func (o *Options) Parse(s string) error {
 		case "show_metafiles":
 			o.ShowMetafiles = true
 		case "ro":
+		case "norecovery", "noload":
+			o.NoRecovery = true
 		case "nonempty":
 			o.Nonempty = true
 		case "rw":

@@ -39,3 +39,15 @@ func TestParseReadAhead(t *testing.T) {
 		}
 	}
 }
+
+func TestParseNoRecovery(t *testing.T) {
+	for _, s := range []string{"norecovery", "ro,noload"} {
+		var o Options
+		if err := o.Parse(s); err != nil {
+			t.Fatal(err)
+		}
+		if !o.NoRecovery || len(o.Extra) != 0 {
+			t.Errorf("%s: parsed %+v", s, o)
+		}
+	}
+}

@@ -95,7 +95,9 @@ func checkVolumes(ctx context.Context, views []diskView, g *guest.Options) ([]vo
 			case v.FS != nil:
 				r.Read = true
 				r.Journal = v.Journal
-				if strings.HasPrefix(v.Journal, "NOT replayed") {
+				// A log left unreplayed is a problem unless --no-recovery
+				// asked for that.
+				if strings.HasPrefix(v.Journal, "NOT replayed") && (g == nil || !g.NoRecovery) {
 					r.problem("log %s", v.Journal)
 				}
 				walkVolume(ctx, v.FS, &r)

@@ -24,7 +24,7 @@ func mountCommand() *command {
 		flags: func(f *pflag.FlagSet) {
 			o.src.AddFlags(f)
 			o.src.AddKeyFlags(f)
-			f.StringSliceVarP(&o.opts, "options", "o", nil, "mount options: allow_other, debug, ignore_case (Windows volumes: names match ignoring case), show_metafiles (list NTFS $MFT, $LogFile, ...), and FUSE options passed through")
+			f.StringSliceVarP(&o.opts, "options", "o", nil, "mount options: allow_other, debug, ignore_case (Windows volumes: names match ignoring case), show_metafiles (list NTFS $MFT, $LogFile, ...), norecovery (do not replay dirty ext journals and XFS logs), and FUSE options passed through")
 			f.BoolVar(&o.debug, "debug", false, "log every FUSE request")
 		},
 		nargs: exactly(2),
@@ -43,6 +43,11 @@ func (o *mountOptions) run(ctx context.Context, args []string) error {
 	g, err := o.src.guestOptions()
 	if err != nil {
 		return err
+	}
+	if opt.NoRecovery && !g.NoRecovery {
+		ng := *g
+		ng.NoRecovery = true
+		g = &ng
 	}
 	opt.Guest = g
 	if st, err := os.Stat(args[1]); err != nil {

@@ -27,7 +27,9 @@ type sourceOptions struct {
 	// place in the list.
 	keys    []string
 	keyFile string
-	guest   *guest.Options
+	// noRecovery: show filesystems without replaying their journals.
+	noRecovery bool
+	guest      *guest.Options
 	// Remote sources (s3://, azblob://, https://): see package remote.
 	endpoint  string
 	cacheDir  string
@@ -39,6 +41,7 @@ type sourceOptions struct {
 // open guest volumes.
 func (o *sourceOptions) AddKeyFlags(f *pflag.FlagSet) {
 	f.StringArrayVar(&o.keys, "bitlocker", nil, "a key for BitLocker volumes (repeatable): a recovery password, password:TEXT, or a startup key (.BEK) file; prefer --bitlocker-keys, which keeps keys out of shell history and ps")
+	f.BoolVar(&o.noRecovery, "no-recovery", false, "show ext and XFS volumes as written back on the disk: a dirty journal or log (a checkpoint of a running guest) is not replayed, as mount -o norecovery")
 	f.StringVar(&o.keyFile, "bitlocker-keys", "", "a file of BitLocker keys, one per line (as --bitlocker takes them; blank lines and lines starting with # are skipped)")
 }
 
@@ -62,7 +65,7 @@ func (o *sourceOptions) guestOptions() (*guest.Options, error) {
 			keys = append(keys, line)
 		}
 	}
-	g := &guest.Options{Keys: keys}
+	g := &guest.Options{Keys: keys, NoRecovery: o.noRecovery}
 	if err := g.CheckKeys(); err != nil {
 		return nil, fmt.Errorf("%w: %v", errUsage, err)
 	}
