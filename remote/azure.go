@@ -111,7 +111,7 @@ func newAzure(ctx context.Context, u *url.URL, sas string, opt Options) (*azureB
 // enough for the read-ahead, and a timeout on response headers.
 func transport(opt Options) *http.Transport {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.MaxIdleConnsPerHost = 4 * opt.ReadAhead
+	tr.MaxIdleConnsPerHost = maxIdle
 	tr.ResponseHeaderTimeout = opt.Timeout
 	return tr
 }

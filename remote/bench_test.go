@@ -113,4 +113,4 @@ func BenchmarkHTTPSequential(b *testing.B) {
 }
 
 // readAheadBench is the read-ahead measured (0: the default).
-var readAheadBench = 0
+var readAheadBench int64 = 0

@@ -13,8 +13,9 @@ import (
 )
 
 // blockCache holds recently read blocks of every open object, at most max
-// bytes, least recently used first out. Concurrent readers of one block
-// share one request.
+// bytes, least recently used first out. A request fetches a run of
+// blocks; while it is in flight every block of the run points at it, so
+// concurrent readers of any of them share the one request.
 type blockCache struct {
 	mu       sync.Mutex
 	max, sz  int64
@@ -33,10 +34,18 @@ type cacheEntry struct {
 	data []byte
 }
 
+// call is one request for the blocks [first, first+n) of an object.
 type call struct {
-	done chan struct{}
-	data []byte
-	err  error
+	first, n int64
+	done     chan struct{}
+	data     []byte
+	err      error
+}
+
+// block returns block i's bytes of a finished call.
+func (cl *call) block(i int64) []byte {
+	lo := (i - cl.first) * BlockSize
+	return cl.data[lo:min(lo+BlockSize, int64(len(cl.data)))]
 }
 
 var (
@@ -61,51 +70,72 @@ func memCache() *blockCache {
 	return memC
 }
 
-func (c *blockCache) has(f *file, i int64) bool {
+// lookup returns block i when it is cached, else the call fetching it,
+// else neither.
+func (c *blockCache) lookup(f *file, i int64) ([]byte, *call) {
 	k := blockKey{f.id, i}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	_, ok := c.m[k]
-	_, busy := c.inflight[k]
-	return ok || busy
-}
-
-func (c *blockCache) get(f *file, i int64) ([]byte, error) {
-	k := blockKey{f.id, i}
-	c.mu.Lock()
 	if e, ok := c.m[k]; ok {
 		c.lru.MoveToFront(e)
-		c.mu.Unlock()
-		stats.hits.Add(1)
 		return e.Value.(*cacheEntry).data, nil
 	}
-	if cl, ok := c.inflight[k]; ok {
-		c.mu.Unlock()
-		<-cl.done
-		return cl.data, cl.err
-	}
-	cl := &call{done: make(chan struct{})}
-	c.inflight[k] = cl
-	c.mu.Unlock()
+	return nil, c.inflight[k]
+}
 
-	cl.data, cl.err = f.fetch(i)
-
+// claim returns calls for the blocks of [from, to) that are neither
+// cached nor being fetched, in runs of adjacent blocks of at most
+// MaxRequest; the caller must start each (f.run) or its readers wait
+// forever.
+func (c *blockCache) claim(f *file, from, to int64) []*call {
+	var calls []*call
+	var cur *call
 	c.mu.Lock()
-	delete(c.inflight, k)
-	if cl.err == nil {
-		c.m[k] = c.lru.PushFront(&cacheEntry{k, cl.data})
-		c.sz += int64(len(cl.data))
-		for c.sz > c.max && c.lru.Len() > 1 {
-			e := c.lru.Back()
-			ce := e.Value.(*cacheEntry)
-			c.lru.Remove(e)
-			delete(c.m, ce.key)
-			c.sz -= int64(len(ce.data))
+	defer c.mu.Unlock()
+	for i := from; i < to; i++ {
+		k := blockKey{f.id, i}
+		_, cached := c.m[k]
+		_, busy := c.inflight[k]
+		if cached || busy {
+			cur = nil
+			continue
 		}
+		if cur == nil || cur.n*BlockSize >= MaxRequest {
+			cur = &call{first: i, done: make(chan struct{})}
+			calls = append(calls, cur)
+		}
+		cur.n++
+		c.inflight[k] = cur
+	}
+	return calls
+}
+
+// finish records the result of a call and wakes its readers.
+func (c *blockCache) finish(f *file, cl *call) {
+	c.mu.Lock()
+	for i := cl.first; i < cl.first+cl.n; i++ {
+		k := blockKey{f.id, i}
+		delete(c.inflight, k)
+		if cl.err != nil {
+			continue
+		}
+		if e, ok := c.m[k]; ok { // cannot happen: claimed blocks are not cached
+			c.lru.Remove(e)
+			c.sz -= int64(len(e.Value.(*cacheEntry).data))
+		}
+		b := cl.block(i)
+		c.m[k] = c.lru.PushFront(&cacheEntry{k, b})
+		c.sz += int64(len(b))
+	}
+	for c.sz > c.max && c.lru.Len() > 1 {
+		e := c.lru.Back()
+		ce := e.Value.(*cacheEntry)
+		c.lru.Remove(e)
+		delete(c.m, ce.key)
+		c.sz -= int64(len(ce.data))
 	}
 	c.mu.Unlock()
 	close(cl.done)
-	return cl.data, cl.err
 }
 
 // diskBlocks keeps blocks as files under a directory, named by a hash of
@@ -146,11 +176,26 @@ func diskCache() *diskBlocks {
 
 func (d *diskBlocks) path(f *file, i int64) string {
 	name, ver := f.cacheName()
-	h := sha256.Sum256([]byte(fmt.Sprintf("%s\x00%s\x00%d", name, ver, i)))
+	h := sha256.Sum256([]byte(fmt.Sprintf("%s\x00%s\x00%d\x00%d", name, ver, BlockSize, i)))
 	s := hex.EncodeToString(h[:16])
 	return filepath.Join(d.dir, s[:2], s)
 }
 
+// getRun returns the n bytes of f from block first on when every block
+// of them is cached, else nil.
+func (d *diskBlocks) getRun(f *file, first, n int64) []byte {
+	buf := make([]byte, 0, n)
+	for i := first; int64(len(buf)) < n; i++ {
+		b := d.get(f, i, min(BlockSize, n-int64(len(buf))))
+		if b == nil {
+			return nil
+		}
+		buf = append(buf, b...)
+	}
+	return buf
+}
+
+// get returns block i of f, n bytes, or nil.
 func (d *diskBlocks) get(f *file, i, n int64) []byte {
 	if f.fi.ID.Version == "" {
 		return nil // no version: a cached block could be stale

@@ -20,14 +20,15 @@ type file struct {
 	id   uint64 // the cache's name for this open object
 	reqs atomic.Int64
 
-	mu    sync.Mutex
-	last  int64 // the last block read, to spot a sequential reader
-	ahead int64 // blocks below this one were already asked for ahead
-	sem   chan struct{}
+	mu      sync.Mutex
+	lastEnd int64       // where the last read ended, to spot a sequential reader
+	ahead   int64       // bytes below this were already asked for ahead
+	hinted  atomic.Bool // a disk chain says what to fetch ahead
+	sem     chan struct{}
 }
 
 func newFile(s *source, key string, fi catalog.FileInfo) *file {
-	return &file{s: s, key: key, fi: fi, id: fileIDs.Add(1), last: -2, sem: make(chan struct{}, s.opt.ReadAhead)}
+	return &file{s: s, key: key, fi: fi, id: fileIDs.Add(1), lastEnd: -1, sem: make(chan struct{}, s.opt.InFlight)}
 }
 
 func (f *file) Name() string                { return f.fi.Name }
@@ -41,28 +42,35 @@ func (f *file) cacheName() (string, string) { return f.fi.Name, f.fi.ID.Version 
 // Requests is the number of requests this object's reads sent.
 func (f *file) Requests() int64 { return f.reqs.Load() }
 
-// fetch reads block i from the store (or the disk cache).
-func (f *file) fetch(i int64) ([]byte, error) {
-	n := min(BlockSize, f.fi.Size-i*BlockSize)
-	if dc := diskCache(); dc != nil {
-		if b := dc.get(f, i, n); b != nil {
-			stats.hits.Add(1)
-			return b, nil
+// run fetches the blocks of a claimed call, from the disk cache when it
+// holds all of them, else with one ranged request, and records them.
+func (f *file) run(cl *call) {
+	defer memCache().finish(f, cl)
+	off := cl.first * BlockSize
+	n := min(cl.n*BlockSize, f.fi.Size-off)
+	dc := diskCache()
+	if dc != nil {
+		if b := dc.getRun(f, cl.first, n); b != nil {
+			stats.hits.Add(cl.n)
+			cl.data = b
+			return
 		}
 	}
 	buf := make([]byte, n)
-	err := f.s.do("read", f.key, func(ctx context.Context) error {
+	cl.err = f.s.do("read", f.key, func(ctx context.Context) error {
 		f.reqs.Add(1)
-		return f.s.b.get(ctx, f.key, f.fi.ID.Version, i*BlockSize, buf)
+		return f.s.b.get(ctx, f.key, f.fi.ID.Version, off, buf)
 	})
-	if err != nil {
-		return nil, err
+	if cl.err != nil {
+		return
 	}
+	cl.data = buf
 	stats.bytes.Add(n)
-	if dc := diskCache(); dc != nil {
-		dc.put(f, i, buf)
+	if dc != nil {
+		for i := cl.first; i < cl.first+cl.n; i++ {
+			dc.put(f, i, cl.block(i))
+		}
 	}
-	return buf, nil
 }
 
 func (f *file) ReadAt(p []byte, off int64) (int, error) {
@@ -73,42 +81,40 @@ func (f *file) ReadAt(p []byte, off int64) (int, error) {
 		return 0, io.EOF
 	}
 	want := min(int64(len(p)), f.fi.Size-off)
+	f.readAhead(off, want)
 	first, last := off/BlockSize, (off+want-1)/BlockSize
-	f.readAhead(off, want, last)
-	// Every block of the range is asked for at once, so a large read
-	// has its requests in flight together.
-	type res struct {
-		b   []byte
-		err error
-	}
-	results := make([]chan res, last-first+1)
-	for i := first; i <= last; i++ {
-		ch := make(chan res, 1)
-		results[i-first] = ch
-		go func(i int64) {
-			b, err := memCache().get(f, i)
-			ch <- res{b, err}
-		}(i)
-	}
+	c := memCache()
+	// What is missing is fetched at once, in runs, with the aligned
+	// stretch around it: the runs are in flight together.
+	lo := min(first, off/readAround*readAround/BlockSize)
+	hi := min(max(last+1, ((off+want+readAround-1)/readAround*readAround)/BlockSize), f.blocks())
+	claimed := false
 	n := 0
-	var firstErr error
-	for i := first; i <= last; i++ {
-		r := <-results[i-first]
-		if r.err != nil {
-			if firstErr == nil {
-				firstErr = r.err
+	for i := first; i <= last; {
+		b, cl := c.lookup(f, i)
+		if b == nil && cl == nil {
+			if claimed {
+				// Claimed and already evicted (a cache smaller than
+				// one read): fetch the rest of the read alone.
+				lo, hi = i, last+1
 			}
+			for _, cl := range c.claim(f, max(lo, i), hi) {
+				go f.run(cl)
+			}
+			claimed = true
 			continue
 		}
-		if firstErr != nil {
-			continue
+		if cl != nil {
+			<-cl.done
+			if cl.err != nil {
+				return n, cl.err
+			}
+			b = cl.block(i)
 		}
 		start := max(off, i*BlockSize)
-		end := min(off+want, i*BlockSize+int64(len(r.b)))
-		n += copy(p[start-off:end-off], r.b[start-i*BlockSize:end-i*BlockSize])
-	}
-	if firstErr != nil {
-		return n, firstErr
+		end := min(off+want, i*BlockSize+int64(len(b)))
+		n += copy(p[start-off:end-off], b[start-i*BlockSize:end-i*BlockSize])
+		i++
 	}
 	if int64(n) < int64(len(p)) {
 		return n, io.EOF
@@ -116,50 +122,54 @@ func (f *file) ReadAt(p []byte, off int64) (int, error) {
 	return n, nil
 }
 
-// readAhead starts fetching the blocks after a read that continues the
-// previous one, keeping ReadAhead blocks in flight. A read counts as
-// sequential when it starts in the block the last one ended in or the
-// next: a differencing layer is read in sector runs with gaps between
-// them, in order.
-func (f *file) readAhead(off, n, last int64) {
+// readAhead keeps the stretch after a sequential reader fetched: a read
+// counts as sequential when it starts where the last one ended or a
+// little further (a base layer under its children is read in runs with
+// small gaps, in order). The stretch is refilled when half of it is read.
+func (f *file) readAhead(off, n int64) {
+	if f.hinted.Load() {
+		// A layer of a chain: the chain's hints name exactly the runs
+		// it will read, where a child layer's own pattern (runs a few
+		// blocks apart) would pass for sequential and fetch what the
+		// chain never reads.
+		return
+	}
+	window := f.s.opt.ReadAhead
 	f.mu.Lock()
-	first := off / BlockSize
-	seq := first == f.last || first == f.last+1
-	f.last = last
-	from := max(last+1, f.ahead)
-	to := min(last+1+int64(f.s.opt.ReadAhead), f.blocks())
-	if seq && from < to {
-		f.ahead = to
+	seq := f.lastEnd >= 0 && off >= f.lastEnd-BlockSize && off <= f.lastEnd+readAround
+	f.lastEnd = off + n
+	// From the read itself on: its own missing blocks join the first
+	// request instead of costing one more.
+	from := max(off, f.ahead)
+	to := min(off+n+window, f.fi.Size)
+	if !seq || from >= to || (to-from < window/2 && to < f.fi.Size) {
+		f.mu.Unlock()
+		return
 	}
+	f.ahead = to
 	f.mu.Unlock()
-	if seq {
-		f.prefetchBlocks(from, to)
-	}
+	f.prefetch(from, to-from)
 }
 
 // Prefetch asks for the blocks of a byte range in the background: the
 // disk chain's read-ahead calls it with the ranges a reader will want.
+// At most InFlight of an object's read-ahead requests run at once; the
+// others wait their turn, in order.
 func (f *file) Prefetch(off, n int64) {
+	f.hinted.Store(true)
+	f.prefetch(off, n)
+}
+
+func (f *file) prefetch(off, n int64) {
 	if off < 0 || n <= 0 || off >= f.fi.Size {
 		return
 	}
-	last := min((off+n-1)/BlockSize, f.blocks()-1)
-	f.prefetchBlocks(off/BlockSize, min(last+1, off/BlockSize+int64(4*f.s.opt.ReadAhead)))
-}
-
-func (f *file) prefetchBlocks(from, to int64) {
-	for i := from; i < to; i++ {
-		if memCache().has(f, i) {
-			continue
-		}
-		select {
-		case f.sem <- struct{}{}:
-		default:
-			return // enough in flight already
-		}
-		go func(i int64) {
+	from, to := off/BlockSize, min((off+n+BlockSize-1)/BlockSize, f.blocks())
+	for _, cl := range memCache().claim(f, from, to) {
+		go func(cl *call) {
+			f.sem <- struct{}{}
 			defer func() { <-f.sem }()
-			memCache().get(f, i)
-		}(i)
+			f.run(cl)
+		}(cl)
 	}
 }

@@ -32,7 +32,7 @@ func (e *statusError) Error() string {
 
 func newHTTP(u *url.URL, query string, opt Options) (*httpBackend, error) {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.MaxIdleConnsPerHost = 4 * opt.ReadAhead
+	tr.MaxIdleConnsPerHost = maxIdle
 	tr.ResponseHeaderTimeout = opt.Timeout
 	return &httpBackend{scheme: strings.ToLower(u.Scheme), host: u.Host, query: query,
 		client: &http.Client{Transport: tr}}, nil

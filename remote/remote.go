@@ -6,8 +6,9 @@
 //
 // Each is a catalog.Source: the catalog lists, stats and opens names in it
 // as it does local files, and every read is a ranged request. Reads go
-// through a bounded cache of 1 MiB blocks (optionally also on disk), a
-// sequential reader gets several blocks fetched ahead in parallel, and every
+// through a bounded cache of 64 KiB blocks (optionally also on disk), a
+// sequential reader gets the next stretch fetched ahead by several
+// requests in flight, and every
 // request names the version of the object that was opened (If-Match), so an
 // object replaced while it is read fails with ErrChanged instead of mixing
 // old and new bytes.
@@ -46,13 +47,28 @@ type Options struct {
 	// Retries is how many times a request failing with a 5xx, a 429 or a
 	// network error is retried, with exponential backoff (default 4).
 	Retries int
-	// ReadAhead is how many blocks a sequential reader keeps in flight
-	// (default 8).
-	ReadAhead int
+	// ReadAhead is how many bytes ahead of a sequential reader are
+	// fetched (default 16 MiB).
+	ReadAhead int64
+	// InFlight bounds the read-ahead requests one object has in flight at
+	// once (default 4); reads that wait are not bounded by it.
+	InFlight int
 }
 
-// BlockSize is the unit of ranged reads and of the caches.
-const BlockSize = 1 << 20
+// BlockSize is the unit of the caches. A request covers a run of blocks:
+// the ones a read or a read-ahead hint needs, up to MaxRequest, so that a
+// child layer's scattered sector runs cost what they hold, not a large
+// block each, and a sequential read costs few requests.
+const BlockSize = 64 << 10
+
+// MaxRequest bounds the bytes one request asks for.
+const MaxRequest = 4 << 20
+
+// readAround is the least a read that misses the caches fetches: the
+// aligned stretch around it, as the kernel reads around a page fault.
+// Opening a disk reads its header, region tables and metadata, close
+// together: one request serves them all.
+const readAround = 1 << 20
 
 var (
 	cfgMu sync.Mutex
@@ -86,7 +102,10 @@ func options() Options {
 		o.Retries = 4
 	}
 	if o.ReadAhead <= 0 {
-		o.ReadAhead = 8
+		o.ReadAhead = 16 << 20
+	}
+	if o.InFlight <= 0 {
+		o.InFlight = 4
 	}
 	return o
 }
@@ -189,3 +208,7 @@ func RequestsFor(name string) int64 {
 	}
 	return 0
 }
+
+// maxIdle is the pool of idle connections kept per host: enough for the
+// read-ahead of a chain's layers and the reads waiting on them.
+const maxIdle = 64

@@ -37,7 +37,7 @@ func newS3(ctx context.Context, u *url.URL, opt Options) (*s3Backend, error) {
 		config.WithRetryer(func() aws.Retryer { return aws.NopRetryer{} }), // source.do retries
 		// A buildable client: the SDK adds AWS_CA_BUNDLE's roots to it.
 		config.WithHTTPClient(awshttp.NewBuildableClient().WithTransportOptions(func(tr *http.Transport) {
-			tr.MaxIdleConnsPerHost = 4 * opt.ReadAhead
+			tr.MaxIdleConnsPerHost = maxIdle
 			tr.ResponseHeaderTimeout = opt.Timeout
 		})),
 		config.WithRequestChecksumCalculation(aws.RequestChecksumCalculationWhenRequired),
