@@ -8,13 +8,16 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"sort"
 	"strings"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blob"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/container"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/pageblob"
 )
 
 // azureBackend reads one container of an Azure storage account (block,
@@ -22,6 +25,9 @@ import (
 type azureBackend struct {
 	baseName string
 	cc       *container.Client
+	// anon says why requests go without credentials ("" when they
+	// carry some): a 403 then says so.
+	anon string
 }
 
 // isAzureURL tells an Azure Blob URL from any other web URL: the
@@ -85,6 +91,7 @@ func newAzure(ctx context.Context, u *url.URL, sas string, opt Options) (*azureB
 	var (
 		client *azblob.Client
 		err    error
+		anon   string
 	)
 	switch {
 	case sas != "":
@@ -97,14 +104,58 @@ func newAzure(ctx context.Context, u *url.URL, sas string, opt Options) (*azureB
 		if err == nil {
 			client, err = azblob.NewClientWithSharedKeyCredential(serviceURL, cred, copt)
 		}
-	default:
+	case opt.Anonymous:
+		anon = "--no-sign-request"
 		client, err = azblob.NewClientWithNoCredential(serviceURL, copt)
+	default:
+		var cred azcore.TokenCredential
+		cred, anon = entraCredential(ctx, copt.Transport)
+		if cred != nil {
+			client, err = azblob.NewClient(serviceURL, cred, copt)
+		} else {
+			client, err = azblob.NewClientWithNoCredential(serviceURL, copt)
+		}
 	}
 	if err != nil {
 		// The SDK's message may quote the connection string: never show it.
-		return nil, "", &Error{Op: "open", Name: baseName, Err: errors.New("cannot use the Azure credentials given (check AZURE_STORAGE_CONNECTION_STRING, AZURE_STORAGE_KEY or the SAS)")}
+		return nil, "", &Error{Op: "open", Name: baseName, Err: fmt.Errorf("cannot use the Azure credentials given (check AZURE_STORAGE_CONNECTION_STRING, AZURE_STORAGE_KEY, the SAS or the Entra ID settings): %s", errSummary(err))}
 	}
-	return &azureBackend{baseName: baseName, cc: client.ServiceClient().NewContainerClient(cont)}, strings.Trim(key, "/"), nil
+	return &azureBackend{baseName: baseName, cc: client.ServiceClient().NewContainerClient(cont), anon: anon},
+		strings.Trim(key, "/"), nil
+}
+
+// entraCredential returns the Azure SDK's default credential chain
+// (environment, workload identity, managed identity, Azure CLI, Azure
+// Developer CLI) when it gives a token for Storage within credTimeout,
+// else nil and why: a public container is then read without credentials.
+// The token is asked for now so that a chain with nothing in it costs
+// one bounded wait at open, not a failure at every read.
+func entraCredential(ctx context.Context, tr policy.Transporter) (azcore.TokenCredential, string) {
+	cred, err := azidentity.NewDefaultAzureCredential(&azidentity.DefaultAzureCredentialOptions{
+		ClientOptions: azcore.ClientOptions{Transport: tr},
+	})
+	if err != nil {
+		return nil, "no Azure credential: " + errSummary(err)
+	}
+	cctx, cancel := context.WithTimeout(ctx, credTimeout)
+	defer cancel()
+	if _, err := cred.GetToken(cctx, policy.TokenRequestOptions{Scopes: []string{storageScope}}); err != nil {
+		return nil, "no Azure credential found by the default chain: " + strings.TrimPrefix(errSummary(err), "DefaultAzureCredential: ")
+	}
+	return cred, ""
+}
+
+// storageScope is the OAuth scope of Azure Storage.
+const storageScope = "https://storage.azure.com/.default"
+
+// errSummary is the first line of an SDK error, redacted: the chain's
+// errors run to many lines, one per credential tried.
+func errSummary(err error) string {
+	s, _, _ := strings.Cut(err.Error(), "\n")
+	if len(s) > 200 {
+		s = s[:200] + "..."
+	}
+	return Redact(s)
 }
 
 // transport is the HTTP transport of every SDK client: a pool large
@@ -122,6 +173,9 @@ func (a *azureBackend) canList() bool { return true }
 func (a *azureBackend) status(err error) (int, string) {
 	var re *azcore.ResponseError
 	if errors.As(err, &re) {
+		if (re.StatusCode == 401 || re.StatusCode == 403) && a.anon != "" {
+			return re.StatusCode, strings.TrimSpace(re.ErrorCode + " (without credentials: " + a.anon + ")")
+		}
 		return re.StatusCode, re.ErrorCode
 	}
 	var se *statusError
@@ -149,6 +203,7 @@ func (a *azureBackend) head(ctx context.Context, key string) (objInfo, error) {
 	if p.LastModified != nil {
 		o.mod = *p.LastModified
 	}
+	o.pages = p.BlobType != nil && *p.BlobType == blob.BlobTypePageBlob
 	return o, nil
 }
 
@@ -180,6 +235,7 @@ func (a *azureBackend) list(ctx context.Context, prefix string) ([]objInfo, erro
 				if pr.LastModified != nil {
 					o.mod = *pr.LastModified
 				}
+				o.pages = pr.BlobType != nil && *pr.BlobType == blob.BlobTypePageBlob
 			}
 			out = append(out, o)
 		}
@@ -218,3 +274,39 @@ func (a *azureBackend) get(ctx context.Context, key, etag string, off int64, p [
 func quoteETag(e string) string {
 	return `"` + strings.Trim(e, `"`) + `"`
 }
+
+// written returns the ranges of a page blob that were ever written
+// (Get Page Ranges), sorted, as [start, end) pairs: the rest reads as
+// zeros and costs no request. A blob with more than maxPageRanges ranges
+// is treated as wholly written.
+func (a *azureBackend) written(ctx context.Context, key, etag string) ([][2]int64, error) {
+	o := &pageblob.GetPageRangesOptions{}
+	if etag != "" {
+		e := azcore.ETag(quoteETag(etag))
+		o.AccessConditions = &blob.AccessConditions{ModifiedAccessConditions: &blob.ModifiedAccessConditions{IfMatch: &e}}
+	}
+	pager := a.cc.NewPageBlobClient(key).NewGetPageRangesPager(o)
+	var out [][2]int64
+	for pager.More() {
+		page, err := pager.NextPage(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range page.PageRange {
+			if r == nil || r.Start == nil || r.End == nil || *r.End < *r.Start || *r.Start < 0 {
+				continue
+			}
+			out = append(out, [2]int64{*r.Start, *r.End + 1})
+		}
+		if len(out) > maxPageRanges {
+			return nil, errTooManyRanges
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i][0] < out[j][0] })
+	return out, nil
+}
+
+// maxPageRanges bounds what one blob's page ranges may hold in memory.
+const maxPageRanges = 1 << 20
+
+var errTooManyRanges = errors.New("too many page ranges")

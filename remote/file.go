@@ -3,6 +3,7 @@ package remote
 import (
 	"context"
 	"io"
+	"sort"
 	"sync"
 	"sync/atomic"
 
@@ -24,7 +25,12 @@ type file struct {
 	lastEnd int64       // where the last read ended, to spot a sequential reader
 	ahead   int64       // bytes below this were already asked for ahead
 	hinted  atomic.Bool // a disk chain says what to fetch ahead
-	sem     chan struct{}
+
+	// The written ranges of a page blob, asked for once.
+	pagesOnce sync.Once
+	pages     [][2]int64
+	pagesOK   bool
+	sem       chan struct{}
 }
 
 func newFile(s *source, key string, fi catalog.FileInfo) *file {
@@ -57,15 +63,19 @@ func (f *file) run(cl *call) {
 		}
 	}
 	buf := make([]byte, n)
-	cl.err = f.s.do("read", f.key, func(ctx context.Context) error {
-		f.reqs.Add(1)
-		return f.s.b.get(ctx, f.key, f.fi.ID.Version, off, buf)
-	})
-	if cl.err != nil {
-		return
+	var got int64
+	for _, sp := range f.spans(off, n) {
+		got += sp[1] - sp[0]
+		cl.err = f.s.do("read", f.key, func(ctx context.Context) error {
+			f.reqs.Add(1)
+			return f.s.b.get(ctx, f.key, f.fi.ID.Version, sp[0], buf[sp[0]-off:sp[1]-off])
+		})
+		if cl.err != nil {
+			return
+		}
 	}
 	cl.data = buf
-	stats.bytes.Add(n)
+	stats.bytes.Add(got)
 	if dc != nil {
 		for i := cl.first; i < cl.first+cl.n; i++ {
 			dc.put(f, i, cl.block(i))
@@ -173,3 +183,50 @@ func (f *file) prefetch(off, n int64) {
 		}(cl)
 	}
 }
+
+// WrittenRanges returns the ranges of a page blob that were ever written,
+// sorted [start, end) pairs; the rest reads as zeros. For any other
+// object (or when the store did not say) it returns ok false. A fixed
+// disk in a page blob, as Azure keeps VM disks, marks its blocks inside
+// the holes as zero.
+func (f *file) WrittenRanges() (ranges [][2]int64, ok bool) {
+	f.pagesOnce.Do(func() {
+		pr, isRanger := f.s.b.(pageRanger)
+		if _, page := f.s.pages.Load(f.key); !page || !isRanger {
+			return
+		}
+		err := f.s.do("page ranges", f.key, func(ctx context.Context) error {
+			f.reqs.Add(1)
+			var err error
+			f.pages, err = pr.written(ctx, f.key, f.fi.ID.Version)
+			return err
+		})
+		f.pagesOK = err == nil
+	})
+	return f.pages, f.pagesOK
+}
+
+// spans returns the parts of [off, off+n) that must be fetched: all of
+// it, except for a page blob, whose unwritten ranges are zeros already.
+func (f *file) spans(off, n int64) [][2]int64 {
+	ranges, ok := f.WrittenRanges()
+	if !ok {
+		return [][2]int64{{off, off + n}}
+	}
+	end := off + n
+	i := sort.Search(len(ranges), func(i int) bool { return ranges[i][1] > off })
+	var out [][2]int64
+	for ; i < len(ranges) && ranges[i][0] < end; i++ {
+		s, e := max(ranges[i][0], off), min(ranges[i][1], end)
+		if k := len(out); k > 0 && s-out[k-1][1] < holeGap {
+			out[k-1][1] = e // a small hole costs less than a request
+			continue
+		}
+		out = append(out, [2]int64{s, e})
+	}
+	return out
+}
+
+// holeGap: holes shorter than this between written ranges are fetched
+// with them rather than split into two requests.
+const holeGap = 256 << 10

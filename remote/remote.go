@@ -50,6 +50,10 @@ type Options struct {
 	// ReadAhead is how many bytes ahead of a sequential reader are
 	// fetched (default 16 MiB).
 	ReadAhead int64
+	// Anonymous sends S3 requests unsigned (a public bucket), without
+	// looking for credentials; they are also unsigned when the AWS chain
+	// finds none.
+	Anonymous bool
 	// InFlight bounds the read-ahead requests one object has in flight at
 	// once (default 4); reads that wait are not bounded by it.
 	InFlight int

@@ -9,12 +9,14 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/smithy-go"
+	"github.com/aws/smithy-go/logging"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 )
 
@@ -27,6 +29,9 @@ import (
 type s3Backend struct {
 	bucket string
 	c      *s3.Client
+	// anon says why requests go unsigned ("" when signed): a 403 then
+	// says that no credentials were used.
+	anon string
 }
 
 func newS3(ctx context.Context, u *url.URL, opt Options) (*s3Backend, error) {
@@ -42,12 +47,34 @@ func newS3(ctx context.Context, u *url.URL, opt Options) (*s3Backend, error) {
 		})),
 		config.WithRequestChecksumCalculation(aws.RequestChecksumCalculationWhenRequired),
 		config.WithResponseChecksumValidation(aws.ResponseChecksumValidationWhenRequired),
+		// The SDK's own warnings (an instance-metadata probe falling
+		// back) are not ours to print.
+		config.WithLogger(logging.Nop{}),
 	)
 	if err != nil {
 		return nil, &Error{Op: "open", Name: "s3://" + u.Host, Err: fmt.Errorf("cannot load the AWS configuration (check AWS_PROFILE, AWS_REGION and the config files): %s", Redact(err.Error()))}
 	}
 	if cfg.Region == "" {
 		cfg.Region = "us-east-1" // what S3-compatible stores answer to
+	}
+	anon := ""
+	if opt.Anonymous {
+		anon = "--no-sign-request"
+	} else if cfg.Credentials == nil {
+		anon = "no AWS credentials found"
+	} else {
+		// Found now, not at the first read: when the chain has nothing
+		// (no keys, profile, SSO or instance role), a public bucket is
+		// read unsigned, as `aws s3 --no-sign-request` does.
+		cctx, cancel := context.WithTimeout(ctx, credTimeout)
+		_, err := cfg.Credentials.Retrieve(cctx)
+		cancel()
+		if err != nil {
+			anon = "no AWS credentials found"
+		}
+	}
+	if anon != "" {
+		cfg.Credentials = aws.AnonymousCredentials{}
 	}
 	endpoint := opt.Endpoint
 	if endpoint == "" {
@@ -62,8 +89,12 @@ func newS3(ctx context.Context, u *url.URL, opt Options) (*s3Backend, error) {
 			o.UsePathStyle = true
 		}
 	})
-	return &s3Backend{bucket: u.Host, c: c}, nil
+	return &s3Backend{bucket: u.Host, c: c, anon: anon}, nil
 }
+
+// credTimeout bounds the search for credentials at open (an instance
+// role is asked of the metadata service, which may not answer).
+const credTimeout = 5 * time.Second
 
 func (b *s3Backend) base() string  { return "s3://" + b.bucket }
 func (b *s3Backend) canList() bool { return true }
@@ -76,6 +107,9 @@ func (b *s3Backend) status(err error) (int, string) {
 	}
 	var re *smithyhttp.ResponseError
 	if errors.As(err, &re) {
+		if st := re.HTTPStatusCode(); (st == 401 || st == 403) && b.anon != "" {
+			return st, strings.TrimSpace(code + " (unsigned: " + b.anon + ")")
+		}
 		return re.HTTPStatusCode(), code
 	}
 	var se *statusError

@@ -19,11 +19,12 @@ import (
 // objInfo describes one object, or one folder (a common prefix) of a
 // listing.
 type objInfo struct {
-	key  string // full key, no leading or trailing "/"
-	size int64
-	mod  time.Time
-	etag string
-	dir  bool
+	key   string // full key, no leading or trailing "/"
+	size  int64
+	mod   time.Time
+	etag  string
+	dir   bool
+	pages bool // an Azure page blob: its unwritten ranges are known
 }
 
 // backend is one kind of store: it speaks the store's protocol and says
@@ -46,6 +47,12 @@ type backend interface {
 	canList() bool
 }
 
+// pageRanger is a backend whose page objects (Azure page blobs) say
+// which of their ranges were ever written.
+type pageRanger interface {
+	written(ctx context.Context, key, etag string) ([][2]int64, error)
+}
+
 // source is a catalog.Source over one backend. Names are base + "/" + key.
 type source struct {
 	name string // what the user named, without query
@@ -55,6 +62,7 @@ type source struct {
 	mu     sync.Mutex
 	listed map[string][]catalog.FileInfo // by folder key, from ReadDir
 	stated map[string]statResult         // by key, from Stat
+	pages  sync.Map                      // keys of page blobs
 }
 
 type statResult struct {
@@ -132,6 +140,9 @@ func (s *source) info(o objInfo) catalog.FileInfo {
 		return fi
 	}
 	fi.Usable, fi.Kind = true, "an object"
+	if o.pages {
+		s.pages.Store(o.key, true)
+	}
 	h := fnv.New64a()
 	h.Write([]byte(fi.Name))
 	// The name is part of the identity: two objects with one content

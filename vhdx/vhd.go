@@ -54,6 +54,11 @@ func newVHD(r io.ReaderAt, size int64, opt DiskOptions) (*Disk, error) {
 	switch f.DiskType {
 	case vhdTypeFixed:
 		err = openVHDFixed(d, fp)
+		if wr, ok := r.(writtenRanger); ok && err == nil {
+			if ranges, ok := wr.WrittenRanges(); ok {
+				d.blocks.(*vhdFixedMap).markUnwritten(ranges, d.VirtualSize)
+			}
+		}
 	case vhdTypeDynamic, vhdTypeDifferencing:
 		err = openVHDDynamic(d, r, fp, opt.IgnoreChecksums)
 	}

@@ -60,10 +60,44 @@ func vhdBitmapSize(blockSize int64) int64 {
 // from offset 0, every block present.
 type vhdFixedMap struct {
 	blockSize int64
+	// unwritten has a bit set for each block that the file says was
+	// never written (nil: every block is data); see writtenRanger.
+	unwritten []uint64
 }
 
 func (m *vhdFixedMap) block(i int64) (BlockState, int64) {
+	if w := i / 64; w < int64(len(m.unwritten)) && m.unwritten[w]&(1<<(i%64)) != 0 {
+		return BlockZero, 0
+	}
 	return BlockPresent, i * m.blockSize
+}
+
+// writtenRanger is a file that knows which of its byte ranges were ever
+// written: an Azure page blob, where Azure keeps VM disks as fixed VHDs.
+// The blocks of a fixed disk that lie wholly in its holes are zero blocks:
+// they are never read, and show as holes (SEEK_HOLE, sparse copies).
+type writtenRanger interface {
+	WrittenRanges() (ranges [][2]int64, ok bool)
+}
+
+// markUnwritten sets m.unwritten from the sorted written ranges of the
+// file, for a payload of size bytes at its start.
+func (m *vhdFixedMap) markUnwritten(ranges [][2]int64, size int64) {
+	blocks := (size + m.blockSize - 1) / m.blockSize
+	m.unwritten = make([]uint64, (blocks+63)/64)
+	for i := range m.unwritten {
+		m.unwritten[i] = ^uint64(0)
+	}
+	next := int64(0) // blocks below are marked already: each block once
+	for _, r := range ranges {
+		if r[1] <= r[0] || r[0] >= size || r[0] < 0 {
+			continue
+		}
+		for b := max(r[0]/m.blockSize, next); b <= (min(r[1], size)-1)/m.blockSize; b++ {
+			m.unwritten[b/64] &^= 1 << (b % 64)
+			next = b + 1
+		}
+	}
 }
 
 func (m *vhdFixedMap) blockError(i int64) error { return nil }

@@ -35,6 +35,7 @@ type sourceOptions struct {
 	cacheDir  string
 	cacheSize string
 	timeout   time.Duration
+	noSign    bool
 }
 
 // AddKeyFlags adds --bitlocker and --bitlocker-keys, for the commands that
@@ -80,6 +81,7 @@ func (o *sourceOptions) AddFlags(f *pflag.FlagSet) {
 	f.StringVar(&o.endpoint, "endpoint", "", "service URL of an S3-compatible store or an Azure emulator, for s3:// and azblob:// sources (default: AWS_ENDPOINT_URL, else the provider's)")
 	f.StringVar(&o.cacheDir, "cache-dir", "", "keep blocks read from a remote source in this folder between runs")
 	f.StringVar(&o.cacheSize, "cache-size", "1G", "bound of --cache-dir (bytes, or with K, M, G, T)")
+	f.BoolVar(&o.noSign, "no-sign-request", false, "read an s3:// source unsigned, as a public bucket allows (also done when the AWS credential chain finds nothing)")
 	f.DurationVar(&o.timeout, "remote-timeout", 30*time.Second, "time limit of one request to a remote source (it is retried 4 times on 5xx, throttling and network errors)")
 }
 
@@ -94,7 +96,7 @@ func (o *sourceOptions) remote(src string) (string, catalog.Source, error) {
 	if err != nil {
 		return "", nil, fmt.Errorf("%w: --cache-size: %v", errUsage, err)
 	}
-	remote.Configure(remote.Options{Endpoint: o.endpoint, CacheDir: o.cacheDir, CacheSize: size, Timeout: o.timeout})
+	remote.Configure(remote.Options{Endpoint: o.endpoint, CacheDir: o.cacheDir, CacheSize: size, Timeout: o.timeout, Anonymous: o.noSign})
 	return remote.Resolve(src)
 }
 
