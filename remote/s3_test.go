@@ -23,11 +23,19 @@ const (
 	testSecret = "ckptfsTestSecretKeyNeverShown"
 )
 
-// seaweed starts SeaweedFS's S3 gateway, makes bucket, and points the
-// AWS SDK's default chain at it with test credentials.
+// s3Identities: the test key may do anything; unsigned requests may read
+// and list the bucket "public" only.
+const s3Identities = `{"identities": [
+	{"name": "admin", "credentials": [{"accessKey": "` + testKeyID + `", "secretKey": "` + testSecret + `"}],
+	 "actions": ["Admin", "Read", "List", "Tagging", "Write"]},
+	{"name": "anonymous", "actions": ["Read:public", "List:public"]}
+]}`
+
+// seaweed starts SeaweedFS's S3 gateway with s3Identities, makes bucket,
+// and points the AWS SDK's default chain at it with the test key.
 func seaweed(t *testing.T, bucket string) (*testutil.Server, *s3.Client, string) {
 	t.Helper()
-	srv, endpoint := testutil.SeaweedS3(t)
+	srv, endpoint := testutil.SeaweedS3(t, s3Identities)
 	t.Setenv("AWS_ACCESS_KEY_ID", testKeyID)
 	t.Setenv("AWS_SECRET_ACCESS_KEY", testSecret)
 	t.Setenv("AWS_REGION", "us-east-1")
@@ -125,13 +133,50 @@ func TestS3VMFolder(t *testing.T) {
 		t.Errorf("missing: %v", err)
 	}
 
+	// A public bucket, no credentials anywhere: read unsigned; a private
+	// bucket's 403 says the requests were unsigned.
+	if _, err := c.CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String("public")}); err != nil {
+		t.Fatal(err)
+	}
+	put(t, c, "public", "vm/a.bin", data)
+	t.Setenv("AWS_ACCESS_KEY_ID", "")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "")
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	start := time.Now()
+	pname, ps, err := Resolve("s3://public/vm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("no credentials: open took %v", time.Since(start).Round(time.Millisecond))
+	ents, err := ps.ReadDir(pname)
+	if err != nil || len(ents) != 1 {
+		t.Fatalf("public listing: %v %v", ents, err)
+	}
+	pf, err := ps.Open(pname + "/a.bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pf.ReadAt(p, 12345); err != nil || !bytes.Equal(p, data[12345:12355]) {
+		t.Errorf("public read: %q %v", p, err)
+	}
+	pname, ps, err = Resolve("s3://backups/x")
+	if err == nil {
+		_, err = ps.Stat(pname + "/a.bin")
+	}
+	if !errors.Is(err, fs.ErrPermission) || !strings.Contains(err.Error(), "unsigned") {
+		t.Errorf("private bucket unsigned: %v", err)
+	}
+	t.Logf("private bucket unsigned: %v", err)
+	t.Setenv("AWS_ACCESS_KEY_ID", testKeyID)
+	t.Setenv("AWS_SECRET_ACCESS_KEY", testSecret)
+
 	// The server stopped mid-read: the reads fail within the retries.
 	f, err = s.Open(name + "/a.bin")
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv.Stop()
-	start := time.Now()
+	start = time.Now()
 	_, err = f.ReadAt(p, 2<<20)
 	if !errors.Is(err, ErrUnavailable) {
 		t.Errorf("stopped: %v", err)

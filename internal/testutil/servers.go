@@ -28,6 +28,8 @@ func FreePort(t testing.TB) int {
 type Server struct {
 	cmd  *exec.Cmd
 	Port int
+	log  string
+	wait time.Duration
 }
 
 // Stop kills the server and waits for it.
@@ -50,14 +52,41 @@ func startServer(t testing.TB, cmd *exec.Cmd, port int, log string, wait time.Du
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	s := &Server{cmd: cmd, Port: port}
+	s := &Server{cmd: cmd, Port: port, log: log, wait: wait}
 	t.Cleanup(func() { s.Stop(); lf.Close() })
+	s.waitListen(t)
+	return s
+}
+
+// Restart starts a stopped server again, with the same command, ports and
+// data (the log file is appended to).
+func (s *Server) Restart(t testing.TB) {
+	t.Helper()
+	s.Stop()
+	lf, err := os.OpenFile(s.log, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(s.cmd.Path, s.cmd.Args[1:]...)
+	cmd.Dir, cmd.Env = s.cmd.Dir, s.cmd.Env
+	cmd.Stdout, cmd.Stderr = lf, lf
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	s.cmd = cmd
+	t.Cleanup(func() { s.Stop(); lf.Close() })
+	s.waitListen(t)
+}
+
+func (s *Server) waitListen(t testing.TB) {
+	t.Helper()
+	cmd, port, log, wait := s.cmd, s.Port, s.log, s.wait
 	deadline := time.Now().Add(wait)
 	for {
 		c, err := net.DialTimeout("tcp", "127.0.0.1:"+strconv.Itoa(port), time.Second)
 		if err == nil {
 			c.Close()
-			return s
+			return
 		}
 		if time.Now().After(deadline) {
 			b, _ := os.ReadFile(log)
@@ -154,10 +183,12 @@ func WeedBinary(t testing.TB) string {
 }
 
 // SeaweedS3 starts a SeaweedFS server (master, volume, filer and S3
-// gateway in one process; no identities configured, so any signature is
-// accepted) on free loopback ports; the S3 endpoint is
-// http://127.0.0.1:PORT. SIGKILL stops it: it ignores SIGTERM for long.
-func SeaweedS3(t testing.TB) (s *Server, endpoint string) {
+// gateway in one process) on free loopback ports; the S3 endpoint is
+// http://127.0.0.1:PORT. s3config is the gateway's identities file (JSON:
+// keys, actions, an "anonymous" identity for unsigned requests); empty,
+// none is configured and any signature is accepted. SIGKILL stops it: it
+// ignores SIGTERM for long.
+func SeaweedS3(t testing.TB, s3config string) (s *Server, endpoint string) {
 	t.Helper()
 	bin := WeedBinary(t)
 	dir := t.TempDir()
@@ -178,6 +209,13 @@ func SeaweedS3(t testing.TB) (s *Server, endpoint string) {
 		"-master.port="+strconv.Itoa(master), "-volume.port="+strconv.Itoa(volume),
 		"-filer", "-filer.port="+strconv.Itoa(filer), "-s3", "-s3.port="+strconv.Itoa(s3),
 		"-volume.max=10", "-master.volumeSizeLimitMB=64")
+	if s3config != "" {
+		p := filepath.Join(dir, "s3.json")
+		if err := os.WriteFile(p, []byte(s3config), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		cmd.Args = append(cmd.Args, "-s3.config="+p)
+	}
 	s = startServer(t, cmd, s3, filepath.Join(dir, "out.log"), 60*time.Second)
 	return s, fmt.Sprintf("http://127.0.0.1:%d", s3)
 }
