@@ -139,7 +139,7 @@ func TestAzureReplacedWhileOpen(t *testing.T) {
 	}
 	ctx := context.Background()
 	client.CreateContainer(ctx, "ccc", nil)
-	data := bytes.Repeat([]byte("0123456789abcdef"), 4<<20/16)
+	data := bytes.Repeat([]byte("0123456789abcdef"), 8<<20/16) // beyond the first read (firstRead)
 	for _, n := range []string{"a.bin", "b.bin"} {
 		if _, err := client.UploadBuffer(ctx, "ccc", n, data, nil); err != nil {
 			t.Fatal(err)
@@ -167,10 +167,10 @@ func TestAzureReplacedWhileOpen(t *testing.T) {
 	}
 	client.UploadBuffer(ctx, "ccc", "a.bin", bytes.ToUpper(data), nil)
 	client.DeleteBlob(ctx, "ccc", "b.bin", nil)
-	if _, err := fa.ReadAt(p, 3<<20); !errors.Is(err, ErrChanged) {
+	if _, err := fa.ReadAt(p, 6<<20); !errors.Is(err, ErrChanged) {
 		t.Errorf("replaced: %v", err)
 	}
-	if _, err := fb.ReadAt(p, 3<<20); err == nil {
+	if _, err := fb.ReadAt(p, 6<<20); err == nil {
 		t.Errorf("deleted: no error")
 	} else {
 		t.Logf("deleted: %v", err)

@@ -21,10 +21,11 @@ type file struct {
 	id   uint64 // the cache's name for this open object
 	reqs atomic.Int64
 
-	mu      sync.Mutex
-	lastEnd int64       // where the last read ended, to spot a sequential reader
-	ahead   int64       // bytes below this were already asked for ahead
-	hinted  atomic.Bool // a disk chain says what to fetch ahead
+	mu       sync.Mutex
+	lastEnd  int64       // where the last read ended, to spot a sequential reader
+	ahead    int64       // bytes below this were already asked for ahead
+	streamed int64       // bytes read in a row up to lastEnd
+	hinted   atomic.Bool // a disk chain says what to fetch ahead
 
 	// The written ranges of a page blob, asked for once.
 	pagesOnce sync.Once
@@ -98,6 +99,11 @@ func (f *file) ReadAt(p []byte, off int64) (int, error) {
 	// stretch around it: the runs are in flight together.
 	lo := min(first, off/readAround*readAround/BlockSize)
 	hi := min(max(last+1, ((off+want+readAround-1)/readAround*readAround)/BlockSize), f.blocks())
+	if off == 0 {
+		// The first read of a disk file: its header, and usually its
+		// region tables, metadata and BAT, in one request.
+		hi = min(max(hi, firstRead/BlockSize), f.blocks())
+	}
 	claimed := false
 	n := 0
 	for i := first; i <= last; {
@@ -135,7 +141,10 @@ func (f *file) ReadAt(p []byte, off int64) (int, error) {
 // readAhead keeps the stretch after a sequential reader fetched: a read
 // counts as sequential when it starts where the last one ended or a
 // little further (a base layer under its children is read in runs with
-// small gaps, in order). The stretch is refilled when half of it is read.
+// small gaps, in order). As the kernel does, the stretch grows with the
+// stream, four times what it has read up to ReadAhead, so that a few
+// small reads in a row (a disk's header, then its region table) do not
+// pull in megabytes; it is refilled when half of it is read.
 func (f *file) readAhead(off, n int64) {
 	if f.hinted.Load() {
 		// A layer of a chain: the chain's hints name exactly the runs
@@ -144,15 +153,20 @@ func (f *file) readAhead(off, n int64) {
 		// chain never reads.
 		return
 	}
-	window := f.s.opt.ReadAhead
 	f.mu.Lock()
 	seq := f.lastEnd >= 0 && off >= f.lastEnd-BlockSize && off <= f.lastEnd+readAround
+	if seq {
+		f.streamed += n
+	} else {
+		f.streamed = n
+	}
 	f.lastEnd = off + n
+	window := min(4*f.streamed, f.s.opt.ReadAhead)
 	// From the read itself on: its own missing blocks join the first
 	// request instead of costing one more.
 	from := max(off, f.ahead)
 	to := min(off+n+window, f.fi.Size)
-	if !seq || from >= to || (to-from < window/2 && to < f.fi.Size) {
+	if !seq || f.streamed < minStream || from >= to || (to-from < window/2 && to < f.fi.Size) {
 		f.mu.Unlock()
 		return
 	}
@@ -160,6 +174,10 @@ func (f *file) readAhead(off, n int64) {
 	f.mu.Unlock()
 	f.prefetch(from, to-from)
 }
+
+// minStream is how much a reader reads in a row before it is read ahead
+// of.
+const minStream = 256 << 10
 
 // Prefetch asks for the blocks of a byte range in the background: the
 // disk chain's read-ahead calls it with the ranges a reader will want.

@@ -21,7 +21,10 @@ package remote
 
 import (
 	"context"
+	"fmt"
+	"io"
 	"net/url"
+	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -73,6 +76,10 @@ const MaxRequest = 4 << 20
 // Opening a disk reads its header, region tables and metadata, close
 // together: one request serves them all.
 const readAround = 1 << 20
+
+// firstRead is what a read at offset 0 that misses fetches: a VHDX keeps
+// its headers, region tables, metadata and BAT in its first megabytes.
+const firstRead = 4 << 20
 
 var (
 	cfgMu sync.Mutex
@@ -216,3 +223,17 @@ func RequestsFor(name string) int64 {
 // maxIdle is the pool of idle connections kept per host: enough for the
 // read-ahead of a chain's layers and the reads waiting on them.
 const maxIdle = 64
+
+// WriteStats writes the process's counts to w: totals, then the requests
+// sent about each object or folder, by name (never with a query string).
+func WriteStats(w io.Writer) {
+	c := Counters()
+	fmt.Fprintf(w, "remote: %d requests (%d retries), %d bytes received, %d blocks from a cache\n",
+		c.Requests, c.Retries, c.Bytes, c.Hits)
+	var names []string
+	perObject.Range(func(k, _ any) bool { names = append(names, k.(string)); return true })
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(w, "remote: %6d  %s\n", RequestsFor(n), Redact(n))
+	}
+}

@@ -98,7 +98,7 @@ func TestS3VMFolder(t *testing.T) {
 	logLayers(t, rem)
 
 	// Replaced while open.
-	data := bytes.Repeat([]byte("s3 object "), 400000)
+	data := bytes.Repeat([]byte("s3 object "), 800000) // beyond the first read (firstRead)
 	put(t, c, "backups", "x/a.bin", data)
 	name, s, err := Resolve("s3://backups/x")
 	if err != nil {
@@ -113,7 +113,7 @@ func TestS3VMFolder(t *testing.T) {
 		t.Fatalf("read: %q %v", p, err)
 	}
 	put(t, c, "backups", "x/a.bin", bytes.ToUpper(data))
-	if _, err := f.ReadAt(p, 3<<20); !errors.Is(err, ErrChanged) {
+	if _, err := f.ReadAt(p, 6<<20); !errors.Is(err, ErrChanged) {
 		t.Errorf("replaced: %v", err)
 	}
 	// Deleted while open: ErrChanged too (EIO in a mount), not "not found".

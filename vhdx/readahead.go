@@ -34,6 +34,7 @@ const (
 )
 
 type stream struct {
+	start       int64 // where the stream began
 	end         int64 // end of the furthest read of the stream
 	fetched     int64 // layers are loaded up to here
 	used        uint64
@@ -72,11 +73,19 @@ func (ra *readAhead) next(off, n int64) (from, to int64, inStream bool) {
 			s.used = ra.tick
 			s.established = true
 			s.end = max(s.end, end)
-			if s.fetched-s.end >= readAheadWindow/2 {
+			// The window grows with the stream, as the kernel's does:
+			// two small reads in a row (a partition table probed
+			// sector by sector) are not worth 16 MiB, which a remote
+			// layer would fetch.
+			window := min(readAheadWindow, max(readAround, 8*(s.end-s.start)))
+			if s.fetched-s.end >= window/2 {
 				return 0, 0, true
 			}
 			from = max(s.fetched, s.end)
-			s.fetched = s.end + readAheadWindow
+			s.fetched = max(s.fetched, s.end+window)
+			if from >= s.fetched {
+				return 0, 0, true
+			}
 			return from, s.fetched, true
 		}
 		if s.used < ra.streams[victim].used {
@@ -84,7 +93,7 @@ func (ra *readAhead) next(off, n int64) (from, to int64, inStream bool) {
 		}
 	}
 	// A new stream: nothing to prefetch until a second read continues it.
-	ra.streams[victim] = stream{end: end, fetched: end, used: ra.tick}
+	ra.streams[victim] = stream{start: off, end: end, fetched: end, used: ra.tick}
 	return 0, 0, false
 }
 

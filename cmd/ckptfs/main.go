@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/ckptfs/ckptfs/remote"
 	"io"
 	"os"
 	"os/signal"
@@ -46,7 +47,13 @@ func usage(w io.Writer) {
 }
 
 func main() {
-	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+	code := run(os.Args[1:], os.Stdout, os.Stderr)
+	if os.Getenv("CKPTFS_REMOTE_STATS") != "" {
+		// What a remote source cost (make bench prints it): requests per
+		// object, never a credential.
+		remote.WriteStats(os.Stderr)
+	}
+	os.Exit(code)
 }
 
 // stdout is where commands write their results, stderr where they
