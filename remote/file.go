@@ -179,6 +179,10 @@ func (f *file) readAhead(off, n int64) {
 // of.
 const minStream = 256 << 10
 
+// ReadAheadWindow is how far ahead of a sequential reader a disk chain
+// should ask for data (Options.ReadAhead).
+func (f *file) ReadAheadWindow() int64 { return f.s.opt.ReadAhead }
+
 // Prefetch asks for the blocks of a byte range in the background: the
 // disk chain's read-ahead calls it with the ranges a reader will want.
 // At most InFlight of an object's read-ahead requests run at once; the

@@ -110,6 +110,11 @@ func NewChain(layers []*Disk, opt ChainOptions) (*Chain, error) {
 		}
 	}
 	c := &Chain{Layers: layers, size: layers[0].VirtualSize, sectorSize: layers[0].LogicalSectorSize}
+	for _, d := range layers {
+		if w, ok := d.hint.(windowed); ok {
+			c.ra.window = max(c.ra.window, w.ReadAheadWindow())
+		}
+	}
 	unit := layers[0].BlockSize
 	for _, d := range layers {
 		unit = min(unit, d.BlockSize)

@@ -53,6 +53,9 @@ func (s *stream) continues(off int64) bool {
 }
 
 type readAhead struct {
+	// window replaces readAheadWindow when larger: a remote layer, whose
+	// requests take longer than a disk's, asks for more (windowed).
+	window  int64
 	mu      sync.Mutex
 	streams [streamSlots]stream
 	tick    uint64
@@ -77,7 +80,7 @@ func (ra *readAhead) next(off, n int64) (from, to int64, inStream bool) {
 			// two small reads in a row (a partition table probed
 			// sector by sector) are not worth 16 MiB, which a remote
 			// layer would fetch.
-			window := min(readAheadWindow, max(readAround, 8*(s.end-s.start)))
+			window := min(max(readAheadWindow, ra.window), max(readAround, 8*(s.end-s.start)))
 			if s.fetched-s.end >= window/2 {
 				return 0, 0, true
 			}
@@ -184,4 +187,10 @@ func addHint(hs []hint, layer int, off, n int64) []hint {
 // will want it, as a remote object does with ranged requests in flight.
 type prefetcher interface {
 	Prefetch(off, n int64)
+}
+
+// windowed is a prefetcher that wants the chain to read further ahead
+// than readAheadWindow: the read-ahead window, in bytes of the disk.
+type windowed interface {
+	ReadAheadWindow() int64
 }

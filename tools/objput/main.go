@@ -1,0 +1,164 @@
+// Command objput puts a folder into an object store and times a plain
+// ranged download, for the object-storage section of scripts/bench.sh:
+//
+//	objput put s3 ENDPOINT BUCKET/PREFIX DIR          (credentials: the AWS chain)
+//	objput put azure CONNSTR CONTAINER/PREFIX DIR [pages]
+//	objput get s3 ENDPOINT BUCKET/KEY BYTES           (prints seconds)
+//	objput get azure CONNSTR CONTAINER/KEY BYTES
+//
+// A get is one ranged request for the first BYTES bytes of the object,
+// streamed and dropped, with the official SDK: the plain download the
+// bench compares ckptfs's reads with.
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blob"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+)
+
+func main() {
+	if err := run(os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, "objput:", err)
+		os.Exit(1)
+	}
+}
+
+func run(a []string) error {
+	if len(a) < 5 {
+		return fmt.Errorf("usage: objput put|get s3|azure ENDPOINT|CONNSTR BUCKET/KEY DIR|BYTES")
+	}
+	ctx := context.Background()
+	bucket, key, _ := strings.Cut(a[3], "/")
+	switch a[0] + " " + a[1] {
+	case "put s3":
+		c, err := s3Client(ctx, a[2])
+		if err != nil {
+			return err
+		}
+		var berr error
+		for i := 0; i < 60; i++ { // the gateway answers a moment after it listens
+			if _, berr = c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: &bucket}); berr == nil || strings.Contains(berr.Error(), "BucketAlready") {
+				break
+			}
+			time.Sleep(500 * time.Millisecond)
+		}
+		return walk(a[4], func(rel string, data []byte) error {
+			_, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: &bucket, Key: aws.String(key + "/" + rel), Body: bytes.NewReader(data)})
+			return err
+		})
+	case "put azure":
+		c, err := azblob.NewClientFromConnectionString(a[2], nil)
+		if err != nil {
+			return err
+		}
+		c.CreateContainer(ctx, bucket, nil)
+		pages := len(a) > 5 && a[5] == "pages"
+		return walk(a[4], func(rel string, data []byte) error {
+			name := key + "/" + rel
+			if !pages || len(data)%512 != 0 {
+				_, err := c.UploadBuffer(ctx, bucket, name, data, nil)
+				return err
+			}
+			pb := c.ServiceClient().NewContainerClient(bucket).NewPageBlobClient(name)
+			if _, err := pb.Create(ctx, int64(len(data)), nil); err != nil {
+				return err
+			}
+			for off := 0; off < len(data); off += 4 << 20 {
+				end := min(off+4<<20, len(data))
+				if bytes.Count(data[off:end], []byte{0}) == end-off {
+					continue
+				}
+				if _, err := pb.UploadPages(ctx, nopCloser{bytes.NewReader(data[off:end])},
+					blob.HTTPRange{Offset: int64(off), Count: int64(end - off)}, nil); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	case "get s3", "get azure":
+		n, err := strconv.ParseInt(a[4], 10, 64)
+		if err != nil {
+			return err
+		}
+		var body io.ReadCloser
+		start := time.Now()
+		if a[1] == "s3" {
+			c, err := s3Client(ctx, a[2])
+			if err != nil {
+				return err
+			}
+			out, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: &bucket, Key: &key, Range: aws.String(fmt.Sprintf("bytes=0-%d", n-1))})
+			if err != nil {
+				return err
+			}
+			body = out.Body
+		} else {
+			c, err := azblob.NewClientFromConnectionString(a[2], nil)
+			if err != nil {
+				return err
+			}
+			out, err := c.DownloadStream(ctx, bucket, key, &azblob.DownloadStreamOptions{Range: blob.HTTPRange{Count: n}})
+			if err != nil {
+				return err
+			}
+			body = out.Body
+		}
+		got, err := io.Copy(io.Discard, body)
+		body.Close()
+		if err != nil || got != n {
+			return fmt.Errorf("got %d of %d bytes: %v", got, n, err)
+		}
+		fmt.Printf("%.3f\n", time.Since(start).Seconds())
+		return nil
+	}
+	return fmt.Errorf("unknown command %q", a[0]+" "+a[1])
+}
+
+func s3Client(ctx context.Context, endpoint string) (*s3.Client, error) {
+	cfg, err := config.LoadDefaultConfig(ctx,
+		config.WithRequestChecksumCalculation(aws.RequestChecksumCalculationWhenRequired),
+		config.WithResponseChecksumValidation(aws.ResponseChecksumValidationWhenRequired))
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Region == "" {
+		cfg.Region = "us-east-1"
+	}
+	return s3.NewFromConfig(cfg, func(o *s3.Options) { o.BaseEndpoint = aws.String(endpoint); o.UsePathStyle = true }), nil
+}
+
+type nopCloser struct{ io.ReadSeeker }
+
+func (nopCloser) Close() error { return nil }
+
+// walk calls put with each file under dir, by its slash-separated path
+// relative to dir.
+func walk(dir string, put func(rel string, data []byte) error) error {
+	return filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error {
+		if err != nil || fi.IsDir() {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		if err := put(filepath.ToSlash(rel), data); err != nil {
+			return fmt.Errorf("%s: %w", rel, err)
+		}
+		return nil
+	})
+}
