@@ -179,7 +179,7 @@ echo
 first_ls() {
 	local t0 t1 m
 	t0=$(now)
-	bin/ckptfs mount --endpoint "$s3" s3://bench/vm/web02 "$work/mnt" >/dev/null 2>&1 &
+	bin/ckptfs mount --endpoint "$s3" s3://bench/vm "$work/mnt" >/dev/null 2>&1 &
 	m=$!
 	wait_for "$work/mnt/latest"
 	ls "$work/mnt/checkpoints/Now/Disk0-p1/data" >/dev/null

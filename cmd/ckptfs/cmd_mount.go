@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/ckptfs/ckptfs/mount"
+	"github.com/ckptfs/ckptfs/remote"
 )
 
 type mountOptions struct {
@@ -64,7 +65,7 @@ func (o *mountOptions) run(ctx context.Context, args []string) error {
 		fmt.Fprintf(os.Stderr, "ckptfs mount: warning: %s\n", w)
 	}
 	opt.Ready = func() {
-		fmt.Fprintf(os.Stderr, "ckptfs: %s mounted on %s (read-only); Ctrl-C or 'fusermount3 -u %s' to unmount\n", args[0], args[1], args[1])
+		fmt.Fprintf(os.Stderr, "ckptfs: %s mounted on %s (read-only); Ctrl-C or 'fusermount3 -u %s' to unmount\n", remote.Redact(args[0]), args[1], args[1])
 		quietAfterReady()
 	}
 	return mount.Run(ctx, cat, args[1], opt)

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/ckptfs/ckptfs/remote"
 )
 
 // The mount(8) helper: `mount -t fuse.ckptfs SRC MNT -o OPTS` (or an fstab
@@ -27,7 +29,7 @@ func mountHelperArgs(argv []string) (src, mnt string, opts []string, ok bool) {
 	if len(argv) < 2 || strings.HasPrefix(argv[0], "-") {
 		return "", "", nil, false
 	}
-	if _, err := os.Stat(argv[0]); err != nil {
+	if _, err := os.Stat(argv[0]); err != nil && !remote.IsRemote(argv[0]) {
 		return "", "", nil, false // a mistyped command, not a source
 	}
 	if st, err := os.Stat(argv[1]); err != nil || !st.IsDir() {
@@ -65,6 +67,22 @@ func helperOptions(s string) []string {
 	return keep
 }
 
+// remoteOption turns a mount option naming a remote source's setting
+// (an fstab line has no other place for them) into the flag of `ckptfs
+// mount`: endpoint=URL, remote-timeout=D, cache-dir=DIR, cache-size=N,
+// no-sign-request. Credentials stay where the SDKs look for them (root's
+// ~/.aws, the environment of the mount unit), never in fstab.
+func remoteOption(o string) (string, bool) {
+	k, _, _ := strings.Cut(o, "=")
+	switch k {
+	case "endpoint", "remote-timeout", "cache-dir", "cache-size":
+		return "--" + o, strings.Contains(o, "=")
+	case "no-sign-request":
+		return "--" + o, o == k
+	}
+	return "", false
+}
+
 // runMountHelper starts the detached mount and waits for its readiness line.
 func runMountHelper(src, mnt string, opts []string, errw io.Writer) int {
 	self, err := os.Executable()
@@ -73,8 +91,16 @@ func runMountHelper(src, mnt string, opts []string, errw io.Writer) int {
 		return exitFailure
 	}
 	args := []string{"mount", src, mnt}
-	if len(opts) > 0 {
-		args = append(args, "-o", strings.Join(opts, ","))
+	var fuseOpts []string
+	for _, o := range opts {
+		if f, ok := remoteOption(o); ok {
+			args = append(args, f)
+		} else {
+			fuseOpts = append(fuseOpts, o)
+		}
+	}
+	if len(fuseOpts) > 0 {
+		args = append(args, "-o", strings.Join(fuseOpts, ","))
 	}
 	cmd := exec.Command(self, args...)
 	cmd.Env = append(os.Environ(), detachedEnv+"=1")
