@@ -140,9 +140,28 @@ func entraCredential(ctx context.Context, tr policy.Transporter) (azcore.TokenCr
 	cctx, cancel := context.WithTimeout(ctx, credTimeout)
 	defer cancel()
 	if _, err := cred.GetToken(cctx, policy.TokenRequestOptions{Scopes: []string{storageScope}}); err != nil {
-		return nil, "no Azure credential found by the default chain: " + strings.TrimPrefix(errSummary(err), "DefaultAzureCredential: ")
+		return nil, "no Azure credential found by the default chain: " + chainSummary(err)
 	}
 	return cred, ""
+}
+
+// chainSummary is the default chain's error on one line: what each step
+// said, without the HTTP dumps some of them append.
+func chainSummary(err error) string {
+	var parts []string
+	for _, l := range strings.Split(err.Error(), "\n") {
+		l = strings.TrimSpace(l)
+		if l == "" || strings.HasPrefix(l, "---") || strings.HasPrefix(l, "Attempted credentials") ||
+			strings.HasPrefix(l, "To troubleshoot") || strings.HasPrefix(l, "GET ") || strings.HasPrefix(l, "RESPONSE ") {
+			continue
+		}
+		parts = append(parts, strings.TrimPrefix(l, "DefaultAzureCredential: "))
+	}
+	s := strings.Join(parts, "; ")
+	if len(s) > 400 {
+		s = s[:400] + "..."
+	}
+	return Redact(s)
 }
 
 // storageScope is the OAuth scope of Azure Storage.

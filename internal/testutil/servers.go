@@ -141,18 +141,25 @@ const (
 
 // Azurite starts Microsoft's Azure Storage emulator (blob service) on a
 // free loopback port with its data in a temp folder; the endpoint is
-// http://127.0.0.1:PORT/devstoreaccount1.
-func Azurite(t testing.TB) (s *Server, endpoint, connString string) {
+// http://127.0.0.1:PORT/devstoreaccount1. Extra arguments are Azurite's
+// (with --cert and --key it serves HTTPS, and the endpoint says so).
+func Azurite(t testing.TB, extra ...string) (s *Server, endpoint, connString string) {
 	t.Helper()
 	bin := NeedTool(t, "azurite-blob")
 	dir := t.TempDir()
 	port := FreePort(t)
-	cmd := exec.Command(bin, "--blobHost", "127.0.0.1", "--blobPort", strconv.Itoa(port),
-		"--location", dir, "--skipApiVersionCheck", "--silent", "--loose")
+	cmd := exec.Command(bin, append([]string{"--blobHost", "127.0.0.1", "--blobPort", strconv.Itoa(port),
+		"--location", dir, "--skipApiVersionCheck", "--silent", "--loose"}, extra...)...)
 	s = startServer(t, cmd, port, filepath.Join(dir, "out.log"), 30*time.Second)
-	endpoint = fmt.Sprintf("http://127.0.0.1:%d/%s", port, AzuriteAccount)
-	connString = fmt.Sprintf("DefaultEndpointsProtocol=http;AccountName=%s;AccountKey=%s;BlobEndpoint=%s;",
-		AzuriteAccount, AzuriteKey, endpoint)
+	scheme := "http"
+	for _, a := range extra {
+		if a == "--cert" {
+			scheme = "https"
+		}
+	}
+	endpoint = fmt.Sprintf("%s://127.0.0.1:%d/%s", scheme, port, AzuriteAccount)
+	connString = fmt.Sprintf("DefaultEndpointsProtocol=%s;AccountName=%s;AccountKey=%s;BlobEndpoint=%s;",
+		scheme, AzuriteAccount, AzuriteKey, endpoint)
 	return s, endpoint, connString
 }
 
