@@ -22,6 +22,10 @@
 #     folders): NTFS find, hash of every file and ckptfs cp vs ntfs-3g
 #     (find, sha256sum, cp -a), ext4 find and hash vs the kernel's loop
 #     mount (as root). `ls -l` of 100,000 entries is in section 6.
+# 12. object storage on loopback (scripts/bench-remote.sh): a checkpoint's
+#     raw image read from nginx, SeaweedFS (S3) and Azurite vs a plain
+#     ranged download of as many bytes (curl, the SDKs), requests per layer,
+#     a cold mount until the first ls of a guest folder over S3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${RUNS:-3}
@@ -359,3 +363,6 @@ if [ "$(id -u)" = 0 ] && command -v mkfs.ext4 >/dev/null; then
 	fusermount3 -u "$work/eck" 2>/dev/null || true
 	umount "$work/ek" 2>/dev/null || true
 fi
+
+echo
+RUNS=$RUNS bash scripts/bench-remote.sh
