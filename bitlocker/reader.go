@@ -113,7 +113,10 @@ func (r *Reader) Size() int64 { return r.v.size }
 // Volume returns the metadata the Reader was unlocked from.
 func (r *Reader) Volume() *Volume { return r.v }
 
-// ReadAt reads decrypted bytes. It is safe for concurrent use.
+// ReadAt reads decrypted bytes. It is safe for concurrent use. A read of
+// 256 KiB or more is read and decrypted in pieces on as many cores as are
+// free (see parallel.go); the underlying ReaderAt then sees concurrent
+// reads of 128 KiB.
 func (r *Reader) ReadAt(p []byte, off int64) (int, error) {
 	if off < 0 {
 		return 0, fmt.Errorf("bitlocker: negative offset %d", off)
