@@ -29,9 +29,10 @@ type xtsCipher struct {
 }
 
 type xtsState struct {
-	dec ivMode
-	u   []uint64 // U of one chunk, two words per block
-	blk [16]byte
+	dec  ivMode
+	u    []uint64 // U of one chunk, two words per block
+	blk  [16]byte
+	zero [16]byte // the IV; here, not on the stack, as SetIV would move it to the heap
 }
 
 func newXTS(key []byte, sectorSize int) (*xtsCipher, error) {
@@ -72,14 +73,13 @@ func mul2(lo, hi uint64) (uint64, uint64) {
 
 func (c *xtsCipher) decrypt(dst, src []byte, pos int64) {
 	st := c.pool.Get().(*xtsState)
-	var zero [16]byte
 	sector := uint64(pos) >> c.shift
 	perChunk := uint64(c.chunk) >> c.shift
 	for off := 0; off < len(src); off += c.chunk {
 		end := min(off+c.chunk, len(src))
 		d, s := dst[off:end], src[off:end]
 		c.whiten(st, d, s, sector)
-		st.dec.SetIV(zero[:])
+		st.dec.SetIV(st.zero[:])
 		st.dec.CryptBlocks(d, d)
 		u := st.u[:len(d)/8]
 		for i := 0; i+1 < len(u); i += 2 {
