@@ -74,6 +74,7 @@ FUZZ_TARGETS := \
 	./nbd:FuzzSession \
 	./btrfs:FuzzVolume \
 	./btrfs:FuzzDecompress \
+	./btrfs:FuzzLogReplay \
 	./xfs:FuzzVolume \
 	./xfs:FuzzLogRecord \
 	./vss:FuzzCatalog \

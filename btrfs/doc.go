@@ -15,4 +15,9 @@
 // subvolume, and subvolume 5 (the top level) reaches them all. FileInfo
 // values carry inode numbers, link counts, owners, nanosecond times and
 // extended attributes.
+//
+// A log tree left by a crash or a checkpoint of a running guest (changes
+// fsync'd after the last commit) is replayed in memory when the volume is
+// opened, as the kernel replays it at mount; Volume.Log says what was
+// done, and Options.NoRecovery shows the last committed state instead.
 package btrfs

@@ -69,6 +69,7 @@ type superblock struct {
 	csumType       uint16
 	rootLevel      uint8
 	chunkRootLevel uint8
+	logRootLevel   uint8
 	devID          uint64
 	label          string
 	sysChunkArray  []byte
@@ -101,6 +102,7 @@ func parseSuper(b []byte, off int64) (*superblock, error) {
 	s.csumType = le.Uint16(b[0xc4:])
 	s.rootLevel = b[0xc6]
 	s.chunkRootLevel = b[0xc7]
+	s.logRootLevel = b[0xc8]
 	s.devID = le.Uint64(b[0xc9:])
 	s.label = string(bytes.TrimRight(b[0x12b:0x22b], "\x00"))
 	s.metadataUUID = s.fsid

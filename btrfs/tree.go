@@ -185,6 +185,9 @@ type root struct {
 	bytenr uint64
 	level  uint8
 	gen    uint64
+	// patch, when set, is what a log replay changed in the tree (see
+	// logreplay.go); walks merge it in.
+	patch *patch
 }
 
 // errStop ends a walk early without error.
@@ -196,6 +199,9 @@ var errStop = errors.New("stop")
 // the next one), so a block referenced twice or a cycle cannot repeat
 // work: the walk visits each block at most once.
 func (v *Volume) walk(r root, min, max key, fn func(k key, data []byte) error) error {
+	if r.patch != nil {
+		return v.walkPatched(r, min, max, fn)
+	}
 	if r.level >= maxLevel {
 		return kindErr(ErrLoop, -1, "tree root 0x%x at level %d", r.bytenr, r.level)
 	}

@@ -21,6 +21,10 @@ type Volume struct {
 
 	mu      sync.Mutex
 	subvols map[uint64]*subvol
+	// logPatches are the subvolume trees' changes a log replay made (see
+	// logreplay.go), by tree id; log is what was done with the log.
+	logPatches map[uint64]*patch
+	log        LogState
 }
 
 // subvol is one subvolume or snapshot: an FS tree.
@@ -37,6 +41,18 @@ const maxSubvols = 1 << 16
 // it picks the newest valid superblock, maps the chunks and finds the
 // root tree, the checksum tree and the default subvolume.
 func NewVolume(r io.ReaderAt, size int64) (*Volume, error) {
+	return NewVolumeOptions(r, size, Options{})
+}
+
+// Options change how a volume is opened.
+type Options struct {
+	// NoRecovery leaves a log tree unreplayed, as the kernel's
+	// rescue=nologreplay: files read as of the last commit.
+	NoRecovery bool
+}
+
+// NewVolumeOptions is NewVolume with options.
+func NewVolumeOptions(r io.ReaderAt, size int64, opt Options) (*Volume, error) {
 	sb, err := readSuper(r, size)
 	if err != nil {
 		return nil, err
@@ -58,6 +74,13 @@ func NewVolume(r io.ReaderAt, size int64) (*Volume, error) {
 	}
 	if v.defID, err = v.findDefault(); err != nil {
 		return nil, fmt.Errorf("btrfs: default subvolume: %w", err)
+	}
+	switch {
+	case sb.logRoot == 0:
+	case opt.NoRecovery:
+		v.log = LogState{Present: true, Note: "recovery turned off"}
+	default:
+		v.log = v.replayLog()
 	}
 	return v, nil
 }
@@ -138,6 +161,7 @@ func (v *Volume) subvol(id uint64) (*subvol, error) {
 	}
 	s = &subvol{id: id, tree: ri.tree, dirID: ri.dirID}
 	v.mu.Lock()
+	s.tree.patch = v.logPatches[id]
 	if len(v.subvols) >= maxSubvols {
 		clear(v.subvols)
 	}
@@ -186,6 +210,9 @@ func (v *Volume) ChecksumType() string { return csumName(v.sb.csumType) }
 func (v *Volume) DefaultSubvolume() uint64 { return v.defID }
 
 // HasLog reports whether the filesystem was not cleanly unmounted after
-// an fsync: the kernel would replay the log tree on mount, and this
-// reader shows the last committed state without it.
+// an fsync: the kernel replays the log tree on mount, and so does
+// NewVolume, in memory (see Log).
 func (v *Volume) HasLog() bool { return v.sb.logRoot != 0 }
+
+// Log says what was done with a log tree found at open.
+func (v *Volume) Log() LogState { return v.log }

@@ -55,8 +55,8 @@ type topLevelReader struct{ io.ReaderAt }
 // openBtrfs opens the default subvolume, the tree the guest mounts at its
 // root when fstab names no subvolume (subvolume 5 for a -toplevel
 // sibling).
-func openBtrfs(r io.ReaderAt, size int64) (fs.FS, string, error) {
-	v, err := btrfs.NewVolume(r, size)
+func openBtrfs(r io.ReaderAt, size int64, noRecovery bool) (fs.FS, string, error) {
+	v, err := btrfs.NewVolumeOptions(r, size, btrfs.Options{NoRecovery: noRecovery})
 	if err != nil {
 		return nil, "", err
 	}
@@ -99,13 +99,11 @@ func (b btrfsFS) Open(name string) (fs.File, error) {
 }
 
 // JournalState reports a log tree left by a crash or a crash-consistent
-// checkpoint: the kernel would replay it on mount, bringing back what was
-// fsync'd after the last commit (up to 30 s of it). This reader shows the
-// last committed state, which is consistent (btrfs copies on write) but
-// older.
+// checkpoint (what was fsync'd after the last commit, up to 30 s of it):
+// replayed in memory as the kernel replays it at mount, or why not.
 func (b btrfsFS) JournalState() string {
-	if b.Volume().HasLog() {
-		return "NOT replayed, last committed state shown: the log tree of changes fsync'd after the last commit is not read"
+	if l := b.Volume().Log(); l.Present {
+		return l.String()
 	}
 	return ""
 }

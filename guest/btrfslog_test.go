@@ -3,6 +3,7 @@
 package guest
 
 import (
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,11 +13,12 @@ import (
 	"github.com/ckptfs/ckptfs/internal/testutil"
 )
 
-// TestBtrfsLogTreeReported freezes a btrfs volume the way a checkpoint of
-// a running guest does, right after an fsync (which writes a log tree
-// instead of committing): the volume says the log was not replayed, and a
-// clean volume says nothing.
-func TestBtrfsLogTreeReported(t *testing.T) {
+// TestBtrfsLogTree freezes a btrfs volume the way a checkpoint of a
+// running guest does, right after an fsync (which writes a log tree
+// instead of committing): the volume replays it (the fsync'd file is
+// there) and says so; with NoRecovery it says it did not; a clean volume
+// says nothing.
+func TestBtrfsLogTree(t *testing.T) {
 	if os.Geteuid() != 0 {
 		testutil.Unavailable(t, "the frozen btrfs image is written through a loop mount: root only")
 	}
@@ -61,20 +63,31 @@ func TestBtrfsLogTreeReported(t *testing.T) {
 	testutil.Run(t, "umount", mnt)
 	mounted = false
 
-	for img, dirty := range map[string]bool{frozen: true, base: false} {
-		r, err := os.Open(img)
+	cases := []struct {
+		img     string
+		o       *Options
+		journal string // prefix
+		fsynced bool
+	}{
+		{frozen, nil, "replayed (", true},
+		{frozen, &Options{NoRecovery: true}, "NOT replayed", false},
+		{base, nil, "", true},
+	}
+	for _, c := range cases {
+		r, err := os.Open(c.img)
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer r.Close()
 		st, _ := r.Stat()
-		vols, err := Volumes(r, st.Size(), "Disk0")
+		vols, err := c.o.Volumes(r, st.Size(), "Disk0")
 		if err != nil || len(vols) != 1 || vols[0].FS == nil {
-			t.Fatalf("%s: %+v %v", img, vols, err)
+			t.Fatalf("%s: %+v %v", c.img, vols, err)
 		}
 		j := vols[0].Journal
-		if dirty != strings.HasPrefix(j, "NOT replayed") {
-			t.Errorf("%s: journal state %q", filepath.Base(img), j)
+		_, statErr := fs.Stat(vols[0].FS, "fsynced")
+		if !strings.HasPrefix(j, c.journal) || (c.journal == "") != (j == "") || (statErr == nil) != c.fsynced {
+			t.Errorf("%s %+v: journal state %q, fsynced file: %v", filepath.Base(c.img), c.o, j, statErr)
 		}
 	}
 }

@@ -81,7 +81,7 @@ type Options struct {
 	// like. They must never appear in output, errors or files.
 	Keys []string
 	// NoRecovery shows filesystems as their blocks are on the disk: a
-	// dirty ext journal or XFS log is not replayed (the kernel's
+	// dirty ext journal, XFS log or btrfs log tree is not replayed (the kernel's
 	// norecovery/noload). For examiners who want what was written back,
 	// not what the guest would see after its next mount.
 	NoRecovery bool

@@ -24,7 +24,7 @@ func openFS(kind string, r io.ReaderAt, size int64, probe []byte, o *Options) (f
 	case fsNTFS:
 		return openNTFS(r, size)
 	case fsBtrfs:
-		return openBtrfs(r, size)
+		return openBtrfs(r, size, noRecovery)
 	case fsXFS:
 		return openXFS(r, size, noRecovery)
 	case fsFAT12, fsFAT16, fsFAT32:

@@ -42,7 +42,7 @@ type sourceOptions struct {
 // open guest volumes.
 func (o *sourceOptions) AddKeyFlags(f *pflag.FlagSet) {
 	f.StringArrayVar(&o.keys, "bitlocker", nil, "a key for BitLocker volumes (repeatable): a recovery password, password:TEXT, or a startup key (.BEK) file; prefer --bitlocker-keys, which keeps keys out of shell history and ps")
-	f.BoolVar(&o.noRecovery, "no-recovery", false, "show ext and XFS volumes as written back on the disk: a dirty journal or log (a checkpoint of a running guest) is not replayed, as mount -o norecovery")
+	f.BoolVar(&o.noRecovery, "no-recovery", false, "show ext, XFS and btrfs volumes as written back on the disk: a dirty journal or log (a checkpoint of a running guest) is not replayed, as mount -o norecovery")
 	f.StringVar(&o.keyFile, "bitlocker-keys", "", "a file of BitLocker keys, one per line (as --bitlocker takes them; blank lines and lines starting with # are skipped)")
 }
 
