@@ -7,15 +7,21 @@ import (
 )
 
 // A large read (a FUSE read of the mount asks for up to 1 MiB, ckptfs cp
-// and export more) is cut into pieces of pieceBytes; the calling goroutine
-// and up to GOMAXPROCS-1 helpers, shared by all Readers, each take the
-// next piece, read it and decrypt it, until none is left. Every piece
-// lands in its own part of the caller's buffer, so the result is in order
-// whoever did which piece. While one core waits for the disk on its piece
-// another decrypts: the read of the layer below overlaps the decryption.
-// A helper that cannot be had (all busy with other reads) is not waited
-// for: the caller does the work itself, so reads never queue behind each
-// other here.
+// and cat as much) is decrypted in pieces of pieceBytes: the calling
+// goroutine and up to GOMAXPROCS-1 helpers, shared by all Readers, each
+// take the next piece until none is left. Every piece is decrypted in its
+// own part of the caller's buffer, so the result is in order whoever did
+// which piece. A helper that cannot be had (all busy with other reads) is
+// not waited for: the caller does the work itself, so reads never queue
+// behind each other here.
+//
+// The pieces are only decrypted here, not read: the read below stays one
+// call. Read in pieces from several goroutines, a VHDX chain saw reads
+// out of order and took them for several streams, each with its own
+// read-ahead: a cold read of a 200 MiB file through the mount hinted 546
+// MiB to the kernel in about 200 posix_fadvise calls and made 8 reads per
+// MiB; in one piece it hints 321 MiB in 49 (the unencrypted volume: 298
+// MiB in 45) and makes one.
 
 // pieceBytes is the unit of work: large enough that handing it to another
 // goroutine costs little against decrypting it (~100 µs per core), small
@@ -26,22 +32,10 @@ const pieceBytes = 128 << 10
 // helperTokens bounds the goroutines helping all Readers at once.
 var helperTokens = make(chan struct{}, max(runtime.GOMAXPROCS(0)-1, 0))
 
-// maxInlinePieces is how many pieces' errors fit in a read's own array;
-// a larger read allocates a slice for them.
-const maxInlinePieces = 16
-
-// parallel reads and decrypts buf (whole sectors from disk offset phys)
-// in pieces, on as many cores as are free. On error it returns the error
-// of the first piece that failed.
-func (r *Reader) parallel(buf []byte, phys int64) error {
+// parallel decrypts buf (whole sectors read from disk offset phys) in
+// pieces, on as many cores as are free.
+func (r *Reader) parallel(buf []byte, phys int64) {
 	pieces := (len(buf) + pieceBytes - 1) / pieceBytes
-	var inline [maxInlinePieces]error
-	errs := inline[:0]
-	if pieces <= maxInlinePieces {
-		errs = inline[:pieces]
-	} else {
-		errs = make([]error, pieces)
-	}
 	var next atomic.Int64
 	work := func() {
 		for {
@@ -51,7 +45,7 @@ func (r *Reader) parallel(buf []byte, phys int64) error {
 			}
 			a := i * pieceBytes
 			b := min(a+pieceBytes, len(buf))
-			errs[i] = r.readPiece(buf[a:b], phys+int64(a))
+			r.decryptSectors(buf[a:b], phys+int64(a))
 		}
 	}
 	var wg sync.WaitGroup
@@ -70,10 +64,4 @@ helpers:
 	}
 	work()
 	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return err
-		}
-	}
-	return nil
 }

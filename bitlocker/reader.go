@@ -114,9 +114,8 @@ func (r *Reader) Size() int64 { return r.v.size }
 func (r *Reader) Volume() *Volume { return r.v }
 
 // ReadAt reads decrypted bytes. It is safe for concurrent use. A read of
-// 256 KiB or more is read and decrypted in pieces on as many cores as are
-// free (see parallel.go); the underlying ReaderAt then sees concurrent
-// reads of 128 KiB.
+// 256 KiB or more is decrypted in pieces on as many cores as are free
+// (see parallel.go).
 func (r *Reader) ReadAt(p []byte, off int64) (int, error) {
 	if off < 0 {
 		return 0, fmt.Errorf("bitlocker: negative offset %d", off)
@@ -178,24 +177,22 @@ func (r *Reader) readData(p []byte, pos, delta int64) error {
 }
 
 // readSectors reads whole sectors at disk offset phys and decrypts those
-// BitLocker has encrypted. A large read is cut into pieces that other
-// cores read and decrypt too (parallel.go).
+// BitLocker has encrypted. The read below is one call, as the caller's
+// was, so the layer below sees the reads it would see without BitLocker
+// (a VHDX chain's read-ahead follows their order); a large one is then
+// decrypted on several cores (parallel.go).
 func (r *Reader) readSectors(buf []byte, phys int64) error {
-	if len(buf) >= 2*pieceBytes {
-		return r.parallel(buf, phys)
-	}
-	return r.readPiece(buf, phys)
-}
-
-// readPiece reads and decrypts whole sectors on the calling goroutine.
-func (r *Reader) readPiece(buf []byte, phys int64) error {
 	if n, err := r.v.r.ReadAt(buf, phys); err != nil && n < len(buf) {
 		if errors.Is(err, io.EOF) {
 			err = io.ErrUnexpectedEOF
 		}
 		return fmt.Errorf("bitlocker: reading %d bytes at byte 0x%x: %w", len(buf), phys, err)
 	}
-	r.decryptSectors(buf, phys)
+	if len(buf) >= 2*pieceBytes {
+		r.parallel(buf, phys)
+	} else {
+		r.decryptSectors(buf, phys)
+	}
 	return nil
 }
 
