@@ -268,24 +268,21 @@ func (a *azureBackend) list(ctx context.Context, prefix string) ([]objInfo, erro
 // maxList bounds one folder's listing.
 const maxList = 1000000
 
-func (a *azureBackend) get(ctx context.Context, key, etag string, off int64, p []byte) error {
-	o := &blob.DownloadStreamOptions{Range: blob.HTTPRange{Offset: off, Count: int64(len(p))}}
+func (a *azureBackend) get(ctx context.Context, key, etag string, off, n int64) (io.ReadCloser, error) {
+	o := &blob.DownloadStreamOptions{Range: blob.HTTPRange{Offset: off, Count: n}}
 	if etag != "" {
 		e := azcore.ETag(quoteETag(etag))
 		o.AccessConditions = &blob.AccessConditions{ModifiedAccessConditions: &blob.ModifiedAccessConditions{IfMatch: &e}}
 	}
 	resp, err := a.cc.NewBlobClient(key).DownloadStream(ctx, o)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer resp.Body.Close()
 	if resp.ETag != nil && etag != "" && quoteETag(string(*resp.ETag)) != quoteETag(etag) {
-		return ErrChanged
+		resp.Body.Close()
+		return nil, ErrChanged
 	}
-	if _, err := io.ReadFull(resp.Body, p); err != nil {
-		return fmt.Errorf("reading the body: %w", err)
-	}
-	return nil
+	return resp.Body, nil
 }
 
 // quoteETag returns an ETag in its quoted form: listings and properties

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"sort"
 	"sync"
+	"sync/atomic"
 )
 
 // blockCache holds recently read blocks of every open object, at most max
@@ -34,18 +35,50 @@ type cacheEntry struct {
 	data []byte
 }
 
-// call is one request for the blocks [first, first+n) of an object.
+// call is one request for the blocks [first, first+n) of an object. Its
+// blocks become readable one by one as the body arrives (dones[k] closes
+// when block first+k is filled, or when the call failed before it), so a
+// large request delays its first block no more than a small one would.
 type call struct {
 	first, n int64
-	done     chan struct{}
 	data     []byte
-	err      error
+	dones    []chan struct{}
+	filled   atomic.Int64 // blocks filled, in order
+	err      error        // set before the first unfilled block's done closes
+	// onFill, when set, is called with each block before its readers
+	// wake (the disk cache keeps it: a process that exits once it has
+	// read still leaves it there).
+	onFill func(i int64)
 }
 
-// block returns block i's bytes of a finished call.
+func newCall(first int64) *call { return &call{first: first} }
+
+// block returns block i's bytes of the call's data.
 func (cl *call) block(i int64) []byte {
 	lo := (i - cl.first) * BlockSize
 	return cl.data[lo:min(lo+BlockSize, int64(len(cl.data)))]
+}
+
+// wait returns block i's bytes once the request has them.
+func (cl *call) wait(i int64) ([]byte, error) {
+	k := i - cl.first
+	<-cl.dones[k]
+	if cl.filled.Load() <= k {
+		return nil, cl.err
+	}
+	return cl.block(i), nil
+}
+
+// publish marks the blocks wholly within the first got bytes of the
+// call's data as filled.
+func (cl *call) publish(got int64) {
+	for k := cl.filled.Load(); k < cl.n && ((k+1)*BlockSize <= got || got == int64(len(cl.data))); k++ {
+		if cl.onFill != nil {
+			cl.onFill(cl.first + k)
+		}
+		cl.filled.Store(k + 1)
+		close(cl.dones[k])
+	}
 }
 
 var (
@@ -101,22 +134,25 @@ func (c *blockCache) claim(f *file, from, to int64) []*call {
 			continue
 		}
 		if cur == nil || cur.n*BlockSize >= MaxRequest {
-			cur = &call{first: i, done: make(chan struct{})}
+			cur = newCall(i)
 			calls = append(calls, cur)
 		}
 		cur.n++
+		cur.dones = append(cur.dones, make(chan struct{}))
 		c.inflight[k] = cur
 	}
 	return calls
 }
 
-// finish records the result of a call and wakes its readers.
+// finish records the blocks a call filled (all of them, or those before
+// its failure) and wakes the readers of the others.
 func (c *blockCache) finish(f *file, cl *call) {
+	filled := cl.filled.Load()
 	c.mu.Lock()
 	for i := cl.first; i < cl.first+cl.n; i++ {
 		k := blockKey{f.id, i}
 		delete(c.inflight, k)
-		if cl.err != nil {
+		if i-cl.first >= filled {
 			continue
 		}
 		if e, ok := c.m[k]; ok { // cannot happen: claimed blocks are not cached
@@ -135,7 +171,9 @@ func (c *blockCache) finish(f *file, cl *call) {
 		c.sz -= int64(len(ce.data))
 	}
 	c.mu.Unlock()
-	close(cl.done)
+	for k := filled; k < cl.n; k++ {
+		close(cl.dones[k])
+	}
 }
 
 // diskBlocks keeps blocks as files under a directory, named by a hash of

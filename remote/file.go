@@ -2,6 +2,7 @@ package remote
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"sort"
 	"sync"
@@ -50,7 +51,9 @@ func (f *file) cacheName() (string, string) { return f.fi.Name, f.fi.ID.Version 
 func (f *file) Requests() int64 { return f.reqs.Load() }
 
 // run fetches the blocks of a claimed call, from the disk cache when it
-// holds all of them, else with one ranged request, and records them.
+// holds all of them, else with one ranged request (one per written range
+// of a page blob), publishing each block as its bytes arrive, and records
+// them. A retry asks for what is still missing only.
 func (f *file) run(cl *call) {
 	defer memCache().finish(f, cl)
 	off := cl.first * BlockSize
@@ -60,28 +63,46 @@ func (f *file) run(cl *call) {
 		if b := dc.getRun(f, cl.first, n); b != nil {
 			stats.hits.Add(cl.n)
 			cl.data = b
+			cl.publish(n)
 			return
 		}
 	}
-	buf := make([]byte, n)
+	cl.data = make([]byte, n)
+	if dc != nil {
+		cl.onFill = func(i int64) { dc.put(f, i, cl.block(i)) }
+	}
 	var got int64
 	for _, sp := range f.spans(off, n) {
-		got += sp[1] - sp[0]
+		cl.publish(sp[0] - off) // the hole before it: zeros
+		pos := sp[0]
 		cl.err = f.s.do("read", f.key, func(ctx context.Context) error {
 			f.reqs.Add(1)
-			return f.s.b.get(ctx, f.key, f.fi.ID.Version, sp[0], buf[sp[0]-off:sp[1]-off])
+			body, err := f.s.b.get(ctx, f.key, f.fi.ID.Version, pos, sp[1]-pos)
+			if err != nil {
+				return err
+			}
+			defer body.Close()
+			for pos < sp[1] {
+				m, err := body.Read(cl.data[pos-off : sp[1]-off])
+				pos += int64(m)
+				got += int64(m)
+				cl.publish(pos - off)
+				if err == io.EOF && pos < sp[1] {
+					return fmt.Errorf("reading the body: %w", io.ErrUnexpectedEOF)
+				}
+				if err != nil && err != io.EOF {
+					return fmt.Errorf("reading the body: %w", err)
+				}
+			}
+			return nil
 		})
 		if cl.err != nil {
+			stats.bytes.Add(got)
 			return
 		}
 	}
-	cl.data = buf
+	cl.publish(n)
 	stats.bytes.Add(got)
-	if dc != nil {
-		for i := cl.first; i < cl.first+cl.n; i++ {
-			dc.put(f, i, cl.block(i))
-		}
-	}
 }
 
 func (f *file) ReadAt(p []byte, off int64) (int, error) {
@@ -121,11 +142,10 @@ func (f *file) ReadAt(p []byte, off int64) (int, error) {
 			continue
 		}
 		if cl != nil {
-			<-cl.done
-			if cl.err != nil {
-				return n, cl.err
+			var err error
+			if b, err = cl.wait(i); err != nil {
+				return n, err
 			}
-			b = cl.block(i)
 		}
 		start := max(off, i*BlockSize)
 		end := min(off+want, i*BlockSize+int64(len(b)))

@@ -113,36 +113,36 @@ func (h *httpBackend) list(ctx context.Context, prefix string) ([]objInfo, error
 	return nil, errors.ErrUnsupported
 }
 
-func (h *httpBackend) get(ctx context.Context, key, etag string, off int64, p []byte) error {
+func (h *httpBackend) get(ctx context.Context, key, etag string, off, n int64) (io.ReadCloser, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, h.url(key), nil)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	req.Header.Set("Range", fmt.Sprintf("bytes=%d-%d", off, off+int64(len(p))-1))
+	req.Header.Set("Range", fmt.Sprintf("bytes=%d-%d", off, off+n-1))
 	if etag != "" {
 		req.Header.Set("If-Match", etag)
 	}
 	resp, err := h.send(req)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer resp.Body.Close()
+	fail := func(err error) (io.ReadCloser, error) {
+		resp.Body.Close()
+		return nil, err
+	}
 	switch resp.StatusCode {
 	case http.StatusPartialContent:
 	case http.StatusOK:
-		return ErrNoRanges
+		return fail(ErrNoRanges)
 	default:
-		return &statusError{resp.StatusCode}
+		return fail(&statusError{resp.StatusCode})
 	}
 	if etag != "" && resp.Header.Get("ETag") != "" && resp.Header.Get("ETag") != etag {
-		return ErrChanged // a server that ignores If-Match
+		return fail(ErrChanged) // a server that ignores If-Match
 	}
-	want := fmt.Sprintf("bytes %d-%d/", off, off+int64(len(p))-1)
+	want := fmt.Sprintf("bytes %d-%d/", off, off+n-1)
 	if !strings.HasPrefix(resp.Header.Get("Content-Range"), want) {
-		return fmt.Errorf("%w: asked for %s, got %q", ErrChanged, want, resp.Header.Get("Content-Range"))
+		return fail(fmt.Errorf("%w: asked for %s, got %q", ErrChanged, want, resp.Header.Get("Content-Range")))
 	}
-	if _, err := io.ReadFull(resp.Body, p); err != nil {
-		return fmt.Errorf("reading the body: %w", err)
-	}
-	return nil
+	return resp.Body, nil
 }

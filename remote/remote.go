@@ -69,8 +69,11 @@ type Options struct {
 // block each, and a sequential read costs few requests.
 const BlockSize = 64 << 10
 
-// MaxRequest bounds the bytes one request asks for.
-const MaxRequest = 4 << 20
+// MaxRequest bounds the bytes one request asks for. Blocks are readable
+// as their bytes arrive, so a large request costs a reader no latency and
+// saves the store's per-request work (SeaweedFS: 16 MiB requests read a
+// 512 MiB disk about 20% faster than 4 MiB ones).
+const MaxRequest = 16 << 20
 
 // readAround is the least a read that misses the caches fetches: the
 // aligned stretch around it, as the kernel reads around a page fault.

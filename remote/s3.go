@@ -160,22 +160,19 @@ func (b *s3Backend) list(ctx context.Context, prefix string) ([]objInfo, error) 
 	return out, nil
 }
 
-func (b *s3Backend) get(ctx context.Context, key, etag string, off int64, p []byte) error {
+func (b *s3Backend) get(ctx context.Context, key, etag string, off, n int64) (io.ReadCloser, error) {
 	in := &s3.GetObjectInput{Bucket: &b.bucket, Key: &key,
-		Range: aws.String(fmt.Sprintf("bytes=%d-%d", off, off+int64(len(p))-1))}
+		Range: aws.String(fmt.Sprintf("bytes=%d-%d", off, off+n-1))}
 	if etag != "" {
 		in.IfMatch = aws.String(etag)
 	}
 	out, err := b.c.GetObject(ctx, in)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer out.Body.Close()
 	if etag != "" && out.ETag != nil && *out.ETag != etag {
-		return ErrChanged // a store that ignores If-Match
+		out.Body.Close()
+		return nil, ErrChanged // a store that ignores If-Match
 	}
-	if _, err := io.ReadFull(out.Body, p); err != nil {
-		return fmt.Errorf("reading the body: %w", err)
-	}
-	return nil
+	return out.Body, nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"io"
 	"io/fs"
 	"math/rand/v2"
 	"path"
@@ -37,9 +38,10 @@ type backend interface {
 	// list returns one level under prefix ("" or ending in "/"): objects
 	// and folders.
 	list(ctx context.Context, prefix string) ([]objInfo, error)
-	// get fills p from offset off of the object, which must still have
-	// the ETag etag (when not empty).
-	get(ctx context.Context, key, etag string, off int64, p []byte) error
+	// get returns the body of n bytes from offset off of the object,
+	// which must still have the ETag etag (when not empty); the caller
+	// reads it as it arrives and closes it.
+	get(ctx context.Context, key, etag string, off, n int64) (io.ReadCloser, error)
 	// status returns the HTTP status and the store's error code of a
 	// failure, 0 for a network error.
 	status(err error) (int, string)
