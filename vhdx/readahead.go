@@ -1,6 +1,9 @@
 package vhdx
 
-import "sync"
+import (
+	"sync"
+	"sync/atomic"
+)
 
 // Chain read-ahead.
 //
@@ -59,6 +62,29 @@ type readAhead struct {
 	mu      sync.Mutex
 	streams [streamSlots]stream
 	tick    uint64
+
+	// around remembers which read-around stretches were hinted lately
+	// (stretch offset + 1, direct-mapped): a walk of a file system reads
+	// records, index blocks and small files close to one another, and
+	// hinting the same stretch again for each costs a system call that
+	// loads nothing. A stretch the kernel dropped meanwhile is only read
+	// by the read itself, without a hint.
+	around [aroundSlots]atomic.Int64
+}
+
+// aroundSlots bounds the read-around memory: 4,096 stretches of 64 KiB,
+// 256 MiB of a disk, in 32 KiB.
+const aroundSlots = 4096
+
+// hinted records that the read-around stretch at a is being hinted and
+// says whether it was already, lately.
+func (ra *readAhead) hinted(a int64) bool {
+	slot := &ra.around[uint64(a/readAround)%aroundSlots]
+	if slot.Load() == a+1 {
+		return true
+	}
+	slot.Store(a + 1)
+	return false
 }
 
 // next records a read of [off, off+n) and returns the virtual range to
@@ -116,6 +142,9 @@ func (c *Chain) readAheadFor(off, n int64) {
 		c.prefetch(from, to)
 	case !inStream:
 		a := off &^ (readAround - 1)
+		if off+n <= a+readAround && c.ra.hinted(a) {
+			return
+		}
 		c.prefetch(a, max(off+n, a+readAround))
 	}
 }
