@@ -97,8 +97,14 @@ MUTANTS ?= 300
 mutate:
 	bash scripts/mutate.sh -n $(MUTANTS)
 
+# BENCH_SECTIONS=11 make bench runs section 11 of scripts/bench.sh alone;
+# the Go benchmarks are section 0 (see the script's header).
 bench: build
-	$(GO) test -run '^$$' -bench . -benchmem ./vhdx ./ntfs ./fs ./export ./diff ./guest ./xfs ./bitlocker ./remote ./vss
+	$(GO) build -o bin/benchchain ./tools/benchchain
+	$(GO) build -o bin/memfuse ./tools/memfuse
+	$(GO) build -o bin/randread ./tools/randread
+	if [ -z "$$BENCH_SECTIONS" ] || echo " $$BENCH_SECTIONS " | tr , ' ' | grep -q ' 0 '; then \
+		$(GO) test -run '^$$' -bench . -benchmem ./vhdx ./ntfs ./fs ./export ./diff ./guest ./xfs ./bitlocker ./remote ./vss; fi
 	bash scripts/bench.sh
 
 demo: deps build

@@ -21,15 +21,31 @@
 # 11. tree walks (testdata/perf/tree.sh, 50,000 small files in 1,020
 #     folders): NTFS find, hash of every file and ckptfs cp vs ntfs-3g
 #     (find, sha256sum, cp -a), ext4 find and hash vs the kernel's loop
-#     mount (as root). `ls -l` of 100,000 entries is in section 6.
+#     mount (as root); `ls -l` of a 100,000-entry folder vs ntfs-3g, cold
+#     and warm;
 # 12. object storage on loopback (scripts/bench-remote.sh): a checkpoint's
 #     raw image read from nginx, SeaweedFS (S3) and Azurite vs a plain
 #     ranged download of as many bytes (curl, the SDKs), requests per layer,
 #     a cold mount until the first ls of a guest folder over S3.
+# BENCH_SECTIONS picks sections (numbers separated by spaces or commas):
+#   BENCH_SECTIONS=11 make bench    runs section 11 alone (and no Go
+#   benchmarks: they are section 0, see the Makefile). Unset: all of them.
+# Every section prints the load average it starts with: the machine may be
+# shared, and a figure means little without it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${RUNS:-3}
 SIZE=${SIZE:-1G}
+BENCH_SECTIONS=${BENCH_SECTIONS:-}
+want() { # want N...: true when one of the sections is asked for
+	[ -z "$BENCH_SECTIONS" ] && return 0
+	local n
+	for n in "$@"; do
+		case " ${BENCH_SECTIONS//,/ } " in *" $n "*) return 0 ;; esac
+	done
+	return 1
+}
+load() { echo "section $1, load average: $(cut -d' ' -f1-3 /proc/loadavg)"; }
 work=$(mktemp -d "${TMPDIR:-/var/tmp}/ckptfs-bench.XXXXXX")
 mounts=()
 cleanup() {
@@ -48,10 +64,12 @@ median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 wait_for() { for _ in $(seq 200); do [ -e "$1" ] && return 0; sleep 0.05; done; echo "timeout waiting for $1" >&2; return 1; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 
-echo "building a 4-layer chain of $SIZE (32 MiB blocks, every block partial)"
-mkdir -p "$work/chain"
-bin/benchchain -o "$work/chain" -size "$(numfmt --from=iec "$SIZE")" -block-size $((32 << 20)) -layers 4 >/dev/null
 top="$work/chain/layer3.avhdx"
+if want 1 2 4 5 7; then
+	echo "building a 4-layer chain of $SIZE (32 MiB blocks, every block partial)"
+	mkdir -p "$work/chain"
+	bin/benchchain -o "$work/chain" -size "$(numfmt --from=iec "$SIZE")" -block-size $((32 << 20)) -layers 4 >/dev/null
+fi
 
 # Each sequential run gets a fresh mount, so nothing is left in the FUSE
 # file's page cache; "cold" also drops the page cache of the disk files.
@@ -62,6 +80,8 @@ ckraw() { find "$work/ck/checkpoints/Now/disks" -name '*.raw' | head -1; }
 seq_once() { local t0 t1 bytes; bytes=$(stat -L -c %s "$1"); t0=$(now); dd if="$1" of=/dev/null bs=1M status=none; t1=$(now)
 	awk -v b="$bytes" -v a="$t0" -v c="$t1" 'BEGIN { printf "%.1f\n", b / (c - a) / 1e6 }'; }
 
+if want 1; then
+echo; load 1
 ck_cold=$(for _ in $(seq "$RUNS"); do mount_ck; drop_caches; seq_once "$(ckraw)"; umount_all; done | median)
 vh_cold=$(for _ in $(seq "$RUNS"); do mount_vh; drop_caches; seq_once "$work/vh/vhdi4"; umount_all; done | median)
 cat "$work"/chain/* >/dev/null
@@ -82,6 +102,8 @@ mount_ck
 ck_direct=$(for _ in $(seq "$RUNS"); do seq_direct "$(ckraw)"; done | median)
 umount_all
 mem_direct=$(for _ in $(seq "$RUNS"); do seq_direct "$work/mem/data"; done | median)
+fusermount3 -u "$work/mem" 2>/dev/null || true
+fusermount3 -u "$work/mem4" 2>/dev/null || true
 
 echo
 printf '%-52s %12s %12s %8s\n' "measure" "ckptfs" "other" "ratio"
@@ -89,7 +111,10 @@ printf '%-52s %10s/s %10s/s %8s\n' "cold sequential read MB, vs vhdimount" "$ck_
 printf '%-52s %10s/s %10s/s %8s\n' "sequential read MB (disk files cached), vs memory file" "$ck_warm" "$mem" "$(ratio "$ck_warm" "$mem")"
 printf '%-52s %10s/s %10s/s %8s\n' "the same, memory file with ckptfs's read-ahead window" "$ck_warm" "$mem4" "$(ratio "$ck_warm" "$mem4")"
 printf '%-52s %10s/s %10s/s %8s\n' "same with O_DIRECT (server speed), vs memory file" "$ck_direct" "$mem_direct" "$(ratio "$ck_direct" "$mem_direct")"
+fi
 
+if want 2; then
+echo; load 2
 mount_ck; mount_vh; mounts+=("$work/ck" "$work/vh")
 drop_caches
 ckr=$(bin/randread -t 4 -d 5s "$(ckraw)" | awk '{print $1}')
@@ -103,8 +128,11 @@ cat "$work"/chain/* >/dev/null
 ckr=$(bin/randread -direct -t 4 -d 5s "$(ckraw)" | awk '{print $1}')
 vhr=$(bin/randread -direct -t 4 -d 5s "$work/vh/vhdi4" | awk '{print $1}')
 printf '%-52s %12s %12s %8s\n' "random 4 KiB reads/s, O_DIRECT (server speed), vs vhdimount" "$ckr" "$vhr" "$(ratio "$ckr" "$vhr")"
+umount_all
+fi
 
-echo
+if want 3; then
+echo; load 3
 echo "building a 10-deep chain of 1 TiB disks"
 mkdir -p "$work/deep"
 bin/benchchain -o "$work/deep" -size $((1 << 40)) -block-size $((2 << 20)) -layers 10 -touch 64 -runs 2 >/dev/null
@@ -118,17 +146,20 @@ for _ in $(seq "$RUNS"); do
 	fusermount3 -u "$work/dm"; wait $pid || true
 	awk -v a="$t0" -v c="$t1" 'BEGIN { printf "%.3f\n", c - a }'
 done | median | xargs printf '%-52s %11ss\n' "mount of a 10-deep 1 TiB chain ready in"
+fi
 
 # Each timed command starts from the same place: its own previous output
 # deleted and synced (ext4 may discard the freed blocks meanwhile), caches
 # dropped. The two sides alternate which goes first.
 fresh() { rm -f "$@"; sync; sleep 0.5; drop_caches; }
 timed() { local t0 t1; t0=$(now); "$@" >/dev/null 2>&1; t1=$(now); awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }'; }
+cold() { drop_caches; timed "$@"; echo; }
 qemu_convert() { qemu-img convert -f vhdx -O "$1" "$2" "$3"; }
 qemu_convert_sync() { qemu-img convert -f vhdx -O "$1" "$2" "$3" && dd if=/dev/null of="$3" conv=notrunc,fsync status=none; }
 vhdi_cp() { mount_vh; cp --sparse=always "$work/vh/vhdi4" "$1"; dd if=/dev/null of="$1" conv=notrunc,fsync status=none; fusermount3 -u "$work/vh"; }
 
-if bin/ckptfs export --help >/dev/null 2>&1; then
+if want 4 && bin/ckptfs export --help >/dev/null 2>&1; then
+	echo; load 4
 	# ckptfs syncs its output before renaming it into place; qemu-img leaves
 	# its data in the page cache, so it is timed alone and with an fsync.
 	base="$work/chain/layer0.vhdx"
@@ -158,10 +189,11 @@ if bin/ckptfs export --help >/dev/null 2>&1; then
 	rm -f "$work/c.raw" "$work/v.raw"
 	e=$(awk '{print $1}' "$work/chain.times" | median); v=$(awk '{print $2}' "$work/chain.times" | median)
 	printf '%-52s %11ss %11ss %8s\n' "export 4-layer chain to raw, vs vhdimount + cp" "$e" "$v" "$(ratio "$v" "$e")"
-	mount_ck
 fi
 
-if bin/ckptfs diff --help >/dev/null 2>&1; then
+if want 5 && bin/ckptfs diff --help >/dev/null 2>&1; then
+	echo; load 5
+	mount_ck
 	# 16 GiB disk, 64 MiB changed: the Go benchmark times the diff; sha256sum
 	# of both 16 GiB images is extrapolated from its measured speed here.
 	ns=$(go test ./diff -run '^$' -bench 'Ranges16GiB/64MiB' -benchtime 3x 2>/dev/null | awk '/ns\/op/ {print $3; exit}')
@@ -177,14 +209,29 @@ if bin/ckptfs diff --help >/dev/null 2>&1; then
 	drop_caches
 	t2=$(now); sha256sum "$(find "$work/ck/checkpoints/layer2/disks" -name '*.raw')" "$(ckraw)" >/dev/null; t3=$(now)
 	awk -v a="$t0" -v b="$t1" -v c="$t2" -v d="$t3" 'BEGIN { printf "%-52s %11.3fs %11.3fs %8.1f\n", "diff of adjacent checkpoints, vs sha256sum (speed ratio)", b - a, d - c, (d - c) / (b - a) }'
+	umount_all
 fi
+
+# The NTFS volume of a 256 MiB file and a 100,000-entry folder
+# (testdata/ntfs/gen.sh big) for sections 6 and 11, kept in
+# testdata/out/perf while gen.sh is unchanged (IMG.stamp holds its hash).
+bigimg() {
+	local d=testdata/out/perf/ntfsbig v
+	v=$(sha256sum <testdata/ntfs/gen.sh | cut -c1-16)
+	if ! [ -s "$d/big.img" ] || [ "$(cat "$d/big.img.stamp" 2>/dev/null)" != "$v" ]; then
+		echo "building the NTFS benchmark volume (testdata/ntfs/gen.sh big)" >&2
+		rm -f "$d/big.img"
+		bash testdata/ntfs/gen.sh "$d" big >/dev/null 2>&1
+		echo "$v" >"$d/big.img.stamp"
+	fi
+	echo "$d/big.img"
+}
 
 # NTFS: reading a 256 MiB file and listing a 100,000-entry directory, cold,
 # through the ckptfs mount (the volume wrapped in a VHDX) and through ntfs-3g.
-echo
-echo "building the NTFS benchmark volume (testdata/ntfs/gen.sh big)"
-bash testdata/ntfs/gen.sh "$work/ntfs" big >/dev/null 2>&1
-img="$work/ntfs/big.img"
+if want 6; then
+echo; load 6
+img=$(bigimg)
 mkdir -p "$work/nvhdx" "$work/nck" "$work/n3g"
 bin/mkchain -o "$work/nvhdx" -name ntfsbig "$img" >/dev/null
 bin/ckptfs mount "$work/nvhdx/ntfsbig.vhdx" "$work/nck" 2>/dev/null & mounts+=("$work/nck")
@@ -193,24 +240,21 @@ wait_for "$work/nck/latest"
 ckvol="$work/nck/checkpoints/Now/Disk0-vol"
 big=$(cd "$work/n3g" && find . -maxdepth 2 -type f -size +200M | head -1)
 bigdir=$(cd "$work/n3g" && for d in */; do n=$(ls -f "$d" | wc -l); [ "$n" -gt 90000 ] && echo "$d" && break; done)
-cold() { drop_caches; timed "$@"; echo; }
 ckf=$(for _ in $(seq "$RUNS"); do cold cat "$ckvol/$big"; done | median)
 n3f=$(for _ in $(seq "$RUNS"); do cold cat "$work/n3g/$big"; done | median)
 printf '%-52s %11ss %11ss %8s\n' "NTFS: read a 256 MiB file cold, vs ntfs-3g" "$ckf" "$n3f" "$(ratio "$n3f" "$ckf")"
 ckl=$(for _ in $(seq "$RUNS"); do cold ls -f "$ckvol/$bigdir"; done | median)
 n3l=$(for _ in $(seq "$RUNS"); do cold ls -f "$work/n3g/$bigdir"; done | median)
 printf '%-52s %11ss %11ss %8s\n' "NTFS: list a 100,000-entry directory cold, vs ntfs-3g" "$ckl" "$n3l" "$(ratio "$n3l" "$ckl")"
-# ls -l stats every entry: a LOOKUP each through ntfs-3g, READDIRPLUS
-# batches through ckptfs once the kernel sees the stats.
-ckl=$(for _ in $(seq "$RUNS"); do cold ls -l "$ckvol/$bigdir"; done | median)
-n3l=$(for _ in $(seq "$RUNS"); do cold ls -l "$work/n3g/$bigdir"; done | median)
-printf '%-52s %11ss %11ss %8s\n' "NTFS: ls -l of a 100,000-entry directory cold, vs ntfs-3g" "$ckl" "$n3l" "$(ratio "$n3l" "$ckl")"
+fusermount3 -u "$work/nck" 2>/dev/null || true
+fusermount3 -u "$work/n3g" 2>/dev/null || true
+fi
 
 # NBD: the 4-layer chain served by `ckptfs serve` against qemu-nbd serving
 # an exported raw copy of the same checkpoint: a whole-disk nbdcopy (cold)
 # and 4 KiB random reads with fio's nbd engine (queue depth 16, 10 s).
-if bin/ckptfs serve --help >/dev/null 2>&1 && command -v nbdcopy >/dev/null && command -v qemu-nbd >/dev/null; then
-	echo
+if want 7 && bin/ckptfs serve --help >/dev/null 2>&1 && command -v nbdcopy >/dev/null && command -v qemu-nbd >/dev/null; then
+	echo; load 7
 	bin/ckptfs export "$top" layer3 -o "$work/nbd.raw" --format raw >/dev/null 2>&1
 	bin/ckptfs serve "$top" --socket "$work/ck.sock" >/dev/null 2>&1 &
 	ckserve=$!
@@ -237,8 +281,8 @@ fi
 # btrfs: a 50,000-file volume written by the kernel with compress=zstd:1
 # (testdata/btrfs/bench.sh), wrapped in a VHDX; find + sha256sum of every
 # file, cold, through the ckptfs mount and through the kernel's loop mount.
-if [ "$(id -u)" = 0 ] && command -v mkfs.btrfs >/dev/null; then
-	echo
+if want 8 && [ "$(id -u)" = 0 ] && command -v mkfs.btrfs >/dev/null; then
+	echo; load 8
 	echo "building the btrfs benchmark volume (testdata/btrfs/bench.sh)"
 	bash testdata/btrfs/bench.sh "$work/btrfs"
 	mkdir -p "$work/bvhdx" "$work/bck" "$work/bk"
@@ -257,8 +301,8 @@ fi
 # XFS (root only: the volume is written through a loop mount): find and
 # hashing every file of a 50,000-file tree, cold, through the ckptfs mount
 # (the volume wrapped in a VHDX) and through the kernel's loop mount.
-if [ "$(id -u)" = 0 ] && command -v mkfs.xfs >/dev/null; then
-	echo
+if want 9 && [ "$(id -u)" = 0 ] && command -v mkfs.xfs >/dev/null; then
+	echo; load 9
 	echo "building the XFS benchmark volume (testdata/xfs/gen.sh bench)"
 	bash testdata/xfs/gen.sh "$work/xfs" bench >/dev/null 2>&1
 	mkdir -p "$work/xvhdx" "$work/xck" "$work/xk"
@@ -285,31 +329,48 @@ fi
 # file read cold through the mount from AES-XTS-128 (512- and 4096-byte
 # sectors) and AES-CBC-128 + Elephant volumes vs the same file on the
 # unencrypted copy of the volume, interleaved, with the load average.
-echo
-bash scripts/bench-bitlocker.sh "$work/bl"
+if want 10; then
+	echo; load 10
+	bash scripts/bench-bitlocker.sh "$work/bl"
+fi
 
 # Tree walks: 50,000 files of 1 to 6,000 bytes in 20 x 50 folders
 # (testdata/perf/tree.sh; the images are kept in testdata/out/perf between
-# runs), each wrapped in a VHDX. Every walk starts cold (fresh page cache,
-# and a fresh mount so the FUSE server's caches are empty too); warm walks
-# repeat it on the same mount with the page cache kept.
-treewalk() { # treewalk LABEL CKDIR OTHERDIR OTHERNAME: find and hash, cold and warm
-	local ck=$2 ot=$3 c o
-	findall() { find "$1" | wc -l; }
-	hashall() { (cd "$1" && find . -type f -print0 | xargs -0 sha256sum >/dev/null); }
-	c=$(for _ in $(seq "$RUNS"); do remount_tree; cold findall "$ck"; done | median)
-	o=$(for _ in $(seq "$RUNS"); do remount_tree; cold findall "$ot"; done | median)
-	printf '%-52s %11ss %11ss %8s\n' "$1: find 51,021 entries cold, vs $4" "$c" "$o" "$(ratio "$o" "$c")"
-	findall "$ck" >/dev/null; findall "$ot" >/dev/null # both mounts walked once
-	c=$(for _ in $(seq "$RUNS"); do timed findall "$ck"; echo; done | median)
-	o=$(for _ in $(seq "$RUNS"); do timed findall "$ot"; echo; done | median)
-	printf '%-52s %11ss %11ss %8s\n' "$1: the same find warm, vs $4" "$c" "$o" "$(ratio "$o" "$c")"
-	c=$(for _ in $(seq "$RUNS"); do remount_tree; cold hashall "$ck"; done | median)
-	o=$(for _ in $(seq "$RUNS"); do remount_tree; cold hashall "$ot"; done | median)
-	printf '%-52s %11ss %11ss %8s\n' "$1: sha256 of every file cold, vs $4" "$c" "$o" "$(ratio "$o" "$c")"
+# runs), each wrapped in a VHDX, and `ls -l` of the 100,000-entry folder of
+# the section 6 volume. Cold: a fresh mount of both sides (the FUSE
+# server's caches empty too) and the page cache dropped before each walk;
+# warm: the same walk again on mounts walked once, page cache kept. The two
+# sides alternate which goes first (A B, B A, ...); medians of RUNS runs.
+pair() { # pair LABEL PREP A B OTHERNAME: ckptfs's A against the other side's B
+	local i x y
+	for i in $(seq "$RUNS"); do
+		if [ $((i % 2)) = 1 ]; then
+			$2; x=$(timed "$3"); $2; y=$(timed "$4")
+		else
+			$2; y=$(timed "$4"); $2; x=$(timed "$3")
+		fi
+		echo "$x $y"
+	done >"$work/pair.times"
+	x=$(awk '{print $1}' "$work/pair.times" | median); y=$(awk '{print $2}' "$work/pair.times" | median)
+	printf '%-52s %11ss %11ss %8s\n' "$1, vs $5" "$x" "$y" "$(ratio "$y" "$x")"
 }
-if command -v mkntfs >/dev/null && command -v ntfs-3g >/dev/null; then
-	echo
+findall() { find "$1" | wc -l; }
+hashall() { (cd "$1" && find . -type f -print0 | xargs -0 sha256sum >/dev/null); }
+coldtree() { remount_tree; drop_caches; }
+treewalk() { # treewalk LABEL OTHERNAME: find and hash of $ckt and $ott, cold and warm
+	ckfind() { findall "$ckt"; }
+	otfind() { findall "$ott"; }
+	ckhash() { hashall "$ckt"; }
+	othash() { hashall "$ott"; }
+	pair "$1: find 51,021 entries cold" coldtree ckfind otfind "$2"
+	ckfind >/dev/null; otfind >/dev/null # both mounts walked once
+	pair "$1: the same find warm" true ckfind otfind "$2"
+	pair "$1: sha256 of every file cold" coldtree ckhash othash "$2"
+	ckhash; othash # both mounts read once
+	pair "$1: sha256 of every file warm" true ckhash othash "$2"
+}
+if want 11 && command -v mkntfs >/dev/null && command -v ntfs-3g >/dev/null; then
+	echo; load 11
 	echo "building the tree volumes (testdata/perf/tree.sh)"
 	tree=testdata/out/perf
 	bash testdata/perf/tree.sh "$tree" ntfs
@@ -326,26 +387,43 @@ if command -v mkntfs >/dev/null && command -v ntfs-3g >/dev/null; then
 		wait_for "$work/tck/latest"
 	}
 	mounts+=("$work/tck" "$work/t3g")
-	treewalk NTFS "$work/tck/checkpoints/Now/Disk0-vol" "$work/t3g" ntfs-3g
+	ckt="$work/tck/checkpoints/Now/Disk0-vol" ott="$work/t3g"
+	treewalk NTFS ntfs-3g
 	# A copy of the whole volume (50,000 files) to the local disk, synced:
 	# ckptfs cp reads the VHDX itself; cp -a reads through ntfs-3g.
 	remount_tree
 	cpck() { bin/ckptfs cp "$work/tvhdx/tree.vhdx" Now Disk0-vol "$work/cpck" && sync; }
 	cp3g() { cp -a "$work/t3g" "$work/cp3g" && sync; }
-	for i in $(seq "$RUNS"); do
-		a() { rm -rf "$work/cpck"; fresh; timed cpck; }
-		b() { rm -rf "$work/cp3g"; fresh; timed cp3g; }
-		if [ $((i % 2)) = 1 ]; then x=$(a); y=$(b); else y=$(b); x=$(a); fi
-		echo "$x $y"
-	done >"$work/cp.times"
+	cpprep() { rm -rf "$work/cpck" "$work/cp3g"; fresh; }
+	pair "NTFS: ckptfs cp of 50,000 files cold" cpprep cpck cp3g "cp -a"
 	rm -rf "$work/cpck" "$work/cp3g"
-	x=$(awk '{print $1}' "$work/cp.times" | median); y=$(awk '{print $2}' "$work/cp.times" | median)
-	printf '%-52s %11ss %11ss %8s\n' "NTFS: ckptfs cp of 50,000 files cold, vs cp -a" "$x" "$y" "$(ratio "$y" "$x")"
 	fusermount3 -u "$work/tck" 2>/dev/null || true
 	fusermount3 -u "$work/t3g" 2>/dev/null || true
+
+	# ls -l of the 100,000-entry folder: every entry stat'ed, a LOOKUP
+	# each through ntfs-3g, READDIRPLUS batches through ckptfs.
+	img=$(bigimg)
+	mkdir -p "$work/lvhdx" "$work/lck" "$work/l3g"
+	bin/mkchain -o "$work/lvhdx" -name ntfsbig "$img" >/dev/null
+	remount_tree() {
+		fusermount3 -u "$work/lck" 2>/dev/null || true
+		fusermount3 -u "$work/l3g" 2>/dev/null || true
+		sleep 0.3
+		bin/ckptfs mount "$work/lvhdx/ntfsbig.vhdx" "$work/lck" >/dev/null 2>&1 &
+		ntfs-3g -o ro "$img" "$work/l3g" >/dev/null 2>&1
+		wait_for "$work/lck/latest"
+	}
+	mounts+=("$work/lck" "$work/l3g")
+	ckls() { ls -l "$work/lck/checkpoints/Now/Disk0-vol/huge" | wc -l; }
+	otls() { ls -l "$work/l3g/huge" | wc -l; }
+	pair "NTFS: ls -l of a 100,000-entry folder cold" coldtree ckls otls ntfs-3g
+	ckls >/dev/null; otls >/dev/null
+	pair "NTFS: the same ls -l warm" true ckls otls ntfs-3g
+	fusermount3 -u "$work/lck" 2>/dev/null || true
+	fusermount3 -u "$work/l3g" 2>/dev/null || true
 fi
-if [ "$(id -u)" = 0 ] && command -v mkfs.ext4 >/dev/null; then
-	echo
+if want 11 && [ "$(id -u)" = 0 ] && command -v mkfs.ext4 >/dev/null; then
+	echo; load 11
 	tree=testdata/out/perf
 	bash testdata/perf/tree.sh "$tree" ext4
 	mkdir -p "$work/evhdx" "$work/eck" "$work/ek"
@@ -359,10 +437,13 @@ if [ "$(id -u)" = 0 ] && command -v mkfs.ext4 >/dev/null; then
 		wait_for "$work/eck/latest"
 	}
 	mounts+=("$work/eck")
-	treewalk ext4 "$work/eck/checkpoints/Now/Disk0-vol" "$work/ek" kernel
+	ckt="$work/eck/checkpoints/Now/Disk0-vol" ott="$work/ek"
+	treewalk ext4 kernel
 	fusermount3 -u "$work/eck" 2>/dev/null || true
 	umount "$work/ek" 2>/dev/null || true
 fi
 
-echo
-RUNS=$RUNS bash scripts/bench-remote.sh
+if want 12; then
+	echo; load 12
+	RUNS=$RUNS bash scripts/bench-remote.sh
+fi
