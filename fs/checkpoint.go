@@ -151,7 +151,7 @@ func (cd *checkpointDir) addVolume(ctx context.Context, e *diskEntry, v *guest.V
 		logOnce(fmt.Errorf("checkpoint %s, volume %s: %w", cd.c.Name, v.Name, err))
 		return
 	}
-	vol := &volume{fsys: v.FS, inos: inos, mtime: cd.mtime, start: v.Start, ignoreCase: cd.root.opts.IgnoreCase}
+	vol := &volume{fsys: v.FS, inos: inos, mtime: cd.mtime, start: v.Start, ignoreCase: cd.root.opts.IgnoreCase, noOpen: &cd.root.noOpen}
 	if ms, ok := v.FS.(guest.MetafileShower); ok && cd.root.opts.ShowMetafiles {
 		ms.SetShowMetafiles(true)
 	}

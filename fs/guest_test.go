@@ -280,3 +280,59 @@ func TestGuestXattrs(t *testing.T) {
 		t.Errorf("plain dir has xattrs: %d %v", size, errno)
 	}
 }
+
+// TestGuestNoOpen: with opens skipped (Root.SetNoOpen), OPEN and FLUSH are
+// answered ENOSYS (the kernel then sends neither again) and reads without
+// a handle go through the node's shared one, which is closed once a read
+// reaches the end of the file and reopened by the next read.
+func TestGuestNoOpen(t *testing.T) {
+	r, vol := guestTree(t)
+	r.SetNoOpen(true)
+	n, _ := lookup(t, vol, "Program Files/a b.dl")
+	g := n.Operations().(*guestFile)
+	if _, _, errno := g.Open(ctx, syscall.O_RDONLY); errno != syscall.ENOSYS {
+		t.Errorf("open: %v, want ENOSYS", errno)
+	}
+	if _, _, errno := g.Open(ctx, syscall.O_WRONLY); errno != syscall.EROFS {
+		t.Errorf("open for writing: %v, want EROFS", errno)
+	}
+	if errno := g.Flush(ctx, nil); errno != syscall.ENOSYS {
+		t.Errorf("flush: %v, want ENOSYS", errno)
+	}
+	for pass := 0; pass < 2; pass++ {
+		var all []byte
+		for {
+			res, errno := g.Read(ctx, nil, make([]byte, 30_000), int64(len(all)))
+			if errno != 0 {
+				t.Fatalf("read at %d: %v", len(all), errno)
+			}
+			b, _ := res.Bytes(nil)
+			if len(b) == 0 {
+				break
+			}
+			all = append(all, b...)
+			if len(all) < 100_000 && g.shared == nil {
+				t.Fatalf("shared handle closed at %d of 100,000 bytes", len(all))
+			}
+		}
+		if len(all) != 100_000 || all[99_999] != 0xab {
+			t.Fatalf("pass %d: %d bytes", pass, len(all))
+		}
+		if g.shared != nil || g.users != 0 {
+			t.Errorf("pass %d: shared handle kept after the end (users %d)", pass, g.users)
+		}
+	}
+	// A read in the middle keeps it until the kernel forgets the file.
+	if _, errno := g.Read(ctx, nil, make([]byte, 10), 0); errno != 0 || g.shared == nil {
+		t.Fatalf("read: %v, shared %v", errno, g.shared != nil)
+	}
+	g.OnForget()
+	if g.shared != nil {
+		t.Error("shared handle kept after OnForget")
+	}
+	// Opened handles work as before when opens are not skipped.
+	r.SetNoOpen(false)
+	if got := readAll(t, n); len(got) != 100_000 {
+		t.Errorf("with a handle: %d bytes", len(got))
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"path"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -34,6 +35,9 @@ type volume struct {
 	// ignoreCase makes lookups match names as Windows does where the
 	// filesystem can (-o ignore_case).
 	ignoreCase bool
+	// noOpen is the root's: regular files are opened without requests
+	// (guestfile.go); nil in trees built without a root.
+	noOpen *atomic.Bool
 }
 
 // ino is the inode number of the file at p. Names of one file share it

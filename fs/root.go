@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -31,6 +32,8 @@ type Root struct {
 	vols volumeNumbers
 
 	opts Options
+	// noOpen: guest files are opened without requests (guestfile.go).
+	noOpen atomic.Bool
 }
 
 // Options change how guest volumes are shown. Set them with SetOptions
@@ -46,6 +49,12 @@ type Options struct {
 
 // SetOptions sets the options of the tree; call it before mounting.
 func (r *Root) SetOptions(o Options) { r.opts = o }
+
+// SetNoOpen lets the kernel open guest files without an OPEN request (and
+// close them without RELEASE or FLUSH); call it once the kernel has said
+// it supports that (FUSE_NO_OPEN_SUPPORT in its INIT request), before
+// files are read. Without it every open is a request, as before.
+func (r *Root) SetNoOpen(on bool) { r.noOpen.Store(on) }
 
 var _ = (gofs.NodeOnAdder)((*Root)(nil))
 

@@ -42,6 +42,9 @@ func Run(ctx context.Context, cat *catalog.Catalog, mountpoint string, opt Optio
 	}
 	// gofs.Mount returns after WaitMount: the kernel has sent INIT and the
 	// tree answers.
+	if ks := server.KernelSettings(); ks != nil && ks.Flags&fuse.CAP_NO_OPEN_SUPPORT != 0 {
+		root.SetNoOpen(true) // guest files open without requests (fs/guestfile.go)
+	}
 	if kb := opt.readAheadKB(); kb > 0 {
 		if err := SetReadAhead(mountpoint, kb); err != nil && opt.Debug {
 			log.Printf("ckptfs: read-ahead stays at the kernel's default: %v", err)

@@ -26,8 +26,14 @@ const (
 	// still continue it, once the stream is established: a FUSE mount's
 	// read-ahead requests arrive concurrently, slightly out of order. A
 	// new stream is established only by a read starting exactly where the
-	// last one ended, so random reads do not pass for streams.
+	// last one ended, so random reads do not pass for streams. Ahead of
+	// the end the slack is also at most aheadReads reads of the size of
+	// the one at hand: out-of-order arrival skips a few requests, while a
+	// walk of a file system's records jumps megabytes between small reads
+	// (each jump within 4 MiB took a 16 KiB read of NTFS records for a
+	// stream and doubled its window).
 	streamSlack = 4 << 20
+	aheadReads  = 8
 	// streamSlots bounds the streams followed at once (several files
 	// copied in parallel); the least recently used is replaced.
 	streamSlots = 8
@@ -44,15 +50,15 @@ type stream struct {
 	established bool
 }
 
-// continues says whether a read at off belongs to s.
-func (s *stream) continues(off int64) bool {
+// continues says whether a read of n bytes at off belongs to s.
+func (s *stream) continues(off, n int64) bool {
 	if s.used == 0 {
 		return false
 	}
 	if !s.established {
 		return off == s.end
 	}
-	return off >= s.end-streamSlack && off <= s.end+streamSlack
+	return off >= s.end-streamSlack && off <= s.end+min(streamSlack, aheadReads*n)
 }
 
 type readAhead struct {
@@ -98,7 +104,7 @@ func (ra *readAhead) next(off, n int64) (from, to int64, inStream bool) {
 	victim := 0
 	for i := range ra.streams {
 		s := &ra.streams[i]
-		if s.continues(off) {
+		if s.continues(off, n) {
 			s.used = ra.tick
 			s.established = true
 			s.end = max(s.end, end)

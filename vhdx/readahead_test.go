@@ -45,6 +45,23 @@ func TestReadAheadRandom(t *testing.T) {
 	}
 }
 
+// TestReadAheadJumps: small reads far apart ahead of an established
+// stream (a walk of NTFS records) do not continue it, so they do not grow
+// its window.
+func TestReadAheadJumps(t *testing.T) {
+	var ra readAhead
+	const K = 1 << 10
+	ra.next(0, 16*K)
+	if _, to, in := ra.next(16*K, 16*K); !in || to <= 32*K {
+		t.Fatalf("second read: stream=%v to %d", in, to)
+	}
+	for off := int64(2600 * K); off < 100<<20; off += 2600 * K {
+		if from, to, in := ra.next(off, 16*K); in || to > from {
+			t.Fatalf("read at %d: stream=%v prefetch [%d,%d)", off, in, from, to)
+		}
+	}
+}
+
 // TestReadAheadSlots: parallel streams are followed up to streamSlots;
 // one more replaces the least recently used.
 func TestReadAheadSlots(t *testing.T) {
