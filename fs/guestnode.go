@@ -115,6 +115,9 @@ type guestNode struct {
 
 	blocksOnce sync.Once // regular files: st_blocks, see allocBlocks
 	blocks     uint64
+
+	xattrMu sync.Mutex
+	xattrs  map[string][]byte // see ownXattrs; nil until read
 }
 
 var (
