@@ -132,8 +132,23 @@ func isDots(name []byte) bool {
 	return len(name) == 1 && name[0] == '.' || len(name) == 2 && name[0] == '.' && name[1] == '.'
 }
 
-// lookup finds a name in a directory by binary search of its listing.
+// htreeMinBlocks is the directory size from which a lookup goes through
+// the htree index when the listing is not cached: below it, reading the
+// listing (and caching it for the next lookups) costs about as much.
+const htreeMinBlocks = 16
+
+// lookupEnt finds a name in a directory: by binary search of its listing
+// when cached, else through its htree index when it has one and is large,
+// else by reading the listing.
 func (v *FS) lookupEnt(dir *inode, name string) (dirent, bool, error) {
+	if _, cached := v.dirs.get(dir.ino); !cached && dir.isDir() && dir.flags()&flagIndex != 0 &&
+		dir.flags()&flagInline == 0 && dir.size() >= htreeMinBlocks*v.geo.blockSize && dir.size() <= maxDirBytes {
+		if c, err := v.contentOf(dir, dir.size()); err == nil {
+			if e, found, usable := v.htreeLookup(dir, c, name); usable {
+				return e, found, nil
+			}
+		}
+	}
 	ents, err := v.readDir(dir)
 	if err != nil {
 		return dirent{}, false, err

@@ -22,7 +22,10 @@
 // with depth limits and each node at most once, so hostile images give
 // errors, not panics or runaway reads.
 //
-// Metadata is cached: inode tables are read a chunk at a time and the
-// decoded inodes and directory listings kept in bounded caches, so walks
-// of many small files cost few reads. An FS is safe for concurrent use.
+// Metadata is cached: inode tables are read a chunk at a time and kept,
+// with directory listings, in bounded caches, so walks of many small
+// files cost few reads; a name in a large directory whose listing is not
+// cached is found through its htree index (legacy, half-MD4 and TEA
+// hashes, signed or unsigned), one or two index blocks and one leaf. An
+// FS is safe for concurrent use.
 package ext

@@ -400,3 +400,50 @@ func compareExt4(t *testing.T, fsys fs.FS, dir string) {
 		t.Errorf("only %d entries", n)
 	}
 }
+
+// TestHostileHtreeLookup damages the htree index of a directory and looks
+// every name its listing shows up in a fresh FS (no cached listing, so
+// through the index): a damaged index must neither hide a name nor stop
+// a lookup. (ShareHtreeBlocks overwrites two leaf blocks with index
+// nodes: their names are gone from the listing too.)
+func TestHostileHtreeLookup(t *testing.T) {
+	base := exttest.Make(t, exttest.Opts{BlockSize: 1024, KiB: 12 << 10, Files: 300, LongNames: true, Index: true})
+	htree := base.Ino("d")
+	for name, damage := range map[string]func(im *exttest.Image){
+		"intact":               func(*exttest.Image) {},
+		"blocks reached twice": func(im *exttest.Image) { exttest.ShareHtreeBlocks(im, htree) },
+		"too deep": func(im *exttest.Image) {
+			blk, _ := im.FileBlock(htree, 0)
+			blk[0x1e] = 3
+		},
+		"entry past the directory": func(im *exttest.Image) {
+			blk, _ := im.FileBlock(htree, 0)
+			exttest.Put32(blk, 0x24, 1000)
+		},
+		"ranges swapped": func(im *exttest.Image) {
+			blk, _ := im.FileBlock(htree, 0)
+			a, b := binary.LittleEndian.Uint32(blk[0x24:]), binary.LittleEndian.Uint32(blk[0x2c:])
+			exttest.Put32(blk, 0x24, b)
+			exttest.Put32(blk, 0x2c, a)
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			im := base.Clone()
+			damage(im)
+			ents, err := openBytes(t, im.B).ReadDir("d")
+			if err != nil || len(ents) < 200 {
+				t.Fatalf("%d names listed: %v", len(ents), err)
+			}
+			for _, e := range ents {
+				v := openBytes(t, im.B)
+				in, err := v.walk("lookup", "d", true)
+				if err != nil || in.size() < htreeMinBlocks*v.geo.blockSize {
+					t.Fatalf("d: %v, or too small for the index to be used", err)
+				}
+				if _, err := v.Lstat("d/" + e.Name()); err != nil {
+					t.Fatalf("%s: %v", e.Name(), err)
+				}
+			}
+		})
+	}
+}

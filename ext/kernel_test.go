@@ -149,3 +149,46 @@ func (v *FS) readAll(name string) ([]byte, error) {
 	_, err = f.(*File).ReadAt(b, 0)
 	return b, err
 }
+
+// TestHtreeLookup looks every name of the hashed folder up through its
+// index, in a fresh FS each time (no cached listing), and checks it finds
+// the entry the listing has; names that are not there are not found.
+func TestHtreeLookup(t *testing.T) {
+	for _, variant := range variants {
+		t.Run(variant, func(t *testing.T) {
+			v := openImage(t, testutil.ExtImage(t, variant))
+			dir, err := v.walk("lookup", "hashed", true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if dir.flags()&flagIndex == 0 {
+				t.Fatal("hashed/ has no htree index")
+			}
+			c, err := v.contentOf(dir, dir.size())
+			if err != nil {
+				t.Fatal(err)
+			}
+			ents, err := v.readDir(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			missed := 0
+			for _, want := range ents {
+				e, found, usable := v.htreeLookup(dir, c, want.name)
+				if !usable || !found || e.ino != want.ino {
+					if missed++; missed <= 5 {
+						t.Errorf("%s: %+v found %v usable %v, want inode %d", want.name, e, found, usable, want.ino)
+					}
+				}
+			}
+			for _, name := range []string{"nope", "entry-with-a-longer-name-number-3001", "Entry-with-a-longer-name-number-1", "\xff\xfe"} {
+				if _, found, _ := v.htreeLookup(dir, c, name); found {
+					t.Errorf("%q found", name)
+				}
+			}
+			if missed > 0 {
+				t.Errorf("%d of %d names missed", missed, len(ents))
+			}
+		})
+	}
+}

@@ -18,11 +18,13 @@ case $variant in
 # The defaults of today's mke2fs: extents, 64bit, metadata_csum,
 # flex_bg, huge_file, dir_index, 256-byte inodes, 4 KiB blocks.
 ext4) type=ext4; opts=(-b 4096) ;;
-# 1 KiB blocks (several groups, deeper maps) and inline data.
-ext4-inline) type=ext4; opts=(-b 1024 -O inline_data) ;;
-# Block maps with indirect blocks, a journal.
-ext3) type=ext3; opts=(-b 1024) ;;
-ext2) type=ext2; opts=(-b 4096) ;;
+# 1 KiB blocks (several groups, deeper maps), inline data, htree hashes
+# of unsigned chars (as mke2fs makes them on ARM).
+ext4-inline) type=ext4; opts=(-b 1024 -O inline_data); flags=2 ;;
+# Block maps with indirect blocks, a journal; htrees hashed with TEA.
+ext3) type=ext3; opts=(-b 1024); hash=tea ;;
+# Block maps; htrees hashed with the legacy hash.
+ext2) type=ext2; opts=(-b 4096); hash=legacy ;;
 # 128-byte inodes: no nanoseconds, no creation time, no in-inode xattrs.
 ext2-small) type=ext2; opts=(-b 1024 -I 128) ;;
 *) echo "unknown variant $variant" >&2; exit 2 ;;
@@ -31,6 +33,8 @@ esac
 truncate -s 64M "$tmp"
 # shellcheck disable=SC2086
 mke2fs -q -F -t "$type" -L "$variant" $ext "${opts[@]}" "$tmp"
+[ -z "${hash:-}" ] || tune2fs -E hash_alg=$hash "$tmp" >/dev/null
+[ -z "${flags:-}" ] || debugfs -w -R "ssv flags $flags" "$tmp" >/dev/null 2>&1
 mnt=$(mktemp -d)
 dev=$(losetup -f --show "$tmp")
 trap 'umount "$mnt" 2>/dev/null || true; losetup -d "$dev" 2>/dev/null || true; rmdir "$mnt"' EXIT

@@ -15,6 +15,8 @@ cd "$d"
 mkdir small hashed holes
 for i in 1 2 3; do echo "small $i" >small/f$i; done
 for i in $(seq 1 3000); do : >hashed/entry-with-a-longer-name-number-$i; done
+# Names with bytes above 0x7f hash differently with signed chars.
+for i in $(seq 1 200); do : >"hashed/café-naïve-$i-€"; done
 for i in $(seq 1 600); do : >holes/entry-$i; done
 for i in $(seq 1 2 600); do rm holes/entry-$i; done
 mkdir -p deep/a/b/c/d/e/f && echo deep >deep/a/b/c/d/e/f/leaf
