@@ -28,7 +28,7 @@ pids=()
 mounts=()
 cleanup() {
 	for m in "${mounts[@]}"; do fusermount3 -u "$m" 2>/dev/null || true; done
-	for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+	for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
 	rm -rf "$work"
 }
 trap cleanup EXIT
