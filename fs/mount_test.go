@@ -5,6 +5,7 @@ package fs
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"os"
@@ -178,6 +179,74 @@ func TestMountGuestFiles(t *testing.T) {
 	n, err := syscall.Getxattr(filepath.Join(vol, "hello.txt"), "user.Zone.Identifier", buf)
 	if err != nil || string(buf[:n]) != zoneID {
 		t.Errorf("stream xattr: %q, %v", buf[:max(n, 0)], err)
+	}
+}
+
+// TestMountGuestFilesNoOpen reads through a real mount that opens guest
+// files without requests (Root.SetNoOpen, as mount.Run sets it when the
+// kernel offers FUSE_NO_OPEN_SUPPORT): contents are whole and right, twice
+// and from several readers at once, and files of other kinds (the raw
+// image, whose opens the kernel then skips too) still read.
+func TestMountGuestFilesNoOpen(t *testing.T) {
+	tc := newTestCatalog()
+	vols := func(disk io.ReaderAt, size int64, name string) ([]*guest.Volume, error) {
+		return []*guest.Volume{{Name: name + "-p2", Number: 2, FSType: "ntfs", FS: guestFS()}}, nil
+	}
+	r := newRoot(tc.cat, tc.image, vols)
+	r.SetNoOpen(true)
+	mnt := mountTree(t, r)
+	vol := filepath.Join(mnt, "checkpoints", "Now", "Disk0-p2")
+	want := map[string][]byte{
+		"hello.txt":            []byte("hello world"),
+		"dir/other.txt":        []byte("other"),
+		"Program Files/a b.dl": bytes.Repeat([]byte{0xab}, 100_000),
+	}
+	for pass := 0; pass < 2; pass++ {
+		var wg sync.WaitGroup
+		errs := make(chan string, 3*len(want))
+		for name, data := range want {
+			for k := 0; k < 3; k++ {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					got, err := readPlain(filepath.Join(vol, name))
+					if err != nil || !bytes.Equal(got, data) {
+						errs <- fmt.Sprintf("%s: %d bytes, %v", name, len(got), err)
+					}
+				}()
+			}
+		}
+		wg.Wait()
+		close(errs)
+		for e := range errs {
+			t.Errorf("pass %d: %s", pass, e)
+		}
+	}
+	img := tc.images[tc.cat.VMs[0].Checkpoints[1].Disks[0]].(*memImage)
+	got, err := readPlain(filepath.Join(mnt, "checkpoints", "Before update", "disks", "Disk0.raw"))
+	if err != nil || !bytes.Equal(got, img.data) {
+		t.Errorf("raw image after guest files: %d bytes, %v", len(got), err)
+	}
+}
+
+// readPlain reads a whole file with plain system calls (see mountTree).
+func readPlain(p string) ([]byte, error) {
+	fd, err := syscall.Open(p, syscall.O_RDONLY, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer syscall.Close(fd)
+	var out []byte
+	buf := make([]byte, 64<<10)
+	for {
+		n, err := syscall.Read(fd, buf)
+		if err != nil {
+			return out, err
+		}
+		if n == 0 {
+			return out, nil
+		}
+		out = append(out, buf[:n]...)
 	}
 }
 
