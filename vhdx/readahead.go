@@ -28,12 +28,13 @@ const (
 	// new stream is established only by a read starting exactly where the
 	// last one ended, so random reads do not pass for streams. Ahead of
 	// the end the slack is also at most aheadReads reads of the size of
-	// the one at hand: out-of-order arrival skips a few requests, while a
+	// the one at hand: out-of-order arrival skips a few requests (the
+	// kernel has up to 12 FUSE reads in flight), while a
 	// walk of a file system's records jumps megabytes between small reads
 	// (each jump within 4 MiB took a 16 KiB read of NTFS records for a
 	// stream and doubled its window).
 	streamSlack = 4 << 20
-	aheadReads  = 8
+	aheadReads  = 16
 	// streamSlots bounds the streams followed at once (several files
 	// copied in parallel); the least recently used is replaced.
 	streamSlots = 8
