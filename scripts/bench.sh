@@ -20,8 +20,8 @@
 #     the unencrypted volume;
 # 11. tree walks (testdata/perf/tree.sh, 50,000 small files in 1,020
 #     folders): NTFS find, hash of every file and ckptfs cp vs ntfs-3g
-#     (find, sha256sum, cp -a), ext4 find and hash vs the kernel's loop
-#     mount (as root); `ls -l` of a 100,000-entry folder vs ntfs-3g, cold
+#     (find, sha256sum, cp -a), ext4 find, hash and `ls -l` of a
+#     100,000-entry folder vs the kernel's loop mount (as root); `ls -l` of a 100,000-entry folder vs ntfs-3g, cold
 #     and warm;
 # 12. object storage on loopback (scripts/bench-remote.sh): a checkpoint's
 #     raw image read from nginx, SeaweedFS (S3) and Azurite vs a plain
@@ -426,19 +426,30 @@ if want 11 && [ "$(id -u)" = 0 ] && command -v mkfs.ext4 >/dev/null; then
 	echo; load 11
 	tree=testdata/out/perf
 	bash testdata/perf/tree.sh "$tree" ext4
+	bash testdata/perf/bigdir-ext4.sh "$tree"
 	mkdir -p "$work/evhdx" "$work/eck" "$work/ek"
 	bin/mkchain -o "$work/evhdx" -name tree4 "$tree/tree-ext4.img" >/dev/null
+	bin/mkchain -o "$work/evhdx" -name big4 "$tree/big-ext4.img" >/dev/null
+	eimg=tree-ext4.img evhdx=tree4.vhdx
 	remount_tree() {
 		fusermount3 -u "$work/eck" 2>/dev/null || true
 		umount "$work/ek" 2>/dev/null || true
 		sleep 0.3
-		bin/ckptfs mount "$work/evhdx/tree4.vhdx" "$work/eck" >/dev/null 2>&1 &
-		mount -o ro,loop "$tree/tree-ext4.img" "$work/ek"
+		bin/ckptfs mount "$work/evhdx/$evhdx" "$work/eck" >/dev/null 2>&1 &
+		mount -o ro,loop "$tree/$eimg" "$work/ek"
 		wait_for "$work/eck/latest"
 	}
 	mounts+=("$work/eck")
 	ckt="$work/eck/checkpoints/Now/Disk0-vol" ott="$work/ek"
 	treewalk ext4 kernel
+	# ls -l of a 100,000-entry folder: a LOOKUP (or READDIRPLUS entry)
+	# and two GETXATTRs an entry through the mount.
+	eimg=big-ext4.img evhdx=big4.vhdx
+	ckls() { ls -l "$ckt/big" | wc -l; }
+	otls() { ls -l "$ott/big" | wc -l; }
+	pair "ext4: ls -l of a 100,000-entry folder cold" coldtree ckls otls kernel
+	remount_tree; ckls >/dev/null; otls >/dev/null
+	pair "ext4: the same ls -l warm" true ckls otls kernel
 	fusermount3 -u "$work/eck" 2>/dev/null || true
 	umount "$work/ek" 2>/dev/null || true
 fi
