@@ -58,7 +58,11 @@ func TestJournalReplay(t *testing.T) {
 			if s := old.Journal().String(); !strings.HasPrefix(s, "NOT replayed") {
 				t.Errorf("without recovery the journal reads %q", s)
 			}
-			if _, err := old.Stat("late"); !errors.Is(err, fs.ErrNotExist) {
+			// In the wrapped journal the kernel wrote older transactions
+			// home to make room while the script ran, how many depends on
+			// timing: there internal/jbd2's block comparison shows the
+			// replay matters. The others never fill their journal.
+			if _, err := old.Stat("late"); variant != "wrap" && !errors.Is(err, fs.ErrNotExist) {
 				t.Errorf("the unreplayed volume has the file only the journal held (%v): the fixture tests nothing", err)
 			}
 			if _, err := v.Stat("late"); err != nil {
