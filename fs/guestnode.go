@@ -164,9 +164,14 @@ func (n *guestNode) fill(a *fuse.Attr) {
 	case n.fi.Mode().Perm() != 0: // NTFS: 0644, or 0444 for read-only files; FAT and ISO: 0444
 		a.Mode = n.StableAttr().Mode | uint32(n.fi.Mode().Perm())
 	}
-	if n.StableAttr().Mode == syscall.S_IFREG {
+	switch {
+	case n.StableAttr().Mode == syscall.S_IFREG:
 		a.Size = uint64(max(n.fi.Size(), 0))
 		a.Blocks, a.Blksize = n.allocBlocks(), guestBlockSize
+	case n.StableAttr().Mode == syscall.S_IFDIR && n.meta.POSIX:
+		// ext, XFS and btrfs folders show their own size, as the kernel
+		// shows it (an examiner compares them); Windows folders have none.
+		a.Size = uint64(max(n.fi.Size(), 0))
 	}
 	mtime, atime, ctime := n.fi.ModTime(), n.meta.Atime, n.meta.Ctime
 	if mtime.IsZero() || mtime.Year() < 1970 && n.path == "." {
