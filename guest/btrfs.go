@@ -115,18 +115,7 @@ type btrfsFile struct{ *btrfs.File }
 // reader and a bad sector is EIO rather than the disk's bytes.
 func (f btrfsFile) Extents() ([]Extent, bool, error) {
 	exts, exact, err := f.File.Extents()
-	if err != nil {
-		return nil, false, err
-	}
-	out := make([]Extent, len(exts))
-	for i, e := range exts {
-		out[i] = Extent{FileOff: e.FileOff, VolOff: e.VolOff, Len: e.Len}
-		switch {
-		case e.Sparse:
-			out[i].Kind, out[i].VolOff = ExtentAbsent, -1
-		case e.Prealloc:
-			out[i].Kind = ExtentZero
-		}
-	}
-	return out, exact, nil
+	return mapExtents(exts, exact, err, func(e btrfs.Extent) Extent {
+		return readerExtent(e.FileOff, e.VolOff, e.Len, e.Sparse, e.Prealloc)
+	})
 }

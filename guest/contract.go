@@ -234,6 +234,32 @@ type Extent struct {
 // End returns FileOff+Len.
 func (e Extent) End() int64 { return e.FileOff + e.Len }
 
+// readerExtent is one extent as the Linux readers (ext, XFS, btrfs) give
+// it: a hole (sparse) is absent, an unwritten or preallocated extent is
+// allocated zeros, anything else data.
+func readerExtent(fileOff, volOff, n int64, sparse, zero bool) Extent {
+	switch {
+	case sparse:
+		return Extent{FileOff: fileOff, VolOff: -1, Len: n, Kind: ExtentAbsent}
+	case zero:
+		return Extent{FileOff: fileOff, VolOff: volOff, Len: n, Kind: ExtentZero}
+	}
+	return Extent{FileOff: fileOff, VolOff: volOff, Len: n}
+}
+
+// mapExtents converts a reader's extents (and passes its exact and
+// error through) with conv.
+func mapExtents[E any](exts []E, exact bool, err error, conv func(E) Extent) ([]Extent, bool, error) {
+	if err != nil {
+		return nil, false, err
+	}
+	out := make([]Extent, len(exts))
+	for i, e := range exts {
+		out[i] = conv(e)
+	}
+	return out, exact, nil
+}
+
 // Allocated reports whether the extent takes space on the volume.
 func (e Extent) Allocated() bool { return e.Kind != ExtentAbsent }
 

@@ -93,18 +93,7 @@ type xfsFile struct {
 // (preallocated) extents allocated zeros.
 func (f *xfsFile) Extents() ([]Extent, bool, error) {
 	exts, exact, err := f.File.Extents()
-	if err != nil {
-		return nil, false, err
-	}
-	out := make([]Extent, len(exts))
-	for i, e := range exts {
-		out[i] = Extent{FileOff: e.FileOff, VolOff: e.VolOff, Len: e.Len}
-		switch {
-		case e.Sparse:
-			out[i].Kind, out[i].VolOff = ExtentAbsent, -1
-		case e.Unwritten:
-			out[i].Kind = ExtentZero
-		}
-	}
-	return out, exact, nil
+	return mapExtents(exts, exact, err, func(e xfs.Extent) Extent {
+		return readerExtent(e.FileOff, e.VolOff, e.Len, e.Sparse, e.Unwritten)
+	})
 }
