@@ -96,7 +96,7 @@ func compareEntry(t *testing.T, fsys *btrfs.FS, p, rel string, c *counts) {
 	if perm != kmode&0o7777 || uid != kst.Uid || gid != kst.Gid {
 		t.Errorf("%s: perm/uid/gid %o/%d/%d, kernel %o/%d/%d", rel, perm, uid, gid, kmode&0o7777, kst.Uid, kst.Gid)
 	}
-	if got, want := fileType(fi.Mode()), kmode&unix.S_IFMT; got != want {
+	if got, want := testutil.FileTypeBits(fi.Mode()), kmode&unix.S_IFMT; got != want {
 		t.Errorf("%s: type %o, kernel %o", rel, got, want)
 	}
 	if fi.Size() != int64(kst.Size) && !stub {
@@ -156,24 +156,6 @@ func names(ents []fs.DirEntry) string {
 		s = append(s, e.Name()+":"+e.Type().String())
 	}
 	return strings.Join(s, " ")
-}
-
-func fileType(m fs.FileMode) uint32 {
-	switch {
-	case m.IsDir():
-		return unix.S_IFDIR
-	case m&fs.ModeSymlink != 0:
-		return unix.S_IFLNK
-	case m&fs.ModeCharDevice != 0:
-		return unix.S_IFCHR
-	case m&fs.ModeDevice != 0:
-		return unix.S_IFBLK
-	case m&fs.ModeNamedPipe != 0:
-		return unix.S_IFIFO
-	case m&fs.ModeSocket != 0:
-		return unix.S_IFSOCK
-	}
-	return unix.S_IFREG
 }
 
 func compareXattrs(t *testing.T, sys *btrfs.FileInfo, p, rel string) {

@@ -12,23 +12,6 @@ import (
 	"github.com/ckptfs/ckptfs/internal/testutil"
 )
 
-// frozenImage builds testdata/jbd2/gen.sh's VARIANT: an ext volume copied
-// while mounted, right after fsyncs, and the kernel's replay of it.
-func frozenImage(t *testing.T, variant string) (img, replayed string) {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		testutil.Unavailable(t, "the frozen ext images are written through loop mounts: root only")
-	}
-	for _, tool := range []string{"mkfs.ext4", "mkfs.ext3", "debugfs", "dumpe2fs", "losetup", "mount"} {
-		testutil.NeedTool(t, tool)
-	}
-	img, err := testutil.BuildFixture("jbd2", variant+".img", variant)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return img, strings.TrimSuffix(img, ".img") + ".replayed.img"
-}
-
 // TestJournalReplay opens volumes frozen with committed transactions not
 // yet written back (what a checkpoint of a running guest holds): every
 // path reads as the kernel shows it after its own replay, and the same
@@ -36,7 +19,7 @@ func frozenImage(t *testing.T, variant string) (img, replayed string) {
 func TestJournalReplay(t *testing.T) {
 	for _, variant := range []string{"v3", "ext3", "v1csum", "wrap"} {
 		t.Run(variant, func(t *testing.T) {
-			img, replayed := frozenImage(t, variant)
+			img, replayed := testutil.FrozenExtImage(t, variant)
 			v := openImage(t, img)
 			j := v.Journal()
 			if !j.NeedsRecovery || !j.Replayed || j.Transactions == 0 || j.Note != "" {

@@ -16,16 +16,7 @@ import (
 // last is there); with Options.NoRecovery the volume shows what was
 // written back, and says so.
 func TestExtJournalOptions(t *testing.T) {
-	if os.Geteuid() != 0 {
-		testutil.Unavailable(t, "the frozen ext image is written through a loop mount: root only")
-	}
-	for _, tool := range []string{"mkfs.ext4", "debugfs", "dumpe2fs", "losetup", "mount"} {
-		testutil.NeedTool(t, tool)
-	}
-	img, err := testutil.BuildFixture("jbd2", "v3.img", "v3")
-	if err != nil {
-		t.Fatal(err)
-	}
+	img, _ := testutil.FrozenExtImage(t, "v3")
 	f, err := os.Open(img)
 	if err != nil {
 		t.Fatal(err)

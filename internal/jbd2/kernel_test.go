@@ -17,16 +17,7 @@ import (
 // copied while mounted, its journal, and the kernel's replay of it.
 func frozenImage(t *testing.T, variant string) (img, journal, replayed string, jblocks map[uint64]bool) {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		testutil.Unavailable(t, "the frozen ext images are written through loop mounts: root only")
-	}
-	for _, tool := range []string{"mkfs.ext4", "mkfs.ext3", "debugfs", "dumpe2fs", "losetup", "mount"} {
-		testutil.NeedTool(t, tool)
-	}
-	img, err := testutil.BuildFixture("jbd2", variant+".img", variant)
-	if err != nil {
-		t.Fatal(err)
-	}
+	img, replayed = testutil.FrozenExtImage(t, variant)
 	base := strings.TrimSuffix(img, ".img")
 	f, err := os.Open(base + ".jblocks")
 	if err != nil {
@@ -42,7 +33,7 @@ func frozenImage(t *testing.T, variant string) (img, journal, replayed string, j
 		}
 		jblocks[n] = true
 	}
-	return img, base + ".journal", base + ".replayed.img", jblocks
+	return img, base + ".journal", replayed, jblocks
 }
 
 // TestReplayMatchesKernel replays each frozen image's journal in memory
