@@ -171,6 +171,22 @@ func (r *replayer) run(log root) (int, error) {
 
 // replay applies the items of a log tree, in key order.
 func (r *replayer) replay(items []item) error {
+	// An inode logged with no links (an O_TMPFILE fsync'd before it was
+	// linked, by older kernels) would be deleted after the replay: the
+	// kernel skips its items, and so does this.
+	unlinked := map[uint64]bool{}
+	for _, it := range items {
+		if in, ok := parseInode(it.d); ok && it.k.typ == typInodeItem && in.nlink == 0 {
+			unlinked[it.k.objectid] = true
+		}
+	}
+	kept := items[:0:0]
+	for _, it := range items {
+		if !unlinked[it.k.objectid] {
+			kept = append(kept, it)
+		}
+	}
+	items = kept
 	inLog := map[key][]byte{}
 	for _, it := range items {
 		inLog[it.k] = it.d
