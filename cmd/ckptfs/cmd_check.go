@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/spf13/pflag"
 
@@ -77,6 +78,14 @@ func (o *checkOptions) run(ctx context.Context, args []string) error {
 	} else {
 		for _, p := range problems {
 			fmt.Fprintln(stdout, escapeText(p.String()))
+		}
+		// A replayed journal is no fault, but the files differ from the
+		// disk's written-back state: say so (a log left unreplayed is a
+		// problem, printed above).
+		for _, v := range vols {
+			if strings.HasPrefix(v.Journal, "replayed") {
+				fmt.Fprintf(stdout, "%s: log %s in memory\n", escapeText(v.where()), v.Journal)
+			}
 		}
 		if dedup > 0 {
 			fmt.Fprintf(stdout, "%d deduplicated files: their content is in the volume's chunk store and cannot be read\n", dedup)
