@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
 )
 
 // Directory reading. Directory blocks are read in order and their entries
@@ -160,42 +159,6 @@ func (v *FS) lookupEnt(dir *inode, name string) (dirent, bool, error) {
 	return ents[i], true, nil
 }
 
-// dirCache keeps recent listings by directory inode, bounded by the
-// entries held, in two generations like chunkCache.
-type dirCache struct {
-	mu       sync.Mutex
-	max      int // entries per generation
-	n        int // entries in cur
-	cur, old map[uint32][]dirent
-}
-
 // maxCachedEntries bounds the listings kept per generation: with some 40
 // bytes an entry plus the names, about 30 MiB for the two.
 const maxCachedEntries = 1 << 18
-
-func (c *dirCache) get(ino uint32) ([]dirent, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if e, ok := c.cur[ino]; ok {
-		return e, true
-	}
-	e, ok := c.old[ino]
-	if ok {
-		c.putLocked(ino, e)
-	}
-	return e, ok
-}
-
-func (c *dirCache) put(ino uint32, ents []dirent) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.putLocked(ino, ents)
-}
-
-func (c *dirCache) putLocked(ino uint32, ents []dirent) {
-	if c.cur == nil || c.n+len(ents) > c.max {
-		c.old, c.cur, c.n = c.cur, map[uint32][]dirent{}, 0
-	}
-	c.cur[ino] = ents
-	c.n += len(ents)
-}

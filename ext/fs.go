@@ -15,9 +15,9 @@ type FS struct {
 	r      io.ReaderAt
 	size   int64
 	geo    geometry
-	tables []int64 // inode table start of each group, in bytes
-	chunks chunkCache
-	dirs   dirCache
+	tables []int64                    // inode table start of each group, in bytes
+	chunks genCache[int64, []byte]    // inode-table chunks by volume offset
+	dirs   genCache[uint32, []dirent] // listings by directory inode
 	closer io.Closer
 	// journal is what was done with a journal needing recovery.
 	journal JournalState
@@ -48,8 +48,8 @@ func newFS(r io.ReaderAt, size int64) (*FS, error) {
 		return nil, err
 	}
 	v := &FS{r: r, size: size, geo: geo}
-	v.chunks.max = maxChunks
-	v.dirs.max = maxCachedEntries
+	v.chunks = genCache[int64, []byte]{max: maxChunks, weight: func([]byte) int { return 1 }}
+	v.dirs = genCache[uint32, []dirent]{max: maxCachedEntries, weight: func(e []dirent) int { return len(e) }}
 	if err := v.loadTables(); err != nil {
 		return nil, err
 	}

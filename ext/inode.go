@@ -3,7 +3,6 @@ package ext
 import (
 	"encoding/binary"
 	"io/fs"
-	"sync"
 	"time"
 )
 
@@ -129,43 +128,8 @@ func fileMode(m uint16) (mode fs.FileMode, ok bool) {
 // inodes it needs next already read.
 const inodeChunk = 32 << 10
 
-// chunkCache keeps the most recently read inode table chunks, keyed by
-// their volume offset. Two generations bound it: when the newer fills, it
-// becomes the older and the older is dropped; a hit in the older moves up.
-type chunkCache struct {
-	mu       sync.Mutex
-	max      int
-	cur, old map[int64][]byte
-}
-
 // maxChunks bounds the cache per generation: 2 x 256 x 32 KiB = 16 MiB.
 const maxChunks = 256
-
-func (c *chunkCache) get(off int64) ([]byte, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if b, ok := c.cur[off]; ok {
-		return b, true
-	}
-	b, ok := c.old[off]
-	if ok {
-		c.putLocked(off, b)
-	}
-	return b, ok
-}
-
-func (c *chunkCache) put(off int64, b []byte) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.putLocked(off, b)
-}
-
-func (c *chunkCache) putLocked(off int64, b []byte) {
-	if c.cur == nil || len(c.cur) >= c.max {
-		c.old, c.cur = c.cur, make(map[int64][]byte, c.max)
-	}
-	c.cur[off] = b
-}
 
 // inode reads inode ino: from the cached chunk of its inode table, else
 // by reading that chunk.
