@@ -3,6 +3,7 @@ package guest
 import (
 	"io"
 	"io/fs"
+	"strings"
 	"time"
 )
 
@@ -129,6 +130,15 @@ type POSIXLinker interface {
 type Journaler interface {
 	JournalState() string
 }
+
+// JournalReplayed reports whether a JournalState says the log was
+// applied in memory; JournalSkipped whether it says it was not (the files
+// show the last written-back state). Both are false for a clean log.
+// Commands read the state through these, not by its words.
+func JournalReplayed(state string) bool { return strings.HasPrefix(state, "replayed") }
+
+// JournalSkipped: see JournalReplayed.
+func JournalSkipped(state string) bool { return strings.HasPrefix(state, "NOT replayed") }
 
 // DirLookuper is implemented by a filesystem that can describe one name
 // of a directory starting from the directory's FileInfo (NTFS: its MFT

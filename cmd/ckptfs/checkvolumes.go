@@ -97,7 +97,7 @@ func checkVolumes(ctx context.Context, views []diskView, g *guest.Options) ([]vo
 				r.Journal = v.Journal
 				// A log left unreplayed is a problem unless --no-recovery
 				// asked for that.
-				if strings.HasPrefix(v.Journal, "NOT replayed") && (g == nil || !g.NoRecovery) {
+				if guest.JournalSkipped(v.Journal) && (g == nil || !g.NoRecovery) {
 					r.problem("log %s", v.Journal)
 				}
 				walkVolume(ctx, v.FS, &r)

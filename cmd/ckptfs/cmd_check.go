@@ -3,10 +3,10 @@ package main
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"github.com/spf13/pflag"
 
+	"github.com/ckptfs/ckptfs/guest"
 	"github.com/ckptfs/ckptfs/vhdx"
 )
 
@@ -83,7 +83,7 @@ func (o *checkOptions) run(ctx context.Context, args []string) error {
 		// disk's written-back state: say so (a log left unreplayed is a
 		// problem, printed above).
 		for _, v := range vols {
-			if strings.HasPrefix(v.Journal, "replayed") {
+			if guest.JournalReplayed(v.Journal) {
 				fmt.Fprintf(stdout, "%s: log %s in memory\n", escapeText(v.where()), v.Journal)
 			}
 		}
