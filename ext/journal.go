@@ -1,7 +1,6 @@
 package ext
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -103,11 +102,7 @@ func (v *FS) readJournal() (*jbd2.Log, error) {
 	if v.geo.compat&compatHasJournal == 0 {
 		return nil, errors.New("the superblock asks for recovery but there is no journal")
 	}
-	sb := make([]byte, 1024)
-	if err := readFull(v.r, v.size, sb, 1024); err != nil {
-		return nil, fmt.Errorf("reading the superblock: %w", err)
-	}
-	ino := binary.LittleEndian.Uint32(sb[sbJournalIno:])
+	ino := v.geo.journalIno
 	if ino == 0 {
 		return nil, errors.New("the journal is on an external device, which ckptfs is not given")
 	}

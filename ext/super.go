@@ -42,6 +42,7 @@ type geometry struct {
 	hashSeed       [4]uint32
 	label          string
 	uuid           [16]byte
+	journalIno     uint32 // s_journal_inum: 0 when the journal is on another device
 }
 
 // Superblock fields (offsets in the superblock) and feature bits.
@@ -111,6 +112,7 @@ func parseSuper(sb []byte, size int64) (geometry, error) {
 	g.blockSize = 1024 << logBlock
 	bs := uint64(g.blockSize)
 	g.compat, g.incompat, g.roCompat = uint32(le32(sbCompat)), uint32(le32(sbIncompat)), uint32(le32(sbROCompat))
+	g.journalIno = uint32(le32(sbJournalIno))
 	switch {
 	case g.incompat&incompatJournalDev != 0:
 		return g, unsupported("an external journal device, not a filesystem")
