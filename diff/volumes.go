@@ -7,7 +7,6 @@ import (
 	"io"
 
 	"github.com/ckptfs/ckptfs/guest"
-	"github.com/ckptfs/ckptfs/vss"
 )
 
 // CompareVolumes computes the difference from volume a to volume b, two
@@ -79,13 +78,10 @@ func sameVolume(a, b *guest.Volume) (string, error) {
 // storeSpans lists the parts of a shadow copy that are not the live
 // volume's bytes (nothing for a live volume).
 func storeSpans(v *guest.Volume) []span {
-	r, ok := v.Reader.(*guest.ShadowReader)
-	if !ok {
-		return nil
-	}
+	exts, _ := v.ShadowExtents(0, v.Size)
 	var out []span
-	for _, e := range r.Extents(0, r.Size()) {
-		if e.Source != vss.Live {
+	for _, e := range exts {
+		if e.Source != guest.ShadowLive {
 			out = append(out, span{e.Off, e.Off + e.Len})
 		}
 	}

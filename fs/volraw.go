@@ -22,8 +22,8 @@ import (
 
 // volumeImage is the vhdx.Image of volume v on disk img.
 func volumeImage(img vhdx.Image, v *guest.Volume) vhdx.Image {
-	if r, ok := v.Reader.(*guest.ShadowReader); ok {
-		return shadowImage{r}
+	if _, ok := v.ShadowExtents(0, 0); ok {
+		return shadowImage{v}
 	}
 	if v.Remapped {
 		return &readerImage{r: v.Reader, size: v.Size}

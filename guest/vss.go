@@ -14,10 +14,48 @@ func init() {
 	registerLayer(Layer{Name: "vss", Siblings: shadowSiblings})
 }
 
-// ShadowReader is the Reader of a shadow copy volume: the copy's bytes,
-// and which of them are the live volume's (see vss.Reader.Extents), so
-// a diff against the live volume reads only what the stores hold.
-type ShadowReader = vss.Reader
+// ShadowSource says where a stretch of a shadow copy's bytes comes from.
+type ShadowSource uint8
+
+const (
+	// ShadowLive: the live volume's bytes at the same offset.
+	ShadowLive ShadowSource = iota
+	// ShadowCopied: bytes a store kept; they may differ from the live
+	// volume's.
+	ShadowCopied
+	// ShadowZero: a block the copy did not use; it reads as zeros.
+	ShadowZero
+)
+
+// ShadowExtent is a stretch of a shadow copy's volume and where its bytes
+// come from.
+type ShadowExtent struct {
+	Off, Len int64
+	Source   ShadowSource
+}
+
+// ShadowExtents describes [off, off+n) of a shadow copy as sorted,
+// adjacent extents, so that a diff against the live volume reads only what
+// the stores hold and a raw image shows unused blocks as holes. Its cost
+// follows the number of blocks the stores list, not n. ok is false when v
+// is not a readable shadow copy.
+func (v *Volume) ShadowExtents(off, n int64) (exts []ShadowExtent, ok bool) {
+	r, ok := v.Reader.(*vss.Reader)
+	if !ok {
+		return nil, false
+	}
+	for _, e := range r.Extents(off, n) {
+		src := ShadowCopied
+		switch e.Source {
+		case vss.Live:
+			src = ShadowLive
+		case vss.Zero:
+			src = ShadowZero
+		}
+		exts = append(exts, ShadowExtent{Off: e.Off, Len: e.Len, Source: src})
+	}
+	return exts, true
+}
 
 // shadowSiblings lists the stores of an NTFS volume as volumes. A volume
 // whose stores keep their data on another volume is resolved once every

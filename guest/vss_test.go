@@ -46,15 +46,19 @@ func TestShadowsExternalStorage(t *testing.T) {
 	if got := volumeNames(vols); got != want {
 		t.Fatalf("volumes %q, want %q", got, want)
 	}
+	if _, ok := vols[1].ShadowExtents(0, 1); ok {
+		t.Errorf("%s: a live volume has shadow extents", vols[1].Name)
+	}
 	for i, v := range vols[2:] {
 		if v.Err != nil || v.FS == nil || v.FSType != fsNTFS || v.ShadowOf != "Disk0-p2" || !v.Remapped ||
 			strings.Join(v.Layers, ",") != "vss" || v.Number != 2 || v.ShadowID == "" || v.ShadowOffline {
 			t.Fatalf("%s: %+v", v.Name, v)
 		}
-		r, ok := v.Reader.(*ShadowReader)
+		r, ok := v.Reader.(*vss.Reader)
 		if !ok {
 			t.Fatalf("%s: reader %T", v.Name, v.Reader)
 		}
+		checkShadowExtents(t, v, r)
 		buf := make([]byte, 52272)
 		if _, err := r.ReadAt(buf, 261856*4096); err != nil || len(bytes.Trim(buf, string(rune('1'+i)))) != 0 {
 			t.Errorf("%s: marker range is not the copy's digit (%v)", v.Name, err)
@@ -116,5 +120,32 @@ func TestShadowsDamagedCatalog(t *testing.T) {
 	}
 	if !errors.Is(vols[1].Err, vss.ErrLoop) {
 		t.Errorf("damaged catalog: %v, want vss.ErrLoop", vols[1].Err)
+	}
+}
+
+// checkShadowExtents checks that v.ShadowExtents is the store's own map
+// (vss.Reader.Extents) in guest's terms, covering the whole copy.
+func checkShadowExtents(t *testing.T, v *Volume, r *vss.Reader) {
+	t.Helper()
+	got, ok := v.ShadowExtents(0, v.Size)
+	want := r.Extents(0, v.Size)
+	if !ok || len(got) != len(want) || len(got) == 0 {
+		t.Fatalf("%s: ShadowExtents gave %d extents (ok %v), the store %d", v.Name, len(got), ok, len(want))
+	}
+	var pos int64
+	copied := 0
+	for i, e := range got {
+		w := want[i]
+		src := map[vss.Source]ShadowSource{vss.Live: ShadowLive, vss.Copied: ShadowCopied, vss.Zero: ShadowZero}[w.Source]
+		if e.Off != w.Off || e.Len != w.Len || e.Source != src || e.Off != pos {
+			t.Fatalf("%s: extent %d is %+v, want %+v at %d", v.Name, i, e, w, pos)
+		}
+		pos += e.Len
+		if e.Source == ShadowCopied {
+			copied++
+		}
+	}
+	if pos != v.Size || copied == 0 {
+		t.Fatalf("%s: extents cover %d of %d bytes, %d copied", v.Name, pos, v.Size, copied)
 	}
 }
