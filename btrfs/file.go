@@ -6,6 +6,8 @@ import (
 	"io/fs"
 	"sort"
 	"sync"
+
+	"github.com/ckptfs/ckptfs/internal/cursor"
 )
 
 const (
@@ -26,8 +28,7 @@ type File struct {
 	fi   *FileInfo
 	data *fileData
 	path string
-	mu   sync.Mutex
-	pos  int64
+	cur  cursor.Cursor // for Read and Seek
 }
 
 var (
@@ -48,34 +49,12 @@ func (f *File) ReadAt(p []byte, off int64) (int, error) {
 	return n, err
 }
 
-func (f *File) Read(p []byte) (int, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	n, err := f.ReadAt(p, f.pos)
-	f.pos += int64(n)
-	if err == io.EOF && n > 0 {
-		err = nil
-	}
-	return n, err
-}
+// Read reads from the current offset.
+func (f *File) Read(p []byte) (int, error) { return f.cur.Read(f, p) }
 
+// Seek sets the offset for Read.
 func (f *File) Seek(offset int64, whence int) (int64, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	switch whence {
-	case io.SeekStart:
-	case io.SeekCurrent:
-		offset += f.pos
-	case io.SeekEnd:
-		offset += f.fi.Size()
-	default:
-		return f.pos, &fs.PathError{Op: "seek", Path: f.path, Err: fs.ErrInvalid}
-	}
-	if offset < 0 {
-		return f.pos, &fs.PathError{Op: "seek", Path: f.path, Err: fs.ErrInvalid}
-	}
-	f.pos = offset
-	return offset, nil
+	return f.cur.Seek(offset, whence, f.fi.Size(), f.path)
 }
 
 // Extent maps file bytes onto the device: [FileOff, FileOff+Len) of the

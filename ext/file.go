@@ -6,6 +6,8 @@ import (
 	"io/fs"
 	"sync"
 	"time"
+
+	"github.com/ckptfs/ckptfs/internal/cursor"
 )
 
 // FileInfo describes one inode under one name. It is its own Sys() value,
@@ -121,8 +123,8 @@ type File struct {
 	data *content
 	err  error
 
-	mu     sync.Mutex // guards pos and ents
-	pos    int64
+	cur    cursor.Cursor // for Read and Seek
+	mu     sync.Mutex    // guards ents
 	ents   []fs.DirEntry
 	listed bool
 	closed bool
@@ -194,35 +196,11 @@ func (f *File) ReadAt(p []byte, off int64) (int, error) {
 }
 
 // Read reads from the current offset.
-func (f *File) Read(p []byte) (int, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	n, err := f.ReadAt(p, f.pos)
-	f.pos += int64(n)
-	if err == io.EOF && n > 0 {
-		err = nil
-	}
-	return n, err
-}
+func (f *File) Read(p []byte) (int, error) { return f.cur.Read(f, p) }
 
 // Seek sets the offset for Read.
-func (f *File) Seek(off int64, whence int) (int64, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	switch whence {
-	case io.SeekStart:
-	case io.SeekCurrent:
-		off += f.pos
-	case io.SeekEnd:
-		off += f.fi.Size()
-	default:
-		return f.pos, &fs.PathError{Op: "seek", Path: f.path, Err: fs.ErrInvalid}
-	}
-	if off < 0 {
-		return f.pos, &fs.PathError{Op: "seek", Path: f.path, Err: fs.ErrInvalid}
-	}
-	f.pos = off
-	return off, nil
+func (f *File) Seek(offset int64, whence int) (int64, error) {
+	return f.cur.Seek(offset, whence, f.fi.Size(), f.path)
 }
 
 // Extents maps the file (up to its size) onto the volume; exact is false

@@ -5,6 +5,8 @@ import (
 	"io"
 	"io/fs"
 	"slices"
+
+	"github.com/ckptfs/ckptfs/internal/cursor"
 )
 
 // file is an open regular file of a go-diskfs volume. On FAT and ISO
@@ -18,7 +20,7 @@ type file struct {
 	f      io.ReadSeeker
 	closer io.Closer
 	fi     *fileInfo
-	pos    int64 // for Read and Seek
+	cur    cursor.Cursor // for Read and Seek
 	closed bool
 }
 
@@ -53,31 +55,11 @@ func (f *file) Extents() ([]Extent, bool, error) {
 func (f *file) Stat() (fs.FileInfo, error) { return f.fi, nil }
 
 // Read reads from the current position.
-func (f *file) Read(p []byte) (int, error) {
-	n, err := f.ReadAt(p, f.pos)
-	f.pos += int64(n)
-	if err == io.EOF && n > 0 {
-		err = nil
-	}
-	return n, err
-}
+func (f *file) Read(p []byte) (int, error) { return f.cur.Read(f, p) }
 
 // Seek sets the position for Read.
 func (f *file) Seek(offset int64, whence int) (int64, error) {
-	switch whence {
-	case io.SeekStart:
-	case io.SeekCurrent:
-		offset += f.pos
-	case io.SeekEnd:
-		offset += f.fi.size
-	default:
-		return f.pos, &fs.PathError{Op: "seek", Path: f.fi.path, Err: fs.ErrInvalid}
-	}
-	if offset < 0 {
-		return f.pos, &fs.PathError{Op: "seek", Path: f.fi.path, Err: fs.ErrInvalid}
-	}
-	f.pos = offset
-	return offset, nil
+	return f.cur.Seek(offset, whence, f.fi.size, f.fi.path)
 }
 
 // ReadAt reads len(p) bytes at off, or fewer with io.EOF at the end.

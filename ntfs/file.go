@@ -6,6 +6,8 @@ import (
 	"io"
 	"io/fs"
 	"sync"
+
+	"github.com/ckptfs/ckptfs/internal/cursor"
 )
 
 // File is an open file, directory or named stream of a Volume. Besides
@@ -18,8 +20,8 @@ type File struct {
 	s    *stream
 	bad  error // non-nil when the data cannot be decoded (ErrUnsupported)
 
-	mu     sync.Mutex // guards pos and the directory cursor
-	pos    int64
+	cur    cursor.Cursor // for Read and Seek
+	mu     sync.Mutex    // guards the directory cursor
 	dir    []fs.DirEntry
 	dirPos int
 	listed bool
@@ -120,35 +122,11 @@ func (f *File) ReadAt(p []byte, off int64) (int, error) {
 var errIsDir = errors.New("is a directory")
 
 // Read reads from the current position.
-func (f *File) Read(p []byte) (int, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	n, err := f.ReadAt(p, f.pos)
-	f.pos += int64(n)
-	if err == io.EOF && n > 0 {
-		err = nil
-	}
-	return n, err
-}
+func (f *File) Read(p []byte) (int, error) { return f.cur.Read(f, p) }
 
 // Seek sets the position for the next Read, as io.Seeker.
 func (f *File) Seek(offset int64, whence int) (int64, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	switch whence {
-	case io.SeekStart:
-	case io.SeekCurrent:
-		offset += f.pos
-	case io.SeekEnd:
-		offset += f.Size()
-	default:
-		return 0, fmt.Errorf("ntfs: seek: bad whence %d", whence)
-	}
-	if offset < 0 {
-		return 0, fmt.Errorf("ntfs: seek to negative offset %d", offset)
-	}
-	f.pos = offset
-	return offset, nil
+	return f.cur.Seek(offset, whence, f.Size(), f.name)
 }
 
 // Close releases nothing: files hold no resources beyond memory.

@@ -5,6 +5,8 @@ import (
 	"io"
 	"io/fs"
 	"time"
+
+	"github.com/ckptfs/ckptfs/internal/cursor"
 )
 
 // fileInfo describes one inode under one name. Its Sys value is itself:
@@ -74,8 +76,8 @@ type File struct {
 	v     *FS
 	in    *inode
 	name  string
-	exts  []bext // data fork extents of a regular file
-	pos   int64
+	exts  []bext        // data fork extents of a regular file
+	cur   cursor.Cursor // for Read and Seek
 	dir   []fs.DirEntry // remaining directory entries for ReadDir(n)
 	dirOK bool
 }
@@ -117,25 +119,11 @@ func (v *FS) baseName(name string) string {
 func (f *File) Close() error { return nil }
 
 // Read reads from the current offset.
-func (f *File) Read(p []byte) (int, error) {
-	n, err := f.ReadAt(p, f.pos)
-	f.pos += int64(n)
-	return n, err
-}
+func (f *File) Read(p []byte) (int, error) { return f.cur.Read(f, p) }
 
 // Seek sets the offset for Read.
-func (f *File) Seek(off int64, whence int) (int64, error) {
-	switch whence {
-	case io.SeekCurrent:
-		off += f.pos
-	case io.SeekEnd:
-		off += f.in.size
-	}
-	if off < 0 {
-		return 0, &fs.PathError{Op: "seek", Path: f.name, Err: fs.ErrInvalid}
-	}
-	f.pos = off
-	return off, nil
+func (f *File) Seek(offset int64, whence int) (int64, error) {
+	return f.cur.Seek(offset, whence, f.in.size, f.name)
 }
 
 // ReadAt reads file bytes at off; holes and unwritten extents read as
