@@ -86,6 +86,9 @@ type Volume struct {
 	pendingShadows func(peers []*Volume) ([]*Volume, error)
 
 	lvm *lvmGroup // the group of an LVM physical volume (FSType "lvm2")
+	// lvmDepth counts the logical volumes v lies in: a physical volume
+	// inside a logical volume is opened up to maxLayerDepth levels deep.
+	lvmDepth int
 }
 
 // IsShadow reports whether v is a shadow copy of another volume.
@@ -178,6 +181,10 @@ func openVolume(v *Volume, o *Options, sib bool) []*Volume {
 	}
 	v.FSType = kind
 	if kind == fsLVM2 {
+		if v.lvmDepth >= maxLayerDepth {
+			v.Err = fmt.Errorf("%s: LVM physical volume nested in %d logical volumes: %w", v.Name, v.lvmDepth, ErrUnsupported)
+			return nil
+		}
 		g, err := readLVM(v.Reader, v.Size, probe)
 		if err != nil {
 			v.Err = fmt.Errorf("%s: %w", v.Name, err)
@@ -209,7 +216,8 @@ func logicalVolumes(pv *Volume, o *Options) []*Volume {
 	var out []*Volume
 	for _, lv := range pv.lvm.volumes {
 		v := &Volume{Name: LogicalVolumeName(pv.Name, pv.lvm.name, lv.name), Number: pv.Number, Start: pv.Start,
-			Table: pv.Table, PartType: fsLVM2, PartName: pv.lvm.name + "/" + lv.name, FSType: fsUnknown}
+			Table: pv.Table, PartType: fsLVM2, PartName: pv.lvm.name + "/" + lv.name, FSType: fsUnknown,
+			lvmDepth: pv.lvmDepth + 1}
 		out = append(out, v)
 		if lv.err != nil {
 			v.Err = fmt.Errorf("%s: lvm2 volume %s/%s: %w", v.Name, pv.lvm.name, lv.name, lv.err)

@@ -34,6 +34,13 @@ import (
 //
 // The reader package itself (bitlocker, vss) knows nothing of guest: it
 // takes an io.ReaderAt and a size, like every reader.
+//
+// LVM is not a layer. Its logical volumes lie inside the physical volume,
+// each a map of its extents with a start on the disk of its own (and not
+// remapped when the extents are one run), and a physical volume is found
+// by its label like a filesystem; so openVolume detects it and
+// logicalVolumes opens what it holds, through the whole pipeline, up to
+// maxLayerDepth volumes deep.
 
 // Layer is one optional step of the volume pipeline. Exactly one of
 // Unwrap and Siblings is set.

@@ -316,3 +316,71 @@ func lvmFuzzSeed() []byte {
 		Replace(fmt.Sprintf(lvmVGText, uuid, "/dev/sda"))
 	return makeLVMPV(96<<10, 64<<10, uuid, text, false)
 }
+
+// TestLVMNested reads physical volumes nested in each other's logical
+// volumes: real setups nest one level (a guest's PV on a host's LV), a
+// hostile disk could nest as deep as its size allows. Past maxLayerDepth
+// levels the innermost is listed with an error instead of opened.
+func TestLVMNested(t *testing.T) {
+	const (
+		uuid    = "hPZKcz-bVby-8h9P-qj5K-8y5e-XCk8-VtESZp"
+		extent  = 4096 // extent_size = 8 sectors
+		peStart = 8192 // pe_start = 16 sectors, after one metadata area
+	)
+	const vg = `nest {
+	id = "Q7ziDA-83PG-pFcz-hAul-L358-cxQq-p3vJ4T"
+	seqno = 1
+	format = "lvm2"
+	status = ["READ"]
+	extent_size = 8
+	physical_volumes {
+		pv0 {
+			id = "%s"
+			device = "/dev/sda"
+			dev_size = %d
+			pe_start = 16
+			pe_count = %d
+		}
+	}
+	logical_volumes {
+		n {
+			id = "aaaaaa-bbbb-cccc-dddd-eeee-ffff-000001"
+			status = ["READ", "VISIBLE"]
+			segment_count = 1
+			segment1 {
+				start_extent = 0
+				extent_count = %d
+				type = "striped"
+				stripe_count = 1
+				stripes = [ "pv0", 1 ]
+			}
+		}
+	}
+}
+`
+	const levels = maxLayerDepth + 2
+	size := (levels + 2) * (peStart + extent)
+	disk := make([]byte, size)
+	// Level k's PV starts where level k-1's LV does: extent 1 of its data.
+	for k, at := 0, 0; k < levels; k, at = k+1, at+peStart+extent {
+		pvSize := size - at
+		count := (pvSize - peStart) / extent
+		text := fmt.Sprintf(vg, uuid, pvSize/512, count, count-1)
+		copy(disk[at:], makeLVMPV(pvSize, peStart, uuid, text, false)[:peStart])
+	}
+	vols := volumesOfBytes(t, disk)
+	var opened, refused int
+	for _, v := range vols {
+		switch {
+		case v.FSType == fsLVM2 && v.Err == nil:
+			opened++
+		case v.Err != nil && strings.Contains(v.Err.Error(), "nested"):
+			refused++
+		case v.Err != nil:
+			t.Errorf("%s: %v", v.Name, v.Err)
+		}
+	}
+	if opened != maxLayerDepth || refused != 1 {
+		t.Errorf("%d physical volumes opened, %d refused, want %d and 1 (%d volumes)", opened, refused, maxLayerDepth, len(vols))
+	}
+}
