@@ -43,6 +43,8 @@ vet:
 	# under fs, mount and the CLI, builds on Linux and macOS only).
 	GOOS=darwin $(GO) vet ./...
 	GOOS=windows $(GO) vet $$($(GO) list ./... | grep -v -e '/fs$$' -e '/mount$$' -e '/cmd/ckptfs$$' -e '/tools/memfuse$$')
+	# Every fuzz target is in FUZZ_TARGETS, and every entry there exists.
+	bash scripts/check-fuzz-targets.sh $(FUZZ_TARGETS)
 
 test: build testdata vet
 	$(GO) test $(TESTFLAGS) ./...
@@ -66,7 +68,8 @@ FUZZ_TARGETS := \
 	./guest:FuzzVolumes \
 	./ext:FuzzVolume \
 	./ext:FuzzExtXattrs \
-	./fs:FuzzRewriteLink \
+	./guest:FuzzRewriteLink \
+	./guest:FuzzLVMConfig \
 	./merge:FuzzJournal \
 	./vhdx:FuzzOpenUpdate \
 	./internal/xpress:FuzzXpress \

@@ -54,7 +54,7 @@ func (f *File) Read(p []byte) (int, error) { return f.cur.Read(f, p) }
 
 // Seek sets the offset for Read.
 func (f *File) Seek(offset int64, whence int) (int64, error) {
-	return f.cur.Seek(offset, whence, f.fi.Size(), f.path)
+	return f.cur.Move(offset, whence, f.fi.Size(), f.path)
 }
 
 // Extent maps file bytes onto the device: [FileOff, FileOff+Len) of the

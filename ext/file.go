@@ -200,7 +200,7 @@ func (f *File) Read(p []byte) (int, error) { return f.cur.Read(f, p) }
 
 // Seek sets the offset for Read.
 func (f *File) Seek(offset int64, whence int) (int64, error) {
-	return f.cur.Seek(offset, whence, f.fi.Size(), f.path)
+	return f.cur.Move(offset, whence, f.fi.Size(), f.path)
 }
 
 // Extents maps the file (up to its size) onto the volume; exact is false

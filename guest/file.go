@@ -59,7 +59,7 @@ func (f *file) Read(p []byte) (int, error) { return f.cur.Read(f, p) }
 
 // Seek sets the position for Read.
 func (f *file) Seek(offset int64, whence int) (int64, error) {
-	return f.cur.Seek(offset, whence, f.fi.size, f.fi.path)
+	return f.cur.Move(offset, whence, f.fi.size, f.fi.path)
 }
 
 // ReadAt reads len(p) bytes at off, or fewer with io.EOF at the end.

@@ -126,7 +126,7 @@ func (f *File) Read(p []byte) (int, error) { return f.cur.Read(f, p) }
 
 // Seek sets the position for the next Read, as io.Seeker.
 func (f *File) Seek(offset int64, whence int) (int64, error) {
-	return f.cur.Seek(offset, whence, f.Size(), f.name)
+	return f.cur.Move(offset, whence, f.Size(), f.name)
 }
 
 // Close releases nothing: files hold no resources beyond memory.

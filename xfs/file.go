@@ -123,7 +123,7 @@ func (f *File) Read(p []byte) (int, error) { return f.cur.Read(f, p) }
 
 // Seek sets the offset for Read.
 func (f *File) Seek(offset int64, whence int) (int64, error) {
-	return f.cur.Seek(offset, whence, f.in.size, f.name)
+	return f.cur.Move(offset, whence, f.in.size, f.name)
 }
 
 // ReadAt reads file bytes at off; holes and unwritten extents read as

@@ -32,8 +32,9 @@ func (c *Cursor) Read(r io.ReaderAt, p []byte) (int, error) {
 	return n, err
 }
 
-// Seek sets the position as io.Seeker does, for a file of size bytes.
-func (c *Cursor) Seek(offset int64, whence int, size int64, path string) (int64, error) {
+// Move sets the position as io.Seeker's Seek does, for a file of size
+// bytes. (Not named Seek: its signature is not io.Seeker's.)
+func (c *Cursor) Move(offset int64, whence int, size int64, path string) (int64, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	switch whence {

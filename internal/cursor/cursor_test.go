@@ -44,7 +44,7 @@ func TestReadSeek(t *testing.T) {
 			got = string(buf[:n])
 		case "seek":
 			var pos int64
-			pos, err = c.Seek(s.off, s.whence, int64(len(data)), "f")
+			pos, err = c.Move(s.off, s.whence, int64(len(data)), "f")
 			if err == nil && pos != s.pos {
 				t.Errorf("step %d: Seek gave %d, want %d", i, pos, s.pos)
 			}
@@ -60,7 +60,7 @@ func TestReadSeek(t *testing.T) {
 
 func TestSeekErrorNamesThePath(t *testing.T) {
 	var c Cursor
-	_, err := c.Seek(-1, io.SeekStart, 0, "dir/file")
+	_, err := c.Move(-1, io.SeekStart, 0, "dir/file")
 	var pe *fs.PathError
 	if !errors.As(err, &pe) || pe.Path != "dir/file" || pe.Op != "seek" {
 		t.Fatalf("error %v does not name the file", err)
