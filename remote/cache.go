@@ -2,13 +2,6 @@ package remote
 
 import (
 	"container/list"
-	"crypto/sha256"
-	"encoding/hex"
-	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
-	"sort"
 	"sync"
 	"sync/atomic"
 )
@@ -17,10 +10,19 @@ import (
 // bytes, least recently used first out. A request fetches a run of
 // blocks; while it is in flight every block of the run points at it, so
 // concurrent readers of any of them share the one request.
+//
+// Blocks that a sequential reader has read to their end (spent) are kept
+// apart, at most spentMax bytes of them, and go first: a stream of
+// hundreds of megabytes would otherwise push out everything else, and
+// its memory, recycled at once, is the memory its read-ahead fills next
+// (fresh memory costs a page fault per 4 KiB, which was most of the CPU a
+// remote read took).
 type blockCache struct {
 	mu       sync.Mutex
 	max, sz  int64
+	spentSz  int64
 	lru      *list.List // of *cacheEntry, most recent first
+	spent    *list.List // spent blocks, most recent first
 	m        map[blockKey]*list.Element
 	inflight map[blockKey]*call
 }
@@ -31,8 +33,63 @@ type blockKey struct {
 }
 
 type cacheEntry struct {
-	key  blockKey
-	data []byte
+	key   blockKey
+	buf   *blockBuf
+	ahead bool // fetched by a read-ahead: read to its end, it is spent
+	spent bool
+}
+
+// spentMax bounds the spent blocks kept: a reader that goes back a
+// little (a chain reading a base block around a child's run) still
+// finds them.
+const spentMax = 8 << 20
+
+// blockBuf is one block's memory. Each holder (the cache, a call, a
+// reader copying out of it) counts one reference; the last to let go
+// gives it back to the pool, so no reader ever sees it refilled.
+type blockBuf struct {
+	b    []byte
+	refs atomic.Int32
+}
+
+// bufPool keeps the memory of released blocks for the next ones, up to
+// poolMax blocks.
+var bufPool struct {
+	mu   sync.Mutex
+	free []*blockBuf
+}
+
+const poolMax = 1024
+
+// getBuf returns a block buffer of n bytes (not zeroed) with one
+// reference.
+func getBuf(n int64) *blockBuf {
+	bufPool.mu.Lock()
+	var bb *blockBuf
+	if k := len(bufPool.free); k > 0 {
+		bb = bufPool.free[k-1]
+		bufPool.free = bufPool.free[:k-1]
+	}
+	bufPool.mu.Unlock()
+	if bb == nil {
+		bb = &blockBuf{b: make([]byte, BlockSize)}
+	}
+	bb.b = bb.b[:n]
+	bb.refs.Store(1)
+	return bb
+}
+
+func (bb *blockBuf) hold() { bb.refs.Add(1) }
+
+func (bb *blockBuf) release() {
+	if bb.refs.Add(-1) != 0 {
+		return // still held (below zero: a bug; then it is not reused)
+	}
+	bufPool.mu.Lock()
+	if len(bufPool.free) < poolMax {
+		bufPool.free = append(bufPool.free, bb)
+	}
+	bufPool.mu.Unlock()
 }
 
 // call is one request for the blocks [first, first+n) of an object. Its
@@ -41,43 +98,63 @@ type cacheEntry struct {
 // large request delays its first block no more than a small one would.
 type call struct {
 	first, n int64
-	data     []byte
+	size     int64 // bytes of all its blocks
+	bufs     []*blockBuf
 	dones    []chan struct{}
 	filled   atomic.Int64 // blocks filled, in order
 	err      error        // set before the first unfilled block's done closes
+	ahead    bool         // a read-ahead, not a read waiting for it
+	// used[k] is set when a reader read block first+k to its end before
+	// the call finished.
+	used []atomic.Bool
 	// onFill, when set, is called with each block before its readers
 	// wake (the disk cache keeps it: a process that exits once it has
 	// read still leaves it there).
 	onFill func(i int64)
 }
 
-func newCall(first int64) *call { return &call{first: first} }
+// block returns block i's bytes.
+func (cl *call) block(i int64) []byte { return cl.bufs[i-cl.first].b }
 
-// block returns block i's bytes of the call's data.
-func (cl *call) block(i int64) []byte {
-	lo := (i - cl.first) * BlockSize
-	return cl.data[lo:min(lo+BlockSize, int64(len(cl.data)))]
-}
-
-// wait returns block i's bytes once the request has them.
+// wait returns block i's bytes once the request has them. The caller
+// holds a reference to the block's buffer (lookup took it) and releases
+// it when done with the bytes.
 func (cl *call) wait(i int64) ([]byte, error) {
 	k := i - cl.first
 	<-cl.dones[k]
 	if cl.filled.Load() <= k {
 		return nil, cl.err
 	}
-	return cl.block(i), nil
+	return cl.bufs[k].b, nil
 }
 
 // publish marks the blocks wholly within the first got bytes of the
 // call's data as filled.
 func (cl *call) publish(got int64) {
-	for k := cl.filled.Load(); k < cl.n && ((k+1)*BlockSize <= got || got == int64(len(cl.data))); k++ {
+	for k := cl.filled.Load(); k < cl.n && ((k+1)*BlockSize <= got || got == cl.size); k++ {
 		if cl.onFill != nil {
 			cl.onFill(cl.first + k)
 		}
 		cl.filled.Store(k + 1)
 		close(cl.dones[k])
+	}
+}
+
+// dst returns the part of the call's memory at byte pos (from the call's
+// start) up to the end of its block or end, whichever comes first.
+func (cl *call) dst(pos, end int64) []byte {
+	k := pos / BlockSize
+	b := cl.bufs[k].b
+	return b[pos-k*BlockSize : min(int64(len(b)), end-k*BlockSize)]
+}
+
+// zero clears the call's bytes [from, to) (a hole of a page blob: the
+// pool's memory holds old bytes).
+func (cl *call) zero(from, to int64) {
+	for from < to {
+		d := cl.dst(from, to)
+		clear(d)
+		from += int64(len(d))
 	}
 }
 
@@ -98,29 +175,73 @@ func memCache() *blockCache {
 	cacheMu.Lock()
 	defer cacheMu.Unlock()
 	if memC == nil {
-		memC = &blockCache{max: options().MemCache, lru: list.New(), m: map[blockKey]*list.Element{}, inflight: map[blockKey]*call{}}
+		memC = &blockCache{max: options().MemCache, lru: list.New(), spent: list.New(),
+			m: map[blockKey]*list.Element{}, inflight: map[blockKey]*call{}}
 	}
 	return memC
 }
 
 // lookup returns block i when it is cached, else the call fetching it,
-// else neither.
-func (c *blockCache) lookup(f *file, i int64) ([]byte, *call) {
+// else neither. A block or call returned comes with a reference to the
+// block's buffer, which the caller releases (done).
+func (c *blockCache) lookup(f *file, i int64) (*blockBuf, *call) {
 	k := blockKey{f.id, i}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if e, ok := c.m[k]; ok {
-		c.lru.MoveToFront(e)
-		return e.Value.(*cacheEntry).data, nil
+		ce := e.Value.(*cacheEntry)
+		if ce.spent { // read again: not spent after all
+			c.spent.Remove(e)
+			c.spentSz -= int64(len(ce.buf.b))
+			ce.spent, ce.ahead = false, false
+			c.m[k] = c.lru.PushFront(ce)
+		} else {
+			c.lru.MoveToFront(e)
+		}
+		ce.buf.hold()
+		return ce.buf, nil
 	}
-	return nil, c.inflight[k]
+	cl := c.inflight[k]
+	if cl != nil {
+		cl.bufs[i-cl.first].hold()
+	}
+	return nil, cl
+}
+
+// done releases a reader's reference to block i of f; end says that the
+// read went to the end of the block, which then is spent if a read-ahead
+// brought it.
+func (c *blockCache) done(f *file, i int64, bb *blockBuf, cl *call, end bool) {
+	if end {
+		if cl != nil && cl.ahead {
+			cl.used[i-cl.first].Store(true)
+		}
+		c.mu.Lock()
+		if e, ok := c.m[blockKey{f.id, i}]; ok {
+			if ce := e.Value.(*cacheEntry); ce.ahead && !ce.spent {
+				c.toSpent(e)
+				c.evict()
+			}
+		}
+		c.mu.Unlock()
+	}
+	bb.release()
+}
+
+// toSpent moves a cached entry to the spent list.
+func (c *blockCache) toSpent(e *list.Element) {
+	ce := e.Value.(*cacheEntry)
+	c.lru.Remove(e)
+	ce.spent = true
+	c.m[ce.key] = c.spent.PushFront(ce)
+	c.spentSz += int64(len(ce.buf.b))
 }
 
 // claim returns calls for the blocks of [from, to) that are neither
 // cached nor being fetched, in runs of adjacent blocks of at most
-// MaxRequest; the caller must start each (f.run) or its readers wait
-// forever.
-func (c *blockCache) claim(f *file, from, to int64) []*call {
+// MaxRequest, with their memory; the caller must start each (f.run) or
+// its readers wait forever.
+func (c *blockCache) claim(f *file, from, to int64, ahead bool) []*call {
 	var calls []*call
 	var cur *call
 	c.mu.Lock()
@@ -134,12 +255,18 @@ func (c *blockCache) claim(f *file, from, to int64) []*call {
 			continue
 		}
 		if cur == nil || cur.n*BlockSize >= MaxRequest {
-			cur = newCall(i)
+			cur = &call{first: i, ahead: ahead}
 			calls = append(calls, cur)
 		}
+		n := min(BlockSize, f.fi.Size-i*BlockSize)
 		cur.n++
+		cur.size += n
+		cur.bufs = append(cur.bufs, getBuf(n))
 		cur.dones = append(cur.dones, make(chan struct{}))
 		c.inflight[k] = cur
+	}
+	for _, cl := range calls {
+		cl.used = make([]atomic.Bool, cl.n)
 	}
 	return calls
 }
@@ -152,159 +279,45 @@ func (c *blockCache) finish(f *file, cl *call) {
 	for i := cl.first; i < cl.first+cl.n; i++ {
 		k := blockKey{f.id, i}
 		delete(c.inflight, k)
+		bb := cl.bufs[i-cl.first]
 		if i-cl.first >= filled {
+			bb.release()
 			continue
 		}
-		if e, ok := c.m[k]; ok { // cannot happen: claimed blocks are not cached
-			c.lru.Remove(e)
-			c.sz -= int64(len(e.Value.(*cacheEntry).data))
+		ce := &cacheEntry{key: k, buf: bb, ahead: cl.ahead}
+		c.m[k] = c.lru.PushFront(ce)
+		c.sz += int64(len(bb.b))
+		if cl.used[i-cl.first].Load() {
+			c.toSpent(c.m[k])
 		}
-		b := cl.block(i)
-		c.m[k] = c.lru.PushFront(&cacheEntry{k, b})
-		c.sz += int64(len(b))
 	}
-	for c.sz > c.max && c.lru.Len() > 1 {
-		e := c.lru.Back()
-		ce := e.Value.(*cacheEntry)
-		c.lru.Remove(e)
-		delete(c.m, ce.key)
-		c.sz -= int64(len(ce.data))
-	}
+	c.evict()
 	c.mu.Unlock()
 	for k := filled; k < cl.n; k++ {
 		close(cl.dones[k])
 	}
 }
 
-// diskBlocks keeps blocks as files under a directory, named by a hash of
-// the object's name, version and block number, so that a replaced object
-// never reads old blocks. Over max bytes, the oldest files go first.
-type diskBlocks struct {
-	dir     string
-	mu      sync.Mutex
-	max, sz int64
-}
-
-func diskCache() *diskBlocks {
-	cacheMu.Lock()
-	defer cacheMu.Unlock()
-	if diskOnce {
-		return diskC
+// evict drops spent blocks beyond spentMax, then the least recently used
+// blocks while the cache is over its bound. c.mu is held.
+func (c *blockCache) evict() {
+	for c.spentSz > spentMax || (c.sz > c.max && c.spent.Len() > 0) {
+		c.drop(c.spent.Back())
 	}
-	diskOnce = true
-	o := options()
-	if o.CacheDir == "" {
-		return nil
-	}
-	if err := os.MkdirAll(o.CacheDir, 0o700); err != nil {
-		return nil
-	}
-	d := &diskBlocks{dir: o.CacheDir, max: o.CacheSize}
-	filepath.WalkDir(d.dir, func(p string, e fs.DirEntry, err error) error {
-		if err == nil && e.Type().IsRegular() {
-			if fi, err := e.Info(); err == nil {
-				d.sz += fi.Size()
-			}
-		}
-		return nil
-	})
-	diskC = d
-	return d
-}
-
-func (d *diskBlocks) path(f *file, i int64) string {
-	name, ver := f.cacheName()
-	h := sha256.Sum256([]byte(fmt.Sprintf("%s\x00%s\x00%d\x00%d", name, ver, BlockSize, i)))
-	s := hex.EncodeToString(h[:16])
-	return filepath.Join(d.dir, s[:2], s)
-}
-
-// getRun returns the n bytes of f from block first on when every block
-// of them is cached, else nil.
-func (d *diskBlocks) getRun(f *file, first, n int64) []byte {
-	buf := make([]byte, 0, n)
-	for i := first; int64(len(buf)) < n; i++ {
-		b := d.get(f, i, min(BlockSize, n-int64(len(buf))))
-		if b == nil {
-			return nil
-		}
-		buf = append(buf, b...)
-	}
-	return buf
-}
-
-// get returns block i of f, n bytes, or nil.
-func (d *diskBlocks) get(f *file, i, n int64) []byte {
-	if f.fi.ID.Version == "" {
-		return nil // no version: a cached block could be stale
-	}
-	b, err := os.ReadFile(d.path(f, i))
-	if err != nil || int64(len(b)) != n {
-		return nil
-	}
-	return b
-}
-
-func (d *diskBlocks) put(f *file, i int64, b []byte) {
-	if f.fi.ID.Version == "" || int64(len(b)) > d.max {
-		return
-	}
-	p := d.path(f, i)
-	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
-		return
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(p), ".tmp*")
-	if err != nil {
-		return
-	}
-	_, err = tmp.Write(b)
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), p)
-	}
-	if err != nil {
-		os.Remove(tmp.Name())
-		return
-	}
-	d.mu.Lock()
-	d.sz += int64(len(b))
-	over := d.sz > d.max
-	d.mu.Unlock()
-	if over {
-		d.evict()
+	for c.sz > c.max && c.lru.Len() > 1 {
+		c.drop(c.lru.Back())
 	}
 }
 
-// evict removes the oldest block files until the cache holds 90% of max.
-func (d *diskBlocks) evict() {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	type ent struct {
-		p    string
-		size int64
-		mod  int64
+func (c *blockCache) drop(e *list.Element) {
+	ce := e.Value.(*cacheEntry)
+	if ce.spent {
+		c.spent.Remove(e)
+		c.spentSz -= int64(len(ce.buf.b))
+	} else {
+		c.lru.Remove(e)
 	}
-	var all []ent
-	var total int64
-	filepath.WalkDir(d.dir, func(p string, e fs.DirEntry, err error) error {
-		if err == nil && e.Type().IsRegular() {
-			if fi, err := e.Info(); err == nil {
-				all = append(all, ent{p, fi.Size(), fi.ModTime().UnixNano()})
-				total += fi.Size()
-			}
-		}
-		return nil
-	})
-	sort.Slice(all, func(i, j int) bool { return all[i].mod < all[j].mod })
-	for _, e := range all {
-		if total <= d.max*9/10 {
-			break
-		}
-		if os.Remove(e.p) == nil {
-			total -= e.size
-		}
-	}
-	d.sz = total
+	delete(c.m, ce.key)
+	c.sz -= int64(len(ce.buf.b))
+	ce.buf.release()
 }

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/ckptfs/ckptfs/catalog"
 )
@@ -57,52 +58,76 @@ func (f *file) Requests() int64 { return f.reqs.Load() }
 func (f *file) run(cl *call) {
 	defer memCache().finish(f, cl)
 	off := cl.first * BlockSize
-	n := min(cl.n*BlockSize, f.fi.Size-off)
+	n := cl.size
 	dc := diskCache()
 	if dc != nil {
-		if b := dc.getRun(f, cl.first, n); b != nil {
+		if dc.getRun(f, cl) {
 			stats.hits.Add(cl.n)
-			cl.data = b
 			cl.publish(n)
 			return
 		}
-	}
-	cl.data = make([]byte, n)
-	if dc != nil {
 		cl.onFill = func(i int64) { dc.put(f, i, cl.block(i)) }
 	}
-	var got int64
+	var got, done int64
+	defer func() { stats.bytes.Add(got) }()
 	for _, sp := range f.spans(off, n) {
-		cl.publish(sp[0] - off) // the hole before it: zeros
+		cl.zero(done, sp[0]-off) // the hole before it
+		cl.publish(sp[0] - off)
 		pos := sp[0]
 		cl.err = f.s.do("read", f.key, func(ctx context.Context) error {
 			f.reqs.Add(1)
+			t0, from := time.Now(), pos
 			body, err := f.s.b.get(ctx, f.key, f.fi.ID.Version, pos, sp[1]-pos)
 			if err != nil {
 				return err
 			}
-			defer body.Close()
-			for pos < sp[1] {
-				m, err := body.Read(cl.data[pos-off : sp[1]-off])
-				pos += int64(m)
-				got += int64(m)
-				cl.publish(pos - off)
-				if err == io.EOF && pos < sp[1] {
-					return fmt.Errorf("reading the body: %w", io.ErrUnexpectedEOF)
-				}
-				if err != nil && err != io.EOF {
-					return fmt.Errorf("reading the body: %w", err)
-				}
+			if t := trace(); t != nil {
+				th := time.Now()
+				defer func() {
+					t.event("req", t0, time.Now(), f.id, from, pos-from, fmt.Sprintf(" %d", th.Sub(t0).Microseconds()))
+				}()
 			}
-			return nil
+			defer body.Close()
+			m, err := f.fill(cl, body, &pos, off, sp[1])
+			got += m
+			return err
 		})
 		if cl.err != nil {
-			stats.bytes.Add(got)
 			return
 		}
+		done = sp[1] - off
 	}
+	cl.zero(done, n)
 	cl.publish(n)
-	stats.bytes.Add(got)
+}
+
+// fill reads a response body into the call's blocks from *pos up to end
+// (object offsets; the call starts at off), publishing each block as it
+// fills. It reads the body to its end, so that the connection goes back
+// to the pool instead of being closed.
+func (f *file) fill(cl *call, body io.Reader, pos *int64, off, end int64) (int64, error) {
+	var got int64
+	for *pos < end {
+		m, err := body.Read(cl.dst(*pos-off, end-off))
+		*pos += int64(m)
+		got += int64(m)
+		cl.publish(*pos - off)
+		if err == io.EOF && *pos < end {
+			return got, fmt.Errorf("reading the body: %w", io.ErrUnexpectedEOF)
+		}
+		if err == io.EOF {
+			return got, nil
+		}
+		if err != nil {
+			return got, fmt.Errorf("reading the body: %w", err)
+		}
+	}
+	// All asked for arrived; the body's end has not been seen yet.
+	var one [1]byte
+	if m, _ := io.ReadFull(body, one[:]); m > 0 {
+		return got, fmt.Errorf("%w: the response is longer than the range asked for", ErrChanged)
+	}
+	return got, nil
 }
 
 func (f *file) ReadAt(p []byte, off int64) (int, error) {
@@ -128,28 +153,37 @@ func (f *file) ReadAt(p []byte, off int64) (int, error) {
 	claimed := false
 	n := 0
 	for i := first; i <= last; {
-		b, cl := c.lookup(f, i)
-		if b == nil && cl == nil {
+		bb, cl := c.lookup(f, i)
+		if bb == nil && cl == nil {
 			if claimed {
 				// Claimed and already evicted (a cache smaller than
 				// one read): fetch the rest of the read alone.
 				lo, hi = i, last+1
 			}
-			for _, cl := range c.claim(f, max(lo, i), hi) {
-				go f.run(cl)
-			}
+			f.start(c.claim(f, max(lo, i), hi, false), false)
 			claimed = true
 			continue
 		}
+		var b []byte
 		if cl != nil {
 			var err error
-			if b, err = cl.wait(i); err != nil {
+			t0 := time.Now()
+			b, err = cl.wait(i)
+			if t := trace(); t != nil && time.Since(t0) > 50*time.Microsecond {
+				t.event("wait", t0, time.Now(), f.id, i*BlockSize, BlockSize, "")
+			}
+			bb = cl.bufs[i-cl.first]
+			if err != nil {
+				bb.release()
 				return n, err
 			}
+		} else {
+			b = bb.b
 		}
 		start := max(off, i*BlockSize)
 		end := min(off+want, i*BlockSize+int64(len(b)))
 		n += copy(p[start-off:end-off], b[start-i*BlockSize:end-i*BlockSize])
+		c.done(f, i, bb, cl, end == i*BlockSize+int64(len(b)))
 		i++
 	}
 	if int64(n) < int64(len(p)) {
@@ -217,7 +251,17 @@ func (f *file) prefetch(off, n int64) {
 		return
 	}
 	from, to := off/BlockSize, min((off+n+BlockSize-1)/BlockSize, f.blocks())
-	for _, cl := range memCache().claim(f, from, to) {
+	f.start(memCache().claim(f, from, to, true), true)
+}
+
+// start runs claimed calls; read-ahead ones (ahead) wait for one of the
+// object's InFlight slots first.
+func (f *file) start(calls []*call, ahead bool) {
+	for _, cl := range calls {
+		if !ahead {
+			go f.run(cl)
+			continue
+		}
 		go func(cl *call) {
 			f.sem <- struct{}{}
 			defer func() { <-f.sem }()

@@ -48,6 +48,7 @@ func usage(w io.Writer) {
 
 func main() {
 	code := run(os.Args[1:], os.Stdout, os.Stderr)
+	remote.FlushTrace()
 	if os.Getenv("CKPTFS_REMOTE_STATS") != "" {
 		// What a remote source cost (make bench prints it): requests per
 		// object, never a credential.
