@@ -18,7 +18,6 @@ import (
 	"github.com/ckptfs/ckptfs/guest"
 	"github.com/ckptfs/ckptfs/internal/testutil"
 	"github.com/ckptfs/ckptfs/vhdx"
-	gofs "github.com/hanwen/go-fuse/v2/fs"
 )
 
 // mountTree is the one way these tests mount: in a temporary folder,
@@ -27,6 +26,14 @@ import (
 // deadlock notes in go-fuse's fs/api.go).
 func mountTree(t *testing.T, r *Root) string {
 	t.Helper()
+	dir, _ := mountTreeRaw(t, r)
+	return dir
+}
+
+// mountTreeRaw is mountTree that also returns the mount's RawFS (request
+// counts).
+func mountTreeRaw(t *testing.T, r *Root) (string, *RawFS) {
+	t.Helper()
 	testutil.NeedFUSE(t)
 	dir := t.TempDir()
 	opts := NodeOptions()
@@ -34,7 +41,7 @@ func mountTree(t *testing.T, r *Root) string {
 	opts.Name = "ckptfs"
 	opts.MaxWrite = 1 << 20
 	opts.Options = []string{"ro"}
-	server, err := gofs.Mount(dir, r, opts)
+	server, raw, err := Mount(dir, r, opts)
 	if err != nil {
 		testutil.Unavailable(t, "cannot mount FUSE here: "+err.Error())
 	}
@@ -43,7 +50,7 @@ func mountTree(t *testing.T, r *Root) string {
 			t.Errorf("unmount %s: %v", dir, err)
 		}
 	})
-	return dir
+	return dir, raw
 }
 
 func TestMountRawImage(t *testing.T) {

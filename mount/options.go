@@ -61,6 +61,10 @@ type Options struct {
 	// journal or XFS log (-o norecovery, or -o noload as ext4 names it);
 	// it sets Guest.NoRecovery.
 	NoRecovery bool
+	// Requests, when set, is called once mounted with a function that
+	// counts the FUSE requests of each kind (LOOKUP, READDIRPLUS, ...) the
+	// mount has received so far (for measuring walks: CKPTFS_REQUESTS).
+	Requests func(counts func() map[string]uint64)
 	// Ready, when set, is called once the mounted tree answers requests.
 	Ready func()
 	// Guest carries the keys guest volumes are opened with (BitLocker);

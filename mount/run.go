@@ -36,7 +36,7 @@ func Run(ctx context.Context, cat *catalog.Catalog, mountpoint string, opt Optio
 	defer release()
 	root := ckfs.NewWithOptions(cat, opt.Guest)
 	root.SetOptions(ckfs.Options{IgnoreCase: opt.IgnoreCase, ShowMetafiles: opt.ShowMetafiles})
-	server, err := gofs.Mount(mountpoint, root, nodeOptions(cat, opt))
+	server, raw, err := ckfs.Mount(mountpoint, root, nodeOptions(cat, opt))
 	if err != nil {
 		return fmt.Errorf("mount %s: %w", mountpoint, err)
 	}
@@ -49,6 +49,9 @@ func Run(ctx context.Context, cat *catalog.Catalog, mountpoint string, opt Optio
 		if err := SetReadAhead(mountpoint, kb); err != nil && opt.Debug {
 			log.Printf("ckptfs: read-ahead stays at the kernel's default: %v", err)
 		}
+	}
+	if opt.Requests != nil {
+		opt.Requests(raw.Requests)
 	}
 	if opt.Ready != nil {
 		opt.Ready()

@@ -74,12 +74,19 @@ func openCatalog(t *testing.T, src string) *catalog.Catalog {
 // read only with plain syscalls from the test goroutine.
 func startRun(t *testing.T, cat *catalog.Catalog) (mnt string, cancel context.CancelFunc, errc chan error) {
 	t.Helper()
+	return startRunWith(t, cat, Options{})
+}
+
+// startRunWith is startRun with options (Ready is set here).
+func startRunWith(t *testing.T, cat *catalog.Catalog, opt Options) (mnt string, cancel context.CancelFunc, errc chan error) {
+	t.Helper()
 	testutil.NeedFUSE(t)
 	mnt = t.TempDir()
 	ctx, cancel := context.WithCancel(context.Background())
 	errc = make(chan error, 1)
 	ready := make(chan struct{})
-	go func() { errc <- Run(ctx, cat, mnt, Options{Ready: func() { close(ready) }}) }()
+	opt.Ready = func() { close(ready) }
+	go func() { errc <- Run(ctx, cat, mnt, opt) }()
 	select {
 	case <-ready:
 	case err := <-errc:

@@ -68,5 +68,11 @@ func (o *mountOptions) run(ctx context.Context, args []string) error {
 		fmt.Fprintf(os.Stderr, "ckptfs: %s mounted on %s (read-only); Ctrl-C or 'fusermount3 -u %s' to unmount\n", remote.Redact(args[0]), args[1], args[1])
 		quietAfterReady()
 	}
-	return mount.Run(ctx, cat, args[1], opt)
+	var counts func() map[string]uint64
+	opt.Requests = func(f func() map[string]uint64) { counts = f }
+	err = mount.Run(ctx, cat, args[1], opt)
+	if counts != nil {
+		writeRequests(counts())
+	}
+	return err
 }
