@@ -21,11 +21,15 @@ type sectorCipher interface {
 	encrypt(buf []byte, pos int64)
 }
 
-// chunkBytes is how much of a run is taken at a time: each chunk goes
-// through a few passes (tweaks, the AES decryption, the fix-ups), and at
-// this size the chunk and its scratch stay in the core's first-level
-// cache between passes.
-const chunkBytes = 8 << 10
+// Speed. On amd64 Go's crypto/aes runs AES-NI one block per call
+// (Block.Decrypt); its CBC decrypter is that call plus a call of
+// subtle.XORBytes per block, and has no multi-block assembly as its CTR
+// and GCM modes do. The blocks of a sector are independent under
+// decryption, so the CPU overlaps consecutive calls; what is left to win
+// is the work around them. So the ciphers here call Block.Decrypt per
+// block directly and do their own XORs with 64-bit words, sector by
+// sector (a sector stays in the first-level cache between the passes):
+// 1.2 to 1.5 times the rate of going through cipher.NewCBCDecrypter.
 
 func newSectorCipher(m Method, key []byte, sectorSize int) (sectorCipher, error) {
 	switch m {
@@ -50,59 +54,24 @@ func log2(n int) uint {
 	return s
 }
 
-// chunkFor is the chunk size for a sector size: chunkBytes, or one sector
-// when sectors are larger.
-func chunkFor(sectorSize int) int {
-	return max(chunkBytes/sectorSize, 1) * sectorSize
-}
-
-// ivMode is a CBC mode whose IV can be reset (crypto/cipher's
-// implementations offer SetIV, as crypto/tls relies on).
-type ivMode interface {
-	cipher.BlockMode
-	SetIV([]byte)
-}
-
-var errNoSetIV = fmt.Errorf("%w: this Go's CBC mode cannot reset its IV", ErrUnsupported)
-
-// newCBCModes returns a CBC decrypter and encrypter with a zero IV, to be
-// reset with SetIV.
-func newCBCModes(b cipher.Block) (dec, enc ivMode, err error) {
-	var zero [16]byte
-	dec, ok1 := cipher.NewCBCDecrypter(b, zero[:]).(ivMode)
-	enc, ok2 := cipher.NewCBCEncrypter(b, zero[:]).(ivMode)
-	if !ok1 || !ok2 {
-		return nil, nil, errNoSetIV
-	}
-	return dec, enc, nil
-}
-
 // cbcCipher is AES-CBC with the IV derived from the byte offset (E(K,
 // offset), "eboiv"), optionally with the Elephant diffuser of Windows Vista
 // and 7 around it.
-//
-// A chunk of several sectors goes through one CBC decryption, whose chain
-// runs on from one sector into the next: the first block of every sector
-// but the chunk's first then comes out XORed with the last ciphertext
-// block of the sector before instead of with its own IV, and one XOR of
-// both (saved before the decryption) puts it right. That spares a call
-// and an IV reset per sector.
 type cbcCipher struct {
 	block   cipher.Block
 	tweak   cipher.Block // the sector-key cipher; nil without the diffuser
 	sectorN int
-	chunk   int
 	pool    sync.Pool // *cbcState
 }
 
-// cbcState is what one call needs.
+// cbcState is what one call needs. The blocks handed to crypto/aes live
+// here: passed through the cipher.Block interface, a stack array would
+// move to the heap on every call.
 type cbcState struct {
-	dec, enc ivMode
-	blk      [16]byte
-	iv       [16]byte
-	key      [32]byte
-	fix      [][16]byte // per sector of a chunk: last ciphertext block before it ^ its IV
-	words    []uint32   // the diffuser's sector
+	blk   [16]byte
+	iv    [16]byte
+	key   [32]byte
+	words []uint32 // the diffuser's sector
 }
 
 func newCBC(key, tweak []byte, sectorSize int) (*cbcCipher, error) {
@@ -110,21 +79,13 @@ func newCBC(key, tweak []byte, sectorSize int) (*cbcCipher, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &cbcCipher{block: b, sectorN: sectorSize, chunk: chunkFor(sectorSize)}
+	c := &cbcCipher{block: b, sectorN: sectorSize}
 	if tweak != nil {
 		if c.tweak, err = aes.NewCipher(tweak); err != nil {
 			return nil, err
 		}
 	}
-	if _, _, err := newCBCModes(b); err != nil {
-		return nil, err
-	}
-	c.pool.New = func() any {
-		dec, enc, _ := newCBCModes(b)
-		return &cbcState{dec: dec, enc: enc,
-			fix:   make([][16]byte, c.chunk/sectorSize),
-			words: make([]uint32, sectorSize/4)}
-	}
+	c.pool.New = func() any { return &cbcState{words: make([]uint32, sectorSize/4)} }
 	return c, nil
 }
 
@@ -147,46 +108,46 @@ func (c *cbcCipher) sectorKey(st *cbcState, pos int64) {
 
 func (c *cbcCipher) decrypt(dst, src []byte, pos int64) {
 	st := c.pool.Get().(*cbcState)
-	for off := 0; off < len(src); off += c.chunk {
-		end := min(off+c.chunk, len(src))
-		c.decryptChunk(st, dst[off:end], src[off:end], pos+int64(off))
+	ss := c.sectorN
+	for off := 0; off+ss <= len(src); off += ss {
+		d, s := dst[off:off+ss:off+ss], src[off:off+ss:off+ss]
+		at := pos + int64(off)
+		c.ivAt(st, at)
+		c.decryptSector(d, s, &st.iv)
+		if c.tweak != nil {
+			w := st.words
+			load(w, d)
+			diffuserBDecrypt(w)
+			diffuserADecrypt(w)
+			c.sectorKey(st, at)
+			storeXOR(d, w, &st.key)
+		}
 	}
 	c.pool.Put(st)
 }
 
-func (c *cbcCipher) decryptChunk(st *cbcState, dst, src []byte, pos int64) {
-	ss := c.sectorN
-	n := len(src) / ss
-	for s := 1; s < n; s++ {
-		c.ivAt(st, pos+int64(s*ss))
-		last := src[s*ss-16 : s*ss]
-		xorWords(st.fix[s][:], last, st.iv[:])
-	}
-	c.ivAt(st, pos)
-	st.dec.SetIV(st.iv[:])
-	st.dec.CryptBlocks(dst, src)
-	for s := 1; s < n; s++ {
-		first := dst[s*ss : s*ss+16]
-		xorWords(first, first, st.fix[s][:])
-	}
-	if c.tweak == nil {
-		return
-	}
-	w := st.words
-	for s := 0; s < n; s++ {
-		sec := dst[s*ss : (s+1)*ss]
-		load(w, sec)
-		diffuserBDecrypt(w)
-		diffuserADecrypt(w)
-		store(sec, w)
-		c.sectorKey(st, pos+int64(s*ss))
-		xorRepeat(sec, st.key[:])
+// decryptSector is CBC decryption of one sector, P_i = D(C_i) ^ C_(i-1),
+// C_(-1) being the IV. Each C_i is kept in registers before its block is
+// decrypted, so d may be s. (Going backwards, as crypto/cipher does to
+// read C_(i-1) from memory after it, was a quarter slower.)
+func (c *cbcCipher) decryptSector(d, s []byte, iv *[16]byte) {
+	plo, phi := binary.LittleEndian.Uint64(iv[:8]), binary.LittleEndian.Uint64(iv[8:])
+	for i := 0; i+16 <= len(s) && i+16 <= len(d); i += 16 {
+		sb := s[i : i+16 : i+16]
+		clo, chi := binary.LittleEndian.Uint64(sb), binary.LittleEndian.Uint64(sb[8:])
+		b := d[i : i+16 : i+16]
+		c.block.Decrypt(b, sb)
+		binary.LittleEndian.PutUint64(b, binary.LittleEndian.Uint64(b)^plo)
+		binary.LittleEndian.PutUint64(b[8:], binary.LittleEndian.Uint64(b[8:])^phi)
+		plo, phi = clo, chi
 	}
 }
 
+// encrypt is the plain per-sector definition: only tests and tools
+// encrypt, and the tests check the decryption against it.
 func (c *cbcCipher) encrypt(buf []byte, pos int64) {
 	st := c.pool.Get().(*cbcState)
-	for off := 0; off < len(buf); off += c.sectorN {
+	for off := 0; off+c.sectorN <= len(buf); off += c.sectorN {
 		sec := buf[off : off+c.sectorN]
 		at := pos + int64(off)
 		if c.tweak != nil {
@@ -199,8 +160,13 @@ func (c *cbcCipher) encrypt(buf []byte, pos int64) {
 			store(sec, w)
 		}
 		c.ivAt(st, at)
-		st.enc.SetIV(st.iv[:])
-		st.enc.CryptBlocks(sec, sec)
+		prev := st.iv[:]
+		for i := 0; i < len(sec); i += 16 {
+			b := sec[i : i+16]
+			xorWords(b, b, prev)
+			c.block.Encrypt(b, b)
+			prev = b
+		}
 	}
 	c.pool.Put(st)
 }
@@ -219,6 +185,23 @@ func store(b []byte, w []uint32) {
 	for i := 0; i+1 < len(w); i += 2 {
 		v := w[i : i+2 : i+2]
 		binary.LittleEndian.PutUint64(b[4*i:4*i+8:4*i+8], uint64(v[0])|uint64(v[1])<<32)
+	}
+}
+
+// storeXOR is store followed by xorRepeat with the sector key, in one
+// pass.
+func storeXOR(b []byte, w []uint32, key *[32]byte) {
+	var k [4]uint64
+	for j := range k {
+		k[j] = binary.LittleEndian.Uint64(key[8*j:])
+	}
+	for i := 0; i+8 <= len(w) && 4*i+32 <= len(b); i += 8 {
+		v := w[i : i+8 : i+8]
+		o := b[4*i : 4*i+32 : 4*i+32]
+		binary.LittleEndian.PutUint64(o, (uint64(v[0])|uint64(v[1])<<32)^k[0])
+		binary.LittleEndian.PutUint64(o[8:], (uint64(v[2])|uint64(v[3])<<32)^k[1])
+		binary.LittleEndian.PutUint64(o[16:], (uint64(v[4])|uint64(v[5])<<32)^k[2])
+		binary.LittleEndian.PutUint64(o[24:], (uint64(v[6])|uint64(v[7])<<32)^k[3])
 	}
 }
 

@@ -9,30 +9,19 @@ import (
 )
 
 // xtsCipher is AES-XTS (IEEE 1619) over whole sectors, the tweak being the
-// sector number. golang.org/x/crypto/xts decrypts block by block through
-// three small calls per 16 bytes. Here a chunk of sectors goes through one
-// CBC decryption instead, which is crypto/aes's fastest decryption of many
-// blocks (it needs no IV work per block and no call per block of ours):
-//
-//	X_i = C_i ^ T_i            (written to dst)
-//	Y_i = D(X_i) ^ X_(i-1)     (CBC decryption of dst in place, zero IV)
-//	P_i = D(X_i) ^ T_i = Y_i ^ U_i   with U_i = T_i ^ X_(i-1)
-//
-// The first pass computes the tweaks (T_(i+1) = T_i * α in GF(2^128))
-// and U; the last XORs U in. X_(-1) is zero: the chain restarts with
-// every chunk.
+// sector number: P_i = D(K1, C_i ^ T_i) ^ T_i, with T_0 = E(K2, sector)
+// and T_(i+1) = T_i * α in GF(2^128). golang.org/x/crypto/xts makes three
+// small calls per 16 bytes. Here a sector goes through three passes: the
+// tweaks XORed in (64-bit words), Block.Decrypt of every block in place,
+// the tweaks XORed in again (recomputed: a multiplication by α is a few
+// register operations). Decrypting each block right after its XOR was half
+// as fast: crypto/aes loads the block as 16 bytes just stored as two
+// 8-byte words, which the CPU cannot forward from its store buffer, so
+// every block waited for its own stores.
 type xtsCipher struct {
 	k1, k2 cipher.Block
-	shift  uint // log2 of the sector size: the tweak counts sectors
-	chunk  int
-	pool   sync.Pool // *xtsState
-}
-
-type xtsState struct {
-	dec  ivMode
-	u    []uint64 // U of one chunk, two words per block
-	blk  [16]byte
-	zero [16]byte // the IV; here, not on the stack, as SetIV would move it to the heap
+	shift  uint      // log2 of the sector size: the tweak counts sectors
+	pool   sync.Pool // *[16]byte, the block T_0 is computed in
 }
 
 func newXTS(key []byte, sectorSize int) (*xtsCipher, error) {
@@ -45,14 +34,8 @@ func newXTS(key []byte, sectorSize int) (*xtsCipher, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &xtsCipher{k1: k1, k2: k2, shift: log2(sectorSize), chunk: chunkFor(sectorSize)}
-	if _, _, err := newCBCModes(k1); err != nil {
-		return nil, err
-	}
-	c.pool.New = func() any {
-		dec, _, _ := newCBCModes(k1)
-		return &xtsState{dec: dec, u: make([]uint64, c.chunk/8)}
-	}
+	c := &xtsCipher{k1: k1, k2: k2, shift: log2(sectorSize)}
+	c.pool.New = func() any { return new([16]byte) }
 	return c, nil
 }
 
@@ -65,74 +48,62 @@ func (c *xtsCipher) firstTweak(blk *[16]byte, sector uint64) (lo, hi uint64) {
 	return binary.LittleEndian.Uint64(blk[:]), binary.LittleEndian.Uint64(blk[8:])
 }
 
-// mul2 multiplies a tweak by α, the polynomial x, in GF(2^128).
+// mul2 multiplies a tweak by α, the polynomial x, in GF(2^128). The
+// reduction is masked in, not multiplied in: the tweaks form one chain of
+// dependent steps through a sector, and a multiplication would add its
+// latency to every step.
 func mul2(lo, hi uint64) (uint64, uint64) {
-	carry := hi >> 63
-	return lo<<1 ^ carry*0x87, hi<<1 | lo>>63
+	return lo<<1 ^ uint64(int64(hi)>>63)&0x87, hi<<1 | lo>>63
+}
+
+// xorTweaks sets dst = src ^ T_i for the blocks of one sector, T_0 being
+// (lo, hi).
+func xorTweaks(dst, src []byte, lo, hi uint64) {
+	for i := 0; i+16 <= len(src) && i+16 <= len(dst); i += 16 {
+		s := src[i : i+16 : i+16]
+		d := dst[i : i+16 : i+16]
+		x0 := binary.LittleEndian.Uint64(s) ^ lo
+		x1 := binary.LittleEndian.Uint64(s[8:]) ^ hi
+		binary.LittleEndian.PutUint64(d, x0)
+		binary.LittleEndian.PutUint64(d[8:], x1)
+		lo, hi = mul2(lo, hi)
+	}
 }
 
 func (c *xtsCipher) decrypt(dst, src []byte, pos int64) {
-	st := c.pool.Get().(*xtsState)
+	blk := c.pool.Get().(*[16]byte)
 	sector := uint64(pos) >> c.shift
-	perChunk := uint64(c.chunk) >> c.shift
-	for off := 0; off < len(src); off += c.chunk {
-		end := min(off+c.chunk, len(src))
-		d, s := dst[off:end], src[off:end]
-		c.whiten(st, d, s, sector)
-		st.dec.SetIV(st.zero[:])
-		st.dec.CryptBlocks(d, d)
-		u := st.u[:len(d)/8]
-		for i := 0; i+1 < len(u); i += 2 {
-			b := d[8*i : 8*i+16 : 8*i+16]
-			binary.LittleEndian.PutUint64(b, binary.LittleEndian.Uint64(b)^u[i])
-			binary.LittleEndian.PutUint64(b[8:], binary.LittleEndian.Uint64(b[8:])^u[i+1])
-		}
-		sector += perChunk
-	}
-	c.pool.Put(st)
-}
-
-// whiten is the first pass over a chunk: dst = C ^ T, st.u = T ^ X_prev.
-func (c *xtsCipher) whiten(st *xtsState, dst, src []byte, sector uint64) {
-	u := st.u[:len(src)/8]
-	perSector := 1 << c.shift
-	var plo, phi uint64 // X_(i-1)
-	for s := 0; s < len(src); s += perSector {
-		lo, hi := c.firstTweak(&st.blk, sector)
+	n := 1 << c.shift
+	for off := 0; off+n <= len(src); off += n {
+		d, s := dst[off:off+n:off+n], src[off:off+n:off+n]
+		lo, hi := c.firstTweak(blk, sector)
 		sector++
-		for i := s; i < s+perSector; i += 16 {
-			cb := src[i : i+16 : i+16]
-			xlo := binary.LittleEndian.Uint64(cb) ^ lo
-			xhi := binary.LittleEndian.Uint64(cb[8:]) ^ hi
-			db := dst[i : i+16 : i+16]
-			binary.LittleEndian.PutUint64(db, xlo)
-			binary.LittleEndian.PutUint64(db[8:], xhi)
-			w := u[i/8 : i/8+2 : i/8+2]
-			w[0], w[1] = lo^plo, hi^phi
-			plo, phi = xlo, xhi
-			lo, hi = mul2(lo, hi)
+		xorTweaks(d, s, lo, hi)
+		for i := 0; i+16 <= len(d); i += 16 {
+			b := d[i : i+16 : i+16]
+			c.k1.Decrypt(b, b)
 		}
+		xorTweaks(d, d, lo, hi)
 	}
+	c.pool.Put(blk)
 }
 
-// encrypt is block by block: only tests and tools encrypt.
+// encrypt mirrors decrypt; only tests and tools encrypt.
 func (c *xtsCipher) encrypt(buf []byte, pos int64) {
-	var blk [16]byte
+	blk := c.pool.Get().(*[16]byte)
 	sector := uint64(pos) >> c.shift
-	perSector := 1 << c.shift
-	for s := 0; s < len(buf); s += perSector {
-		lo, hi := c.firstTweak(&blk, sector)
+	n := 1 << c.shift
+	for off := 0; off+n <= len(buf); off += n {
+		b := buf[off : off+n : off+n]
+		lo, hi := c.firstTweak(blk, sector)
 		sector++
-		for i := s; i+16 <= s+perSector && i+16 <= len(buf); i += 16 {
-			b := buf[i : i+16]
-			binary.LittleEndian.PutUint64(b, binary.LittleEndian.Uint64(b)^lo)
-			binary.LittleEndian.PutUint64(b[8:], binary.LittleEndian.Uint64(b[8:])^hi)
-			c.k1.Encrypt(b, b)
-			binary.LittleEndian.PutUint64(b, binary.LittleEndian.Uint64(b)^lo)
-			binary.LittleEndian.PutUint64(b[8:], binary.LittleEndian.Uint64(b[8:])^hi)
-			lo, hi = mul2(lo, hi)
+		xorTweaks(b, b, lo, hi)
+		for i := 0; i+16 <= len(b); i += 16 {
+			c.k1.Encrypt(b[i:i+16:i+16], b[i:i+16:i+16])
 		}
+		xorTweaks(b, b, lo, hi)
 	}
+	c.pool.Put(blk)
 }
 
 // Format keeps fmt out of the key schedules.
