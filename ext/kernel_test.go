@@ -43,7 +43,7 @@ func openImage(t testing.TB, img string) *FS {
 }
 
 // variants are the images of testdata/ext/gen.sh.
-var variants = []string{"ext4", "ext4-inline", "ext3", "ext2", "ext2-small"}
+var variants = []string{"ext4", "ext4-inline", "ext3", "ext2", "ext2-small", "ext4-rhel7", "ext4-bigalloc"}
 
 // TestKernel compares every path of each variant with the kernel's
 // read-only loop mount of the same image: names, types, modes, owners,

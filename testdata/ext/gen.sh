@@ -27,6 +27,10 @@ ext3) type=ext3; opts=(-b 1024); hash=tea ;;
 ext2) type=ext2; opts=(-b 4096); hash=legacy ;;
 # 128-byte inodes: no nanoseconds, no creation time, no in-inode xattrs.
 ext2-small) type=ext2; opts=(-b 1024 -I 128) ;;
+# RHEL 7's ext4: 32-byte group descriptors (no 64bit), no metadata_csum.
+ext4-rhel7) type=ext4; opts=(-b 4096 -O ^64bit,^metadata_csum) ;;
+# bigalloc: blocks allocated in 16 KiB clusters.
+ext4-bigalloc) type=ext4; opts=(-b 4096 -O bigalloc -C 16384) ;;
 *) echo "unknown variant $variant" >&2; exit 2 ;;
 esac
 
