@@ -141,7 +141,7 @@ const htreeMinBlocks = 16
 // else by reading the listing.
 func (v *FS) lookupEnt(dir *inode, name string) (dirent, bool, error) {
 	if _, cached := v.dirs.get(dir.ino); !cached && dir.isDir() && dir.flags()&flagIndex != 0 &&
-		dir.flags()&flagInline == 0 && dir.size() >= htreeMinBlocks*v.geo.blockSize && dir.size() <= maxDirBytes {
+		dir.flags()&(flagInline|flagCasefold|flagEncrypt) == 0 && dir.size() >= htreeMinBlocks*v.geo.blockSize && dir.size() <= maxDirBytes {
 		if c, err := v.contentOf(dir, dir.size()); err == nil {
 			if e, found, usable := v.htreeLookup(dir, c, name); usable {
 				return e, found, nil

@@ -35,6 +35,10 @@ const (
 	flagExtents = 0x80000    // extents
 	flagInline  = 0x10000000 // data in i_block and the system.data attribute
 	flagEncrypt = 0x800
+	// A case-insensitive folder: its htree hashes the folded names (and an
+	// encrypted one's, the ciphertext), which a lookup by the name as
+	// stored cannot use.
+	flagCasefold = 0x40000000
 
 	modeType    = 0xf000
 	modeDir     = 0x4000
