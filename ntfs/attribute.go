@@ -50,7 +50,17 @@ type attribute struct {
 // recOff is the record's byte offset in the volume. clusters bounds the
 // runlists.
 func parseAttributes(b []byte, first int, recOff int64, clusters uint64) ([]*attribute, error) {
-	var attrs []*attribute
+	// Count first, so the headers take one allocation, not one each.
+	count := 0
+	for pos := first; pos+8 <= len(b) && binary.LittleEndian.Uint32(b[pos:]) != attrEnd; count++ {
+		length := int(binary.LittleEndian.Uint32(b[pos+4:]))
+		if length < 24 || length%8 != 0 || pos+length > len(b) {
+			break // reported below
+		}
+		pos += length
+	}
+	store := make([]attribute, count)
+	attrs := make([]*attribute, 0, count)
 	pos := first
 	for {
 		if pos+8 > len(b) {
@@ -64,8 +74,8 @@ func parseAttributes(b []byte, first int, recOff int64, clusters uint64) ([]*att
 		if length < 24 || length%8 != 0 || pos+length > len(b) {
 			return nil, formatErr(recOff+int64(pos), "attribute of type %#x has length %d", typ, length)
 		}
-		a, err := parseAttribute(b[pos:pos+length], recOff+int64(pos), clusters)
-		if err != nil {
+		a := &store[len(attrs)]
+		if err := parseAttribute(a, b[pos:pos+length], recOff+int64(pos), clusters); err != nil {
 			return nil, err
 		}
 		attrs = append(attrs, a)
@@ -73,8 +83,10 @@ func parseAttributes(b []byte, first int, recOff int64, clusters uint64) ([]*att
 	}
 }
 
-func parseAttribute(b []byte, off int64, clusters uint64) (*attribute, error) {
-	a := &attribute{
+// parseAttribute decodes the attribute in b (found at volume offset off)
+// into a.
+func parseAttribute(a *attribute, b []byte, off int64, clusters uint64) error {
+	*a = attribute{
 		Type:        binary.LittleEndian.Uint32(b),
 		NonResident: b[8] != 0,
 		Flags:       binary.LittleEndian.Uint16(b[0x0C:]),
@@ -85,7 +97,7 @@ func parseAttribute(b []byte, off int64, clusters uint64) (*attribute, error) {
 	nameOff := int(binary.LittleEndian.Uint16(b[0x0A:]))
 	if nameLen > 0 {
 		if nameOff+2*nameLen > len(b) {
-			return nil, formatErr(off+0x0A, "attribute name runs past the attribute")
+			return formatErr(off+0x0A, "attribute name runs past the attribute")
 		}
 		a.Name = decodeUTF16(b[nameOff : nameOff+2*nameLen])
 	}
@@ -93,13 +105,13 @@ func parseAttribute(b []byte, off int64, clusters uint64) (*attribute, error) {
 		vlen := int(binary.LittleEndian.Uint32(b[0x10:]))
 		voff := int(binary.LittleEndian.Uint16(b[0x14:]))
 		if voff > len(b) || vlen > len(b)-voff {
-			return nil, formatErr(off+0x10, "resident value (%d bytes at %d) runs past the attribute", vlen, voff)
+			return formatErr(off+0x10, "resident value (%d bytes at %d) runs past the attribute", vlen, voff)
 		}
 		a.Value = b[voff : voff+vlen]
-		return a, nil
+		return nil
 	}
 	if len(b) < 0x40 {
-		return nil, formatErr(off, "non-resident attribute header truncated")
+		return formatErr(off, "non-resident attribute header truncated")
 	}
 	a.StartVCN = binary.LittleEndian.Uint64(b[0x10:])
 	a.LastVCN = binary.LittleEndian.Uint64(b[0x18:])
@@ -109,28 +121,51 @@ func parseAttribute(b []byte, off int64, clusters uint64) (*attribute, error) {
 	a.DataSize = int64(binary.LittleEndian.Uint64(b[0x30:]))
 	a.InitSize = int64(binary.LittleEndian.Uint64(b[0x38:]))
 	if a.StartVCN == 0 && (a.DataSize < 0 || a.InitSize < 0 || a.AllocSize < 0) {
-		return nil, kindErr(ErrRange, off+0x28, "negative attribute size")
+		return kindErr(ErrRange, off+0x28, "negative attribute size")
 	}
 	if runOff > len(b) {
-		return nil, formatErr(off+0x20, "runlist offset %d past the attribute", runOff)
+		return formatErr(off+0x20, "runlist offset %d past the attribute", runOff)
 	}
 	if a.LastVCN+1 < a.StartVCN {
-		return nil, formatErr(off+0x10, "VCN range %d..%d", a.StartVCN, a.LastVCN)
+		return formatErr(off+0x10, "VCN range %d..%d", a.StartVCN, a.LastVCN)
 	}
 	runs, err := decodeRuns(b[runOff:], a.StartVCN, a.LastVCN+1-a.StartVCN, clusters, off+int64(runOff))
 	if err != nil {
-		return nil, err
+		return err
 	}
 	a.Runs = runs
-	return a, nil
+	return nil
 }
 
 // decodeUTF16 turns little-endian UTF-16 bytes into a Go string. Unpaired
 // surrogates become U+FFFD, as NTFS does not forbid them.
 func decodeUTF16(b []byte) string {
+	if s, ok := asciiUTF16(b); ok {
+		return s
+	}
 	u := make([]uint16, len(b)/2)
 	for i := range u {
 		u[i] = binary.LittleEndian.Uint16(b[2*i:])
 	}
 	return string(utf16.Decode(u))
+}
+
+// asciiUTF16 decodes b when every character is ASCII, as most names
+// are: one allocation, the string's own, instead of three.
+func asciiUTF16(b []byte) (string, bool) {
+	n := len(b) / 2
+	var buf [64]byte
+	var out []byte
+	if n <= len(buf) {
+		out = buf[:n]
+	} else {
+		out = make([]byte, n)
+	}
+	for i := range n {
+		if b[2*i+1] != 0 || b[2*i] >= 0x80 {
+			return "", false
+		}
+		out[i] = b[2*i]
+	}
+	return string(out), true
 }

@@ -45,6 +45,7 @@ func BenchmarkListBigDir(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		v.cache = newNodeCache(nodeCacheSize)
 		v.indexes = newLRU[indexKey, []indexEntry](indexCacheSize)
+		v.listings = newGenCache[listingKey, *listing](maxListedEntries/2, func(l *listing) int { return len(l.ents) + 1 })
 		d, err := v.ReadDir(dir)
 		if err != nil || len(d) < 1000 {
 			b.Fatalf("%d entries, %v", len(d), err)

@@ -20,6 +20,9 @@ type dirEntry struct {
 	// orig is the name as stored when the entry is listed under another
 	// (see displayNames); "" when it shows its own.
 	orig string
+	// in is the listing holding the entry: Info reads its neighbours'
+	// records with its own.
+	in *listing
 }
 
 // OriginalName is the name as stored when the entry is listed under
@@ -27,13 +30,19 @@ type dirEntry struct {
 // else "".
 func (d *dirEntry) OriginalName() string { return d.orig }
 
-func (d *dirEntry) Name() string      { return d.name }
-func (d *dirEntry) IsDir() bool       { return d.typ.IsDir() }
+func (d *dirEntry) Name() string { return d.name }
+func (d *dirEntry) IsDir() bool  { return d.typ.IsDir() }
+
+// Type is the entry's type from the flags its index entry keeps, known
+// without reading the entry's record (but for system files and reparse
+// points that are not links: their record says whether they are Interix
+// symlinks or special files, and is read when listed).
 func (d *dirEntry) Type() fs.FileMode { return d.typ }
 
-// Info reads the entry's MFT record.
+// Info reads the entry's MFT record (with its neighbours', when the
+// folder's children lie together).
 func (d *dirEntry) Info() (fs.FileInfo, error) {
-	n, err := d.v.node(d.ref.Record)
+	n, err := d.v.nodeNear(d.ref.Record, d.in)
 	if err != nil {
 		return nil, err
 	}
@@ -43,10 +52,68 @@ func (d *dirEntry) Info() (fs.FileInfo, error) {
 // Ref returns the MFT reference of the entry, without reading its record.
 func (d *dirEntry) Ref() Ref { return d.ref }
 
-// list returns the entries of directory n sorted by name: DOS-only names
+// listing is one directory as ReadDir shows it: its entries sorted by
+// name, and where its children's records lie together in $MFT.
+type listing struct {
+	ents []*dirEntry
+	runs []mftRange
+}
+
+// listingKey names a listing: the root's depends on SetShowMetafiles.
+type listingKey struct {
+	rec  uint64
+	meta bool
+}
+
+// maxListedEntries bounds the entries of the listings kept per volume
+// (some 150 bytes each with their names).
+const maxListedEntries = 1 << 18
+
+// find returns the entry listed under name, or nil.
+func (l *listing) find(name string) *dirEntry {
+	i, ok := slices.BinarySearchFunc(l.ents, name, func(d *dirEntry, n string) int { return strings.Compare(d.name, n) })
+	if !ok {
+		return nil
+	}
+	return l.ents[i]
+}
+
+// dirEntries returns the entries as fs.DirEntry values, in a slice of
+// the caller's own.
+func (l *listing) dirEntries() []fs.DirEntry {
+	out := make([]fs.DirEntry, len(l.ents))
+	for i, d := range l.ents {
+		out[i] = d
+	}
+	return out
+}
+
+// listingOf returns directory n as listed, from the cache when it holds
+// it.
+func (v *Volume) listingOf(n *node) (*listing, error) {
+	key := listingKey{n.info.Ref.Record, v.showMeta.Load()}
+	if l, ok := v.listings.get(key); ok {
+		return l, nil
+	}
+	l, err := v.list(n)
+	if err != nil {
+		return nil, err
+	}
+	v.listings.put(key, l)
+	return l, nil
+}
+
+// cachedListing returns directory n as listed when the cache holds it,
+// else nil: a lookup does not list a directory to find one name.
+func (v *Volume) cachedListing(n *node) *listing {
+	l, _ := v.listings.get(listingKey{n.info.Ref.Record, v.showMeta.Load()})
+	return l
+}
+
+// list reads the entries of directory n sorted by name: DOS-only names
 // and metadata files left out. Names io/fs cannot carry are listed under
 // the renaming rule of every name ckptfs shows (see displayNames).
-func (v *Volume) list(n *node) ([]fs.DirEntry, error) {
+func (v *Volume) list(n *node) (*listing, error) {
 	ix, err := n.index()
 	if err != nil {
 		return nil, err
@@ -62,6 +129,7 @@ func (v *Volume) list(n *node) ([]fs.DirEntry, error) {
 		if k.Namespace == NamespaceDOS || v.hiddenEntry(n, e.Ref) || e.Ref.Record == n.info.Ref.Record {
 			return nil
 		}
+		k.Raw = nil // the INDX record it points into need not stay in memory
 		d := &dirEntry{v: v, name: k.Name, key: k, ref: e.Ref}
 		d.typ = v.entryType(k, e.Ref)
 		ents = append(ents, d)
@@ -70,7 +138,14 @@ func (v *Volume) list(n *node) ([]fs.DirEntry, error) {
 	if err != nil {
 		return nil, err
 	}
-	return displayNames(ents), nil
+	l := &listing{ents: displayNames(ents)}
+	refs := make([]uint64, len(l.ents))
+	for i, d := range l.ents {
+		d.in = l
+		refs[i] = d.ref.Record
+	}
+	l.runs = childRuns(refs, int64(v.geo.RecordSize))
+	return l, nil
 }
 
 // displayNames sorts entries by name. An entry keeps its name when io/fs
@@ -81,7 +156,7 @@ func (v *Volume) list(n *node) ([]fs.DirEntry, error) {
 // listed as
 // names.Safe of its name, made unique with " (2)", " (3)", …: the rule
 // checkpoint names follow. OriginalName tells the stored name.
-func displayNames(ents []*dirEntry) []fs.DirEntry {
+func displayNames(ents []*dirEntry) []*dirEntry {
 	slices.SortStableFunc(ents, func(a, b *dirEntry) int { return strings.Compare(a.name, b.name) })
 	used := make(map[string]bool, len(ents))
 	var odd []*dirEntry
@@ -107,43 +182,25 @@ func displayNames(ents []*dirEntry) []fs.DirEntry {
 	if len(odd) > 0 {
 		slices.SortStableFunc(out, func(a, b *dirEntry) int { return strings.Compare(a.name, b.name) })
 	}
-	list := make([]fs.DirEntry, len(out))
-	for i, d := range out {
-		list[i] = d
-	}
-	return list
+	return out
 }
-
-// renamedCacheSize bounds the directories whose renamed entries are kept.
-const renamedCacheSize = 256
 
 // lookupRenamed finds a name displayNames gave an entry whose own name
 // cannot be shown. Only names the rule can produce are looked for this
-// way; the directory is listed once and its renamed entries kept.
+// way, in the directory's listing.
 func (v *Volume) lookupRenamed(dir *node, name string) (*node, *fileNameKey, error) {
 	if !strings.Contains(name, "_") && !strings.HasSuffix(name, ")") {
 		return nil, nil, fs.ErrNotExist
 	}
-	key := dir.info.Ref.Record
-	renamed, ok := v.renamed.get(key)
-	if !ok {
-		ents, err := v.list(dir)
-		if err != nil {
-			return nil, nil, err
-		}
-		renamed = map[string]*dirEntry{}
-		for _, e := range ents {
-			if d := e.(*dirEntry); d.orig != "" {
-				renamed[d.name] = d
-			}
-		}
-		v.renamed.put(key, renamed)
+	l, err := v.listingOf(dir)
+	if err != nil {
+		return nil, nil, err
 	}
-	d, ok := renamed[name]
-	if !ok {
+	d := l.find(name)
+	if d == nil || d.orig == "" {
 		return nil, nil, fs.ErrNotExist
 	}
-	child, err := v.entryNode(&indexEntry{Ref: d.ref}, d.orig)
+	child, err := v.entryNode(d.ref, -1, d.orig, l)
 	return child, d.key, err
 }
 
@@ -222,11 +279,11 @@ func (v *Volume) ReadDir(name string) ([]fs.DirEntry, error) {
 	if !n.info.Dir {
 		return nil, &fs.PathError{Op: "readdir", Path: name, Err: errNotDir}
 	}
-	d, err := v.list(n)
+	l, err := v.listingOf(n)
 	if err != nil {
 		return nil, &fs.PathError{Op: "readdir", Path: name, Err: err}
 	}
-	return d, nil
+	return l.dirEntries(), nil
 }
 
 // Stat describes the named file, as fs.StatFS. Symlinks are not followed.

@@ -27,7 +27,7 @@ func TestDisplayNames(t *testing.T) {
 		t.Fatalf("%d entries, want %d", len(out), len(want))
 	}
 	for i, w := range want {
-		d := out[i].(*dirEntry)
+		d := out[i]
 		if d.name != w.name || d.orig != w.orig || uint64(d.ref.Record) != w.rec {
 			t.Errorf("entry %d: %q (stored %q, record %d), want %q (%q, %d)", i, d.name, d.orig, d.ref.Record, w.name, w.orig, w.rec)
 		}

@@ -140,11 +140,11 @@ func (f *File) ReadDir(count int) ([]fs.DirEntry, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if !f.listed {
-		d, err := f.v.list(f.n)
+		l, err := f.v.listingOf(f.n)
 		if err != nil {
 			return nil, &fs.PathError{Op: "readdir", Path: f.name, Err: err}
 		}
-		f.dir, f.listed = d, true
+		f.dir, f.listed = l.dirEntries(), true
 	}
 	rest := f.dir[f.dirPos:]
 	if count <= 0 {

@@ -174,7 +174,7 @@ func (v *Volume) decodeInfo(rec *mftRecord, attrs []*attribute) (*FileRecordInfo
 		Dir:   rec.Flags&recDirectory != 0,
 		v:     v,
 	}
-	streams := map[string]int64{}
+	var streams map[string]int64 // named streams: most files have none
 	for _, a := range attrs {
 		switch a.Type {
 		case attrStandardInfo:
@@ -201,6 +201,9 @@ func (v *Volume) decodeInfo(rec *mftRecord, attrs []*attribute) (*FileRecordInfo
 			if a.Name == "" {
 				fi.Size, fi.AllocatedSize = size, alloc
 			} else {
+				if streams == nil {
+					streams = map[string]int64{}
+				}
 				streams[a.Name] = size
 			}
 		case attrSecurityDescriptor:
@@ -225,7 +228,9 @@ func (v *Volume) decodeInfo(rec *mftRecord, attrs []*attribute) (*FileRecordInfo
 	for name, size := range streams {
 		fi.Streams = append(fi.Streams, StreamInfo{Name: name, Size: size})
 	}
-	sort.Slice(fi.Streams, func(i, j int) bool { return fi.Streams[i].Name < fi.Streams[j].Name })
+	if len(fi.Streams) > 1 {
+		sort.Slice(fi.Streams, func(i, j int) bool { return fi.Streams[i].Name < fi.Streams[j].Name })
+	}
 	return fi, nil
 }
 

@@ -103,6 +103,19 @@ func (v *Volume) lookup(dir *node, name string) (*node, error) {
 // and then ignoring case through the volume's $UpCase table. It also
 // returns the index key found.
 func (v *Volume) lookupName(dir *node, name string, fold bool) (*node, *fileNameKey, error) {
+	if l := v.cachedListing(dir); l != nil {
+		// A directory just listed (a walk, ls -l): the name as listed,
+		// found by binary search. Names a listing leaves out (short
+		// names, metadata files, other cases) go through the index.
+		if d := l.find(name); d != nil {
+			stored := d.name
+			if d.orig != "" {
+				stored = d.orig
+			}
+			child, err := v.entryNode(d.ref, -1, stored, l)
+			return child, d.key, err
+		}
+	}
 	ix, err := dir.index()
 	if err != nil {
 		return nil, nil, err
@@ -131,18 +144,20 @@ func (v *Volume) lookupName(dir *node, name string, fold bool) (*node, *fileName
 	if !validName(k.Name) {
 		return v.lookupRenamed(dir, name)
 	}
-	child, err := v.entryNode(e, k.Name)
+	child, err := v.entryNode(e.Ref, e.Off, k.Name, v.cachedListing(dir))
 	return child, k, err
 }
 
-// entryNode reads the record an index entry names, checking its sequence.
-func (v *Volume) entryNode(e *indexEntry, name string) (*node, error) {
-	child, err := v.node(e.Ref.Record)
+// entryNode reads the record a directory entry names (found at volume
+// offset off, -1 if unknown), checking its sequence; l is the directory's
+// listing when known (see nodeNear).
+func (v *Volume) entryNode(ref Ref, off int64, name string, l *listing) (*node, error) {
+	child, err := v.nodeNear(ref.Record, l)
 	if err != nil {
 		return nil, err
 	}
-	if e.Ref.Seq != 0 && child.info.Ref.Seq != e.Ref.Seq {
-		return nil, formatErr(e.Off, "directory entry %q points to record %d sequence %d, found %d", name, e.Ref.Record, e.Ref.Seq, child.info.Ref.Seq)
+	if ref.Seq != 0 && child.info.Ref.Seq != ref.Seq {
+		return nil, formatErr(off, "directory entry %q points to record %d sequence %d, found %d", name, ref.Record, ref.Seq, child.info.Ref.Seq)
 	}
 	return child, nil
 }
@@ -214,6 +229,20 @@ func (v *Volume) hiddenEntry(dir *node, ref Ref) bool {
 func (v *Volume) SetShowMetafiles(show bool) { v.showMeta.Store(show) }
 
 func encodeUTF16(s string) []byte {
+	ascii := true
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			ascii = false
+			break
+		}
+	}
+	if ascii {
+		b := make([]byte, 2*len(s))
+		for i := 0; i < len(s); i++ {
+			b[2*i] = s[i]
+		}
+		return b
+	}
 	u := utf16.Encode([]rune(s))
 	b := make([]byte, 2*len(u))
 	for i, c := range u {

@@ -71,12 +71,18 @@ func parseRecord(b []byte, num uint64, off int64, clusters uint64) (*mftRecord, 
 
 // readRecord reads and decodes MFT record num through the $MFT stream.
 func (v *Volume) readRecord(num uint64) (*mftRecord, error) {
+	return v.readRecordNear(num, mftRange{})
+}
+
+// readRecordNear is readRecord reading the records of near with it on a
+// miss (see readMFT).
+func (v *Volume) readRecordNear(num uint64, near mftRange) (*mftRecord, error) {
 	if num >= v.mftRecords {
 		return nil, kindErr(ErrRange, -1, "MFT record %d past the %d records of $MFT", num, v.mftRecords)
 	}
 	size := int64(v.geo.RecordSize)
 	b := make([]byte, size)
-	if err := v.readMFT(b, int64(num)*size); err != nil {
+	if err := v.readMFT(b, int64(num)*size, near); err != nil {
 		return nil, fmt.Errorf("ntfs: reading MFT record %d: %w", num, err)
 	}
 	return parseRecord(b, num, v.mft.volOffset(int64(num)*size), v.geo.Clusters())

@@ -32,9 +32,10 @@ type Volume struct {
 	geo  *Geometry
 
 	mft *stream
-	// mftChunks holds raw $MFT bytes read ahead of the record asked for
-	// (mftchunk.go).
-	mftChunks  *lru[int64, []byte]
+	// mftBlocks holds raw $MFT blocks of mftBlock bytes, read with the
+	// records asked for (mftchunk.go).
+	mftBlocks  *genCache[int64, []byte]
+	mftBlock   int64
 	mftRecords uint64
 
 	cache *nodeCache
@@ -43,10 +44,10 @@ type Volume struct {
 	indexes *lru[indexKey, []indexEntry]
 	// wofChunks keeps decompressed chunks of WOF-compressed files.
 	wofChunks *lru[wofKey, []byte]
-	// renamed keeps, per directory record, the entries listed under
-	// another name than their own (see displayNames), so resolving a
-	// path through one does not list the directory again at each step.
-	renamed *lru[uint64, map[string]*dirEntry]
+	// listings keeps directories as listed (see listingOf): a lookup in
+	// a directory just listed is a binary search, and its children's
+	// records are read in runs.
+	listings *genCache[listingKey, *listing]
 
 	showMeta atomic.Bool // list the metadata files (SetShowMetafiles)
 
@@ -71,9 +72,11 @@ func NewVolume(r io.ReaderAt, size int64) (*Volume, error) {
 	}
 	v := &Volume{r: r, size: size, geo: geo, cache: newNodeCache(nodeCacheSize),
 		indexes:   newLRU[indexKey, []indexEntry](indexCacheSize),
-		mftChunks: newLRU[int64, []byte](mftChunkCache),
 		wofChunks: newLRU[wofKey, []byte](wofChunkCache),
-		renamed:   newLRU[uint64, map[string]*dirEntry](renamedCacheSize)}
+		listings:  newGenCache[listingKey, *listing](maxListedEntries/2, func(l *listing) int { return len(l.ents) + 1 }),
+		mftBlock:  max(mftBlockMin, int64(geo.RecordSize)),
+	}
+	v.mftBlocks = newGenCache[int64, []byte](int(mftCacheBytes/2/v.mftBlock), func([]byte) int { return 1 })
 	if err := v.loadMFT(); err != nil {
 		return nil, err
 	}
@@ -187,10 +190,21 @@ type node struct {
 
 // node returns the decoded base record num, from the cache when possible.
 func (v *Volume) node(num uint64) (*node, error) {
+	return v.nodeNear(num, nil)
+}
+
+// nodeNear is node for a child of the directory listed as l (nil: none
+// known), whose neighbouring children's records are read with num's on a
+// miss.
+func (v *Volume) nodeNear(num uint64, l *listing) (*node, error) {
 	if n, _ := v.cache.get(num); n != nil {
 		return n, nil
 	}
-	rec, err := v.readRecord(num)
+	var near mftRange
+	if l != nil {
+		near = findRun(l.runs, int64(num)*int64(v.geo.RecordSize))
+	}
+	rec, err := v.readRecordNear(num, near)
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,214 @@
+package ntfs
+
+import (
+	"io"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/ckptfs/ckptfs/internal/testutil"
+)
+
+// Walk benchmarks: what a cold walk through the mount asks of the reader,
+// measured on the reader alone, with what reaches the volume's file
+// counted (reads, bytes, and the distinct 4 KiB pages and 64 KiB
+// stretches touched: a disk below pays about one seek per stretch, and
+// the VHDX layer reads 64 KiB around a read that continues no stream).
+
+// countingReader counts the reads that reach r.
+type countingReader struct {
+	r            io.ReaderAt
+	reads, bytes atomic.Int64
+
+	mu        sync.Mutex
+	pages     map[int64]struct{}
+	stretches map[int64]struct{}
+}
+
+func newCountingReader(r io.ReaderAt) *countingReader {
+	return &countingReader{r: r, pages: map[int64]struct{}{}, stretches: map[int64]struct{}{}}
+}
+
+func (c *countingReader) ReadAt(p []byte, off int64) (int, error) {
+	c.reads.Add(1)
+	c.bytes.Add(int64(len(p)))
+	c.mu.Lock()
+	for pg := off >> 12; pg<<12 < off+int64(len(p)); pg++ {
+		c.pages[pg] = struct{}{}
+	}
+	for s := off >> 16; s<<16 < off+int64(len(p)); s++ {
+		c.stretches[s] = struct{}{}
+	}
+	c.mu.Unlock()
+	return c.r.ReadAt(p, off)
+}
+
+// report adds the counts, per op, to b's metrics.
+func (c *countingReader) report(b *testing.B) {
+	n := float64(b.N)
+	b.ReportMetric(float64(c.reads.Load())/n, "reads/op")
+	b.ReportMetric(float64(c.bytes.Load())/n/(1<<20), "MB-read/op")
+	b.ReportMetric(float64(len(c.pages))*4096/(1<<20), "MB-pages")
+	b.ReportMetric(float64(len(c.stretches))*65536/(1<<20), "MB-64k")
+}
+
+// treeNTFS returns the 50,000-file NTFS volume of the tree-walk
+// benchmarks (testdata/perf/tree.sh, written through ntfs-3g: minutes the
+// first time), built when missing or made by an older script.
+func treeNTFS(b *testing.B) *os.File {
+	b.Helper()
+	for _, tool := range []string{"mkntfs", "ntfs-3g"} {
+		testutil.NeedTool(b, tool)
+	}
+	testutil.NeedFUSE(b)
+	unlock := testutil.LockFixtures(b)
+	out := testutil.OutDir("perf")
+	script := filepath.Join(testutil.RepoRoot(), "testdata", "perf", "tree.sh")
+	if o, err := exec.Command("bash", script, out, "ntfs").CombinedOutput(); err != nil {
+		unlock()
+		b.Fatalf("tree.sh: %v\n%s", err, o)
+	}
+	unlock()
+	f, err := os.Open(filepath.Join(out, "tree-ntfs.img"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { f.Close() })
+	return f
+}
+
+// walkHow says what a benchmark walk does with each entry.
+type walkHow int
+
+const (
+	walkNames  walkHow = iota // list only: find through plain READDIR
+	walkLookup                // and describe every entry (READDIRPLUS, ls -l)
+	walkHash                  // and read every file (find | xargs sha256sum)
+)
+
+// fuseWalk walks the directory at p (reference ref) as the mount does:
+// the listing by path, each entry described by LookupIn from its
+// directory, each file opened by record and read in 128 KiB requests.
+// It returns the entries and files seen.
+func fuseWalk(v *Volume, p string, ref Ref, how walkHow, buf []byte) (ents, files int, err error) {
+	list, err := v.ReadDir(p)
+	if err != nil {
+		return 0, 0, err
+	}
+	for _, e := range list {
+		ents++
+		child := e.(*dirEntry).Ref()
+		var fi fs.FileInfo
+		if how >= walkLookup {
+			if fi, err = v.LookupIn(ref, e.Name()); err != nil {
+				return ents, files, err
+			}
+			child = fi.Sys().(*FileRecordInfo).Ref
+		}
+		if e.IsDir() {
+			n, f, err := fuseWalk(v, path.Join(p, e.Name()), child, how, buf)
+			ents, files = ents+n, files+f
+			if err != nil {
+				return ents, files, err
+			}
+			continue
+		}
+		if how < walkHash || !e.Type().IsRegular() {
+			continue
+		}
+		files++
+		f, err := v.OpenRecord(child.Record, "")
+		if err != nil {
+			return ents, files, err
+		}
+		for off := int64(0); off < f.Size(); off += int64(len(buf)) {
+			if _, err := f.ReadAt(buf, off); err != nil && err != io.EOF {
+				return ents, files, err
+			}
+		}
+	}
+	return ents, files, nil
+}
+
+// BenchmarkTreeWalk walks the 50,000-file tree from a freshly opened
+// volume each time (the reader's caches cold, the host's page cache not):
+// names only, with every entry described, and with every file read.
+func BenchmarkTreeWalk(b *testing.B) {
+	f := treeNTFS(b)
+	st, err := f.Stat()
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, c := range []struct {
+		name string
+		how  walkHow
+	}{{"names", walkNames}, {"lookup", walkLookup}, {"hash", walkHash}} {
+		b.Run(c.name, func(b *testing.B) {
+			cr := newCountingReader(f)
+			buf := make([]byte, 128<<10)
+			b.ReportAllocs()
+			var ents, files int
+			for i := 0; i < b.N; i++ {
+				v, err := NewVolume(cr, st.Size())
+				if err != nil {
+					b.Fatal(err)
+				}
+				if ents, files, err = fuseWalk(v, ".", Ref{Record: rootRecord}, c.how, buf); err != nil {
+					b.Fatal(err)
+				}
+			}
+			if ents != 51020 || c.how == walkHash && files != 50000 {
+				b.Fatalf("%d entries, %d files", ents, files)
+			}
+			cr.report(b)
+			b.ReportMetric(float64(ents*b.N)/b.Elapsed().Seconds(), "entries/s")
+		})
+	}
+}
+
+// BenchmarkBigDirLookup is `ls -l` of the 100,000-entry directory of
+// big.img from a freshly opened volume: the listing, then every entry
+// described from the directory's reference.
+func BenchmarkBigDirLookup(b *testing.B) {
+	p := image(b, "big")
+	f, err := os.Open(p)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		b.Fatal(err)
+	}
+	cr := newCountingReader(f)
+	b.ReportAllocs()
+	var n int
+	for i := 0; i < b.N; i++ {
+		v, err := NewVolume(cr, st.Size())
+		if err != nil {
+			b.Fatal(err)
+		}
+		dir, err := v.Stat("huge")
+		if err != nil {
+			b.Fatal(err)
+		}
+		ref := dir.Sys().(*FileRecordInfo).Ref
+		ents, err := v.ReadDir("huge")
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, e := range ents {
+			if _, err := v.LookupIn(ref, e.Name()); err != nil {
+				b.Fatal(err)
+			}
+		}
+		n = len(ents)
+	}
+	cr.report(b)
+	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "entries/s")
+}
