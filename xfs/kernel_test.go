@@ -21,7 +21,7 @@ func fileTypeBits(m fs.FileMode) uint32 { return testutil.FileTypeBits(m) }
 // TestKernel compares every file of each mountable variant with the
 // kernel's read-only loop mount of the same image.
 func TestKernel(t *testing.T) {
-	for _, variant := range []string{"v5", "v5-1k", "v5-64k"} {
+	for _, variant := range []string{"v5", "v5-1k", "v5-64k", "v5-rhel8"} {
 		t.Run(variant, func(t *testing.T) {
 			t.Parallel() // mostly waiting on the disk: the variants overlap well
 			img := fixture(t, variant)

@@ -21,6 +21,9 @@ v5) opts=(-m uuid=$uuid) ;;
 v5-1k) opts=(-m uuid=$uuid -b size=1024 -n size=16384 -i nrext64=1) ;;
 v5-64k) opts=(-m uuid=$uuid -b size=65536) ;;
 v4) opts=(-m crc=0,uuid=$uuid -b size=512 -n ftype=0) ;;
+# RHEL 8's defaults (xfsprogs 5.0): no bigtime (times of 32-bit seconds,
+# clamped at 2038), no inode btree counters.
+v5-rhel8) opts=(-m uuid=$uuid,bigtime=0,inobtcount=0) ;;
 # 16 MiB, below mkfs.xfs's 300 MiB floor, which the fstests variables lift:
 # small enough to load whole in the damaged-field tests and as fuzz seed.
 tiny) opts=(-m uuid=$uuid -b size=1024 -d agcount=1); size=16M
