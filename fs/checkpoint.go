@@ -151,7 +151,8 @@ func (cd *checkpointDir) addVolume(ctx context.Context, e *diskEntry, v *guest.V
 		logOnce(fmt.Errorf("checkpoint %s, volume %s: %w", cd.c.Name, v.Name, err))
 		return
 	}
-	vol := &volume{fsys: v.FS, inos: inos, mtime: cd.mtime, start: v.Start, ignoreCase: cd.root.opts.IgnoreCase, noOpen: &cd.root.noOpen}
+	vol := &volume{fsys: v.FS, inos: inos, mtime: cd.mtime, start: v.Start, ignoreCase: cd.root.opts.IgnoreCase, noOpen: &cd.root.noOpen,
+		pre: newPrefetcher(v.FS)}
 	if ms, ok := v.FS.(guest.MetafileShower); ok && cd.root.opts.ShowMetafiles {
 		ms.SetShowMetafiles(true)
 	}

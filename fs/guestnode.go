@@ -38,6 +38,17 @@ type volume struct {
 	// noOpen is the root's: regular files are opened without requests
 	// (guestfile.go); nil in trees built without a root.
 	noOpen *atomic.Bool
+	// pre reads listings ahead of a walk (prefetch.go); nil reads each
+	// listing when asked.
+	pre *prefetcher
+}
+
+// readDir lists the folder at p, through the read-ahead if there is one.
+func (v *volume) readDir(p string) ([]iofs.DirEntry, error) {
+	if v.pre == nil {
+		return iofs.ReadDir(v.fsys, p)
+	}
+	return v.pre.readDir(p)
 }
 
 // ino is the inode number of the file at p. Names of one file share it
@@ -276,11 +287,12 @@ func (d *guestDir) Readdir(ctx context.Context) (gofs.DirStream, syscall.Errno) 
 // for open directory handles (guestdirhandle.go).
 func (d *guestDir) listing(ctx context.Context) (list []fuse.DirEntry, errno syscall.Errno) {
 	defer recoverErrno(&errno)
-	ents, err := iofs.ReadDir(d.vol.fsys, d.path)
+	ents, err := d.vol.readDir(d.path)
 	if err != nil {
 		return nil, toErrno(err)
 	}
 	list = dots(d.EmbeddedInode(), len(ents))
+	var subdirs []string
 	for _, e := range ents {
 		name := e.Name()
 		if !validName(name) {
@@ -307,6 +319,12 @@ func (d *guestDir) listing(ctx context.Context) (list []fuse.DirEntry, errno sys
 			ino = d.vol.ino(p, fi)
 		}
 		list = append(list, fuse.DirEntry{Name: name, Mode: mode, Ino: ino})
+		if mode == syscall.S_IFDIR && d.vol.pre != nil {
+			subdirs = append(subdirs, p)
+		}
+	}
+	if d.vol.pre != nil {
+		d.vol.pre.ahead(subdirs)
 	}
 	return list, 0
 }

@@ -1,0 +1,167 @@
+//go:build linux
+
+package fs
+
+import (
+	"errors"
+	iofs "io/fs"
+	"slices"
+	"sync"
+)
+
+// errPrefetchPanic stands for a listing whose reader panicked while read
+// ahead; the walk's own request reads it again (and reports the fault).
+var errPrefetchPanic = errors.New("listing read ahead failed")
+
+// Listings read ahead.
+//
+// A walk of a cold volume (find, du, cp -r, a hash of every file) lists
+// one folder at a time: each listing waits for the reads of its folder's
+// index or blocks (an NTFS index record, ext directory blocks), one after
+// the other, while the disk could serve several at once. So when a
+// listing is read for the kernel, the folders it holds are listed ahead
+// by a few background workers, in the order a depth-first walk visits
+// them (the last listing's folders first, its first folder first), and
+// the result is kept for the walk's own request, which takes it (once)
+// or waits for it if it is being read. Everything is bounded: a few
+// workers, a stack of folders to list that forgets its oldest ones, and
+// a few hundred listings kept (the oldest dropped first); a listing of
+// many entries is read ahead but not kept (its reads are in the page
+// cache then). Nothing changes in what a listing says: the volume is
+// immutable, and a listing read ahead is the one the walk would read.
+
+const (
+	prefetchWorkers = 4
+	prefetchQueue   = 512  // folders waiting to be listed
+	prefetchKept    = 256  // listings read ahead and not yet taken
+	prefetchMaxEnts = 4096 // larger listings are not kept
+)
+
+// prefetcher reads listings ahead for one volume.
+type prefetcher struct {
+	fsys iofs.FS
+
+	mu      sync.Mutex
+	todo    []string                 // stack: the next folder to list is last
+	running int                      // workers
+	busy    map[string]chan struct{} // being listed, closed when done
+	kept    map[string]listed        // read ahead, not yet taken
+	order   []string                 // kept's keys, oldest first
+}
+
+type listed struct {
+	ents []iofs.DirEntry
+	err  error
+}
+
+func newPrefetcher(fsys iofs.FS) *prefetcher {
+	return &prefetcher{fsys: fsys, busy: map[string]chan struct{}{}, kept: map[string]listed{}}
+}
+
+// readDir returns the listing of p, taking the one read ahead if there
+// is one (waiting for it if it is being read), else reading it.
+func (pf *prefetcher) readDir(p string) ([]iofs.DirEntry, error) {
+	pf.mu.Lock()
+	if ch, ok := pf.busy[p]; ok {
+		pf.mu.Unlock()
+		<-ch
+		pf.mu.Lock()
+	}
+	if l, ok := pf.kept[p]; ok {
+		delete(pf.kept, p)
+		pf.mu.Unlock()
+		return l.ents, l.err
+	}
+	// Queued but not started: the walk is there first, read it once.
+	if i := slices.Index(pf.todo, p); i >= 0 {
+		pf.todo = slices.Delete(pf.todo, i, i+1)
+	}
+	pf.mu.Unlock()
+	return iofs.ReadDir(pf.fsys, p)
+}
+
+// ahead queues the folders at paths (in walk order) to be listed ahead.
+func (pf *prefetcher) ahead(paths []string) {
+	if len(paths) == 0 {
+		return
+	}
+	pf.mu.Lock()
+	defer pf.mu.Unlock()
+	for i := len(paths) - 1; i >= 0; i-- {
+		p := paths[i]
+		if _, ok := pf.kept[p]; ok {
+			continue
+		}
+		if _, ok := pf.busy[p]; ok {
+			continue
+		}
+		pf.todo = append(pf.todo, p)
+	}
+	if over := len(pf.todo) - prefetchQueue; over > 0 {
+		pf.todo = append(pf.todo[:0], pf.todo[over:]...)
+	}
+	for pf.running < prefetchWorkers && pf.running < len(pf.todo) {
+		pf.running++
+		go pf.work()
+	}
+}
+
+// work lists queued folders until none is left.
+func (pf *prefetcher) work() {
+	pf.mu.Lock()
+	defer pf.mu.Unlock()
+	for len(pf.todo) > 0 {
+		p := pf.todo[len(pf.todo)-1]
+		pf.todo = pf.todo[:len(pf.todo)-1]
+		if _, ok := pf.kept[p]; ok {
+			continue
+		}
+		if _, ok := pf.busy[p]; ok {
+			continue
+		}
+		ch := make(chan struct{})
+		pf.busy[p] = ch
+		pf.mu.Unlock()
+		ents, err := listQuietly(pf.fsys, p)
+		pf.mu.Lock()
+		delete(pf.busy, p)
+		close(ch)
+		if err == nil && len(ents) <= prefetchMaxEnts {
+			pf.keep(p, listed{ents, nil})
+		}
+	}
+	pf.running--
+}
+
+// keep stores a listing read ahead, dropping the oldest beyond the bound;
+// pf.mu is held. order may name listings already taken (or twice): it is
+// compacted when it grows past a few times the bound.
+func (pf *prefetcher) keep(p string, l listed) {
+	pf.order = append(pf.order, p)
+	pf.kept[p] = l
+	for len(pf.kept) > prefetchKept && len(pf.order) > 0 {
+		delete(pf.kept, pf.order[0])
+		pf.order = pf.order[1:]
+	}
+	if len(pf.order) > 4*prefetchKept {
+		live := pf.order[:0:0]
+		for _, k := range pf.order {
+			if _, ok := pf.kept[k]; ok {
+				live = append(live, k)
+			}
+		}
+		pf.order = live
+	}
+}
+
+// listQuietly is iofs.ReadDir with a reader's panic turned into an error:
+// it runs outside any request, where nothing else would catch it. Errors
+// are not kept: the walk's request reads the folder itself and reports.
+func listQuietly(fsys iofs.FS, p string) (ents []iofs.DirEntry, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			ents, err = nil, errPrefetchPanic
+		}
+	}()
+	return iofs.ReadDir(fsys, p)
+}

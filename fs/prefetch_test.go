@@ -1,0 +1,136 @@
+//go:build linux
+
+package fs
+
+import (
+	"fmt"
+	iofs "io/fs"
+	"slices"
+	"sync"
+	"testing"
+	"testing/fstest"
+	"time"
+)
+
+// countingFS counts the listings read of each folder.
+type countingFS struct {
+	fstest.MapFS
+	mu    sync.Mutex
+	reads map[string]int
+	delay time.Duration
+}
+
+func (c *countingFS) ReadDir(p string) ([]iofs.DirEntry, error) {
+	c.mu.Lock()
+	c.reads[p]++
+	c.mu.Unlock()
+	time.Sleep(c.delay)
+	return c.MapFS.ReadDir(p)
+}
+
+func (c *countingFS) count(p string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.reads[p]
+}
+
+func prefetchTree(dirs int) *countingFS {
+	m := fstest.MapFS{}
+	for i := range dirs {
+		for j := range 3 {
+			m[fmt.Sprintf("d%04d/f%d", i, j)] = &fstest.MapFile{Data: []byte("x")}
+		}
+	}
+	return &countingFS{MapFS: m, reads: map[string]int{}}
+}
+
+func entryNames(ents []iofs.DirEntry) []string {
+	var n []string
+	for _, e := range ents {
+		n = append(n, e.Name())
+	}
+	return n
+}
+
+// TestPrefetchListsOnce: folders listed ahead are read once, and their
+// listings are the ones a plain read gives, whether the walk comes after
+// the read-ahead or while it runs.
+func TestPrefetchListsOnce(t *testing.T) {
+	for _, delay := range []time.Duration{0, 2 * time.Millisecond} {
+		fsys := prefetchTree(40)
+		fsys.delay = delay
+		pf := newPrefetcher(fsys)
+		var paths []string
+		for i := range 40 {
+			paths = append(paths, fmt.Sprintf("d%04d", i))
+		}
+		pf.ahead(paths)
+		for _, p := range paths {
+			got, err := pf.readDir(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, _ := fsys.MapFS.ReadDir(p)
+			if !slices.Equal(entryNames(got), entryNames(want)) {
+				t.Errorf("%s: %q, want %q", p, entryNames(got), entryNames(want))
+			}
+		}
+		for _, p := range paths {
+			if n := fsys.count(p); n != 1 {
+				t.Errorf("delay %v: %s listed %d times, want once", delay, p, n)
+			}
+		}
+		// Taken once: a second listing reads the folder again.
+		if _, err := pf.readDir(paths[0]); err != nil || fsys.count(paths[0]) != 2 {
+			t.Errorf("second listing of %s: %v, %d reads", paths[0], err, fsys.count(paths[0]))
+		}
+	}
+}
+
+// TestPrefetchBounded: a folder of many folders queues and keeps only a
+// bounded number of listings, and the walk still lists every one right.
+func TestPrefetchBounded(t *testing.T) {
+	const n = 3000
+	fsys := prefetchTree(n)
+	pf := newPrefetcher(fsys)
+	var paths []string
+	for i := range n {
+		paths = append(paths, fmt.Sprintf("d%04d", i))
+	}
+	pf.ahead(paths)
+	pf.mu.Lock()
+	if len(pf.todo) > prefetchQueue {
+		t.Errorf("%d folders queued, bound %d", len(pf.todo), prefetchQueue)
+	}
+	pf.mu.Unlock()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		pf.mu.Lock()
+		idle := pf.running == 0
+		kept, order := len(pf.kept), len(pf.order)
+		pf.mu.Unlock()
+		if kept > prefetchKept || order > 4*prefetchKept+1 {
+			t.Fatalf("%d listings kept (%d in order), bound %d", kept, order, prefetchKept)
+		}
+		if idle {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("read-ahead workers still running after 10 s")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	read := 0
+	for _, p := range paths {
+		read += fsys.count(p)
+	}
+	if read > prefetchQueue+prefetchWorkers {
+		t.Errorf("%d folders read ahead, more than the queue holds", read)
+	}
+	for _, p := range paths {
+		got, err := pf.readDir(p)
+		if err != nil || len(got) != 3 {
+			t.Fatalf("%s: %d entries, %v", p, len(got), err)
+		}
+	}
+}
