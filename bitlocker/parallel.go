@@ -32,10 +32,9 @@ const pieceBytes = 128 << 10
 // helperTokens bounds the goroutines helping all Readers at once.
 var helperTokens = make(chan struct{}, max(runtime.GOMAXPROCS(0)-1, 0))
 
-// parallel decrypts buf (whole sectors read from disk offset phys) in
-// pieces, on as many cores as are free.
-func (r *Reader) parallel(buf []byte, phys int64) {
-	pieces := (len(buf) + pieceBytes - 1) / pieceBytes
+// runPieces calls do(0), ..., do(pieces-1), on as many cores as are free;
+// it returns when all calls have.
+func runPieces(pieces int, do func(i int)) {
 	var next atomic.Int64
 	work := func() {
 		for {
@@ -43,9 +42,7 @@ func (r *Reader) parallel(buf []byte, phys int64) {
 			if i >= pieces {
 				return
 			}
-			a := i * pieceBytes
-			b := min(a+pieceBytes, len(buf))
-			r.decryptSectors(buf[a:b], phys+int64(a))
+			do(i)
 		}
 	}
 	var wg sync.WaitGroup
@@ -64,4 +61,14 @@ helpers:
 	}
 	work()
 	wg.Wait()
+}
+
+// parallel decrypts buf (whole sectors read from disk offset phys) in
+// place, in pieces.
+func (r *Reader) parallel(buf []byte, phys int64) {
+	runPieces((len(buf)+pieceBytes-1)/pieceBytes, func(i int) {
+		a := i * pieceBytes
+		b := min(a+pieceBytes, len(buf))
+		r.decryptSectors(buf[a:b], buf[a:b], phys+int64(a))
+	})
 }

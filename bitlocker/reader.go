@@ -20,6 +20,7 @@ type Reader struct {
 	ss      int64
 	encSize int64 // physical sectors at or past this offset are plaintext
 	segs    []segment
+	view    Viewer    // the volume's reader, when it shows views (views.go)
 	bufs    sync.Pool // *[]byte of one sector, for unaligned heads and tails
 }
 
@@ -37,6 +38,7 @@ func newReader(v *Volume, c sectorCipher, p Protector) (*Reader, error) {
 		return nil, err
 	}
 	r.bufs.New = func() any { b := make([]byte, r.ss); return &b }
+	r.view, _ = v.r.(Viewer)
 	return r, nil
 }
 
@@ -182,6 +184,9 @@ func (r *Reader) readData(p []byte, pos, delta int64) error {
 // (a VHDX chain's read-ahead follows their order); a large one is then
 // decrypted on several cores (parallel.go).
 func (r *Reader) readSectors(buf []byte, phys int64) error {
+	if r.view != nil && len(buf) >= minViewRead && r.readViews(buf, phys) {
+		return nil
+	}
 	if n, err := r.v.r.ReadAt(buf, phys); err != nil && n < len(buf) {
 		if errors.Is(err, io.EOF) {
 			err = io.ErrUnexpectedEOF
@@ -191,37 +196,49 @@ func (r *Reader) readSectors(buf []byte, phys int64) error {
 	if len(buf) >= 2*pieceBytes {
 		r.parallel(buf, phys)
 	} else {
-		r.decryptSectors(buf, phys)
+		r.decryptSectors(buf, buf, phys)
 	}
 	return nil
 }
 
-// decryptSectors decrypts in place the sectors of buf (read from disk
-// offset phys) that BitLocker encrypted: all of them but those at or past
-// the encrypted size (a conversion under way or paused) and, on Vista,
-// the first sixteen and the NTFS backup boot sector.
-func (r *Reader) decryptSectors(buf []byte, phys int64) {
-	n := int64(len(buf))
+// decryptSectors writes to dst the sectors of src (read from disk offset
+// phys; dst is src or does not overlap it), decrypting those BitLocker
+// encrypted: all of them but those at or past the encrypted size (a
+// conversion under way or paused) and, on Vista, the first sixteen and
+// the NTFS backup boot sector. src is only read: it may be a view of
+// read-only memory (views.go).
+func (r *Reader) decryptSectors(dst, src []byte, phys int64) {
+	n := int64(len(src))
 	if phys+n > r.encSize {
 		// the sectors that start before the encrypted size
 		n = max(0, (r.encSize-phys+r.ss-1)/r.ss*r.ss)
-		buf = buf[:n]
+		copyPlain(dst[n:], src[n:])
+		dst, src = dst[:n], src[:n]
 	}
 	if r.v.Version != 1 {
-		r.c.decrypt(buf, buf, phys)
+		r.c.decrypt(dst, src, phys)
 		return
 	}
 	start := int64(0) // of the run of encrypted sectors being gathered
 	for i := int64(0); i < n; i += r.ss {
-		if r.vistaPlain(buf[i:i+r.ss], phys+i) {
+		if r.vistaPlain(phys + i) {
 			if i > start {
-				r.c.decrypt(buf[start:i], buf[start:i], phys+start)
+				r.c.decrypt(dst[start:i], src[start:i], phys+start)
 			}
+			copyPlain(dst[i:i+r.ss], src[i:i+r.ss])
+			r.vistaRestore(dst[i:i+r.ss], phys+i)
 			start = i + r.ss
 		}
 	}
 	if n > start {
-		r.c.decrypt(buf[start:n], buf[start:n], phys+start)
+		r.c.decrypt(dst[start:n], src[start:n], phys+start)
+	}
+}
+
+// copyPlain copies sectors left in the clear, unless they are in place.
+func copyPlain(dst, src []byte) {
+	if len(src) > 0 && &dst[0] != &src[0] {
+		copy(dst, src)
 	}
 }
 

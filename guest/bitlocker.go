@@ -27,7 +27,7 @@ func unwrapBitLocker(v *Volume, probe []byte, o *Options) (io.ReaderAt, int64, b
 		return nil, 0, false, nil
 	}
 	v.Encryption = "bitlocker"
-	bv, err := bitlocker.NewVolume(v.Reader, v.Size)
+	bv, err := bitlocker.NewVolume(withViews(v.Reader, v.Size), v.Size)
 	if err != nil {
 		return nil, 0, true, err
 	}
@@ -47,6 +47,38 @@ func unwrapBitLocker(v *Volume, probe []byte, o *Options) (io.ReaderAt, int64, b
 	}
 	v.UnlockedBy = r.Protector.Type.String()
 	return r, r.Size(), true, nil
+}
+
+// viewWindow is a partition window whose disk shows views of its bytes
+// (vhdx.Chain.Views): the BitLocker reader then decrypts large reads
+// straight from the disk files' memory mapping instead of from a copy.
+type viewWindow struct {
+	*io.SectionReader
+	disk      bitlocker.Viewer
+	off, size int64
+}
+
+// Views are the disk's, clipped to the window.
+func (w viewWindow) Views(off int64, n int) ([][]byte, bool) {
+	if off < 0 || off > w.size {
+		return nil, false
+	}
+	return w.disk.Views(w.off+off, int(min(int64(n), w.size-off)))
+}
+
+// withViews returns r as a viewWindow when it is a window over a disk
+// that shows views, else r itself.
+func withViews(r io.ReaderAt, size int64) io.ReaderAt {
+	sr, ok := r.(*io.SectionReader)
+	if !ok {
+		return r
+	}
+	disk, off, n := sr.Outer()
+	vw, ok := disk.(bitlocker.Viewer)
+	if !ok || n != size {
+		return r
+	}
+	return viewWindow{SectionReader: sr, disk: vw, off: off, size: n}
 }
 
 // isBitLockerHeader reports whether sector 0 of a disk is a BitLocker
