@@ -168,6 +168,10 @@ func (f *file) ReadAt(p []byte, off int64) (int, error) {
 		if cl != nil {
 			var err error
 			t0 := time.Now()
+			// Blocks of a call fill in order: waiting for the last
+			// one of this read first wakes the reader once per read,
+			// not once per block.
+			<-cl.dones[min(last, cl.first+cl.n-1)-cl.first]
 			b, err = cl.wait(i)
 			if t := trace(); t != nil && time.Since(t0) > 50*time.Microsecond {
 				t.event("wait", t0, time.Now(), f.id, i*BlockSize, BlockSize, "")

@@ -65,6 +65,11 @@ type source struct {
 	listed map[string][]catalog.FileInfo // by folder key, from ReadDir
 	stated map[string]statResult         // by key, from Stat
 	pages  sync.Map                      // keys of page blobs
+	warmed map[string]bool               // keys whose first bytes were asked for ahead
+	// warmFiles holds the opens warm made, by key: the next Open of the
+	// key returns it.
+	warmFiles map[string]*file
+	listing   map[string]chan struct{} // folders being listed, closed when done
 }
 
 type statResult struct {
@@ -73,7 +78,8 @@ type statResult struct {
 }
 
 func newSource(name string, b backend, opt Options) *source {
-	return &source{name: name, b: b, opt: opt, listed: map[string][]catalog.FileInfo{}, stated: map[string]statResult{}}
+	return &source{name: name, b: b, opt: opt, listed: map[string][]catalog.FileInfo{}, stated: map[string]statResult{},
+		warmed: map[string]bool{}, warmFiles: map[string]*file{}, listing: map[string]chan struct{}{}}
 }
 
 func (s *source) String() string { return s.name }
@@ -233,11 +239,31 @@ func (s *source) stat(key string) (catalog.FileInfo, error) {
 
 func (s *source) list(key string) ([]catalog.FileInfo, error) {
 	s.mu.Lock()
-	ents, ok := s.listed[key]
-	s.mu.Unlock()
-	if ok {
-		return ents, nil
+	for {
+		ents, ok := s.listed[key]
+		if ok {
+			s.mu.Unlock()
+			return ents, nil
+		}
+		// One listing of a folder at a time (warm lists ahead of the
+		// catalog, which asks for the same folder).
+		busy, ok := s.listing[key]
+		if !ok {
+			break
+		}
+		s.mu.Unlock()
+		<-busy
+		s.mu.Lock()
 	}
+	busy := make(chan struct{})
+	s.listing[key] = busy
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.listing, key)
+		s.mu.Unlock()
+		close(busy)
+	}()
 	prefix := key
 	if prefix != "" {
 		prefix += "/"
@@ -251,7 +277,7 @@ func (s *source) list(key string) ([]catalog.FileInfo, error) {
 	if err != nil {
 		return nil, err
 	}
-	ents = make([]catalog.FileInfo, 0, len(objs))
+	ents := make([]catalog.FileInfo, 0, len(objs))
 	for _, o := range objs {
 		if o.key == "" || o.key == key {
 			continue // a folder marker object
@@ -287,7 +313,91 @@ func (s *source) Open(name string) (catalog.File, error) {
 		return nil, fmt.Errorf("%s: %w (it is %s)", fi.Name, catalog.ErrNotFile, fi.Kind)
 	}
 	key, _ := s.key(fi.Name)
-	return newFile(s, key, fi), nil
+	s.mu.Lock()
+	f := s.warmFiles[key]
+	delete(s.warmFiles, key)
+	s.mu.Unlock()
+	if f == nil || f.fi.ID != fi.ID {
+		f = newFile(s, key, fi)
+	}
+	s.warm(key)
+	return f, nil
+}
+
+// Opening a chain reads each layer's first megabytes (headers, region
+// tables, metadata, BAT), one layer after the other: a child's parent is
+// known only once its metadata is read. So when a disk file of a listed
+// folder is opened, the first bytes of the other disk files of the folder
+// are asked for at once, in parallel, when there are few of them (a VM's
+// chain; a folder of many disks is left alone): their opens then find
+// them in the cache. Each warmed file is what the next Open of its name
+// returns (later opens have caches of their own, as every open does: a
+// block cached by one open is never served to another).
+const (
+	warmMaxDisks = 16
+	warmBytes    = firstRead
+)
+
+// warm asks for the first bytes of key's sibling disk files, listing
+// their folder first (in the background) when it was not yet: the
+// catalog's parent search lists it anyway.
+func (s *source) warm(key string) {
+	if !s.b.canList() {
+		return
+	}
+	dir := path.Dir(key)
+	if dir == "." {
+		dir = ""
+	}
+	s.mu.Lock()
+	_, listed := s.listed[dir]
+	s.warmed[key] = true
+	s.mu.Unlock()
+	if !listed {
+		go func() {
+			if _, err := s.list(dir); err == nil {
+				s.warmSiblings(dir)
+			}
+		}()
+		return
+	}
+	s.warmSiblings(dir)
+}
+
+func (s *source) warmSiblings(dir string) {
+	s.mu.Lock()
+	var disks, todo []catalog.FileInfo
+	for _, e := range s.listed[dir] {
+		if e.Usable && isDiskName(e.Name) {
+			disks = append(disks, e)
+		}
+	}
+	if len(disks) <= warmMaxDisks {
+		for _, e := range disks {
+			if k, err := s.key(e.Name); err == nil && !s.warmed[k] {
+				s.warmed[k] = true
+				todo = append(todo, e)
+			}
+		}
+	}
+	s.mu.Unlock()
+	for _, e := range todo {
+		k, _ := s.key(e.Name)
+		f := newFile(s, k, e)
+		s.mu.Lock()
+		s.warmFiles[k] = f
+		s.mu.Unlock()
+		f.prefetch(0, warmBytes)
+	}
+}
+
+// isDiskName tells the names of VHDX and VHD files.
+func isDiskName(name string) bool {
+	switch strings.ToLower(path.Ext(name)) {
+	case ".vhdx", ".avhdx", ".vhd", ".avhd":
+		return true
+	}
+	return false
 }
 
 func (s *source) Abs(name string) (string, error) {
