@@ -96,56 +96,79 @@ func (bb *blockBuf) release() {
 // blocks become readable one by one as the body arrives (dones[k] closes
 // when block first+k is filled, or when the call failed before it), so a
 // large request delays its first block no more than a small one would.
+// A block's memory is taken from the pool as its bytes arrive: when the
+// store is slower than the reader, the blocks in flight are few.
 type call struct {
 	first, n int64
 	size     int64 // bytes of all its blocks
-	bufs     []*blockBuf
 	dones    []chan struct{}
 	filled   atomic.Int64 // blocks filled, in order
 	err      error        // set before the first unfilled block's done closes
 	ahead    bool         // a read-ahead, not a read waiting for it
-	// used[k] is set when a reader read block first+k to its end before
-	// the call finished.
+	// used[k] is set when a reader read block first+k before the call
+	// finished.
 	used []atomic.Bool
 	// onFill, when set, is called with each block before its readers
 	// wake (the disk cache keeps it: a process that exits once it has
 	// read still leaves it there).
 	onFill func(i int64)
+
+	// bufs[k] is set by the goroutine filling the call, before block k
+	// is published; readers look at it once it is. pins[k] counts the
+	// readers waiting for block k: publishing gives each a reference.
+	mu   sync.Mutex
+	bufs []*blockBuf
+	pins []int32
 }
 
-// block returns block i's bytes.
+// blockLen is the size of block first+k.
+func (cl *call) blockLen(k int64) int64 { return min(BlockSize, cl.size-k*BlockSize) }
+
+// block returns block i's bytes (filled, or being filled by the caller).
 func (cl *call) block(i int64) []byte { return cl.bufs[i-cl.first].b }
 
-// wait returns block i's bytes once the request has them. The caller
-// holds a reference to the block's buffer (lookup took it) and releases
-// it when done with the bytes.
-func (cl *call) wait(i int64) ([]byte, error) {
+// wait returns block i's buffer once the request has filled it, with the
+// reference publish gave the reader (lookup pinned it), or the call's
+// error.
+func (cl *call) wait(i int64) (*blockBuf, error) {
 	k := i - cl.first
 	<-cl.dones[k]
 	if cl.filled.Load() <= k {
 		return nil, cl.err
 	}
-	return cl.bufs[k].b, nil
+	return cl.bufs[k], nil
 }
 
 // publish marks the blocks wholly within the first got bytes of the
 // call's data as filled.
 func (cl *call) publish(got int64) {
 	for k := cl.filled.Load(); k < cl.n && ((k+1)*BlockSize <= got || got == cl.size); k++ {
+		cl.dst(k*BlockSize, k*BlockSize) // a block of zero bytes read still has memory
 		if cl.onFill != nil {
 			cl.onFill(cl.first + k)
 		}
+		cl.mu.Lock()
+		cl.bufs[k].refs.Add(cl.pins[k])
 		cl.filled.Store(k + 1)
+		cl.mu.Unlock()
 		close(cl.dones[k])
 	}
 }
 
 // dst returns the part of the call's memory at byte pos (from the call's
-// start) up to the end of its block or end, whichever comes first.
+// start) up to the end of its block or end, whichever comes first, taking
+// the block's memory from the pool if it has none yet. Only the goroutine
+// filling the call uses it.
 func (cl *call) dst(pos, end int64) []byte {
 	k := pos / BlockSize
+	if cl.bufs[k] == nil {
+		bb := getBuf(cl.blockLen(k))
+		cl.mu.Lock()
+		cl.bufs[k] = bb
+		cl.mu.Unlock()
+	}
 	b := cl.bufs[k].b
-	return b[pos-k*BlockSize : min(int64(len(b)), end-k*BlockSize)]
+	return b[pos-k*BlockSize : max(pos-k*BlockSize, min(int64(len(b)), end-k*BlockSize))]
 }
 
 // zero clears the call's bytes [from, to) (a hole of a page blob: the
@@ -181,20 +204,18 @@ func memCache() *blockCache {
 	return memC
 }
 
-// lookup returns block i when it is cached, else the call fetching it,
-// else neither. A block or call returned comes with a reference to the
-// block's buffer, which the caller releases (done).
+// lookup returns block i's buffer when it is cached or already filled,
+// with a reference the caller releases (done), and the call fetching it
+// when one is: a call with no buffer is still filling it, and lookup
+// pinned it for the caller (wait). Neither: the block must be fetched.
 func (c *blockCache) lookup(f *file, i int64) (*blockBuf, *call) {
 	k := blockKey{f.id, i}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if e, ok := c.m[k]; ok {
 		ce := e.Value.(*cacheEntry)
-		if ce.spent { // read again: not spent after all
-			c.spent.Remove(e)
-			c.spentSz -= int64(len(ce.buf.b))
-			ce.spent, ce.ahead = false, false
-			c.m[k] = c.lru.PushFront(ce)
+		if ce.spent {
+			c.spent.MoveToFront(e)
 		} else {
 			c.lru.MoveToFront(e)
 		}
@@ -202,29 +223,34 @@ func (c *blockCache) lookup(f *file, i int64) (*blockBuf, *call) {
 		return ce.buf, nil
 	}
 	cl := c.inflight[k]
-	if cl != nil {
-		cl.bufs[i-cl.first].hold()
+	if cl == nil {
+		return nil, nil
 	}
+	cl.mu.Lock()
+	defer cl.mu.Unlock()
+	if j := i - cl.first; j < cl.filled.Load() {
+		cl.bufs[j].hold()
+		return cl.bufs[j], cl
+	}
+	cl.pins[i-cl.first]++
 	return nil, cl
 }
 
-// done releases a reader's reference to block i of f; end says that the
-// read went to the end of the block, which then is spent if a read-ahead
-// brought it.
-func (c *blockCache) done(f *file, i int64, bb *blockBuf, cl *call, end bool) {
-	if end {
-		if cl != nil && cl.ahead {
-			cl.used[i-cl.first].Store(true)
-		}
-		c.mu.Lock()
-		if e, ok := c.m[blockKey{f.id, i}]; ok {
-			if ce := e.Value.(*cacheEntry); ce.ahead && !ce.spent {
-				c.toSpent(e)
-				c.evict()
-			}
-		}
-		c.mu.Unlock()
+// done releases a reader's reference to block i of f. A block a
+// read-ahead brought is spent once read: a stream does not come back
+// (a block read in pieces finds it in the spent list).
+func (c *blockCache) done(f *file, i int64, bb *blockBuf, cl *call) {
+	if cl != nil && cl.ahead {
+		cl.used[i-cl.first].Store(true)
 	}
+	c.mu.Lock()
+	if e, ok := c.m[blockKey{f.id, i}]; ok {
+		if ce := e.Value.(*cacheEntry); ce.ahead && !ce.spent {
+			c.toSpent(e)
+			c.evict()
+		}
+	}
+	c.mu.Unlock()
 	bb.release()
 }
 
@@ -258,15 +284,15 @@ func (c *blockCache) claim(f *file, from, to int64, ahead bool) []*call {
 			cur = &call{first: i, ahead: ahead}
 			calls = append(calls, cur)
 		}
-		n := min(BlockSize, f.fi.Size-i*BlockSize)
 		cur.n++
-		cur.size += n
-		cur.bufs = append(cur.bufs, getBuf(n))
+		cur.size += min(BlockSize, f.fi.Size-i*BlockSize)
 		cur.dones = append(cur.dones, make(chan struct{}))
 		c.inflight[k] = cur
 	}
 	for _, cl := range calls {
 		cl.used = make([]atomic.Bool, cl.n)
+		cl.bufs = make([]*blockBuf, cl.n)
+		cl.pins = make([]int32, cl.n)
 	}
 	return calls
 }
@@ -281,7 +307,9 @@ func (c *blockCache) finish(f *file, cl *call) {
 		delete(c.inflight, k)
 		bb := cl.bufs[i-cl.first]
 		if i-cl.first >= filled {
-			bb.release()
+			if bb != nil { // filled in part
+				bb.release()
+			}
 			continue
 		}
 		ce := &cacheEntry{key: k, buf: bb, ahead: cl.ahead}

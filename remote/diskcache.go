@@ -58,8 +58,8 @@ func (d *diskBlocks) path(f *file, i int64) string {
 // getRun fills the blocks of cl from the cache when it holds every one
 // of them, and says whether it did.
 func (d *diskBlocks) getRun(f *file, cl *call) bool {
-	for k, bb := range cl.bufs {
-		if !d.get(f, cl.first+int64(k), bb.b) {
+	for k := int64(0); k < cl.n; k++ {
+		if !d.get(f, cl.first+k, cl.dst(k*BlockSize, (k+1)*BlockSize)) {
 			return false
 		}
 	}

@@ -164,30 +164,26 @@ func (f *file) ReadAt(p []byte, off int64) (int, error) {
 			claimed = true
 			continue
 		}
-		var b []byte
-		if cl != nil {
-			var err error
+		if bb == nil {
 			t0 := time.Now()
 			// Blocks of a call fill in order: waiting for the last
 			// one of this read first wakes the reader once per read,
 			// not once per block.
 			<-cl.dones[min(last, cl.first+cl.n-1)-cl.first]
-			b, err = cl.wait(i)
+			var err error
+			bb, err = cl.wait(i)
 			if t := trace(); t != nil && time.Since(t0) > 50*time.Microsecond {
 				t.event("wait", t0, time.Now(), f.id, i*BlockSize, BlockSize, "")
 			}
-			bb = cl.bufs[i-cl.first]
 			if err != nil {
-				bb.release()
 				return n, err
 			}
-		} else {
-			b = bb.b
 		}
+		b := bb.b
 		start := max(off, i*BlockSize)
 		end := min(off+want, i*BlockSize+int64(len(b)))
 		n += copy(p[start-off:end-off], b[start-i*BlockSize:end-i*BlockSize])
-		c.done(f, i, bb, cl, end == i*BlockSize+int64(len(b)))
+		c.done(f, i, bb, cl)
 		i++
 	}
 	if int64(n) < int64(len(p)) {
