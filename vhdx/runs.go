@@ -42,14 +42,9 @@ func (c *Chain) buildRuns(u int64) (runList, error) {
 	m := c.mixed[ref.value()]
 	unitLen := min(int64(1)<<c.unitShift, c.size-u<<c.unitShift)
 	partial := m.stack[:len(m.stack)-1]
-	bitmaps := make([][]byte, len(partial))
-	for i, lb := range partial {
-		d := c.Layers[lb.layer]
-		bm, err := d.SectorBitmap(lb.block)
-		if err != nil {
-			return nil, fmt.Errorf("%s: sector bitmap of block %d: %w", d.Name, lb.block, err)
-		}
-		bitmaps[i] = bm
+	bitmaps, err := c.bitmaps(partial)
+	if err != nil {
+		return nil, err
 	}
 	last := m.stack[len(m.stack)-1]
 	var rl runList
@@ -74,6 +69,51 @@ func (c *Chain) buildRuns(u int64) (runList, error) {
 	}
 	rl[len(rl)-1].end = unitLen
 	return rl, nil
+}
+
+// bitmaps reads the sector bitmaps of a unit's partial layers. Layers
+// read over a network (a remote object: a prefetcher) are read in
+// parallel: each first read of a layer's bitmap is a request, and a chain
+// of remote layers would otherwise wait for them one after the other.
+func (c *Chain) bitmaps(partial []layerBlock) ([][]byte, error) {
+	out := make([][]byte, len(partial))
+	errs := make([]error, len(partial))
+	read := func(i int) {
+		lb := partial[i]
+		d := c.Layers[lb.layer]
+		bm, err := d.SectorBitmap(lb.block)
+		if err != nil {
+			err = fmt.Errorf("%s: sector bitmap of block %d: %w", d.Name, lb.block, err)
+		}
+		out[i], errs[i] = bm, err
+	}
+	remote := 0
+	for _, lb := range partial {
+		if c.Layers[lb.layer].hint != nil {
+			remote++
+		}
+	}
+	if remote < 2 {
+		for i := range partial {
+			read(i)
+		}
+	} else {
+		var wg sync.WaitGroup
+		for i := range partial {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				read(i)
+			}()
+		}
+		wg.Wait()
+	}
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
 // runFor says who owns the sector at x: partial layer owner, or the
