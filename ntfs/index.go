@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+	"slices"
 )
 
 // maxIndexDepth bounds the height of a directory B+ tree. Real trees are a
@@ -138,13 +139,10 @@ func (ix *dirIndex) node(vcn uint64) ([]indexEntry, error) {
 
 // readNode reads and decodes the INDX record at vcn.
 func (ix *dirIndex) readNode(vcn uint64) ([]indexEntry, error) {
-	if ix.alloc == nil {
-		return nil, formatErr(-1, "directory record %d points to index VCN %d but has no $INDEX_ALLOCATION", ix.rec, vcn)
+	pos, err := ix.nodePos(vcn)
+	if err != nil {
+		return nil, err
 	}
-	if vcn > uint64(ix.alloc.size/ix.vcnSize) {
-		return nil, kindErr(ErrRange, -1, "directory record %d: index VCN %d past its allocation", ix.rec, vcn)
-	}
-	pos := int64(vcn) * ix.vcnSize
 	b := make([]byte, ix.recSize)
 	if _, err := ix.alloc.ReadAt(b, pos); err != nil {
 		if err == io.EOF {
@@ -152,6 +150,23 @@ func (ix *dirIndex) readNode(vcn uint64) ([]indexEntry, error) {
 		}
 		return nil, fmt.Errorf("directory record %d: %w", ix.rec, err)
 	}
+	return ix.decodeNode(b, vcn, pos)
+}
+
+// nodePos is the byte offset of the INDX record at vcn in the allocation.
+func (ix *dirIndex) nodePos(vcn uint64) (int64, error) {
+	if ix.alloc == nil {
+		return 0, formatErr(-1, "directory record %d points to index VCN %d but has no $INDEX_ALLOCATION", ix.rec, vcn)
+	}
+	if vcn > uint64(ix.alloc.size/ix.vcnSize) {
+		return 0, kindErr(ErrRange, -1, "directory record %d: index VCN %d past its allocation", ix.rec, vcn)
+	}
+	return int64(vcn) * ix.vcnSize, nil
+}
+
+// decodeNode checks and decodes the INDX record b read from pos, the
+// record at vcn. It fixes b up in place and keeps slices of it.
+func (ix *dirIndex) decodeNode(b []byte, vcn uint64, pos int64) ([]indexEntry, error) {
 	off := ix.alloc.volOffset(pos)
 	if string(b[:4]) != "INDX" {
 		return nil, formatErr(off, "directory record %d: index record at VCN %d has signature %q", ix.rec, vcn, b[:4])
@@ -165,8 +180,65 @@ func (ix *dirIndex) readNode(vcn uint64) ([]indexEntry, error) {
 	return parseNode(b, 0x18, off)
 }
 
+// Reading a whole index at once. A listing visits every node of the
+// B+ tree, in key order, which is not their order on disk: read one by
+// one, a folder of 100,000 names costs thousands of requests. So a walk
+// of an index whose allocation is more than a few records and at most
+// maxBulkIndex bytes reads it whole, in bulkIndexPiece requests, and
+// decodes the nodes from that copy.
+const (
+	maxBulkIndex   = 16 << 20
+	bulkIndexPiece = 1 << 20
+	minBulkNodes   = 4
+)
+
+// readAll returns the whole allocation when the walk should read it at
+// once, else nil (small, too large, or unreadable: nodes are then read
+// one by one, and their errors reported as such).
+func (ix *dirIndex) readAll() []byte {
+	if ix.alloc == nil || ix.alloc.size < minBulkNodes*ix.recSize || ix.alloc.size > maxBulkIndex {
+		return nil
+	}
+	all := make([]byte, ix.alloc.size)
+	for off := int64(0); off < int64(len(all)); off += bulkIndexPiece {
+		piece := all[off:min(off+bulkIndexPiece, int64(len(all)))]
+		if _, err := ix.alloc.ReadAt(piece, off); err != nil && err != io.EOF {
+			return nil
+		}
+	}
+	return all
+}
+
+// nodeFrom is node, decoding a node missing from the cache out of all
+// (the allocation as readAll read it).
+func (ix *dirIndex) nodeFrom(all []byte, vcn uint64) ([]indexEntry, error) {
+	key := indexKey{ix.rec, vcn}
+	if es, ok := ix.v.indexes.get(key); ok {
+		return es, nil
+	}
+	pos, err := ix.nodePos(vcn)
+	if err != nil {
+		return nil, err
+	}
+	if pos+ix.recSize > int64(len(all)) {
+		return nil, fmt.Errorf("directory record %d: %w", ix.rec, kindErr(ErrRange, -1, "index record at VCN %d is truncated", vcn))
+	}
+	// A copy: the cached entries keep slices of it, and must not keep
+	// the whole allocation in memory.
+	b := slices.Clone(all[pos : pos+ix.recSize])
+	es, err := ix.decodeNode(b, vcn, pos)
+	if err == nil {
+		ix.v.indexes.put(key, es)
+	}
+	return es, err
+}
+
 // walk calls fn for every entry of the index in collation order.
 func (ix *dirIndex) walk(fn func(e *indexEntry) error) error {
+	get := ix.node
+	if all := ix.readAll(); all != nil {
+		get = func(vcn uint64) ([]indexEntry, error) { return ix.nodeFrom(all, vcn) }
+	}
 	visited := map[uint64]bool{}
 	var rec func(entries []indexEntry, depth int) error
 	rec = func(entries []indexEntry, depth int) error {
@@ -180,7 +252,7 @@ func (ix *dirIndex) walk(fn func(e *indexEntry) error) error {
 					return kindErr(ErrLoop, e.Off, "directory record %d: index VCN %d reached twice", ix.rec, e.Sub)
 				}
 				visited[e.Sub] = true
-				child, err := ix.node(e.Sub)
+				child, err := get(e.Sub)
 				if err != nil {
 					return err
 				}
