@@ -57,10 +57,14 @@ func (c *lru[K, V]) put(k K, v V) {
 	}
 }
 
-// nodeCache keeps decoded MFT records by record number.
-type nodeCache = lru[uint64, *node]
+// nodeCache keeps decoded MFT records by record number: two generations
+// of max/2 (a walk looks up every entry once or twice, and a cache that
+// keeps no order costs it less).
+type nodeCache = genCache[uint64, *node]
 
-func newNodeCache(max int) *nodeCache { return newLRU[uint64, *node](max) }
+func newNodeCache(max int) *nodeCache {
+	return newGenCache[uint64, *node](max/2, func(*node) int { return 1 })
+}
 
 // indexKey names one INDX record: the directory's MFT record and the VCN.
 type indexKey struct{ rec, vcn uint64 }

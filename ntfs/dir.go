@@ -14,7 +14,7 @@ import (
 type dirEntry struct {
 	v    *Volume
 	name string
-	key  *fileNameKey
+	key  fileNameKey
 	ref  Ref
 	typ  fs.FileMode
 	// orig is the name as stored when the entry is listed under another
@@ -131,7 +131,7 @@ func (v *Volume) list(n *node) (*listing, error) {
 		}
 		k.Raw = nil // the INDX record it points into need not stay in memory
 		d := &dirEntry{v: v, name: k.Name, key: k, ref: e.Ref}
-		d.typ = v.entryType(k, e.Ref)
+		d.typ = v.entryType(&d.key, e.Ref)
 		ents = append(ents, d)
 		return nil
 	})
@@ -201,7 +201,7 @@ func (v *Volume) lookupRenamed(dir *node, name string) (*node, *fileNameKey, err
 		return nil, nil, fs.ErrNotExist
 	}
 	child, err := v.entryNode(d.ref, -1, d.orig, l)
-	return child, d.key, err
+	return child, &d.key, err
 }
 
 // validName rejects names io/fs cannot carry ("/", "", ".", "..", NUL).

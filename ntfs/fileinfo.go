@@ -149,12 +149,12 @@ func fileNameRaw(b []byte, off int64) ([]byte, error) {
 }
 
 // decodeFileName decodes a $FILE_NAME value b found at volume offset off.
-func decodeFileName(b []byte, off int64) (*fileNameKey, error) {
+func decodeFileName(b []byte, off int64) (fileNameKey, error) {
 	raw, err := fileNameRaw(b, off)
 	if err != nil {
-		return nil, err
+		return fileNameKey{}, err
 	}
-	k := &fileNameKey{
+	k := fileNameKey{
 		Size:  int64(binary.LittleEndian.Uint64(b[0x30:])),
 		Flags: Attributes(binary.LittleEndian.Uint32(b[0x38:])),
 		Tag:   binary.LittleEndian.Uint32(b[0x3C:]),

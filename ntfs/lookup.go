@@ -113,7 +113,7 @@ func (v *Volume) lookupName(dir *node, name string, fold bool) (*node, *fileName
 				stored = d.orig
 			}
 			child, err := v.entryNode(d.ref, -1, stored, l)
-			return child, d.key, err
+			return child, &d.key, err
 		}
 	}
 	ix, err := dir.index()
@@ -145,7 +145,7 @@ func (v *Volume) lookupName(dir *node, name string, fold bool) (*node, *fileName
 		return v.lookupRenamed(dir, name)
 	}
 	child, err := v.entryNode(e.Ref, e.Off, k.Name, v.cachedListing(dir))
-	return child, k, err
+	return child, &k, err
 }
 
 // entryNode reads the record a directory entry names (found at volume

@@ -3,6 +3,7 @@ package ntfs
 import (
 	"encoding/binary"
 	"fmt"
+	"strconv"
 )
 
 // Record header flags.
@@ -22,7 +23,9 @@ type Ref struct {
 func refFrom(v uint64) Ref { return Ref{Record: v & (1<<48 - 1), Seq: uint16(v >> 48)} }
 
 // String prints the reference as record-sequence, like sleuthkit.
-func (r Ref) String() string { return fmt.Sprintf("%d-%d", r.Record, r.Seq) }
+func (r Ref) String() string {
+	return strconv.FormatUint(r.Record, 10) + "-" + strconv.FormatUint(uint64(r.Seq), 10)
+}
 
 // mftRecord is one decoded MFT record (base or extension).
 type mftRecord struct {

@@ -59,7 +59,16 @@ func decodeRuns(b []byte, startVCN, span, clusters uint64, off int64) ([]run, er
 // checkOverlap rejects runs that map the same cluster twice: a cross-linked
 // runlist is corrupt, and in $MFT it could make records alias each other.
 func checkOverlap(runs []run, off int64) error {
-	var real []run
+	n := 0
+	for _, r := range runs {
+		if !r.Sparse {
+			n++
+		}
+	}
+	if n < 2 {
+		return nil // most files: one run, nothing to sort
+	}
+	real := make([]run, 0, n)
 	for _, r := range runs {
 		if !r.Sparse {
 			real = append(real, r)
@@ -99,14 +108,20 @@ func leInt(b []byte) int64 {
 // mergeRuns joins the runs of the pieces of one attribute, in VCN order,
 // checking that each piece starts where the previous one ended.
 func mergeRuns(pieces []*attribute) ([]run, uint64, error) {
-	sort.Slice(pieces, func(i, j int) bool { return pieces[i].StartVCN < pieces[j].StartVCN })
+	if len(pieces) > 1 {
+		sort.Slice(pieces, func(i, j int) bool { return pieces[i].StartVCN < pieces[j].StartVCN })
+	}
 	var runs []run
 	var next uint64
 	for _, p := range pieces {
 		if p.StartVCN != next {
 			return nil, 0, formatErr(p.Off+0x10, "attribute piece starts at VCN %d, expected %d", p.StartVCN, next)
 		}
-		runs = append(runs, p.Runs...)
+		if len(pieces) == 1 {
+			runs = p.Runs // one piece (most files): its runs, shared, never changed
+		} else {
+			runs = append(runs, p.Runs...)
+		}
 		next = p.LastVCN + 1
 	}
 	if err := checkOverlap(runs, pieces[0].Off); err != nil {
