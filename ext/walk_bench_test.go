@@ -1,0 +1,213 @@
+//go:build linux
+
+package ext
+
+import (
+	"io"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/ckptfs/ckptfs/internal/testutil"
+)
+
+// Walk benchmarks: what a cold walk through the mount asks of the reader,
+// with what reaches the volume's file counted (reads, bytes, and the
+// distinct 4 KiB pages touched).
+
+// countingReader counts the reads that reach r.
+type countingReader struct {
+	r            io.ReaderAt
+	reads, bytes atomic.Int64
+
+	mu    sync.Mutex
+	pages map[int64]struct{}
+}
+
+func newCountingReader(r io.ReaderAt) *countingReader {
+	return &countingReader{r: r, pages: map[int64]struct{}{}}
+}
+
+func (c *countingReader) ReadAt(p []byte, off int64) (int, error) {
+	c.reads.Add(1)
+	c.bytes.Add(int64(len(p)))
+	c.mu.Lock()
+	for pg := off >> 12; pg<<12 < off+int64(len(p)); pg++ {
+		c.pages[pg] = struct{}{}
+	}
+	c.mu.Unlock()
+	return c.r.ReadAt(p, off)
+}
+
+func (c *countingReader) report(b *testing.B) {
+	n := float64(b.N)
+	b.ReportMetric(float64(c.reads.Load())/n, "reads/op")
+	b.ReportMetric(float64(c.bytes.Load())/n/(1<<20), "MB-read/op")
+	b.ReportMetric(float64(len(c.pages))*4096/(1<<20), "MB-pages")
+}
+
+// walkHow says what a benchmark walk does with each entry.
+type walkHow int
+
+const (
+	walkNames  walkHow = iota // list only: find through plain READDIR
+	walkLookup                // and describe every entry (READDIRPLUS, ls -l)
+	walkHash                  // and read every file
+)
+
+// fuseWalk walks the directory at p (described by dir) as the mount does:
+// the listing by path, each entry described by LookupIn from its
+// directory, each file opened from its FileInfo and read in 128 KiB
+// requests. It returns the entries and files seen.
+func fuseWalk(v *FS, p string, dir fs.FileInfo, how walkHow, buf []byte) (ents, files int, err error) {
+	list, err := v.ReadDir(p)
+	if err != nil {
+		return 0, 0, err
+	}
+	for _, e := range list {
+		ents++
+		var fi fs.FileInfo
+		if how >= walkLookup || e.IsDir() {
+			if fi, err = v.LookupIn(dir, e.Name()); err != nil {
+				return ents, files, err
+			}
+		}
+		if e.IsDir() {
+			n, f, err := fuseWalk(v, path.Join(p, e.Name()), fi, how, buf)
+			ents, files = ents+n, files+f
+			if err != nil {
+				return ents, files, err
+			}
+			continue
+		}
+		if how < walkHash || !e.Type().IsRegular() {
+			continue
+		}
+		files++
+		f, err := v.OpenInfo(path.Join(p, e.Name()), fi)
+		if err != nil {
+			return ents, files, err
+		}
+		ra := f.(io.ReaderAt)
+		for off := int64(0); off < fi.Size(); off += int64(len(buf)) {
+			if _, err := ra.ReadAt(buf, off); err != nil && err != io.EOF {
+				return ents, files, err
+			}
+		}
+	}
+	return ents, files, nil
+}
+
+// BenchmarkTreeWalk walks the 50,000-file tree from a freshly opened FS
+// each time (the reader's caches cold, the host's page cache not): names
+// only (folders described, as a walk's LOOKUPs do), every entry
+// described, every file read.
+func BenchmarkTreeWalk(b *testing.B) {
+	f := treeImage(b)
+	st, err := f.Stat()
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, c := range []struct {
+		name string
+		how  walkHow
+	}{{"names", walkNames}, {"lookup", walkLookup}, {"hash", walkHash}} {
+		b.Run(c.name, func(b *testing.B) {
+			cr := newCountingReader(f)
+			buf := make([]byte, 128<<10)
+			b.ReportAllocs()
+			var ents, files int
+			for i := 0; i < b.N; i++ {
+				v, err := NewFS(cr, st.Size())
+				if err != nil {
+					b.Fatal(err)
+				}
+				root, err := v.Stat(".")
+				if err != nil {
+					b.Fatal(err)
+				}
+				if ents, files, err = fuseWalk(v, ".", root, c.how, buf); err != nil {
+					b.Fatal(err)
+				}
+			}
+			if ents != 51021 || c.how == walkHash && files != 50000 {
+				b.Fatalf("%d entries, %d files", ents, files)
+			}
+			cr.report(b)
+			b.ReportMetric(float64(ents*b.N)/b.Elapsed().Seconds(), "entries/s")
+		})
+	}
+}
+
+// bigImage returns the volume of the ext4 `ls -l` benchmark
+// (testdata/perf/bigdir-ext4.sh: 100,000 empty files in big/, written
+// through the kernel, so root only).
+func bigImage(b *testing.B) *os.File {
+	b.Helper()
+	if os.Geteuid() != 0 {
+		testutil.Unavailable(b, "bigdir-ext4.sh writes through a loop mount: root only")
+	}
+	testutil.NeedTool(b, "mkfs.ext4")
+	unlock := testutil.LockFixtures(b)
+	out := testutil.OutDir("perf")
+	script := filepath.Join(testutil.RepoRoot(), "testdata", "perf", "bigdir-ext4.sh")
+	if o, err := exec.Command("bash", script, out).CombinedOutput(); err != nil {
+		unlock()
+		b.Fatalf("bigdir-ext4.sh: %v\n%s", err, o)
+	}
+	unlock()
+	f, err := os.Open(filepath.Join(out, "big-ext4.img"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { f.Close() })
+	return f
+}
+
+// BenchmarkBigDirLookup is `ls -l` of the 100,000-entry folder from a
+// freshly opened FS: the listing, then every entry described from the
+// folder's FileInfo, and its extended attributes read (ls asks for two).
+func BenchmarkBigDirLookup(b *testing.B) {
+	f := bigImage(b)
+	st, err := f.Stat()
+	if err != nil {
+		b.Fatal(err)
+	}
+	cr := newCountingReader(f)
+	b.ReportAllocs()
+	var n int
+	for i := 0; i < b.N; i++ {
+		v, err := NewFS(cr, st.Size())
+		if err != nil {
+			b.Fatal(err)
+		}
+		dir, err := v.Stat("big")
+		if err != nil {
+			b.Fatal(err)
+		}
+		ents, err := v.ReadDir("big")
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, e := range ents {
+			fi, err := v.LookupIn(dir, e.Name())
+			if err != nil {
+				b.Fatal(err)
+			}
+			if _, err := fi.Sys().(*FileInfo).Xattrs(); err != nil {
+				b.Fatal(err)
+			}
+		}
+		n = len(ents)
+	}
+	if n != 100000 {
+		b.Fatalf("%d entries", n)
+	}
+	cr.report(b)
+	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "entries/s")
+}
