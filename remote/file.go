@@ -237,6 +237,14 @@ const minStream = 256 << 10
 // should ask for data (Options.ReadAhead).
 func (f *file) ReadAheadWindow() int64 { return f.s.opt.ReadAhead }
 
+// PrefetchGap is how far apart two runs of this object a disk chain
+// may join into one read-ahead request: reading up to a megabyte more
+// costs about what one more request does (the store's work and ours per
+// request, on loopback; more bytes than that over a real network).
+func (f *file) PrefetchGap() int64 { return hintGap }
+
+const hintGap = 1 << 20
+
 // Prefetch asks for the blocks of a byte range in the background: the
 // disk chain's read-ahead calls it with the ranges a reader will want.
 // At most InFlight of an object's read-ahead requests run at once; the

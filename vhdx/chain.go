@@ -114,6 +114,9 @@ func NewChain(layers []*Disk, opt ChainOptions) (*Chain, error) {
 		if w, ok := d.hint.(windowed); ok {
 			c.ra.window = max(c.ra.window, w.ReadAheadWindow())
 		}
+		if g, ok := d.hint.(gapped); ok {
+			c.ra.gap = max(c.ra.gap, g.PrefetchGap())
+		}
 	}
 	unit := layers[0].BlockSize
 	for _, d := range layers {

@@ -65,7 +65,11 @@ func (s *stream) continues(off, n int64) bool {
 type readAhead struct {
 	// window replaces readAheadWindow when larger: a remote layer, whose
 	// requests take longer than a disk's, asks for more (windowed).
-	window  int64
+	window int64
+	// gap replaces prefetchGap when larger: a remote layer, where a
+	// request costs more than reading a stretch of bytes, joins runs
+	// further apart into one hint.
+	gap     int64
 	mu      sync.Mutex
 	streams [streamSlots]stream
 	tick    uint64
@@ -183,7 +187,7 @@ func (c *Chain) hints(from, to int64, out []hint) []hint {
 		ref := unitRef(c.units.get(u))
 		switch ref.kind() {
 		case unitData:
-			out = addHint(out, ref.layer(), ref.value()<<9+within, n)
+			out = addHint(out, ref.layer(), ref.value()<<9+within, n, c.ra.gap)
 		case unitMixed:
 			runs, err := c.runsOf(u)
 			if err != nil {
@@ -195,7 +199,7 @@ func (c *Chain) hints(from, to int64, out []hint) []hint {
 				}
 				if r.kind == unitData {
 					s, e := max(r.start, within), min(r.end, within+n)
-					out = addHint(out, r.layer, r.fileOff+(s-r.start), e-s)
+					out = addHint(out, r.layer, r.fileOff+(s-r.start), e-s, c.ra.gap)
 				}
 			}
 		}
@@ -206,10 +210,10 @@ func (c *Chain) hints(from, to int64, out []hint) []hint {
 
 // addHint joins [off, off+n) of layer to that layer's latest hint when
 // the gap is small, else appends a new hint.
-func addHint(hs []hint, layer int, off, n int64) []hint {
+func addHint(hs []hint, layer int, off, n, gap int64) []hint {
 	for i := len(hs) - 1; i >= 0; i-- {
 		if h := &hs[i]; h.layer == layer {
-			if off >= h.end && off-h.end <= prefetchGap {
+			if off >= h.end && off-h.end <= max(gap, prefetchGap) {
 				h.end = off + n
 				return hs
 			}
@@ -223,6 +227,13 @@ func addHint(hs []hint, layer int, off, n int64) []hint {
 // will want it, as a remote object does with ranged requests in flight.
 type prefetcher interface {
 	Prefetch(off, n int64)
+}
+
+// gapped is a prefetcher that would rather read a gap of up to
+// PrefetchGap bytes between two runs of a layer than send a request for
+// each.
+type gapped interface {
+	PrefetchGap() int64
 }
 
 // windowed is a prefetcher that wants the chain to read further ahead
