@@ -81,6 +81,9 @@ func (r *Reader) readViews(buf []byte, phys int64) bool {
 // decryptView decrypts src, a view, into dst, and reports false if
 // reading src faulted.
 func (r *Reader) decryptView(dst, src []byte, phys int64) (ok bool) {
+	if !populate(src) {
+		return false
+	}
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer func() {
 		if e := recover(); e != nil {
