@@ -78,12 +78,15 @@ func (r *Reader) readViews(buf []byte, phys int64) bool {
 	return !faulted.Load()
 }
 
-// decryptView decrypts src, a view, into dst, and reports false if
-// reading src faulted.
-func (r *Reader) decryptView(dst, src []byte, phys int64) (ok bool) {
-	if !populate(src) {
-		return false
-	}
+// decryptView decrypts src, a view, into dst, and reports false if its
+// pages cannot all be had.
+func (r *Reader) decryptView(dst, src []byte, phys int64) bool {
+	return populate(src) && r.decryptGuarded(dst, src, phys)
+}
+
+// decryptGuarded decrypts src into dst and reports false if reading src
+// faulted: populate passed, and the file was cut short afterwards.
+func (r *Reader) decryptGuarded(dst, src []byte, phys int64) (ok bool) {
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer func() {
 		if e := recover(); e != nil {

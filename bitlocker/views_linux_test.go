@@ -59,4 +59,12 @@ func TestViewsFault(t *testing.T) {
 	if _, err := r.ReadAt(buf, half); err == nil {
 		t.Fatal("a read past the cut gave no error")
 	}
+	// populate sees the cut; the fault itself comes when the file is cut
+	// between populate and the decryption.
+	if populate(m[half : half+4096]) {
+		t.Error("populate did not see the cut")
+	}
+	if r.decryptGuarded(buf[:4096], m[half:half+4096], half) {
+		t.Error("decrypting a view past the cut did not fault")
+	}
 }
