@@ -84,6 +84,8 @@ FUZZ_TARGETS := \
 	./vss:FuzzStore \
 	./bitlocker:FuzzMetadata \
 	./bitlocker:FuzzStartupKey \
+	./luks:FuzzVolume \
+	./luks:FuzzJSON \
 	./internal/jbd2:FuzzReplay \
 	# end
 

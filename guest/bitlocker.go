@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 
@@ -110,9 +111,10 @@ func (o *Options) bitlockerKeys() ([]bitlocker.Key, error) {
 }
 
 // CheckKeys parses o.Keys and says which one is malformed, if any, without
-// repeating it: "password:TEXT" is a password, 48 digits in groups of six
-// a recovery password (checked by its own rules), anything else the path
-// of a startup key (.BEK) file.
+// repeating it: "password:TEXT" is a password (BitLocker) or passphrase
+// (LUKS), 48 digits in groups of six a recovery password (checked by its
+// own rules), anything else the path of a key file: a BitLocker startup
+// key (.BEK) or a LUKS key file.
 func (o *Options) CheckKeys() error {
 	_, err := o.bitlockerKeys()
 	return err
@@ -124,42 +126,62 @@ var ErrBadKey = bitlocker.ErrBadKey
 func parseKeys(in []string) ([]bitlocker.Key, error) {
 	var out []bitlocker.Key
 	for i, s := range in {
-		k, err := parseKey(s)
+		k, ok, err := parseKey(s)
 		if err != nil {
 			return nil, fmt.Errorf("BitLocker key %d of %d: %w", i+1, len(in), err)
 		}
-		out = append(out, k)
+		if ok {
+			out = append(out, k)
+		}
 	}
 	return out, nil
 }
 
-func parseKey(s string) (bitlocker.Key, error) {
+// parseKey reads one key as BitLocker takes it; ok is false for a file
+// that is not a startup key and not named like one (*.BEK): a LUKS key
+// file, which the LUKS layer reads.
+func parseKey(s string) (k bitlocker.Key, ok bool, err error) {
 	if text, ok := strings.CutPrefix(s, "password:"); ok {
-		return bitlocker.Password(text), nil
+		return bitlocker.Password(text), true, nil
 	}
-	if t := strings.TrimSpace(s); t != "" && strings.Trim(t, "0123456789-") == "" {
-		return bitlocker.RecoveryPassword(t)
+	if isRecoveryPassword(s) {
+		k, err := bitlocker.RecoveryPassword(strings.TrimSpace(s))
+		return k, err == nil, err
 	}
-	b, err := readKeyFile(s)
+	b, err := readKeyFile(s, maxKeyFile)
 	if err != nil {
-		return bitlocker.Key{}, fmt.Errorf("%w: neither password:TEXT, a recovery password, nor a readable startup key (.BEK) file", bitlocker.ErrBadKey)
+		return bitlocker.Key{}, false, fmt.Errorf("%w: neither password:TEXT, a recovery password, nor a readable key file", bitlocker.ErrBadKey)
 	}
-	return bitlocker.StartupKey(b)
+	k, err = bitlocker.StartupKey(b)
+	if err != nil && !strings.EqualFold(filepath.Ext(s), ".bek") {
+		return bitlocker.Key{}, false, nil
+	}
+	return k, err == nil, err
 }
 
-// readKeyFile reads a startup key file, refusing anything far larger than
-// one (a .BEK file is a few hundred bytes).
-func readKeyFile(name string) ([]byte, error) {
+// isRecoveryPassword reports whether a key looks like a BitLocker
+// recovery password (digits and dashes), right or wrong.
+func isRecoveryPassword(s string) bool {
+	t := strings.TrimSpace(s)
+	return t != "" && strings.Trim(t, "0123456789-") == ""
+}
+
+// maxKeyFile is the largest key file read: cryptsetup's default limit for
+// a LUKS key file (a .BEK file is a few hundred bytes).
+const maxKeyFile = 8 << 20
+
+// readKeyFile reads a key file of at most max bytes.
+func readKeyFile(name string, max int64) ([]byte, error) {
 	f, err := os.Open(name)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, 1<<16+1))
+	b, err := io.ReadAll(io.LimitReader(f, max+1))
 	if err != nil {
 		return nil, err
 	}
-	if len(b) > 1<<16 {
+	if int64(len(b)) > max {
 		return nil, errors.New("too large")
 	}
 	return b, nil

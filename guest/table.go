@@ -48,7 +48,7 @@ func readLayout(disk io.ReaderAt, size int64) (layout, error) {
 	if l, ok, err := readGPT(disk, size); err != nil || ok {
 		return l, err
 	}
-	if kind, _ := detectFS(disk, size); kind != "unknown" || isBitLockerHeader(sec0) {
+	if kind, _ := detectFS(disk, size); kind != "unknown" || isBitLockerHeader(sec0) || isLUKSHeader(sec0) {
 		return layout{table: "none"}, nil
 	}
 	if bytes.Equal(sec0[510:512], []byte{0x55, 0xaa}) {

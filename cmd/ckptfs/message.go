@@ -10,7 +10,7 @@ import (
 // program telling errors apart and mean nothing to a user, who is told
 // which command failed already.
 var packagePrefixes = []string{"catalog", "vhdx", "ntfs", "guest", "merge", "export", "diff", "mount", "fs",
-	"ext", "xfs", "btrfs", "bitlocker", "vss", "nbd", "xpress", "lzx"}
+	"ext", "xfs", "btrfs", "bitlocker", "luks", "vss", "nbd", "xpress", "lzx"}
 
 // tidyMessage drops package prefixes at the start of each part of an
 // error chain ("a: catalog: no such checkpoint" reads "a: no such

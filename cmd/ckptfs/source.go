@@ -22,11 +22,12 @@ type sourceOptions struct {
 	ignoreLinkage   bool
 	noConfig        bool
 	ignoreChecksums bool
-	// BitLocker keys (AddKeyFlags): given on the command line, and the
-	// lines of a file. They are never printed; errors name a key by its
-	// place in the list.
-	keys    []string
-	keyFile string
+	// Keys of encrypted volumes, BitLocker and LUKS (AddKeyFlags): given on
+	// the command line (--key, or its older name --bitlocker; two flags
+	// cannot share one slice in pflag), and the lines of files. They are
+	// never printed; errors name a key by its place in the list.
+	keys, moreKeys    []string
+	keyFile, keysFile string
 	// noRecovery: show filesystems without replaying their journals.
 	noRecovery bool
 	guest      *guest.Options
@@ -41,9 +42,11 @@ type sourceOptions struct {
 // AddKeyFlags adds --bitlocker and --bitlocker-keys, for the commands that
 // open guest volumes.
 func (o *sourceOptions) AddKeyFlags(f *pflag.FlagSet) {
-	f.StringArrayVar(&o.keys, "bitlocker", nil, "a key for BitLocker volumes (repeatable): a recovery password, password:TEXT, or a startup key (.BEK) file; prefer --bitlocker-keys, which keeps keys out of shell history and ps")
+	f.StringArrayVar(&o.moreKeys, "key", nil, "a key for encrypted volumes (repeatable), tried on every BitLocker and LUKS volume: password:TEXT (a BitLocker password or a LUKS passphrase), a BitLocker recovery password, or a key file (BitLocker .BEK, LUKS key file); prefer --keys, which keeps keys out of shell history and ps")
+	f.StringVar(&o.keysFile, "keys", "", "a file of keys, one per line (as --key takes them; blank lines and lines starting with # are skipped)")
+	f.StringArrayVar(&o.keys, "bitlocker", nil, "the same as --key")
 	f.BoolVar(&o.noRecovery, "no-recovery", false, "show ext, XFS and btrfs volumes as written back on the disk: a dirty journal or log (a checkpoint of a running guest) is not replayed, as mount -o norecovery")
-	f.StringVar(&o.keyFile, "bitlocker-keys", "", "a file of BitLocker keys, one per line (as --bitlocker takes them; blank lines and lines starting with # are skipped)")
+	f.StringVar(&o.keyFile, "bitlocker-keys", "", "the same as --keys")
 }
 
 // guestOptions returns the options guest volumes are opened with: the
@@ -52,11 +55,14 @@ func (o *sourceOptions) guestOptions() (*guest.Options, error) {
 	if o.guest != nil {
 		return o.guest, nil
 	}
-	keys := append([]string(nil), o.keys...)
-	if o.keyFile != "" {
-		b, err := os.ReadFile(o.keyFile)
+	keys := append(append([]string(nil), o.keys...), o.moreKeys...)
+	for _, kf := range []struct{ flag, name string }{{"--bitlocker-keys", o.keyFile}, {"--keys", o.keysFile}} {
+		if kf.name == "" {
+			continue
+		}
+		b, err := os.ReadFile(kf.name)
 		if err != nil {
-			return nil, fmt.Errorf("--bitlocker-keys: %w", err)
+			return nil, fmt.Errorf("%s: %w", kf.flag, err)
 		}
 		for _, line := range strings.Split(string(b), "\n") {
 			line = strings.TrimRight(line, "\r")

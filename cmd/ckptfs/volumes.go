@@ -190,8 +190,11 @@ func encryptedOf(vols []*guest.Volume) []encryptedJSON {
 // locked (protectors: password, recovery password)".
 func encryptionText(e encryptedJSON) string {
 	name := e.Encryption
-	if name == "bitlocker" {
+	switch {
+	case name == "bitlocker":
 		name = "BitLocker"
+	case strings.HasPrefix(name, "luks"):
+		name = strings.ToUpper(name)
 	}
 	prot := strings.Join(e.Protectors, ", ")
 	switch {

@@ -14,6 +14,7 @@ import (
 	"syscall"
 
 	"github.com/ckptfs/ckptfs/bitlocker"
+	"github.com/ckptfs/ckptfs/luks"
 	"github.com/ckptfs/ckptfs/vss"
 
 	"github.com/ckptfs/ckptfs/btrfs"
@@ -109,6 +110,11 @@ var table = []struct {
 	{bitlocker.ErrNotBitLocker, BadImage},
 	{bitlocker.ErrFormat, BadImage},
 	{bitlocker.ErrChecksum, BadImage},
+	{luks.ErrUnsupported, Unsupported},
+	{luks.ErrWrongKey, Usage},
+	{luks.ErrNotLUKS, BadImage},
+	{luks.ErrFormat, BadImage},
+	{luks.ErrChecksum, BadImage},
 	{vss.ErrFormat, BadImage},
 	{vss.ErrLoop, BadImage},
 	{vss.ErrNoShadows, NotFound},

@@ -27,6 +27,7 @@ import (
 	"github.com/ckptfs/ckptfs/internal/lzx"
 	"github.com/ckptfs/ckptfs/internal/srcfile"
 	"github.com/ckptfs/ckptfs/internal/xpress"
+	"github.com/ckptfs/ckptfs/luks"
 	"github.com/ckptfs/ckptfs/merge"
 	"github.com/ckptfs/ckptfs/mount"
 	"github.com/ckptfs/ckptfs/nbd"
@@ -94,6 +95,11 @@ var sentinels = map[string]struct {
 	"bitlocker.ErrUnsupported":  {bitlocker.ErrUnsupported, errclass.Unsupported},
 	"bitlocker.ErrBadKey":       {bitlocker.ErrBadKey, errclass.Usage},
 	"bitlocker.ErrWrongKey":     {bitlocker.ErrWrongKey, errclass.Usage},
+	"luks.ErrNotLUKS":           {luks.ErrNotLUKS, errclass.BadImage},
+	"luks.ErrFormat":            {luks.ErrFormat, errclass.BadImage},
+	"luks.ErrChecksum":          {luks.ErrChecksum, errclass.BadImage},
+	"luks.ErrUnsupported":       {luks.ErrUnsupported, errclass.Unsupported},
+	"luks.ErrWrongKey":          {luks.ErrWrongKey, errclass.Usage},
 	"vss.ErrNoShadows":          {vss.ErrNoShadows, errclass.NotFound},
 	"vss.ErrFormat":             {vss.ErrFormat, errclass.BadImage},
 	"vss.ErrLoop":               {vss.ErrLoop, errclass.BadImage},
