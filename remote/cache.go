@@ -280,7 +280,7 @@ func (c *blockCache) claim(f *file, from, to int64, ahead bool) []*call {
 			cur = nil
 			continue
 		}
-		if cur == nil || cur.n*BlockSize >= MaxRequest {
+		if cur == nil || (cur.n*BlockSize >= MaxRequest && !c.shortTail(f, i, to)) {
 			cur = &call{first: i, ahead: ahead}
 			calls = append(calls, cur)
 		}
@@ -295,6 +295,27 @@ func (c *blockCache) claim(f *file, from, to int64, ahead bool) []*call {
 		cl.pins = make([]int32, cl.n)
 	}
 	return calls
+}
+
+// shortTail says whether the claimable run of blocks from i (before to)
+// holds at most a quarter of MaxRequest: the call before it takes it
+// rather than leave it a request of its own (a read-ahead of 33 MiB is
+// two requests, not 16 + 16 + 1). c.mu is held.
+func (c *blockCache) shortTail(f *file, i, to int64) bool {
+	limit := i + MaxRequest/4/BlockSize
+	for j := i; j < to; j++ {
+		if j >= limit {
+			return false
+		}
+		k := blockKey{f.id, j}
+		if _, ok := c.m[k]; ok {
+			return true
+		}
+		if _, ok := c.inflight[k]; ok {
+			return true
+		}
+	}
+	return true
 }
 
 // finish records the blocks a call filled (all of them, or those before

@@ -33,11 +33,16 @@ type file struct {
 	pagesOnce sync.Once
 	pages     [][2]int64
 	pagesOK   bool
-	sem       chan struct{}
+
+	// Read-ahead calls waiting for one of the InFlight slots, started
+	// lowest offset first: the reader wants the nearest first.
+	qmu     sync.Mutex
+	queue   []*call
+	running int
 }
 
 func newFile(s *source, key string, fi catalog.FileInfo) *file {
-	return &file{s: s, key: key, fi: fi, id: fileIDs.Add(1), lastEnd: -1, sem: make(chan struct{}, s.opt.InFlight)}
+	return &file{s: s, key: key, fi: fi, id: fileIDs.Add(1), lastEnd: -1}
 }
 
 func (f *file) Name() string                { return f.fi.Name }
@@ -263,18 +268,36 @@ func (f *file) prefetch(off, n int64) {
 }
 
 // start runs claimed calls; read-ahead ones (ahead) wait for one of the
-// object's InFlight slots first.
+// object's InFlight slots first, nearest first.
 func (f *file) start(calls []*call, ahead bool) {
-	for _, cl := range calls {
-		if !ahead {
+	if !ahead {
+		for _, cl := range calls {
 			go f.run(cl)
-			continue
 		}
-		go func(cl *call) {
-			f.sem <- struct{}{}
-			defer func() { <-f.sem }()
+		return
+	}
+	f.qmu.Lock()
+	f.queue = append(f.queue, calls...)
+	sort.Slice(f.queue, func(i, j int) bool { return f.queue[i].first < f.queue[j].first })
+	f.qmu.Unlock()
+	f.pump()
+}
+
+// pump starts queued read-ahead calls while slots are free.
+func (f *file) pump() {
+	f.qmu.Lock()
+	defer f.qmu.Unlock()
+	for f.running < f.s.opt.InFlight && len(f.queue) > 0 {
+		cl := f.queue[0]
+		f.queue = f.queue[1:]
+		f.running++
+		go func() {
 			f.run(cl)
-		}(cl)
+			f.qmu.Lock()
+			f.running--
+			f.qmu.Unlock()
+			f.pump()
+		}()
 	}
 }
 
