@@ -216,6 +216,49 @@ func TestLVMVolumes(t *testing.T) {
 		copy(disk[1<<20:], pv)
 		check(t, disk, "h-p1")
 	})
+	// Ubuntu's and Fedora's encrypted installs: the physical volume
+	// inside LUKS, encrypted by cryptsetup.
+	t.Run("inside LUKS", func(t *testing.T) {
+		testutil.NeedTool(t, "cryptsetup")
+		img := filepath.Join(t.TempDir(), "luks.img")
+		if err := os.WriteFile(img, pv, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Truncate(img, int64(len(pv))+16<<20); err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.Command("cryptsetup", "reencrypt", "--encrypt", "--batch-mode", "-q", "--type", "luks2",
+			"--reduce-device-size", "16M", "--pbkdf", "pbkdf2", "--pbkdf-force-iterations", "1000", "--key-file", "-", img)
+		cmd.Stdin = strings.NewReader("lvm inside")
+		if b, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("cryptsetup: %v %s", err, b)
+		}
+		disk, err := os.ReadFile(img)
+		if err != nil {
+			t.Fatal(err)
+		}
+		vols, err := (&Options{Keys: []string{"password:lvm inside"}}).Volumes(bytes.NewReader(disk), int64(len(disk)), "h")
+		if err != nil {
+			t.Fatal(err)
+		}
+		byName := map[string]*Volume{}
+		for _, v := range vols {
+			byName[v.Name] = v
+		}
+		if v := byName["h-vol"]; v == nil || v.FSType != fsLVM2 || v.Encryption != "luks2" || v.Err != nil {
+			t.Fatalf("physical volume: %+v", v)
+		}
+		data, root := byName["h-vol-testvg-data"], byName["h-vol-testvg-root"]
+		if data == nil || root == nil || data.FS == nil || root.FS == nil || strings.Join(root.Layers, ",") != "luks" {
+			t.Fatalf("logical volumes: %+v %+v", data, root)
+		}
+		if got, err := fs.ReadFile(data.FS, "big.bin"); err != nil || !bytes.Equal(got, big) {
+			t.Errorf("big.bin: %d bytes, %v", len(got), err)
+		}
+		if got, err := fs.ReadFile(root.FS, "hello.txt"); err != nil || string(got) != "hello from root\n" {
+			t.Errorf("hello.txt: %q, %v", got, err)
+		}
+	})
 }
 
 // makeLVMPV writes a physical volume of size bytes by hand: the label in

@@ -1,11 +1,14 @@
 package main
 
 import (
+	"bytes"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ckptfs/ckptfs/internal/testutil"
 )
@@ -65,5 +68,73 @@ func TestLUKSCommands(t *testing.T) {
 	}
 	if strings.Contains(all.String(), pass) || strings.Contains(all.String(), "second one") {
 		t.Error("a passphrase appears in the output")
+	}
+}
+
+// TestLUKSMount mounts the LUKS2 disk with a key file: the ext4 files are
+// in the volume directory, volumes/Disk0-vol.raw is the decrypted volume,
+// and checkpoint.json says how it was opened.
+func TestLUKSMount(t *testing.T) {
+	testutil.NeedFUSE(t)
+	for _, tool := range []string{"cryptsetup", "mke2fs", "qemu-img"} {
+		testutil.NeedTool(t, tool)
+	}
+	img, err := testutil.BuildFixture("luks", "luks2-xts-4k.img")
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, err := os.ReadFile(filepath.Join(filepath.Dir(img), "plain.img"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	src := filepath.Join(dir, "vol.vhdx")
+	testutil.Run(t, "qemu-img", "convert", "-f", "raw", "-O", "vhdx", img, src)
+	keys := filepath.Join(dir, "keys")
+	if err := os.WriteFile(keys, []byte("password:correct horse battery staple\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(dir, "ckptfs")
+	testutil.Run(t, "go", "build", "-o", bin, ".")
+	mnt := t.TempDir()
+	cmd := exec.Command(bin, "mount", "--keys", keys, src, mnt)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 200; i++ {
+		if _, err := os.Lstat(filepath.Join(mnt, "latest")); err == nil {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	cpDir := filepath.Join(mnt, "checkpoints", "vol")
+	js, jsErr := os.ReadFile(filepath.Join(cpDir, "checkpoint.json"))
+	hello, helloErr := os.ReadFile(filepath.Join(cpDir, "Disk0-vol", "hello.txt"))
+	raw, rawErr := os.ReadFile(filepath.Join(cpDir, "volumes", "Disk0-vol.raw"))
+	exec.Command("fusermount3", "-u", mnt).Run()
+	cmd.Wait()
+	if jsErr != nil {
+		t.Fatalf("checkpoint.json: %v (%s)", jsErr, stderr.String())
+	}
+	var cj struct {
+		Volumes []struct {
+			Dir, Encryption string
+			UnlockedBy      string `json:"unlocked_by"`
+		}
+	}
+	if err := json.Unmarshal(js, &cj); err != nil || len(cj.Volumes) != 1 || cj.Volumes[0].Encryption != "luks2" ||
+		cj.Volumes[0].UnlockedBy != "key slot 0" || cj.Volumes[0].Dir != "Disk0-vol" {
+		t.Fatalf("checkpoint.json (%v):\n%s", err, js)
+	}
+	if helloErr != nil || string(hello) != "the file inside LUKS\n" {
+		t.Errorf("hello.txt: %q, %v", hello, helloErr)
+	}
+	if rawErr != nil || len(raw) != 32<<20 || !bytes.Equal(raw[:len(plain)], plain) {
+		t.Errorf("volumes/Disk0-vol.raw: %d bytes, %v, or not the decrypted volume", len(raw), rawErr)
+	}
+	if strings.Contains(stderr.String()+string(js), "correct horse") {
+		t.Error("the passphrase appears in the output")
 	}
 }
