@@ -184,12 +184,13 @@ func (ix *dirIndex) decodeNode(b []byte, vcn uint64, pos int64) ([]indexEntry, e
 // B+ tree, in key order, which is not their order on disk: read one by
 // one, a folder of 100,000 names costs thousands of requests. So a walk
 // of an index whose allocation is more than a few records and at most
-// maxBulkIndex bytes reads it whole, in bulkIndexPiece requests, and
-// decodes the nodes from that copy.
+// maxBulkIndex bytes reads it whole, in one request (a layer below that
+// follows streams of reads, as the VHDX chain's read-ahead does, then
+// loads that range, not megabytes past it), and decodes the nodes from
+// that copy.
 const (
-	maxBulkIndex   = 16 << 20
-	bulkIndexPiece = 1 << 20
-	minBulkNodes   = 4
+	maxBulkIndex = 16 << 20
+	minBulkNodes = 4
 )
 
 // readAll returns the whole allocation when the walk should read it at
@@ -200,11 +201,8 @@ func (ix *dirIndex) readAll() []byte {
 		return nil
 	}
 	all := make([]byte, ix.alloc.size)
-	for off := int64(0); off < int64(len(all)); off += bulkIndexPiece {
-		piece := all[off:min(off+bulkIndexPiece, int64(len(all)))]
-		if _, err := ix.alloc.ReadAt(piece, off); err != nil && err != io.EOF {
-			return nil
-		}
+	if _, err := ix.alloc.ReadAt(all, 0); err != nil && err != io.EOF {
+		return nil
 	}
 	return all
 }
