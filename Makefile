@@ -109,7 +109,7 @@ bench: build
 	$(GO) build -o bin/memfuse ./tools/memfuse
 	$(GO) build -o bin/randread ./tools/randread
 	if [ -z "$$BENCH_SECTIONS" ] || echo " $$BENCH_SECTIONS " | tr , ' ' | grep -q ' 0 '; then \
-		$(GO) test -run '^$$' -bench . -benchmem ./vhdx ./ntfs ./fs ./export ./diff ./guest ./ext ./xfs ./bitlocker ./remote ./vss; fi
+		$(GO) test -run '^$$' -bench . -benchmem ./vhdx ./ntfs ./fs ./export ./diff ./guest ./ext ./xfs ./bitlocker ./luks ./remote ./vss; fi
 	bash scripts/bench.sh
 
 demo: deps build
