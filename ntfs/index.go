@@ -189,7 +189,7 @@ func (ix *dirIndex) decodeNode(b []byte, vcn uint64, pos int64) ([]indexEntry, e
 // loads that range, not megabytes past it), and decodes the nodes from
 // that copy.
 const (
-	maxBulkIndex = 16 << 20
+	maxBulkIndex = 32 << 20
 	minBulkNodes = 4
 )
 

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -24,6 +25,9 @@ const (
 	maxSDSize = 256 << 10
 	// maxSDS bounds the $SDS stream read to index it.
 	maxSDS = 1 << 30
+	// sdCacheBytes bounds the descriptors kept per volume (two
+	// generations of half).
+	sdCacheBytes = 1 << 20
 )
 
 // Extended attribute names of the security descriptor, as ntfs-3g names
@@ -102,11 +106,18 @@ func (fi *FileRecordInfo) SecurityDescriptor() ([]byte, error) {
 	if !ok {
 		return nil, nil
 	}
+	// Files share a few descriptors: each is read once (a listing with
+	// extended attributes asks for one per file), and handed out as a
+	// copy the caller owns.
+	if b, ok := fi.v.sdCache.get(fi.SecurityID); ok {
+		return slices.Clone(b), nil
+	}
 	b := make([]byte, e.len)
 	if _, err := s.ReadAt(b, e.off); err != nil && err != io.EOF {
 		return nil, fmt.Errorf("ntfs: security id %d: %w", fi.SecurityID, err)
 	}
-	return b, nil
+	fi.v.sdCache.put(fi.SecurityID, b)
+	return slices.Clone(b), nil
 }
 
 // OwnerSID returns the owner of a self-relative security descriptor as a

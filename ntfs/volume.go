@@ -55,6 +55,7 @@ type Volume struct {
 	sdsIdx  map[uint32]sdsEntry
 	sds     *stream
 	sdsErr  error
+	sdCache *genCache[uint32, []byte] // descriptors read from $SDS, by id
 
 	upOnce sync.Once
 	upcase []uint16
@@ -75,6 +76,7 @@ func NewVolume(r io.ReaderAt, size int64) (*Volume, error) {
 		wofChunks: newLRU[wofKey, []byte](wofChunkCache),
 		listings:  newGenCache[listingKey, *listing](maxListedEntries/2, func(l *listing) int { return len(l.ents) + 1 }),
 		mftBlock:  max(mftBlockMin, int64(geo.RecordSize)),
+		sdCache:   newGenCache[uint32, []byte](sdCacheBytes/2, func(b []byte) int { return len(b) + 64 }),
 	}
 	v.mftBlocks = newGenCache[int64, []byte](int(mftCacheBytes/2/v.mftBlock), func([]byte) int { return 1 })
 	if err := v.loadMFT(); err != nil {
