@@ -11,32 +11,18 @@ import (
 	"github.com/ckptfs/ckptfs/internal/testutil"
 )
 
-// luksFixtures builds testdata/luks/gen.sh's volumes: cryptsetup's own
-// encryption of one ext4 filesystem.
-func luksFixtures(t *testing.T) string {
-	t.Helper()
-	for _, tool := range []string{"cryptsetup", "mke2fs"} {
-		testutil.NeedTool(t, tool)
-	}
-	p, err := testutil.BuildFixture("luks", "luks1-xts.img")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return filepath.Dir(p)
-}
-
 // TestLUKSVolumes opens LUKS volumes made by cryptsetup as whole disks
 // through the pipeline: with the passphrase (as password:TEXT or a key
 // file) the ext4 filesystem inside shows its files; without, or with a
 // wrong one, the volume is listed Locked with its key slots.
 func TestLUKSVolumes(t *testing.T) {
-	dir := luksFixtures(t)
+	dir := testutil.LUKSImages(t)
 	keyFile := filepath.Join(t.TempDir(), "key")
-	if err := os.WriteFile(keyFile, []byte("correct horse battery staple"), 0o600); err != nil {
+	if err := os.WriteFile(keyFile, []byte(testutil.LUKSPassphrase), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	for _, name := range []string{"luks2-xts", "luks2-xts-4k", "luks1-essiv"} {
-		for _, keys := range [][]string{{"password:correct horse battery staple"}, {"password:nope", keyFile}} {
+		for _, keys := range [][]string{{"password:" + testutil.LUKSPassphrase}, {"password:nope", keyFile}} {
 			t.Run(name, func(t *testing.T) {
 				vols := openLUKS(t, filepath.Join(dir, name+".img"), keys)
 				v := vols[0]

@@ -11,21 +11,10 @@ import (
 	"github.com/ckptfs/ckptfs/internal/testutil"
 )
 
-const passphrase = "correct horse battery staple"
+const passphrase = testutil.LUKSPassphrase
 
-// fixtures builds testdata/luks/gen.sh's volumes (cryptsetup's own
-// encryption of one ext4 filesystem) once, and returns their folder.
-func fixtures(t testing.TB) string {
-	t.Helper()
-	for _, tool := range []string{"cryptsetup", "mke2fs"} {
-		testutil.NeedTool(t, tool)
-	}
-	p, err := testutil.BuildFixture("luks", "luks1-xts.img")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return filepath.Dir(p)
-}
+// fixtures is the folder of the volumes cryptsetup encrypted.
+func fixtures(t testing.TB) string { return testutil.LUKSImages(t) }
 
 func openFile(t testing.TB, name string) *Volume {
 	t.Helper()

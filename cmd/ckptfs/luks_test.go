@@ -19,19 +19,14 @@ import (
 // --keys file naming a key file) cat and cp read its files; no command
 // prints the passphrase.
 func TestLUKSCommands(t *testing.T) {
-	for _, tool := range []string{"cryptsetup", "mke2fs", "qemu-img"} {
-		testutil.NeedTool(t, tool)
-	}
-	img, err := testutil.BuildFixture("luks", "luks2-xts.img")
-	if err != nil {
-		t.Fatal(err)
-	}
+	testutil.NeedTool(t, "qemu-img")
+	img := filepath.Join(testutil.LUKSImages(t), "luks2-xts.img")
 	dir := t.TempDir()
 	src := filepath.Join(dir, "crypt.vhdx")
 	if b, err := exec.Command("qemu-img", "convert", "-f", "raw", "-O", "vhdx", img, src).CombinedOutput(); err != nil {
 		t.Fatalf("qemu-img: %v %s", err, b)
 	}
-	const pass = "correct horse battery staple"
+	const pass = testutil.LUKSPassphrase
 	keyFile := filepath.Join(dir, "luks.key")
 	keys := filepath.Join(dir, "keys")
 	if err := os.WriteFile(keyFile, []byte(pass), 0o600); err != nil {
@@ -76,13 +71,8 @@ func TestLUKSCommands(t *testing.T) {
 // and checkpoint.json says how it was opened.
 func TestLUKSMount(t *testing.T) {
 	testutil.NeedFUSE(t)
-	for _, tool := range []string{"cryptsetup", "mke2fs", "qemu-img"} {
-		testutil.NeedTool(t, tool)
-	}
-	img, err := testutil.BuildFixture("luks", "luks2-xts-4k.img")
-	if err != nil {
-		t.Fatal(err)
-	}
+	testutil.NeedTool(t, "qemu-img")
+	img := filepath.Join(testutil.LUKSImages(t), "luks2-xts-4k.img")
 	plain, err := os.ReadFile(filepath.Join(filepath.Dir(img), "plain.img"))
 	if err != nil {
 		t.Fatal(err)
@@ -91,7 +81,7 @@ func TestLUKSMount(t *testing.T) {
 	src := filepath.Join(dir, "vol.vhdx")
 	testutil.Run(t, "qemu-img", "convert", "-f", "raw", "-O", "vhdx", img, src)
 	keys := filepath.Join(dir, "keys")
-	if err := os.WriteFile(keys, []byte("password:correct horse battery staple\n"), 0o600); err != nil {
+	if err := os.WriteFile(keys, []byte("password:"+testutil.LUKSPassphrase+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	bin := filepath.Join(dir, "ckptfs")
@@ -134,7 +124,7 @@ func TestLUKSMount(t *testing.T) {
 	if rawErr != nil || len(raw) != 32<<20 || !bytes.Equal(raw[:len(plain)], plain) {
 		t.Errorf("volumes/Disk0-vol.raw: %d bytes, %v, or not the decrypted volume", len(raw), rawErr)
 	}
-	if strings.Contains(stderr.String()+string(js), "correct horse") {
+	if strings.Contains(stderr.String()+string(js), testutil.LUKSPassphrase) {
 		t.Error("the passphrase appears in the output")
 	}
 }

@@ -89,6 +89,21 @@ func BuildFixture(area, file string, args ...string) (string, error) {
 	return p, nil
 }
 
+// LUKSImages returns testdata/out/luks, holding the LUKS volumes that
+// cryptsetup encrypted around plain.img (testdata/luks/gen.sh), built
+// when missing. LUKSPassphrase opens key slot 0 of each.
+func LUKSImages(t testing.TB) string {
+	t.Helper()
+	for _, tool := range []string{"cryptsetup", "mke2fs"} {
+		NeedTool(t, tool)
+	}
+	p := Fixture(t, "luks", "luks1-xts.img")
+	return filepath.Dir(p)
+}
+
+// LUKSPassphrase is the passphrase of key slot 0 of every LUKSImages volume.
+const LUKSPassphrase = "correct horse battery staple"
+
 // NTFSImage returns testdata/out/ntfs/<which>.img ("small", "tiny"),
 // built by testdata/ntfs/gen.sh (mkntfs, then files written through an
 // ntfs-3g mount) when missing.
