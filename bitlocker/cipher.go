@@ -28,8 +28,14 @@ type sectorCipher interface {
 // decryption, so the CPU overlaps consecutive calls; what is left to win
 // is the work around them. So the ciphers here call Block.Decrypt per
 // block directly and do their own XORs with 64-bit words, sector by
-// sector (a sector stays in the first-level cache between the passes):
-// 1.2 to 1.5 times the rate of going through cipher.NewCBCDecrypter.
+// sector (a sector stays in the first-level cache between the passes).
+// XTS went from 1,100 to 1,430 MB per CPU-second that way (XTS through one
+// CBC decryption per 8 KiB and two fix-up passes before), CBC stayed at
+// about 1,450 without its IV fix-ups, and a loop of bare Block.Decrypt
+// calls, the floor of this approach, does 1,800 to 2,100. Tried and no
+// faster: decrypting each block right after its tweak XOR (half as fast,
+// see xtsCipher), the tweaks stored in the first pass instead of
+// recomputed, XORs through subtle.XORBytes, the calls unrolled by four.
 
 func newSectorCipher(m Method, key []byte, sectorSize int) (sectorCipher, error) {
 	switch m {

@@ -9,7 +9,15 @@ import "math/bits"
 // undoes each step backwards. Indices wrap around the sector. The
 // decryption loops take the wrapping words apart and unroll the rest by
 // four, so the rotations are constants: reads of a Windows 7 volume spend
-// most of their time here.
+// most of their time here. Each word of A depends on the one two before
+// it (an XOR and an add), so a cycle of A costs at least a clock per word
+// on one core; A is within a third of that. Tried and no faster: the
+// diffusers over the sector's bytes in place (no copy into words and
+// back: slower, the compiler spills), reading the bytes in B's first
+// cycle and writing them in A's last (3%), and interleaving the AES calls
+// of one sector with the diffusers of the one before, so the integer units
+// work while AES waits (5-8%: the calls, not AES's latency, bound the
+// AES part).
 
 const (
 	aCycles = 5
