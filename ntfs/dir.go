@@ -65,8 +65,10 @@ type listingKey struct {
 	meta bool
 }
 
-// maxListedEntries bounds the entries of the listings kept per volume
-// (some 150 bytes each with their names).
+// maxListedEntries bounds the entries of the listings kept per volume:
+// some 200 bytes each with their names, 50 MiB at most, and room in one
+// generation for a folder of 100,000 names beside the folders around it
+// (a listing larger than a generation is kept alone).
 const maxListedEntries = 1 << 18
 
 // find returns the entry listed under name, or nil.

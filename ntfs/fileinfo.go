@@ -166,9 +166,10 @@ func decodeFileName(b []byte, off int64) (fileNameKey, error) {
 	return k, nil
 }
 
-// decodeInfo builds the FileRecordInfo of a file from its attributes.
-func (v *Volume) decodeInfo(rec *mftRecord, attrs []*attribute) (*FileRecordInfo, error) {
-	fi := &FileRecordInfo{
+// decodeInfoInto fills fi (the caller allocates it, with its node) with
+// what the attributes of a file say.
+func (v *Volume) decodeInfoInto(fi *FileRecordInfo, rec *mftRecord, attrs []*attribute) error {
+	*fi = FileRecordInfo{
 		Ref:   Ref{Record: rec.Num, Seq: rec.Seq},
 		InUse: rec.Flags&recInUse != 0,
 		Dir:   rec.Flags&recDirectory != 0,
@@ -179,12 +180,12 @@ func (v *Volume) decodeInfo(rec *mftRecord, attrs []*attribute) (*FileRecordInfo
 		switch a.Type {
 		case attrStandardInfo:
 			if err := decodeStdInfo(fi, a.Value, a.Off); err != nil {
-				return nil, err
+				return err
 			}
 		case attrFileName:
 			k, err := decodeFileName(a.Value, a.Off)
 			if err != nil {
-				return nil, err
+				return err
 			}
 			fi.Names = append(fi.Names, k.FileName)
 			if k.Namespace != NamespaceDOS {
@@ -218,10 +219,10 @@ func (v *Volume) decodeInfo(rec *mftRecord, attrs []*attribute) (*FileRecordInfo
 		case attrReparsePoint:
 			val, err := v.readAttrValue(a, 64<<10)
 			if err != nil {
-				return nil, err
+				return err
 			}
 			if fi.Reparse, err = parseReparse(val, a.Off); err != nil {
-				return nil, err
+				return err
 			}
 		}
 	}
@@ -231,7 +232,7 @@ func (v *Volume) decodeInfo(rec *mftRecord, attrs []*attribute) (*FileRecordInfo
 	if len(fi.Streams) > 1 {
 		sort.Slice(fi.Streams, func(i, j int) bool { return fi.Streams[i].Name < fi.Streams[j].Name })
 	}
-	return fi, nil
+	return nil
 }
 
 // fileInfo is the fs.FileInfo of one name of a file.

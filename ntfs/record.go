@@ -40,16 +40,26 @@ type mftRecord struct {
 // parseRecord fixes up and decodes the MFT record in b (which it modifies),
 // read from byte offset off of the volume.
 func parseRecord(b []byte, num uint64, off int64, clusters uint64) (*mftRecord, error) {
+	r := &mftRecord{}
+	if err := parseRecordInto(r, b, num, off, clusters); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// parseRecordInto is parseRecord filling r, which the caller allocated
+// (with the record's bytes, in readRecordNear).
+func parseRecordInto(r *mftRecord, b []byte, num uint64, off int64, clusters uint64) error {
 	if string(b[:4]) != "FILE" {
 		if string(b[:4]) == "BAAD" {
-			return nil, kindErr(ErrFixup, off, "MFT record %d is marked BAAD", num)
+			return kindErr(ErrFixup, off, "MFT record %d is marked BAAD", num)
 		}
-		return nil, formatErr(off, "MFT record %d has signature %q", num, b[:4])
+		return formatErr(off, "MFT record %d has signature %q", num, b[:4])
 	}
 	if err := applyFixups(b, off); err != nil {
-		return nil, fmt.Errorf("MFT record %d: %w", num, err)
+		return fmt.Errorf("MFT record %d: %w", num, err)
 	}
-	r := &mftRecord{
+	*r = mftRecord{
 		Num:   num,
 		Seq:   binary.LittleEndian.Uint16(b[0x10:]),
 		Links: binary.LittleEndian.Uint16(b[0x12:]),
@@ -59,17 +69,17 @@ func parseRecord(b []byte, num uint64, off int64, clusters uint64) (*mftRecord, 
 	first := int(binary.LittleEndian.Uint16(b[0x14:]))
 	used := int(binary.LittleEndian.Uint32(b[0x18:]))
 	if used > len(b) || used < 0x30 {
-		return nil, formatErr(off+0x18, "MFT record %d uses %d of %d bytes", num, used, len(b))
+		return formatErr(off+0x18, "MFT record %d uses %d of %d bytes", num, used, len(b))
 	}
 	if first < 0x2A || first+8 > used || first%8 != 0 {
-		return nil, formatErr(off+0x14, "MFT record %d: first attribute at %d", num, first)
+		return formatErr(off+0x14, "MFT record %d: first attribute at %d", num, first)
 	}
 	attrs, err := parseAttributes(b[:used], first, off, clusters)
 	if err != nil {
-		return nil, fmt.Errorf("MFT record %d: %w", num, err)
+		return fmt.Errorf("MFT record %d: %w", num, err)
 	}
 	r.Attrs = attrs
-	return r, nil
+	return nil
 }
 
 // readRecord reads and decodes MFT record num through the $MFT stream.
@@ -84,9 +94,30 @@ func (v *Volume) readRecordNear(num uint64, near mftRange) (*mftRecord, error) {
 		return nil, kindErr(ErrRange, -1, "MFT record %d past the %d records of $MFT", num, v.mftRecords)
 	}
 	size := int64(v.geo.RecordSize)
-	b := make([]byte, size)
+	var r *mftRecord
+	var b []byte
+	if size == smallRecord {
+		// The common size: the record and its bytes in one allocation
+		// (the decoded attributes point into the bytes).
+		a := &recordAlloc{}
+		r, b = &a.rec, a.buf[:]
+	} else {
+		r, b = &mftRecord{}, make([]byte, size)
+	}
 	if err := v.readMFT(b, int64(num)*size, near); err != nil {
 		return nil, fmt.Errorf("ntfs: reading MFT record %d: %w", num, err)
 	}
-	return parseRecord(b, num, v.mft.volOffset(int64(num)*size), v.geo.Clusters())
+	if err := parseRecordInto(r, b, num, v.mft.volOffset(int64(num)*size), v.geo.Clusters()); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// smallRecord is the size of MFT records on nearly every volume.
+const smallRecord = 1024
+
+// recordAlloc holds a decoded record of smallRecord bytes with its bytes.
+type recordAlloc struct {
+	rec mftRecord
+	buf [smallRecord]byte
 }

@@ -190,6 +190,12 @@ type node struct {
 	ixErr  error
 }
 
+// nodeAlloc holds a node with its FileRecordInfo.
+type nodeAlloc struct {
+	n    node
+	info FileRecordInfo
+}
+
 // node returns the decoded base record num, from the cache when possible.
 func (v *Volume) node(num uint64) (*node, error) {
 	return v.nodeNear(num, nil)
@@ -217,11 +223,13 @@ func (v *Volume) nodeNear(num uint64, l *listing) (*node, error) {
 	if err != nil {
 		return nil, err
 	}
-	info, err := v.decodeInfo(rec, attrs)
-	if err != nil {
+	a := &nodeAlloc{} // the node and its summary in one allocation
+	info := &a.info
+	if err := v.decodeInfoInto(info, rec, attrs); err != nil {
 		return nil, fmt.Errorf("MFT record %d: %w", num, err)
 	}
-	n := &node{v: v, rec: rec, attrs: attrs, info: info}
+	a.n = node{v: v, rec: rec, attrs: attrs, info: info}
+	n := &a.n
 	v.detectInterix(n)
 	if info.InUse {
 		v.cache.put(num, n)
