@@ -138,3 +138,61 @@ func TestRuns(t *testing.T) {
 		t.Errorf("8 concurrent readers of one stretch: %d requests, want 1", got)
 	}
 }
+
+// TestPooledBlocks: block memory is recycled (a tiny memory cache, spent
+// read-ahead blocks) while many readers copy out of it, sequentially and
+// at random, from two opens of one object: every byte read is the
+// object's, and after the readers are done no block is held twice (the
+// race detector watches the buffers change hands).
+func TestPooledBlocks(t *testing.T) {
+	root := t.TempDir()
+	data := make([]byte, 24<<20+777)
+	for i := range data {
+		data[i] = byte(i*31 + i>>13)
+	}
+	os.WriteFile(filepath.Join(root, "d.bin"), data, 0o644)
+	srv := testutil.Nginx(t, root, "")
+	o := testOptions()
+	o.MemCache = 4 * BlockSize // far less than the readers have in flight
+	o.ReadAhead = 2 << 20
+	Configure(o)
+	name, s, err := Resolve("http://127.0.0.1:" + itoa(srv.Port) + "/d.bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for r := 0; r < 8; r++ {
+		f, err := s.Open(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			p := make([]byte, 100<<10+r*4096)
+			for k := 0; k < 60; k++ {
+				off := int64(k) * int64(len(p)) // sequential: read-ahead, spent blocks
+				if r%2 == 1 {
+					off = int64((k*7919 + r*104729) % len(data)) // random
+				}
+				n, err := f.ReadAt(p, off)
+				if (err != nil && err != io.EOF) || !bytes.Equal(p[:n], data[off:off+int64(n)]) {
+					t.Errorf("reader %d at %d: %d bytes, %v, or wrong bytes", r, off, n, err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	c := memCache()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.sz > c.max+MaxRequest {
+		t.Errorf("cache holds %d bytes, bound %d", c.sz, c.max)
+	}
+	for k, e := range c.m {
+		if r := e.Value.(*cacheEntry).buf.refs.Load(); r != 1 {
+			t.Errorf("block %v has %d references once the readers are done, want 1 (the cache's)", k, r)
+		}
+	}
+}

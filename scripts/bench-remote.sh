@@ -94,15 +94,18 @@ http {
 EOF
 nginx -p "$work/nginx" -c "$work/nginx/nginx.conf" >/dev/null 2>&1 &
 pids+=($!)
+npid=$!
 sp=$(port) mp=$(port) vp=$(port) fp=$(port)
 mkdir -p "$work/weed"
 "$weed" server -ip=127.0.0.1 -ip.bind=127.0.0.1 -dir="$work/weed" -master.port="$mp" -volume.port="$vp" \
 	-filer -filer.port="$fp" -s3 -s3.port="$sp" -volume.max=40 -master.volumeSizeLimitMB=256 >"$work/weed.log" 2>&1 &
 pids+=($!)
+spid=$!
 ap=$(port)
 mkdir -p "$work/azurite"
 azurite-blob --blobHost 127.0.0.1 --blobPort "$ap" --location "$work/azurite" --skipApiVersionCheck --silent --loose >"$work/azurite.log" 2>&1 &
 pids+=($!)
+apid=$!
 listening "$np"; listening "$sp"; listening "$ap"
 
 export AWS_ACCESS_KEY_ID=bench AWS_SECRET_ACCESS_KEY=bench AWS_REGION=us-east-1
@@ -119,22 +122,44 @@ bin/objput put azure "$AZURE_STORAGE_CONNECTION_STRING" bench/chain "$work/chain
 
 echo
 echo "12. object storage on loopback (median of $RUNS, interleaved; load average 1/5/15 min at each figure)"
-printf '%-54s %9s %9s %6s  %s\n' "measure ($RSIZE raw image)" "ckptfs" "plain" "ratio" "load"
+echo "    CPU: seconds of CPU per run (median), the reader's own (ckptfs, its mount and dd; curl or the SDK) + the server's"
+printf '%-54s %9s %9s %6s  %-15s  %s\n' "measure ($RSIZE raw image)" "ckptfs" "plain" "ratio" "CPU ck / plain" "load"
 
-# pair LABEL CKCMD PLAINCMD: RUNS interleaved timings of both, as rates
+# cpu PID: CPU seconds a process has used (user + system)
+cpu() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$1/stat"; }
+# one CMD SRVPID: wall seconds, then the CPU seconds of CMD (its children
+# included: `times` in this subshell counts only what it waited for) plus
+# the server's
+one() {
+	local t0 s0 t1 s1
+	s0=$(cpu "$2")
+	t0=$(now)
+	eval "$1" >/dev/null
+	t1=$(now)
+	s1=$(cpu "$2")
+	# `times` in a pipe or $(...) would run in a fresh subshell, which
+	# has no children: it writes to a file from this one.
+	times >"$work/times.out"
+	tail -1 "$work/times.out" | awk -v a="$t0" -v b="$t1" -v s0="$s0" -v s1="$s1" '{
+		split($1, u, /[ms]/); split($2, y, /[ms]/)
+		printf "%.3f %.2f\n", b - a, u[1] * 60 + u[2] + y[1] * 60 + y[2] + s1 - s0 }'
+}
+
+# pair LABEL CKCMD PLAINCMD SRVPID: RUNS interleaved timings of both, as
+# rates, and the CPU each took
 pair() {
-	local label=$1 ck=$2 plain=$3 a b i t0 l
+	local label=$1 ck=$2 plain=$3 srv=$4 a b ca cb i l
 	l=$(load)
 	for i in $(seq "$RUNS"); do
-		one_ck() { t0=$(now); eval "$ck" >/dev/null; awk -v a="$t0" -v b="$(now)" 'BEGIN { print b - a }'; }
-		one_pl() { t0=$(now); eval "$plain" >/dev/null; awk -v a="$t0" -v b="$(now)" 'BEGIN { print b - a }'; }
-		if [ $((i % 2)) = 1 ]; then a=$(one_ck); b=$(one_pl); else b=$(one_pl); a=$(one_ck); fi
+		if [ $((i % 2)) = 1 ]; then a=$(one "$ck" "$srv"); b=$(one "$plain" "$srv"); else b=$(one "$plain" "$srv"); a=$(one "$ck" "$srv"); fi
 		echo "$a $b"
 	done >"$work/pair.times"
 	a=$(awk '{print $1}' "$work/pair.times" | median)
-	b=$(awk '{print $2}' "$work/pair.times" | median)
-	printf '%-54s %6s MB/s %4s MB/s %6s  %s -> %s\n' "$label" "$(rate "$rawsize" "$a")" "$(rate "$rawsize" "$b")" \
-		"$(ratio "$b" "$a")" "$l" "$(load)"
+	b=$(awk '{print $3}' "$work/pair.times" | median)
+	ca=$(awk '{print $2}' "$work/pair.times" | median)
+	cb=$(awk '{print $4}' "$work/pair.times" | median)
+	printf '%-54s %6s MB/s %4s MB/s %6s  %6s / %-6s  %s -> %s\n' "$label" "$(rate "$rawsize" "$a")" "$(rate "$rawsize" "$b")" \
+		"$(ratio "$b" "$a")" "$ca" "$cb" "$l" "$(load)"
 }
 
 nsrc=http://127.0.0.1:$np/layer3.avhdx
@@ -146,9 +171,9 @@ az_get="bin/objput get azure '$AZURE_STORAGE_CONNECTION_STRING' bench/chain/laye
 for ck in Now layer0; do
 	what="4 layers"
 	[ "$ck" = layer0 ] && what="1 layer"
-	pair "nginx: cat raw image ($what) vs curl" "bin/ckptfs cat $nsrc $ck disks/Disk0.raw" "$curl_get"
-	pair "S3 (SeaweedFS): cat raw image ($what) vs SDK GetObject" "bin/ckptfs cat --endpoint $s3 $ssrc $ck disks/Disk0.raw" "$s3_get"
-	pair "Azure (Azurite): cat raw image ($what) vs SDK download" "bin/ckptfs cat --endpoint $az $asrc $ck disks/Disk0.raw" "$az_get"
+	pair "nginx: cat raw image ($what) vs curl" "bin/ckptfs cat $nsrc $ck disks/Disk0.raw" "$curl_get" "$npid"
+	pair "S3 (SeaweedFS): cat raw image ($what) vs SDK GetObject" "bin/ckptfs cat --endpoint $s3 $ssrc $ck disks/Disk0.raw" "$s3_get" "$spid"
+	pair "Azure (Azurite): cat raw image ($what) vs SDK download" "bin/ckptfs cat --endpoint $az $asrc $ck disks/Disk0.raw" "$az_get" "$apid"
 done
 
 # The mount: dd of the raw image, each run on a fresh mount.
@@ -163,7 +188,7 @@ mount_dd() {
 	fusermount3 -u "$work/mnt"
 	wait "$m" || true
 }
-pair "S3 (SeaweedFS): mount, dd raw image (4 layers) vs SDK" "mount_dd" "$s3_get"
+pair "S3 (SeaweedFS): mount, dd raw image (4 layers) vs SDK" "mount_dd" "$s3_get" "$spid"
 
 echo
 echo "requests opening the 4-layer chain (ckptfs info), per object:"
