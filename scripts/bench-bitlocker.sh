@@ -13,7 +13,7 @@
 #     plain side alternate which goes first (A B, B A, ...); medians of
 #     RUNS runs. The mount's CPU seconds per read are printed too: on a
 #     busy machine the wall times follow the CPU share a mount gets, the
-#     CPU seconds do not.
+#     CPU seconds do not; the cpu ratio column compares them.
 # The load average is printed with every figure.
 #
 # No global sync or drop_caches: sync waits for every dirty page of the
@@ -121,7 +121,7 @@ readonce() {
 }
 
 echo "BitLocker: read a 200 MiB file cold through the mount, vs the same file unencrypted (median of $RUNS, interleaved)"
-printf '  %-22s %9s %9s %7s %13s %13s  %s\n' "volume" "enc s" "plain s" "ratio" "enc cpu-s" "plain cpu-s" "load at start"
+printf '  %-22s %9s %9s %7s %13s %13s %9s  %s\n' "volume" "enc s" "plain s" "ratio" "enc cpu-s" "plain cpu-s" "cpu ratio" "load at start"
 for v in $volumes; do
 	m=${v%:*} ss=${v#*:}
 	enc="$src/enc-$m-$ss.vhdx"
@@ -140,6 +140,7 @@ for v in $volumes; do
 	fi
 	et=$(awk '{print $1}' "$work/times" | median) pt=$(awk '{print $3}' "$work/times" | median)
 	ec=$(awk '{print $2}' "$work/times" | median) pc=$(awk '{print $4}' "$work/times" | median)
-	printf '  %-22s %9s %9s %7s %13s %13s  %s\n' "$m/$ss" "$et" "$pt" "$(ratio "$pt" "$et")" "$ec" "$pc" "$l"
+	printf '  %-22s %9s %9s %7s %13s %13s %9s  %s\n' "$m/$ss" "$et" "$pt" "$(ratio "$pt" "$et")" "$ec" "$pc" "$(ratio "$pc" "$ec")" "$l"
 done
-echo "  (ratio: plain ÷ encrypted time, 1.00 = as fast; load after: $(load))"
+echo "  (ratio: plain ÷ encrypted time, 1.00 = as fast; cpu ratio: the same for the mount's CPU seconds,"
+echo "  which the time ratio follows when the cores are busy with other work; load after: $(load))"
