@@ -20,7 +20,8 @@
 #     the unencrypted volume;
 # 11. tree walks (testdata/perf/tree.sh, 50,000 small files in 1,020
 #     folders): NTFS find, hash of every file and ckptfs cp vs ntfs-3g
-#     (find, sha256sum, cp -a), ext4 find, hash and `ls -l` of a
+#     (find, sha256sum, cp -a) and the FUSE requests of a cold find and
+#     hash by kind, ext4 find, hash and `ls -l` of a
 #     100,000-entry folder vs the kernel's loop mount (as root); `ls -l` of a 100,000-entry folder vs ntfs-3g, cold
 #     and warm;
 # 12. object storage on loopback (scripts/bench-remote.sh): a checkpoint's
@@ -368,6 +369,19 @@ treewalk() { # treewalk LABEL OTHERNAME: find and hash of $ckt and $ott, cold an
 	pair "$1: sha256 of every file cold" coldtree ckhash othash "$2"
 	ckhash; othash # both mounts read once
 	pair "$1: sha256 of every file warm" true ckhash othash "$2"
+	reqs "$1: requests of a cold find" ckfind
+	reqs "$1: requests of a cold find + sha256" ckhash
+}
+# reqs LABEL WALK: the FUSE requests one cold walk sends through a fresh
+# ckptfs mount ($ckmnt), by kind (CKPTFS_REQUESTS, written at unmount):
+# how many a walk costs is what changes when the mount's protocol use does.
+reqs() {
+	rm -f "$work/reqs"
+	CKPTFS_REQUESTS="$work/reqs"; export CKPTFS_REQUESTS
+	coldtree; unset CKPTFS_REQUESTS
+	$2 >/dev/null
+	fusermount3 -u "$ckmnt"; wait_for "$work/reqs"
+	printf '%-52s %s\n' "$1" "$(tr '\n' ' ' <"$work/reqs")"
 }
 if want 11 && command -v mkntfs >/dev/null && command -v ntfs-3g >/dev/null; then
 	echo; load 11
@@ -387,7 +401,7 @@ if want 11 && command -v mkntfs >/dev/null && command -v ntfs-3g >/dev/null; the
 		wait_for "$work/tck/latest"
 	}
 	mounts+=("$work/tck" "$work/t3g")
-	ckt="$work/tck/checkpoints/Now/Disk0-vol" ott="$work/t3g"
+	ckt="$work/tck/checkpoints/Now/Disk0-vol" ott="$work/t3g" ckmnt="$work/tck"
 	treewalk NTFS ntfs-3g
 	# A copy of the whole volume (50,000 files) to the local disk, synced:
 	# ckptfs cp reads the VHDX itself; cp -a reads through ntfs-3g.
@@ -440,7 +454,7 @@ if want 11 && [ "$(id -u)" = 0 ] && command -v mkfs.ext4 >/dev/null; then
 		wait_for "$work/eck/latest"
 	}
 	mounts+=("$work/eck")
-	ckt="$work/eck/checkpoints/Now/Disk0-vol" ott="$work/ek"
+	ckt="$work/eck/checkpoints/Now/Disk0-vol" ott="$work/ek" ckmnt="$work/eck"
 	treewalk ext4 kernel
 	# ls -l of a 100,000-entry folder: a LOOKUP (or READDIRPLUS entry)
 	# and two GETXATTRs an entry through the mount.
