@@ -182,15 +182,16 @@ func (ix *dirIndex) decodeNode(b []byte, vcn uint64, pos int64) ([]indexEntry, e
 
 // Reading a whole index at once. A listing visits every node of the
 // B+ tree, in key order, which is not their order on disk: read one by
-// one, a folder of 100,000 names costs thousands of requests. So a walk
-// of an index whose allocation is more than a few records and at most
-// maxBulkIndex bytes reads it whole, in one request (a layer below that
+// one, a folder of 100,000 names costs thousands of requests, and one of
+// two nodes two requests in a row. So a walk of an index whose
+// allocation holds two records or more, and at most maxBulkIndex bytes,
+// reads it whole, in one request (a layer below that
 // follows streams of reads, as the VHDX chain's read-ahead does, then
 // loads that range, not megabytes past it), and decodes the nodes from
 // that copy.
 const (
 	maxBulkIndex = 32 << 20
-	minBulkNodes = 4
+	minBulkNodes = 2
 )
 
 // readAll returns the whole allocation when the walk should read it at
