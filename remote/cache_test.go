@@ -196,3 +196,18 @@ func TestPooledBlocks(t *testing.T) {
 		}
 	}
 }
+
+// TestChainStem: the names warm takes for one chain's files.
+func TestChainStem(t *testing.T) {
+	for name, want := range map[string]string{
+		"s3://b/vm/Virtual Hard Disks/Web02.vhdx":          "web02",
+		"web02_D2D7E9F2-D60A-416E-B386-5F7E5C7693E2.avhdx": "web02",
+		"dir/disk_0_1.VHD": "disk",
+		"_odd.vhdx":        "_odd",
+		"layer3.avhdx":     "layer3",
+	} {
+		if got := chainStem(name); got != want {
+			t.Errorf("chainStem(%q) = %q, want %q", name, got, want)
+		}
+	}
+}

@@ -328,12 +328,15 @@ func (s *source) Open(name string) (catalog.File, error) {
 // tables, metadata, BAT), one layer after the other: a child's parent is
 // known only once its metadata is read. So when a disk file of a listed
 // folder is opened, the first bytes of the other disk files of the folder
-// are asked for at once, in parallel, when there are few of them (a VM's
-// chain; a folder of many disks is left alone): their opens then find
-// them in the cache. Each warmed file is what the next Open of its name
+// that may be its chain are asked for at once, in parallel: all of them
+// when the folder holds a few (warmAll), else those whose name starts as
+// its own does (Hyper-V names a checkpoint's disk <parent stem>_<GUID>),
+// at most warmMaxDisks; a folder of many unrelated disks costs nothing.
+// Their opens then find them in the cache. Each warmed file is what the next Open of its name
 // returns (later opens have caches of their own, as every open does: a
 // block cached by one open is never served to another).
 const (
+	warmAll      = 4
 	warmMaxDisks = 16
 	warmBytes    = firstRead
 )
@@ -356,15 +359,15 @@ func (s *source) warm(key string) {
 	if !listed {
 		go func() {
 			if _, err := s.list(dir); err == nil {
-				s.warmSiblings(dir)
+				s.warmSiblings(dir, key)
 			}
 		}()
 		return
 	}
-	s.warmSiblings(dir)
+	s.warmSiblings(dir, key)
 }
 
-func (s *source) warmSiblings(dir string) {
+func (s *source) warmSiblings(dir, key string) {
 	s.mu.Lock()
 	var disks, todo []catalog.FileInfo
 	for _, e := range s.listed[dir] {
@@ -372,12 +375,17 @@ func (s *source) warmSiblings(dir string) {
 			disks = append(disks, e)
 		}
 	}
-	if len(disks) <= warmMaxDisks {
-		for _, e := range disks {
-			if k, err := s.key(e.Name); err == nil && !s.warmed[k] {
-				s.warmed[k] = true
-				todo = append(todo, e)
-			}
+	stem := chainStem(key)
+	for _, e := range disks {
+		if len(todo) == warmMaxDisks {
+			break
+		}
+		if len(disks) > warmAll && chainStem(e.Name) != stem {
+			continue
+		}
+		if k, err := s.key(e.Name); err == nil && !s.warmed[k] {
+			s.warmed[k] = true
+			todo = append(todo, e)
 		}
 	}
 	s.mu.Unlock()
@@ -389,6 +397,17 @@ func (s *source) warmSiblings(dir string) {
 		s.mu.Unlock()
 		f.prefetch(0, warmBytes)
 	}
+}
+
+// chainStem is what the names of one chain's files start with: the base
+// disk's stem, before the "_<GUID>" Hyper-V appends for a checkpoint.
+func chainStem(name string) string {
+	b := strings.ToLower(path.Base(name))
+	b = strings.TrimSuffix(b, path.Ext(b))
+	if i := strings.IndexByte(b, '_'); i > 0 {
+		b = b[:i]
+	}
+	return b
 }
 
 // isDiskName tells the names of VHDX and VHD files.
