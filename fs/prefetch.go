@@ -25,9 +25,9 @@ var errPrefetchPanic = errors.New("listing read ahead failed")
 // the result is kept for the walk's own request, which takes it (once)
 // or waits for it if it is being read. Everything is bounded: a few
 // workers, a stack of folders to list that forgets its oldest ones, and
-// a few hundred listings kept (the oldest dropped first); a listing of
-// many entries is read ahead but not kept (its reads are in the page
-// cache then). Nothing changes in what a listing says: the volume is
+// a few hundred listings of at most 64 Ki entries in all kept (the oldest
+// dropped first); a listing of many entries is read ahead but not kept
+// (its reads are in the page cache then). Nothing changes in what a listing says: the volume is
 // immutable, and a listing read ahead is the one the walk would read.
 
 const (
@@ -35,6 +35,9 @@ const (
 	prefetchQueue   = 512  // folders waiting to be listed
 	prefetchKept    = 256  // listings read ahead and not yet taken
 	prefetchMaxEnts = 4096 // larger listings are not kept
+	// prefetchKeptEnts bounds the entries of all listings kept: a plain
+	// ls of a folder of 256 big folders must not hold a million entries.
+	prefetchKeptEnts = 64 << 10
 )
 
 // prefetcher reads listings ahead for one volume.
@@ -46,6 +49,7 @@ type prefetcher struct {
 	running int                      // workers
 	busy    map[string]chan struct{} // being listed, closed when done
 	kept    map[string]listed        // read ahead, not yet taken
+	keptN   int                      // entries of kept's listings
 	order   []string                 // kept's keys, oldest first
 }
 
@@ -68,7 +72,7 @@ func (pf *prefetcher) readDir(p string) ([]iofs.DirEntry, error) {
 		pf.mu.Lock()
 	}
 	if l, ok := pf.kept[p]; ok {
-		delete(pf.kept, p)
+		pf.drop(p)
 		pf.mu.Unlock()
 		return l.ents, l.err
 	}
@@ -137,10 +141,12 @@ func (pf *prefetcher) work() {
 // pf.mu is held. order may name listings already taken (or twice): it is
 // compacted when it grows past a few times the bound.
 func (pf *prefetcher) keep(p string, l listed) {
+	pf.drop(p)
 	pf.order = append(pf.order, p)
 	pf.kept[p] = l
-	for len(pf.kept) > prefetchKept && len(pf.order) > 0 {
-		delete(pf.kept, pf.order[0])
+	pf.keptN += len(l.ents)
+	for (len(pf.kept) > prefetchKept || pf.keptN > prefetchKeptEnts) && len(pf.order) > 0 {
+		pf.drop(pf.order[0])
 		pf.order = pf.order[1:]
 	}
 	if len(pf.order) > 4*prefetchKept {
@@ -151,6 +157,14 @@ func (pf *prefetcher) keep(p string, l listed) {
 			}
 		}
 		pf.order = live
+	}
+}
+
+// drop forgets the listing kept for p, if any; pf.mu is held.
+func (pf *prefetcher) drop(p string) {
+	if l, ok := pf.kept[p]; ok {
+		pf.keptN -= len(l.ents)
+		delete(pf.kept, p)
 	}
 }
 

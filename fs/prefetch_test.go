@@ -109,8 +109,16 @@ func TestPrefetchBounded(t *testing.T) {
 		idle := pf.running == 0
 		kept, order := len(pf.kept), len(pf.order)
 		pf.mu.Unlock()
-		if kept > prefetchKept || order > 4*prefetchKept+1 {
-			t.Fatalf("%d listings kept (%d in order), bound %d", kept, order, prefetchKept)
+		pf.mu.Lock()
+		ents := 0
+		for _, l := range pf.kept {
+			ents += len(l.ents)
+		}
+		keptN := pf.keptN
+		pf.mu.Unlock()
+		if kept > prefetchKept || order > 4*prefetchKept+1 || ents != keptN || ents > prefetchKeptEnts {
+			t.Fatalf("%d listings kept (%d in order) of %d entries (counted %d), bounds %d and %d",
+				kept, order, ents, keptN, prefetchKept, prefetchKeptEnts)
 		}
 		if idle {
 			break
@@ -132,5 +140,44 @@ func TestPrefetchBounded(t *testing.T) {
 		if err != nil || len(got) != 3 {
 			t.Fatalf("%s: %d entries, %v", p, len(got), err)
 		}
+	}
+}
+
+// TestPrefetchEntriesBounded: listings kept hold at most prefetchKeptEnts
+// entries in all, however many folders are listed ahead.
+func TestPrefetchEntriesBounded(t *testing.T) {
+	m := fstest.MapFS{}
+	var paths []string
+	for i := range 40 {
+		p := fmt.Sprintf("d%02d", i)
+		paths = append(paths, p)
+		for j := range 4000 {
+			m[fmt.Sprintf("%s/f%04d", p, j)] = &fstest.MapFile{}
+		}
+	}
+	fsys := &countingFS{MapFS: m, reads: map[string]int{}}
+	pf := newPrefetcher(fsys)
+	pf.ahead(paths)
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(time.Millisecond) {
+		pf.mu.Lock()
+		idle, n := pf.running == 0, pf.keptN
+		pf.mu.Unlock()
+		if n > prefetchKeptEnts || n > 1<<16 {
+			t.Fatalf("%d entries kept, bound %d", n, prefetchKeptEnts)
+		}
+		if idle {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("read-ahead workers still running after 20 s")
+		}
+	}
+	for _, p := range paths {
+		if got, err := pf.readDir(p); err != nil || len(got) != 4000 {
+			t.Fatalf("%s: %d entries, %v", p, len(got), err)
+		}
+	}
+	if pf.keptN != 0 || len(pf.kept) != 0 {
+		t.Errorf("after the walk: %d listings, %d entries kept", len(pf.kept), pf.keptN)
 	}
 }
