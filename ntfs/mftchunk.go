@@ -136,6 +136,12 @@ func (v *Volume) mftBlockAt(idx int64, near mftRange) ([]byte, error) {
 	for i := first; i <= last; i++ {
 		s := (i - first) * bs
 		b := buf[s:min(s+bs, n):min(s+bs, n)]
+		if first != last {
+			// Each block its own copy: a slice of the run's buffer
+			// would keep the whole run in memory while any one block of
+			// it stays cached, and the cache's bound would not hold.
+			b = slices.Clone(b)
+		}
 		v.mftBlocks.put(i, b)
 		if i == idx {
 			want = b
