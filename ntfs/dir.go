@@ -160,7 +160,6 @@ func (v *Volume) list(n *node) (*listing, error) {
 // checkpoint names follow. OriginalName tells the stored name.
 func displayNames(ents []*dirEntry) []*dirEntry {
 	slices.SortStableFunc(ents, func(a, b *dirEntry) int { return strings.Compare(a.name, b.name) })
-	used := make(map[string]bool, len(ents))
 	var odd []*dirEntry
 	out := make([]*dirEntry, 0, len(ents))
 	for _, d := range ents {
@@ -169,21 +168,26 @@ func displayNames(ents []*dirEntry) []*dirEntry {
 			// their own: shown, they would make every walk a loop.
 			continue
 		}
-		if !validName(d.name) || used[d.name] {
+		// Sorted, a second entry of a name follows the first.
+		if !validName(d.name) || len(out) > 0 && out[len(out)-1].name == d.name {
 			odd = append(odd, d)
 			continue
 		}
-		used[d.name] = true
 		out = append(out, d)
+	}
+	if len(odd) == 0 {
+		return out
+	}
+	used := make(map[string]bool, len(out)+len(odd))
+	for _, d := range out {
+		used[d.name] = true
 	}
 	for _, d := range odd {
 		d.orig = d.name
 		d.name = names.Unique(names.Safe(d.name), used)
 		out = append(out, d)
 	}
-	if len(odd) > 0 {
-		slices.SortStableFunc(out, func(a, b *dirEntry) int { return strings.Compare(a.name, b.name) })
-	}
+	slices.SortStableFunc(out, func(a, b *dirEntry) int { return strings.Compare(a.name, b.name) })
 	return out
 }
 
