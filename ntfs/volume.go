@@ -190,12 +190,6 @@ type node struct {
 	ixErr  error
 }
 
-// nodeAlloc holds a node with its FileRecordInfo.
-type nodeAlloc struct {
-	n    node
-	info FileRecordInfo
-}
-
 // node returns the decoded base record num, from the cache when possible.
 func (v *Volume) node(num uint64) (*node, error) {
 	return v.nodeNear(num, nil)
@@ -223,13 +217,14 @@ func (v *Volume) nodeNear(num uint64, l *listing) (*node, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &nodeAlloc{} // the node and its summary in one allocation
-	info := &a.info
+	// The summary is an allocation of its own: callers keep it (a FUSE
+	// inode keeps its FileInfo) long after the node, its record and
+	// attributes have left the cache, and must not keep those alive.
+	info := &FileRecordInfo{}
 	if err := v.decodeInfoInto(info, rec, attrs); err != nil {
 		return nil, fmt.Errorf("MFT record %d: %w", num, err)
 	}
-	a.n = node{v: v, rec: rec, attrs: attrs, info: info}
-	n := &a.n
+	n := &node{v: v, rec: rec, attrs: attrs, info: info}
 	v.detectInterix(n)
 	if info.InUse {
 		v.cache.put(num, n)
