@@ -83,20 +83,39 @@ func (x xtsCipher) decrypt(buf []byte, sector uint64) {
 	if x.plain32 {
 		sector &= 0xffffffff
 	}
-	var t [aes.BlockSize]byte
-	binary.LittleEndian.PutUint64(t[:8], sector)
-	x.k2.Encrypt(t[:], t[:])
-	t0, t1 := binary.LittleEndian.Uint64(t[:8]), binary.LittleEndian.Uint64(t[8:])
-	var blk [aes.BlockSize]byte
+	if len(buf) < aes.BlockSize {
+		return
+	}
+	// The first tweak is the sector number encrypted under k2. It is
+	// computed in the sector's own first block, put back afterwards: a
+	// local array would escape to the heap through the cipher.Block
+	// interface, an allocation per sector.
+	c0, c1 := binary.LittleEndian.Uint64(buf), binary.LittleEndian.Uint64(buf[8:])
+	binary.LittleEndian.PutUint64(buf, sector)
+	binary.LittleEndian.PutUint64(buf[8:], 0)
+	x.k2.Encrypt(buf[:aes.BlockSize], buf[:aes.BlockSize])
+	t0, t1 := binary.LittleEndian.Uint64(buf), binary.LittleEndian.Uint64(buf[8:])
+	binary.LittleEndian.PutUint64(buf, c0)
+	binary.LittleEndian.PutUint64(buf[8:], c1)
+	// Three passes: the tweaks XORed in, the blocks decrypted in a tight
+	// loop (independent AES calls overlap in the CPU), the tweaks XORed
+	// out.
+	xorTweaks(buf, t0, t1)
 	for i := 0; i+aes.BlockSize <= len(buf); i += aes.BlockSize {
-		b := buf[i : i+aes.BlockSize]
-		binary.LittleEndian.PutUint64(blk[:8], binary.LittleEndian.Uint64(b[:8])^t0)
-		binary.LittleEndian.PutUint64(blk[8:], binary.LittleEndian.Uint64(b[8:])^t1)
-		x.k1.Decrypt(blk[:], blk[:])
-		binary.LittleEndian.PutUint64(b[:8], binary.LittleEndian.Uint64(blk[:8])^t0)
-		binary.LittleEndian.PutUint64(b[8:], binary.LittleEndian.Uint64(blk[8:])^t1)
-		// The next tweak: times x in GF(2^128), reduced by
-		// x^128 + x^7 + x^2 + x + 1 (0x87) when a bit carries out.
+		b := buf[i : i+aes.BlockSize : i+aes.BlockSize]
+		x.k1.Decrypt(b, b)
+	}
+	xorTweaks(buf, t0, t1)
+}
+
+// xorTweaks XORs into each 16-byte block of buf its XTS tweak, the first
+// being (t0, t1): each next one is the last times x in GF(2^128), reduced
+// by x^128 + x^7 + x^2 + x + 1 (0x87) when a bit carries out.
+func xorTweaks(buf []byte, t0, t1 uint64) {
+	for i := 0; i+aes.BlockSize <= len(buf); i += aes.BlockSize {
+		b := buf[i : i+aes.BlockSize : i+aes.BlockSize]
+		binary.LittleEndian.PutUint64(b, binary.LittleEndian.Uint64(b)^t0)
+		binary.LittleEndian.PutUint64(b[8:], binary.LittleEndian.Uint64(b[8:])^t1)
 		carry := t1 >> 63
 		t1 = t1<<1 | t0>>63
 		t0 = t0<<1 ^ 0x87&-carry
