@@ -128,16 +128,34 @@ type cbcCipher struct {
 	iv    string
 }
 
+// decrypt undoes CBC from the last block to the first, in place: each
+// block's plaintext is its decryption XOR the ciphertext before it, which
+// is still there when going backwards. No decrypter object, no IV array
+// (either would be an allocation per sector): the IV is made in the
+// first block once it has been decrypted and its words put aside.
 func (c *cbcCipher) decrypt(buf []byte, sector uint64) {
-	var iv [aes.BlockSize]byte
-	switch c.iv {
-	case "plain":
-		binary.LittleEndian.PutUint32(iv[:], uint32(sector))
-	default: // plain64, and essiv's input
-		binary.LittleEndian.PutUint64(iv[:], sector)
+	n := len(buf) / aes.BlockSize * aes.BlockSize
+	if n == 0 {
+		return
 	}
+	for i := n - aes.BlockSize; i > 0; i -= aes.BlockSize {
+		b := buf[i : i+aes.BlockSize : i+aes.BlockSize]
+		prev := buf[i-aes.BlockSize : i : i]
+		c.b.Decrypt(b, b)
+		binary.LittleEndian.PutUint64(b, binary.LittleEndian.Uint64(b)^binary.LittleEndian.Uint64(prev))
+		binary.LittleEndian.PutUint64(b[8:], binary.LittleEndian.Uint64(b[8:])^binary.LittleEndian.Uint64(prev[8:]))
+	}
+	b := buf[:aes.BlockSize:aes.BlockSize]
+	c.b.Decrypt(b, b)
+	d0, d1 := binary.LittleEndian.Uint64(b), binary.LittleEndian.Uint64(b[8:])
+	if c.iv == "plain" {
+		sector &= 0xffffffff
+	}
+	binary.LittleEndian.PutUint64(b, sector) // plain, plain64, and essiv's input
+	binary.LittleEndian.PutUint64(b[8:], 0)
 	if c.essiv != nil {
-		c.essiv.Encrypt(iv[:], iv[:])
+		c.essiv.Encrypt(b, b)
 	}
-	cipher.NewCBCDecrypter(c.b, iv[:]).CryptBlocks(buf, buf)
+	binary.LittleEndian.PutUint64(b, binary.LittleEndian.Uint64(b)^d0)
+	binary.LittleEndian.PutUint64(b[8:], binary.LittleEndian.Uint64(b[8:])^d1)
 }

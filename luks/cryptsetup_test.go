@@ -46,6 +46,7 @@ func TestCryptsetupVolumes(t *testing.T) {
 		{"luks2-xts", "LUKS2, primary header", "aes-xts-plain64", "argon2id", 512},
 		{"luks2-xts-4k", "LUKS2, primary header", "aes-xts-plain64", "argon2i", 4096},
 		{"luks2-pbkdf2", "LUKS2, primary header", "aes-xts-plain64", "pbkdf2-sha256", 512},
+		{"luks2-cbc", "LUKS2, primary header", "aes-cbc-plain64", "pbkdf2-sha256", 512},
 		{"luks1-essiv", "LUKS1", "aes-cbc-essiv:sha256", "pbkdf2-sha1", 512},
 		{"luks1-xts", "LUKS1", "aes-xts-plain64", "pbkdf2-sha256", 512},
 	} {

@@ -11,6 +11,7 @@
 #   luks2-pbkdf2.img  LUKS2, aes-xts-plain64 (256-bit key), pbkdf2-sha256
 #   luks1-essiv.img   LUKS1, aes-cbc-essiv:sha256, pbkdf2-sha1
 #   luks1-xts.img     LUKS1, aes-xts-plain64, pbkdf2-sha256
+#   luks2-cbc.img     LUKS2, aes-cbc-plain64 (128-bit key), pbkdf2-sha256
 # The passphrase of slot 0 is "correct horse battery staple" everywhere.
 # The key derivations are made cheap (small memory and iteration counts)
 # so the tests run fast; real volumes take a second or two per try.
@@ -49,6 +50,8 @@ cryptsetup luksAddKey --batch-mode -q --key-file "$pass" --pbkdf pbkdf2 --hash s
 	--pbkdf-force-iterations 1000 "$tmp/luks2-xts.img" "$tmp/pass2"
 make_luks luks2-xts-4k --type luks2 --cipher aes-xts-plain64 --key-size 256 --sector-size 4096 \
 	--pbkdf argon2i --pbkdf-memory 8192 --pbkdf-force-iterations 4 --pbkdf-parallel 1
+make_luks luks2-cbc --type luks2 --cipher aes-cbc-plain64 --key-size 128 \
+	--pbkdf pbkdf2 --hash sha256 --pbkdf-force-iterations 1000
 make_luks luks2-pbkdf2 --type luks2 --cipher aes-xts-plain64 --key-size 256 \
 	--pbkdf pbkdf2 --hash sha256 --pbkdf-force-iterations 1000
 # LUKS1: cryptsetup re-encrypts LUKS1 only through device-mapper, so these
