@@ -7,6 +7,7 @@ package mount
 import (
 	"fmt"
 	"github.com/ckptfs/ckptfs/guest"
+	"slices"
 
 	"github.com/ckptfs/ckptfs/internal/errclass"
 	"strconv"
@@ -108,6 +109,18 @@ func (o *Options) Parse(s string) error {
 			}
 			o.Extra = append(o.Extra, opt)
 		}
+	}
+	return nil
+}
+
+// Warnings says what a user should know about o before mounting: with
+// allow_other and no default_permissions, every local user reads every
+// guest file, whatever its owner and mode in the guest (the mount does not
+// check them unless asked to).
+func (o Options) Warnings() []string {
+	if o.AllowOther && !slices.Contains(o.Extra, "default_permissions") {
+		return []string{"allow_other without default_permissions: every user of this machine can read every guest file, " +
+			"whatever its owner and mode in the guest; add -o default_permissions to have the kernel check them"}
 	}
 	return nil
 }

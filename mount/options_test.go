@@ -3,6 +3,7 @@ package mount
 import (
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -48,6 +49,24 @@ func TestParseNoRecovery(t *testing.T) {
 		}
 		if !o.NoRecovery || len(o.Extra) != 0 {
 			t.Errorf("%s: parsed %+v", s, o)
+		}
+	}
+}
+
+// TestWarnings: allow_other alone warns that guest permissions are not
+// enforced; with default_permissions, or without allow_other, nothing.
+func TestWarnings(t *testing.T) {
+	for _, c := range []struct {
+		opts string
+		warn bool
+	}{{"allow_other", true}, {"allow_other,default_permissions", false}, {"default_permissions", false}, {"ro", false}} {
+		var o Options
+		if err := o.Parse(c.opts); err != nil {
+			t.Fatal(err)
+		}
+		w := o.Warnings()
+		if (len(w) > 0) != c.warn || (c.warn && !strings.Contains(w[0], "default_permissions")) {
+			t.Errorf("-o %s: warnings %q", c.opts, w)
 		}
 	}
 }

@@ -61,7 +61,7 @@ func (o *mountOptions) run(ctx context.Context, args []string) error {
 		return err
 	}
 	defer cat.Close()
-	for _, w := range cat.Warnings {
+	for _, w := range append(opt.Warnings(), cat.Warnings...) {
 		fmt.Fprintf(os.Stderr, "ckptfs mount: warning: %s\n", w)
 	}
 	opt.Ready = func() {
