@@ -41,7 +41,7 @@ func unwrapLUKS(v *Volume, probe []byte, o *Options) (io.ReaderAt, int64, bool, 
 	}
 	passes := o.luksPassphrases()
 	if len(passes) == 0 {
-		return nil, 0, true, fmt.Errorf("%w: LUKS needs a passphrase (password:TEXT) or a key file", ErrLocked)
+		return nil, 0, true, fmt.Errorf("%w: no passphrase was given (a key password:TEXT, or the path of a key file)", ErrLocked)
 	}
 	r, err := lv.Unlock(passes...)
 	if errors.Is(err, luks.ErrWrongKey) {

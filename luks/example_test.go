@@ -36,6 +36,6 @@ func Example() {
 	fmt.Printf("%d bytes: %q\n", r.Size(), b)
 	// Output:
 	// LUKS1 aes-xts-plain64 key slots: 1 pbkdf2-sha256
-	// luks: no passphrase fits (1 passphrases, 1 key slots)
+	// luks: no passphrase fits (tried 1 passphrase on 1 key slot)
 	// 65536 bytes: "ext4 would start here."
 }

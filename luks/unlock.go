@@ -40,7 +40,15 @@ func (v *Volume) Unlock(passphrases ...[]byte) (*Reader, error) {
 	if usable == 0 {
 		return nil, unsupported("luks: no key slot this package can open (%d active)", len(v.KeySlots))
 	}
-	return nil, fmt.Errorf("%w (%d passphrases, %d key slots)", ErrWrongKey, len(passphrases), usable)
+	return nil, fmt.Errorf("%w (tried %s on %s)", ErrWrongKey, count(len(passphrases), "passphrase"), count(usable, "key slot"))
+}
+
+// count says "1 key slot", "2 key slots".
+func count(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", n, what)
 }
 
 // openSlot derives the slot's key from pass, decrypts and merges its key
