@@ -9,8 +9,6 @@ import (
 	"os/exec"
 	"path"
 	"path/filepath"
-	"sync"
-	"sync/atomic"
 	"testing"
 
 	"github.com/ckptfs/ckptfs/internal/testutil"
@@ -19,37 +17,6 @@ import (
 // Walk benchmarks: what a cold walk through the mount asks of the reader,
 // with what reaches the volume's file counted (reads, bytes, and the
 // distinct 4 KiB pages touched).
-
-// countingReader counts the reads that reach r.
-type countingReader struct {
-	r            io.ReaderAt
-	reads, bytes atomic.Int64
-
-	mu    sync.Mutex
-	pages map[int64]struct{}
-}
-
-func newCountingReader(r io.ReaderAt) *countingReader {
-	return &countingReader{r: r, pages: map[int64]struct{}{}}
-}
-
-func (c *countingReader) ReadAt(p []byte, off int64) (int, error) {
-	c.reads.Add(1)
-	c.bytes.Add(int64(len(p)))
-	c.mu.Lock()
-	for pg := off >> 12; pg<<12 < off+int64(len(p)); pg++ {
-		c.pages[pg] = struct{}{}
-	}
-	c.mu.Unlock()
-	return c.r.ReadAt(p, off)
-}
-
-func (c *countingReader) report(b *testing.B) {
-	n := float64(b.N)
-	b.ReportMetric(float64(c.reads.Load())/n, "reads/op")
-	b.ReportMetric(float64(c.bytes.Load())/n/(1<<20), "MB-read/op")
-	b.ReportMetric(float64(len(c.pages))*4096/(1<<20), "MB-pages")
-}
 
 // walkHow says what a benchmark walk does with each entry.
 type walkHow int
@@ -118,7 +85,7 @@ func BenchmarkTreeWalk(b *testing.B) {
 		how  walkHow
 	}{{"names", walkNames}, {"lookup", walkLookup}, {"hash", walkHash}} {
 		b.Run(c.name, func(b *testing.B) {
-			cr := newCountingReader(f)
+			cr := testutil.NewCountingReader(f)
 			buf := make([]byte, 128<<10)
 			b.ReportAllocs()
 			var ents, files int
@@ -138,7 +105,7 @@ func BenchmarkTreeWalk(b *testing.B) {
 			if ents != 51021 || c.how == walkHash && files != 50000 {
 				b.Fatalf("%d entries, %d files", ents, files)
 			}
-			cr.report(b)
+			cr.Report(b)
 			b.ReportMetric(float64(ents*b.N)/b.Elapsed().Seconds(), "entries/s")
 		})
 	}
@@ -178,7 +145,7 @@ func BenchmarkBigDirLookup(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	cr := newCountingReader(f)
+	cr := testutil.NewCountingReader(f)
 	b.ReportAllocs()
 	var n int
 	for i := 0; i < b.N; i++ {
@@ -208,6 +175,6 @@ func BenchmarkBigDirLookup(b *testing.B) {
 	if n != 100000 {
 		b.Fatalf("%d entries", n)
 	}
-	cr.report(b)
+	cr.Report(b)
 	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "entries/s")
 }

@@ -7,8 +7,6 @@ import (
 	"os/exec"
 	"path"
 	"path/filepath"
-	"sync"
-	"sync/atomic"
 	"testing"
 
 	"github.com/ckptfs/ckptfs/internal/testutil"
@@ -19,43 +17,6 @@ import (
 // counted (reads, bytes, and the distinct 4 KiB pages and 64 KiB
 // stretches touched: a disk below pays about one seek per stretch, and
 // the VHDX layer reads 64 KiB around a read that continues no stream).
-
-// countingReader counts the reads that reach r.
-type countingReader struct {
-	r            io.ReaderAt
-	reads, bytes atomic.Int64
-
-	mu        sync.Mutex
-	pages     map[int64]struct{}
-	stretches map[int64]struct{}
-}
-
-func newCountingReader(r io.ReaderAt) *countingReader {
-	return &countingReader{r: r, pages: map[int64]struct{}{}, stretches: map[int64]struct{}{}}
-}
-
-func (c *countingReader) ReadAt(p []byte, off int64) (int, error) {
-	c.reads.Add(1)
-	c.bytes.Add(int64(len(p)))
-	c.mu.Lock()
-	for pg := off >> 12; pg<<12 < off+int64(len(p)); pg++ {
-		c.pages[pg] = struct{}{}
-	}
-	for s := off >> 16; s<<16 < off+int64(len(p)); s++ {
-		c.stretches[s] = struct{}{}
-	}
-	c.mu.Unlock()
-	return c.r.ReadAt(p, off)
-}
-
-// report adds the counts, per op, to b's metrics.
-func (c *countingReader) report(b *testing.B) {
-	n := float64(b.N)
-	b.ReportMetric(float64(c.reads.Load())/n, "reads/op")
-	b.ReportMetric(float64(c.bytes.Load())/n/(1<<20), "MB-read/op")
-	b.ReportMetric(float64(len(c.pages))*4096/(1<<20), "MB-pages")
-	b.ReportMetric(float64(len(c.stretches))*65536/(1<<20), "MB-64k")
-}
 
 // treeNTFS returns the 50,000-file NTFS volume of the tree-walk
 // benchmarks (testdata/perf/tree.sh, written through ntfs-3g: minutes the
@@ -149,7 +110,7 @@ func BenchmarkTreeWalk(b *testing.B) {
 		how  walkHow
 	}{{"names", walkNames}, {"lookup", walkLookup}, {"hash", walkHash}} {
 		b.Run(c.name, func(b *testing.B) {
-			cr := newCountingReader(f)
+			cr := testutil.NewCountingReader(f)
 			buf := make([]byte, 128<<10)
 			b.ReportAllocs()
 			var ents, files int
@@ -165,7 +126,7 @@ func BenchmarkTreeWalk(b *testing.B) {
 			if ents != 51020 || c.how == walkHash && files != 50000 {
 				b.Fatalf("%d entries, %d files", ents, files)
 			}
-			cr.report(b)
+			cr.Report(b)
 			b.ReportMetric(float64(ents*b.N)/b.Elapsed().Seconds(), "entries/s")
 		})
 	}
@@ -186,7 +147,7 @@ func BenchmarkBigDirLookup(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	cr := newCountingReader(f)
+	cr := testutil.NewCountingReader(f)
 	b.ReportAllocs()
 	var n int
 	for i := 0; i < b.N; i++ {
@@ -214,6 +175,6 @@ func BenchmarkBigDirLookup(b *testing.B) {
 		}
 		n = len(ents)
 	}
-	cr.report(b)
+	cr.Report(b)
 	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "entries/s")
 }
