@@ -31,7 +31,7 @@ type dirent struct {
 // without "." and "..", from the cache when it holds them. The slice is
 // shared: callers must not change it.
 func (v *FS) readDir(in *inode) ([]dirent, error) {
-	if ents, ok := v.dirs.get(in.ino); ok {
+	if ents, ok := v.dirs.Get(in.ino); ok {
 		return ents, nil
 	}
 	ents, err := v.listDir(in)
@@ -42,7 +42,7 @@ func (v *FS) readDir(in *inode) ([]dirent, error) {
 	// Two entries of one name: the kernel finds the first in its hash
 	// order; keep one, so a name stays one file.
 	ents = slices.CompactFunc(ents, func(a, b dirent) bool { return a.name == b.name })
-	v.dirs.put(in.ino, ents)
+	v.dirs.Put(in.ino, ents)
 	return ents, nil
 }
 
@@ -140,7 +140,7 @@ const htreeMinBlocks = 16
 // when cached, else through its htree index when it has one and is large,
 // else by reading the listing.
 func (v *FS) lookupEnt(dir *inode, name string) (dirent, bool, error) {
-	if _, cached := v.dirs.get(dir.ino); !cached && dir.isDir() && dir.flags()&flagIndex != 0 &&
+	if _, cached := v.dirs.Get(dir.ino); !cached && dir.isDir() && dir.flags()&flagIndex != 0 &&
 		dir.flags()&(flagInline|flagCasefold|flagEncrypt) == 0 && dir.size() >= htreeMinBlocks*v.geo.blockSize && dir.size() <= maxDirBytes {
 		if c, err := v.contentOf(dir, dir.size()); err == nil {
 			if e, found, usable := v.htreeLookup(dir, c, name); usable {

@@ -8,6 +8,8 @@ import (
 	"path"
 	"strings"
 	"syscall"
+
+	"github.com/ckptfs/ckptfs/internal/gencache"
 )
 
 // FS is an open ext2, ext3 or ext4 volume. It is safe for concurrent use.
@@ -15,9 +17,9 @@ type FS struct {
 	r      io.ReaderAt
 	size   int64
 	geo    geometry
-	tables []int64                    // inode table start of each group, in bytes
-	chunks genCache[int64, []byte]    // inode-table chunks by volume offset
-	dirs   genCache[uint32, []dirent] // listings by directory inode
+	tables []int64                           // inode table start of each group, in bytes
+	chunks *gencache.Cache[int64, []byte]    // inode-table chunks by volume offset
+	dirs   *gencache.Cache[uint32, []dirent] // listings by directory inode
 	closer io.Closer
 	// journal is what was done with a journal needing recovery.
 	journal JournalState
@@ -48,8 +50,8 @@ func newFS(r io.ReaderAt, size int64) (*FS, error) {
 		return nil, err
 	}
 	v := &FS{r: r, size: size, geo: geo}
-	v.chunks = genCache[int64, []byte]{max: maxChunks, weight: func([]byte) int { return 1 }}
-	v.dirs = genCache[uint32, []dirent]{max: maxCachedEntries, weight: func(e []dirent) int { return len(e) }}
+	v.chunks = gencache.New[int64, []byte](maxChunks, func([]byte) int { return 1 })
+	v.dirs = gencache.New[uint32, []dirent](maxCachedEntries, func(e []dirent) int { return len(e) })
 	if err := v.loadTables(); err != nil {
 		return nil, err
 	}

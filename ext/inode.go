@@ -150,13 +150,13 @@ func (v *FS) inode(ino uint32) (*inode, error) {
 	chunkRel := rel / inodeChunk * inodeChunk
 	off := table + rel
 	key := table + chunkRel
-	chunk, ok := v.chunks.get(key)
+	chunk, ok := v.chunks.Get(key)
 	if !ok {
 		chunk = make([]byte, min(inodeChunk, tableSize-chunkRel))
 		if err := readFull(v.r, v.size, chunk, key); err != nil {
 			return nil, formatErr(off, "reading inode %d: %v", ino, err)
 		}
-		v.chunks.put(key, chunk)
+		v.chunks.Put(key, chunk)
 	}
 	s := rel - chunkRel
 	return &inode{ino: ino, off: off, b: chunk[s : s+isz : s+isz]}, nil

@@ -3,6 +3,8 @@ package ntfs
 import (
 	"io"
 	"testing"
+
+	"github.com/ckptfs/ckptfs/internal/gencache"
 )
 
 // benchVolume prefers big.img (256 MiB file, 100,000-entry directory),
@@ -45,7 +47,7 @@ func BenchmarkListBigDir(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		v.cache = newNodeCache(nodeCacheSize)
 		v.indexes = newLRU[indexKey, []indexEntry](indexCacheSize)
-		v.listings = newGenCache[listingKey, *listing](maxListedEntries/2, func(l *listing) int { return len(l.ents) + 1 })
+		v.listings = gencache.New[listingKey, *listing](maxListedEntries/2, func(l *listing) int { return len(l.ents) + 1 })
 		d, err := v.ReadDir(dir)
 		if err != nil || len(d) < 1000 {
 			b.Fatalf("%d entries, %v", len(d), err)

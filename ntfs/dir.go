@@ -94,21 +94,21 @@ func (l *listing) dirEntries() []fs.DirEntry {
 // it.
 func (v *Volume) listingOf(n *node) (*listing, error) {
 	key := listingKey{n.info.Ref.Record, v.showMeta.Load()}
-	if l, ok := v.listings.get(key); ok {
+	if l, ok := v.listings.Get(key); ok {
 		return l, nil
 	}
 	l, err := v.list(n)
 	if err != nil {
 		return nil, err
 	}
-	v.listings.put(key, l)
+	v.listings.Put(key, l)
 	return l, nil
 }
 
 // cachedListing returns directory n as listed when the cache holds it,
 // else nil: a lookup does not list a directory to find one name.
 func (v *Volume) cachedListing(n *node) *listing {
-	l, _ := v.listings.get(listingKey{n.info.Ref.Record, v.showMeta.Load()})
+	l, _ := v.listings.Get(listingKey{n.info.Ref.Record, v.showMeta.Load()})
 	return l
 }
 

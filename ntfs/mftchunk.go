@@ -106,7 +106,7 @@ func (v *Volume) readMFT(p []byte, off int64, near mftRange) error {
 // that are not cached yet. Two readers missing the same block at once
 // both read it: rare, and cheaper than making one wait.
 func (v *Volume) mftBlockAt(idx int64, near mftRange) ([]byte, error) {
-	if b, ok := v.mftBlocks.get(idx); ok {
+	if b, ok := v.mftBlocks.Get(idx); ok {
 		return b, nil
 	}
 	bs := v.mftBlock
@@ -115,11 +115,11 @@ func (v *Volume) mftBlockAt(idx int64, near mftRange) ([]byte, error) {
 		span := max(mftMaxSpan/bs, 1)
 		lo := max(near.lo/bs, idx/span*span)
 		hi := min((near.hi-1)/bs, idx/span*span+span-1)
-		for first > lo && !v.mftBlocks.has(first-1) {
+		for first > lo && !v.mftBlocks.Has(first-1) {
 			first--
 		}
 		hi = min(hi, (v.mft.size-1)/bs)
-		for last < hi && !v.mftBlocks.has(last+1) {
+		for last < hi && !v.mftBlocks.Has(last+1) {
 			last++
 		}
 	}
@@ -142,7 +142,7 @@ func (v *Volume) mftBlockAt(idx int64, near mftRange) ([]byte, error) {
 			// it stays cached, and the cache's bound would not hold.
 			b = slices.Clone(b)
 		}
-		v.mftBlocks.put(i, b)
+		v.mftBlocks.Put(i, b)
 		if i == idx {
 			want = b
 		}

@@ -109,14 +109,14 @@ func (fi *FileRecordInfo) SecurityDescriptor() ([]byte, error) {
 	// Files share a few descriptors: each is read once (a listing with
 	// extended attributes asks for one per file), and handed out as a
 	// copy the caller owns.
-	if b, ok := fi.v.sdCache.get(fi.SecurityID); ok {
+	if b, ok := fi.v.sdCache.Get(fi.SecurityID); ok {
 		return slices.Clone(b), nil
 	}
 	b := make([]byte, e.len)
 	if _, err := s.ReadAt(b, e.off); err != nil && err != io.EOF {
 		return nil, fmt.Errorf("ntfs: security id %d: %w", fi.SecurityID, err)
 	}
-	fi.v.sdCache.put(fi.SecurityID, b)
+	fi.v.sdCache.Put(fi.SecurityID, b)
 	return slices.Clone(b), nil
 }
 

@@ -7,6 +7,8 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
+
+	"github.com/ckptfs/ckptfs/internal/gencache"
 )
 
 // Well-known MFT record numbers.
@@ -34,7 +36,7 @@ type Volume struct {
 	mft *stream
 	// mftBlocks holds raw $MFT blocks of mftBlock bytes, read with the
 	// records asked for (mftchunk.go).
-	mftBlocks  *genCache[int64, []byte]
+	mftBlocks  *gencache.Cache[int64, []byte]
 	mftBlock   int64
 	mftRecords uint64
 
@@ -47,7 +49,7 @@ type Volume struct {
 	// listings keeps directories as listed (see listingOf): a lookup in
 	// a directory just listed is a binary search, and its children's
 	// records are read in runs.
-	listings *genCache[listingKey, *listing]
+	listings *gencache.Cache[listingKey, *listing]
 
 	showMeta atomic.Bool // list the metadata files (SetShowMetafiles)
 
@@ -55,7 +57,7 @@ type Volume struct {
 	sdsIdx  map[uint32]sdsEntry
 	sds     *stream
 	sdsErr  error
-	sdCache *genCache[uint32, []byte] // descriptors read from $SDS, by id
+	sdCache *gencache.Cache[uint32, []byte] // descriptors read from $SDS, by id
 
 	upOnce sync.Once
 	upcase []uint16
@@ -74,11 +76,11 @@ func NewVolume(r io.ReaderAt, size int64) (*Volume, error) {
 	v := &Volume{r: r, size: size, geo: geo, cache: newNodeCache(nodeCacheSize),
 		indexes:   newLRU[indexKey, []indexEntry](indexCacheSize),
 		wofChunks: newLRU[wofKey, []byte](wofChunkCache),
-		listings:  newGenCache[listingKey, *listing](maxListedEntries/2, func(l *listing) int { return len(l.ents) + 1 }),
+		listings:  gencache.New[listingKey, *listing](maxListedEntries/2, func(l *listing) int { return len(l.ents) + 1 }),
 		mftBlock:  max(mftBlockMin, int64(geo.RecordSize)),
-		sdCache:   newGenCache[uint32, []byte](sdCacheBytes/2, func(b []byte) int { return len(b) + 64 }),
+		sdCache:   gencache.New[uint32, []byte](sdCacheBytes/2, func(b []byte) int { return len(b) + 64 }),
 	}
-	v.mftBlocks = newGenCache[int64, []byte](int(mftCacheBytes/2/v.mftBlock), func([]byte) int { return 1 })
+	v.mftBlocks = gencache.New[int64, []byte](int(mftCacheBytes/2/v.mftBlock), func([]byte) int { return 1 })
 	if err := v.loadMFT(); err != nil {
 		return nil, err
 	}
@@ -199,7 +201,7 @@ func (v *Volume) node(num uint64) (*node, error) {
 // known), whose neighbouring children's records are read with num's on a
 // miss.
 func (v *Volume) nodeNear(num uint64, l *listing) (*node, error) {
-	if n, _ := v.cache.get(num); n != nil {
+	if n, _ := v.cache.Get(num); n != nil {
 		return n, nil
 	}
 	var near mftRange
@@ -227,7 +229,7 @@ func (v *Volume) nodeNear(num uint64, l *listing) (*node, error) {
 	n := &node{v: v, rec: rec, attrs: attrs, info: info}
 	v.detectInterix(n)
 	if info.InUse {
-		v.cache.put(num, n)
+		v.cache.Put(num, n)
 	}
 	return n, nil
 }
