@@ -10,24 +10,7 @@ import (
 func unlockSpec(t *testing.T, spec volSpec) (*builtVol, *Reader) {
 	t.Helper()
 	bv := buildVolume(t, spec)
-	v, err := NewVolume(bytes.NewReader(bv.img), int64(len(bv.img)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for what, k := range bv.keys(t) {
-		var r *Reader
-		if what == "clear key" {
-			r, err = v.Unlock()
-		} else {
-			r, err = v.Unlock(k)
-		}
-		if err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-		return bv, r
-	}
-	t.Fatal("no key")
-	return nil, nil
+	return bv, unlockOver(t, bv, bytes.NewReader(bv.img))
 }
 
 // TestReadSizes reads every synthetic volume through reads of several
