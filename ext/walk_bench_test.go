@@ -18,20 +18,11 @@ import (
 // with what reaches the volume's file counted (reads, bytes, and the
 // distinct 4 KiB pages touched).
 
-// walkHow says what a benchmark walk does with each entry.
-type walkHow int
-
-const (
-	walkNames  walkHow = iota // list only: find through plain READDIR
-	walkLookup                // and describe every entry (READDIRPLUS, ls -l)
-	walkHash                  // and read every file
-)
-
 // fuseWalk walks the directory at p (described by dir) as the mount does:
 // the listing by path, each entry described by LookupIn from its
 // directory, each file opened from its FileInfo and read in 128 KiB
 // requests. It returns the entries and files seen.
-func fuseWalk(v *FS, p string, dir fs.FileInfo, how walkHow, buf []byte) (ents, files int, err error) {
+func fuseWalk(v *FS, p string, dir fs.FileInfo, how testutil.WalkHow, buf []byte) (ents, files int, err error) {
 	list, err := v.ReadDir(p)
 	if err != nil {
 		return 0, 0, err
@@ -39,7 +30,7 @@ func fuseWalk(v *FS, p string, dir fs.FileInfo, how walkHow, buf []byte) (ents, 
 	for _, e := range list {
 		ents++
 		var fi fs.FileInfo
-		if how >= walkLookup || e.IsDir() {
+		if how >= testutil.WalkLookup || e.IsDir() {
 			if fi, err = v.LookupIn(dir, e.Name()); err != nil {
 				return ents, files, err
 			}
@@ -52,7 +43,7 @@ func fuseWalk(v *FS, p string, dir fs.FileInfo, how walkHow, buf []byte) (ents, 
 			}
 			continue
 		}
-		if how < walkHash || !e.Type().IsRegular() {
+		if how < testutil.WalkHash || !e.Type().IsRegular() {
 			continue
 		}
 		files++
@@ -70,45 +61,20 @@ func fuseWalk(v *FS, p string, dir fs.FileInfo, how walkHow, buf []byte) (ents, 
 	return ents, files, nil
 }
 
-// BenchmarkTreeWalk walks the 50,000-file tree from a freshly opened FS
-// each time (the reader's caches cold, the host's page cache not): names
-// only (folders described, as a walk's LOOKUPs do), every entry
-// described, every file read.
+// BenchmarkTreeWalk walks the 50,000-file tree (see testutil.BenchTreeWalk;
+// "names" describes the folders, as a walk's LOOKUPs do).
 func BenchmarkTreeWalk(b *testing.B) {
-	f := treeImage(b)
-	st, err := f.Stat()
-	if err != nil {
-		b.Fatal(err)
-	}
-	for _, c := range []struct {
-		name string
-		how  walkHow
-	}{{"names", walkNames}, {"lookup", walkLookup}, {"hash", walkHash}} {
-		b.Run(c.name, func(b *testing.B) {
-			cr := testutil.NewCountingReader(f)
-			buf := make([]byte, 128<<10)
-			b.ReportAllocs()
-			var ents, files int
-			for i := 0; i < b.N; i++ {
-				v, err := NewFS(cr, st.Size())
-				if err != nil {
-					b.Fatal(err)
-				}
-				root, err := v.Stat(".")
-				if err != nil {
-					b.Fatal(err)
-				}
-				if ents, files, err = fuseWalk(v, ".", root, c.how, buf); err != nil {
-					b.Fatal(err)
-				}
-			}
-			if ents != 51021 || c.how == walkHash && files != 50000 {
-				b.Fatalf("%d entries, %d files", ents, files)
-			}
-			cr.Report(b)
-			b.ReportMetric(float64(ents*b.N)/b.Elapsed().Seconds(), "entries/s")
-		})
-	}
+	testutil.BenchTreeWalk(b, treeImage(b), 51021, 50000, func(r io.ReaderAt, size int64, how testutil.WalkHow, buf []byte) (int, int, error) {
+		v, err := NewFS(r, size)
+		if err != nil {
+			return 0, 0, err
+		}
+		root, err := v.Stat(".")
+		if err != nil {
+			return 0, 0, err
+		}
+		return fuseWalk(v, ".", root, how, buf)
+	})
 }
 
 // bigImage returns the volume of the ext4 `ls -l` benchmark

@@ -43,20 +43,11 @@ func treeNTFS(b *testing.B) *os.File {
 	return f
 }
 
-// walkHow says what a benchmark walk does with each entry.
-type walkHow int
-
-const (
-	walkNames  walkHow = iota // list only: find through plain READDIR
-	walkLookup                // and describe every entry (READDIRPLUS, ls -l)
-	walkHash                  // and read every file (find | xargs sha256sum)
-)
-
 // fuseWalk walks the directory at p (reference ref) as the mount does:
 // the listing by path, each entry described by LookupIn from its
 // directory, each file opened by record and read in 128 KiB requests.
 // It returns the entries and files seen.
-func fuseWalk(v *Volume, p string, ref Ref, how walkHow, buf []byte) (ents, files int, err error) {
+func fuseWalk(v *Volume, p string, ref Ref, how testutil.WalkHow, buf []byte) (ents, files int, err error) {
 	list, err := v.ReadDir(p)
 	if err != nil {
 		return 0, 0, err
@@ -65,7 +56,7 @@ func fuseWalk(v *Volume, p string, ref Ref, how walkHow, buf []byte) (ents, file
 		ents++
 		child := e.(*dirEntry).Ref()
 		var fi fs.FileInfo
-		if how >= walkLookup {
+		if how >= testutil.WalkLookup {
 			if fi, err = v.LookupIn(ref, e.Name()); err != nil {
 				return ents, files, err
 			}
@@ -79,7 +70,7 @@ func fuseWalk(v *Volume, p string, ref Ref, how walkHow, buf []byte) (ents, file
 			}
 			continue
 		}
-		if how < walkHash || !e.Type().IsRegular() {
+		if how < testutil.WalkHash || !e.Type().IsRegular() {
 			continue
 		}
 		files++
@@ -96,40 +87,15 @@ func fuseWalk(v *Volume, p string, ref Ref, how walkHow, buf []byte) (ents, file
 	return ents, files, nil
 }
 
-// BenchmarkTreeWalk walks the 50,000-file tree from a freshly opened
-// volume each time (the reader's caches cold, the host's page cache not):
-// names only, with every entry described, and with every file read.
+// BenchmarkTreeWalk walks the 50,000-file tree (see testutil.BenchTreeWalk).
 func BenchmarkTreeWalk(b *testing.B) {
-	f := treeNTFS(b)
-	st, err := f.Stat()
-	if err != nil {
-		b.Fatal(err)
-	}
-	for _, c := range []struct {
-		name string
-		how  walkHow
-	}{{"names", walkNames}, {"lookup", walkLookup}, {"hash", walkHash}} {
-		b.Run(c.name, func(b *testing.B) {
-			cr := testutil.NewCountingReader(f)
-			buf := make([]byte, 128<<10)
-			b.ReportAllocs()
-			var ents, files int
-			for i := 0; i < b.N; i++ {
-				v, err := NewVolume(cr, st.Size())
-				if err != nil {
-					b.Fatal(err)
-				}
-				if ents, files, err = fuseWalk(v, ".", Ref{Record: rootRecord}, c.how, buf); err != nil {
-					b.Fatal(err)
-				}
-			}
-			if ents != 51020 || c.how == walkHash && files != 50000 {
-				b.Fatalf("%d entries, %d files", ents, files)
-			}
-			cr.Report(b)
-			b.ReportMetric(float64(ents*b.N)/b.Elapsed().Seconds(), "entries/s")
-		})
-	}
+	testutil.BenchTreeWalk(b, treeNTFS(b), 51020, 50000, func(r io.ReaderAt, size int64, how testutil.WalkHow, buf []byte) (int, int, error) {
+		v, err := NewVolume(r, size)
+		if err != nil {
+			return 0, 0, err
+		}
+		return fuseWalk(v, ".", Ref{Record: rootRecord}, how, buf)
+	})
 }
 
 // BenchmarkBigDirLookup is `ls -l` of the 100,000-entry directory of

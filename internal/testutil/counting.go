@@ -2,6 +2,7 @@ package testutil
 
 import (
 	"io"
+	"os"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -48,4 +49,52 @@ func (c *CountingReader) Report(b *testing.B) {
 	b.ReportMetric(float64(c.bytes.Load())/n/(1<<20), "MB-read/op")
 	b.ReportMetric(float64(len(c.pages))*4096/(1<<20), "MB-pages")
 	b.ReportMetric(float64(len(c.stretches))*65536/(1<<20), "MB-64k")
+}
+
+// WalkHow says what a benchmark walk does with each entry.
+type WalkHow int
+
+const (
+	WalkNames  WalkHow = iota // list only: find through plain READDIR
+	WalkLookup                // and describe every entry (READDIRPLUS, ls -l)
+	WalkHash                  // and read every file (find | xargs sha256sum)
+)
+
+// TreeWalk opens a volume on r (size bytes) afresh and walks it the way
+// the mount does, how deep as how says, reading files in pieces of buf;
+// it returns the entries and files seen.
+type TreeWalk func(r io.ReaderAt, size int64, how WalkHow, buf []byte) (ents, files int, err error)
+
+// BenchTreeWalk runs a reader's tree-walk benchmarks over the volume in f
+// (the 50,000-file tree of testdata/perf/tree.sh): names only, every
+// entry described, every file read, each op from a freshly opened volume
+// (the reader's caches cold, the host's page cache not). It checks the
+// entries and files seen and reports what reached the file
+// (CountingReader) and the entries per second.
+func BenchTreeWalk(b *testing.B, f *os.File, wantEnts, wantFiles int, walk TreeWalk) {
+	st, err := f.Stat()
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, c := range []struct {
+		name string
+		how  WalkHow
+	}{{"names", WalkNames}, {"lookup", WalkLookup}, {"hash", WalkHash}} {
+		b.Run(c.name, func(b *testing.B) {
+			cr := NewCountingReader(f)
+			buf := make([]byte, 128<<10)
+			b.ReportAllocs()
+			var ents, files int
+			for i := 0; i < b.N; i++ {
+				if ents, files, err = walk(cr, st.Size(), c.how, buf); err != nil {
+					b.Fatal(err)
+				}
+			}
+			if ents != wantEnts || c.how == WalkHash && files != wantFiles {
+				b.Fatalf("%d entries, %d files", ents, files)
+			}
+			cr.Report(b)
+			b.ReportMetric(float64(ents*b.N)/b.Elapsed().Seconds(), "entries/s")
+		})
+	}
 }
