@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 
 	"github.com/ckptfs/ckptfs/luks"
 )
@@ -39,6 +40,14 @@ func unwrapLUKS(v *Volume, probe []byte, o *Options) (io.ReaderAt, int64, bool, 
 		}
 		v.Protectors = append(v.Protectors, p)
 	}
+	// A mount opens the same volume in every checkpoint: a volume key
+	// found once opens the others with a digest check, not the second or
+	// two of key derivation each passphrase costs.
+	kc := o.luksKeys()
+	if r, slot := kc.open(lv); r != nil {
+		v.UnlockedBy = fmt.Sprintf("key slot %d", slot)
+		return r, r.Size(), true, nil
+	}
 	passes := o.luksPassphrases()
 	if len(passes) == 0 {
 		return nil, 0, true, fmt.Errorf("%w: no passphrase was given (a key password:TEXT, or the path of a key file)", ErrLocked)
@@ -50,8 +59,57 @@ func unwrapLUKS(v *Volume, probe []byte, o *Options) (io.ReaderAt, int64, bool, 
 	if err != nil {
 		return nil, 0, true, err
 	}
+	kc.add(r.VolumeKey(), r.KeySlot)
 	v.UnlockedBy = fmt.Sprintf("key slot %d", r.KeySlot)
 	return r, r.Size(), true, nil
+}
+
+// luksKeyCache holds the volume keys the passphrases of one Options
+// opened, with the slot each was found through.
+type luksKeyCache struct {
+	mu   sync.Mutex
+	keys []luksKey
+}
+
+type luksKey struct {
+	key  []byte
+	slot int
+}
+
+var luksKeyCaches sync.Map // *Options -> *luksKeyCache
+
+// luksKeys is o's cache of volume keys (nil for a nil o: nothing kept).
+func (o *Options) luksKeys() *luksKeyCache {
+	if o == nil {
+		return nil
+	}
+	c, _ := luksKeyCaches.LoadOrStore(o, &luksKeyCache{})
+	return c.(*luksKeyCache)
+}
+
+// open tries the keys found before on lv.
+func (c *luksKeyCache) open(lv *luks.Volume) (*luks.Reader, int) {
+	if c == nil {
+		return nil, 0
+	}
+	c.mu.Lock()
+	keys := append([]luksKey(nil), c.keys...)
+	c.mu.Unlock()
+	for _, k := range keys {
+		if r, err := lv.UnlockKey(k.key); err == nil {
+			return r, k.slot
+		}
+	}
+	return nil, 0
+}
+
+func (c *luksKeyCache) add(key []byte, slot int) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.keys = append(c.keys, luksKey{key, slot})
 }
 
 // luksPassphrases are the keys of o a LUKS volume may take: the text of

@@ -68,3 +68,41 @@ func openLUKS(t *testing.T, img string, keys []string) []*Volume {
 	}
 	return vols
 }
+
+// TestLUKSKeyKept opens a LUKS volume twice with one Options, as a mount
+// opens it in every checkpoint: the second time it opens by the volume key
+// found the first time, even with its key file gone (no key derivation).
+// Another Options keeps nothing.
+func TestLUKSKeyKept(t *testing.T) {
+	img := filepath.Join(testutil.LUKSImages(t), "luks2-xts.img")
+	keyFile := filepath.Join(t.TempDir(), "key")
+	if err := os.WriteFile(keyFile, []byte(testutil.LUKSPassphrase), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	o := &Options{Keys: []string{keyFile}}
+	open := func(o *Options) *Volume {
+		f, err := os.Open(img)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { f.Close() })
+		st, _ := f.Stat()
+		vols, err := o.Volumes(f, st.Size(), "Disk0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return vols[0]
+	}
+	if v := open(o); v.Err != nil || v.UnlockedBy != "key slot 0" {
+		t.Fatalf("first open: %+v", v)
+	}
+	if err := os.Remove(keyFile); err != nil {
+		t.Fatal(err)
+	}
+	if v := open(o); v.Err != nil || v.FS == nil || v.UnlockedBy != "key slot 0" {
+		t.Fatalf("second open: %+v (%v)", v, v.Err)
+	}
+	if v := open(&Options{Keys: []string{keyFile}}); !v.Locked {
+		t.Fatalf("another Options opened it: %+v", v)
+	}
+}

@@ -12,7 +12,8 @@ import (
 type Reader struct {
 	v       *Volume
 	c       sectorCipher
-	KeySlot int // the key slot that opened the volume
+	key     []byte
+	KeySlot int // the key slot that opened the volume; -1 when opened by UnlockKey
 }
 
 func (v *Volume) newReader(key []byte, slot int) (*Reader, error) {
@@ -20,8 +21,13 @@ func (v *Volume) newReader(key []byte, slot int) (*Reader, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Reader{v: v, c: c, KeySlot: slot}, nil
+	return &Reader{v: v, c: c, key: key, KeySlot: slot}, nil
 }
+
+// VolumeKey is the key that decrypts the volume, for UnlockKey on other
+// copies of it (the same volume in another checkpoint): a secret, to keep
+// in memory only.
+func (r *Reader) VolumeKey() []byte { return r.key }
 
 // Size is the size of the decrypted volume.
 func (r *Reader) Size() int64 { return r.v.dataSize }

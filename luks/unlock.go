@@ -51,6 +51,22 @@ func count(n int, what string) string {
 	return fmt.Sprintf("%d %ss", n, what)
 }
 
+// UnlockKey opens the volume with its volume key, as a Reader of this or
+// another copy of the volume gave it (VolumeKey): no key derivation, only
+// the digest check. A key that is not the volume's gives ErrWrongKey.
+func (v *Volume) UnlockKey(key []byte) (*Reader, error) {
+	for _, d := range v.digests {
+		ok, err := d.check(key)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			return v.newReader(key, -1)
+		}
+	}
+	return nil, ErrWrongKey
+}
+
 // openSlot derives the slot's key from pass, decrypts and merges its key
 // material and checks the result against the slot's digest.
 func (v *Volume) openSlot(ks *KeySlot, pass []byte) ([]byte, error) {
