@@ -211,3 +211,40 @@ func TestChainStem(t *testing.T) {
 		}
 	}
 }
+
+// TestSlabs: block memory comes from aligned slabs; blocks held at once
+// never share memory, and once far more blocks are free than the pool
+// keeps, wholly free slabs are let go (beyond the memory other tests'
+// caches hold).
+func TestSlabs(t *testing.T) {
+	before, _ := blockMemory()
+	n := poolMax + 3*slabBlocks
+	held := make([]*blockBuf, 0, n)
+	seen := map[*byte]bool{}
+	for range n {
+		bb := getBuf(BlockSize)
+		if len(bb.b) != BlockSize || cap(bb.b) != BlockSize {
+			t.Fatalf("a block of %d bytes (capacity %d)", len(bb.b), cap(bb.b))
+		}
+		if seen[&bb.b[0]] {
+			t.Fatal("two blocks held at once share memory")
+		}
+		seen[&bb.b[0]] = true
+		held = append(held, bb)
+	}
+	if now, _ := blockMemory(); now < int64(n)*BlockSize {
+		t.Fatalf("%d bytes of block memory for %d blocks held", now, n)
+	}
+	for _, bb := range held {
+		bb.release()
+	}
+	now, peak := blockMemory()
+	if now-before > (poolMax+2*slabBlocks)*BlockSize || peak < int64(n)*BlockSize {
+		t.Errorf("%d more bytes of block memory kept once all are free (at most %d), %d at most", now-before, (poolMax+2*slabBlocks)*BlockSize, peak)
+	}
+	if bb := getBuf(100); len(bb.b) != 100 || bb.refs.Load() != 1 {
+		t.Errorf("a block of %d bytes with %d references", len(bb.b), bb.refs.Load())
+	} else {
+		bb.release()
+	}
+}
