@@ -68,6 +68,21 @@ func TestWOF(t *testing.T) {
 					break
 				}
 			}
+			// Reads of whole chunks decode straight into the buffer, on
+			// several cores past 128 KiB; partial ones go through the cache.
+			c := int64(f.Chunk)
+			for _, size := range []int64{1, c - 1, c, c + 1, 3 * c, 300 << 10, 1<<20 + 5} {
+				for _, off := range []int64{0, 1, c - 1, c, 3*c + 17} {
+					if off >= int64(len(want)) {
+						continue
+					}
+					buf := make([]byte, size)
+					n, err := fl.ReadAt(buf, off)
+					if (err != nil && err != io.EOF) || !bytes.Equal(buf[:n], want[off:min(off+size, int64(len(want)))]) {
+						t.Errorf("%s: ReadAt(%d bytes at %d): %d, %v", p, size, off, n, err)
+					}
+				}
+			}
 			right++
 		}
 	}
@@ -128,6 +143,42 @@ func TestWOFHostile(t *testing.T) {
 				size: 8192, chunk: 4096, algo: WofXpress4K, n: 2, es: 4, table: 4}
 			out := make([]byte, 8192)
 			if err := w.readAt(out, 0); err != nil && !errors.Is(err, ErrFormat) {
+				t.Errorf("byte %d = %#x: %v", i, b, err)
+			}
+		}
+	}
+}
+
+// TestWOFHostileParallel damages a real XPRESS4K stream of 256 chunks
+// (wimlib's) and reads it whole, which decodes on several cores: errors
+// are ErrFormat, never a panic or a hang.
+func TestWOFHostileParallel(t *testing.T) {
+	dir := t.TempDir()
+	wimtest.Corpus(t, dir)
+	r := wimtest.Capture(t, dir, "XPRESS", 4096)["mixed-1m.bin"]
+	if !r.Compressed {
+		t.Fatal("mixed-1m.bin stored raw")
+	}
+	want, err := os.ReadFile(filepath.Join(dir, "mixed-1m.bin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := (r.Size + 4095) / 4096
+	read := func(stored []byte) ([]byte, error) {
+		v := &Volume{wofChunks: newLRU[wofKey, []byte](4)}
+		w := &wofReader{v: v, data: &stream{isRes: true, res: stored, size: int64(len(stored))},
+			size: r.Size, chunk: 4096, algo: WofXpress4K, n: n, es: 4, table: (n - 1) * 4}
+		out := make([]byte, r.Size)
+		return out, w.readAt(out, 0)
+	}
+	if got, err := read(r.Stored); err != nil || !bytes.Equal(got, want) {
+		t.Fatalf("undamaged stream: %v", err)
+	}
+	for i := 0; i < len(r.Stored); i += len(r.Stored) / 100 {
+		for _, b := range []byte{0, 0xFF, r.Stored[i] ^ 0x10} {
+			bad := bytes.Clone(r.Stored)
+			bad[i] = b
+			if _, err := read(bad); err != nil && !errors.Is(err, ErrFormat) {
 				t.Errorf("byte %d = %#x: %v", i, b, err)
 			}
 		}

@@ -1,5 +1,5 @@
 #!/bin/bash
-# wof.sh IMG STAGE: writes an NTFS volume holding Windows Overlay Filter
+# wof.sh IMG STAGE [SIZE]: writes an NTFS volume holding Windows Overlay Filter
 # ("system compression") files the way Windows lays them out, from streams
 # prepared by the Go test (ntfs/wof_test.go) with wimlib's compressors.
 #
@@ -15,7 +15,7 @@ set -euo pipefail
 img=$1
 stage=$2
 rm -f "$img"
-truncate -s 64M "$img"
+truncate -s "${3:-64M}" "$img"
 mkntfs -q -F -Q -L wof "$img" >/dev/null
 mnt=$(mktemp -d)
 ntfs-3g -o streams_interface=windows "$img" "$mnt"
