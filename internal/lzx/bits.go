@@ -28,8 +28,36 @@ func (b *bits) fill(want uint) {
 	}
 }
 
+// need makes at least want (at most 32) bits loaded. Far from the end of
+// the input it loads two or three words at once; near it, only the words
+// wanted, so reads past the end are counted as before.
+func (b *bits) need(want uint) {
+	if b.n < want {
+		b.load(want)
+	}
+}
+
+// load is need's slow part, out of line so need inlines.
+func (b *bits) load(want uint) {
+	if b.pos+8 <= len(b.src) {
+		x := binary.LittleEndian.Uint64(b.src[b.pos:])
+		w := x&0xFFFF<<32 | x>>16&0xFFFF<<16 | x>>32&0xFFFF // three words, first on top
+		if b.n <= 16 {
+			b.buf |= w << (16 - b.n)
+			b.n += 48
+			b.pos += 6
+		} else {
+			b.buf |= w >> 16 << (32 - b.n)
+			b.n += 32
+			b.pos += 4
+		}
+		return
+	}
+	b.fill(want)
+}
+
 func (b *bits) peek(n uint) uint32 {
-	b.fill(n)
+	b.need(n)
 	return uint32(b.buf >> (64 - n))
 }
 
@@ -39,11 +67,10 @@ func (b *bits) consume(n uint) {
 }
 
 func (b *bits) read(n uint) uint32 {
-	if n == 0 {
-		return 0
-	}
-	v := b.peek(n)
-	b.consume(n)
+	b.need(n)
+	v := uint32(b.buf >> (64 - n)) // 0 when n is 0: Go shifts by 64 to 0
+	b.buf <<= n
+	b.n -= n
 	return v
 }
 
@@ -142,24 +169,25 @@ func (h *huffman) build(lens []uint8, limit uint) error {
 }
 
 func (h *huffman) decode(b *bits) (int, error) {
+	b.need(16)
+	v := uint32(b.buf >> 48) // the next 16 bits: no code is longer
+	e := h.table[v>>(16-tableBits)]
+	if e&31 == 0 {
+		return h.slow(b, v)
+	}
+	b.buf <<= e & 31
+	b.n -= uint(e & 31)
+	return int(e >> 5), nil
+}
+
+// slow decodes a code longer than tableBits (or finds none) from the next
+// 16 bits v.
+func (h *huffman) slow(b *bits, v uint32) (int, error) {
 	if h.used == 0 {
 		return 0, formatErr("symbol read from an empty code")
 	}
-	if h.maxLen <= tableBits {
-		e := h.table[b.peek(h.maxLen)<<(tableBits-h.maxLen)]
-		if l := uint(e & 31); l != 0 {
-			b.consume(l)
-			return int(e >> 5), nil
-		}
-		return 0, formatErr("bit pattern with no Huffman code")
-	}
-	v := b.peek(h.maxLen)
-	if e := h.table[v>>(h.maxLen-tableBits)]; e&31 != 0 {
-		b.consume(uint(e & 31))
-		return int(e >> 5), nil
-	}
 	for l := uint(tableBits + 1); l <= h.maxLen; l++ {
-		c := int(v >> (h.maxLen - l))
+		c := int(v >> (16 - l))
 		if i := c - h.first[l]; i >= 0 && i < h.count[l] {
 			b.consume(l)
 			return int(h.syms[h.start[l]+i]), nil
