@@ -28,6 +28,9 @@
 #     raw image read from nginx, SeaweedFS (S3) and Azurite vs a plain
 #     ranged download of as many bytes (curl, the SDKs), requests per layer,
 #     a cold mount until the first ls of a guest folder over S3.
+# 13. WOF ("system compression", scripts/bench-wof.sh): the XPRESS and LZX
+#     decoders alone, and the files of each WOF format read cold through
+#     the mount vs wimlib extracting the same compressed chunks.
 # BENCH_SECTIONS picks sections (numbers separated by spaces or commas):
 #   BENCH_SECTIONS=11 make bench    runs section 11 alone (and no Go
 #   benchmarks: they are section 0, see the Makefile). Unset: all of them.
@@ -471,4 +474,9 @@ fi
 if want 12; then
 	echo; load 12
 	RUNS=$RUNS bash scripts/bench-remote.sh
+fi
+
+if want 13; then
+	echo; load 13
+	RUNS=$RUNS bash scripts/bench-wof.sh "$work/wof"
 fi
