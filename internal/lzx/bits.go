@@ -56,11 +56,6 @@ func (b *bits) load(want uint) {
 	b.fill(want)
 }
 
-func (b *bits) peek(n uint) uint32 {
-	b.need(n)
-	return uint32(b.buf >> (64 - n))
-}
-
 func (b *bits) consume(n uint) {
 	b.buf <<= n
 	b.n -= n
