@@ -50,7 +50,46 @@ const spentMax = 8 << 20
 type blockBuf struct {
 	b    []byte
 	refs atomic.Int32
-	slab *slab
+}
+
+// bufPool keeps the memory of released blocks for the next ones, up to
+// poolMax blocks.
+var bufPool struct {
+	mu   sync.Mutex
+	free []*blockBuf
+}
+
+const poolMax = 1024
+
+// getBuf returns a block buffer of n bytes (not zeroed) with one
+// reference.
+func getBuf(n int64) *blockBuf {
+	bufPool.mu.Lock()
+	var bb *blockBuf
+	if k := len(bufPool.free); k > 0 {
+		bb = bufPool.free[k-1]
+		bufPool.free = bufPool.free[:k-1]
+	}
+	bufPool.mu.Unlock()
+	if bb == nil {
+		bb = &blockBuf{b: make([]byte, BlockSize)}
+	}
+	bb.b = bb.b[:n]
+	bb.refs.Store(1)
+	return bb
+}
+
+func (bb *blockBuf) hold() { bb.refs.Add(1) }
+
+func (bb *blockBuf) release() {
+	if bb.refs.Add(-1) != 0 {
+		return // still held (below zero: a bug; then it is not reused)
+	}
+	bufPool.mu.Lock()
+	if len(bufPool.free) < poolMax {
+		bufPool.free = append(bufPool.free, bb)
+	}
+	bufPool.mu.Unlock()
 }
 
 // call is one request for the blocks [first, first+n) of an object. Its

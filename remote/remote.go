@@ -233,9 +233,8 @@ const maxIdle = 64
 // sent about each object or folder, by name (never with a query string).
 func WriteStats(w io.Writer) {
 	c := Counters()
-	_, peak := blockMemory()
-	fmt.Fprintf(w, "remote: %d requests (%d retries), %d bytes received, %d blocks from a cache, %d MiB of block memory at most\n",
-		c.Requests, c.Retries, c.Bytes, c.Hits, peak>>20)
+	fmt.Fprintf(w, "remote: %d requests (%d retries), %d bytes received, %d blocks from a cache\n",
+		c.Requests, c.Retries, c.Bytes, c.Hits)
 	var names []string
 	perObject.Range(func(k, _ any) bool { names = append(names, k.(string)); return true })
 	sort.Strings(names)

@@ -1,5 +1,0 @@
-//go:build !linux
-
-package remote
-
-func hugeAdvise(mem []byte) {}
