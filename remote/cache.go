@@ -73,6 +73,7 @@ func getBuf(n int64) *blockBuf {
 	bufPool.mu.Unlock()
 	if bb == nil {
 		bb = &blockBuf{b: make([]byte, BlockSize)}
+		stats.fresh.Add(1)
 	}
 	bb.b = bb.b[:n]
 	bb.refs.Store(1)

@@ -132,13 +132,16 @@ type Stats struct {
 	Retries  int64 // of which retries
 	Bytes    int64 // payload bytes received
 	Hits     int64 // blocks served from a cache
+	// Fresh is the block memory allocated, not taken from the pool: each
+	// 4 KiB of it costs a page fault when first filled.
+	Fresh int64
 }
 
-var stats struct{ requests, retries, bytes, hits atomic.Int64 }
+var stats struct{ requests, retries, bytes, hits, fresh atomic.Int64 }
 
 // Counters returns the process-wide counts so far.
 func Counters() Stats {
-	return Stats{stats.requests.Load(), stats.retries.Load(), stats.bytes.Load(), stats.hits.Load()}
+	return Stats{stats.requests.Load(), stats.retries.Load(), stats.bytes.Load(), stats.hits.Load(), stats.fresh.Load() * BlockSize}
 }
 
 // Register makes catalog.Open read s3://, azblob://, https:// and http://
@@ -233,8 +236,8 @@ const maxIdle = 64
 // sent about each object or folder, by name (never with a query string).
 func WriteStats(w io.Writer) {
 	c := Counters()
-	fmt.Fprintf(w, "remote: %d requests (%d retries), %d bytes received, %d blocks from a cache\n",
-		c.Requests, c.Retries, c.Bytes, c.Hits)
+	fmt.Fprintf(w, "remote: %d requests (%d retries), %d bytes received, %d blocks from a cache, %d MiB of fresh block memory\n",
+		c.Requests, c.Retries, c.Bytes, c.Hits, c.Fresh>>20)
 	var names []string
 	perObject.Range(func(k, _ any) bool { names = append(names, k.(string)); return true })
 	sort.Strings(names)
