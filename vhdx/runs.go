@@ -49,26 +49,71 @@ func (c *Chain) buildRuns(u int64) (runList, error) {
 	last := m.stack[len(m.stack)-1]
 	var rl runList
 	g := c.sectorSize
-	for x := int64(0); x < unitLen; x += g {
-		owner := -1
-		for i, lb := range partial {
-			sec := (lb.start + x) / c.Layers[lb.layer].LogicalSectorSize
-			if sec>>3 < int64(len(bitmaps[i])) && bitmaps[i][sec>>3]&(1<<(sec&7)) != 0 {
-				owner = i
-				break
+	// Eight sectors at a time where every partial layer's bitmap byte
+	// for them is all clear or all set (a layer's writes are runs of
+	// sectors): a 32 MiB unit of 512-byte sectors is 65,536 sectors, and
+	// a sector at a time was a tenth of the CPU of a sequential read of
+	// a remote 4-layer chain.
+	bytewise := true
+	for _, lb := range partial {
+		bytewise = bytewise && c.Layers[lb.layer].LogicalSectorSize == g
+	}
+	for x := int64(0); x < unitLen; {
+		step := g
+		owner, whole := -1, false
+		if bytewise && x+8*g <= unitLen {
+			owner, whole = byteOwner(partial, bitmaps, x, g)
+		}
+		if whole {
+			step = 8 * g
+		} else {
+			owner = -1
+			for i, lb := range partial {
+				sec := (lb.start + x) / c.Layers[lb.layer].LogicalSectorSize
+				if sec>>3 < int64(len(bitmaps[i])) && bitmaps[i][sec>>3]&(1<<(sec&7)) != 0 {
+					owner = i
+					break
+				}
 			}
 		}
 		r := c.runFor(owner, partial, last, x)
 		if n := len(rl); n > 0 && rl[n-1].end == x && rl[n-1].kind == r.kind && rl[n-1].layer == r.layer &&
 			(r.kind != unitData || rl[n-1].fileOff+(x-rl[n-1].start) == r.fileOff) {
-			rl[n-1].end = x + g
-			continue
+			rl[n-1].end = x + step
+		} else {
+			r.end = x + step
+			rl = append(rl, r)
 		}
-		r.end = x + g
-		rl = append(rl, r)
+		x += step
 	}
 	rl[len(rl)-1].end = unitLen
 	return rl, nil
+}
+
+// byteOwner decides the eight sectors from x (of size g, every partial
+// layer's sector size) at once when it can: whole is true when each
+// layer's bitmap byte for them starts at a byte boundary and is 0x00 or
+// 0xff up to the first layer that holds them all (owner; -1 when none
+// does).
+func byteOwner(partial []layerBlock, bitmaps [][]byte, x, g int64) (owner int, whole bool) {
+	for i, lb := range partial {
+		sec := (lb.start + x) / g
+		if sec&7 != 0 {
+			return -1, false
+		}
+		var b byte // past the bitmap's end: not present
+		if sec>>3 < int64(len(bitmaps[i])) {
+			b = bitmaps[i][sec>>3]
+		}
+		switch b {
+		case 0xff:
+			return i, true
+		case 0:
+		default:
+			return -1, false
+		}
+	}
+	return -1, true
 }
 
 // bitmaps reads the sector bitmaps of a unit's partial layers. Layers
