@@ -5,11 +5,9 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/ckptfs/ckptfs/internal/bltest"
 	"github.com/ckptfs/ckptfs/internal/testutil"
@@ -119,37 +117,22 @@ func TestBitLockerMount(t *testing.T) {
 	if err := os.WriteFile(keyFile, []byte("password:"+fx.Password+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	bin := filepath.Join(t.TempDir(), "ckptfs")
-	testutil.Run(t, "go", "build", "-o", bin, ".")
 	var all strings.Builder
 	for _, withKey := range []bool{true, false} {
-		mnt := t.TempDir()
-		args := []string{"mount", fx.VHDX, mnt}
+		var args []string
 		if withKey {
-			args = append(args, "--bitlocker-keys", keyFile)
+			args = []string{"--bitlocker-keys", keyFile}
 		}
-		cmd := exec.Command(bin, args...)
-		var stderr strings.Builder
-		cmd.Stderr = &stderr
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		cpDir := filepath.Join(mnt, "checkpoints", "vol")
-		for i := 0; i < 200; i++ {
-			if _, err := os.Lstat(filepath.Join(mnt, "latest")); err == nil {
-				break
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
+		m := startMount(t, nil, append(args, fx.VHDX)...)
+		cpDir := filepath.Join(m.Dir, "checkpoints", "vol")
 		js, jsErr := os.ReadFile(filepath.Join(cpDir, "checkpoint.json"))
 		hello, helloErr := os.ReadFile(filepath.Join(cpDir, "Disk0-vol", "HELLO.TXT"))
 		raw, rawErr := os.ReadFile(filepath.Join(cpDir, "volumes", "Disk0-vol.raw"))
-		exec.Command("fusermount3", "-u", mnt).Run()
-		cmd.Wait()
-		all.WriteString(stderr.String())
+		stderr := m.Stop()
+		all.WriteString(stderr)
 		all.Write(js)
 		if jsErr != nil {
-			t.Fatalf("checkpoint.json: %v (%s)", jsErr, stderr.String())
+			t.Fatalf("checkpoint.json: %v (%s)", jsErr, stderr)
 		}
 		var cj struct {
 			Volumes []struct {

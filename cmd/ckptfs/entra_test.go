@@ -74,8 +74,7 @@ func TestAzureDefaultCredential(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	bin := filepath.Join(t.TempDir(), "ckptfs")
-	testutil.Run(t, "go", "build", "-o", bin, ".")
+	bin := ckptfsBinary(t)
 	ls := func(path string) (string, error) {
 		cmd := exec.Command(bin, "ls", "--endpoint", endpoint, "azblob://"+testutil.AzuriteAccount+"/vms/small")
 		// AZURE_TOKEN_CREDENTIALS (the SDK's own setting) narrows the chain

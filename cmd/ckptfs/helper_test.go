@@ -17,8 +17,7 @@ import (
 func TestMountHelperForm(t *testing.T) {
 	testutil.NeedFUSE(t)
 	dir, _ := smallChain(t)
-	bin := filepath.Join(t.TempDir(), "ckptfs")
-	testutil.Run(t, "go", "build", "-o", bin, ".")
+	bin := ckptfsBinary(t)
 	mnt := t.TempDir()
 	if out, err := exec.Command(bin, dir, mnt, "-o", "rw,nosuid,nodev").CombinedOutput(); err != nil {
 		t.Fatalf("helper form: %v\n%s", err, out)

@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/ckptfs/ckptfs/internal/testutil"
 )
@@ -84,29 +83,14 @@ func TestLUKSMount(t *testing.T) {
 	if err := os.WriteFile(keys, []byte("password:"+testutil.LUKSPassphrase+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	bin := filepath.Join(dir, "ckptfs")
-	testutil.Run(t, "go", "build", "-o", bin, ".")
-	mnt := t.TempDir()
-	cmd := exec.Command(bin, "mount", "--keys", keys, src, mnt)
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	for i := 0; i < 200; i++ {
-		if _, err := os.Lstat(filepath.Join(mnt, "latest")); err == nil {
-			break
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	cpDir := filepath.Join(mnt, "checkpoints", "vol")
+	m := startMount(t, nil, "--keys", keys, src)
+	cpDir := filepath.Join(m.Dir, "checkpoints", "vol")
 	js, jsErr := os.ReadFile(filepath.Join(cpDir, "checkpoint.json"))
 	hello, helloErr := os.ReadFile(filepath.Join(cpDir, "Disk0-vol", "hello.txt"))
 	raw, rawErr := os.ReadFile(filepath.Join(cpDir, "volumes", "Disk0-vol.raw"))
-	exec.Command("fusermount3", "-u", mnt).Run()
-	cmd.Wait()
+	stderr := m.Stop()
 	if jsErr != nil {
-		t.Fatalf("checkpoint.json: %v (%s)", jsErr, stderr.String())
+		t.Fatalf("checkpoint.json: %v (%s)", jsErr, stderr)
 	}
 	var cj struct {
 		Volumes []struct {
@@ -124,7 +108,7 @@ func TestLUKSMount(t *testing.T) {
 	if rawErr != nil || len(raw) != 32<<20 || !bytes.Equal(raw[:len(plain)], plain) {
 		t.Errorf("volumes/Disk0-vol.raw: %d bytes, %v, or not the decrypted volume", len(raw), rawErr)
 	}
-	if strings.Contains(stderr.String()+string(js), testutil.LUKSPassphrase) {
+	if strings.Contains(stderr+string(js), testutil.LUKSPassphrase) {
 		t.Error("the passphrase appears in the output")
 	}
 }

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -50,23 +49,8 @@ func TestMountEndToEnd(t *testing.T) {
 	for _, d := range disks {
 		before[d] = hashFile(t, d)
 	}
-	bin := filepath.Join(t.TempDir(), "ckptfs")
-	testutil.Run(t, "go", "build", "-o", bin, ".")
-	mnt := t.TempDir()
-	cmd := exec.Command(bin, "mount", src, mnt)
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		exec.Command("fusermount3", "-u", mnt).Run()
-		cmd.Wait()
-	}()
-	for i := 0; i < 200; i++ {
-		if _, err := os.Lstat(filepath.Join(mnt, "latest")); err == nil {
-			break
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	m := startMount(t, nil, src)
+	mnt := m.Dir
 
 	for _, d := range disks {
 		c, err := vhdx.OpenChain(d, vhdx.ChainOptions{})
@@ -108,9 +92,8 @@ func TestMountEndToEnd(t *testing.T) {
 		t.Errorf("statfs: %d bytes (%d free), the disk files hold %d", got, sfs.Bfree, total)
 	}
 
-	checkReadOnlyFDs(t, cmd.Process.Pid, disks)
-	exec.Command("fusermount3", "-u", mnt).Run()
-	cmd.Wait()
+	checkReadOnlyFDs(t, m.cmd.Process.Pid, disks)
+	m.Stop()
 	for _, d := range disks {
 		if hashFile(t, d) != before[d] {
 			t.Errorf("%s changed", d)

@@ -7,11 +7,9 @@ import (
 	"context"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blob"
@@ -70,24 +68,9 @@ func TestPageBlobHolesMount(t *testing.T) {
 		}
 	}
 
-	bin := filepath.Join(t.TempDir(), "ckptfs")
-	testutil.Run(t, "go", "build", "-o", bin, ".")
-	mnt := t.TempDir()
-	cmd := exec.Command(bin, "mount", "--endpoint", endpoint, "azblob://"+testutil.AzuriteAccount+"/disks/web/d.vhd", mnt)
-	cmd.Env = append(os.Environ(), "AZURE_STORAGE_CONNECTION_STRING="+conn)
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		exec.Command("fusermount3", "-u", mnt).Run()
-		cmd.Wait()
-	}()
-	for i := 0; i < 600; i++ {
-		if _, err := os.Lstat(filepath.Join(mnt, "latest")); err == nil {
-			break
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	m := startMount(t, []string{"AZURE_STORAGE_CONNECTION_STRING=" + conn},
+		"--endpoint", endpoint, "azblob://"+testutil.AzuriteAccount+"/disks/web/d.vhd")
+	mnt := m.Dir
 	f, err := os.Open(filepath.Join(mnt, "checkpoints", "Now", "disks", "Disk0.raw"))
 	if err != nil {
 		t.Fatal(err)

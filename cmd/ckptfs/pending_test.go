@@ -12,7 +12,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/ckptfs/ckptfs/internal/testutil"
 	"github.com/ckptfs/ckptfs/merge"
@@ -100,8 +99,7 @@ func TestPendingMergeCommands(t *testing.T) {
 		t.Fatalf("full merge: exit %d, %s %s", code, out, errs)
 	}
 	total, _ := strconv.Atoi(m[1])
-	bin := filepath.Join(t.TempDir(), "ckptfs")
-	testutil.Run(t, "go", "build", "-o", bin, ".")
+	bin := ckptfsBinary(t)
 
 	for _, k := range []int{2, total / 2, total - 2} {
 		dir := crashedMerge(t, bin, files, x, k)
@@ -129,7 +127,7 @@ func TestPendingMergeCommands(t *testing.T) {
 			t.Errorf("%s: cat Now: exit %d %s", what, code, errs)
 		}
 		if k == 2 {
-			checkPendingMount(t, bin, dir, x, complete, wantNow)
+			checkPendingMount(t, dir, x, complete, wantNow)
 		}
 		if _, errs, code := ckptfs(t, "merge", "--yes", dir, x); code != exitOK {
 			t.Fatalf("%s: merge run again: exit %d %s", what, code, errs)
@@ -143,28 +141,15 @@ func TestPendingMergeCommands(t *testing.T) {
 
 // checkPendingMount mounts the folder with the real binary: the warning
 // names the pending merge, X has no raw image, Now reads as before.
-func checkPendingMount(t *testing.T, bin, dir, x, complete, wantNow string) {
+func checkPendingMount(t *testing.T, dir, x, complete, wantNow string) {
 	t.Helper()
-	mnt := t.TempDir()
-	var stderr bytes.Buffer
-	cmd := exec.Command(bin, "mount", dir, mnt)
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	m := startMount(t, nil, dir)
+	mnt := m.Dir
 	defer func() {
-		exec.Command("fusermount3", "-u", mnt).Run()
-		cmd.Wait()
-		if !strings.Contains(stderr.String(), complete) {
-			t.Errorf("mount does not name the pending merge: %s", stderr.String())
+		if stderr := m.Stop(); !strings.Contains(stderr, complete) {
+			t.Errorf("mount does not name the pending merge: %s", stderr)
 		}
 	}()
-	for i := 0; i < 200; i++ {
-		if _, err := os.Lstat(filepath.Join(mnt, "latest")); err == nil {
-			break
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 	ents, err := os.ReadDir(filepath.Join(mnt, "checkpoints"))
 	if err != nil {
 		t.Fatal(err)

@@ -1,13 +1,11 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -131,25 +129,8 @@ func TestRemoteCommands(t *testing.T) {
 // checkpoint's raw image with the local chain's bytes.
 func remoteMount(t *testing.T, src, vm string, flags []string) {
 	testutil.NeedFUSE(t)
-	bin := filepath.Join(t.TempDir(), "ckptfs")
-	testutil.Run(t, "go", "build", "-o", bin, ".")
-	mnt := t.TempDir()
-	cmd := exec.Command(bin, append(append([]string{"mount"}, flags...), src, mnt)...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		exec.Command("fusermount3", "-u", mnt).Run()
-		cmd.Wait()
-	}()
-	for i := 0; i < 600; i++ {
-		if _, err := os.Lstat(filepath.Join(mnt, "latest")); err == nil {
-			break
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	m := startMount(t, nil, append(append([]string{}, flags...), src)...)
+	mnt := m.Dir
 	local, err := catalog.Open(vm, catalog.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -168,7 +149,7 @@ func remoteMount(t *testing.T, src, vm string, flags []string) {
 				}
 			}
 			if raw == "" {
-				t.Fatalf("no raw image of %s in the mount (%v): %s", cp.Name, raws, stderr.String())
+				t.Fatalf("no raw image of %s in the mount (%v): %s", cp.Name, raws, m.Stderr())
 			}
 			h := sha256.New()
 			io.Copy(h, io.NewSectionReader(cp.Disks[0].Chain, 0, cp.Disks[0].Chain.Size()))

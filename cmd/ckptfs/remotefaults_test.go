@@ -71,8 +71,7 @@ func TestRemoteMountFaults(t *testing.T) {
 		}
 	}
 
-	bin := filepath.Join(t.TempDir(), "ckptfs")
-	testutil.Run(t, "go", "build", "-o", bin, ".")
+	bin := ckptfsBinary(t)
 	mnt := t.TempDir()
 	src := "http://127.0.0.1:" + strconv.Itoa(srv.Port) + "/d.vhdx"
 	if out, err := exec.Command(bin, src, mnt, "-o", "ro,nosuid,remote-timeout=1s").CombinedOutput(); err != nil {

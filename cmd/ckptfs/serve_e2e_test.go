@@ -29,8 +29,7 @@ func TestServeEndToEnd(t *testing.T) {
 	for _, tool := range []string{"nbdcopy", "nbdinfo", "vhdimount", "qemu-img"} {
 		testutil.NeedTool(t, tool)
 	}
-	bin := filepath.Join(t.TempDir(), "ckptfs")
-	testutil.Run(t, "go", "build", "-o", bin, ".")
+	bin := ckptfsBinary(t)
 	sock := filepath.Join(t.TempDir(), "nbd.sock")
 	cmd := exec.Command(bin, "serve", src, "--socket", sock, "--json")
 	stdoutPipe, err := cmd.StdoutPipe()

@@ -122,23 +122,7 @@ func TestShadowsMount(t *testing.T) {
 	}
 	src, raw := shadowSource(t, "windows/vss_2003.tgz", "vss_2003.raw")
 	const start, sectors = 63 * 512, 268430022
-	bin := filepath.Join(t.TempDir(), "ckptfs")
-	testutil.Run(t, "go", "build", "-o", bin, ".")
-	mnt := t.TempDir()
-	cmd := exec.Command(bin, "mount", src, mnt)
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		fuseUnmount(t, mnt)
-		cmd.Wait()
-	}()
-	for i := 0; i < 200; i++ {
-		if _, err := os.Lstat(filepath.Join(mnt, "latest")); err == nil {
-			break
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	mnt := startMount(t, nil, src).Dir
 	theirs := t.TempDir()
 	testutil.Run(t, "vshadowmount", "-o", fmt.Sprint(start), raw, theirs)
 	defer fuseUnmount(t, theirs)

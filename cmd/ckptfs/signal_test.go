@@ -19,8 +19,7 @@ import (
 func TestSecondSignalStops(t *testing.T) {
 	testutil.NeedFUSE(t)
 	dir, _ := smallChain(t)
-	bin := filepath.Join(t.TempDir(), "ckptfs")
-	testutil.Run(t, "go", "build", "-o", bin, ".")
+	bin := ckptfsBinary(t)
 	mnt := t.TempDir()
 	cmd := exec.Command(bin, "mount", dir, mnt)
 	if err := cmd.Start(); err != nil {
