@@ -133,6 +133,9 @@ func (g *guestFile) Flush(ctx context.Context, fh gofs.FileHandle) syscall.Errno
 // the kernel opened the file without a request.
 func (g *guestFile) Read(ctx context.Context, fh gofs.FileHandle, dest []byte, off int64) (res fuse.ReadResult, errno syscall.Errno) {
 	defer recoverErrno(&errno)
+	if off == 0 {
+		g.vol.files.earn(1) // a walk reading files (guestdirhandle.go)
+	}
 	h, ok := fh.(*guestHandle)
 	if fh == nil {
 		var err error

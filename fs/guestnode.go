@@ -41,6 +41,8 @@ type volume struct {
 	// pre reads listings ahead of a walk (prefetch.go); nil reads each
 	// listing when asked.
 	pre *prefetcher
+	// files says whether listings describe their files (guestdirhandle.go).
+	files fileCredit
 }
 
 // readDir lists the folder at p, through the read-ahead if there is one.
@@ -212,8 +214,18 @@ var (
 	_ = (gofs.NodeReaddirer)((*guestDir)(nil))
 )
 
-// Lookup stats one name in the guest filesystem.
-func (d *guestDir) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (ch *gofs.Inode, errno syscall.Errno) {
+// Lookup stats one name in the guest filesystem. A file looked up is one
+// a listing could have described (guestdirhandle.go).
+func (d *guestDir) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*gofs.Inode, syscall.Errno) {
+	ch, errno := d.lookup(ctx, name, out)
+	if errno == 0 && !ch.IsDir() {
+		d.vol.files.earn(fileCreditLookup)
+	}
+	return ch, errno
+}
+
+// lookup is Lookup for a LOOKUP request or a READDIRPLUS entry.
+func (d *guestDir) lookup(ctx context.Context, name string, out *fuse.EntryOut) (ch *gofs.Inode, errno syscall.Errno) {
 	defer recoverErrno(&errno)
 	if !validName(name) {
 		return nil, syscall.ENOENT

@@ -148,3 +148,31 @@ func TestWalkRequests(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestWalkReadingFilesDescribesThem counts the requests of a cold walk
+// that reads every file as it lists (grep -r, a hash of every file):
+// once the files of the first folder were looked up, the listings that
+// follow describe their files, so the rest cost a READ each and no LOOKUP.
+func TestWalkReadingFilesDescribesThem(t *testing.T) {
+	path, _, files := walkTree(t)
+	var counts func() map[string]uint64
+	mnt, cancel, errc := startRunWith(t, openCatalog(t, path), Options{Requests: func(f func() map[string]uint64) { counts = f }})
+	vol := filepath.Join(mnt, "checkpoints", "Now", "Disk0-vol")
+	if _, err := os.Stat(vol); err != nil {
+		t.Fatal(err)
+	}
+	before := counts()
+	readAll(t, vol)
+	got := counts()
+	lookups, reads := got["LOOKUP"]-before["LOOKUP"], got["READ"]-before["READ"]
+	const perFolder = 30 // walkTree's files in a folder
+	if lookups > perFolder || reads < uint64(files) {
+		t.Errorf("reading %d files in a cold walk: %d LOOKUPs and %d READs; want at most %d LOOKUPs "+
+			"(the first folder's files) and a READ a file", files, lookups, reads, perFolder)
+	}
+	t.Logf("%d LOOKUPs, %d READs", lookups, reads)
+	cancel()
+	if err := <-errc; err != nil {
+		t.Error(err)
+	}
+}
