@@ -26,18 +26,27 @@ var _ = (gofs.NodeLseeker)((*guestFile)(nil))
 // allocBlocks returns st_blocks (512-byte units) of a regular file,
 // computed once: the allocated extents, or for a file without them (NTFS
 // resident data, ext inline data, a file the filesystem cannot map) its
-// size rounded up, as if all of it were stored.
+// size rounded up, as if all of it were stored. A file of a few extents
+// that map its bytes one to one keeps them (n.views): its reads are then
+// answered without opening it again (guestFile.Read).
 func (n *guestNode) allocBlocks() uint64 {
 	n.blocksOnce.Do(func() {
 		size := max(n.fi.Size(), 0)
 		n.blocks = uint64(size+511) / 512
-		exts, _, ok := n.extents()
+		exts, exact, ok := n.extents()
 		if ok && len(exts) > 0 {
 			n.blocks = uint64(guest.AllocatedBytes(exts, size)+511) / 512
+		}
+		if ok && exact && len(exts) > 0 && len(exts) <= maxKeptExtents && n.vol.disk != nil {
+			n.views = &fileViews{disk: n.vol.disk, start: n.vol.start, size: size, exts: exts}
 		}
 	})
 	return n.blocks
 }
+
+// maxKeptExtents bounds the extents a file node keeps (see allocBlocks):
+// a node lives as long as the kernel's inode, and a walk makes thousands.
+const maxKeptExtents = 4
 
 // extents opens the file and returns its extents; ok is false when it
 // cannot be opened or mapped.

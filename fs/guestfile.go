@@ -136,6 +136,17 @@ func (g *guestFile) Read(ctx context.Context, fh gofs.FileHandle, dest []byte, o
 	if off == 0 {
 		g.vol.files.earn(1) // a walk reading files (guestdirhandle.go)
 	}
+	if fh == nil {
+		// Mapped when it was looked up (allocBlocks): no open, no record
+		// or inode read again (a walk reads a file long after its
+		// listing described it, when the reader's caches have moved on).
+		g.allocBlocks()
+		if g.views != nil {
+			if views, ok := g.views.views(off, len(dest)); ok {
+				return fuse.ReadResultVector(views), 0
+			}
+		}
+	}
 	h, ok := fh.(*guestHandle)
 	if fh == nil {
 		var err error

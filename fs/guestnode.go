@@ -128,6 +128,9 @@ type guestNode struct {
 
 	blocksOnce sync.Once // regular files: st_blocks, see allocBlocks
 	blocks     uint64
+	// views maps a small regular file onto the disk, kept from
+	// allocBlocks (nil: none kept); see guestFile.Read.
+	views *fileViews
 
 	xattrMu sync.Mutex
 	xattrs  map[string][]byte // see ownXattrs; nil until read
