@@ -52,6 +52,21 @@ func BenchmarkDecryptCBC256(b *testing.B)         { benchCipher(b, AESCBC256, 51
 func BenchmarkDecryptElephant128(b *testing.B)    { benchCipher(b, AESCBC128Elephant, 512) }
 func BenchmarkDecryptElephant256_4K(b *testing.B) { benchCipher(b, AESCBC256Elephant, 4096) }
 
+// BenchmarkDiffuserA and BenchmarkDiffuserB time one 512-byte sector
+// through each diffuser's decryption.
+func BenchmarkDiffuserA(b *testing.B) { benchDiffuser(b, diffuserADecrypt) }
+func BenchmarkDiffuserB(b *testing.B) { benchDiffuser(b, diffuserBDecrypt) }
+
+func benchDiffuser(b *testing.B, f func([]uint32)) {
+	w := make([]uint32, 128)
+	b.SetBytes(512)
+	cpu0 := cpuTime()
+	for i := 0; i < b.N; i++ {
+		f(w)
+	}
+	reportCPURate(b, cpu0, int64(b.N)*512)
+}
+
 // BenchmarkStretch is the cost of one password or recovery-password try.
 func BenchmarkStretch(b *testing.B) {
 	k := Password("anaconda")
