@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"sync"
+	"unsafe"
 )
 
 // sectorCipher decrypts runs of whole sectors. pos is the byte offset of
@@ -120,14 +121,21 @@ func (c *cbcCipher) decrypt(dst, src []byte, pos int64) {
 		at := pos + int64(off)
 		c.ivAt(st, at)
 		c.decryptSector(d, s, &st.iv)
-		if c.tweak != nil {
-			w := st.words
-			load(w, d)
+		if c.tweak == nil {
+			continue
+		}
+		c.sectorKey(st, at)
+		if w := wordsOf(d); w != nil {
 			diffuserBDecrypt(w)
 			diffuserADecrypt(w)
-			c.sectorKey(st, at)
-			storeXOR(d, w, &st.key)
+			xorRepeat(d, st.key[:])
+			continue
 		}
+		w := st.words
+		load(w, d)
+		diffuserBDecrypt(w)
+		diffuserADecrypt(w)
+		storeXOR(d, w, &st.key)
 	}
 	c.pool.Put(st)
 }
@@ -176,6 +184,21 @@ func (c *cbcCipher) encrypt(buf []byte, pos int64) {
 	}
 	c.pool.Put(st)
 }
+
+// wordsOf returns b as the little-endian 32-bit words the diffusers work
+// on, in place, where the machine's own words are those (little-endian,
+// b aligned to four bytes: a FUSE read's buffer is); else nil, and the
+// words go through a copy (load, storeXOR). In place, a 512-byte sector
+// saves the two copies, about a tenth of its decryption.
+func wordsOf(b []byte) []uint32 {
+	p := unsafe.SliceData(b)
+	if !nativeLittleEndian || len(b) < 4 || uintptr(unsafe.Pointer(p))%4 != 0 {
+		return nil
+	}
+	return unsafe.Slice((*uint32)(unsafe.Pointer(p)), len(b)/4)
+}
+
+var nativeLittleEndian = binary.NativeEndian.Uint16([]byte{1, 0}) == 1
 
 // load and store move a sector between bytes and little-endian words,
 // eight bytes at a time.

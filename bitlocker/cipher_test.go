@@ -80,6 +80,13 @@ func TestCipherRoundTrip(t *testing.T) {
 				if i := firstDiff(out, plain); i >= 0 {
 					t.Fatalf("%v/%d, %d sectors: decryption into another buffer differs at byte %d", m, ss, sectors, i)
 				}
+				// A buffer not aligned to four bytes: the diffusers
+				// work on a copy of each sector's words (wordsOf).
+				odd := make([]byte, len(enc)+1)[1:]
+				c.decrypt(odd, enc, pos)
+				if i := firstDiff(odd, plain); i >= 0 {
+					t.Fatalf("%v/%d, %d sectors: decryption into an unaligned buffer differs at byte %d", m, ss, sectors, i)
+				}
 				c.decrypt(enc, enc, pos)
 				if i := firstDiff(enc, plain); i >= 0 {
 					t.Fatalf("%v/%d, %d sectors: decryption in place differs at byte %d", m, ss, sectors, i)
