@@ -134,7 +134,10 @@ func bBlocks(d []uint32) int {
 	if len(d) < 25 {
 		return 0
 	}
-	r0, r1, r2, r3, r4 := d[0], d[1], d[2], d[3], d[4]
+	// Slots 0 and 1 are first read by words 3 and 4, after words 0 and 1
+	// have put d[5] and d[6] there.
+	var r0, r1 uint32
+	r2, r3, r4 := d[2], d[3], d[4]
 	i := 0
 	for ; i+25 <= len(d); i += 20 {
 		s := d[i : i+25 : i+25]
