@@ -71,6 +71,13 @@ func TestMountBtrfsVolume(t *testing.T) {
 	if m, err := syscall.Getxattr(filepath.Join(vol, "inline"), "user.a", buf); err != nil || string(buf[:m]) != "b" {
 		t.Errorf("xattr user.a: %q, %v", buf[:max(m, 0)], err)
 	}
+	// A Linux filesystem has these namespaces: absent is ENODATA (an
+	// NTFS volume answers EOPNOTSUPP, see TestGuestXattrs).
+	for _, name := range []string{"security.selinux", "system.posix_acl_access", "trusted.x"} {
+		if _, err := syscall.Getxattr(filepath.Join(vol, "inline"), name, buf); err != syscall.ENODATA {
+			t.Errorf("xattr %s: %v, want ENODATA", name, err)
+		}
+	}
 	if n < 10 {
 		t.Errorf("only %d entries walked", n)
 	}

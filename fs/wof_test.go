@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
 
 	"github.com/ckptfs/ckptfs/internal/wimtest"
@@ -39,6 +40,12 @@ func TestMountWOF(t *testing.T) {
 					t.Errorf("%s/%s: SEEK_HOLE at %d, %v", f.Dir, e.Name(), h, err)
 				}
 				fh.Close()
+			}
+			// The stream holding the compressed content is not an xattr
+			// of the file (cp -a would copy it).
+			xbuf := make([]byte, 4096)
+			if sz, err := syscall.Listxattr(p, xbuf); err != nil || bytes.Contains(xbuf[:max(sz, 0)], []byte("WofCompressedData")) {
+				t.Errorf("%s: xattrs %q (%v) list the WOF stream", p, xbuf[:max(sz, 0)], err)
 			}
 			right++
 		}

@@ -34,14 +34,25 @@ func (fi *FileRecordInfo) CreationTime() time.Time { return fi.Created }
 // WindowsAttributes returns the FILE_ATTRIBUTE_* flags.
 func (fi *FileRecordInfo) WindowsAttributes() uint32 { return uint32(fi.Attributes) }
 
-// StreamNames lists the names of the named $DATA streams, sorted.
+// StreamNames lists the names of the named $DATA streams a reader of the
+// file sees, sorted: all but the one holding a WOF file's content.
 func (fi *FileRecordInfo) StreamNames() []string {
 	if len(fi.Streams) == 0 {
 		return nil
 	}
-	out := make([]string, len(fi.Streams))
-	for i, s := range fi.Streams {
-		out[i] = s.Name
+	// The WofCompressedData stream of a WOF file is where its content is
+	// stored, which the file reads as decoded; Windows' WOF driver hides
+	// it too. (It still opens by name, and fi.Streams lists it.)
+	wof := fi.Reparse != nil && fi.Reparse.Tag == TagWOF && fi.Reparse.wofError(fi.Ref.Record) == nil
+	out := make([]string, 0, len(fi.Streams))
+	for _, s := range fi.Streams {
+		if wof && s.Name == wofStreamName {
+			continue
+		}
+		out = append(out, s.Name)
+	}
+	if len(out) == 0 {
+		return nil
 	}
 	return out
 }

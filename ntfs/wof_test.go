@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"testing"
 
@@ -82,6 +83,16 @@ func TestWOF(t *testing.T) {
 						t.Errorf("%s: ReadAt(%d bytes at %d): %d, %v", p, size, off, n, err)
 					}
 				}
+			}
+			// The WofCompressedData stream is the file's storage: not listed,
+			// still open by name.
+			if slices.Contains(rec.StreamNames(), wofStreamName) {
+				t.Errorf("%s: streams %q list %s", p, rec.StreamNames(), wofStreamName)
+			}
+			if sf, err := v.OpenStream(p, wofStreamName); err != nil {
+				t.Errorf("%s: the WOF stream does not open: %v", p, err)
+			} else {
+				sf.Close()
 			}
 			right++
 		}
