@@ -143,11 +143,67 @@ func (f *file) ReadAt(p []byte, off int64) (int, error) {
 		return 0, io.EOF
 	}
 	want := min(int64(len(p)), f.fi.Size-off)
+	c := memCache()
+	n := 0
+	err := f.blocksOf(off, want, func(i int64, bb *blockBuf, cl *call, b []byte) {
+		n += copy(p[n:], b)
+		c.done(f, i, bb, cl)
+	})
+	if err != nil {
+		return n, err
+	}
+	if int64(n) < int64(len(p)) {
+		return n, io.EOF
+	}
+	return n, nil
+}
+
+// ViewAt appends to views the bytes of [off, off+n) (clipped to the
+// object) as slices of the blocks holding them, without copying, and
+// returns a release that gives the blocks back; until it is called the
+// slices stay valid and unchanged (each holds a reference). A reader that
+// only passes the bytes on (cat writing a raw image) saves a copy of
+// every byte. On an error nothing is held.
+func (f *file) ViewAt(views [][]byte, off, n int64) ([][]byte, func(), error) {
+	if off < 0 || n < 0 {
+		return views, nil, &Error{Op: "read", Name: f.fi.Name, Err: io.ErrUnexpectedEOF}
+	}
+	if off >= f.fi.Size || n == 0 {
+		return views, func() {}, nil
+	}
+	c := memCache()
+	type held struct {
+		i  int64
+		bb *blockBuf
+		cl *call
+	}
+	var hs []held
+	release := func() {
+		for _, h := range hs {
+			c.done(f, h.i, h.bb, h.cl)
+		}
+	}
+	err := f.blocksOf(off, min(n, f.fi.Size-off), func(i int64, bb *blockBuf, cl *call, b []byte) {
+		views = append(views, b)
+		hs = append(hs, held{i, bb, cl})
+	})
+	if err != nil {
+		release()
+		return views, nil, err
+	}
+	return views, release, nil
+}
+
+// blocksOf calls fn, in order, with each block of [off, off+want) (inside
+// the object) once it is there: its index, buffer and call (for
+// c.done, which fn or its caller must call once done with the bytes) and
+// the part of its bytes within the range. What is missing is fetched at
+// once, in runs, with the aligned stretch around it: the runs are in
+// flight together.
+func (f *file) blocksOf(off, want int64, fn func(i int64, bb *blockBuf, cl *call, b []byte)) error {
 	f.readAhead(off, want)
 	first, last := off/BlockSize, (off+want-1)/BlockSize
 	c := memCache()
-	// What is missing is fetched at once, in runs, with the aligned
-	// stretch around it: the runs are in flight together.
 	lo := min(first, off/readAround*readAround/BlockSize)
 	hi := min(max(last+1, ((off+want+readAround-1)/readAround*readAround)/BlockSize), f.blocks())
 	if off == 0 {
@@ -156,7 +212,6 @@ func (f *file) ReadAt(p []byte, off int64) (int, error) {
 		hi = min(max(hi, firstRead/BlockSize), f.blocks())
 	}
 	claimed := false
-	n := 0
 	for i := first; i <= last; {
 		bb, cl := c.lookup(f, i)
 		if bb == nil && cl == nil {
@@ -181,20 +236,16 @@ func (f *file) ReadAt(p []byte, off int64) (int, error) {
 				t.event("wait", t0, time.Now(), f.id, i*BlockSize, BlockSize, "")
 			}
 			if err != nil {
-				return n, err
+				return err
 			}
 		}
 		b := bb.b
 		start := max(off, i*BlockSize)
 		end := min(off+want, i*BlockSize+int64(len(b)))
-		n += copy(p[start-off:end-off], b[start-i*BlockSize:end-i*BlockSize])
-		c.done(f, i, bb, cl)
+		fn(i, bb, cl, b[start-i*BlockSize:end-i*BlockSize:end-i*BlockSize])
 		i++
 	}
-	if int64(n) < int64(len(p)) {
-		return n, io.EOF
-	}
-	return n, nil
+	return nil
 }
 
 // readAhead keeps the stretch after a sequential reader fetched: a read

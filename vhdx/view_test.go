@@ -2,6 +2,7 @@ package vhdx
 
 import (
 	"bytes"
+	"fmt"
 	"math/rand"
 	"runtime"
 	"testing"
@@ -76,5 +77,39 @@ func TestViewsRefusedWithReplayedLog(t *testing.T) {
 	d := &Disk{LogReplayed: true, FileSize: 1 << 20}
 	if d.mapped() != nil {
 		t.Error("a disk with a replayed log was mapped")
+	}
+}
+
+// TestHeldViewsLocal: on mapped local layers HeldViews lends the same
+// bytes as ReadAt reads, and its release is never nil when it lends.
+func TestHeldViewsLocal(t *testing.T) {
+	g := buildChain(t, t.TempDir(), chainSpecs[0])
+	c, err := OpenChain(g.files[len(g.files)-1], ChainOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	want := g.states[len(g.files)-1]
+	for _, piece := range []int{1 << 20, 300<<10 + 512} {
+		var got []byte
+		for off := int64(0); off < c.Size(); off += int64(piece) {
+			views, release, ok, err := c.HeldViews(off, piece)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !ok {
+				buf := make([]byte, min(int64(piece), c.Size()-off))
+				if _, err := c.ReadAt(buf, off); err != nil {
+					t.Fatal(err)
+				}
+				got = append(got, buf...)
+				continue
+			}
+			for _, v := range views {
+				got = append(got, v...)
+			}
+			release()
+		}
+		mustEqualBytes(t, fmt.Sprintf("pieces of %d", piece), got, want)
 	}
 }
