@@ -36,7 +36,10 @@ type sectorCipher interface {
 // calls, the floor of this approach, does 1,800 to 2,100. Tried and no
 // faster: decrypting each block right after its tweak XOR (half as fast,
 // see xtsCipher), the tweaks stored in the first pass instead of
-// recomputed, XORs through subtle.XORBytes, the calls unrolled by four.
+// recomputed, XORs through subtle.XORBytes, the calls unrolled by four,
+// the XOR-out pass folded into the loop of calls, and all three passes in
+// one loop with the XOR-in four blocks ahead of the calls (2-3% slower,
+// best of 21 runs).
 
 func newSectorCipher(m Method, key []byte, sectorSize int) (sectorCipher, error) {
 	switch m {
