@@ -4,29 +4,39 @@ import (
 	"fmt"
 	"maps"
 	"os"
+	"runtime"
 	"runtime/pprof"
 	"slices"
 	"strings"
 )
 
 // startProfile writes a CPU profile to $CKPTFS_CPUPROFILE while the command
-// runs (for measuring the mount's read path); it returns the stop function.
+// runs (for measuring the mount's read path), and a heap profile of what
+// is still in use when it ends to $CKPTFS_MEMPROFILE (for what the
+// mount's caches hold); it returns the stop function.
 func startProfile() func() {
-	path := os.Getenv("CKPTFS_CPUPROFILE")
-	if path == "" {
-		return func() {}
-	}
-	f, err := os.Create(path)
-	if err != nil {
-		return func() {}
-	}
-	if err := pprof.StartCPUProfile(f); err != nil {
-		f.Close()
-		return func() {}
+	stopCPU := func() {}
+	if path := os.Getenv("CKPTFS_CPUPROFILE"); path != "" {
+		if f, err := os.Create(path); err == nil {
+			if err := pprof.StartCPUProfile(f); err != nil {
+				f.Close()
+			} else {
+				stopCPU = func() {
+					pprof.StopCPUProfile()
+					f.Close()
+				}
+			}
+		}
 	}
 	return func() {
-		pprof.StopCPUProfile()
-		f.Close()
+		stopCPU()
+		if path := os.Getenv("CKPTFS_MEMPROFILE"); path != "" {
+			if f, err := os.Create(path); err == nil {
+				runtime.GC()
+				pprof.WriteHeapProfile(f)
+				f.Close()
+			}
+		}
 	}
 }
 
