@@ -43,7 +43,8 @@ var (
 // both the ring and the rotation pattern. What the blocks leave (a few
 // words of the larger sectors) goes word by word.
 func diffuserADecrypt(d []uint32) {
-	if len(d) < 8 {
+	if !sectorWords(len(d)) {
+		diffuserAny(d, aCycles, -2, -5, &rotA)
 		return
 	}
 	for c := 0; c < aCycles; c++ {
@@ -109,20 +110,42 @@ func stepA(p *uint32, m2, m5 uint32, rot int) uint32 {
 // diffuserBDecrypt: d[i] += d[i+2] ^ rot(d[i+5]). Up to the last five
 // words every input is a word this pass has not changed yet; blocks of
 // twenty keep the unchanged d[i]..d[i+4] in a ring (d[k] in slot k mod 5)
-// and load each word once, as d[i+5]. The last words, whose inputs wrap
-// around to words already changed, go word by word.
+// and load each word once, as d[i+5]. The words the blocks leave go one
+// by one, and the last five, whose inputs wrap around to words already
+// changed, are written out (the word count is a multiple of four, so
+// their rotations are fixed).
 func diffuserBDecrypt(d []uint32) {
 	n := len(d)
+	if !sectorWords(n) {
+		diffuserAny(d, bCycles, 2, 5, &rotB)
+		return
+	}
 	for c := 0; c < bCycles; c++ {
-		for i := bBlocks(d); i < n; i++ {
-			j, k := i+2, i+5
-			if j >= n {
-				j -= n
-			}
-			if k >= n {
-				k -= n
-			}
-			d[i] += d[j] ^ bits.RotateLeft32(d[k], rotB[i&3])
+		for i := bBlocks(d); i < n-5; i++ {
+			d[i] += d[i+2] ^ bits.RotateLeft32(d[i+5], rotB[i&3])
+		}
+		w, e := d[:5:5], d[n-5:]
+		e[0] += e[2] ^ bits.RotateLeft32(w[0], 25)
+		e[1] += e[3] ^ w[1]
+		e[2] += e[4] ^ bits.RotateLeft32(w[2], 10)
+		e[3] += w[0] ^ w[3]
+		e[4] += w[1] ^ bits.RotateLeft32(w[4], 25)
+	}
+}
+
+// sectorWords reports whether n words are what the unrolled loops take:
+// a multiple of four (the rotations repeat every four words) and enough
+// that the words written out do not overlap. Sectors have 128 to 1,024.
+func sectorWords(n int) bool { return n >= 16 && n%4 == 0 }
+
+// diffuserAny runs a diffuser's decryption word by word over any word
+// count: d[i] += d[i+j] ^ rot(d[i+k]), the indices wrapping around. No
+// sector needs it; it keeps the functions above total.
+func diffuserAny(d []uint32, cycles, j, k int, rot *[4]int) {
+	n := len(d)
+	for c := 0; c < cycles; c++ {
+		for i := range d {
+			d[i] += d[((i+j)%n+n)%n] ^ bits.RotateLeft32(d[((i+k)%n+n)%n], rot[i&3])
 		}
 	}
 }
