@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -100,13 +101,66 @@ type viewer interface {
 	Views(off int64, n int) ([][]byte, bool)
 }
 
-// Read answers with views of the layer files where it can, else reads the
-// disk into the kernel's buffer.
+// heldViewer is an image that can lend the memory blocks of remote
+// layers too (*vhdx.Chain's HeldViews), held until released.
+type heldViewer interface {
+	HeldViews(off int64, n int) (views [][]byte, release func(), ok bool, err error)
+}
+
+// heldResult answers a read with views whose blocks stay held until the
+// reply is written (go-fuse calls Done then).
+type heldResult struct {
+	vecs    [][]byte
+	release atomic.Pointer[func()]
+}
+
+func newHeldResult(vecs [][]byte, release func()) *heldResult {
+	r := &heldResult{vecs: vecs}
+	r.release.Store(&release)
+	return r
+}
+
+func (r *heldResult) Size() int {
+	n := 0
+	for _, v := range r.vecs {
+		n += len(v)
+	}
+	return n
+}
+
+// Slices makes go-fuse write the reply with writev, from the blocks.
+func (r *heldResult) Slices() ([][]byte, fuse.Status) { return r.vecs, fuse.OK }
+
+func (r *heldResult) Bytes(buf []byte) ([]byte, fuse.Status) {
+	buf = buf[:0]
+	for _, v := range r.vecs {
+		buf = append(buf, v...)
+	}
+	return buf, fuse.OK
+}
+
+func (r *heldResult) Done() {
+	if rel := r.release.Swap(nil); rel != nil {
+		(*rel)()
+	}
+}
+
+// Read answers with views of the layer files where it can, or of a remote
+// layer's memory blocks, else reads the disk into the kernel's buffer.
 func (r *rawFile) Read(ctx context.Context, f gofs.FileHandle, dest []byte, off int64) (res fuse.ReadResult, errno syscall.Errno) {
 	defer recoverErrno(&errno)
 	if v, ok := r.img.(viewer); ok {
 		if views, ok := v.Views(off, len(dest)); ok {
 			return fuse.ReadResultVector(views), 0
+		}
+	}
+	if v, ok := r.img.(heldViewer); ok {
+		views, release, ok, err := v.HeldViews(off, len(dest))
+		if err != nil {
+			return nil, toErrno(err)
+		}
+		if ok {
+			return newHeldResult(views, release), 0
 		}
 	}
 	n, err := readFull(r.img, r.img.Size(), dest, off)

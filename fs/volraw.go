@@ -87,6 +87,15 @@ func (w *windowImage) Views(off int64, n int) ([][]byte, bool) {
 	return v.Views(w.start+off, int(min(int64(n), w.size-off)))
 }
 
+// HeldViews are the disk's, when it lends them.
+func (w *windowImage) HeldViews(off int64, n int) ([][]byte, func(), bool, error) {
+	v, ok := w.img.(heldViewer)
+	if !ok || off < 0 || off >= w.size {
+		return nil, nil, false, nil
+	}
+	return v.HeldViews(w.start+off, int(min(int64(n), w.size-off)))
+}
+
 // readerImage is a volume known only by its reader: all data.
 type readerImage struct {
 	r    io.ReaderAt
