@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -14,6 +15,10 @@ func TestCatFoldsCase(t *testing.T) {
 		"Disk0-p1/users/ALICE/NOTES.TXT":                 "call bob\nbuy milk\n",
 		"Disk0-p1/Users/alice/notes.txt":                 "call bob\nbuy milk\n",
 		"Disk0-p1/USERS/alice/notes.TXT:Zone.Identifier": "[ZoneTransfer] ZoneId=3",
+		// Windows paths pasted as they are.
+		`Disk0-p1\Users\alice\notes.txt`:                 "call bob\nbuy milk\n",
+		`Disk0-p1/users\ALICE\NOTES.TXT`:                 "call bob\nbuy milk\n",
+		`Disk0-p1\USERS\alice\notes.TXT:Zone.Identifier`: "[ZoneTransfer] ZoneId=3",
 	} {
 		if out, errs, code := ckptfs(t, "cat", src, "Now", p); code != exitOK || out != want {
 			t.Errorf("cat %s: %d %q %s", p, code, out, errs)
@@ -24,6 +29,12 @@ func TestCatFoldsCase(t *testing.T) {
 	}
 	if _, _, code := ckptfs(t, "cat", src, "Now", "Disk0-p1/users/nobody"); code != exitNotFound {
 		t.Errorf("missing path: exit %d", code)
+	}
+	if _, errs, code := ckptfs(t, "cat", src, "Now", `C:\Users\alice\notes.txt`); code != exitNotFound || !strings.Contains(errs, "drive letters") {
+		t.Errorf("a drive letter: exit %d, %s", code, errs)
+	}
+	if _, errs, code := ckptfs(t, "cat", src, "Now", `Disk0-p1\Users\..\x`); code != exitUsage {
+		t.Errorf("a Windows path with ..: exit %d, %s", code, errs)
 	}
 	dest := t.TempDir()
 	if _, errs, code := ckptfs(t, "cp", src, "Now", "Disk0-p1/users/ALICE", dest); code != exitOK {

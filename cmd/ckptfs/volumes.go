@@ -58,17 +58,29 @@ func checkpointVolumes(cp *catalog.Checkpoint, g *guest.Options) ([]namedVolume,
 }
 
 // resolveGuestPath splits "VOL/path/in/volume" (or
-// "shadows/VOL/path/in/volume") and opens the volume.
+// "shadows/VOL/path/in/volume") and opens the volume. A Windows path
+// pasted as it is ("Disk0-p2\Users\alice") works too: backslashes
+// separate names on a Windows volume (NTFS, FAT), where no name holds
+// one, and in a path that names no volume with them in.
 func resolveGuestPath(cp *catalog.Checkpoint, g *guest.Options, p string) (fs.FS, string, error) {
+	vols, err := checkpointVolumes(cp, g)
+	if err != nil {
+		return nil, "", err
+	}
+	fsys, rest, err := resolveIn(cp, vols, p)
+	if errors.Is(err, fs.ErrNotExist) && strings.Contains(p, `\`) {
+		return resolveIn(cp, vols, strings.ReplaceAll(p, `\`, "/"))
+	}
+	return fsys, rest, err
+}
+
+// resolveIn is resolveGuestPath over the checkpoint's volumes.
+func resolveIn(cp *catalog.Checkpoint, vols []namedVolume, p string) (fs.FS, string, error) {
 	p = strings.Trim(p, "/")
 	for _, c := range strings.Split(p, "/") {
 		if c == "." || c == ".." {
 			return nil, "", fmt.Errorf("%w: guest path %s: \".\" and \"..\" are not allowed (VOL/path is taken inside the volume as written)", errUsage, quoteName(p))
 		}
-	}
-	vols, err := checkpointVolumes(cp, g)
-	if err != nil {
-		return nil, "", err
 	}
 	var names []string
 	for _, nv := range vols {
@@ -78,6 +90,14 @@ func resolveGuestPath(cp *catalog.Checkpoint, g *guest.Options, p string) (fs.FS
 		dir := nv.dir()
 		if rest, ok := strings.CutPrefix(p, dir); ok && (rest == "" || rest[0] == '/') {
 			rest = strings.TrimPrefix(rest, "/")
+			if !guest.LinksArePOSIX(nv.v.FS) {
+				rest = strings.Trim(strings.ReplaceAll(rest, `\`, "/"), "/")
+				for _, c := range strings.Split(rest, "/") {
+					if c == "." || c == ".." {
+						return nil, "", fmt.Errorf("%w: guest path %s: \".\" and \"..\" are not allowed (VOL/path is taken inside the volume as written)", errUsage, quoteName(p))
+					}
+				}
+			}
 			if rest == "" {
 				rest = "."
 			}
@@ -96,7 +116,11 @@ func resolveGuestPath(cp *catalog.Checkpoint, g *guest.Options, p string) (fs.FS
 		}
 	}
 	sort.Strings(names)
-	return nil, "", fmt.Errorf("volume %q: %w (checkpoint %q has: %s)", vol, fs.ErrNotExist, cp.Name, strings.Join(names, ", "))
+	hint := ""
+	if len(vol) == 2 && vol[1] == ':' && ('a' <= vol[0]|0x20 && vol[0]|0x20 <= 'z') {
+		hint = "; Windows drive letters are not known here: name the volume as the mount does"
+	}
+	return nil, "", fmt.Errorf("volume %q: %w (checkpoint %q has: %s%s)", vol, fs.ErrNotExist, cp.Name, strings.Join(names, ", "), hint)
 }
 
 // pickVolume finds the readable volume a checkpoint shows as the
