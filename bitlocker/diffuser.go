@@ -13,19 +13,22 @@ import "math/bits"
 // the rest in blocks of twenty words whose neighbours stay in variables
 // (see aBlocks, bBlocks): no bounds check, no index arithmetic and no
 // register copies inside a block, and constant rotations. That took a
-// 512-byte sector from about 320 to 225 ns (A) and 165 to 140 ns (B) of
+// 512-byte sector from about 320 to 225 ns (A) and 165 to 115 ns (B) of
 // CPU time. Each word of A depends on the one two before it (an XOR and an
-// add), so a cycle of A costs at least a clock per word; A is now about
-// there. Tried and no faster: two sectors interleaved in one loop of A (ten
-// ring variables and the pointers do not fit amd64's registers: the
-// spills ate the gain), the diffusers over the sector's bytes in place
-// through encoding/binary (the compiler spills), reading the bytes in B's
-// first cycle and writing them in A's last (3%), and interleaving the AES
-// calls of one sector with the diffusers of the one before, so the
-// integer units work while AES waits (5-8% with the older loops; with
-// these, slower: 626-701 against 743 MB per CPU-second, best of 15,
-// whether one call after each block of twenty words, around which the
-// ring goes through memory, or seven after each cycle of A).
+// add), so a cycle of A costs at least a clock per word; A is within a
+// quarter of that. Tried and no faster: two sectors interleaved in one
+// loop of A (ten ring variables and two pointers do not fit amd64's
+// registers: the spills ate the gain; two adjacent 512-byte sectors
+// through one pointer at constant offsets fit, and made A 8% faster, the
+// decryption 2%: not worth a second copy of the loop), the diffusers over
+// the sector's bytes in place through encoding/binary (the compiler
+// spills), reading the bytes in B's first cycle and writing them in A's
+// last (3%), and interleaving the AES calls of one sector with the
+// diffusers of the one before, so the integer units work while AES waits
+// (5-8% with the older loops; with these, slower: 626-701 against 743 MB
+// per CPU-second, best of 15, whether one call after each block of twenty
+// words, around which the ring goes through memory, or seven after each
+// cycle of A).
 
 const (
 	aCycles = 5
