@@ -11,6 +11,8 @@
 #    GetObject / DownloadStream with a Range) for S3 and Azure. The chain is
 #    tools/benchchain's 4-layer chain of $RSIZE (32 MiB blocks, every block
 #    of every child partial); its base checkpoint is one layer.
+#  - for reference, one plain GET with Go's net/http against curl on nginx:
+#    the most a Go reader gets from that server here (no ckptfs in it);
 #  - the requests opening the chain costs, per layer (CKPTFS_REMOTE_STATS);
 #  - a first `ls` of a guest folder over S3: a cold `ckptfs mount` of the
 #    4-layer NTFS VM folder the remote tests use (testdata/remote/gen.sh)
@@ -122,13 +124,13 @@ bin/objput put azure "$AZURE_STORAGE_CONNECTION_STRING" bench/chain "$work/chain
 
 echo
 echo "12. object storage on loopback (median of $RUNS, interleaved; load average 1/5/15 min at each figure)"
-echo "    CPU: seconds of CPU per run (median), the reader's own (ckptfs, its mount and dd; curl or the SDK) + the server's"
-printf '%-54s %9s %9s %6s  %-15s  %s\n' "measure ($RSIZE raw image)" "ckptfs" "plain" "ratio" "CPU ck / plain" "load"
+echo "    CPU: seconds of CPU per run (median), the reader's own (ckptfs, its mount and dd; curl or the SDK), then the server's"
+printf '%-54s %9s %9s %6s  %-13s %-13s %s\n' "measure ($RSIZE raw image)" "ckptfs" "plain" "ratio" "reader ck/pl" "server ck/pl" "load"
 
 # cpu PID: CPU seconds a process has used (user + system)
 cpu() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$1/stat"; }
-# one CMD SRVPID: wall seconds, then the CPU seconds of CMD (its children
-# included: `times` in this subshell counts only what it waited for) plus
+# one CMD SRVPID: wall seconds, the CPU seconds of CMD (its children
+# included: `times` in this subshell counts only what it waited for) and
 # the server's
 one() {
 	local t0 s0 t1 s1
@@ -142,7 +144,7 @@ one() {
 	times >"$work/times.out"
 	tail -1 "$work/times.out" | awk -v a="$t0" -v b="$t1" -v s0="$s0" -v s1="$s1" '{
 		split($1, u, /[ms]/); split($2, y, /[ms]/)
-		printf "%.3f %.2f\n", b - a, u[1] * 60 + u[2] + y[1] * 60 + y[2] + s1 - s0 }'
+		printf "%.3f %.2f %.2f\n", b - a, u[1] * 60 + u[2] + y[1] * 60 + y[2], s1 - s0 }'
 }
 
 # pair LABEL CKCMD PLAINCMD SRVPID: RUNS interleaved timings of both, as
@@ -155,11 +157,13 @@ pair() {
 		echo "$a $b"
 	done >"$work/pair.times"
 	a=$(awk '{print $1}' "$work/pair.times" | median)
-	b=$(awk '{print $3}' "$work/pair.times" | median)
+	b=$(awk '{print $4}' "$work/pair.times" | median)
 	ca=$(awk '{print $2}' "$work/pair.times" | median)
-	cb=$(awk '{print $4}' "$work/pair.times" | median)
-	printf '%-54s %6s MB/s %4s MB/s %6s  %6s / %-6s  %s -> %s\n' "$label" "$(rate "$rawsize" "$a")" "$(rate "$rawsize" "$b")" \
-		"$(ratio "$b" "$a")" "$ca" "$cb" "$l" "$(load)"
+	cb=$(awk '{print $5}' "$work/pair.times" | median)
+	sa=$(awk '{print $3}' "$work/pair.times" | median)
+	sb=$(awk '{print $6}' "$work/pair.times" | median)
+	printf '%-54s %6s MB/s %4s MB/s %6s  %5s / %-5s %5s / %-5s %s -> %s\n' "$label" "$(rate "$rawsize" "$a")" "$(rate "$rawsize" "$b")" \
+		"$(ratio "$b" "$a")" "$ca" "$cb" "$sa" "$sb" "$l" "$(load)"
 }
 
 nsrc=http://127.0.0.1:$np/layer3.avhdx
@@ -168,6 +172,11 @@ asrc=azblob://$acct/bench/chain/layer3.avhdx
 curl_get="curl -sf -r 0-$((rawsize - 1)) -o /dev/null http://127.0.0.1:$np/layer0.vhdx"
 s3_get="bin/objput get s3 $s3 bench/chain/layer0.vhdx $rawsize"
 az_get="bin/objput get azure '$AZURE_STORAGE_CONNECTION_STRING' bench/chain/layer0.vhdx $rawsize"
+# A reference, no ckptfs in it: one plain GET with Go's net/http (no SDK)
+# against curl, both reading the same bytes from nginx. curl reads 100 KiB
+# at a time into one buffer; what a Go reader gets at best here.
+go_get="bin/objput get http http://127.0.0.1:$np layer0.vhdx $rawsize"
+pair "nginx: one Go net/http GET vs curl (reference)" "$go_get" "$curl_get" "$npid"
 for ck in Now layer0; do
 	what="4 layers"
 	[ "$ck" = layer0 ] && what="1 layer"
