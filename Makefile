@@ -85,6 +85,7 @@ FUZZ_TARGETS := \
 	./bitlocker:FuzzMetadata \
 	./bitlocker:FuzzStartupKey \
 	./luks:FuzzVolume \
+	./regf:FuzzHive \
 	./luks:FuzzJSON \
 	./internal/jbd2:FuzzReplay \
 	# end

@@ -30,6 +30,7 @@ import (
 	"github.com/ckptfs/ckptfs/merge"
 	"github.com/ckptfs/ckptfs/nbd"
 	"github.com/ckptfs/ckptfs/ntfs"
+	"github.com/ckptfs/ckptfs/regf"
 	"github.com/ckptfs/ckptfs/remote"
 	"github.com/ckptfs/ckptfs/vhdx"
 	"github.com/ckptfs/ckptfs/xfs"
@@ -115,6 +116,8 @@ var table = []struct {
 	{luks.ErrNotLUKS, BadImage},
 	{luks.ErrFormat, BadImage},
 	{luks.ErrChecksum, BadImage},
+	{regf.ErrFormat, BadImage},
+	{regf.ErrNotFound, NotFound},
 	{vss.ErrFormat, BadImage},
 	{vss.ErrLoop, BadImage},
 	{vss.ErrNoShadows, NotFound},

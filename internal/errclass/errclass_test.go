@@ -32,6 +32,7 @@ import (
 	"github.com/ckptfs/ckptfs/mount"
 	"github.com/ckptfs/ckptfs/nbd"
 	"github.com/ckptfs/ckptfs/ntfs"
+	"github.com/ckptfs/ckptfs/regf"
 	"github.com/ckptfs/ckptfs/remote"
 	"github.com/ckptfs/ckptfs/vhdx"
 	"github.com/ckptfs/ckptfs/vss"
@@ -100,6 +101,8 @@ var sentinels = map[string]struct {
 	"luks.ErrChecksum":          {luks.ErrChecksum, errclass.BadImage},
 	"luks.ErrUnsupported":       {luks.ErrUnsupported, errclass.Unsupported},
 	"luks.ErrWrongKey":          {luks.ErrWrongKey, errclass.Usage},
+	"regf.ErrFormat":            {regf.ErrFormat, errclass.BadImage},
+	"regf.ErrNotFound":          {regf.ErrNotFound, errclass.NotFound},
 	"vss.ErrNoShadows":          {vss.ErrNoShadows, errclass.NotFound},
 	"vss.ErrFormat":             {vss.ErrFormat, errclass.BadImage},
 	"vss.ErrLoop":               {vss.ErrLoop, errclass.BadImage},
