@@ -242,8 +242,12 @@ type volumeJSON struct {
 	Table    string `json:"table"`
 	PartType string `json:"part_type,omitempty"`
 	PartName string `json:"part_name,omitempty"`
-	FSType   string `json:"fs_type"`
-	Label    string `json:"label"`
+	PartGUID string `json:"part_guid,omitempty"` // GPT unique partition GUID
+	// Drive is the letter the Windows installed on the checkpoint's disks
+	// gave the volume ("C:"; guest.DriveLetters).
+	Drive  string `json:"drive,omitempty"`
+	FSType string `json:"fs_type"`
+	Label  string `json:"label"`
 	// Journal is how a dirty filesystem log was treated (guest.Volume.Journal).
 	Journal string `json:"journal,omitempty"`
 	// What the volume's bytes went through (see guest.Layer), and what a
@@ -281,9 +285,18 @@ func (cd *checkpointDir) json() ([]byte, error) {
 	for _, e := range cd.disks {
 		j.Disks = append(j.Disks, diskJSONOf(e))
 	}
+	var vs []*guest.Volume
 	for _, ve := range cd.vols {
 		if ve.v != nil {
-			j.Volumes = append(j.Volumes, volumeJSONOf(ve))
+			vs = append(vs, ve.v)
+		}
+	}
+	letters := guest.DriveLetters(vs)
+	for _, ve := range cd.vols {
+		if ve.v != nil {
+			vj := volumeJSONOf(ve)
+			vj.Drive = letters[ve.v]
+			j.Volumes = append(j.Volumes, vj)
 		}
 	}
 	b, err := json.MarshalIndent(j, "", "  ")
@@ -310,7 +323,7 @@ func diskJSONOf(e *diskEntry) diskJSON {
 func volumeJSONOf(ve *volEntry) volumeJSON {
 	v := ve.v
 	vj := volumeJSON{Name: v.Name, Dir: ve.dir, Disk: ve.disk, Number: v.Number, Start: v.Start,
-		Size: v.Size, Table: v.Table, PartType: v.PartType, PartName: v.PartName,
+		Size: v.Size, Table: v.Table, PartType: v.PartType, PartName: v.PartName, PartGUID: v.PartGUID,
 		FSType: v.FSType, Label: v.Label, Journal: v.Journal, Layers: v.Layers, Encryption: v.Encryption, Locked: v.Locked,
 		ShadowOf: v.ShadowOf, Protectors: v.Protectors, UnlockedBy: v.UnlockedBy}
 	if ve.name != "" && v.Reader != nil && v.Size > 0 {

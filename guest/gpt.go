@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"strings"
 
 	"github.com/diskfs/go-diskfs/partition/gpt"
 )
@@ -116,7 +117,7 @@ func gptPartitions(table *gpt.Table, ss int64) ([]partition, error) {
 		if gp == nil || gp.Type == gpt.Unused {
 			continue
 		}
-		p := partition{number: gp.Index, ptype: string(gp.Type), name: gp.Name}
+		p := partition{number: gp.Index, ptype: string(gp.Type), name: gp.Name, guid: strings.ToUpper(gp.GUID)}
 		if gp.End < gp.Start || gp.End >= uint64(math.MaxInt64/ss) {
 			p.err = formatErr(0, "GPT entry %d: LBAs %d..%d", gp.Index, gp.Start, gp.End)
 		} else {

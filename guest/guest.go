@@ -25,8 +25,14 @@ type Volume struct {
 	Table    string // "gpt", "mbr" or "none"
 	PartType string // GPT type GUID or MBR type byte, as text
 	PartName string // GPT partition name, if any
-	FSType   string // "ntfs", "fat12", "fat16", "fat32", "ext2", "ext3", "ext4", "iso9660", "btrfs", "xfs", "lvm2" (a physical volume), or "unknown"
-	Label    string // filesystem label when known
+	// PartGUID is a GPT partition's unique GUID (upper case);
+	// DiskSignature the 32-bit signature of an MBR disk. Windows names a
+	// volume by one of them (with Start on MBR) in its MountedDevices
+	// registry key, which gives its drive letter (see DriveLetters).
+	PartGUID      string
+	DiskSignature uint32
+	FSType        string // "ntfs", "fat12", "fat16", "fat32", "ext2", "ext3", "ext4", "iso9660", "btrfs", "xfs", "lvm2" (a physical volume), or "unknown"
+	Label         string // filesystem label when known
 	// FS reads the volume's files; nil when the filesystem is unknown or
 	// could not be opened (Err says why).
 	FS  fs.FS
@@ -128,6 +134,7 @@ func (o *Options) Volumes(disk io.ReaderAt, size int64, diskName string) ([]*Vol
 	}
 	vols := make([]*Volume, 0, len(l.parts))
 	for _, p := range l.parts {
+		p.diskSig = l.diskSig
 		v, more := partitionVolume(disk, size, diskName, l.table, p, o)
 		vols = append(append(vols, v), more...)
 	}
@@ -148,6 +155,8 @@ func partitionVolume(disk io.ReaderAt, size int64, diskName, table string, p par
 		Table:           table,
 		PartType:        p.ptype,
 		PartName:        p.name,
+		PartGUID:        p.guid,
+		DiskSignature:   p.diskSig,
 		FSType:          fsUnknown,
 		TableFromBackup: p.fromBackup,
 	}

@@ -1,6 +1,7 @@
 package guest
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -24,6 +25,11 @@ func readMBR(disk io.ReaderAt, size int64) (layout, error) {
 		return layout{}, err
 	}
 	l := layout{table: "mbr"}
+	var sig [4]byte
+	if err := readFull(disk, size, sig[:], 440); err != nil {
+		return layout{}, fmt.Errorf("reading the disk signature: %w", err)
+	}
+	l.diskSig = binary.LittleEndian.Uint32(sig[:])
 	var ext *mbr.Partition
 	for _, e := range entries {
 		if e.Type == mbr.Empty || e.Size == 0 {

@@ -15,15 +15,18 @@ type partition struct {
 	size       int64
 	ptype      string
 	name       string
-	fromBackup bool  // GPT read from the backup header
-	err        error // the entry itself is unusable
+	guid       string // GPT unique partition GUID, upper case
+	diskSig    uint32 // MBR: the disk's signature (layout.diskSig)
+	fromBackup bool   // GPT read from the backup header
+	err        error  // the entry itself is unusable
 }
 
 // layout is what readLayout found on a disk.
 type layout struct {
-	table string // "gpt", "mbr" or "none"
-	parts []partition
-	err   error // the table was recognised but could not be read
+	table   string // "gpt", "mbr" or "none"
+	parts   []partition
+	diskSig uint32 // MBR: the disk signature (bytes 440-443 of sector 0)
+	err     error  // the table was recognised but could not be read
 }
 
 const (

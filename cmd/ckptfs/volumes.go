@@ -67,11 +67,53 @@ func resolveGuestPath(cp *catalog.Checkpoint, g *guest.Options, p string) (fs.FS
 	if err != nil {
 		return nil, "", err
 	}
+	if letter, rest, ok := cutDriveLetter(p); ok {
+		if p, err = driveToVolume(cp, vols, letter, rest); err != nil {
+			return nil, "", err
+		}
+	}
 	fsys, rest, err := resolveIn(cp, vols, p)
 	if errors.Is(err, fs.ErrNotExist) && strings.Contains(p, `\`) {
 		return resolveIn(cp, vols, strings.ReplaceAll(p, `\`, "/"))
 	}
 	return fsys, rest, err
+}
+
+// cutDriveLetter splits "C:", `C:\path` or "c:/path" into the letter
+// ("C:") and the rest.
+func cutDriveLetter(p string) (letter, rest string, ok bool) {
+	if len(p) < 2 || p[1] != ':' || !('a' <= p[0]|0x20 && p[0]|0x20 <= 'z') {
+		return "", "", false
+	}
+	if len(p) > 2 && p[2] != '/' && p[2] != '\\' {
+		return "", "", false
+	}
+	return strings.ToUpper(p[:2]), p[2:], true
+}
+
+// driveToVolume rewrites a path on drive letter X: as the path in the
+// volume the checkpoint's Windows installation calls X: (its registry's
+// MountedDevices, guest.DriveLetters).
+func driveToVolume(cp *catalog.Checkpoint, vols []namedVolume, letter, rest string) (string, error) {
+	vs := make([]*guest.Volume, len(vols))
+	for i, nv := range vols {
+		vs[i] = nv.v
+	}
+	letters := guest.DriveLetters(vs)
+	var known []string
+	for _, nv := range vols {
+		if l := letters[nv.v]; l != "" && nv.name != "" {
+			if l == letter {
+				return nv.dir() + rest, nil
+			}
+			known = append(known, l+" "+nv.dir())
+		}
+	}
+	if len(known) == 0 {
+		return "", fmt.Errorf("drive %s %w (no Windows installation with drive letters found in checkpoint %q: name the volume as the mount does)", letter, fs.ErrNotExist, cp.Name)
+	}
+	sort.Strings(known)
+	return "", fmt.Errorf("drive %s %w (Windows in checkpoint %q has: %s)", letter, fs.ErrNotExist, cp.Name, strings.Join(known, ", "))
 }
 
 // resolveIn is resolveGuestPath over the checkpoint's volumes.
@@ -116,11 +158,7 @@ func resolveIn(cp *catalog.Checkpoint, vols []namedVolume, p string) (fs.FS, str
 		}
 	}
 	sort.Strings(names)
-	hint := ""
-	if len(vol) == 2 && vol[1] == ':' && ('a' <= vol[0]|0x20 && vol[0]|0x20 <= 'z') {
-		hint = "; Windows drive letters are not known here: name the volume as the mount does"
-	}
-	return nil, "", fmt.Errorf("volume %q: %w (checkpoint %q has: %s%s)", vol, fs.ErrNotExist, cp.Name, strings.Join(names, ", "), hint)
+	return nil, "", fmt.Errorf("volume %q: %w (checkpoint %q has: %s)", vol, fs.ErrNotExist, cp.Name, strings.Join(names, ", "))
 }
 
 // pickVolume finds the readable volume a checkpoint shows as the
