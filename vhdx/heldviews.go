@@ -19,7 +19,8 @@ type BlockViewer interface {
 
 // HeldViews returns the bytes of [off, off+n), clipped to the disk, as
 // slices of mapped layer files, of the memory blocks of layers that are
-// BlockViewers, and of zeros, like Views; release must be called once the
+// BlockViewers, and of zeros, like Views, for a chain with some layer a
+// BlockViewer (else ok is false: use Views); release must be called once the
 // slices are no longer used (it is never nil when ok). ok is false when
 // some part cannot be viewed, as for Views; then nothing is held and
 // ReadAt must be used. err is a layer's failure to read (a request that
@@ -30,6 +31,13 @@ func (c *Chain) HeldViews(off int64, n int) (views [][]byte, release func(), ok 
 	}
 	if off >= c.size || n == 0 {
 		return nil, func() {}, true, nil
+	}
+	if !c.lends() {
+		// All local: Views does the same without the releases, and a
+		// reader of local layers through a pipe is no faster with views
+		// of the mappings than with pread (a 4-layer cat took a fifth more
+		// CPU: the mappings' page faults, the mixed units' many pieces).
+		return nil, nil, false, nil
 	}
 	end := min(off+int64(n), c.size)
 	// The read-ahead first: a viewer waits for its blocks, and the next
@@ -53,6 +61,16 @@ func (c *Chain) HeldViews(off int64, n int) (views [][]byte, release func(), ok 
 		pos += l
 	}
 	return views, release, true, nil
+}
+
+// lends says whether some layer is a BlockViewer.
+func (c *Chain) lends() bool {
+	for _, d := range c.Layers {
+		if _, ok := d.hint.(BlockViewer); ok {
+			return true
+		}
+	}
+	return false
 }
 
 // heldUnitViews is unitViews with viewer layers, whose releases it
