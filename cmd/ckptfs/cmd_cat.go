@@ -113,10 +113,9 @@ func copyCtx(ctx context.Context, w io.Writer, r io.Reader) error {
 }
 
 // catChain writes a disk chain's raw image to w, 1 MiB at a time. Where
-// the chain lends its bytes (a mapped layer file, a remote object's
-// memory blocks) they are written from there, not copied into a buffer
-// first: a cat of a remote image touched every byte twice more than a
-// download does.
+// the chain lends its bytes (a remote object's memory blocks) they are
+// written from there, not copied into a buffer first: a cat of a remote
+// image touched every byte twice more than a download does.
 func catChain(ctx context.Context, w io.Writer, c *vhdx.Chain) error {
 	var buf []byte
 	size := c.Size()
