@@ -21,13 +21,13 @@ type lsOptions struct {
 func lsCommand() *command {
 	o := &lsOptions{}
 	return &command{
-		name: "ls", args: "SRC [--json]", short: "list VMs and their checkpoint trees",
+		name: "ls", args: "SRC [CHECKPOINT [VOL/PATH]] [--json]", short: "list VMs and their checkpoint trees; a checkpoint's volumes; a guest folder",
 		flags: func(f *pflag.FlagSet) {
 			o.src.AddFlags(f)
 			o.src.AddKeyFlags(f)
 			f.BoolVar(&o.json, "json", false, "print one JSON object")
 		},
-		nargs: exactly(1),
+		nargs: func(n int) bool { return n >= 1 && n <= 3 },
 		run:   o.run,
 	}
 }
@@ -119,6 +119,17 @@ func (o *lsOptions) run(ctx context.Context, args []string) error {
 	g, err := o.src.guestOptions()
 	if err != nil {
 		return err
+	}
+	if len(args) > 1 {
+		cat, cp, err := o.src.openCheckpoint(args[0], args[1])
+		if err != nil {
+			return err
+		}
+		defer cat.Close()
+		if len(args) == 2 {
+			return o.listVolumes(cp, g)
+		}
+		return o.listPath(cp, g, args[2])
 	}
 	cat, err := o.src.open(args[0])
 	if err != nil {

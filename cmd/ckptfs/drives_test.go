@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -47,6 +48,39 @@ func TestDriveLetters(t *testing.T) {
 	}
 	if _, errs, code := ckptfs(t, "cat", src, "Now", `D:\label.txt`); code != exitNotFound || !strings.Contains(errs, "C: Disk0-p2, E: Disk0-p3") {
 		t.Errorf("a letter no volume has: exit %d, %s", code, errs)
+	}
+	// ls: the volumes with their letters, a folder by its letter.
+	out, errs, code := ckptfs(t, "ls", src, "Now")
+	if code != exitOK || !regexp.MustCompile(`(?m)^C:\s+Disk0-p2\s+ntfs\s.*"Windows"$`).MatchString(out) ||
+		!regexp.MustCompile(`(?m)^-\s+Disk0-p4\s+ntfs\s.*"NoLetter"$`).MatchString(out) {
+		t.Errorf("ls Now: exit %d\n%s%s", code, out, errs)
+	}
+	out, errs, code = ckptfs(t, "ls", "--json", src, "Now")
+	var lv struct {
+		Volumes []struct{ Dir, Drive, Label string }
+	}
+	if err := json.Unmarshal([]byte(out), &lv); code != exitOK || err != nil || len(lv.Volumes) != 4 ||
+		lv.Volumes[2].Dir != "Disk0-p3" || lv.Volumes[2].Drive != "E:" || lv.Volumes[2].Label != "Data" {
+		t.Errorf("ls --json Now: exit %d %v\n%s%s", code, err, out, errs)
+	}
+	out, errs, code = ckptfs(t, "ls", src, "Now", `C:\`)
+	if code != exitOK || !regexp.MustCompile(`(?m)^-0644 +8 .*  label\.txt$`).MatchString(out) ||
+		!regexp.MustCompile(`(?m)^d\d{4} +0 .*  Windows$`).MatchString(out) {
+		t.Errorf("ls C:\\: exit %d\n%s%s", code, out, errs)
+	}
+	out, errs, code = ckptfs(t, "ls", "--json", src, "Now", `c:\WINDOWS\system32\config`)
+	var le struct {
+		Entries []struct {
+			Name, Type string
+			Size       int64
+		}
+	}
+	if err := json.Unmarshal([]byte(out), &le); code != exitOK || err != nil || len(le.Entries) != 1 ||
+		le.Entries[0].Name != "SYSTEM" || le.Entries[0].Type != "file" || le.Entries[0].Size < 8192 {
+		t.Errorf("ls --json of the config folder: exit %d %v\n%s%s", code, err, out, errs)
+	}
+	if _, _, code := ckptfs(t, "ls", src, "Now", `C:\nothing`); code != exitNotFound {
+		t.Errorf("ls of a missing path: exit %d", code)
 	}
 	dest := t.TempDir()
 	if _, errs, code := ckptfs(t, "cp", src, "Now", `E:\label.txt`, dest); code != exitOK {
