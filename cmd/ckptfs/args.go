@@ -35,9 +35,32 @@ func argsProblem(synopsis string, got []string) string {
 		}
 		return "missing arguments " + strings.Join(missing, " ")
 	}
-	if !repeats && len(got) > len(names) {
+	optional := optionalPositionals(synopsis)
+	if !repeats && len(got) > len(names)+len(optional) {
+		if len(optional) > 0 {
+			return fmt.Sprintf("too many arguments: %d given, at most %d expected (%s [%s]); quote names with spaces",
+				len(got), len(names)+len(optional), strings.Join(names, " "), strings.Join(optional, " "))
+		}
 		return fmt.Sprintf("too many arguments: %d given, %d expected (%s); quote names with spaces",
 			len(got), len(names), strings.Join(names, " "))
 	}
 	return "wrong number of arguments"
+}
+
+// optionalPositionals lists the bracketed positional arguments of a
+// synopsis ("SRC [CHECKPOINT [VOL/PATH]] [--json]": CHECKPOINT VOL/PATH).
+func optionalPositionals(synopsis string) []string {
+	var out []string
+	depth := 0
+	afterOption := false // the token is an option's value ("[--base A]")
+	for _, tok := range strings.Fields(synopsis) {
+		inside := depth > 0 || strings.HasPrefix(tok, "[")
+		depth += strings.Count(tok, "[") - strings.Count(tok, "]")
+		name := strings.Trim(tok, "[]")
+		if inside && !afterOption && name != "" && !strings.HasPrefix(name, "-") && strings.ToUpper(name) == name && !strings.Contains(name, "|") {
+			out = append(out, name)
+		}
+		afterOption = strings.HasPrefix(name, "-") && !strings.HasSuffix(tok, "]")
+	}
+	return out
 }

@@ -16,7 +16,8 @@ func TestFlagAndArgumentErrorsAreNamed(t *testing.T) {
 		{[]string{"cat", "SRC", "Now"}, "missing argument VOL/PATH"},
 		{[]string{"cp", "SRC", "Now"}, "missing arguments VOL/PATH DEST"},
 		{[]string{"ls"}, "missing argument SRC"},
-		{[]string{"ls", "a", "b"}, "too many arguments: 2 given, 1 expected (SRC)"},
+		{[]string{"ls", "a", "b", "c", "d"}, "too many arguments: 4 given, at most 3 expected (SRC [CHECKPOINT VOL/PATH])"},
+		{[]string{"info", "a", "b"}, "too many arguments: 2 given, 1 expected (SRC|DISK)"},
 		{[]string{"diff", "SRC", "A"}, "missing argument B"},
 	}
 	for _, c := range cases {
@@ -35,6 +36,19 @@ func TestVersion(t *testing.T) {
 		out, _, code := ckptfs(t, arg)
 		if code != exitOK || !strings.HasPrefix(out, "ckptfs ") || !strings.Contains(out, "built with go") || !strings.Contains(out, "FUSE: ") {
 			t.Errorf("%s: exit %d, output %q", arg, code, out)
+		}
+	}
+}
+
+func TestOptionalPositionals(t *testing.T) {
+	for synopsis, want := range map[string]string{
+		"SRC [CHECKPOINT [VOL/PATH]] [--json]":                    "CHECKPOINT VOL/PATH",
+		"SRC CHECKPOINT -o OUT [--format vhdx|raw] [--base A]":    "",
+		"SRC [--listen HOST:PORT | --socket PATH] [--tls-cert F]": "",
+		"SRC|DISK [--json]": "",
+	} {
+		if got := strings.Join(optionalPositionals(synopsis), " "); got != want {
+			t.Errorf("%s: %q, want %q", synopsis, got, want)
 		}
 	}
 }
