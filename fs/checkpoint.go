@@ -220,6 +220,17 @@ type checkpointJSON struct {
 	Live    bool         `json:"live"`
 	Disks   []diskJSON   `json:"disks"`
 	Volumes []volumeJSON `json:"volumes"`
+	// OS lists the operating systems installed on the volumes
+	// (guest.DetectOS); left out when none is found.
+	OS []osJSON `json:"os,omitempty"`
+}
+
+type osJSON struct {
+	Volume   string `json:"volume"`
+	Family   string `json:"family"` // "windows" or "linux"
+	Name     string `json:"name"`
+	Version  string `json:"version,omitempty"`
+	Hostname string `json:"hostname,omitempty"`
 }
 
 type diskJSON struct {
@@ -292,6 +303,9 @@ func (cd *checkpointDir) json() ([]byte, error) {
 		}
 	}
 	letters := guest.DriveLetters(vs)
+	for _, o := range guest.DetectOS(vs) {
+		j.OS = append(j.OS, osJSON{Volume: o.Volume.Name, Family: o.Family, Name: o.Name, Version: o.Version, Hostname: o.Hostname})
+	}
 	for _, ve := range cd.vols {
 		if ve.v != nil {
 			vj := volumeJSONOf(ve)

@@ -70,6 +70,9 @@ type lsCheckpoint struct {
 	Encrypted []encryptedJSON `json:"encrypted_volumes,omitempty"`
 	// Shadows lists the Volume Shadow Copies of the checkpoint's volumes.
 	Shadows []lsShadow `json:"shadows"`
+	// OS lists the operating systems installed on them (left out when
+	// none is found).
+	OS []lsOS `json:"os,omitempty"`
 }
 
 // lsDiskSize gives a disk's sizes at one checkpoint: the virtual disk,
@@ -136,9 +139,9 @@ func (o *lsOptions) run(ctx context.Context, args []string) error {
 		return err
 	}
 	defer cat.Close()
-	enc, shadows := volumeFacts(cat, g)
+	facts := volumeFacts(cat, g)
 	if o.json {
-		return printJSON(lsObject(cat, enc, shadows))
+		return printJSON(lsObject(cat, facts))
 	}
 	for i, vm := range cat.VMs {
 		if i > 0 {
@@ -149,7 +152,7 @@ func (o *lsOptions) run(ctx context.Context, args []string) error {
 			cfg = vm.Config
 		}
 		fmt.Fprintf(stdout, "%s  (%s)\n", escapeText(vm.Name), escapeText(cfg))
-		printTree(vm, nil, "  ", enc, shadows)
+		printTree(vm, nil, "  ", facts)
 	}
 	for _, w := range cat.Warnings {
 		fmt.Fprintf(stdout, "warning: %s\n", escapeText(w))
@@ -157,12 +160,51 @@ func (o *lsOptions) run(ctx context.Context, args []string) error {
 	return nil
 }
 
-// volumeFacts finds the encrypted volumes and the shadow copies of every
-// checkpoint (reading partition tables, first sectors and shadow copy
-// catalogs, and unlocking with g's keys), in one scan of its volumes.
-func volumeFacts(cat *catalog.Catalog, g *guest.Options) (map[*catalog.Checkpoint][]encryptedJSON, map[*catalog.Checkpoint][]lsShadow) {
+// checkpointFacts is what ls says about each checkpoint's volumes.
+type checkpointFacts struct {
+	enc     map[*catalog.Checkpoint][]encryptedJSON
+	shadows map[*catalog.Checkpoint][]lsShadow
+	os      map[*catalog.Checkpoint][]lsOS
+}
+
+// lsOS is an operating system installed on a checkpoint's volumes
+// (guest.DetectOS).
+type lsOS struct {
+	Volume   string `json:"volume"`
+	Family   string `json:"family"` // "windows" or "linux"
+	Name     string `json:"name"`
+	Version  string `json:"version,omitempty"`
+	Hostname string `json:"hostname,omitempty"`
+}
+
+func osList(vs []*guest.Volume) []lsOS {
+	var out []lsOS
+	for _, d := range guest.DetectOS(vs) {
+		out = append(out, lsOS{Volume: d.Volume.Name, Family: d.Family, Name: d.Name, Version: d.Version, Hostname: d.Hostname})
+	}
+	return out
+}
+
+// osText is one line about an installed OS.
+func osText(s lsOS) string {
+	line := s.Name
+	if s.Version != "" && s.Family == "windows" {
+		line += " (" + s.Version + ")"
+	}
+	if s.Hostname != "" {
+		line += ", host " + s.Hostname
+	}
+	return escapeText(line) + " on " + escapeText(s.Volume)
+}
+
+// volumeFacts finds the encrypted volumes, the shadow copies and the
+// installed operating systems of every checkpoint (reading partition
+// tables, first sectors, shadow copy catalogs, registry hives and
+// os-release, and unlocking with g's keys), in one scan of its volumes.
+func volumeFacts(cat *catalog.Catalog, g *guest.Options) *checkpointFacts {
 	out := map[*catalog.Checkpoint][]encryptedJSON{}
 	shadows := map[*catalog.Checkpoint][]lsShadow{}
+	oses := map[*catalog.Checkpoint][]lsOS{}
 	for _, vm := range cat.VMs {
 		for _, cp := range vm.Checkpoints {
 			vols, err := checkpointVolumes(cp, g)
@@ -177,12 +219,13 @@ func volumeFacts(cat *catalog.Catalog, g *guest.Options) (map[*catalog.Checkpoin
 				out[cp] = e
 			}
 			shadows[cp] = shadowsOf(vols)
+			oses[cp] = osList(vs)
 		}
 	}
-	return out, shadows
+	return &checkpointFacts{enc: out, shadows: shadows, os: oses}
 }
 
-func lsObject(cat *catalog.Catalog, enc map[*catalog.Checkpoint][]encryptedJSON, shadows map[*catalog.Checkpoint][]lsShadow) lsJSON {
+func lsObject(cat *catalog.Catalog, f *checkpointFacts) lsJSON {
 	out := lsJSON{VMs: []lsVM{}}
 	for _, p := range cat.Pending {
 		out.PendingMerges = append(out.PendingMerges, lsPending{Checkpoint: p.Checkpoint, Journal: p.Journal, Command: p.Command(cat.Source)})
@@ -206,8 +249,9 @@ func lsObject(cat *catalog.Catalog, enc map[*catalog.Checkpoint][]encryptedJSON,
 				c.Disks = append(c.Disks, d.File)
 				c.DiskSizes = append(c.DiskSizes, diskSizes(d))
 			}
-			c.Encrypted = enc[cp]
-			c.Shadows = shadows[cp]
+			c.Encrypted = f.enc[cp]
+			c.Shadows = f.shadows[cp]
+			c.OS = f.os[cp]
 			if c.Shadows == nil {
 				c.Shadows = []lsShadow{}
 			}
@@ -219,7 +263,7 @@ func lsObject(cat *catalog.Catalog, enc map[*catalog.Checkpoint][]encryptedJSON,
 }
 
 // printTree prints the checkpoints under parent, children indented.
-func printTree(vm *catalog.VM, parent *catalog.Checkpoint, indent string, enc map[*catalog.Checkpoint][]encryptedJSON, shadows map[*catalog.Checkpoint][]lsShadow) {
+func printTree(vm *catalog.VM, parent *catalog.Checkpoint, indent string, f *checkpointFacts) {
 	for _, cp := range vm.Checkpoints {
 		if cp.Parent != parent {
 			continue
@@ -248,10 +292,13 @@ func printTree(vm *catalog.VM, parent *catalog.Checkpoint, indent string, enc ma
 			disks = append(disks, fmt.Sprintf("%s %s (%s)", d.Name, humanize.IBytes(uint64(d.Chain.Size())), plural(len(d.Chain.Layers), "layer")))
 		}
 		fmt.Fprintf(stdout, "%s%s  %s%s  %s\n", indent, escapeText(cp.Name), created, live, escapeText(strings.Join(disks, ", ")))
-		for _, e := range enc[cp] {
+		for _, s := range f.os[cp] {
+			fmt.Fprintf(stdout, "%s    %s\n", indent, osText(s))
+		}
+		for _, e := range f.enc[cp] {
 			fmt.Fprintf(stdout, "%s    %s: %s\n", indent, escapeText(e.Volume), encryptionText(e))
 		}
-		for _, sh := range shadows[cp] {
+		for _, sh := range f.shadows[cp] {
 			note := ""
 			if sh.Offline {
 				note = "  [offline]"
@@ -265,7 +312,7 @@ func printTree(vm *catalog.VM, parent *catalog.Checkpoint, indent string, enc ma
 			}
 			fmt.Fprintf(stdout, "%s    %s  store %s%s\n", indent, escapeText(name), sh.ID, escapeText(note))
 		}
-		printTree(vm, cp, indent+"  ", enc, shadows)
+		printTree(vm, cp, indent+"  ", f)
 	}
 }
 

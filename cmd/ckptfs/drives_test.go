@@ -51,9 +51,13 @@ func TestDriveLetters(t *testing.T) {
 	}
 	// ls: the volumes with their letters, a folder by its letter.
 	out, errs, code := ckptfs(t, "ls", src, "Now")
-	if code != exitOK || !regexp.MustCompile(`(?m)^C:\s+Disk0-p2\s+ntfs\s.*"Windows"$`).MatchString(out) ||
+	if code != exitOK || !strings.HasPrefix(out, "Windows 11 Pro 23H2 (10.0.22631.3007), host WEB01 on Disk0-p2\n") || !regexp.MustCompile(`(?m)^C:\s+Disk0-p2\s+ntfs\s.*"Windows"$`).MatchString(out) ||
 		!regexp.MustCompile(`(?m)^-\s+Disk0-p4\s+ntfs\s.*"NoLetter"$`).MatchString(out) {
 		t.Errorf("ls Now: exit %d\n%s%s", code, out, errs)
+	}
+	out, errs, code = ckptfs(t, "ls", src)
+	if code != exitOK || !strings.Contains(out, "  Windows 11 Pro 23H2 (10.0.22631.3007), host WEB01 on Disk0-p2\n") {
+		t.Errorf("ls: exit %d\n%s%s", code, out, errs)
 	}
 	out, errs, code = ckptfs(t, "ls", "--json", src, "Now")
 	var lv struct {
@@ -75,8 +79,8 @@ func TestDriveLetters(t *testing.T) {
 			Size       int64
 		}
 	}
-	if err := json.Unmarshal([]byte(out), &le); code != exitOK || err != nil || len(le.Entries) != 1 ||
-		le.Entries[0].Name != "SYSTEM" || le.Entries[0].Type != "file" || le.Entries[0].Size < 8192 {
+	if err := json.Unmarshal([]byte(out), &le); code != exitOK || err != nil || len(le.Entries) != 2 ||
+		le.Entries[1].Name != "SYSTEM" || le.Entries[1].Type != "file" || le.Entries[1].Size < 8192 {
 		t.Errorf("ls --json of the config folder: exit %d %v\n%s%s", code, err, out, errs)
 	}
 	if _, _, code := ckptfs(t, "ls", src, "Now", `C:\nothing`); code != exitNotFound {
@@ -96,9 +100,13 @@ func TestDriveLetters(t *testing.T) {
 			Name, Drive string
 			PartGUID    string `json:"part_guid"`
 		}
+		OS []struct{ Volume, Family, Name, Version, Hostname string }
 	}
 	if err := json.Unmarshal(js, &cj); err != nil {
 		t.Fatal(err)
+	}
+	if len(cj.OS) != 1 || cj.OS[0].Volume != "Disk0-p2" || cj.OS[0].Family != "windows" || cj.OS[0].Hostname != "WEB01" || cj.OS[0].Version != "10.0.22631.3007" {
+		t.Errorf("checkpoint.json os: %+v", cj.OS)
 	}
 	got := map[string]string{}
 	for _, v := range cj.Volumes {

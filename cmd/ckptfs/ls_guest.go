@@ -67,11 +67,16 @@ func (o *lsOptions) listVolumes(cp *catalog.Checkpoint, g *guest.Options) error 
 		}
 		out = append(out, j)
 	}
+	oses := osList(vs)
 	if o.json {
 		return printJSON(struct {
 			Checkpoint string         `json:"checkpoint"`
 			Volumes    []lsVolumeJSON `json:"volumes"`
-		}{cp.Name, out})
+			OS         []lsOS         `json:"os,omitempty"`
+		}{cp.Name, out, oses})
+	}
+	for _, s := range oses {
+		fmt.Fprintln(stdout, osText(s))
 	}
 	for _, j := range out {
 		name := j.Dir
