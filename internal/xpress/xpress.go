@@ -15,6 +15,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+
+	"github.com/ckptfs/ckptfs/internal/lzmatch"
 )
 
 // ErrFormat means the compressed bytes are not valid XPRESS Huffman data
@@ -263,41 +265,8 @@ func (d *decoder) block(dst []byte, out, end int, src []byte, in int) (int, int,
 		if int64(length) > int64(end-out) {
 			return 0, 0, formatErr("match of %d bytes past the end at output byte %d", length, out)
 		}
-		copyMatch(dst, out, int(offset), int(length))
+		lzmatch.Copy(dst, out, int(offset), int(length))
 		out += int(length)
 	}
 	return out, b.pos, nil
-}
-
-// copyMatch copies length bytes from offset back to dst[out:]: eight at a
-// time when the source is at least eight bytes back and dst has room for
-// the last word's overshoot (overwritten by what follows), else byte by
-// byte where the source overlaps the destination (a run), or by doubling
-// for a long run.
-func copyMatch(dst []byte, out, offset, length int) {
-	src := out - offset
-	if offset >= 8 && out+length+8 <= len(dst) {
-		for i := 0; i < length; i += 8 {
-			binary.LittleEndian.PutUint64(dst[out+i:], binary.LittleEndian.Uint64(dst[src+i:]))
-		}
-		return
-	}
-	if offset >= length {
-		copy(dst[out:out+length], dst[src:src+length])
-		return
-	}
-	if length < 16 {
-		for i := range length {
-			dst[out+i] = dst[src+i]
-		}
-		return
-	}
-	// A long run: dst[src:out] repeats with period offset, and copying
-	// it whole doubles it.
-	end := out + length
-	for out < end {
-		n := min(out-src, end-out)
-		copy(dst[out:out+n], dst[src:src+n])
-		out += n
-	}
 }
