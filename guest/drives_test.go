@@ -2,33 +2,13 @@ package guest
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 
-	"github.com/ckptfs/ckptfs/internal/regftest"
 	"github.com/ckptfs/ckptfs/internal/testutil"
 )
 
-// windowsDisks builds testdata/guest/windows.sh's disks: Windows system
-// volumes whose SYSTEM hive (written by hivexsh) names drive letters.
-func windowsDisks(t *testing.T) (gpt, mbr string) {
-	t.Helper()
-	for _, tool := range []string{"sgdisk", "sfdisk", "mkfs.fat", "mkntfs", "ntfs-3g", "hivexsh"} {
-		testutil.NeedTool(t, tool)
-	}
-	testutil.NeedFUSE(t)
-	dir := t.TempDir()
-	hive := filepath.Join(dir, "empty.hive")
-	if err := os.WriteFile(hive, regftest.MinimalHive(), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	script := filepath.Join(testutil.RepoRoot(), "testdata", "guest", "windows.sh")
-	if out, err := exec.Command("bash", script, dir, hive).CombinedOutput(); err != nil {
-		t.Fatalf("windows.sh: %v\n%s", err, out)
-	}
-	return filepath.Join(dir, "windows-gpt.img"), filepath.Join(dir, "windows-mbr.img")
-}
+func windowsDisks(t *testing.T) (gpt, mbr string) { return testutil.WindowsDisks(t) }
 
 func TestDriveLetters(t *testing.T) {
 	gpt, mbr := windowsDisks(t)

@@ -5,13 +5,11 @@ package main
 import (
 	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 
-	"github.com/ckptfs/ckptfs/internal/regftest"
 	"github.com/ckptfs/ckptfs/internal/testutil"
 )
 
@@ -20,22 +18,12 @@ import (
 // mount's checkpoint.json gives each volume's letter, and a letter no
 // volume has is not found, with the letters there are.
 func TestDriveLetters(t *testing.T) {
-	for _, tool := range []string{"sgdisk", "sfdisk", "mkfs.fat", "mkntfs", "ntfs-3g", "hivexsh", "qemu-img"} {
-		testutil.NeedTool(t, tool)
-	}
-	testutil.NeedFUSE(t)
+	testutil.NeedTool(t, "qemu-img")
+	gpt, _ := testutil.WindowsDisks(t)
 	dir := t.TempDir()
-	hive := filepath.Join(dir, "empty.hive")
-	if err := os.WriteFile(hive, regftest.MinimalHive(), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	script := filepath.Join(testutil.RepoRoot(), "testdata", "guest", "windows.sh")
-	if out, err := exec.Command("bash", script, dir, hive).CombinedOutput(); err != nil {
-		t.Fatalf("windows.sh: %v\n%s", err, out)
-	}
 	src := filepath.Join(dir, "vm", "win.vhdx")
 	os.Mkdir(filepath.Dir(src), 0o755)
-	testutil.Run(t, "qemu-img", "convert", "-f", "raw", "-O", "vhdx", filepath.Join(dir, "windows-gpt.img"), src)
+	testutil.Run(t, "qemu-img", "convert", "-f", "raw", "-O", "vhdx", gpt, src)
 	for p, want := range map[string]string{
 		`C:\label.txt`:       "Windows\n",
 		`c:/LABEL.TXT`:       "Windows\n",
