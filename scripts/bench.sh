@@ -19,9 +19,9 @@
 #     and 4096-byte sectors) and CBC + Elephant volumes vs the same file on
 #     the unencrypted volume;
 # 11. tree walks (testdata/perf/tree.sh, 50,000 small files in 1,020
-#     folders): NTFS find, hash of every file and ckptfs cp vs ntfs-3g
-#     (find, sha256sum, cp -a) and the FUSE requests of a cold find and
-#     hash by kind, ext4 find, hash and `ls -l` of a
+#     folders): NTFS find, hash of every file, du -s and ckptfs cp vs
+#     ntfs-3g (find, sha256sum, du -s, cp -a) and the FUSE requests of a
+#     cold find, hash and du by kind, ext4 find, hash, du -s and `ls -l` of a
 #     100,000-entry folder vs the kernel's loop mount (as root); `ls -l` of a 100,000-entry folder vs ntfs-3g, cold
 #     and warm;
 # 12. object storage on loopback (scripts/bench-remote.sh): a checkpoint's
@@ -372,8 +372,14 @@ treewalk() { # treewalk LABEL OTHERNAME: find and hash of $ckt and $ott, cold an
 	pair "$1: sha256 of every file cold" coldtree ckhash othash "$2"
 	ckhash; othash # both mounts read once
 	pair "$1: sha256 of every file warm" true ckhash othash "$2"
+	# du stats every entry it lists: a LOOKUP a file unless the
+	# listings describe them (fs/guestdirhandle.go)
+	ckdu() { du -s "$ckt" >/dev/null; }
+	otdu() { du -s "$ott" >/dev/null; }
+	pair "$1: du -s cold" coldtree ckdu otdu "$2"
 	reqs "$1: requests of a cold find" ckfind
 	reqs "$1: requests of a cold find + sha256" ckhash
+	reqs "$1: requests of a cold du -s" ckdu
 }
 # reqs LABEL WALK: the FUSE requests one cold walk sends through a fresh
 # ckptfs mount ($ckmnt), by kind (CKPTFS_REQUESTS, written at unmount):
