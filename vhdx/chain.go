@@ -110,7 +110,9 @@ func NewChain(layers []*Disk, opt ChainOptions) (*Chain, error) {
 		}
 	}
 	c := &Chain{Layers: layers, size: layers[0].VirtualSize, sectorSize: layers[0].LogicalSectorSize}
+	c.ra.local = true
 	for _, d := range layers {
+		c.ra.local = c.ra.local && d.hint == nil
 		if w, ok := d.hint.(windowed); ok {
 			c.ra.window = max(c.ra.window, w.ReadAheadWindow())
 		}

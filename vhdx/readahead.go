@@ -66,6 +66,9 @@ type readAhead struct {
 	// window replaces readAheadWindow when larger: a remote layer, whose
 	// requests take longer than a disk's, asks for more (windowed).
 	window int64
+	// local says every layer is a local file: small reads get no
+	// read-around hint (see readAround).
+	local bool
 	// gap replaces prefetchGap when larger: a remote layer, where a
 	// request costs more than reading a stretch of bytes, joins runs
 	// further apart into one hint.
@@ -143,6 +146,15 @@ func (ra *readAhead) next(off, n int64) (from, to int64, inStream bool) {
 // of 64 KiB costs about what one of 4 KiB does and serves the neighbours
 // that follow. A lone read larger than this has its own runs hinted, so
 // they load in parallel instead of one disk wait each.
+//
+// Only where a layer is remote, though. When every layer is a local
+// file, a small read is left to the kernel: it reads around a fault on
+// the mapped layers itself, and a reader that groups its own neighbours
+// (ntfs reads a folder's children's records in one request) gains
+// nothing from the hint, which costs a system call that loads 64 KiB per
+// record or index block: a cold find of 51,021 entries on NTFS took 0.39
+// s with the hints and 0.34 s without (mount CPU 0.33 -> 0.29 s; ext4
+// 0.23 -> 0.21 s), while hashing every file and du -s took the same.
 const readAround = 64 << 10
 
 // readAheadFor is the read-ahead a read of [off, off+n) starts.
@@ -152,12 +164,23 @@ func (c *Chain) readAheadFor(off, n int64) {
 	case to > from:
 		c.prefetch(from, to)
 	case !inStream:
-		a := off &^ (readAround - 1)
-		if off+n <= a+readAround && c.ra.hinted(a) {
+		from, to, ok := around(off, n, c.ra.local)
+		if !ok || off+n <= from+readAround && c.ra.hinted(from) {
 			return
 		}
-		c.prefetch(a, max(off+n, a+readAround))
+		c.prefetch(from, to)
 	}
+}
+
+// around returns the range to load around a read of [off, off+n) that
+// continues no stream, or false for none (a small read of a chain of
+// local files, see readAround).
+func around(off, n int64, local bool) (from, to int64, ok bool) {
+	if local && n <= readAround {
+		return 0, 0, false
+	}
+	a := off &^ (readAround - 1)
+	return a, max(off+n, a+readAround), true
 }
 
 // hint is one range of one layer file to load.

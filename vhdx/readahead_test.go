@@ -162,3 +162,27 @@ func startsAndEndsOnData(h hint, data []hint) bool {
 	}
 	return start && end
 }
+
+// TestReadAround: a small read that continues no stream loads the 64 KiB
+// around it only on a chain with a remote layer; a large one has its own
+// range loaded either way.
+func TestReadAround(t *testing.T) {
+	const K = 1 << 10
+	for _, c := range []struct {
+		off, n   int64
+		local    bool
+		from, to int64
+		ok       bool
+	}{
+		{off: 100 * K, n: 4 * K, local: false, from: 64 * K, to: 128 * K, ok: true},
+		{off: 100 * K, n: 4 * K, local: true},
+		{off: 100 * K, n: readAround, local: true},
+		{off: 100 * K, n: 200 * K, local: true, from: 64 * K, to: 300 * K, ok: true},
+		{off: 100 * K, n: 200 * K, local: false, from: 64 * K, to: 300 * K, ok: true},
+	} {
+		from, to, ok := around(c.off, c.n, c.local)
+		if from != c.from || to != c.to || ok != c.ok {
+			t.Errorf("around(%d, %d, local %v) = [%d,%d) %v, want [%d,%d) %v", c.off, c.n, c.local, from, to, ok, c.from, c.to, c.ok)
+		}
+	}
+}
