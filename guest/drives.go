@@ -4,16 +4,9 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/hex"
-	"io"
 	"io/fs"
 	"strings"
-
-	"github.com/ckptfs/ckptfs/regf"
 )
-
-// systemHivePath is where Windows keeps its SYSTEM registry hive, whose
-// MountedDevices key maps drive letters to volumes.
-const systemHivePath = "Windows/System32/config/SYSTEM"
 
 // DriveLetters finds the drive letters ("C:") the Windows installed on
 // one of vols assigned to vols, from the MountedDevices key of its SYSTEM
@@ -67,26 +60,11 @@ func (d mountedDevice) matches(v *Volume) bool {
 // mountedDevices reads the drive letter values of the SYSTEM hive on
 // fsys; ok is false when there is none or it cannot be read.
 func mountedDevices(fsys fs.FS) (devs []mountedDevice, ok bool) {
-	f, err := fsys.Open(systemHivePath)
-	if err != nil {
-		f, err = openFolded(fsys, systemHivePath)
-		if err != nil {
-			return nil, false
-		}
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil || !st.Mode().IsRegular() {
-		return nil, false
-	}
-	ra, isRA := f.(io.ReaderAt)
-	if !isRA {
-		return nil, false
-	}
-	h, err := regf.NewHive(ra, st.Size())
+	h, done, err := openHive(fsys, systemHivePath)
 	if err != nil {
 		return nil, false
 	}
+	defer done()
 	k, err := h.Key("MountedDevices")
 	if err != nil {
 		return nil, false
@@ -113,20 +91,6 @@ func mountedDevices(fsys fs.FS) (devs []mountedDevice, ok bool) {
 		devs = append(devs, d)
 	}
 	return devs, true
-}
-
-// openFolded opens p on a filesystem that matches names as Windows does,
-// in whatever case the installation wrote it.
-func openFolded(fsys fs.FS, p string) (fs.File, error) {
-	fl, ok := fsys.(FoldLookuper)
-	if !ok {
-		return nil, fs.ErrNotExist
-	}
-	real, err := fl.ResolveFold(p)
-	if err != nil {
-		return nil, err
-	}
-	return fsys.Open(real)
 }
 
 // guidString formats a GUID stored as Windows does (the first three

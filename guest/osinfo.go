@@ -55,28 +55,6 @@ func DetectOS(vols []*Volume) []OSInfo {
 	return out
 }
 
-// openHive opens a registry hive file of a Windows volume.
-func openHive(fsys fs.FS, p string) (*regf.Hive, func(), error) {
-	f, err := fsys.Open(p)
-	if err != nil {
-		if f, err = openFolded(fsys, p); err != nil {
-			return nil, nil, err
-		}
-	}
-	st, err := f.Stat()
-	ra, isRA := f.(io.ReaderAt)
-	if err != nil || !isRA || !st.Mode().IsRegular() {
-		f.Close()
-		return nil, nil, fmt.Errorf("%s: not a readable file", p)
-	}
-	h, err := regf.NewHive(ra, st.Size())
-	if err != nil {
-		f.Close()
-		return nil, nil, err
-	}
-	return h, func() { f.Close() }, nil
-}
-
 // windowsInfo reads the product name, version and computer name of the
 // Windows installed on fsys.
 func windowsInfo(fsys fs.FS) (OSInfo, bool) {
