@@ -4,6 +4,7 @@ import (
 	"container/list"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // blockCache holds recently read blocks of every open object, at most max
@@ -42,7 +43,7 @@ type cacheEntry struct {
 // spentMax bounds the spent blocks kept: a reader that goes back a
 // little (a chain reading a base block around a child's run) still
 // finds them.
-const spentMax = 8 << 20
+const spentMax = 2 << 20
 
 // blockBuf is one block's memory. Each holder (the cache, a call, a
 // reader copying out of it) counts one reference; the last to let go
@@ -109,6 +110,14 @@ type call struct {
 	// used[k] is set when a reader read block first+k before the call
 	// finished.
 	used []atomic.Bool
+	// moved[k] is set when block first+k went to the cache before the
+	// call finished (done); c.mu guards it.
+	moved []bool
+	// need is one past the last of its blocks (from first) a reader
+	// has waited for; held is how long it waited for the unread
+	// read-ahead to be read (only the goroutine filling it uses it).
+	need atomic.Int64
+	held time.Duration
 	// onFill, when set, is called with each block before its readers
 	// wake (the disk cache keeps it: a process that exits once it has
 	// read still leaves it there).
@@ -245,14 +254,51 @@ func (c *blockCache) done(f *file, i int64, bb *blockBuf, cl *call) {
 		cl.used[i-cl.first].Store(true)
 	}
 	c.mu.Lock()
-	if e, ok := c.m[blockKey{f.id, i}]; ok {
-		if ce := e.Value.(*cacheEntry); ce.ahead && !ce.spent {
-			c.toSpent(e)
-			c.evict()
+	if c.spend(f, i) {
+		// The blocks a sequential reader skipped just before this one
+		// (the gaps a chain's read-ahead fetched along with a layer's
+		// runs) are spent as well, rather than kept unread for as long
+		// as the cache has room.
+		for j := i - 1; j >= max(0, i-passBack) && c.spend(f, j); j-- {
 		}
+		c.evict()
 	}
 	c.mu.Unlock()
 	bb.release()
+}
+
+// passBack bounds the blocks before a read one that done spends: the
+// largest gap a chain joins (hintGap) and some.
+const passBack = 2 * hintGap / BlockSize
+
+// spend moves block i of f, fetched by read-ahead, to the spent list,
+// and says whether it did: from the LRU, or, when its call is still
+// running, out of the call (the call's reference with it), so that its
+// memory is recycled as soon as it is old rather than when a request of
+// megabytes ends. c.mu is held.
+func (c *blockCache) spend(f *file, i int64) bool {
+	k := blockKey{f.id, i}
+	if e, ok := c.m[k]; ok {
+		ce := e.Value.(*cacheEntry)
+		if !ce.ahead || ce.spent {
+			return false
+		}
+		c.toSpent(e)
+		return true
+	}
+	cl := c.inflight[k]
+	if cl == nil || !cl.ahead || cl.moved[i-cl.first] || i-cl.first >= cl.filled.Load() {
+		return false
+	}
+	cl.moved[i-cl.first] = true
+	delete(c.inflight, k)
+	cl.mu.Lock()
+	bb := cl.bufs[i-cl.first]
+	cl.mu.Unlock()
+	c.m[k] = c.lru.PushFront(&cacheEntry{key: k, buf: bb, ahead: true})
+	c.sz += int64(len(bb.b))
+	c.toSpent(c.m[k])
+	return true
 }
 
 // toSpent moves a cached entry to the spent list.
@@ -294,6 +340,7 @@ func (c *blockCache) claim(f *file, from, to int64, ahead bool) []*call {
 		cl.used = make([]atomic.Bool, cl.n)
 		cl.bufs = make([]*blockBuf, cl.n)
 		cl.pins = make([]int32, cl.n)
+		cl.moved = make([]bool, cl.n)
 	}
 	return calls
 }
@@ -326,6 +373,9 @@ func (c *blockCache) finish(f *file, cl *call) {
 	c.mu.Lock()
 	for i := cl.first; i < cl.first+cl.n; i++ {
 		k := blockKey{f.id, i}
+		if cl.moved[i-cl.first] {
+			continue // in the cache already
+		}
 		delete(c.inflight, k)
 		bb := cl.bufs[i-cl.first]
 		if i-cl.first >= filled {

@@ -24,10 +24,11 @@ type file struct {
 	reqs atomic.Int64
 
 	mu       sync.Mutex
-	lastEnd  int64       // where the last read ended, to spot a sequential reader
-	ahead    int64       // bytes below this were already asked for ahead
-	streamed int64       // bytes read in a row up to lastEnd
-	hinted   atomic.Bool // a disk chain says what to fetch ahead
+	lastEnd  int64        // where the last read ended, to spot a sequential reader
+	ahead    int64        // bytes below this were already asked for ahead
+	streamed int64        // bytes read in a row up to lastEnd
+	hinted   atomic.Bool  // a disk chain says what to fetch ahead
+	readTo   atomic.Int64 // one past the furthest block a reader got (throttle.go)
 
 	// The written ranges of a page blob, asked for once.
 	pagesOnce sync.Once
@@ -113,6 +114,9 @@ func (f *file) run(cl *call) {
 func (f *file) fill(cl *call, body io.Reader, pos *int64, off, end int64) (int64, error) {
 	var got int64
 	for *pos < end {
+		if k := (*pos - off) / BlockSize; cl.bufs[k] == nil {
+			cl.hold(f, k) // a new block: read-ahead waits its turn
+		}
 		m, err := body.Read(cl.dst(*pos-off, end-off))
 		*pos += int64(m)
 		got += int64(m)
@@ -229,7 +233,9 @@ func (f *file) blocksOf(off, want int64, fn func(i int64, bb *blockBuf, cl *call
 			// Blocks of a call fill in order: waiting for the last
 			// one of this read first wakes the reader once per read,
 			// not once per block.
-			<-cl.dones[min(last, cl.first+cl.n-1)-cl.first]
+			w := min(last, cl.first+cl.n-1)
+			cl.want(w)
+			<-cl.dones[w-cl.first]
 			var err error
 			bb, err = cl.wait(i)
 			if t := trace(); t != nil && time.Since(t0) > 50*time.Microsecond {
@@ -239,6 +245,7 @@ func (f *file) blocksOf(off, want int64, fn func(i int64, bb *blockBuf, cl *call
 				return err
 			}
 		}
+		f.passed(i)
 		b := bb.b
 		start := max(off, i*BlockSize)
 		end := min(off+want, i*BlockSize+int64(len(b)))
