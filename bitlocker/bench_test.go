@@ -13,11 +13,18 @@ import (
 
 // benchCipher measures in-place decryption of 1 MiB with each cipher, the
 // rate a read of the mounted volume can reach at most.
-func benchCipher(b *testing.B, m Method, sectorSize int) {
+func benchCipher(b *testing.B, m Method, sectorSize int) { benchCipherLanes(b, m, sectorSize, -1) }
+
+// benchCipherLanes is benchCipher with CBC + Elephant's sector groups of
+// the given size (0: one sector at a time); -1 keeps the machine's.
+func benchCipherLanes(b *testing.B, m Method, sectorSize, lanes int) {
 	key := bytes.Repeat([]byte{0x5a}, 64)
 	c, err := newSectorCipher(m, key, sectorSize)
 	if err != nil {
 		b.Fatal(err)
+	}
+	if cc, ok := c.(*cbcCipher); ok && lanes >= 0 {
+		cc.lanes = lanes
 	}
 	buf := make([]byte, 1<<20)
 	b.SetBytes(int64(len(buf)))
@@ -51,6 +58,16 @@ func BenchmarkDecryptCBC128(b *testing.B)         { benchCipher(b, AESCBC128, 51
 func BenchmarkDecryptCBC256(b *testing.B)         { benchCipher(b, AESCBC256, 512) }
 func BenchmarkDecryptElephant128(b *testing.B)    { benchCipher(b, AESCBC128Elephant, 512) }
 func BenchmarkDecryptElephant256_4K(b *testing.B) { benchCipher(b, AESCBC256Elephant, 4096) }
+
+// The Elephant groups of four sectors (SSE2, what an amd64 CPU without
+// AVX2 uses), and one sector at a time (the purego build tag's and other
+// architectures' decryption).
+func BenchmarkDecryptElephant128_4Lanes(b *testing.B) {
+	benchCipherLanes(b, AESCBC128Elephant, 512, min(simdLanes, 4))
+}
+func BenchmarkDecryptElephant128_1Sector(b *testing.B) {
+	benchCipherLanes(b, AESCBC128Elephant, 512, 0)
+}
 
 // BenchmarkDiffuserA and BenchmarkDiffuserB time one 512-byte sector
 // through each diffuser's decryption.

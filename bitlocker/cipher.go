@@ -71,6 +71,7 @@ type cbcCipher struct {
 	block   cipher.Block
 	tweak   cipher.Block // the sector-key cipher; nil without the diffuser
 	sectorN int
+	lanes   int       // sectors decrypted as a group (diffuser_lanes.go); 0: one by one
 	pool    sync.Pool // *cbcState
 }
 
@@ -82,6 +83,8 @@ type cbcState struct {
 	iv    [16]byte
 	key   [32]byte
 	words []uint32 // the diffuser's sector
+	keys  laneKeys // the sector keys of a group
+	lane  []byte   // a group's scratch (newLaneScratch)
 }
 
 func newCBC(key, tweak []byte, sectorSize int) (*cbcCipher, error) {
@@ -95,7 +98,16 @@ func newCBC(key, tweak []byte, sectorSize int) (*cbcCipher, error) {
 			return nil, err
 		}
 	}
-	c.pool.New = func() any { return &cbcState{words: make([]uint32, sectorSize/4)} }
+	if c.tweak != nil && laneWords(sectorSize/4) {
+		c.lanes = simdLanes
+	}
+	c.pool.New = func() any {
+		st := &cbcState{words: make([]uint32, sectorSize/4)}
+		if c.lanes > 1 {
+			st.lane = newLaneScratch(sectorSize/4, c.lanes)
+		}
+		return st
+	}
 	return c, nil
 }
 
@@ -106,20 +118,36 @@ func (c *cbcCipher) ivAt(st *cbcState, pos int64) {
 	c.block.Encrypt(st.iv[:], st.blk[:])
 }
 
-// sectorKey is E(Kt, offset) followed by E(Kt, offset with byte 15 set to
-// 0x80): the 32 bytes XORed over every sector before the diffusers.
-func (c *cbcCipher) sectorKey(st *cbcState, pos int64) {
+// sectorKey sets key to E(Kt, offset) followed by E(Kt, offset with byte
+// 15 set to 0x80): the 32 bytes XORed over every sector before the
+// diffusers.
+func (c *cbcCipher) sectorKey(st *cbcState, key *[32]byte, pos int64) {
 	clear(st.blk[:])
 	binary.LittleEndian.PutUint64(st.blk[:], uint64(pos))
-	c.tweak.Encrypt(st.key[:16], st.blk[:])
+	c.tweak.Encrypt(key[:16], st.blk[:])
 	st.blk[15] = 0x80
-	c.tweak.Encrypt(st.key[16:], st.blk[:])
+	c.tweak.Encrypt(key[16:], st.blk[:])
 }
 
 func (c *cbcCipher) decrypt(dst, src []byte, pos int64) {
 	st := c.pool.Get().(*cbcState)
 	ss := c.sectorN
-	for off := 0; off+ss <= len(src); off += ss {
+	off := 0
+	if g := c.lanes * ss; c.lanes > 1 {
+		// Groups of sectors: AES sector by sector, then the diffusers
+		// and sector keys of the whole group at once.
+		for ; off+g <= len(src) && off+g <= len(dst); off += g {
+			for k := 0; k < c.lanes; k++ {
+				o := off + k*ss
+				at := pos + int64(o)
+				c.ivAt(st, at)
+				c.decryptSector(dst[o:o+ss:o+ss], src[o:o+ss:o+ss], &st.iv)
+				c.sectorKey(st, &st.keys[k], at)
+			}
+			diffuseLanes(dst[off:off+g:off+g], ss/4, c.lanes, &st.keys, st.lane)
+		}
+	}
+	for ; off+ss <= len(src); off += ss {
 		d, s := dst[off:off+ss:off+ss], src[off:off+ss:off+ss]
 		at := pos + int64(off)
 		c.ivAt(st, at)
@@ -127,7 +155,7 @@ func (c *cbcCipher) decrypt(dst, src []byte, pos int64) {
 		if c.tweak == nil {
 			continue
 		}
-		c.sectorKey(st, at)
+		c.sectorKey(st, &st.key, at)
 		if w := wordsOf(d); w != nil {
 			diffuserBDecrypt(w)
 			diffuserADecrypt(w)
@@ -168,7 +196,7 @@ func (c *cbcCipher) encrypt(buf []byte, pos int64) {
 		sec := buf[off : off+c.sectorN]
 		at := pos + int64(off)
 		if c.tweak != nil {
-			c.sectorKey(st, at)
+			c.sectorKey(st, &st.key, at)
 			xorRepeat(sec, st.key[:])
 			w := st.words
 			load(w, sec)
