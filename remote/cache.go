@@ -43,7 +43,7 @@ type cacheEntry struct {
 // spentMax bounds the spent blocks kept: a reader that goes back a
 // little (a chain reading a base block around a child's run) still
 // finds them.
-const spentMax = 2 << 20
+const spentMax = 1 << 20
 
 // blockBuf is one block's memory. Each holder (the cache, a call, a
 // reader copying out of it) counts one reference; the last to let go

@@ -30,6 +30,11 @@ type file struct {
 	hinted   atomic.Bool  // a disk chain says what to fetch ahead
 	readTo   atomic.Int64 // one past the furthest block a reader got (throttle.go)
 
+	// Read-ahead calls held back (throttle.go).
+	hmu   sync.Mutex
+	held  []*heldCall
+	nheld atomic.Int32
+
 	// The written ranges of a page blob, asked for once.
 	pagesOnce sync.Once
 	pages     [][2]int64
@@ -234,7 +239,7 @@ func (f *file) blocksOf(off, want int64, fn func(i int64, bb *blockBuf, cl *call
 			// one of this read first wakes the reader once per read,
 			// not once per block.
 			w := min(last, cl.first+cl.n-1)
-			cl.want(w)
+			cl.want(f, w)
 			<-cl.dones[w-cl.first]
 			var err error
 			bb, err = cl.wait(i)

@@ -1,7 +1,6 @@
 package remote
 
 import (
-	"sync"
 	"time"
 )
 
@@ -27,18 +26,21 @@ import (
 // memory in use is then about the budget per object being read plus what
 // the reader holds, recycled through the pool while still in the caches.
 const (
-	aheadBudget = 2 << 20
+	aheadBudget = 1 << 20
 	maxHold     = time.Second
+	holdMin     = 1 << 20
 )
 
-// held wakes the calls held back when a reader moves on.
-var held struct {
-	mu      sync.Mutex
-	waiters int
-	wake    chan struct{}
+// heldCall is a read-ahead call waiting in hold: ch is closed when
+// readers of its object got to block at-budget, or want it.
+type heldCall struct {
+	cl *call
+	at int64 // the block it waits to fill
+	ch chan struct{}
 }
 
-// passed records that a reader got block i of f.
+// passed records that a reader got block i of f, and lets the calls
+// held back until then go on.
 func (f *file) passed(i int64) {
 	for {
 		p := f.readTo.Load()
@@ -49,12 +51,12 @@ func (f *file) passed(i int64) {
 			break
 		}
 	}
-	wakeHeld()
+	f.wakeHeld()
 }
 
-// want records that a reader waits for the call's blocks up to block
-// i: they are not held back.
-func (cl *call) want(i int64) {
+// want records that a reader waits for the blocks of a call of f up to
+// block i: they are not held back.
+func (cl *call) want(f *file, i int64) {
 	k := i - cl.first + 1
 	for {
 		n := cl.need.Load()
@@ -66,59 +68,73 @@ func (cl *call) want(i int64) {
 		}
 	}
 	if cl.ahead {
-		wakeHeld()
+		f.wakeHeld()
 	}
 }
 
-// wakeHeld wakes the held calls to look again.
-func wakeHeld() {
-	held.mu.Lock()
-	if held.waiters > 0 && held.wake != nil {
-		close(held.wake)
-		held.wake = nil
+// wakeHeld wakes the held calls of f that may go on.
+func (f *file) wakeHeld() {
+	if f.nheld.Load() == 0 {
+		return
 	}
-	held.mu.Unlock()
+	f.hmu.Lock()
+	defer f.hmu.Unlock()
+	for j := 0; j < len(f.held); {
+		h := f.held[j]
+		if !h.cl.mayFill(f, h.at) {
+			j++
+			continue
+		}
+		close(h.ch)
+		f.held[j] = f.held[len(f.held)-1]
+		f.held = f.held[:len(f.held)-1]
+		f.nheld.Add(-1)
+	}
 }
 
-// mayFill says whether a call of f may fill its block k (from its first)
-// now.
-func (cl *call) mayFill(f *file, k int64) bool {
-	return k < cl.need.Load() || (cl.first+k)*BlockSize < f.readTo.Load()*BlockSize+aheadBudget
+// mayFill says whether a call of f may fill its block at (from the
+// object's start) now.
+func (cl *call) mayFill(f *file, at int64) bool {
+	return at-cl.first < cl.need.Load() || at*BlockSize < f.readTo.Load()*BlockSize+aheadBudget
 }
 
 // hold waits, before a read-ahead call of f fills its block k (from its
 // first), while that block is more than aheadBudget past what readers
 // have read, nobody waits for it and the call has not waited maxHold yet.
+// Small calls are never held: their bytes are in the socket's buffer
+// anyway, and a held call keeps one of the object's InFlight slots (a
+// child layer's runs are many small requests).
 func (cl *call) hold(f *file, k int64) {
-	if !cl.ahead || cl.held >= maxHold || cl.mayFill(f, k) {
+	at := cl.first + k
+	if !cl.ahead || cl.size <= holdMin || cl.held >= maxHold || cl.mayFill(f, at) {
 		return
 	}
 	t0 := time.Now()
+	defer func() { cl.held += time.Since(t0) }()
+	f.hmu.Lock()
+	if cl.mayFill(f, at) {
+		f.hmu.Unlock()
+		return
+	}
+	h := &heldCall{cl: cl, at: at, ch: make(chan struct{})}
+	f.held = append(f.held, h)
+	f.nheld.Add(1)
+	f.hmu.Unlock()
 	timer := time.NewTimer(maxHold - cl.held)
 	defer timer.Stop()
-	defer func() { cl.held += time.Since(t0) }()
-	for {
-		held.mu.Lock()
-		if cl.mayFill(f, k) {
-			held.mu.Unlock()
-			return
+	select {
+	case <-h.ch:
+	case <-timer.C:
+		cl.held = maxHold
+		f.hmu.Lock()
+		for j, o := range f.held {
+			if o == h {
+				f.held[j] = f.held[len(f.held)-1]
+				f.held = f.held[:len(f.held)-1]
+				f.nheld.Add(-1)
+				break
+			}
 		}
-		if held.wake == nil {
-			held.wake = make(chan struct{})
-		}
-		ch := held.wake
-		held.waiters++
-		held.mu.Unlock()
-		select {
-		case <-ch:
-		case <-timer.C:
-			cl.held = maxHold
-		}
-		held.mu.Lock()
-		held.waiters--
-		held.mu.Unlock()
-		if cl.held >= maxHold {
-			return
-		}
+		f.hmu.Unlock()
 	}
 }
