@@ -3,6 +3,7 @@ package bitlocker
 import (
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/subtle"
 	"encoding/binary"
 	"fmt"
 	"sync"
@@ -14,14 +15,25 @@ import (
 // small calls per 16 bytes. Here a sector goes through three passes: the
 // tweaks XORed in (64-bit words), Block.Decrypt of every block in place,
 // the tweaks XORed in again (recomputed: a multiplication by α is a few
-// register operations). Decrypting each block right after its XOR was half
+// register operations; with AVX2 the first pass keeps them instead, see
+// xts_amd64.go: XTS-128 1,490 -> 1,660 MB per CPU-second with 512-byte
+// sectors, 1,555 -> 1,800 with 4 KiB ones). Decrypting each block right after its XOR was half
 // as fast: crypto/aes loads the block as 16 bytes just stored as two
 // 8-byte words, which the CPU cannot forward from its store buffer, so
 // every block waited for its own stores.
 type xtsCipher struct {
 	k1, k2 cipher.Block
 	shift  uint      // log2 of the sector size: the tweak counts sectors
-	pool   sync.Pool // *[16]byte, the block T_0 is computed in
+	pool   sync.Pool // *xtsState
+}
+
+// xtsState is what one call needs: the block T_0 is computed in, and for
+// the vector passes (xts_amd64.go) the first four tweaks of a sector and
+// room for all of them.
+type xtsState struct {
+	blk    [16]byte
+	t4     [8]uint64
+	tweaks []byte
 }
 
 func newXTS(key []byte, sectorSize int) (*xtsCipher, error) {
@@ -35,7 +47,7 @@ func newXTS(key []byte, sectorSize int) (*xtsCipher, error) {
 		return nil, err
 	}
 	c := &xtsCipher{k1: k1, k2: k2, shift: log2(sectorSize)}
-	c.pool.New = func() any { return new([16]byte) }
+	c.pool.New = func() any { return &xtsState{tweaks: make([]byte, sectorSize)} }
 	return c, nil
 }
 
@@ -71,31 +83,38 @@ func xorTweaks(dst, src []byte, lo, hi uint64) {
 }
 
 func (c *xtsCipher) decrypt(dst, src []byte, pos int64) {
-	blk := c.pool.Get().(*[16]byte)
+	st := c.pool.Get().(*xtsState)
 	sector := uint64(pos) >> c.shift
 	n := 1 << c.shift
 	for off := 0; off+n <= len(src); off += n {
 		d, s := dst[off:off+n:off+n], src[off:off+n:off+n]
-		lo, hi := c.firstTweak(blk, sector)
+		lo, hi := c.firstTweak(&st.blk, sector)
 		sector++
-		xorTweaks(d, s, lo, hi)
+		fast := xorTweaksFast(d, s, lo, hi, st)
+		if !fast {
+			xorTweaks(d, s, lo, hi)
+		}
 		for i := 0; i+16 <= len(d); i += 16 {
 			b := d[i : i+16 : i+16]
 			c.k1.Decrypt(b, b)
 		}
-		xorTweaks(d, d, lo, hi)
+		if fast {
+			subtle.XORBytes(d, d, st.tweaks[:n])
+		} else {
+			xorTweaks(d, d, lo, hi)
+		}
 	}
-	c.pool.Put(blk)
+	c.pool.Put(st)
 }
 
 // encrypt mirrors decrypt; only tests and tools encrypt.
 func (c *xtsCipher) encrypt(buf []byte, pos int64) {
-	blk := c.pool.Get().(*[16]byte)
+	st := c.pool.Get().(*xtsState)
 	sector := uint64(pos) >> c.shift
 	n := 1 << c.shift
 	for off := 0; off+n <= len(buf); off += n {
 		b := buf[off : off+n : off+n]
-		lo, hi := c.firstTweak(blk, sector)
+		lo, hi := c.firstTweak(&st.blk, sector)
 		sector++
 		xorTweaks(b, b, lo, hi)
 		for i := 0; i+16 <= len(b); i += 16 {
@@ -103,7 +122,7 @@ func (c *xtsCipher) encrypt(buf []byte, pos int64) {
 		}
 		xorTweaks(b, b, lo, hi)
 	}
-	c.pool.Put(blk)
+	c.pool.Put(st)
 }
 
 // Format keeps fmt out of the key schedules.
