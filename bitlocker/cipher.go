@@ -3,6 +3,7 @@ package bitlocker
 import (
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/subtle"
 	"encoding/binary"
 	"fmt"
 	"sync"
@@ -83,6 +84,7 @@ type cbcState struct {
 	iv    [16]byte
 	key   [32]byte
 	words []uint32 // the diffuser's sector
+	ct    []byte   // a sector's ciphertext, when decrypted in place
 	keys  laneKeys // the sector keys of a group
 	lane  []byte   // a group's scratch (newLaneScratch)
 }
@@ -102,7 +104,7 @@ func newCBC(key, tweak []byte, sectorSize int) (*cbcCipher, error) {
 		c.lanes = simdLanes
 	}
 	c.pool.New = func() any {
-		st := &cbcState{words: make([]uint32, sectorSize/4)}
+		st := &cbcState{words: make([]uint32, sectorSize/4), ct: make([]byte, sectorSize)}
 		if c.lanes > 1 {
 			st.lane = newLaneScratch(sectorSize/4, c.lanes)
 		}
@@ -141,7 +143,7 @@ func (c *cbcCipher) decrypt(dst, src []byte, pos int64) {
 				o := off + k*ss
 				at := pos + int64(o)
 				c.ivAt(st, at)
-				c.decryptSector(dst[o:o+ss:o+ss], src[o:o+ss:o+ss], &st.iv)
+				c.decryptSector(dst[o:o+ss:o+ss], src[o:o+ss:o+ss], &st.iv, st.ct)
 				c.sectorKey(st, &st.keys[k], at)
 			}
 			diffuseLanes(dst[off:off+g:off+g], ss/4, c.lanes, &st.keys, st.lane)
@@ -151,7 +153,7 @@ func (c *cbcCipher) decrypt(dst, src []byte, pos int64) {
 		d, s := dst[off:off+ss:off+ss], src[off:off+ss:off+ss]
 		at := pos + int64(off)
 		c.ivAt(st, at)
-		c.decryptSector(d, s, &st.iv)
+		c.decryptSector(d, s, &st.iv, st.ct)
 		if c.tweak == nil {
 			continue
 		}
@@ -172,20 +174,26 @@ func (c *cbcCipher) decrypt(dst, src []byte, pos int64) {
 }
 
 // decryptSector is CBC decryption of one sector, P_i = D(C_i) ^ C_(i-1),
-// C_(-1) being the IV. Each C_i is kept in registers before its block is
-// decrypted, so d may be s. (Going backwards, as crypto/cipher does to
-// read C_(i-1) from memory after it, was a quarter slower.)
-func (c *cbcCipher) decryptSector(d, s []byte, iv *[16]byte) {
-	plo, phi := binary.LittleEndian.Uint64(iv[:8]), binary.LittleEndian.Uint64(iv[8:])
-	for i := 0; i+16 <= len(s) && i+16 <= len(d); i += 16 {
-		sb := s[i : i+16 : i+16]
-		clo, chi := binary.LittleEndian.Uint64(sb), binary.LittleEndian.Uint64(sb[8:])
-		b := d[i : i+16 : i+16]
-		c.block.Decrypt(b, sb)
-		binary.LittleEndian.PutUint64(b, binary.LittleEndian.Uint64(b)^plo)
-		binary.LittleEndian.PutUint64(b[8:], binary.LittleEndian.Uint64(b[8:])^phi)
-		plo, phi = clo, chi
+// C_(-1) being the IV: every block decrypted into d, then the sector
+// XORed with the ciphertext one block behind (crypto/subtle's vector
+// XOR). When d is s, the ciphertext is first copied to ct. Done block by
+// block (each C_i kept in registers, its decryption XORed with the last),
+// a sector took 320-350 ns in place and 430-510 ns into another buffer, as
+// a read from views does; this way 285-300 ns either way.
+func (c *cbcCipher) decryptSector(d, s []byte, iv *[16]byte, ct []byte) {
+	n := len(s)
+	if n < 16 || len(d) < n || len(ct) < n {
+		return
 	}
+	if &d[0] == &s[0] {
+		copy(ct, s)
+		s = ct[:n]
+	}
+	for i := 0; i+16 <= n; i += 16 {
+		c.block.Decrypt(d[i:i+16:i+16], s[i:i+16:i+16])
+	}
+	subtle.XORBytes(d[:16], d[:16], iv[:])
+	subtle.XORBytes(d[16:n], d[16:n], s[:n-16])
 }
 
 // encrypt is the plain per-sector definition: only tests and tools
