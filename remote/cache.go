@@ -26,6 +26,8 @@ type blockCache struct {
 	spent    *list.List // spent blocks, most recent first
 	m        map[blockKey]*list.Element
 	inflight map[blockKey]*call
+	// concurrent is set once two reads of one object ran at once.
+	concurrent atomic.Bool
 }
 
 type blockKey struct {
@@ -42,8 +44,14 @@ type cacheEntry struct {
 
 // spentMax bounds the spent blocks kept: a reader that goes back a
 // little (a chain reading a base block around a child's run) still
-// finds them.
-const spentMax = 1 << 20
+// finds them. Once reads of one object have run at once (a FUSE mount:
+// the kernel's reads arrive several at a time and out of order, and a
+// child layer's block is read by two of them), spentMaxConcurrent:
+// with 1 MiB a 4-layer dd through the mount asked for 10 MB again.
+const (
+	spentMax           = 1 << 20
+	spentMaxConcurrent = 4 << 20
+)
 
 // blockBuf is one block's memory. Each holder (the cache, a call, a
 // reader copying out of it) counts one reference; the last to let go
@@ -255,21 +263,27 @@ func (c *blockCache) done(f *file, i int64, bb *blockBuf, cl *call) {
 	}
 	c.mu.Lock()
 	if c.spend(f, i) {
-		// The blocks a sequential reader skipped just before this one
-		// (the gaps a chain's read-ahead fetched along with a layer's
-		// runs) are spent as well, rather than kept unread for as long
-		// as the cache has room.
-		for j := i - 1; j >= max(0, i-passBack) && c.spend(f, j); j-- {
-		}
 		c.evict()
 	}
 	c.mu.Unlock()
 	bb.release()
 }
 
-// passBack bounds the blocks before a read one that done spends: the
-// largest gap a chain joins (hintGap) and some.
+// passBack bounds the blocks before a read that skipped deems skipped:
+// the largest gap a chain joins (hintGap) and some.
 const passBack = 2 * hintGap / BlockSize
+
+// skipped spends the blocks of f in [from, to) that read-ahead fetched
+// and a lone sequential reader went past (the gaps a chain's read-ahead
+// fetched along with a layer's runs), rather than keep them unread for as
+// long as the cache has room.
+func (c *blockCache) skipped(f *file, from, to int64) {
+	c.mu.Lock()
+	for j := to - 1; j >= max(from, to-passBack) && c.spend(f, j); j-- {
+	}
+	c.evict()
+	c.mu.Unlock()
+}
 
 // spend moves block i of f, fetched by read-ahead, to the spent list,
 // and says whether it did: from the LRU, or, when its call is still
@@ -401,7 +415,11 @@ func (c *blockCache) finish(f *file, cl *call) {
 // evict drops spent blocks beyond spentMax, then the least recently used
 // blocks while the cache is over its bound. c.mu is held.
 func (c *blockCache) evict() {
-	for c.spentSz > spentMax || (c.sz > c.max && c.spent.Len() > 0) {
+	limit := int64(spentMax)
+	if c.concurrent.Load() {
+		limit = spentMaxConcurrent
+	}
+	for c.spentSz > limit || (c.sz > c.max && c.spent.Len() > 0) {
 		c.drop(c.spent.Back())
 	}
 	for c.sz > c.max && c.lru.Len() > 1 {

@@ -29,6 +29,10 @@ type file struct {
 	streamed int64        // bytes read in a row up to lastEnd
 	hinted   atomic.Bool  // a disk chain says what to fetch ahead
 	readTo   atomic.Int64 // one past the furthest block a reader got (throttle.go)
+	// reading counts the reads under way; lastBlock is one past the
+	// last block of the latest read.
+	reading   atomic.Int32
+	lastBlock atomic.Int64
 
 	// Read-ahead calls held back (throttle.go).
 	hmu   sync.Mutex
@@ -213,6 +217,20 @@ func (f *file) blocksOf(off, want int64, fn func(i int64, bb *blockBuf, cl *call
 	f.readAhead(off, want)
 	first, last := off/BlockSize, (off+want-1)/BlockSize
 	c := memCache()
+	// A lone reader moving forward skipped the blocks since its last
+	// read. Not when other reads of the object are under way: a FUSE
+	// mount's reads arrive out of order, and the blocks between two of
+	// them are those of the next.
+	solo := f.reading.Add(1) == 1
+	defer f.reading.Add(-1)
+	if !solo && !c.concurrent.Load() {
+		c.concurrent.Store(true)
+	}
+	if prev := f.lastBlock.Swap(last + 1); solo && prev > 0 && prev < first {
+		// Once this read has its blocks: those before it in its call
+		// are filled by then.
+		defer c.skipped(f, prev, first)
+	}
 	lo := min(first, off/readAround*readAround/BlockSize)
 	hi := min(max(last+1, ((off+want+readAround-1)/readAround*readAround)/BlockSize), f.blocks())
 	if off == 0 {
