@@ -2,6 +2,7 @@ package remote
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"sort"
@@ -84,6 +85,7 @@ func (f *file) run(cl *call) {
 		cl.onFill = func(i int64) { dc.put(f, i, cl.block(i)) }
 	}
 	var got, done int64
+	var abandoned bool
 	defer func() { stats.bytes.Add(got) }()
 	for _, sp := range f.spans(off, n) {
 		cl.zero(done, sp[0]-off) // the hole before it
@@ -105,8 +107,15 @@ func (f *file) run(cl *call) {
 			defer body.Close()
 			m, err := f.fill(cl, body, &pos, off, sp[1])
 			got += m
+			if errors.Is(err, errAbandoned) {
+				abandoned = true
+				return nil // not a failure to retry
+			}
 			return err
 		})
+		if abandoned {
+			cl.err = errAbandoned
+		}
 		if cl.err != nil {
 			return
 		}
@@ -123,8 +132,9 @@ func (f *file) run(cl *call) {
 func (f *file) fill(cl *call, body io.Reader, pos *int64, off, end int64) (int64, error) {
 	var got int64
 	for *pos < end {
-		if k := (*pos - off) / BlockSize; cl.bufs[k] == nil {
-			cl.hold(f, k) // a new block: read-ahead waits its turn
+		if k := (*pos - off) / BlockSize; cl.bufs[k] == nil && cl.hold(f, k) {
+			// A new block: read-ahead waits its turn, or gives up.
+			return got, errAbandoned
 		}
 		m, err := body.Read(cl.dst(*pos-off, end-off))
 		*pos += int64(m)
@@ -263,6 +273,9 @@ func (f *file) blocksOf(off, want int64, fn func(i int64, bb *blockBuf, cl *call
 			bb, err = cl.wait(i)
 			if t := trace(); t != nil && time.Since(t0) > 50*time.Microsecond {
 				t.event("wait", t0, time.Now(), f.id, i*BlockSize, BlockSize, "")
+			}
+			if errors.Is(err, errAbandoned) {
+				continue // ask for it again
 			}
 			if err != nil {
 				return err

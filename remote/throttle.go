@@ -1,6 +1,8 @@
 package remote
 
 import (
+	"errors"
+	"sync/atomic"
 	"time"
 )
 
@@ -19,17 +21,30 @@ import (
 // there it waits, leaving the rest in the socket (the store has sent it,
 // or stops sending while the socket's buffer is full: the request is in
 // flight all the same, its latency hidden). The reader, moving on, lets
-// it go on. A request that a reader waits for is never held back, nor
-// one once it has waited maxHold in all: read-ahead of a reader that went
-// elsewhere, or that is slower than the store, is read as it comes, as
-// before, and no request waits anywhere near its timeout. The block
-// memory in use is then about the budget per object being read plus what
-// the reader holds, recycled through the pool while still in the caches.
+// it go on. A request that a reader waits for is never held back. One
+// held maxHold in all is abandoned: its connection closed, the blocks it
+// filled kept, the others left for whoever reads them to ask for again
+// (read-ahead of a reader that went elsewhere, or that is much slower
+// than the store, must neither fill memory nobody reads nor wait near
+// its timeout). The block memory in use is then about the budget per
+// object being read plus what the reader holds, recycled through the
+// pool while still in the caches.
 const (
 	aheadBudget = 1 << 20
-	maxHold     = time.Second
 	holdMin     = 1 << 20
 )
+
+// holdFor is how long a read-ahead call may wait in all, in
+// nanoseconds (5 s; the tests shorten it).
+var holdFor atomic.Int64
+
+func init() { holdFor.Store(int64(5 * time.Second)) }
+
+func maxHold() time.Duration { return time.Duration(holdFor.Load()) }
+
+// errAbandoned ends a read-ahead call held maxHold: its readers ask for
+// the blocks again.
+var errAbandoned = errors.New("remote: read-ahead abandoned")
 
 // heldCall is a read-ahead call waiting in hold: ch is closed when
 // readers of its object got to block at-budget, or want it.
@@ -100,41 +115,46 @@ func (cl *call) mayFill(f *file, at int64) bool {
 
 // hold waits, before a read-ahead call of f fills its block k (from its
 // first), while that block is more than aheadBudget past what readers
-// have read, nobody waits for it and the call has not waited maxHold yet.
-// Small calls are never held: their bytes are in the socket's buffer
-// anyway, and a held call keeps one of the object's InFlight slots (a
-// child layer's runs are many small requests).
-func (cl *call) hold(f *file, k int64) {
+// have read and nobody waits for it, and says whether the call should be
+// abandoned: it waited maxHold in all. Small calls are never held: their
+// bytes are in the socket's buffer anyway, and a held call keeps one of
+// the object's InFlight slots (a child layer's runs are many small
+// requests).
+func (cl *call) hold(f *file, k int64) (abandon bool) {
 	at := cl.first + k
-	if !cl.ahead || cl.size <= holdMin || cl.held >= maxHold || cl.mayFill(f, at) {
-		return
+	if !cl.ahead || cl.size <= holdMin || cl.mayFill(f, at) {
+		return false
+	}
+	if cl.held >= maxHold() {
+		return true
 	}
 	t0 := time.Now()
 	defer func() { cl.held += time.Since(t0) }()
 	f.hmu.Lock()
 	if cl.mayFill(f, at) {
 		f.hmu.Unlock()
-		return
+		return false
 	}
 	h := &heldCall{cl: cl, at: at, ch: make(chan struct{})}
 	f.held = append(f.held, h)
 	f.nheld.Add(1)
 	f.hmu.Unlock()
-	timer := time.NewTimer(maxHold - cl.held)
+	timer := time.NewTimer(maxHold() - cl.held)
 	defer timer.Stop()
 	select {
 	case <-h.ch:
+		return false
 	case <-timer.C:
-		cl.held = maxHold
-		f.hmu.Lock()
-		for j, o := range f.held {
-			if o == h {
-				f.held[j] = f.held[len(f.held)-1]
-				f.held = f.held[:len(f.held)-1]
-				f.nheld.Add(-1)
-				break
-			}
-		}
-		f.hmu.Unlock()
 	}
+	f.hmu.Lock()
+	defer f.hmu.Unlock()
+	for j, o := range f.held {
+		if o == h {
+			f.held[j] = f.held[len(f.held)-1]
+			f.held = f.held[:len(f.held)-1]
+			f.nheld.Add(-1)
+			return true
+		}
+	}
+	return false // woken as the timer fired
 }
