@@ -130,14 +130,18 @@ func (cl *call) hold(f *file, k int64) (abandon bool) {
 	}
 	t0 := time.Now()
 	defer func() { cl.held += time.Since(t0) }()
+	// Counted before looking again: a reader moving on changes readTo
+	// (or need) before it looks at nheld, so one of the two sees the
+	// other.
 	f.hmu.Lock()
+	f.nheld.Add(1)
 	if cl.mayFill(f, at) {
+		f.nheld.Add(-1)
 		f.hmu.Unlock()
 		return false
 	}
 	h := &heldCall{cl: cl, at: at, ch: make(chan struct{})}
 	f.held = append(f.held, h)
-	f.nheld.Add(1)
 	f.hmu.Unlock()
 	timer := time.NewTimer(maxHold() - cl.held)
 	defer timer.Stop()
