@@ -29,7 +29,7 @@ type file struct {
 	ahead    int64        // bytes below this were already asked for ahead
 	streamed int64        // bytes read in a row up to lastEnd
 	hinted   atomic.Bool  // a disk chain says what to fetch ahead
-	readTo   atomic.Int64 // one past the furthest block a reader got (throttle.go)
+	readTo   atomic.Int64 // one past the block a reader got latest (throttle.go)
 	// reading counts the reads under way; lastBlock is one past the
 	// last block of the latest read.
 	reading   atomic.Int32

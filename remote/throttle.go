@@ -17,7 +17,7 @@ import (
 // about twice what a plain download into one buffer does.
 //
 // So a read-ahead request reads its body into blocks only up to
-// aheadBudget past the furthest block a reader has read of the object;
+// aheadBudget past the block a reader of the object read latest;
 // there it waits, leaving the rest in the socket (the store has sent it,
 // or stops sending while the socket's buffer is full: the request is in
 // flight all the same, its latency hidden). The reader, moving on, lets
@@ -55,18 +55,13 @@ type heldCall struct {
 }
 
 // passed records that a reader got block i of f, and lets the calls
-// held back until then go on.
+// held back until then go on. The latest read counts, not the furthest:
+// one read at the end of a disk (a probe for a backup partition table)
+// must not let every read-ahead call of the object run.
 func (f *file) passed(i int64) {
-	for {
-		p := f.readTo.Load()
-		if p > i {
-			return
-		}
-		if f.readTo.CompareAndSwap(p, i+1) {
-			break
-		}
+	if f.readTo.Swap(i+1) <= i {
+		f.wakeHeld()
 	}
-	f.wakeHeld()
 }
 
 // want records that a reader waits for the blocks of a call of f up to
