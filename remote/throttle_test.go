@@ -66,7 +66,7 @@ func TestHeldReadAhead(t *testing.T) {
 	}
 
 	// A reader jumping into a held call is not kept waiting.
-	f.Prefetch(21<<20, 3<<20)
+	f.Prefetch(22<<20, 2<<20)
 	time.Sleep(100 * time.Millisecond)
 	if n := f.nheld.Load(); n != 1 {
 		t.Errorf("%d read-ahead calls held past the reader, want 1", n)
