@@ -2,7 +2,11 @@
 
 package bitlocker
 
-import "golang.org/x/sys/cpu"
+import (
+	"unsafe"
+
+	"golang.org/x/sys/cpu"
+)
 
 //go:generate go run diffuser_amd64_gen.go
 
@@ -21,8 +25,9 @@ func lanesOf(avx2 bool) int {
 // in buf, then XORs keys[s] over sector s. scratch is from
 // newLaneScratch(n, lanes); n passes laneWords.
 func diffuseLanes(buf []byte, n, lanes int, keys *laneKeys, scratch []byte) {
-	if !laneWords(n) || len(buf) < lanes*4*n || len(scratch) < (n+5)*lanes*4 {
-		diffuseLanesGo(buf, n, lanes, keys) // no caller's: the assembly's bounds
+	if !laneWords(n) || len(buf) < lanes*4*n || len(scratch) < (n+5)*lanes*4 ||
+		uintptr(unsafe.Pointer(unsafe.SliceData(scratch)))%32 != 0 {
+		diffuseLanesGo(buf, n, lanes, keys) // no caller's: the assembly's bounds and alignment
 		return
 	}
 	switch {
