@@ -40,6 +40,7 @@ func Run(ctx context.Context, cat *catalog.Catalog, mountpoint string, opt Optio
 	if err != nil {
 		return fmt.Errorf("mount %s: %w", mountpoint, err)
 	}
+	spareProcs()
 	// gofs.Mount returns after WaitMount: the kernel has sent INIT and the
 	// tree answers.
 	if ks := server.KernelSettings(); ks != nil && ks.Flags&fuse.CAP_NO_OPEN_SUPPORT != 0 {
