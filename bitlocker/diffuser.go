@@ -12,9 +12,8 @@ import "math/bits"
 // of four or eight, one sector per lane (diffuser_lanes.go: Elephant-128
 // decryption 730 -> 1,210 MB per CPU-second with AVX2, 1,070 with SSE2);
 // the loops here do the sectors left over, and all of them with the
-// purego build tag or on other architectures. The loops:
-// reads of a Windows 7 volume spent most of their time here. The
-// decryption loops write out the words whose inputs wrap around and run
+// purego build tag or on other architectures, where reads of a Windows 7
+// volume spend most of their time here. The decryption loops write out the words whose inputs wrap around and run
 // the rest in blocks of twenty words whose neighbours stay in variables
 // (see aBlocks, bBlocks): no bounds check, no index arithmetic and no
 // register copies inside a block, and constant rotations. That took a
