@@ -3,8 +3,10 @@ package ntfs
 import (
 	"encoding/binary"
 	"io/fs"
+	"slices"
 	"sort"
 	"time"
+	"unique"
 )
 
 // Attributes are the Windows file attribute flags (FILE_ATTRIBUTE_*), as
@@ -90,8 +92,13 @@ type FileRecordInfo struct {
 	// none, or a volume older than NTFS 3.0; see SecurityDescriptor).
 	SecurityID uint32
 
-	v  *Volume // for SecurityDescriptor
-	sd []byte  // a $SECURITY_DESCRIPTOR attribute's value
+	v *Volume // for SecurityDescriptor
+	// sd is a $SECURITY_DESCRIPTOR attribute's value, interned: files
+	// written by ntfs-3g each carry one, nearly always the same bytes,
+	// and a slice of the record would keep the whole decoded record
+	// alive as long as the FileInfo (a FUSE inode keeps it).
+	sd    unique.Handle[string]
+	hasSD bool
 }
 
 // IsSymlink reports whether the file is a symbolic link or junction that a
@@ -209,11 +216,11 @@ func (v *Volume) decodeInfoInto(fi *FileRecordInfo, rec *mftRecord, attrs []*att
 			}
 		case attrSecurityDescriptor:
 			if val, err := v.readAttrValue(a, maxSDSize); err == nil {
-				fi.sd = val
+				fi.sd, fi.hasSD = unique.Make(string(val)), true
 			}
 		case attrEA:
 			if val, err := v.readAttrValue(a, maxEASize); err == nil {
-				fi.EAs = parseEAs(val)
+				fi.EAs = parseEAs(ownBytes(a, val))
 				fi.LX = lxFromEAs(fi.EAs)
 			}
 		case attrReparsePoint:
@@ -221,7 +228,7 @@ func (v *Volume) decodeInfoInto(fi *FileRecordInfo, rec *mftRecord, attrs []*att
 			if err != nil {
 				return err
 			}
-			if fi.Reparse, err = parseReparse(val, a.Off); err != nil {
+			if fi.Reparse, err = parseReparse(ownBytes(a, val), a.Off); err != nil {
 				return err
 			}
 		}
@@ -233,6 +240,17 @@ func (v *Volume) decodeInfoInto(fi *FileRecordInfo, rec *mftRecord, attrs []*att
 		sort.Slice(fi.Streams, func(i, j int) bool { return fi.Streams[i].Name < fi.Streams[j].Name })
 	}
 	return nil
+}
+
+// ownBytes returns the value val of attribute a in memory of its own: a
+// resident value is a slice of its record, which a FileRecordInfo must
+// not keep alive (the node cache bounds the records, not the FileInfos
+// callers keep).
+func ownBytes(a *attribute, val []byte) []byte {
+	if a.NonResident {
+		return val
+	}
+	return slices.Clone(val)
 }
 
 // fileInfo is the fs.FileInfo of one name of a file.

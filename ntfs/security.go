@@ -92,8 +92,11 @@ func (v *Volume) indexSDS() (map[uint32]sdsEntry, *stream, error) {
 // the file, from $Secure through its security id or from its own
 // $SECURITY_DESCRIPTOR attribute; nil when it has none.
 func (fi *FileRecordInfo) SecurityDescriptor() ([]byte, error) {
-	if fi.sd != nil || fi.v == nil {
-		return fi.sd, nil
+	if fi.hasSD {
+		return []byte(fi.sd.Value()), nil
+	}
+	if fi.v == nil {
+		return nil, nil
 	}
 	if fi.SecurityID == 0 {
 		return nil, nil
