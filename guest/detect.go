@@ -44,6 +44,8 @@ func detectProbe(buf []byte) string {
 		return extKind(buf[1024:])
 	case len(buf) >= 0x8006 && buf[0x8000] == 1 && string(buf[0x8001:0x8006]) == "CD001":
 		return fsISO9660
+	case swapPage(buf) != 0:
+		return fsSwap
 	}
 	if kind, ok := fatKind(buf); ok {
 		return kind

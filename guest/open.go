@@ -37,6 +37,9 @@ func openFS(kind string, r io.ReaderAt, size int64, probe []byte, o *Options) (f
 		}
 	case fsExt4, fsExt2, fsExt3:
 		return openExt(r, size, noRecovery)
+	case fsSwap:
+		_, label := swapHeader(probe)
+		return nil, label, nil // no files; the label is what fstab may name
 	case fsISO9660:
 		if err := checkISO(probe, size); err != nil {
 			return nil, "", err
