@@ -70,6 +70,7 @@ FUZZ_TARGETS := \
 	./ext:FuzzExtXattrs \
 	./guest:FuzzRewriteLink \
 	./guest:FuzzLVMConfig \
+	./guest:FuzzFstab \
 	./merge:FuzzJournal \
 	./vhdx:FuzzOpenUpdate \
 	./internal/xpress:FuzzXpress \

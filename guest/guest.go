@@ -91,6 +91,8 @@ type Volume struct {
 	// is known (see resolveShadowStorage).
 	pendingShadows func(peers []*Volume) ([]*Volume, error)
 
+	disk string // the diskName Volumes was given: which disk v lies on
+
 	lvm *lvmGroup // the group of an LVM physical volume (FSType "lvm2")
 	// lvmDepth counts the logical volumes v lies in: a physical volume
 	// inside a logical volume is opened up to maxLayerDepth levels deep.
@@ -124,7 +126,7 @@ func (o *Options) Volumes(disk io.ReaderAt, size int64, diskName string) ([]*Vol
 	if l.table == "none" || l.err != nil {
 		// No table, or a table too damaged to list: the whole disk is one
 		// volume, carrying the table error if there was one.
-		v := &Volume{Name: WholeDiskName(diskName), Size: size, Table: l.table,
+		v := &Volume{Name: WholeDiskName(diskName), Size: size, Table: l.table, disk: diskName,
 			Reader: io.NewSectionReader(disk, 0, size), FSType: fsUnknown}
 		if l.err != nil {
 			v.Err = fmt.Errorf("%s: %w", v.Name, l.err)
@@ -159,6 +161,7 @@ func partitionVolume(disk io.ReaderAt, size int64, diskName, table string, p par
 		DiskSignature:   p.diskSig,
 		FSType:          fsUnknown,
 		TableFromBackup: p.fromBackup,
+		disk:            diskName,
 	}
 	v.Clipped = checkRange(&p, size)
 	v.Size = p.size
@@ -226,7 +229,7 @@ func logicalVolumes(pv *Volume, o *Options) []*Volume {
 	for _, lv := range pv.lvm.volumes {
 		v := &Volume{Name: LogicalVolumeName(pv.Name, pv.lvm.name, lv.name), Number: pv.Number, Start: pv.Start,
 			Table: pv.Table, PartType: fsLVM2, PartName: pv.lvm.name + "/" + lv.name, FSType: fsUnknown,
-			lvmDepth: pv.lvmDepth + 1}
+			lvmDepth: pv.lvmDepth + 1, disk: pv.disk}
 		out = append(out, v)
 		if lv.err != nil {
 			v.Err = fmt.Errorf("%s: lvm2 volume %s/%s: %w", v.Name, pv.lvm.name, lv.name, lv.err)

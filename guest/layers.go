@@ -201,7 +201,7 @@ func siblings(v *Volume, o *Options) []*Volume {
 func addSiblings(v *Volume, layer string, vols []*Volume, err error, o *Options) []*Volume {
 	if err != nil {
 		return []*Volume{{Name: v.Name + "@" + layer, Number: v.Number, Start: v.Start,
-			Table: v.Table, PartType: v.PartType, FSType: fsUnknown, Remapped: true,
+			Table: v.Table, PartType: v.PartType, FSType: fsUnknown, Remapped: true, disk: v.disk,
 			Layers: append(append([]string(nil), v.Layers...), layer),
 			Err:    fmt.Errorf("%s: %s: %w", v.Name, layer, err)}}
 	}
@@ -211,6 +211,7 @@ func addSiblings(v *Volume, layer string, vols []*Volume, err error, o *Options)
 			continue
 		}
 		s.Number, s.Start, s.Table, s.PartType = v.Number, v.Start, v.Table, v.PartType
+		s.disk = v.disk
 		s.Remapped = true
 		s.Layers = append(append([]string(nil), v.Layers...), layer)
 		s.FSType = fsUnknown
