@@ -1,0 +1,32 @@
+package testutil
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+)
+
+// LinuxDisks builds testdata/guest/linux.sh's disks in a temporary
+// directory: a GPT disk laid out as RHEL's installer leaves it (EFI,
+// /boot, LVM with XFS root and home and swap) and an MBR one as
+// Fedora's (/boot, btrfs with root, home and log subvolumes, swap, a
+// data partition), each root with its installer's /etc/fstab. It needs
+// root (the filesystems are filled through loop mounts) and skips (fails
+// in CI) without it or the tools.
+func LinuxDisks(t testing.TB) (rhel, fedora string) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		Unavailable(t, "building the Linux disks needs root (loop mounts)")
+	}
+	for _, tool := range []string{"sgdisk", "sfdisk", "mkfs.fat", "mcopy", "mkfs.ext4", "mkfs.xfs", "mkfs.btrfs",
+		"btrfs", "mkswap", "pvcreate", "vgcfgrestore", "losetup", "mount"} {
+		NeedTool(t, tool)
+	}
+	dir := t.TempDir()
+	script := filepath.Join(RepoRoot(), "testdata", "guest", "linux.sh")
+	if out, err := exec.Command("bash", script, dir).CombinedOutput(); err != nil {
+		t.Fatalf("linux.sh: %v\n%s", err, out)
+	}
+	return filepath.Join(dir, "rhel.img"), filepath.Join(dir, "fedora.img")
+}
