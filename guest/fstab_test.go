@@ -2,6 +2,7 @@ package guest
 
 import (
 	"bytes"
+	"errors"
 	"io/fs"
 	"reflect"
 	"strings"
@@ -175,7 +176,7 @@ UUID=nothing /nothing2 auto
 			t.Errorf("%s: %s %s %v, want %s", p, mp.Volume.Name, rest, err, want)
 		}
 	}
-	if _, _, err := ResolveMountPath(nil, "/x"); err != ErrNoMountPoint {
+	if _, _, err := ResolveMountPath(nil, "/x"); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("no mount points: %v", err)
 	}
 	// No fstab entry for /: the volume with the fstab is taken.

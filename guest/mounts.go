@@ -1,7 +1,7 @@
 package guest
 
 import (
-	"errors"
+	"fmt"
 	"io/fs"
 	"path"
 	"sort"
@@ -260,10 +260,10 @@ func typeFits(v *Volume, fstype string) bool {
 	return v.FSType == fstype
 }
 
-// ErrNoMountPoint is returned by ResolveMountPath for an absolute path
-// no mount point covers (there is always "/" when mps is not empty, so
-// only when mps is).
-var ErrNoMountPoint = errors.New("no mount point covers the path")
+// errNoMountPoint is ResolveMountPath's error for a path no mount point
+// covers (there is always "/" when mps is not empty, so only when mps
+// is); it wraps fs.ErrNotExist.
+var errNoMountPoint = fmt.Errorf("no mount point covers the path: %w", fs.ErrNotExist)
 
 // ResolveMountPath finds the mount point of mps that covers the absolute
 // guest path p (the longest one) and returns it with the path in its FS
@@ -278,7 +278,7 @@ func ResolveMountPath(mps []MountPoint, p string) (MountPoint, string, error) {
 		}
 	}
 	if best < 0 {
-		return MountPoint{}, "", ErrNoMountPoint
+		return MountPoint{}, "", errNoMountPoint
 	}
 	mp := mps[best]
 	rest := strings.TrimPrefix(strings.TrimPrefix(p, mp.Path), "/")
