@@ -59,3 +59,12 @@ func loopImage(t testing.TB, area, variant string, tools ...string) string {
 	}
 	return img
 }
+
+// ExFATImage returns testdata/out/exfat/VARIANT.img, building it with
+// testdata/exfat/gen.sh when missing (see testdata/exfat/README.md): the
+// tree is written through mount.exfat-fuse on a loop device.
+func ExFATImage(t testing.TB, variant string) string {
+	t.Helper()
+	NeedFUSE(t)
+	return loopImage(t, "exfat", variant, "mkfs.exfat", "tune.exfat", "fsck.exfat", "mount.exfat-fuse", "fusermount", "losetup")
+}
