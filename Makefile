@@ -34,6 +34,9 @@ testdata: build
 	@# XFS images are written through a loop mount: root only (the tests skip otherwise).
 	@if [ "$$(id -u)" = 0 ]; then for v in v5 v5-1k v5-64k v4 tiny dirty wrapped; do \
 		[ -f $(OUT)/xfs/$$v.img ] || bash testdata/xfs/gen.sh $(OUT)/xfs $$v || exit 1; done; fi
+	@# exFAT images are written through mount.exfat-fuse on a loop device: root only.
+	@if [ "$$(id -u)" = 0 ]; then for v in c512 c4k c128k tz tiny; do \
+		[ -f $(OUT)/exfat/$$v.img ] || bash testdata/exfat/gen.sh $(OUT)/exfat $$v || exit 1; done; fi
 
 vet:
 	gofmt -l . | (! grep .) || (echo "gofmt needed on the files above" && false)
@@ -89,6 +92,7 @@ FUZZ_TARGETS := \
 	./regf:FuzzHive \
 	./luks:FuzzJSON \
 	./internal/jbd2:FuzzReplay \
+	./exfat:FuzzExFAT \
 	# end
 
 fuzz:

@@ -17,6 +17,7 @@ import (
 	"syscall"
 	"testing"
 	"time"
+	"unicode/utf16"
 
 	"github.com/ckptfs/ckptfs/internal/testutil"
 )
@@ -314,6 +315,7 @@ func checkTree(t *testing.T, v *FS, got map[string]node) {
 		t.Errorf("many: %d entries, %v", len(many), err)
 	}
 	checkLayout(t, v)
+	checkNameHashes(t, v)
 	ids := map[uint64]string{}
 	for p, n := range got {
 		if q, dup := ids[n.id]; dup {
@@ -371,5 +373,31 @@ func TestFoldLookup(t *testing.T) {
 	}
 	if v.upcase == nil {
 		t.Error("the volume's up-case table was not loaded")
+	}
+}
+
+// checkNameHashes recomputes every stream extension's NameHash (which
+// exfat-fuse computed with its own up-case table) through the volume's
+// table: a wrong table would fold names differently from Windows.
+func checkNameHashes(t *testing.T, v *FS) {
+	n := 0
+	_ = fs.WalkDir(v, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || p == "." {
+			return err
+		}
+		fi, _ := d.Info()
+		e := fi.Sys().(*FileInfo).e
+		units := utf16.Encode([]rune(e.name))
+		for i, u := range units {
+			units[i] = v.upcase[u]
+		}
+		if h := nameHash(units); h != e.nameHash {
+			t.Errorf("%s: NameHash %#04x, up-cased name hashes to %#04x", p, e.nameHash, h)
+		}
+		n++
+		return nil
+	})
+	if n < 1000 {
+		t.Errorf("only %d names hashed", n)
 	}
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/ckptfs/ckptfs/btrfs"
 	"github.com/ckptfs/ckptfs/catalog"
 	"github.com/ckptfs/ckptfs/diff"
+	"github.com/ckptfs/ckptfs/exfat"
 	"github.com/ckptfs/ckptfs/export"
 	"github.com/ckptfs/ckptfs/ext"
 	"github.com/ckptfs/ckptfs/guest"
@@ -122,6 +123,7 @@ var table = []struct {
 	{vss.ErrLoop, BadImage},
 	{vss.ErrNoShadows, NotFound},
 	{xfs.ErrUnsupported, Unsupported},
+	{exfat.ErrUnsupported, Unsupported},
 	{ext.ErrUnsupported, Unsupported},
 	{btrfs.ErrUnsupported, Unsupported},
 	{jbd2.ErrUnsupported, Unsupported},
@@ -138,6 +140,8 @@ var table = []struct {
 	{xfs.ErrFormat, BadImage},
 	{ext.ErrFormat, BadImage},
 	{xfs.ErrChecksum, BadImage},
+	{exfat.ErrFormat, BadImage},
+	{exfat.ErrChecksum, BadImage},
 	{xfs.ErrLoop, BadImage},
 	{xfs.ErrRange, BadImage},
 	{lzx.ErrFormat, BadImage},

@@ -19,6 +19,7 @@ import (
 	"github.com/ckptfs/ckptfs/bitlocker"
 	"github.com/ckptfs/ckptfs/catalog"
 	"github.com/ckptfs/ckptfs/diff"
+	"github.com/ckptfs/ckptfs/exfat"
 	"github.com/ckptfs/ckptfs/export"
 	"github.com/ckptfs/ckptfs/ext"
 	"github.com/ckptfs/ckptfs/guest"
@@ -112,6 +113,9 @@ var sentinels = map[string]struct {
 	"jbd2.ErrChecksum":          {jbd2.ErrChecksum, errclass.BadImage},
 	"jbd2.ErrUnsupported":       {jbd2.ErrUnsupported, errclass.Unsupported},
 	"xfs.ErrFormat":             {xfs.ErrFormat, errclass.BadImage},
+	"exfat.ErrFormat":           {exfat.ErrFormat, errclass.BadImage},
+	"exfat.ErrChecksum":         {exfat.ErrChecksum, errclass.BadImage},
+	"exfat.ErrUnsupported":      {exfat.ErrUnsupported, errclass.Unsupported},
 	"ext.ErrFormat":             {ext.ErrFormat, errclass.BadImage},
 	"ext.ErrUnsupported":        {ext.ErrUnsupported, errclass.Unsupported},
 	"xfs.ErrChecksum":           {xfs.ErrChecksum, errclass.BadImage},
