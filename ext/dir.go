@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"unsafe"
 )
 
 // Directory reading. Directory blocks are read in order and their entries
@@ -25,6 +26,15 @@ type dirent struct {
 	name  string
 	ino   uint32
 	ftype uint8 // the entry's file type when the volume records it, else 0
+}
+
+// direntBytes is what a cached listing holds (for the memory budget).
+func direntBytes(ents []dirent) int64 {
+	b := int64(cap(ents)) * int64(unsafe.Sizeof(dirent{}))
+	for _, e := range ents {
+		b += int64(len(e.name))
+	}
+	return b
 }
 
 // readDir returns the entries of directory inode in, sorted by name,

@@ -10,6 +10,7 @@ import (
 	"syscall"
 
 	"github.com/ckptfs/ckptfs/internal/gencache"
+	"github.com/ckptfs/ckptfs/internal/membudget"
 )
 
 // FS is an open ext2, ext3 or ext4 volume. It is safe for concurrent use.
@@ -52,6 +53,10 @@ func newFS(r io.ReaderAt, size int64) (*FS, error) {
 	v := &FS{r: r, size: size, geo: geo}
 	v.chunks = gencache.New[int64, []byte](maxChunks, func([]byte) int { return 1 })
 	v.dirs = gencache.New[uint32, []dirent](maxCachedEntries, func(e []dirent) int { return len(e) })
+	// The process-wide memory budget (internal/membudget): a listing
+	// counts its entries and their names.
+	v.chunks.Budget(membudget.Default, "ext inode tables", func(b []byte) int64 { return int64(cap(b)) })
+	v.dirs.Budget(membudget.Default, "ext listings", direntBytes)
 	if err := v.loadTables(); err != nil {
 		return nil, err
 	}

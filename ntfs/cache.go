@@ -5,6 +5,7 @@ import (
 	"sync"
 
 	"github.com/ckptfs/ckptfs/internal/gencache"
+	"github.com/ckptfs/ckptfs/internal/membudget"
 )
 
 // Bounds of the decoded-structure caches, per volume.
@@ -21,6 +22,47 @@ type lru[K comparable, V any] struct {
 	max   int
 	order *list.List // front: most recently used; values are *lruItem
 	items map[K]*list.Element
+
+	acct *membudget.Account // nil: no budget (see budget.go)
+	size func(V) int64
+}
+
+// lruEntryBytes is what an entry costs beside its value: the list
+// element, the item and the map slot.
+const lruEntryBytes = 160
+
+// budget opens an account for the cache with b (see gencache.Budget).
+func (c *lru[K, V]) budget(b *membudget.Budget, name string, size func(V) int64) {
+	c.size = size
+	c.acct = b.Open(name, c.shed)
+}
+
+// shed drops the colder half of the entries, or all of them.
+func (c *lru[K, V]) shed(all bool) {
+	c.mu.Lock()
+	keep := 0
+	if !all {
+		keep = c.order.Len() / 2
+	}
+	freed := c.evictLocked(keep)
+	c.mu.Unlock()
+	c.acct.Add(-freed)
+}
+
+// evictLocked drops the least recently used entries until keep are left,
+// returning the bytes freed.
+func (c *lru[K, V]) evictLocked(keep int) int64 {
+	var freed int64
+	for c.order.Len() > keep {
+		last := c.order.Back()
+		it := last.Value.(*lruItem[K, V])
+		c.order.Remove(last)
+		delete(c.items, it.key)
+		if c.acct != nil {
+			freed += c.size(it.val) + lruEntryBytes
+		}
+	}
+	return freed
 }
 
 type lruItem[K comparable, V any] struct {
@@ -34,28 +76,38 @@ func newLRU[K comparable, V any](max int) *lru[K, V] {
 
 func (c *lru[K, V]) get(k K) (V, bool) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	if e, ok := c.items[k]; ok {
 		c.order.MoveToFront(e)
-		return e.Value.(*lruItem[K, V]).val, true
+		v := e.Value.(*lruItem[K, V]).val
+		c.mu.Unlock()
+		c.acct.Touch()
+		return v, true
 	}
+	c.mu.Unlock()
 	var zero V
 	return zero, false
 }
 
 func (c *lru[K, V]) put(k K, v V) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	if e, ok := c.items[k]; ok {
-		e.Value.(*lruItem[K, V]).val = v
-		c.order.MoveToFront(e)
-		return
+	var delta int64
+	if c.acct != nil {
+		delta = c.size(v) + lruEntryBytes
 	}
-	c.items[k] = c.order.PushFront(&lruItem[K, V]{key: k, val: v})
-	for c.order.Len() > c.max {
-		last := c.order.Back()
-		c.order.Remove(last)
-		delete(c.items, last.Value.(*lruItem[K, V]).key)
+	if e, ok := c.items[k]; ok {
+		it := e.Value.(*lruItem[K, V])
+		if c.acct != nil {
+			delta -= c.size(it.val) + lruEntryBytes
+		}
+		it.val = v
+		c.order.MoveToFront(e)
+	} else {
+		c.items[k] = c.order.PushFront(&lruItem[K, V]{key: k, val: v})
+	}
+	delta -= c.evictLocked(c.max)
+	c.mu.Unlock()
+	if c.acct.Add(delta) {
+		c.acct.Trim()
 	}
 }
 
