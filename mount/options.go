@@ -51,6 +51,12 @@ type Options struct {
 	// ReadAheadKB is the kernel read-ahead window of the mount in KiB; 0
 	// means defaultReadAheadKB. Set with -o read_ahead_kb=N.
 	ReadAheadKB int
+	// CacheMem bounds in bytes what the volume readers' caches hold
+	// together, over every volume of the mount (-o cache_mem=SIZE, with
+	// K, M, G or T as --cache-mem takes it; 0: no bound beyond each
+	// volume's own); used when CacheMemSet (see internal/membudget).
+	CacheMem    int64
+	CacheMemSet bool
 	// Nonempty mounts over a folder that holds files, hiding them while
 	// mounted; without it such a mount point is refused (-o nonempty).
 	Nonempty bool
@@ -96,9 +102,19 @@ func (o *Options) Parse(s string) error {
 			o.Nonempty = true
 		case "rw":
 			return fmt.Errorf("-o rw: %w: the mount is read-only", ErrOption)
+		case "cache_mem":
+			return fmt.Errorf("-o cache_mem: %w: it needs a value (cache_mem=SIZE)", ErrOption)
 		case "read_ahead_kb":
 			return fmt.Errorf("-o read_ahead_kb: %w: it needs a value (read_ahead_kb=N)", ErrOption)
 		default:
+			if v, ok := strings.CutPrefix(opt, "cache_mem="); ok {
+				n, err := ParseSize(v)
+				if err != nil {
+					return fmt.Errorf("-o %s: %w: want a size such as 256M or 1G", opt, ErrOption)
+				}
+				o.CacheMem, o.CacheMemSet = n, true
+				continue
+			}
 			if v, ok := strings.CutPrefix(opt, "read_ahead_kb="); ok {
 				kb, err := strconv.Atoi(v)
 				if err != nil || kb < 1 || kb > 1<<20 {
@@ -111,6 +127,24 @@ func (o *Options) Parse(s string) error {
 		}
 	}
 	return nil
+}
+
+// ParseSize reads a size in bytes, or in KiB, MiB, GiB or TiB with a K,
+// M, G or T suffix (an "iB" or "B" after it is taken too): "512M", "1G".
+func ParseSize(s string) (int64, error) {
+	s = strings.TrimSpace(strings.ToUpper(strings.TrimSuffix(strings.TrimSuffix(s, "B"), "i")))
+	mul := int64(1)
+	if n := len(s); n > 0 {
+		if i := strings.IndexByte("KMGT", s[n-1]); i >= 0 {
+			mul = 1 << (10 * (i + 1))
+			s = s[:n-1]
+		}
+	}
+	v, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || v < 0 || v > (1<<62)/mul {
+		return 0, fmt.Errorf("not a size: %q", s)
+	}
+	return v * mul, nil
 }
 
 // Warnings says what a user should know about o before mounting: with

@@ -70,3 +70,23 @@ func TestWarnings(t *testing.T) {
 		}
 	}
 }
+
+// TestParseCacheMem: -o cache_mem=SIZE takes sizes as --cache-mem does,
+// 0 included (no bound beyond each volume's own).
+func TestParseCacheMem(t *testing.T) {
+	for s, want := range map[string]int64{"cache_mem=256M": 256 << 20, "ro,cache_mem=1G": 1 << 30, "cache_mem=0": 0, "cache_mem=65536": 65536, "cache_mem=64MiB": 64 << 20} {
+		var o Options
+		if err := o.Parse(s); err != nil {
+			t.Fatalf("%s: %v", s, err)
+		}
+		if !o.CacheMemSet || o.CacheMem != want || len(o.Extra) != 0 {
+			t.Errorf("%s: parsed %+v", s, o)
+		}
+	}
+	for _, bad := range []string{"cache_mem", "cache_mem=", "cache_mem=-1", "cache_mem=1X", "cache_mem=lots"} {
+		var o Options
+		if err := o.Parse(bad); !errors.Is(err, ErrOption) {
+			t.Errorf("%s: %v, want ErrOption", bad, err)
+		}
+	}
+}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/ckptfs/ckptfs/catalog"
 	ckfs "github.com/ckptfs/ckptfs/fs"
+	"github.com/ckptfs/ckptfs/internal/membudget"
 	gofs "github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
 )
@@ -34,6 +35,9 @@ func Run(ctx context.Context, cat *catalog.Catalog, mountpoint string, opt Optio
 		return err
 	}
 	defer release()
+	if opt.CacheMemSet {
+		membudget.Default.SetLimit(opt.CacheMem)
+	}
 	root := ckfs.NewWithOptions(cat, opt.Guest)
 	root.SetOptions(ckfs.Options{IgnoreCase: opt.IgnoreCase, ShowMetafiles: opt.ShowMetafiles})
 	server, raw, err := ckfs.Mount(mountpoint, root, nodeOptions(cat, opt))

@@ -13,6 +13,7 @@ import (
 
 	"github.com/ckptfs/ckptfs/catalog"
 	"github.com/ckptfs/ckptfs/guest"
+	"github.com/ckptfs/ckptfs/mount"
 	"github.com/ckptfs/ckptfs/remote"
 	"github.com/ckptfs/ckptfs/vhdx"
 )
@@ -35,8 +36,10 @@ type sourceOptions struct {
 	endpoint  string
 	cacheDir  string
 	cacheSize string
-	timeout   time.Duration
-	noSign    bool
+	// cacheMem bounds the volume readers' caches together (cachemem.go).
+	cacheMem string
+	timeout  time.Duration
+	noSign   bool
 }
 
 // AddKeyFlags adds --bitlocker and --bitlocker-keys, for the commands that
@@ -87,6 +90,7 @@ func (o *sourceOptions) AddFlags(f *pflag.FlagSet) {
 	f.StringVar(&o.endpoint, "endpoint", "", "service URL of an S3-compatible store or an Azure emulator, for s3:// and azblob:// sources (default: AWS_ENDPOINT_URL, else the provider's)")
 	f.StringVar(&o.cacheDir, "cache-dir", "", "keep blocks read from a remote source in this folder between runs")
 	f.StringVar(&o.cacheSize, "cache-size", "1G", "bound of --cache-dir (bytes, or with K, M, G, T)")
+	f.StringVar(&o.cacheMem, "cache-mem", "", "bound of the memory the volume readers' caches hold together, over every volume opened (bytes, or with K, M, G, T; 0: each volume's own bounds only; default: an eighth of the memory, at most 512M)")
 	f.BoolVar(&o.noSign, "no-sign-request", false, "read an s3:// source unsigned, as a public bucket allows (also done when the AWS credential chain finds nothing)")
 	f.DurationVar(&o.timeout, "remote-timeout", 30*time.Second, "time limit of one request to a remote source (it is retried 4 times on 5xx, throttling and network errors)")
 }
@@ -108,23 +112,12 @@ func (o *sourceOptions) remote(src string) (string, catalog.Source, error) {
 
 // parseSize reads a byte count with an optional K, M, G or T suffix
 // (powers of 1024).
-func parseSize(s string) (int64, error) {
-	s = strings.TrimSpace(strings.ToUpper(strings.TrimSuffix(strings.TrimSuffix(s, "B"), "i")))
-	mul := int64(1)
-	if n := len(s); n > 0 {
-		if i := strings.IndexByte("KMGT", s[n-1]); i >= 0 {
-			mul = 1 << (10 * (i + 1))
-			s = s[:n-1]
-		}
-	}
-	v, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || v < 0 || v > (1<<62)/mul {
-		return 0, fmt.Errorf("not a size: %q", s)
-	}
-	return v * mul, nil
-}
+func parseSize(s string) (int64, error) { return mount.ParseSize(s) }
 
 func (o *sourceOptions) open(src string) (*catalog.Catalog, error) {
+	if err := o.setCacheMem(); err != nil {
+		return nil, err
+	}
 	src, rs, err := o.remote(src)
 	if err != nil {
 		return nil, err
