@@ -13,6 +13,10 @@ import (
 // against the heap a walk leaves (TestCacheBytes); what they leave out
 // (allocator rounding, map buckets) is within the budget's slack.
 
+// budget is the budget volumes open their caches' accounts with (a
+// variable for the tests).
+var budget = membudget.Default
+
 // openBudget opens the accounts of v's caches with b.
 func (v *Volume) openBudget(b *membudget.Budget) {
 	v.cache.Budget(b, "ntfs records", nodeBytes)

@@ -9,7 +9,6 @@ import (
 	"sync/atomic"
 
 	"github.com/ckptfs/ckptfs/internal/gencache"
-	"github.com/ckptfs/ckptfs/internal/membudget"
 )
 
 // Well-known MFT record numbers.
@@ -82,7 +81,7 @@ func NewVolume(r io.ReaderAt, size int64) (*Volume, error) {
 		sdCache:   gencache.New[uint32, []byte](sdCacheBytes/2, func(b []byte) int { return len(b) + 64 }),
 	}
 	v.mftBlocks = gencache.New[int64, []byte](int(mftCacheBytes/2/v.mftBlock), func([]byte) int { return 1 })
-	v.openBudget(membudget.Default)
+	v.openBudget(budget)
 	if err := v.loadMFT(); err != nil {
 		return nil, err
 	}
