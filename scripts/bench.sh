@@ -31,6 +31,12 @@
 # 13. WOF ("system compression", scripts/bench-wof.sh): the XPRESS and LZX
 #     decoders alone, and the files of each WOF format read cold through
 #     the mount vs wimlib extracting the same compressed chunks.
+# 14. memory of a walk across checkpoints: ls -lR of the NTFS tree volume
+#     (section 11's) in each of the 7 checkpoints of a chain, one after
+#     another through one mount: peak RSS, live heap after the last GC and
+#     time of each walk, with the default cache budget and with
+#     -o cache_mem=64M (MEMWALK_BIN=path runs another build, for a
+#     before/after).
 # BENCH_SECTIONS picks sections (numbers separated by spaces or commas):
 #   BENCH_SECTIONS=11 make bench    runs section 11 alone (and no Go
 #   benchmarks: they are section 0, see the Makefile). Unset: all of them.
@@ -475,6 +481,37 @@ if want 11 && [ "$(id -u)" = 0 ] && command -v mkfs.ext4 >/dev/null; then
 	pair "ext4: the same ls -l warm" true ckls otls kernel
 	fusermount3 -u "$work/eck" 2>/dev/null || true
 	umount "$work/ek" 2>/dev/null || true
+fi
+
+# Memory across checkpoints: the readers' caches are bounded per volume
+# and together (internal/membudget); the FUSE nodes the kernel keeps are
+# not (one per file looked up, until it forgets them).
+if want 14 && command -v mkntfs >/dev/null && command -v ntfs-3g >/dev/null; then
+	echo; load 14
+	tree=testdata/out/perf
+	bash testdata/perf/tree.sh "$tree" ntfs
+	mkdir -p "$work/mvm" "$work/mmnt"
+	bin/mkchain -o "$work/mvm" -name tree "$tree/tree-ntfs.img" "$tree/tree-ntfs.img" "$tree/tree-ntfs.img" \
+		"$tree/tree-ntfs.img" "$tree/tree-ntfs.img" "$tree/tree-ntfs.img" >/dev/null
+	mounts+=("$work/mmnt")
+	memwalk() { # memwalk LABEL [-o OPTS]: every checkpoint's volume walked in turn
+		local label=$1 pid c t0 t1 hwm live
+		shift
+		GODEBUG=gctrace=1 "${MEMWALK_BIN:-bin/ckptfs}" mount "$@" "$work/mvm" "$work/mmnt" 2>"$work/mgc" &
+		pid=$!
+		wait_for "$work/mmnt/latest"
+		drop_caches
+		for c in $(ls "$work/mmnt/checkpoints"); do
+			t0=$(now); ls -lR "$work/mmnt/checkpoints/$c/Disk0-vol" >/dev/null; t1=$(now)
+			hwm=$(awk '/VmHWM/ {printf "%.0f", $2 / 1024}' "/proc/$pid/status")
+			live=$(grep '^gc ' "$work/mgc" | tail -1 | sed -E 's/.*->([0-9]+) MB, .*/\1/')
+			printf '%-52s %8.2fs  peak RSS %5s MiB  live heap %5s MB\n' "$label: ls -lR of $(echo "$c" | cut -c1-13)" \
+				"$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')" "$hwm" "$live"
+		done
+		fusermount3 -u "$work/mmnt"; wait "$pid" || true
+	}
+	memwalk "7 checkpoints, default budget"
+	memwalk "7 checkpoints, -o cache_mem=64M" -o cache_mem=64M
 fi
 
 if want 12; then
