@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ckptfs/ckptfs/catalog"
+	"github.com/ckptfs/ckptfs/vhdx"
 )
 
 var fileIDs atomic.Uint64
@@ -25,11 +26,15 @@ type file struct {
 	reqs atomic.Int64
 
 	mu       sync.Mutex
-	lastEnd  int64        // where the last read ended, to spot a sequential reader
-	ahead    int64        // bytes below this were already asked for ahead
-	streamed int64        // bytes read in a row up to lastEnd
-	hinted   atomic.Bool  // a disk chain says what to fetch ahead
-	readTo   atomic.Int64 // one past the block a reader got latest (throttle.go)
+	lastEnd  int64       // where the last read ended, to spot a sequential reader
+	ahead    int64       // bytes below this were already asked for ahead
+	streamed int64       // bytes read in a row up to lastEnd
+	hinted   atomic.Bool // a disk chain says what to fetch ahead
+	planned  atomic.Bool // planOpen ran
+	// planCh is closed once planOpen asked for what it planned (or
+	// gave up).
+	planCh chan struct{}
+	readTo atomic.Int64 // one past the block a reader got latest (throttle.go)
 	// reading counts the reads under way; lastBlock is one past the
 	// last block of the latest read.
 	reading   atomic.Int32
@@ -53,7 +58,7 @@ type file struct {
 }
 
 func newFile(s *source, key string, fi catalog.FileInfo) *file {
-	return &file{s: s, key: key, fi: fi, id: fileIDs.Add(1), lastEnd: -1}
+	return &file{s: s, key: key, fi: fi, id: fileIDs.Add(1), lastEnd: -1, planCh: make(chan struct{})}
 }
 
 func (f *file) Name() string                { return f.fi.Name }
@@ -243,14 +248,25 @@ func (f *file) blocksOf(off, want int64, fn func(i int64, bb *blockBuf, cl *call
 	}
 	lo := min(first, off/readAround*readAround/BlockSize)
 	hi := min(max(last+1, ((off+want+readAround-1)/readAround*readAround)/BlockSize), f.blocks())
-	if off == 0 {
-		// The first read of a disk file: its header, and usually its
-		// region tables, metadata and BAT, in one request.
+	if off == 0 && isDiskName(f.key) {
+		// The first read of a disk file: its head, and, once that is
+		// here, the rest of what opening it reads (openplan.go).
+		hi = min(max(last+1, vhdx.HeadSize/BlockSize), f.blocks())
+		f.planOpen()
+	} else if off == 0 {
 		hi = min(max(hi, firstRead/BlockSize), f.blocks())
 	}
-	claimed := false
+	claimed, planWaited := false, false
 	for i := first; i <= last; {
 		bb, cl := c.lookup(f, i)
+		if bb == nil && cl == nil && f.planned.Load() && i*BlockSize >= vhdx.HeadSize && !planWaited {
+			// The open's plan is on its way: what it asks for is
+			// likely what this read wants (a VHDX's metadata
+			// table), in fewer requests than a read-around.
+			<-f.planCh
+			planWaited = true
+			continue
+		}
 		if bb == nil && cl == nil {
 			if claimed {
 				// Claimed and already evicted (a cache smaller than

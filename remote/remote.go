@@ -81,8 +81,9 @@ const MaxRequest = 16 << 20
 // together: one request serves them all.
 const readAround = 1 << 20
 
-// firstRead is what a read at offset 0 that misses fetches: a VHDX keeps
-// its headers, region tables, metadata and BAT in its first megabytes.
+// firstRead is what a read at offset 0 of an object that is not a disk
+// file (a VM configuration) fetches when it misses; a disk file's first
+// read fetches its head and what opening it reads (openplan.go).
 const firstRead = 4 << 20
 
 var (

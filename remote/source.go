@@ -324,21 +324,23 @@ func (s *source) Open(name string) (catalog.File, error) {
 	return f, nil
 }
 
-// Opening a chain reads each layer's first megabytes (headers, region
+// Opening a chain reads each layer's structures (headers, region
 // tables, metadata, BAT), one layer after the other: a child's parent is
-// known only once its metadata is read. So when a disk file of a listed
-// folder is opened, the first bytes of the other disk files of the folder
-// that may be its chain are asked for at once, in parallel: all of them
-// when the folder holds a few (warmAll), else those whose name starts as
-// its own does (Hyper-V names a checkpoint's disk <parent stem>_<GUID>),
-// at most warmMaxDisks; a folder of many unrelated disks costs nothing.
-// Their opens then find them in the cache. Each warmed file is what the next Open of its name
-// returns (later opens have caches of their own, as every open does: a
-// block cached by one open is never served to another).
+// known only once its metadata is read. So when a differencing disk
+// (.avhdx, .avhd) of a listed folder is opened, what opening the other
+// disk files of the folder that may be its chain reads is asked for at
+// once, in parallel (planOpen: their heads, then their metadata and
+// BATs): all of them when the folder holds a few (warmAll), else those
+// whose name starts as its own does (Hyper-V names a checkpoint's disk
+// <parent stem>_<GUID>), at most warmMaxDisks; a folder of many unrelated
+// disks costs nothing, and neither does opening a base disk (.vhdx, .vhd:
+// Hyper-V gives checkpoints' disks the other names). Their opens then
+// find them in the cache. Each warmed file is what the next Open of its
+// name returns (later opens have caches of their own, as every open does:
+// a block cached by one open is never served to another).
 const (
 	warmAll      = 4
 	warmMaxDisks = 16
-	warmBytes    = firstRead
 )
 
 // warm asks for the first bytes of key's sibling disk files, listing
@@ -356,6 +358,9 @@ func (s *source) warm(key string) {
 	_, listed := s.listed[dir]
 	s.warmed[key] = true
 	s.mu.Unlock()
+	if !isDifferencingName(key) {
+		return // a base disk: no parents to open
+	}
 	if !listed {
 		go func() {
 			if _, err := s.list(dir); err == nil {
@@ -395,7 +400,7 @@ func (s *source) warmSiblings(dir, key string) {
 		s.mu.Lock()
 		s.warmFiles[k] = f
 		s.mu.Unlock()
-		f.prefetch(0, warmBytes)
+		f.planOpen()
 	}
 }
 

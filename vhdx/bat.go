@@ -38,7 +38,17 @@ type vhdxBlocks struct {
 	// are (the spec has readers ignore those bits) and check reports them.
 	reserved  []string
 	nReserved int64
+	// hint, for a file read over a network, is told which bitmap bytes
+	// to fetch before one is read (see sectorBitmap).
+	hint prefetcher
 }
+
+// bitmapAhead is how many bytes of a sector bitmap block a remote
+// layer's first read of one fetches: a block's bitmap is 8 KiB (32 MiB
+// blocks of 512-byte sectors); a read of the file that misses would
+// fetch the aligned megabyte around it, the bitmap of 4 GiB of the disk,
+// most of it past the end of a small disk. 256 KiB is the bitmap of 1 GiB.
+const bitmapAhead = 256 * kib
 
 // batReservedBits are bits 3-19 of a BAT entry, which writers must zero.
 const batReservedBits = 1<<20 - 1 - batStateMask
@@ -171,5 +181,12 @@ func (b *vhdxBlocks) sectorBitmap(i int64, dst []byte) error {
 	}
 	first, _ := blockBits(i, b.chunkRatio, b.blockSize, b.sectorSize)
 	off := base + first/8
+	if b.hint != nil {
+		// Up to the bitmap of the disk's last block in this chunk.
+		lastBlk := min((c+1)*b.chunkRatio, b.payload.n) - 1
+		lf, ln := blockBits(lastBlk, b.chunkRatio, b.blockSize, b.sectorSize)
+		end := min(base+(lf+ln+7)/8, off+max(bitmapAhead, int64(len(dst))), b.fileSize)
+		b.hint.Prefetch(off, end-off)
+	}
 	return readFull(b.r, dst, off, b.fileSize, "sector bitmap")
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math/bits"
+	"sync/atomic"
 )
 
 // Chain is a differencing chain resolved in memory: Layers[0] is the top
@@ -24,6 +25,7 @@ type Chain struct {
 	mixed      []mixedUnit
 	runs       *runCache
 	ra         readAhead
+	probed     atomic.Bool // the first read at offset 0 was hinted
 	owned      bool
 }
 

@@ -269,6 +269,9 @@ func NewNamedDiskOptions(name string, r io.ReaderAt, size int64, opt DiskOptions
 		d.file = f.OSFile()
 	case prefetcher:
 		d.hint = f
+		if b, ok := d.blocks.(*vhdxBlocks); ok {
+			b.hint = f
+		}
 	}
 	return d, nil
 }

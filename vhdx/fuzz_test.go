@@ -93,6 +93,10 @@ func areasOf(b []byte) []byte {
 // exercise opens an image and reads every block's state, a bitmap and
 // some data; any error is fine, a panic or hang is not.
 func exercise(r io.ReaderAt, size int64) {
+	head := make([]byte, min(size, HeadSize))
+	if n, _ := r.ReadAt(head, 0); n == len(head) {
+		checkOpenRanges(head, size)
+	}
 	d, err := NewDisk(r, size)
 	if err != nil {
 		return

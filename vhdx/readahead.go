@@ -163,6 +163,13 @@ func (c *Chain) readAheadFor(off, n int64) {
 	switch {
 	case to > from:
 		c.prefetch(from, to)
+	case !inStream && off == 0 && !c.ra.local && c.probed.CompareAndSwap(false, true):
+		// The first read at the start of a remote chain is a probe
+		// of its partition table; the probe reads the backup GPT at
+		// the end next, and the superblocks at 64 KiB: one round trip
+		// for the three instead of one each.
+		c.prefetch(0, max(n, probeHead))
+		c.prefetch(max(0, c.size-readAround), c.size)
 	case !inStream:
 		from, to, ok := around(off, n, c.ra.local)
 		if !ok || off+n <= from+readAround && c.ra.hinted(from) {
@@ -171,6 +178,11 @@ func (c *Chain) readAheadFor(off, n int64) {
 		c.prefetch(from, to)
 	}
 }
+
+// probeHead is what the first read at offset 0 of a remote chain
+// fetches: the partition tables and the superblocks of the probe
+// (btrfs's at 64 KiB).
+const probeHead = 2 * readAround
 
 // around returns the range to load around a read of [off, off+n) that
 // continues no stream, or false for none (a small read of a chain of

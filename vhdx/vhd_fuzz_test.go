@@ -20,6 +20,7 @@ func FuzzVHDOpen(f *testing.F) {
 		f.Add(b)
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
+		checkOpenRanges(b[:min(len(b), HeadSize)], int64(len(b)))
 		vhdFuzzRoundTrip(t, b)
 		vhdFuzzOpen(t, b)
 		// Checksums stop almost every mutation at the footer; fixing them

@@ -1,0 +1,99 @@
+package remote
+
+import (
+	"errors"
+	"path"
+	"strings"
+
+	"github.com/ckptfs/ckptfs/vhdx"
+)
+
+// Opening a disk file reads its structures one after the other: for a
+// VHDX the headers and region tables (the first 320 KiB), which say where
+// the metadata and the BAT are; for a VHD the footer at the end and the
+// BAT its header names. A read at offset 0 of a disk file fetches that
+// head, and as soon as it is here planOpen asks for the rest
+// (vhdx.OpenRanges: the metadata table and items, the start of the BAT;
+// the footer of a VHD) in one request, or two when they lie far apart.
+// A layer's open so costs two requests and about half a megabyte, where
+// fetching the first 4 MiB on the chance that they hold it all cost one
+// request of 4 MiB; the warm-up of a chain's other layers (source.go)
+// does the same for each of them at once.
+func (f *file) planOpen() {
+	if !isDiskName(f.key) || !f.planned.CompareAndSwap(false, true) {
+		return
+	}
+	go func() {
+		defer close(f.planCh)
+		head, err := f.peek(0, min(vhdx.HeadSize, f.fi.Size))
+		if err != nil {
+			return // the open's own read reports it
+		}
+		var from, to int64
+		flush := func() {
+			if to > from {
+				f.fetch(from, to-from)
+			}
+		}
+		for _, r := range vhdx.OpenRanges(head, f.fi.Size) {
+			// Ranges close together cost less in one request (see
+			// hintGap).
+			if to > from && r[0]-to <= hintGap {
+				to = r[1]
+				continue
+			}
+			flush()
+			from, to = r[0], r[1]
+		}
+		flush()
+	}()
+}
+
+// fetch asks for the blocks of [off, off+n) at once, as a read does (not
+// a read-ahead: not queued behind the object's other requests, nor held
+// back until a reader gets near).
+func (f *file) fetch(off, n int64) {
+	from, to := off/BlockSize, min((off+n+BlockSize-1)/BlockSize, f.blocks())
+	f.start(memCache().claim(f, from, to, false), false)
+}
+
+// peek returns a copy of [off, off+n) of the object, fetching what is
+// missing, without counting as a read (no read-ahead, no spent blocks).
+func (f *file) peek(off, n int64) ([]byte, error) {
+	out := make([]byte, n)
+	c := memCache()
+	last := (off + n - 1) / BlockSize
+	for i := off / BlockSize; i <= last; {
+		bb, cl := c.lookup(f, i)
+		if bb == nil && cl == nil {
+			f.fetch(i*BlockSize, (last+1-i)*BlockSize)
+			continue
+		}
+		if bb == nil {
+			cl.want(f, i)
+			var err error
+			if bb, err = cl.wait(i); errors.Is(err, errAbandoned) {
+				continue
+			} else if err != nil {
+				return nil, err
+			}
+		}
+		s := max(off, i*BlockSize)
+		e := min(off+n, i*BlockSize+int64(len(bb.b)))
+		copy(out[s-off:], bb.b[s-i*BlockSize:e-i*BlockSize])
+		bb.release()
+		i++
+	}
+	return out, nil
+}
+
+// isDifferencingName tells the names Hyper-V gives checkpoints'
+// differencing disks: opening one opens its parents, which are worth
+// warming up (a base .vhdx has none).
+func isDifferencingName(name string) bool {
+	switch strings.ToLower(path.Ext(name)) {
+	case ".avhdx", ".avhd":
+		return true
+	}
+	return false
+}
