@@ -49,6 +49,17 @@ func (f *file) planOpen() {
 	}()
 }
 
+// Fetch asks for the blocks of a byte range that a read about to come
+// wants, and more that it will want soon (a disk's sector bitmap): they
+// stay cached as read blocks do, where read-ahead (Prefetch) is dropped
+// once read.
+func (f *file) Fetch(off, n int64) {
+	if off < 0 || n <= 0 || off >= f.fi.Size {
+		return
+	}
+	f.fetch(off, n)
+}
+
 // fetch asks for the blocks of [off, off+n) at once, as a read does (not
 // a read-ahead: not queued behind the object's other requests, nor held
 // back until a reader gets near).

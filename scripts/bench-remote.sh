@@ -10,7 +10,8 @@
 #    of the chain from the same server: curl for nginx, the SDK (one
 #    GetObject / DownloadStream with a Range) for S3 and Azure. The chain is
 #    tools/benchchain's 4-layer chain of $RSIZE (32 MiB blocks, every block
-#    of every child partial); its base checkpoint is one layer.
+#    of every child partial), opened from its top layer; 1 layer is its
+#    base disk opened alone.
 #  - for reference, one plain GET with Go's net/http against curl on nginx:
 #    the most a Go reader gets from that server here (no ckptfs in it);
 #  - the requests opening the chain costs, per layer (CKPTFS_REMOTE_STATS);
@@ -177,12 +178,15 @@ az_get="bin/objput get azure '$AZURE_STORAGE_CONNECTION_STRING' bench/chain/laye
 # at a time into one buffer; what a Go reader gets at best here.
 go_get="bin/objput get http http://127.0.0.1:$np layer0.vhdx $rawsize"
 pair "nginx: one Go net/http GET vs curl (reference)" "$go_get" "$curl_get" "$npid"
-for ck in Now layer0; do
-	what="4 layers"
-	[ "$ck" = layer0 ] && what="1 layer"
-	pair "nginx: cat raw image ($what) vs curl" "bin/ckptfs cat $nsrc $ck disks/Disk0.raw" "$curl_get" "$npid"
-	pair "S3 (SeaweedFS): cat raw image ($what) vs SDK GetObject" "bin/ckptfs cat --endpoint $s3 $ssrc $ck disks/Disk0.raw" "$s3_get" "$spid"
-	pair "Azure (Azurite): cat raw image ($what) vs SDK download" "bin/ckptfs cat --endpoint $az $asrc $ck disks/Disk0.raw" "$az_get" "$apid"
+# 4 layers: the chain's top layer; 1 layer: the base disk as its own
+# source (a checkpoint of the chain opened from its top would open the
+# four layers to read one).
+for what in "4 layers" "1 layer"; do
+	top=layer3.avhdx
+	[ "$what" = "1 layer" ] && top=layer0.vhdx
+	pair "nginx: cat raw image ($what) vs curl" "bin/ckptfs cat ${nsrc%/*}/$top Now disks/Disk0.raw" "$curl_get" "$npid"
+	pair "S3 (SeaweedFS): cat raw image ($what) vs SDK GetObject" "bin/ckptfs cat --endpoint $s3 ${ssrc%/*}/$top Now disks/Disk0.raw" "$s3_get" "$spid"
+	pair "Azure (Azurite): cat raw image ($what) vs SDK download" "bin/ckptfs cat --endpoint $az ${asrc%/*}/$top Now disks/Disk0.raw" "$az_get" "$apid"
 done
 
 # The mount: dd of the raw image, each run on a fresh mount.
@@ -200,8 +204,8 @@ mount_dd() {
 pair "S3 (SeaweedFS): mount, dd raw image (4 layers) vs SDK" "mount_dd" "$s3_get" "$spid"
 
 echo
-echo "requests opening the 4-layer chain (ckptfs info), per object:"
-for src in "$nsrc" "$ssrc" "$asrc"; do
+echo "requests opening the 4-layer chain and the base alone (ckptfs info: the open and the probe of the disk), per object:"
+for src in "$nsrc" "$ssrc" "$asrc" "${ssrc%/*}/layer0.vhdx"; do
 	CKPTFS_REMOTE_STATS=1 bin/ckptfs info --endpoint "$([ "$src" = "$asrc" ] && echo "$az" || echo "$s3")" "$src" 2>&1 >/dev/null | sed 's/^remote: /  /'
 done
 echo "requests of one cat of the raw image (4 layers), S3:"

@@ -38,9 +38,16 @@ type vhdxBlocks struct {
 	// are (the spec has readers ignore those bits) and check reports them.
 	reserved  []string
 	nReserved int64
-	// hint, for a file read over a network, is told which bitmap bytes
+	// fetch, for a file read over a network, is told which bitmap bytes
 	// to fetch before one is read (see sectorBitmap).
-	hint prefetcher
+	fetch fetcher
+}
+
+// fetcher is a file read over a network that can be told what a read
+// about to come should fetch with it, kept as read data is (not as
+// read-ahead, which is dropped once read).
+type fetcher interface {
+	Fetch(off, n int64)
 }
 
 // bitmapAhead is how many bytes of a sector bitmap block a remote
@@ -181,12 +188,12 @@ func (b *vhdxBlocks) sectorBitmap(i int64, dst []byte) error {
 	}
 	first, _ := blockBits(i, b.chunkRatio, b.blockSize, b.sectorSize)
 	off := base + first/8
-	if b.hint != nil {
+	if b.fetch != nil {
 		// Up to the bitmap of the disk's last block in this chunk.
 		lastBlk := min((c+1)*b.chunkRatio, b.payload.n) - 1
 		lf, ln := blockBits(lastBlk, b.chunkRatio, b.blockSize, b.sectorSize)
 		end := min(base+(lf+ln+7)/8, off+max(bitmapAhead, int64(len(dst))), b.fileSize)
-		b.hint.Prefetch(off, end-off)
+		b.fetch.Fetch(off, end-off)
 	}
 	return readFull(b.r, dst, off, b.fileSize, "sector bitmap")
 }

@@ -269,8 +269,10 @@ func NewNamedDiskOptions(name string, r io.ReaderAt, size int64, opt DiskOptions
 		d.file = f.OSFile()
 	case prefetcher:
 		d.hint = f
+	}
+	if fe, ok := r.(fetcher); ok {
 		if b, ok := d.blocks.(*vhdxBlocks); ok {
-			b.hint = f
+			b.fetch = fe
 		}
 	}
 	return d, nil
