@@ -25,14 +25,38 @@ func openRemote(t *testing.T, src string) *catalog.Catalog {
 	if err != nil {
 		t.Fatal(err)
 	}
-	before := Counters().Requests
+	before := Counters()
 	c, err := catalog.Open(name, catalog.Options{Source: s})
 	if err != nil {
 		t.Fatalf("open %s: %v", Redact(src), err)
 	}
 	t.Cleanup(func() { c.Close() })
-	t.Logf("opening %s: %d requests", Redact(src), Counters().Requests-before)
+	after := Counters()
+	t.Logf("opening %s: %d requests, %d bytes", Redact(src), after.Requests-before.Requests, after.Bytes-before.Bytes)
 	return c
+}
+
+// checkOpenCost fails when opening the chains of c took more than
+// perLayer requests and 2 MiB per layer file (two reads: its head, then
+// its metadata and BAT, vhdx.OpenRanges; and a stat where the store
+// cannot list) and extra requests (listings, VM configurations). before
+// is Counters() before the open; the test must have sent nothing else
+// since.
+func checkOpenCost(t *testing.T, c *catalog.Catalog, before Stats, perLayer, extra int64) {
+	t.Helper()
+	seen := map[string]bool{}
+	for _, d := range checkpoints(c) {
+		for _, l := range d.Chain.Layers {
+			seen[l.Name] = true
+		}
+	}
+	after := Counters()
+	layers := int64(len(seen))
+	reqs, bytes := after.Requests-before.Requests, after.Bytes-before.Bytes
+	t.Logf("opening %d layers: %d requests, %d bytes", layers, reqs, bytes)
+	if reqs > perLayer*layers+extra || bytes > layers*2<<20 {
+		t.Errorf("opening %d layers took %d requests and %d bytes, want at most %d and %d", layers, reqs, bytes, perLayer*layers+extra, layers*2<<20)
+	}
 }
 
 // checkpoints maps "VM/checkpoint/disk" to the disk's chain.

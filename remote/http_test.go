@@ -29,8 +29,10 @@ func TestHTTPChain(t *testing.T) {
 	// A query string stands for a presigned signature: it must be sent
 	// (nginx ignores it) and never shown.
 	src := u.String() + "?X-Amz-Signature=SECRETSIG123&X-Amz-Credential=AKIDSECRET"
+	before := Counters()
 	rem := openRemote(t, src)
 	logLayers(t, rem) // the requests opening the chain took
+	checkOpenCost(t, rem, before, 3, 0)
 	if s := rem.Source; strings.Contains(s, "SECRET") {
 		t.Errorf("catalog source %q holds the signature", s)
 	}

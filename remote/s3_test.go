@@ -93,7 +93,9 @@ func TestS3VMFolder(t *testing.T) {
 	o.Endpoint = endpoint
 	Configure(o)
 	// The folder of VMs, and the VM folder.
+	before := Counters()
 	rem := openRemote(t, "s3://backups/hyperv")
+	checkOpenCost(t, rem, before, 2, 12)
 	sameCheckpoints(t, local, rem, 4, "")
 	logLayers(t, rem)
 
