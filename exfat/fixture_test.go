@@ -3,9 +3,6 @@
 package exfat
 
 import (
-	"os"
-	"os/exec"
-	"strings"
 	"testing"
 
 	"github.com/ckptfs/ckptfs/internal/testutil"
@@ -31,28 +28,10 @@ func openFixture(t testing.TB, img string) *FS {
 	return v
 }
 
-// fuseMount mounts img read-only with mount.exfat-fuse (on a read-only
-// loop device: as root exfat-fuse wants a block device) in a temp folder,
-// with TZ as the image was written in; both are undone at cleanup.
+// fuseMount mounts img read-only with mount.exfat-fuse, in the zone it
+// was written in.
 func fuseMount(t testing.TB, img, tz string) string {
-	t.Helper()
-	testutil.NeedFUSE(t)
-	testutil.NeedTool(t, "mount.exfat-fuse")
-	testutil.NeedTool(t, "losetup")
-	dev := strings.TrimSpace(string(testutil.Run(t, "losetup", "-r", "-f", "--show", img)))
-	t.Cleanup(func() { _ = exec.Command("losetup", "-d", dev).Run() })
-	mnt := t.TempDir()
-	cmd := exec.Command("mount.exfat-fuse", "-o", "ro", dev, mnt)
-	cmd.Env = append(os.Environ(), "TZ="+tz)
-	if b, err := cmd.CombinedOutput(); err != nil {
-		testutil.Unavailable(t, "mount.exfat-fuse "+img+": "+strings.TrimSpace(string(b)))
-	}
-	t.Cleanup(func() {
-		if b, err := exec.Command("fusermount", "-u", mnt).CombinedOutput(); err != nil {
-			t.Errorf("fusermount -u %s: %v %s", mnt, err, b)
-		}
-	})
-	return mnt
+	return testutil.ExFATFuseMount(t, img, tz)
 }
 
 // tzOf is the zone a variant's tree was written in.

@@ -38,6 +38,8 @@ func detectProbe(buf []byte) string {
 		return fsLVM2
 	case len(buf) >= 512 && string(buf[3:11]) == "NTFS    ":
 		return fsNTFS
+	case len(buf) >= 512 && string(buf[3:11]) == "EXFAT   ":
+		return fsExFAT
 	case len(buf) >= 512 && string(buf[0:4]) == "XFSB":
 		return fsXFS
 	case len(buf) >= 1024+0x68 && binary.LittleEndian.Uint16(buf[1024+0x38:]) == 0xef53:

@@ -31,7 +31,7 @@ type Volume struct {
 	// registry key, which gives its drive letter (see DriveLetters).
 	PartGUID      string
 	DiskSignature uint32
-	FSType        string // "ntfs", "fat12", "fat16", "fat32", "ext2", "ext3", "ext4", "iso9660", "btrfs", "xfs", "lvm2" (a physical volume), "swap" (a Linux swap area: no files), or "unknown"
+	FSType        string // "ntfs", "fat12", "fat16", "fat32", "exfat", "ext2", "ext3", "ext4", "iso9660", "btrfs", "xfs", "lvm2" (a physical volume), "swap" (a Linux swap area: no files), or "unknown"
 	Label         string // filesystem label when known
 	// FS reads the volume's files; nil when the filesystem is unknown or
 	// could not be opened (Err says why).

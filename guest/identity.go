@@ -18,7 +18,7 @@ const fsSwap = "swap"
 // or do not apply.
 type Identity struct {
 	// UUID of the filesystem: lower-case 8-4-4-4-12 for ext2/3/4, XFS,
-	// btrfs (its fsid) and swap; "XXXX-XXXX" (the volume id) for FAT;
+	// btrfs (its fsid) and swap; "XXXX-XXXX" (the volume id, or serial) for FAT and exFAT;
 	// 16 upper-case hex digits (the serial number) for NTFS.
 	UUID  string
 	Label string
@@ -74,6 +74,8 @@ func fsUUID(v *Volume) (uuid string, subvol uint64, subvolPath string) {
 		return uuidText(f.Volume().FSID()), subvol, subvolPath
 	case *ntfsFS:
 		return fmt.Sprintf("%016X", f.Geometry().Serial), 0, ""
+	case *exfatFS:
+		return f.serial(), 0, ""
 	case *diskFS:
 		if f.fat != nil {
 			return fatVolumeID(v), 0, ""

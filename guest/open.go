@@ -27,6 +27,8 @@ func openFS(kind string, r io.ReaderAt, size int64, probe []byte, o *Options) (f
 		return openBtrfs(r, size, noRecovery)
 	case fsXFS:
 		return openXFS(r, size, noRecovery)
+	case fsExFAT:
+		return openExFAT(r, size)
 	case fsFAT12, fsFAT16, fsFAT32:
 		if err := checkFAT(kind, probe, size); err != nil {
 			return nil, "", err

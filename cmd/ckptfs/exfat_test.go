@@ -1,0 +1,106 @@
+//go:build linux
+
+package main
+
+import (
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ckptfs/ckptfs/exfat"
+	"github.com/ckptfs/ckptfs/internal/testutil"
+)
+
+// exfatVHDX makes a VHDX with tools/mkchain from a GPT disk whose one
+// partition holds the c4k exFAT image.
+func exfatVHDX(t *testing.T) (vhdx, img string) {
+	t.Helper()
+	img = testutil.ExFATImage(t, "c4k")
+	raw := testutil.DiskWith(t, img, "gpt")
+	dir := t.TempDir()
+	mk := filepath.Join(dir, "mkchain")
+	testutil.Run(t, "go", "build", "-o", mk, filepath.Join(testutil.RepoRoot(), "tools", "mkchain"))
+	testutil.Run(t, mk, "-o", dir, "-name", "Disk0", raw)
+	return filepath.Join(dir, "Disk0.vhdx"), img
+}
+
+// TestExFATThroughBinary lists and cats an exFAT partition with the
+// ckptfs binary and mounts it, comparing every file of the mount with
+// exfat-fuse's mount of the same image.
+func TestExFATThroughBinary(t *testing.T) {
+	disk, img := exfatVHDX(t)
+	bin := ckptfsBinary(t)
+	out, err := exec.Command(bin, "ls", disk, "Now").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "exfat") || !strings.Contains(string(out), `"CKPT-c4k"`) {
+		t.Fatalf("ls: %v\n%s", err, out)
+	}
+	out, err = exec.Command(bin, "ls", disk, "Now", "Disk0-p1/names").CombinedOutput()
+	for _, name := range []string{"日本語のファイル名.txt", "😀 smile 🎉.txt", "café déjà vu – Ærø.txt", strings.Repeat("x", 255)} {
+		if err != nil || !strings.Contains(string(out), name) {
+			t.Errorf("ls names lacks %q: %v\n%s", name, err, out)
+		}
+	}
+	v, err := exfat.Open(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Close()
+	for _, p := range []string{"sizes/s1000000", "frag/filler", "frag/left", "names/😀 smile 🎉.txt", "empty"} {
+		want, _ := fs.ReadFile(v, p)
+		got, err := exec.Command(bin, "cat", disk, "Now", "Disk0-p1/"+p).Output()
+		if err != nil || string(got) != string(want) {
+			t.Errorf("cat %s: %d bytes (want %d), %v", p, len(got), len(want), err)
+		}
+	}
+
+	testutil.NeedFUSE(t)
+	m := startMount(t, nil, disk)
+	vol := filepath.Join(m.Dir, "checkpoints", "Disk0", "Disk0-p1")
+	ref := testutil.ExFATFuseMount(t, img, "UTC")
+	files, bytes := 0, int64(0)
+	err = filepath.WalkDir(ref, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || p == ref {
+			return err
+		}
+		rel, _ := filepath.Rel(ref, p)
+		wfi, _ := d.Info()
+		gfi, err := os.Stat(filepath.Join(vol, rel))
+		if err != nil {
+			t.Errorf("%s: %v", rel, err)
+			return nil
+		}
+		if gfi.IsDir() != wfi.IsDir() || (!wfi.IsDir() && gfi.Size() != wfi.Size()) || !sameMtime(gfi.ModTime(), wfi.ModTime()) {
+			t.Errorf("%s: mount %v %d %v, exfat-fuse %v %d %v", rel, gfi.IsDir(), gfi.Size(), gfi.ModTime(), wfi.IsDir(), wfi.Size(), wfi.ModTime())
+		}
+		if !wfi.IsDir() {
+			got, err1 := os.ReadFile(filepath.Join(vol, rel))
+			want, err2 := os.ReadFile(p)
+			if err1 != nil || err2 != nil || string(got) != string(want) {
+				t.Errorf("%s: content differs (%v %v)", rel, err1, err2)
+			}
+			files++
+			bytes += wfi.Size()
+		}
+		return nil
+	})
+	if err != nil || files < 1000 {
+		t.Errorf("walked %d files: %v", files, err)
+	}
+	t.Logf("mount vs exfat-fuse: %d files, %d bytes", files, bytes)
+	if _, err := os.Stat(filepath.Join(vol, "NAMES", "mixedcase.txt")); err == nil {
+		t.Error("a name differing in case was found without ignore_case")
+	}
+}
+
+// sameMtime allows for exfat-fuse's day too many from March 2100 on (it
+// takes 2100 for a leap year; see testdata/exfat/README.md).
+func sameMtime(ours, fuse time.Time) bool {
+	if fuse.After(time.Date(2100, 3, 1, 0, 0, 0, 0, time.UTC)) {
+		fuse = fuse.AddDate(0, 0, -1)
+	}
+	return ours.Equal(fuse)
+}
