@@ -73,9 +73,6 @@ func New(r io.ReaderAt, size int64) (*FS, error) {
 		v.backupBoot = true
 		v.warn(errors.New(note))
 	}
-	if boot.VolumeFlags&flagVolumeDirty != 0 {
-		v.warn(errors.New("the volume is marked dirty (not cleanly unmounted): run chkdsk in the guest"))
-	}
 	rootList, err := v.readRoot()
 	if err != nil {
 		return nil, err
@@ -147,8 +144,13 @@ func (v *FS) ClusterSize() int64 { return 1 << v.clusterShift }
 // backup one was read instead.
 func (v *FS) UsedBackupBoot() bool { return v.backupBoot }
 
-// Warnings lists the problems that did not stop the volume from opening:
-// a damaged main boot region, a dirty volume, a bad up-case table, entry
+// Dirty reports whether the volume is marked dirty: it was not cleanly
+// unmounted (a crash-consistent checkpoint of a running guest), and
+// Windows would run chkdsk on it. exFAT keeps no journal to replay.
+func (v *FS) Dirty() bool { return v.boot.VolumeFlags&flagVolumeDirty != 0 }
+
+// Warnings lists the damage that did not stop the volume from opening:
+// a damaged main boot region, a bad up-case table, entry
 // sets left out of the directories read so far (each wraps ErrFormat,
 // ErrChecksum or ErrUnsupported).
 func (v *FS) Warnings() []error {

@@ -118,6 +118,9 @@ func TestBootRegion(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			if v.Dirty() != (tc.name == "flags outside the checksum") {
+				t.Errorf("dirty: %v", v.Dirty())
+			}
 			if v.UsedBackupBoot() != tc.backup {
 				t.Errorf("backup used: %v, want %v (%v)", v.UsedBackupBoot(), tc.backup, v.Warnings())
 			}

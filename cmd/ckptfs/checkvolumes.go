@@ -101,6 +101,14 @@ func checkVolumes(ctx context.Context, views []diskView, g *guest.Options) ([]vo
 					r.problem("log %s", v.Journal)
 				}
 				walkVolume(ctx, v.FS, &r)
+				// Damage a reader worked around while opening or listing
+				// (exFAT: a boot region read from its backup, entry sets
+				// failing their checksums and left out).
+				if w, ok := v.FS.(interface{ Warnings() []error }); ok {
+					for _, err := range w.Warnings() {
+						r.problem("%v", err)
+					}
+				}
 			case v.Err != nil:
 				r.problem("cannot be read, the mount leaves it out: %v", v.Err)
 			}

@@ -20,12 +20,17 @@ import (
 func exfatVHDX(t *testing.T) (vhdx, img string) {
 	t.Helper()
 	img = testutil.ExFATImage(t, "c4k")
-	raw := testutil.DiskWith(t, img, "gpt")
+	return vhdxOf(t, testutil.DiskWith(t, img, "gpt")), img
+}
+
+// vhdxOf turns a raw disk into Disk0.vhdx with tools/mkchain.
+func vhdxOf(t *testing.T, raw string) string {
+	t.Helper()
 	dir := t.TempDir()
 	mk := filepath.Join(dir, "mkchain")
 	testutil.Run(t, "go", "build", "-o", mk, filepath.Join(testutil.RepoRoot(), "tools", "mkchain"))
 	testutil.Run(t, mk, "-o", dir, "-name", "Disk0", raw)
-	return filepath.Join(dir, "Disk0.vhdx"), img
+	return filepath.Join(dir, "Disk0.vhdx")
 }
 
 // TestExFATThroughBinary lists and cats an exFAT partition with the
@@ -103,4 +108,39 @@ func sameMtime(ours, fuse time.Time) bool {
 		fuse = fuse.AddDate(0, 0, -1)
 	}
 	return ours.Equal(fuse)
+}
+
+// TestExFATCheckReportsDamage damages a copy of an exFAT image (its main
+// boot region, one entry set's checksum) on an MBR disk: the volume still
+// opens, and check lists both as problems.
+func TestExFATCheckReportsDamage(t *testing.T) {
+	src := testutil.ExFATImage(t, "c4k")
+	b, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := exfat.Open(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fi, err := v.Stat("hello.txt")
+	v.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	off := fi.Sys().(*exfat.FileInfo).FileID() * 32 // the File entry
+	b[off+8]++                                      // its create time
+	b[100]++                                        // the main boot sector's serial
+	img := filepath.Join(t.TempDir(), "damaged.img")
+	if err := os.WriteFile(img, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	disk := vhdxOf(t, testutil.DiskWith(t, img, "mbr"))
+	out, errs, code := ckptfs(t, "check", disk)
+	if code != exitProblems || !strings.Contains(out, "backup boot region") || !strings.Contains(out, "entry set checksum") {
+		t.Errorf("check: exit %d\n%s%s", code, out, errs)
+	}
+	if out, _, code := ckptfs(t, "cat", disk, "Now", "Disk0-p1/sizes/s511"); code != exitOK || len(out) != 511 {
+		t.Errorf("cat from the damaged volume: exit %d, %d bytes", code, len(out))
+	}
 }
