@@ -242,6 +242,13 @@ type diskJSON struct {
 	Error string   `json:"error,omitempty"`
 }
 
+// mountJSON is one place the guest mounts a volume: a btrfs volume may
+// be mounted at several, each a subvolume.
+type mountJSON struct {
+	Path   string `json:"path"`
+	Subvol string `json:"subvol,omitempty"`
+}
+
 type volumeJSON struct {
 	Name     string `json:"name"`
 	Dir      string `json:"dir,omitempty"` // directory in the checkpoint dir (shadows/<name> for a shadow copy), "" when not readable
@@ -256,9 +263,15 @@ type volumeJSON struct {
 	PartGUID string `json:"part_guid,omitempty"` // GPT unique partition GUID
 	// Drive is the letter the Windows installed on the checkpoint's disks
 	// gave the volume ("C:"; guest.DriveLetters).
-	Drive  string `json:"drive,omitempty"`
-	FSType string `json:"fs_type"`
-	Label  string `json:"label"`
+	Drive string `json:"drive,omitempty"`
+	// Mountpoint is where the Linux installed on the checkpoint's disks
+	// mounts the volume (its /etc/fstab; guest.MountPoints): the first
+	// of Mounts, which lists them all when there are several or a btrfs
+	// subvolume is named.
+	Mountpoint string      `json:"mountpoint,omitempty"`
+	Mounts     []mountJSON `json:"mounts,omitempty"`
+	FSType     string      `json:"fs_type"`
+	Label      string      `json:"label"`
 	// Journal is how a dirty filesystem log was treated (guest.Volume.Journal).
 	Journal string `json:"journal,omitempty"`
 	// What the volume's bytes went through (see guest.Layer), and what a
@@ -303,6 +316,10 @@ func (cd *checkpointDir) json() ([]byte, error) {
 		}
 	}
 	letters := guest.DriveLetters(vs)
+	mounts := map[*guest.Volume][]mountJSON{}
+	for _, mp := range guest.MountPoints(vs) {
+		mounts[mp.Volume] = append(mounts[mp.Volume], mountJSON{Path: mp.Path, Subvol: mp.Subvol})
+	}
 	for _, o := range guest.DetectOS(vs) {
 		j.OS = append(j.OS, osJSON{Volume: o.Volume.Name, Family: o.Family, Name: o.Name, Version: o.Version, Hostname: o.Hostname})
 	}
@@ -310,6 +327,12 @@ func (cd *checkpointDir) json() ([]byte, error) {
 		if ve.v != nil {
 			vj := volumeJSONOf(ve)
 			vj.Drive = letters[ve.v]
+			if ms := mounts[ve.v]; len(ms) > 0 {
+				vj.Mountpoint = ms[0].Path
+				if len(ms) > 1 || ms[0].Subvol != "" {
+					vj.Mounts = ms
+				}
+			}
 			j.Volumes = append(j.Volumes, vj)
 		}
 	}

@@ -20,16 +20,21 @@ import (
 
 // lsVolumeJSON is one volume of `ls SRC CHECKPOINT --json`.
 type lsVolumeJSON struct {
-	Dir        string `json:"dir,omitempty"` // as the mount shows it; "" when its files cannot be read
-	Name       string `json:"name"`
-	FSType     string `json:"fs_type"`
-	Size       int64  `json:"size"`
-	Label      string `json:"label,omitempty"`
-	Drive      string `json:"drive,omitempty"`
-	Encryption string `json:"encryption,omitempty"`
-	Locked     bool   `json:"locked,omitempty"`
-	ShadowOf   string `json:"shadow_of,omitempty"`
-	Error      string `json:"error,omitempty"`
+	Dir    string `json:"dir,omitempty"` // as the mount shows it; "" when its files cannot be read
+	Name   string `json:"name"`
+	FSType string `json:"fs_type"`
+	Size   int64  `json:"size"`
+	Label  string `json:"label,omitempty"`
+	Drive  string `json:"drive,omitempty"`
+	// Mountpoint is where the checkpoint's Linux mounts the volume (the
+	// first of Mounts, which lists them all when there are several or a
+	// btrfs subvolume is named).
+	Mountpoint string      `json:"mountpoint,omitempty"`
+	Mounts     []mountJSON `json:"mounts,omitempty"`
+	Encryption string      `json:"encryption,omitempty"`
+	Locked     bool        `json:"locked,omitempty"`
+	ShadowOf   string      `json:"shadow_of,omitempty"`
+	Error      string      `json:"error,omitempty"`
 }
 
 // lsEntryJSON is one entry of `ls SRC CHECKPOINT VOL/PATH --json`.
@@ -54,6 +59,7 @@ func (o *lsOptions) listVolumes(cp *catalog.Checkpoint, g *guest.Options) error 
 		vs[i] = nv.v
 	}
 	letters := guest.DriveLetters(vs)
+	mounts := volumeMounts(vs)
 	out := []lsVolumeJSON{}
 	for _, nv := range vols {
 		v := nv.v
@@ -62,6 +68,7 @@ func (o *lsOptions) listVolumes(cp *catalog.Checkpoint, g *guest.Options) error 
 		if v.FS != nil && nv.name != "" {
 			j.Dir = nv.dir()
 		}
+		j.Mountpoint, j.Mounts = mountFields(mounts[v])
 		if v.Err != nil {
 			j.Error = v.Err.Error()
 		}
@@ -78,6 +85,10 @@ func (o *lsOptions) listVolumes(cp *catalog.Checkpoint, g *guest.Options) error 
 	for _, s := range oses {
 		fmt.Fprintln(stdout, osText(s))
 	}
+	col := 3 // the drive letter or mount point column: "C:", "/boot"
+	for _, j := range out {
+		col = max(col, len(escapeText(placeText(j))))
+	}
 	for _, j := range out {
 		name := j.Dir
 		if name == "" {
@@ -86,6 +97,9 @@ func (o *lsOptions) listVolumes(cp *catalog.Checkpoint, g *guest.Options) error 
 		var notes []string
 		if j.Label != "" {
 			notes = append(notes, quoteName(j.Label))
+		}
+		if len(j.Mounts) > 0 {
+			notes = append(notes, "mounted at "+escapeText(mountText(j.Mounts)))
 		}
 		if j.Encryption != "" {
 			if j.Locked {
@@ -97,14 +111,26 @@ func (o *lsOptions) listVolumes(cp *catalog.Checkpoint, g *guest.Options) error 
 		if j.Dir == "" && j.Error != "" && !j.Locked {
 			notes = append(notes, "not readable: "+escapeText(j.Error))
 		}
-		drive := j.Drive
-		if drive == "" {
-			drive = "-"
-		}
-		fmt.Fprintf(stdout, "%-3s %-40s %-8s %10s  %s\n", drive, escapeText(name), j.FSType,
+		fmt.Fprintf(stdout, "%-*s %-40s %-8s %10s  %s\n", col, escapeText(placeText(j)), escapeText(name), j.FSType,
 			humanize.IBytes(uint64(max(j.Size, 0))), strings.Join(notes, "  "))
 	}
 	return nil
+}
+
+// placeText is where the guest has a volume, as ls's first column shows
+// it: the drive letter, the (first) mount point, both, or "-".
+func placeText(j lsVolumeJSON) string {
+	var parts []string
+	if j.Drive != "" {
+		parts = append(parts, j.Drive)
+	}
+	if j.Mountpoint != "" {
+		parts = append(parts, j.Mountpoint) // the others are in the notes
+	}
+	if len(parts) == 0 {
+		return "-"
+	}
+	return strings.Join(parts, " ")
 }
 
 // listPath prints a folder of a volume (or one file), like ls -l.

@@ -58,7 +58,10 @@ func checkpointVolumes(cp *catalog.Checkpoint, g *guest.Options) ([]namedVolume,
 }
 
 // resolveGuestPath splits "VOL/path/in/volume" (or
-// "shadows/VOL/path/in/volume") and opens the volume. A Windows path
+// "shadows/VOL/path/in/volume") and opens the volume. An absolute Linux
+// path ("/etc/fstab") goes through the guest's mount points
+// (mountpoints.go), a drive letter ("C:\Users") through Windows'
+// registry (driveToVolume). A Windows path
 // pasted as it is ("Disk0-p2\Users\alice") works too: backslashes
 // separate names on a Windows volume (NTFS, FAT), where no name holds
 // one, and in a path that names no volume with them in.
@@ -66,6 +69,9 @@ func resolveGuestPath(cp *catalog.Checkpoint, g *guest.Options, p string) (fs.FS
 	vols, err := checkpointVolumes(cp, g)
 	if err != nil {
 		return nil, "", err
+	}
+	if isMountPath(vols, p) {
+		return resolveMountPath(cp, vols, p)
 	}
 	if letter, rest, ok := cutDriveLetter(p); ok {
 		if p, err = driveToVolume(cp, vols, letter, rest); err != nil {
