@@ -223,3 +223,29 @@ func FuzzFstab(f *testing.F) {
 		}
 	})
 }
+
+// TestHostileFstab: a huge, binary or self-mounting fstab is cut at the
+// bounds and maps nothing it should not.
+func TestHostileFstab(t *testing.T) {
+	if n := len(ParseFstab(bytes.Repeat([]byte("LABEL=x /a xfs\n"), 5000))); n != maxFstabEntries {
+		t.Errorf("%d entries of 5000 lines", n)
+	}
+	long := "UUID=" + strings.Repeat("a", maxFstabField) + " /x xfs\n/dev/rhel/home /home xfs\n"
+	if ents := ParseFstab([]byte(long)); len(ents) != 1 || ents[0].File != "/home" {
+		t.Errorf("an over-long field: %+v", ents)
+	}
+	past := append(bytes.Repeat([]byte("#"), maxFstabBytes), "\n/dev/rhel/home /home xfs\n"...)
+	if ents := ParseFstab(past); len(ents) != 0 {
+		t.Errorf("an entry past %d bytes: %+v", maxFstabBytes, ents)
+	}
+	bin := bytes.Repeat([]byte{0, 0xff, 0x80, ' ', '/', '\n'}, 10000)
+	if mps := MountPoints(fakeVolumes(bin)); len(mps) != 1 || !mps[0].Guessed {
+		t.Errorf("a binary fstab: %s", mountList(mps))
+	}
+	// Bind mounts of / onto itself, and a volume mounted over its own
+	// mount point: the binds are skipped, the last line for a path wins.
+	loops := "/ / none bind\n/home /home/x none rbind\n/dev/rhel/home /home xfs\n/dev/rhel/root /home xfs\n"
+	if got := mountList(MountPoints(fakeVolumes([]byte(loops)))); got != "/ D-p3-rhel-root .\n/home D-p3-rhel-root .\n" {
+		t.Errorf("looping fstab:\n%s", got)
+	}
+}

@@ -275,7 +275,9 @@ func FuzzVolumes(f *testing.F) {
 			if v.FS != nil {
 				walkAll(v.FS)
 			}
+			v.Identity()
 		}
+		MountPoints(vols)
 	})
 }
 
