@@ -366,3 +366,41 @@ func TestBootRoundTrip(t *testing.T) {
 		t.Error("encode(decode(sector)) differs from the sector")
 	}
 }
+
+// TestVolumeGUID writes a volume GUID entry (mkfs.exfat writes none) into
+// the first unused slot of the root directory.
+func TestVolumeGUID(t *testing.T) {
+	img := tiny(t)
+	v0 := mustOpen(t, img)
+	if _, ok := v0.GUID(); ok {
+		t.Fatal("the tiny image has a GUID already")
+	}
+	runs, err := v0.chainRuns(v0.boot.RootCluster, -1, false, "root", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := bytes.Clone(img)
+	want := [16]byte{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}
+	for off := int64(0); ; off += entrySize {
+		at := volAt(runs, off)
+		if at < 0 {
+			t.Fatal("no free slot in the root directory")
+		}
+		if b[at]&typeInUse != 0 {
+			continue // (the tiny root has no free slot, but a deleted one)
+		}
+		g := b[at : at+entrySize]
+		clear(g)
+		g[0] = typeGUID
+		copy(g[6:], want[:])
+		binary.LittleEndian.PutUint16(g[2:], setChecksum(g))
+		break
+	}
+	got, ok := mustOpen(t, b).GUID()
+	if !ok || got != want {
+		t.Errorf("GUID %x %v", got, ok)
+	}
+	if mustOpen(t, b).Label() != "CKPT-tiny" {
+		t.Error("label lost")
+	}
+}

@@ -99,6 +99,17 @@ func TestExFATThroughBinary(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(vol, "NAMES", "mixedcase.txt")); err == nil {
 		t.Error("a name differing in case was found without ignore_case")
 	}
+	m.Stop()
+
+	// -o ignore_case: names match as Windows matches them, through the
+	// volume's up-case table.
+	m = startMount(t, nil, "-o", "ignore_case", disk)
+	vol = filepath.Join(m.Dir, "checkpoints", "Disk0", "Disk0-p1")
+	for _, p := range []string{"NAMES/mixedcase.txt", "names/CAFÉ DÉJÀ VU – ÆRØ.TXT", "Names/ÜNÏCÖDÉ-DIR/INSIDE"} {
+		if b, err := os.ReadFile(filepath.Join(vol, p)); err != nil || len(b) == 0 {
+			t.Errorf("ignore_case %s: %q %v", p, b, err)
+		}
+	}
 }
 
 // sameMtime allows for exfat-fuse's day too many from March 2100 on (it
