@@ -155,3 +155,53 @@ func TestExFATCheckReportsDamage(t *testing.T) {
 		t.Errorf("cat from the damaged volume: exit %d, %d bytes", code, len(out))
 	}
 }
+
+// TestExFATDiff diffs two states of a disk holding exFAT: the c4k image,
+// and a copy changed through exfat-fuse (a file added, one appended to,
+// one removed), made into a base disk and a checkpoint by mkchain.
+func TestExFATDiff(t *testing.T) {
+	img := testutil.ExFATImage(t, "c4k")
+	testutil.NeedFUSE(t)
+	dir := t.TempDir()
+	changed := filepath.Join(dir, "changed.img")
+	testutil.Run(t, "cp", "--sparse=always", img, changed)
+	dev := strings.TrimSpace(string(testutil.Run(t, "losetup", "-f", "--show", changed)))
+	mnt := filepath.Join(dir, "m")
+	if err := os.Mkdir(mnt, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	func() {
+		defer exec.Command("losetup", "-d", dev).Run()
+		testutil.Run(t, "mount.exfat-fuse", dev, mnt)
+		defer testutil.Run(t, "fusermount", "-u", mnt)
+		for _, err := range []error{
+			os.WriteFile(filepath.Join(mnt, "newfile"), []byte("new\n"), 0o644),
+			appendFile(filepath.Join(mnt, "frag", "left"), "changed\n"),
+			os.Remove(filepath.Join(mnt, "sizes", "s4097")),
+		} {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+	}()
+	base, next := testutil.DiskWith(t, img, "gpt"), testutil.DiskWith(t, changed, "gpt")
+	mk := filepath.Join(dir, "mkchain")
+	testutil.Run(t, "go", "build", "-o", mk, filepath.Join(testutil.RepoRoot(), "tools", "mkchain"))
+	files := strings.Fields(string(testutil.Run(t, mk, "-o", dir, "-name", "Disk0", base, next)))
+	if len(files) != 2 {
+		t.Fatalf("mkchain made %q", files)
+	}
+	out, errOut, code := ckptfs(t, "diff", files[1], "Disk0", "Now", "--files")
+	if code != 0 && code != 1 {
+		t.Fatalf("diff: code %d: %s", code, errOut)
+	}
+	for _, want := range []string{"+ Disk0-p1/newfile", "M Disk0-p1/frag/left (content, size", "- Disk0-p1/sizes/s4097"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("diff lacks %q:\n%s", want, out)
+		}
+	}
+	t.Logf("diff:\n%s", out)
+	if n := strings.Count(out, "\n"); n > 12 {
+		t.Errorf("diff lists %d lines for 3 changes:\n%s", n, out)
+	}
+}
