@@ -100,6 +100,7 @@ func fuzzVolume(t *testing.T, sv sparseVolume) {
 		return
 	}
 	_ = v.Label()
+	_, _, _ = v.Usage()
 	n := 0
 	_ = fs.WalkDir(v, ".", func(p string, d fs.DirEntry, err error) error {
 		if n++; err != nil || n > 500 {

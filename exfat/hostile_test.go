@@ -404,3 +404,30 @@ func TestVolumeGUID(t *testing.T) {
 		t.Error("label lost")
 	}
 }
+
+// TestConcurrentUse walks, reads and looks up names from several
+// goroutines on one volume (run with -race): the directory cache and the
+// case-folding maps are shared.
+func TestConcurrentUse(t *testing.T) {
+	v := openFixture(t, fixture(t, "c512"))
+	done := make(chan error)
+	for g := 0; g < 4; g++ {
+		go func() {
+			done <- fs.WalkDir(v, ".", func(p string, d fs.DirEntry, err error) error {
+				if err != nil || d.IsDir() {
+					if err == nil {
+						_, err = v.ResolveFold(p)
+					}
+					return err
+				}
+				_, err = fs.ReadFile(v, p)
+				return err
+			})
+		}()
+	}
+	for g := 0; g < 4; g++ {
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}
+}

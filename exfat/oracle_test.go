@@ -218,7 +218,31 @@ func TestAgainstOracles(t *testing.T) {
 			checkFUSE(t, got, viaFUSE(t, fuseMount(t, img, tzOf(variant))))
 			checkTSK(t, got, viaTSK(t, img))
 			checkTree(t, v, got)
+			checkUsage(t, v, img)
 		})
+	}
+}
+
+// checkUsage compares the allocation bitmap's count with dump.exfat's.
+func checkUsage(t *testing.T, v *FS, img string) {
+	testutil.NeedTool(t, "dump.exfat")
+	out, err := exec.Command("dump.exfat", img).Output()
+	if err != nil {
+		t.Fatalf("dump.exfat: %v", err)
+	}
+	field := func(name string) int64 {
+		for _, l := range strings.Split(string(out), "\n") {
+			if k, val, ok := strings.Cut(l, ":"); ok && strings.TrimSpace(k) == name {
+				n, _ := strconv.ParseInt(strings.TrimSpace(val), 10, 64)
+				return n
+			}
+		}
+		t.Fatalf("dump.exfat gives no %q:\n%s", name, out)
+		return 0
+	}
+	used, total, err := v.Usage()
+	if err != nil || total != field("Total Clusters") || total-used != field("Free Clusters") {
+		t.Errorf("usage: %d of %d clusters used (%v); dump.exfat: %d free of %d", used, total, err, field("Free Clusters"), field("Total Clusters"))
 	}
 }
 

@@ -1,7 +1,12 @@
 package exfat
 
+// The root directory's system tables: the up-case table, through which
+// names are compared, and the allocation bitmap, which says which
+// clusters are in use.
+
 import (
 	"encoding/binary"
+	"fmt"
 	"math/bits"
 	"unicode"
 	"unicode/utf16"
@@ -87,4 +92,41 @@ func (v *FS) fold(name string) string {
 		}
 	}
 	return string(utf16.Decode(units))
+}
+
+// Usage counts the clusters the active allocation bitmap marks in use,
+// of the volume's ClusterCount (bytes: multiply by ClusterSize). It reads
+// the bitmap (ClusterCount bits) in chunks.
+func (v *FS) Usage() (used, total int64, err error) {
+	bm := v.root.bitmaps[0]
+	for i := 0; i < v.root.nBitmaps; i++ {
+		// With two FATs, BitmapFlags bit 0 says which one an entry is.
+		if int(v.root.bitmaps[i].flags&1) == v.boot.activeFat() {
+			bm = v.root.bitmaps[i]
+		}
+	}
+	total = int64(v.boot.ClusterCount)
+	need := (total + 7) / 8
+	if bm.len < need {
+		return 0, total, formatErr(bm.at+24, "allocation bitmap of %d bytes for %d clusters", bm.len, total)
+	}
+	runs, err := v.chainRuns(bm.first, need, false, "allocation bitmap", bm.at)
+	if err != nil {
+		return 0, total, err
+	}
+	buf := make([]byte, min(need, 1<<20))
+	for off := int64(0); off < need; off += int64(len(buf)) {
+		chunk := buf[:min(int64(len(buf)), need-off)]
+		if err := v.readRuns(runs, chunk, off); err != nil {
+			return 0, total, fmt.Errorf("exfat: reading the allocation bitmap: %w", err)
+		}
+		if last := off + int64(len(chunk)); last == need && total%8 != 0 {
+			// Bits past the last cluster are not clusters.
+			chunk[len(chunk)-1] &= byte(1)<<(total%8) - 1
+		}
+		for _, c := range chunk {
+			used += int64(bits.OnesCount8(c))
+		}
+	}
+	return used, total, nil
 }
