@@ -5,6 +5,9 @@ package guest
 import (
 	"io/fs"
 	"os"
+	"path/filepath"
+	"sort"
+	"strings"
 	"testing"
 
 	"github.com/ckptfs/ckptfs/internal/testutil"
@@ -85,6 +88,9 @@ func TestLinuxMountPoints(t *testing.T) {
 		if len(c.ids) != 0 {
 			t.Errorf("volumes not found: %v", c.ids)
 		}
+		if c.img == rhel {
+			checkLVs(t, filepath.Join(filepath.Dir(rhel), "rhel-lvs.txt"), vols)
+		}
 		mps := MountPoints(vols)
 		if got := mountList(mps); got != c.mounts {
 			t.Errorf("%s: mount points:\n%swant:\n%s", c.img, got, c.mounts)
@@ -100,5 +106,29 @@ func TestLinuxMountPoints(t *testing.T) {
 				t.Errorf("%s (%s %s): %q, %v; want %q", p, mp.Volume.Name, rest, b, err, want)
 			}
 		}
+	}
+}
+
+// checkLVs compares the VG and LV names of the logical volumes with what
+// lvs listed when the script made them.
+func checkLVs(t *testing.T, list string, vols []*Volume) {
+	t.Helper()
+	b, err := os.ReadFile(list)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want, got []string
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		want = append(want, strings.Join(strings.Fields(line), "/"))
+	}
+	for _, v := range vols {
+		if id := v.Identity(); id.VG != "" {
+			got = append(got, id.VG+"/"+id.LV)
+		}
+	}
+	sort.Strings(want)
+	sort.Strings(got)
+	if strings.Join(got, " ") != strings.Join(want, " ") || len(got) != 3 {
+		t.Errorf("logical volumes %v, lvs says %v", got, want)
 	}
 }

@@ -6,6 +6,7 @@
 #                   p1 EFI system partition (FAT16) at /boot/efi,
 #                   p2 /boot (ext4), p3 an LVM physical volume of group
 #                   "rhel": root (XFS), home (XFS), swap
+#   OUT/rhel-lvs.txt  the group's volumes as lvs lists them ("rhel root")
 #   OUT/fedora.img  MBR (disk signature 0x5eed0f39), as Fedora installs on
 #                   BIOS: p1 /boot (ext4), p2 btrfs with the subvolumes
 #                   root (/), home (/home) and log (/var/log, mounted by
@@ -129,6 +130,8 @@ VG
 # vgcfgrestore warns that it cannot reach device-mapper; the metadata is
 # written all the same.
 vgcfgrestore -q --config "$lvmcfg" --devices "$loop" -f "$work/vg.txt" rhel >/dev/null 2>&1
+# What LVM itself says the volumes are, for the tests to compare with.
+lvs -q --config "$lvmcfg" --devices "$loop" --noheadings -o vg_name,lv_name rhel 2>/dev/null >"$out/rhel-lvs.txt"
 losetup -d "$loop"
 loop=
 lvplace() { dd if="$1" of="$pv" bs=1M seek=$((1 + 4 * $2)) conv=notrunc,sparse status=none; }
