@@ -3,6 +3,7 @@
 package main
 
 import (
+	"encoding/binary"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -10,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/ckptfs/ckptfs/exfat"
 	"github.com/ckptfs/ckptfs/internal/testutil"
@@ -203,5 +206,88 @@ func TestExFATDiff(t *testing.T) {
 	t.Logf("diff:\n%s", out)
 	if n := strings.Count(out, "\n"); n > 12 {
 		t.Errorf("diff lists %d lines for 3 changes:\n%s", n, out)
+	}
+}
+
+// setChecksum is the SetChecksum of an exFAT entry set (all its bytes but
+// the checksum's own two).
+func setChecksum(set []byte) uint16 {
+	var sum uint16
+	for i, c := range set {
+		if i != 2 && i != 3 {
+			sum = (sum>>1 | sum<<15) + uint16(c)
+		}
+	}
+	return sum
+}
+
+// TestExFATCraftedThroughMount mounts an exFAT image whose entry sets were
+// changed in a copy as exfat-fuse cannot: hello.txt read-only and hidden,
+// sizes/s1000000 with only its first 100 bytes written (ValidDataLength).
+// The mount shows the mode, the attributes and creation time as xattrs,
+// the unwritten bytes as zeros and as a hole.
+func TestExFATCraftedThroughMount(t *testing.T) {
+	src := testutil.ExFATImage(t, "c4k")
+	testutil.NeedFUSE(t)
+	b, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := exfat.Open(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	set := func(p string) []byte {
+		fi, err := v.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		off := fi.Sys().(*exfat.FileInfo).FileID() * 32
+		return b[off : off+uint64(1+b[off+1])*32]
+	}
+	hello, big := set("hello.txt"), set("sizes/s1000000")
+	crtime := func() time.Time { fi, _ := v.Stat("hello.txt"); return fi.Sys().(*exfat.FileInfo).CreationTime() }()
+	v.Close()
+	hello[4] |= exfat.AttrReadOnly | exfat.AttrHidden
+	binary.LittleEndian.PutUint16(hello[2:], setChecksum(hello))
+	binary.LittleEndian.PutUint64(big[32+8:], 100) // ValidDataLength
+	binary.LittleEndian.PutUint16(big[2:], setChecksum(big))
+	img := filepath.Join(t.TempDir(), "crafted.img")
+	if err := os.WriteFile(img, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	m := startMount(t, nil, vhdxOf(t, testutil.DiskWith(t, img, "gpt")))
+	vol := filepath.Join(m.Dir, "checkpoints", "Disk0", "Disk0-p1")
+
+	st, err := os.Stat(filepath.Join(vol, "hello.txt"))
+	if err != nil || st.Mode().Perm() != 0o444 {
+		t.Errorf("hello.txt: %v %v", st, err)
+	}
+	buf := make([]byte, 64)
+	n, err := unix.Getxattr(filepath.Join(vol, "hello.txt"), "user.ckptfs.attributes", buf)
+	if err != nil || string(buf[:n]) != "0x00000023" {
+		t.Errorf("attributes %q %v", buf[:n], err)
+	}
+	n, err = unix.Getxattr(filepath.Join(vol, "hello.txt"), "user.ckptfs.crtime", buf)
+	if got, perr := time.Parse(time.RFC3339Nano, string(buf[:n])); err != nil || perr != nil || !got.Equal(crtime) {
+		t.Errorf("crtime %q %v, want %v", buf[:n], err, crtime)
+	}
+
+	p := filepath.Join(vol, "sizes", "s1000000")
+	data, err := os.ReadFile(p)
+	if err != nil || len(data) != 1000000 || strings.Trim(string(data[100:]), "\x00") != "" || data[0] != '0' {
+		t.Errorf("s1000000: %d bytes, %v", len(data), err)
+	}
+	fd, err := os.Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fd.Close()
+	hole, err := fd.Seek(0, 4 /* SEEK_HOLE */)
+	if err != nil || hole < 100 || hole > 4096 {
+		t.Errorf("SEEK_HOLE from 0 = %d, %v; want the end of the written bytes' block", hole, err)
+	}
+	if off, err := fd.Seek(hole, 3 /* SEEK_DATA */); err == nil {
+		t.Errorf("SEEK_DATA past the written bytes = %d, want ENXIO", off)
 	}
 }
