@@ -431,3 +431,69 @@ func TestConcurrentUse(t *testing.T) {
 		}
 	}
 }
+
+// TestActiveFat makes the tiny volume a two-FAT one (mkfs.exfat makes
+// none; TexFAT does): the second FAT a copy of the first, a second bitmap
+// entry, and the first FAT zeroed. With ActiveFat set the chains are read
+// from the second FAT; without it the zeroed one fails them.
+func TestActiveFat(t *testing.T) {
+	img := tiny(t)
+	v0 := mustOpen(t, img)
+	if v0.boot.FatOffset+2*v0.boot.FatLength > v0.boot.ClusterHeapOffset {
+		t.Skip("no room for a second FAT in this image")
+	}
+	b := bytes.Clone(img)
+	fatLen := int64(v0.boot.FatLength) * 512
+	fat1 := int64(v0.boot.FatOffset) * 512
+	copy(b[fat1+fatLen:fat1+2*fatLen], b[fat1:fat1+fatLen])
+	clear(b[fat1+8 : fat1+fatLen])
+	runs, err := v0.chainRuns(v0.boot.RootCluster, -1, false, "root", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for off := int64(0); ; off += entrySize {
+		at := volAt(runs, off)
+		if at < 0 {
+			t.Fatal("no unused slot in the root directory")
+		}
+		if b[at]&typeInUse == 0 {
+			bm := v0.root.bitmaps[0]
+			g := b[at : at+entrySize]
+			clear(g)
+			g[0], g[1] = typeBitmap, 1 // the second FAT's bitmap
+			binary.LittleEndian.PutUint32(g[20:], bm.first)
+			binary.LittleEndian.PutUint64(g[24:], uint64(bm.len))
+			break
+		}
+	}
+	for _, active := range []bool{true, false} {
+		c := bytes.Clone(b)
+		messBoot(c, false, func(s []byte) {
+			s[110] = 2
+			if active {
+				s[106] |= flagActiveFat
+			}
+		})
+		v, err := openBytes(c)
+		if !active {
+			if !errors.Is(err, ErrFormat) {
+				t.Errorf("the zeroed first FAT: %v", err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, err := fs.ReadFile(v, "café.txt"); err != nil || string(got) != "accent\n" {
+			t.Errorf("café.txt through the second FAT: %q %v", got, err)
+		}
+		if n, err := fs.ReadDir(v, "."); err != nil || len(n) < 5 {
+			t.Errorf("root: %d entries, %v", len(n), err)
+		}
+		used, _, err := v.Usage()
+		used0, _, _ := v0.Usage()
+		if err != nil || used != used0 {
+			t.Errorf("usage %d (%v), one-FAT volume %d", used, err, used0)
+		}
+	}
+}
