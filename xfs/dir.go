@@ -39,9 +39,7 @@ type dirent struct {
 // readDir lists a directory inode, sorted by name, without "." and "..",
 // through a cache of recent listings.
 func (v *FS) readDir(b *budget, in *inode) ([]dirent, error) {
-	v.mu.Lock()
-	ents, ok := v.dirs[in.ino]
-	v.mu.Unlock()
+	ents, ok := v.dirs.Get(in.ino)
 	if ok {
 		return ents, nil
 	}
@@ -61,12 +59,7 @@ func (v *FS) readDir(b *budget, in *inode) ([]dirent, error) {
 			return nil, formatErr(in.off, "directory inode %d: name %q twice", in.ino, ents[i].name)
 		}
 	}
-	v.mu.Lock()
-	if len(v.dirs) >= dirCacheSize {
-		clear(v.dirs)
-	}
-	v.dirs[in.ino] = ents
-	v.mu.Unlock()
+	v.dirs.Put(in.ino, ents)
 	return ents, nil
 }
 

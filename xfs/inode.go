@@ -1,6 +1,7 @@
 package xfs
 
 import (
+	"bytes"
 	"encoding/binary"
 	"io/fs"
 	"time"
@@ -125,7 +126,10 @@ func (v *FS) parseInode(ino uint64, off int64, b []byte) (*inode, error) {
 	if in.size < 0 {
 		return nil, formatErr(off+56, "inode %d: size %d", ino, in.size)
 	}
-	lit := b[core:]
+	// The forks' own copy: b is a slice of a cached cluster, which an
+	// inode kept by a caller (a FUSE node keeps its FileInfo) would
+	// keep alive whole.
+	lit := bytes.Clone(b[core:])
 	forkoff := int(b[82]) * 8
 	in.dforkAt, in.aforkAt = off+int64(core), off+int64(core+forkoff)
 	switch {

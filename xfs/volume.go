@@ -19,7 +19,8 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"sync"
+
+	"github.com/ckptfs/ckptfs/internal/gencache"
 )
 
 // Limits against hostile volumes.
@@ -35,10 +36,13 @@ const (
 	maxLinkHops = 40
 	// maxDirEntries bounds one directory's listing.
 	maxDirEntries = 1 << 23
-	// inodeCacheSize is how many decoded inodes stay cached.
+	// inodeCacheSize is how many decoded inodes stay cached (two
+	// generations of half).
 	inodeCacheSize = 4096
-	// dirCacheSize is how many directory listings stay cached.
-	dirCacheSize = 256
+	// dirCacheEntries bounds the entries of the listings cached per
+	// generation: a folder of 100,000 names beside the folders around it
+	// (a listing larger is kept alone), some 50 bytes an entry.
+	dirCacheEntries = 1 << 18
 	// clusterSize is how much is read around an inode (the kernel's
 	// inode cluster size), and clusterCacheSize how many stay cached.
 	clusterSize      = 8 << 10
@@ -56,13 +60,14 @@ type FS struct {
 	// of metadata see them in place of the volume's bytes.
 	overlay *overlay
 
-	mu     sync.Mutex
-	inodes map[uint64]*inode
+	// The caches, two generations each (internal/gencache), their bytes
+	// counted in the process-wide memory budget (cachebudget.go).
+	inodes *gencache.Cache[uint64, *inode]
 	// clusters caches raw inode clusters: inodes are allocated in chunks
 	// and a directory's files mostly share a few, so one read serves
 	// many lookups.
-	clusters map[int64][]byte
-	dirs     map[uint64][]dirent
+	clusters *gencache.Cache[int64, []byte]
+	dirs     *gencache.Cache[uint64, []dirent]
 	closer   io.Closer
 }
 
@@ -111,8 +116,8 @@ func NewFSOptions(r io.ReaderAt, size int64, opt Options) (*FS, error) {
 	if end > size {
 		return nil, kindErr(ErrRange, 8, "filesystem of %d bytes in a volume of %d", end, size)
 	}
-	v := &FS{r: r, size: size, sb: sb, end: end,
-		inodes: make(map[uint64]*inode), dirs: make(map[uint64][]dirent), clusters: make(map[int64][]byte)}
+	v := &FS{r: r, size: size, sb: sb, end: end}
+	v.openCaches()
 	v.log = v.recoverLog(opt.NoRecovery)
 	if _, err := v.inode(newBudget(), sb.rootIno); err != nil {
 		return nil, fmt.Errorf("xfs: root inode: %w", err)
@@ -200,10 +205,7 @@ func (v *FS) readRaw(p []byte, off int64) error {
 
 // inode reads and decodes an inode, through a small cache.
 func (v *FS) inode(b *budget, ino uint64) (*inode, error) {
-	v.mu.Lock()
-	in, ok := v.inodes[ino]
-	v.mu.Unlock()
-	if ok {
+	if in, ok := v.inodes.Get(ino); ok {
 		return in, nil
 	}
 	off, err := v.sb.inodeOffset(ino)
@@ -214,16 +216,11 @@ func (v *FS) inode(b *budget, ino uint64) (*inode, error) {
 	if err != nil {
 		return nil, err
 	}
-	in, err = v.parseInode(ino, off, buf)
+	in, err := v.parseInode(ino, off, buf)
 	if err != nil {
 		return nil, err
 	}
-	v.mu.Lock()
-	if len(v.inodes) >= inodeCacheSize {
-		clear(v.inodes)
-	}
-	v.inodes[ino] = in
-	v.mu.Unlock()
+	v.inodes.Put(ino, in)
 	return in, nil
 }
 
@@ -233,20 +230,13 @@ func (v *FS) inodeBytes(b *budget, off int64) ([]byte, error) {
 	n := int64(min(clusterSize, v.sb.blockSize))
 	n = max(n, int64(v.sb.inodeSize))
 	start := off &^ (n - 1)
-	v.mu.Lock()
-	c, ok := v.clusters[start]
-	v.mu.Unlock()
+	c, ok := v.clusters.Get(start)
 	if !ok {
 		var err error
 		if c, err = v.meta(b, start, int(n)); err != nil {
 			return nil, err
 		}
-		v.mu.Lock()
-		if len(v.clusters) >= clusterCacheSize {
-			clear(v.clusters)
-		}
-		v.clusters[start] = c
-		v.mu.Unlock()
+		v.clusters.Put(start, c)
 	}
 	return c[off-start : off-start+int64(v.sb.inodeSize)], nil
 }
