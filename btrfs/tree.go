@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
-	"sync"
+	"unsafe"
+
+	"github.com/ckptfs/ckptfs/internal/gencache"
+	"github.com/ckptfs/ckptfs/internal/membudget"
 )
 
 const (
@@ -80,28 +83,34 @@ func (n *node) child(i int) (uint64, uint64) {
 	return binary.LittleEndian.Uint64(p), binary.LittleEndian.Uint64(p[8:])
 }
 
-// nodeCache keeps checked nodes by logical address. When full it is
-// emptied: trees are walked top down, so the hot upper levels return at
-// once, and no per-entry bookkeeping slows the common hit.
+// nodeCache keeps checked nodes by logical address, in two generations
+// (internal/gencache: a hit is a map lookup, no per-entry bookkeeping
+// slows it), their bytes counted in the process-wide memory budget
+// (internal/membudget). The zero value caches nothing.
 type nodeCache struct {
-	mu  sync.Mutex
-	m   map[uint64]*node
-	max int // nodes
+	c *gencache.Cache[uint64, *node]
 }
 
-func (c *nodeCache) get(logical uint64) *node {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.m[logical]
+// cacheBudget is the budget the node caches count their bytes in.
+var cacheBudget = membudget.Default
+
+func newNodeCache(max int) nodeCache {
+	return nodeCache{gencache.New[uint64, *node](max/2, func(*node) int { return 1 }).
+		Budget(cacheBudget, "btrfs tree nodes", func(n *node) int64 { return int64(cap(n.b)) + int64(unsafe.Sizeof(node{})) })}
 }
 
-func (c *nodeCache) put(logical uint64, n *node) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.m == nil || len(c.m) >= c.max {
-		c.m = make(map[uint64]*node)
+func (c nodeCache) get(logical uint64) *node {
+	if c.c == nil {
+		return nil
 	}
-	c.m[logical] = n
+	n, _ := c.c.Get(logical)
+	return n
+}
+
+func (c nodeCache) put(logical uint64, n *node) {
+	if c.c != nil {
+		c.c.Put(logical, n)
+	}
 }
 
 // readNode reads and checks the tree block at logical, which its parent

@@ -59,7 +59,7 @@ func NewVolumeOptions(r io.ReaderAt, size int64, opt Options) (*Volume, error) {
 	}
 	v := &Volume{r: r, size: size, sb: sb, subvols: map[uint64]*subvol{}}
 	v.chunks = chunkMap{devID: sb.devID, size: size}
-	v.cache.max = cacheBytes / int(sb.nodeSize)
+	v.cache = newNodeCache(cacheBytes / int(sb.nodeSize))
 	if err := v.chunks.loadSysChunks(sb); err != nil {
 		return nil, err
 	}
