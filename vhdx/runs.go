@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"sort"
 	"sync"
+	"unsafe"
+
+	"github.com/ckptfs/ckptfs/internal/membudget"
 )
 
 // run is a stretch of a mixed unit owned by one layer (or zeros/absent).
@@ -187,7 +190,14 @@ type runCache struct {
 	used   int
 	lru    *list.List
 	byUnit map[int64]*list.Element
+	// acct counts the cache's bytes in the process-wide memory budget
+	// (internal/membudget), which sheds the least recently used caches
+	// of every chain and volume when they pass it together.
+	acct *membudget.Account
 }
+
+// runBytes is what a cached run list costs: its runs and the entry.
+func runBytes(rl runList) int64 { return int64(cap(rl))*int64(unsafe.Sizeof(run{})) + 160 }
 
 type cachedRuns struct {
 	unit int64
@@ -197,32 +207,62 @@ type cachedRuns struct {
 const defaultRunBudget = 1 << 20 // runs, about 40 MiB at worst
 
 func newRunCache(budget int) *runCache {
-	return &runCache{budget: budget, lru: list.New(), byUnit: map[int64]*list.Element{}}
+	rc := &runCache{budget: budget, lru: list.New(), byUnit: map[int64]*list.Element{}}
+	rc.acct = membudget.Default.Open("vhdx run lists", rc.shed)
+	return rc
 }
 
-func (rc *runCache) get(u int64) (runList, bool) {
+// shed drops the colder half of the run lists, or all of them.
+func (rc *runCache) shed(all bool) {
 	rc.mu.Lock()
-	defer rc.mu.Unlock()
-	if e, ok := rc.byUnit[u]; ok {
-		rc.lru.MoveToFront(e)
-		return e.Value.(*cachedRuns).runs, true
+	keep := 0
+	if !all {
+		keep = rc.lru.Len() / 2
 	}
-	return nil, false
+	freed := rc.evictLocked(func() bool { return rc.lru.Len() > keep })
+	rc.mu.Unlock()
+	rc.acct.Add(-freed)
 }
 
-func (rc *runCache) put(u int64, rl runList) {
-	rc.mu.Lock()
-	defer rc.mu.Unlock()
-	if _, ok := rc.byUnit[u]; ok {
-		return
-	}
-	rc.byUnit[u] = rc.lru.PushFront(&cachedRuns{unit: u, runs: rl})
-	rc.used += len(rl)
-	for rc.used > rc.budget && rc.lru.Len() > 1 {
+// evictLocked drops the least recently used lists while more says so,
+// returning the bytes freed.
+func (rc *runCache) evictLocked(more func() bool) int64 {
+	var freed int64
+	for rc.lru.Len() > 0 && more() {
 		e := rc.lru.Back()
 		cr := e.Value.(*cachedRuns)
 		rc.lru.Remove(e)
 		delete(rc.byUnit, cr.unit)
 		rc.used -= len(cr.runs)
+		freed += runBytes(cr.runs)
+	}
+	return freed
+}
+
+func (rc *runCache) get(u int64) (runList, bool) {
+	rc.mu.Lock()
+	if e, ok := rc.byUnit[u]; ok {
+		rc.lru.MoveToFront(e)
+		rl := e.Value.(*cachedRuns).runs
+		rc.mu.Unlock()
+		rc.acct.Touch()
+		return rl, true
+	}
+	rc.mu.Unlock()
+	return nil, false
+}
+
+func (rc *runCache) put(u int64, rl runList) {
+	rc.mu.Lock()
+	if _, ok := rc.byUnit[u]; ok {
+		rc.mu.Unlock()
+		return
+	}
+	rc.byUnit[u] = rc.lru.PushFront(&cachedRuns{unit: u, runs: rl})
+	rc.used += len(rl)
+	delta := runBytes(rl) - rc.evictLocked(func() bool { return rc.used > rc.budget && rc.lru.Len() > 1 })
+	rc.mu.Unlock()
+	if rc.acct.Add(delta) {
+		rc.acct.Trim()
 	}
 }
