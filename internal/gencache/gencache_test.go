@@ -1,6 +1,10 @@
 package gencache
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/ckptfs/ckptfs/internal/membudget"
+)
 
 // TestGenerations: a value survives one turn of generations, is moved up
 // by a hit, and is dropped after two turns without one; the weight held
@@ -38,5 +42,32 @@ func TestWeight(t *testing.T) {
 	c.Put("c", make([]int, 6)) // b goes older, a is dropped
 	if c.Has("a") || !c.Has("b") || !c.Has("c") {
 		t.Errorf("a %v b %v c %v", c.Has("a"), c.Has("b"), c.Has("c"))
+	}
+}
+
+// BenchmarkGet is a hit, the path a walk takes for every entry, without
+// and with an account in a budget (which adds a Touch: two atomic loads).
+func BenchmarkGet(b *testing.B) {
+	for _, budget := range []bool{false, true} {
+		name := "alone"
+		c := New[int, []byte](1024, func([]byte) int { return 1 })
+		if budget {
+			name = "budget"
+			mb := &membudget.Budget{}
+			mb.SetLimit(1 << 30)
+			c.Budget(mb, "bench", func(p []byte) int64 { return int64(cap(p)) })
+		}
+		for i := range 512 {
+			c.Put(i, make([]byte, 64))
+		}
+		b.Run(name, func(b *testing.B) {
+			b.RunParallel(func(pb *testing.PB) {
+				i := 0
+				for pb.Next() {
+					c.Get(i & 511)
+					i++
+				}
+			})
+		})
 	}
 }
