@@ -4,6 +4,8 @@ import (
 	"container/list"
 	"io/fs"
 	"sync"
+
+	"github.com/ckptfs/ckptfs/internal/membudget"
 )
 
 // dirCache keeps the most recently used directory listings of a volume.
@@ -17,6 +19,17 @@ type dirCache struct {
 	entries int
 	byPath  map[string]*list.Element
 	lru     list.List // of *cachedDir, most recent first
+	// acct counts the cache in the process-wide memory budget
+	// (internal/membudget), at dirEntryBytes an entry: go-diskfs's
+	// entries are not ours to measure.
+	acct *membudget.Account
+}
+
+// dirEntryBytes is what a cached go-diskfs entry is taken to cost.
+const dirEntryBytes = 200
+
+func cachedBytes(d *cachedDir) int64 {
+	return int64(max(len(d.ents), 1))*dirEntryBytes + int64(len(d.path))
 }
 
 type cachedDir struct {
@@ -29,20 +42,50 @@ type cachedDir struct {
 const dirCacheEntries = 1 << 17
 
 func newDirCache(max int) *dirCache {
-	return &dirCache{max: max, byPath: map[string]*list.Element{}}
+	c := &dirCache{max: max, byPath: map[string]*list.Element{}}
+	c.acct = membudget.Default.Open("guest listings (FAT, ISO)", c.shed)
+	return c
+}
+
+// shed drops the colder half of the listings, or all of them.
+func (c *dirCache) shed(all bool) {
+	c.mu.Lock()
+	keep := 0
+	if !all {
+		keep = c.lru.Len() / 2
+	}
+	var freed int64
+	for c.lru.Len() > keep {
+		freed += c.dropLocked()
+	}
+	c.mu.Unlock()
+	c.acct.Add(-freed)
+}
+
+// dropLocked drops the least recently used listing, returning its bytes.
+func (c *dirCache) dropLocked() int64 {
+	old := c.lru.Back()
+	d := old.Value.(*cachedDir)
+	c.lru.Remove(old)
+	delete(c.byPath, d.path)
+	c.entries -= max(len(d.ents), 1)
+	return cachedBytes(d)
 }
 
 // get returns the listing of dir if it is held. The slice is shared: the
 // caller must not change it.
 func (c *dirCache) get(dir string) ([]fs.DirEntry, bool) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	e, ok := c.byPath[dir]
 	if !ok {
+		c.mu.Unlock()
 		return nil, false
 	}
 	c.lru.MoveToFront(e)
-	return e.Value.(*cachedDir).ents, true
+	ents := e.Value.(*cachedDir).ents
+	c.mu.Unlock()
+	c.acct.Touch()
+	return ents, true
 }
 
 // put holds the listing of dir, dropping the least recently used ones
@@ -51,21 +94,25 @@ func (c *dirCache) get(dir string) ([]fs.DirEntry, bool) {
 func (c *dirCache) put(dir string, ents []fs.DirEntry) {
 	n := max(len(ents), 1) // an empty directory still costs a slot
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	if n > c.max {
+		c.mu.Unlock()
 		return
 	}
 	if e, ok := c.byPath[dir]; ok {
 		c.lru.MoveToFront(e)
+		c.mu.Unlock()
 		return
 	}
-	for c.entries+n > c.max {
-		old := c.lru.Back()
-		d := old.Value.(*cachedDir)
-		c.lru.Remove(old)
-		delete(c.byPath, d.path)
-		c.entries -= max(len(d.ents), 1)
+	var delta int64
+	for c.entries+n > c.max && c.lru.Len() > 0 {
+		delta -= c.dropLocked()
 	}
-	c.byPath[dir] = c.lru.PushFront(&cachedDir{path: dir, ents: ents})
+	d := &cachedDir{path: dir, ents: ents}
+	c.byPath[dir] = c.lru.PushFront(d)
 	c.entries += n
+	delta += cachedBytes(d)
+	c.mu.Unlock()
+	if c.acct.Add(delta) {
+		c.acct.Trim()
+	}
 }
