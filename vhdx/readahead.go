@@ -1,6 +1,7 @@
 package vhdx
 
 import (
+	"slices"
 	"sync"
 	"sync/atomic"
 )
@@ -239,6 +240,39 @@ func (c *Chain) hints(from, to int64, out []hint) []hint {
 			}
 		}
 		pos += n
+	}
+	return joinHints(out, c.ra.gap)
+}
+
+// joinHints joins the hints of a layer that lie close together in its
+// file but not in the disk's order: a checkpoint's disk allocates a
+// block where the guest first wrote to it, so the blocks of one stretch
+// of the disk may lie in any order in the file, and their runs, hinted
+// in the disk's order, would each cost a request of a remote layer
+// where a few would do. Sorted by layer and file offset; addHint joined
+// the runs that follow one another already, so most windows are sorted.
+func joinHints(hs []hint, gap int64) []hint {
+	sorted := true
+	for i := 1; i < len(hs) && sorted; i++ {
+		a, b := hs[i-1], hs[i]
+		sorted = a.layer < b.layer || a.layer == b.layer && a.off <= b.off
+	}
+	if !sorted {
+		slices.SortFunc(hs, func(a, b hint) int {
+			if a.layer != b.layer {
+				return a.layer - b.layer
+			}
+			return int(max(-1, min(1, a.off-b.off)))
+		})
+	}
+	gap = max(gap, prefetchGap)
+	out := hs[:0]
+	for _, h := range hs {
+		if k := len(out); k > 0 && out[k-1].layer == h.layer && h.off-out[k-1].end <= gap {
+			out[k-1].end = max(out[k-1].end, h.end)
+			continue
+		}
+		out = append(out, h)
 	}
 	return out
 }

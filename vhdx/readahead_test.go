@@ -1,7 +1,9 @@
 package vhdx
 
 import (
+	"bytes"
 	"math/rand"
+	"path/filepath"
 	"testing"
 )
 
@@ -183,6 +185,69 @@ func TestReadAround(t *testing.T) {
 		from, to, ok := around(c.off, c.n, c.local)
 		if from != c.from || to != c.to || ok != c.ok {
 			t.Errorf("around(%d, %d, local %v) = [%d,%d) %v, want [%d,%d) %v", c.off, c.n, c.local, from, to, ok, c.from, c.to, c.ok)
+		}
+	}
+}
+
+// TestPrefetchHintsFileOrder: a child whose blocks were allocated in the
+// reverse of the disk's order (the guest wrote the end of a stretch
+// first) has its runs of one stretch hinted as one range of its file, not
+// one per block: each hint of a remote layer is a request.
+func TestPrefetchHintsFileOrder(t *testing.T) {
+	const M = 1 << 20
+	dir := t.TempDir()
+	w, err := Create(filepath.Join(dir, "base.vhdx"), CreateOptions{VirtualSize: 8 * M, BlockSize: M})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.WriteAt(bytes.Repeat([]byte{1}, 8*M), 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	base, err := OpenDisk(filepath.Join(dir, "base.vhdx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer base.Close()
+	w, err = Create(filepath.Join(dir, "child.avhdx"), CreateOptions{Parent: base, BlockSize: M})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := bytes.Repeat([]byte{2}, 7*M/8)
+	for b := int64(7); b >= 0; b-- {
+		// The last 7/8 of each block: runs 128 KiB apart in the file,
+		// in the reverse of the disk's order.
+		if _, err := w.WriteAt(run, b*M+M/8); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	c, err := OpenChain(filepath.Join(dir, "child.avhdx"), ChainOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	hs := c.hints(0, 8*M, nil)
+	var child []hint
+	for _, h := range hs {
+		if h.layer == 0 {
+			child = append(child, h)
+		}
+	}
+	// Two: the first block allocated, then its sector bitmap block
+	// (1 MiB), then the other seven (one hint each before they were
+	// joined in file order: 8 in all).
+	if len(child) != 2 {
+		t.Errorf("child's runs in %d hints, want 2: %v", len(child), child)
+	}
+	want := dataPieces(t, c, 0, 8*M)
+	for _, p := range want {
+		if !coveredBy(p, hs) {
+			t.Errorf("data of layer %d at %d+%d not hinted (%v)", p.layer, p.off, p.end-p.off, hs)
 		}
 	}
 }
