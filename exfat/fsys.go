@@ -15,7 +15,11 @@
 //
 // FileInfo.Sys() is the *FileInfo itself, with FileID, CreationTime,
 // AccessTime and WindowsAttributes; open files give their Extents on the
-// volume. The package never writes to its source.
+// volume. Label, Serial and GUID describe the volume, Usage counts the
+// clusters its allocation bitmap marks in use, Dirty tells a volume not
+// cleanly unmounted. Damage worked around (a backup boot region, entry
+// sets left out, a bad up-case table) is listed by Warnings. The package
+// never writes to its source.
 package exfat
 
 import (

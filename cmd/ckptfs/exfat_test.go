@@ -52,6 +52,9 @@ func TestExFATThroughBinary(t *testing.T) {
 			t.Errorf("ls names lacks %q: %v\n%s", name, err, out)
 		}
 	}
+	if out, errs, code := ckptfs(t, "check", disk); code != exitOK || !strings.Contains(out, "clean") {
+		t.Errorf("check of the intact volume: exit %d\n%s%s", code, out, errs)
+	}
 	v, err := exfat.Open(img)
 	if err != nil {
 		t.Fatal(err)
