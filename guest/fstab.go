@@ -89,19 +89,34 @@ func unescapeFstab(s string) string {
 
 func isOctal(c byte) bool { return '0' <= c && c <= '7' }
 
+// parseCrypttab reads /etc/crypttab (crypttab(5)): the device-mapper
+// name each line gives a decrypted volume, and the encrypted device it
+// names. Its lines are fstab's (fields, comments, bounds).
+func parseCrypttab(b []byte) map[string]deviceRef {
+	out := map[string]deviceRef{}
+	for _, e := range ParseFstab(b) {
+		if ref, ok := parseDevice(e.File); ok && ref.kind != "mapper" {
+			out[e.Spec] = ref
+		}
+	}
+	return out
+}
+
 // deviceRef is what an fstab device names, reduced to one key of a
 // volume's Identity or place.
 type deviceRef struct {
-	kind  string // "uuid", "label", "partuuid", "partlabel", "lvm", "disk"
-	value string // the UUID, label...; for "lvm" "VG/LV"
+	kind  string // "uuid", "label", "partuuid", "partlabel", "lvm", "mapper", "disk"
+	value string // the UUID, label...; "VG/LV" for "lvm", and for "mapper" when the name splits so
+	name  string // "mapper": the device-mapper name (/dev/mapper/<name>)
 	disk  int    // "disk": the disk's index (sda = 0), and
 	part  int    // the partition number
 }
 
 // parseDevice reads an fstab device field: the tags of fstab(5)
 // (UUID=, LABEL=, PARTUUID=, PARTLABEL=, quoted or not), the same as
-// /dev/disk/by-*/ links, an LVM volume as /dev/mapper/VG-LV (a "-" in a
-// name doubled) or /dev/VG/LV, and a kernel name of a partition
+// /dev/disk/by-*/ links, a device-mapper name (/dev/mapper/VG-LV of an
+// LVM volume, a "-" in a name doubled; a decrypted volume's), an LVM
+// volume as /dev/VG/LV, and a kernel name of a partition
 // (/dev/sda2, vda2, xvda2, hda2, nvme0n1p2). ok is false for what names
 // no local block device (tmpfs, proc, host:/export, //server/share).
 func parseDevice(spec string) (deviceRef, bool) {
@@ -120,8 +135,13 @@ func parseDevice(spec string) (deviceRef, bool) {
 		}
 	}
 	if name, ok := strings.CutPrefix(spec, "/dev/mapper/"); ok {
-		vg, lv, ok := splitMapperName(name)
-		return deviceRef{kind: "lvm", value: vg + "/" + lv}, ok
+		// An LVM volume, or a decrypted one (crypttab's name, or
+		// Fedora's luks-<UUID>): the name may be either.
+		ref := deviceRef{kind: "mapper", name: name}
+		if vg, lv, ok := splitMapperName(name); ok {
+			ref.value = vg + "/" + lv
+		}
+		return ref, name != "" && !strings.Contains(name, "/")
 	}
 	rest, ok := strings.CutPrefix(spec, "/dev/")
 	if !ok {

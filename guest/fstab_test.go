@@ -77,9 +77,11 @@ func TestParseDevice(t *testing.T) {
 		"/dev/disk/by-uuid/abc":        {kind: "uuid", value: "abc"},
 		`/dev/disk/by-label/my\x20web`: {kind: "label", value: "my web"},
 		"/dev/disk/by-partuuid/x-01":   {kind: "partuuid", value: "x-01"},
-		"/dev/mapper/rhel-root":        {kind: "lvm", value: "rhel/root"},
-		"/dev/mapper/data--vg-web--lv": {kind: "lvm", value: "data-vg/web-lv"},
-		"/dev/mapper/a---b":            {kind: "lvm", value: "a-/b"},
+		"/dev/mapper/rhel-root":        {kind: "mapper", value: "rhel/root", name: "rhel-root"},
+		"/dev/mapper/data--vg-web--lv": {kind: "mapper", value: "data-vg/web-lv", name: "data--vg-web--lv"},
+		"/dev/mapper/a---b":            {kind: "mapper", value: "a-/b", name: "a---b"},
+		"/dev/mapper/luks-1234":        {kind: "mapper", value: "luks/1234", name: "luks-1234"},
+		"/dev/mapper/sda3_crypt":       {kind: "mapper", name: "sda3_crypt"},
 		"/dev/rhel/root":               {kind: "lvm", value: "rhel/root"},
 		"/dev/sda2":                    {kind: "disk", disk: 0, part: 2},
 		"/dev/vdb1":                    {kind: "disk", disk: 1, part: 1},
@@ -92,7 +94,7 @@ func TestParseDevice(t *testing.T) {
 		}
 	}
 	for _, spec := range []string{"tmpfs", "proc", "nfs01:/x", "//server/share", "/srv/data", "UUID=",
-		"/dev/mapper/nodash", "/dev/mapper/-x", "/dev/sda", "/dev/sda0", "/dev/nvme0n1", "/dev/a/b/c", "/dev/"} {
+		"/dev/mapper/", "/dev/mapper/a/b", "/dev/sda", "/dev/sda0", "/dev/nvme0n1", "/dev/a/b/c", "/dev/"} {
 		if got, ok := parseDevice(spec); ok {
 			t.Errorf("%s: %+v, want no device", spec, got)
 		}
@@ -247,5 +249,32 @@ func TestHostileFstab(t *testing.T) {
 	loops := "/ / none bind\n/home /home/x none rbind\n/dev/rhel/home /home xfs\n/dev/rhel/root /home xfs\n"
 	if got := mountList(MountPoints(fakeVolumes([]byte(loops)))); got != "/ D-p3-rhel-root .\n/home D-p3-rhel-root .\n" {
 		t.Errorf("looping fstab:\n%s", got)
+	}
+}
+
+// TestMountPointsCrypt: /dev/mapper names of decrypted LUKS volumes, by
+// /etc/crypttab (a LUKS UUID, a PARTUUID) or Fedora's luks-<UUID>.
+func TestMountPointsCrypt(t *testing.T) {
+	vols := fakeVolumes([]byte(`/dev/rhel/root / xfs
+/dev/mapper/secret_crypt /srv/a ext4 defaults
+/dev/mapper/luks-BEEF0000-0000-4000-8000-000000000005 /srv/b ext4
+/dev/mapper/bypart /srv/c ext4
+/dev/mapper/unknown /srv/d ext4
+/dev/mapper/luks-c0ffee00-0000-4000-8000-000000000004 /srv/e ext4
+`))
+	root := vols[3].FS.(posixMapFS)
+	root.MapFS["etc/crypttab"] = &fstest.MapFile{Data: []byte(
+		"# <name> <device> <password> <options>\nsecret_crypt UUID=c0ffee00-0000-4000-8000-000000000004 none luks\n" +
+			"bypart\tPARTUUID=aaaaaaaa-0000-0000-0000-000000000005 /etc/key luks,discard\nbroken\n")}
+	other := posixMapFS{fstest.MapFS{"f": {Data: []byte("f")}}}
+	vols = append(vols,
+		&Volume{Name: "D-p4", Number: 4, Table: "gpt", PartGUID: "AAAAAAAA-0000-0000-0000-000000000004", Encryption: "luks2",
+			Layers: []string{"luks"}, cryptUUID: "c0ffee00-0000-4000-8000-000000000004", FS: other, disk: "D"},
+		&Volume{Name: "D-p5", Number: 5, Table: "gpt", PartGUID: "AAAAAAAA-0000-0000-0000-000000000005", Encryption: "luks2",
+			Layers: []string{"luks"}, cryptUUID: "beef0000-0000-4000-8000-000000000005", FS: other, disk: "D"})
+	got := mountList(MountPoints(vols))
+	want := "/ D-p3-rhel-root .\n/srv/a D-p4 .\n/srv/b D-p5 .\n/srv/c D-p5 .\n/srv/e D-p4 .\n"
+	if got != want {
+		t.Errorf("mount points:\n%swant:\n%s", got, want)
 	}
 }

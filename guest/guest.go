@@ -91,7 +91,8 @@ type Volume struct {
 	// is known (see resolveShadowStorage).
 	pendingShadows func(peers []*Volume) ([]*Volume, error)
 
-	disk string // the diskName Volumes was given: which disk v lies on
+	disk      string // the diskName Volumes was given: which disk v lies on
+	cryptUUID string // the UUID of the LUKS header v was decrypted through
 
 	lvm *lvmGroup // the group of an LVM physical volume (FSType "lvm2")
 	// lvmDepth counts the logical volumes v lies in: a physical volume

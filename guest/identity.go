@@ -34,6 +34,11 @@ type Identity struct {
 	PartLabel string
 	// VG and LV name an LVM logical volume (/dev/VG/LV).
 	VG, LV string
+	// CryptUUID is the UUID of the LUKS header of an encrypted volume
+	// (blkid's UUID of the partition, crypttab's UUID=, the luks-<UUID>
+	// of /dev/mapper/); UUID and Label are then the decrypted
+	// filesystem's.
+	CryptUUID string
 }
 
 // Identity reads v's identity from its filesystem (or swap header) and
@@ -43,7 +48,7 @@ func (v *Volume) Identity() Identity {
 	if v.IsShadow() {
 		return Identity{}
 	}
-	id := Identity{Label: v.Label}
+	id := Identity{Label: v.Label, CryptUUID: v.cryptUUID}
 	id.UUID, id.Subvolume, id.SubvolumePath = fsUUID(v)
 	if v.FSType == fsSwap {
 		id.UUID, id.Label = swapIdentity(v)
@@ -51,14 +56,28 @@ func (v *Volume) Identity() Identity {
 	switch {
 	case v.PartType == fsLVM2 && v.Table != "" && strings.Contains(v.PartName, "/"):
 		id.VG, id.LV, _ = strings.Cut(v.PartName, "/")
-	case len(v.Layers) > 0:
-		// A decrypted volume: its partition is the encrypted one's.
+	case besideVolume(v):
+		// A volume a sibling layer found beside a partition (a btrfs
+		// top level): the partition is the other volume's.
 	case v.Table == "gpt" && v.PartGUID != "":
 		id.PartUUID, id.PartLabel = strings.ToLower(v.PartGUID), v.PartName
 	case v.Table == "mbr" && v.Number > 0:
 		id.PartUUID = fmt.Sprintf("%08x-%02x", v.DiskSignature, v.Number)
 	}
 	return id
+}
+
+// besideVolume reports whether v came from a sibling layer, rather than
+// being a partition (decrypted in place or not).
+func besideVolume(v *Volume) bool {
+	for _, name := range v.Layers {
+		for _, l := range layers {
+			if l.Name == name && l.Siblings != nil {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // fsUUID asks the filesystem reader behind v.FS for its UUID.

@@ -21,7 +21,8 @@ func volumesOfFile(t *testing.T, img, disk string) []*Volume {
 	}
 	t.Cleanup(func() { f.Close() })
 	st, _ := f.Stat()
-	vols, err := Volumes(f, st.Size(), disk)
+	o := &Options{Keys: []string{testutil.LinuxDiskKey}}
+	vols, err := o.Volumes(f, st.Size(), disk)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,13 +43,14 @@ func TestLinuxMountPoints(t *testing.T) {
 		ids    map[string]Identity
 	}{{
 		img:    rhel,
-		mounts: "/ D-p3-rhel-root .\n/boot D-p2 .\n/boot/efi D-p1 .\n/home D-p3-rhel-home .\n",
+		mounts: "/ D-p3-rhel-root .\n/boot D-p2 .\n/boot/efi D-p1 .\n/home D-p3-rhel-home .\n/srv/secret D-p4 .\n",
 		files: map[string]string{
 			"/var/www/html/index.html":         "<h1>rhel web</h1>\n",
 			"/home/alice/docs/notes.txt":       "alice notes\n",
 			"/boot/grub2/grub.cfg":             "set default=0\n",
 			"/boot/efi/EFI/redhat/shimx64.efi": "shim\n",
 			"/etc/hostname":                    "rhel9-web\n",
+			"/srv/secret/plans/plan.txt":       "the plan\n",
 		},
 		ids: map[string]Identity{
 			"D-p1":           {UUID: "7A3E-12C4", PartUUID: "5a1b2c3d-0000-4000-8000-000000000001", PartLabel: "EFI System Partition"},
@@ -56,6 +58,8 @@ func TestLinuxMountPoints(t *testing.T) {
 			"D-p3-rhel-root": {UUID: "3f1d9c2a-5b7e-4e0a-9c6d-1a2b3c4d5e02", VG: "rhel", LV: "root"},
 			"D-p3-rhel-home": {UUID: "3f1d9c2a-5b7e-4e0a-9c6d-1a2b3c4d5e03", Label: "home", VG: "rhel", LV: "home"},
 			"D-p3-rhel-swap": {UUID: "3f1d9c2a-5b7e-4e0a-9c6d-1a2b3c4d5e04", VG: "rhel", LV: "swap"},
+			"D-p4": {UUID: "3f1d9c2a-5b7e-4e0a-9c6d-1a2b3c4d5e05", Label: "secret", PartUUID: "5a1b2c3d-0000-4000-8000-000000000004",
+				CryptUUID: "2c0ffee0-1111-4222-8333-444455556666"},
 		},
 	}, {
 		img:    fedora,
@@ -90,6 +94,7 @@ func TestLinuxMountPoints(t *testing.T) {
 		}
 		if c.img == rhel {
 			checkLVs(t, filepath.Join(filepath.Dir(rhel), "rhel-lvs.txt"), vols)
+			checkInner(t, filepath.Join(filepath.Dir(rhel), "rhel-p4-inner.txt"), vols, "D-p4")
 		}
 		mps := MountPoints(vols)
 		if got := mountList(mps); got != c.mounts {
@@ -131,4 +136,29 @@ func checkLVs(t *testing.T, list string, vols []*Volume) {
 	if strings.Join(got, " ") != strings.Join(want, " ") || len(got) != 3 {
 		t.Errorf("logical volumes %v, lvs says %v", got, want)
 	}
+}
+
+// checkInner compares the identity of the filesystem inside an encrypted
+// volume with what blkid said of it before cryptsetup encrypted it.
+func checkInner(t *testing.T, list string, vols []*Volume, name string) {
+	t.Helper()
+	b, err := os.ReadFile(list)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{}
+	for _, line := range strings.Split(string(b), "\n") {
+		if k, v, ok := strings.Cut(line, "="); ok {
+			want[k] = v
+		}
+	}
+	for _, v := range vols {
+		if v.Name == name {
+			if id := v.Identity(); id.UUID != want["UUID"] || id.Label != want["LABEL"] || v.FSType != want["TYPE"] {
+				t.Errorf("%s inside: %s %q %q; blkid before encryption: %v", name, v.FSType, id.UUID, id.Label, want)
+			}
+			return
+		}
+	}
+	t.Errorf("no volume %s", name)
 }

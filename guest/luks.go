@@ -33,6 +33,7 @@ func unwrapLUKS(v *Volume, probe []byte, o *Options) (io.ReaderAt, int64, bool, 
 		return nil, 0, true, err
 	}
 	v.Encryption = fmt.Sprintf("luks%d", lv.Version)
+	v.cryptUUID = lv.UUID // what crypttab and /dev/mapper/luks-<UUID> name it by
 	for _, ks := range lv.KeySlots {
 		p := fmt.Sprintf("key slot %d (%s)", ks.ID, ks.KDF)
 		if ks.Unusable != "" {

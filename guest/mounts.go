@@ -43,10 +43,11 @@ var skipTypes = map[string]bool{
 // a btrfs root subvolume in it, that holds /etc/fstab and os-release),
 // reads its /etc/fstab and maps each mount point to the volume it names:
 // by UUID=, LABEL=, PARTUUID=, PARTLABEL= (or /dev/disk/by-*/), by LVM
-// name (/dev/mapper/VG-LV, /dev/VG/LV), or by kernel name (/dev/sda2),
-// which is mapped through the order of the checkpoint's disks (see
-// diskOf). An entry naming a device that is not here, or more than one
-// volume, is left out. The result is sorted by Path; nil when no Linux
+// name (/dev/mapper/VG-LV, /dev/VG/LV), by the name of a decrypted LUKS
+// volume (/dev/mapper/NAME with NAME from /etc/crypttab, or luks-<UUID>),
+// or by kernel name (/dev/sda2), which is mapped through the order of
+// the checkpoint's disks (see devices.matches). An entry naming a device
+// that is not here, or more than one volume, is left out. The result is sorted by Path; nil when no Linux
 // root is found. The first root in vols' order is used.
 func MountPoints(vols []*Volume) []MountPoint {
 	rootVol, rootDir, fstab := findLinuxRoot(vols)
@@ -54,6 +55,9 @@ func MountPoints(vols []*Volume) []MountPoint {
 		return nil
 	}
 	devs := newDevices(vols)
+	if b, err := readSmallFile(rootVol.FS, path.Join(rootDir, "etc/crypttab")); err == nil {
+		devs.crypt = parseCrypttab(b)
+	}
 	byPath := map[string]MountPoint{}
 	for _, e := range ParseFstab(fstab) {
 		mp, ok := devs.mountPointOf(e)
@@ -104,6 +108,9 @@ type devices struct {
 	vols []*Volume
 	ids  []Identity
 	disk []int // index of the volume's disk in the checkpoint's order
+	// crypt maps the names /etc/crypttab gives decrypted volumes to the
+	// encrypted devices.
+	crypt map[string]deviceRef
 }
 
 // newDevices lists the volumes of vols a guest could mount: not shadow
@@ -239,8 +246,33 @@ func (d *devices) matches(i int, ref deviceRef) bool {
 		return id.PartLabel != "" && id.PartLabel == ref.value
 	case "lvm":
 		return id.VG != "" && id.VG+"/"+id.LV == ref.value
+	case "mapper":
+		if ref.value != "" && id.VG != "" && id.VG+"/"+id.LV == ref.value {
+			return true
+		}
+		if id.CryptUUID == "" {
+			return false
+		}
+		if src, ok := d.crypt[ref.name]; ok {
+			return d.encryptedBy(i, src)
+		}
+		u, ok := strings.CutPrefix(ref.name, "luks-")
+		return ok && strings.EqualFold(u, id.CryptUUID)
 	case "disk":
 		return id.PartUUID != "" && d.vols[i].Number == ref.part && d.disk[i] == ref.disk
+	}
+	return false
+}
+
+// encryptedBy reports whether volume i was decrypted from the device
+// src a crypttab line names: by the LUKS header's UUID, or by the
+// partition it lies in.
+func (d *devices) encryptedBy(i int, src deviceRef) bool {
+	switch src.kind {
+	case "uuid":
+		return strings.EqualFold(d.ids[i].CryptUUID, src.value)
+	case "partuuid", "partlabel", "disk":
+		return d.matches(i, src)
 	}
 	return false
 }

@@ -52,6 +52,14 @@ func TestLinuxPaths(t *testing.T) {
 		!strings.Contains(errs, "/ Disk0-p3-rhel-root, /boot Disk0-p2, /boot/efi Disk0-p1, /home Disk0-p3-rhel-home") {
 		t.Errorf("a missing path: exit %d, %s", code, errs)
 	}
+	// The LUKS partition fstab names through crypttab: mounted with its
+	// key, and without it the path falls to / (where it is missing).
+	if out, errs, code := ckptfs(t, "cat", "--key", testutil.LinuxDiskKey, rsrc, "Now", "/srv/secret/plans/plan.txt"); code != exitOK || out != "the plan\n" {
+		t.Errorf("cat of a file in the LUKS volume: exit %d, %q %s", code, out, errs)
+	}
+	if _, errs, code := ckptfs(t, "cat", rsrc, "Now", "/srv/secret/plans/plan.txt"); code != exitNotFound || !strings.Contains(errs, "mounted at /") {
+		t.Errorf("cat of a file in the locked LUKS volume: exit %d, %s", code, errs)
+	}
 	if _, errs, code := ckptfs(t, "cat", rsrc, "Now", "/etc/../etc/hostname"); code != exitUsage {
 		t.Errorf("a path with ..: exit %d, %s", code, errs)
 	}
@@ -62,6 +70,10 @@ func TestLinuxPaths(t *testing.T) {
 		if code != exitOK || !regexp.MustCompile(re).MatchString(out) {
 			t.Errorf("ls Now: no %s: exit %d\n%s%s", re, code, out, errs)
 		}
+	}
+	out, errs, code = ckptfs(t, "ls", "--key", testutil.LinuxDiskKey, rsrc, "Now")
+	if code != exitOK || !regexp.MustCompile(`(?m)^/srv/secret\s+Disk0-p4\s+ext4\s.*"secret"  luks2$`).MatchString(out) {
+		t.Errorf("ls Now with the LUKS key: exit %d\n%s%s", code, out, errs)
 	}
 	out, errs, code = ckptfs(t, "ls", fsrc, "Now")
 	if code != exitOK || !regexp.MustCompile(`(?m)^/\s+Disk0-p2\s+btrfs\s.*mounted at / \(root\), /home \(home\), /var/log \(log\)$`).MatchString(out) ||
@@ -82,7 +94,7 @@ func TestLinuxPaths(t *testing.T) {
 
 	for vm, want := range map[string]map[string]string{
 		"rhel": {"Disk0-p1": "/boot/efi", "Disk0-p2": "/boot", "Disk0-p3": "", "Disk0-p3-rhel-root": "/",
-			"Disk0-p3-rhel-home": "/home", "Disk0-p3-rhel-swap": ""},
+			"Disk0-p3-rhel-home": "/home", "Disk0-p3-rhel-swap": "", "Disk0-p4": ""},
 		"fedora": {"Disk0-p1": "/boot", "Disk0-p2": "/ /:root /home:home /var/log:log", "Disk0-p3": "", "Disk0-p4": "/srv/data"},
 	} {
 		m := startMount(t, nil, filepath.Join(dir, vm))

@@ -9,7 +9,8 @@ import (
 
 // LinuxDisks builds testdata/guest/linux.sh's disks in a temporary
 // directory: a GPT disk laid out as RHEL's installer leaves it (EFI,
-// /boot, LVM with XFS root and home and swap) and an MBR one as
+// /boot, LVM with XFS root and home and swap, a LUKS2 partition opened
+// by LinuxDiskKey) and an MBR one as
 // Fedora's (/boot, btrfs with root, home and log subvolumes, swap, a
 // data partition), each root with its installer's /etc/fstab. It needs
 // root (the filesystems are filled through loop mounts) and skips (fails
@@ -20,7 +21,7 @@ func LinuxDisks(t testing.TB) (rhel, fedora string) {
 		Unavailable(t, "building the Linux disks needs root (loop mounts)")
 	}
 	for _, tool := range []string{"sgdisk", "sfdisk", "mkfs.fat", "mcopy", "mkfs.ext4", "mkfs.xfs", "mkfs.btrfs",
-		"btrfs", "mkswap", "pvcreate", "vgcfgrestore", "losetup", "mount"} {
+		"btrfs", "mkswap", "pvcreate", "vgcfgrestore", "losetup", "mount", "cryptsetup", "blkid"} {
 		NeedTool(t, tool)
 	}
 	dir := t.TempDir()
@@ -30,3 +31,6 @@ func LinuxDisks(t testing.TB) (rhel, fedora string) {
 	}
 	return filepath.Join(dir, "rhel.img"), filepath.Join(dir, "fedora.img")
 }
+
+// LinuxDiskKey opens the LUKS2 partition of LinuxDisks' RHEL disk.
+const LinuxDiskKey = "password:rhel secret"

@@ -5,7 +5,10 @@
 #   OUT/rhel.img    GPT, as Anaconda installs RHEL 9 with LVM on UEFI:
 #                   p1 EFI system partition (FAT16) at /boot/efi,
 #                   p2 /boot (ext4), p3 an LVM physical volume of group
-#                   "rhel": root (XFS), home (XFS), swap
+#                   "rhel": root (XFS), home (XFS), swap; p4 LUKS2
+#                   (passphrase "rhel secret") around ext4 at /srv/secret,
+#                   named in /etc/crypttab as Anaconda names it
+#   OUT/rhel-p4-inner.txt  blkid -p -o export of p4's ext4 before encryption
 #   OUT/rhel-lvs.txt  the group's volumes as lvs lists them ("rhel root")
 #   OUT/fedora.img  MBR (disk signature 0x5eed0f39), as Fedora installs on
 #                   BIOS: p1 /boot (ext4), p2 btrfs with the subvolumes
@@ -18,8 +21,8 @@
 # and each filesystem copied to where its extents are.
 # Tools: sgdisk (gdisk), sfdisk (fdisk), mkfs.fat + mcopy (dosfstools,
 # mtools), mkfs.ext4 (e2fsprogs), mkfs.xfs (xfsprogs), mkfs.btrfs + btrfs
-# (btrfs-progs), mkswap (util-linux), pvcreate + vgcfgrestore (lvm2),
-# losetup, mount.
+# (btrfs-progs), mkswap + blkid (util-linux), pvcreate + vgcfgrestore +
+# lvs (lvm2), cryptsetup (2.4+), losetup, mount.
 set -euo pipefail
 out=$1
 mkdir -p "$out"
@@ -57,15 +60,19 @@ boot_uuid=3f1d9c2a-5b7e-4e0a-9c6d-1a2b3c4d5e01
 root_uuid=3f1d9c2a-5b7e-4e0a-9c6d-1a2b3c4d5e02
 home_uuid=3f1d9c2a-5b7e-4e0a-9c6d-1a2b3c4d5e03
 swap_uuid=3f1d9c2a-5b7e-4e0a-9c6d-1a2b3c4d5e04
+secret_uuid=3f1d9c2a-5b7e-4e0a-9c6d-1a2b3c4d5e05
+luks_uuid=2c0ffee0-1111-4222-8333-444455556666
 
 rhel=$out/rhel.img
 rm -f "$rhel"
-truncate -s 776M "$rhel"
-# 2048: EFI 16 MiB, 34816: /boot 48 MiB, 133120: the PV (700 MiB).
+truncate -s 808M "$rhel"
+# 2048: EFI 16 MiB, 34816: /boot 48 MiB, 133120: the PV (700 MiB),
+# 1566720: LUKS (40 MiB).
 sgdisk -o -U 5a1b2c3d-0000-4000-8000-00000000d15c \
 	-n 1:2048:+16M -t 1:EF00 -c 1:"EFI System Partition" -u 1:5a1b2c3d-0000-4000-8000-000000000001 \
 	-n 2:0:+48M -t 2:8300 -u 2:5a1b2c3d-0000-4000-8000-000000000002 \
 	-n 3:0:+700M -t 3:8E00 -u 3:5a1b2c3d-0000-4000-8000-000000000003 \
+	-n 4:0:+40M -t 4:8309 -u 4:5a1b2c3d-0000-4000-8000-000000000004 \
 	"$rhel" >/dev/null
 
 rm -f "$work/efi"
@@ -137,7 +144,8 @@ loop=
 lvplace() { dd if="$1" of="$pv" bs=1M seek=$((1 + 4 * $2)) conv=notrunc,sparse status=none; }
 
 t=$work/roottree
-mkdir -p $t/etc $t/boot $t/home $t/var/www/html $t/root
+mkdir -p $t/etc $t/boot $t/home $t/var/www/html $t/root $t/srv/secret
+printf 'luks-%s UUID=%s none discard\n' $luks_uuid $luks_uuid >$t/etc/crypttab
 osrelease 'Red Hat Enterprise Linux' 9.3 'Red Hat Enterprise Linux 9.3 (Plow)' rhel >$t/etc/os-release
 echo rhel9-web >$t/etc/hostname
 printf '<h1>rhel web</h1>\n' >$t/var/www/html/index.html
@@ -158,6 +166,7 @@ UUID=$boot_uuid /boot                   ext4    defaults        1 2
 UUID=7A3E-12C4          /boot/efi               vfat    umask=0077,shortname=winnt 0 2
 /dev/mapper/rhel-home   /home                   xfs     defaults        0 0
 /dev/mapper/rhel-swap   none                    swap    defaults        0 0
+/dev/mapper/luks-$luks_uuid /srv/secret           ext4    defaults        1 2
 FSTAB
 rm -f "$work/root"
 truncate -s 320M "$work/root"
@@ -178,6 +187,18 @@ truncate -s 16M "$work/swap"
 mkswap -q -U $swap_uuid "$work/swap" >/dev/null
 lvplace "$work/swap" 160
 place "$rhel" "$pv" 133120
+
+# LUKS2 encrypted in place by cryptsetup (offline: no device-mapper),
+# the ext4's bytes moved behind a 16 MiB header; cheap key derivation.
+mkdir -p "$work/secret/plans"
+printf 'the plan\n' >"$work/secret/plans/plan.txt"
+mkfs.ext4 -q -F -L secret -U $secret_uuid -E root_owner=0:0 -d "$work/secret" "$work/secretfs" 16M >/dev/null
+blkid -p -o export "$work/secretfs" | grep -v '^DEVNAME=' >"$out/rhel-p4-inner.txt"
+truncate -s 40M "$work/secretfs"
+printf 'rhel secret' >"$work/secret.key"
+cryptsetup reencrypt --encrypt --batch-mode -q --reduce-device-size 16M --type luks2 --uuid $luks_uuid \
+	--pbkdf pbkdf2 --hash sha256 --pbkdf-force-iterations 1000 --key-file "$work/secret.key" "$work/secretfs" >/dev/null
+place "$rhel" "$work/secretfs" 1566720
 
 # ---- Fedora 39 on BIOS ---------------------------------------------------
 fboot_uuid=8e2f0b1c-7d6a-4b5c-9e8f-0a1b2c3d4e01
