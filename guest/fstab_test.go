@@ -122,6 +122,7 @@ func (posixMapFS) POSIXLinks() bool { return true }
 func fakeVolumes(fstab []byte) []*Volume {
 	root := posixMapFS{fstest.MapFS{
 		"etc/fstab":      {Data: fstab},
+		"etc/crypttab":   {Data: fstab}, // a fuzz input is both
 		"etc/os-release": {Data: []byte("NAME=Test\n")},
 		"boot":           {Mode: fs.ModeDir | 0o755},
 		"home/x":         {Data: []byte("x")},
@@ -135,6 +136,8 @@ func fakeVolumes(fstab []byte) []*Volume {
 		{Name: "D-p3", Number: 3, Table: "gpt", PartType: fsLVM2, FSType: fsLVM2, disk: "D"},
 		{Name: "D-p3-rhel-root", Number: 3, Table: "gpt", PartType: fsLVM2, PartName: "rhel/root", FS: root, disk: "D"},
 		{Name: "D-p3-rhel-home", Number: 3, Table: "gpt", PartType: fsLVM2, PartName: "rhel/home", FS: other(), disk: "D"},
+		{Name: "D-p4", Number: 4, Table: "gpt", PartGUID: "AAAAAAAA-0000-0000-0000-000000000004", Encryption: "luks2",
+			Layers: []string{"luks"}, cryptUUID: "c0ffee00-0000-4000-8000-000000000004", FS: other(), disk: "D"},
 		{Name: "E-p1", Number: 1, Table: "mbr", DiskSignature: 0x0c4b7f5a, FSType: fsXFS, FS: other(), disk: "E"},
 	}
 }
@@ -267,9 +270,7 @@ func TestMountPointsCrypt(t *testing.T) {
 		"# <name> <device> <password> <options>\nsecret_crypt UUID=c0ffee00-0000-4000-8000-000000000004 none luks\n" +
 			"bypart\tPARTUUID=aaaaaaaa-0000-0000-0000-000000000005 /etc/key luks,discard\nbroken\n")}
 	other := posixMapFS{fstest.MapFS{"f": {Data: []byte("f")}}}
-	vols = append(vols,
-		&Volume{Name: "D-p4", Number: 4, Table: "gpt", PartGUID: "AAAAAAAA-0000-0000-0000-000000000004", Encryption: "luks2",
-			Layers: []string{"luks"}, cryptUUID: "c0ffee00-0000-4000-8000-000000000004", FS: other, disk: "D"},
+	vols = append(vols, // D-p4 is fakeVolumes' own
 		&Volume{Name: "D-p5", Number: 5, Table: "gpt", PartGUID: "AAAAAAAA-0000-0000-0000-000000000005", Encryption: "luks2",
 			Layers: []string{"luks"}, cryptUUID: "beef0000-0000-4000-8000-000000000005", FS: other, disk: "D"})
 	got := mountList(MountPoints(vols))
