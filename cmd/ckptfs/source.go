@@ -58,6 +58,11 @@ func (o *sourceOptions) guestOptions() (*guest.Options, error) {
 	if o.guest != nil {
 		return o.guest, nil
 	}
+	// info and check open volumes without a catalog: the budget is set
+	// here too.
+	if err := o.setCacheMem(); err != nil {
+		return nil, err
+	}
 	keys := append(append([]string(nil), o.keys...), o.moreKeys...)
 	for _, kf := range []struct{ flag, name string }{{"--bitlocker-keys", o.keyFile}, {"--keys", o.keysFile}} {
 		if kf.name == "" {
