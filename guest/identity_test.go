@@ -117,3 +117,58 @@ func TestSwapHeader(t *testing.T) {
 		t.Errorf("short header: %q %q", u, l)
 	}
 }
+
+// TestIdentityKinds checks the filesystems the other tests do not lay
+// out, and the UUIDs changed after mkfs (XFS and btrfs keep the first
+// one in their metadata and show the new one), against blkid -p of
+// each image.
+func TestIdentityKinds(t *testing.T) {
+	dir := t.TempDir()
+	mk := func(name string, size int64, cmds ...[]string) string {
+		img := filepath.Join(dir, name)
+		if err := os.WriteFile(img, nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Truncate(img, size); err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range cmds {
+			testutil.NeedTool(t, c[0])
+			testutil.Run(t, c[0], append(c[1:], img)...)
+		}
+		return img
+	}
+	imgs := []string{
+		mk("ext2.img", 4<<20, []string{"mkfs.ext2", "-q", "-F", "-L", "two", "-U", "0b0e0c0a-2222-4222-8222-000000000002"}),
+		mk("ext3.img", 8<<20, []string{"mkfs.ext3", "-q", "-F", "-L", "three", "-U", "0b0e0c0a-3333-4333-8333-000000000003"}),
+		mk("fat32.img", 40<<20, []string{"mkfs.fat", "-F", "32", "-s", "1", "-n", "FAT32LBL", "-i", "0x00c0ffee"}),
+		mk("xfs.img", 320<<20, []string{"mkfs.xfs", "-q", "-L", "xfslbl", "-m", "uuid=1a2b3c4d-0000-4000-8000-0000000000f1"},
+			[]string{"xfs_admin", "-U", "1a2b3c4d-0000-4000-8000-0000000000f2"}),
+		mk("btrfs.img", 128<<20, []string{"mkfs.btrfs", "-q", "-f", "-L", "bt", "-U", "1a2b3c4d-0000-4000-8000-0000000000b1"},
+			[]string{"btrfstune", "-f", "-M", "1a2b3c4d-0000-4000-8000-0000000000b2"}),
+		mk("swap-nolabel.img", 1<<20, []string{"mkswap", "-U", "1a2b3c4d-0000-4000-8000-00000000005a"}),
+	}
+	// The UUIDs set after mkfs are the ones shown.
+	changed := map[string]string{"xfs.img": "1a2b3c4d-0000-4000-8000-0000000000f2", "btrfs.img": "1a2b3c4d-0000-4000-8000-0000000000b2"}
+	n := 0
+	for _, img := range imgs {
+		f, err := os.Open(img)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		st, _ := f.Stat()
+		vols, err := Volumes(f, st.Size(), "D")
+		if err != nil || len(vols) != 1 || vols[0].Err != nil {
+			t.Fatalf("%s: %v %+v", img, err, vols)
+		}
+		n += checkIdentities(t, img, vols)
+		if u, ok := changed[filepath.Base(img)]; ok && vols[0].Identity().UUID != u {
+			t.Errorf("%s: UUID %s, want %s", img, vols[0].Identity().UUID, u)
+		}
+	}
+	if n != 2*len(imgs) {
+		t.Errorf("%d fields compared", n)
+	}
+	t.Logf("%d fields agree with blkid", n)
+}
