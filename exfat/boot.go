@@ -218,21 +218,30 @@ func rebase(err error, base int64) error {
 
 // loadBoot reads the main boot region, and the backup one when the main
 // one's content is bad (an I/O error is returned as it is: the backup
-// would not be more readable). note says which copy was used and why.
-func loadBoot(r io.ReaderAt, size int64) (s bootSector, note string, err error) {
+// would not be more readable). fromBackup says the backup was used; warn
+// says why, or that the backup is bad while the main one is intact.
+func loadBoot(r io.ReaderAt, size int64) (s bootSector, fromBackup bool, warn, err error) {
 	s, err = readBootRegion(r, size, 0)
-	if err == nil || !isContent(err) {
-		return s, "", err
+	if err == nil {
+		// The backup is what a damaged main region will be restored from:
+		// a bad one is damage too, though nothing reads it now.
+		if _, berr := readBootRegion(r, size, backupBootSector<<s.SectorShift); isContent(berr) {
+			return s, false, fmt.Errorf("backup boot region bad (%w); the main one is intact", berr), nil
+		}
+		return s, false, nil, nil
+	}
+	if !isContent(err) {
+		return s, false, nil, err
 	}
 	// The backup lies at sector 12 in the main region's sector size; when
 	// that is unreadable too, try each possible one.
 	for shift := uint8(9); shift <= 12; shift++ {
 		b, berr := readBootRegion(r, size, backupBootSector<<shift)
 		if berr == nil && b.SectorShift == shift {
-			return b, fmt.Sprintf("main boot region bad (%v); the backup boot region at sector 12 was used", err), nil
+			return b, true, fmt.Errorf("main boot region bad (%w); the backup boot region at sector 12 was used", err), nil
 		}
 	}
-	return s, "", err
+	return s, false, nil, err
 }
 
 // readFull reads len(p) bytes at off, which must lie inside the volume.

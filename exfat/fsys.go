@@ -65,7 +65,7 @@ const (
 
 // New opens the exFAT volume of size bytes that r reads.
 func New(r io.ReaderAt, size int64) (*FS, error) {
-	boot, note, err := loadBoot(r, size)
+	boot, fromBackup, warn, err := loadBoot(r, size)
 	if err != nil {
 		return nil, err
 	}
@@ -73,9 +73,9 @@ func New(r io.ReaderAt, size int64) (*FS, error) {
 	v.clusterShift = boot.SectorShift + boot.ClusterShift
 	v.fatOff = (int64(boot.FatOffset) + int64(boot.activeFat())*int64(boot.FatLength)) << boot.SectorShift
 	v.heapOff = int64(boot.ClusterHeapOffset) << boot.SectorShift
-	if note != "" {
-		v.backupBoot = true
-		v.warn(errors.New(note))
+	v.backupBoot = fromBackup
+	if warn != nil {
+		v.warn(warn)
 	}
 	rootList, err := v.readRoot()
 	if err != nil {

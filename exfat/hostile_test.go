@@ -81,6 +81,7 @@ func TestBootRegion(t *testing.T) {
 		{"main checksum sector", func(b []byte) { b[11*512+7]++ }, nil, true},
 		{"both checksums", func(b []byte) { b[100]++; b[12*512+100]++ }, ErrChecksum, false},
 		{"both names", func(b []byte) { b[3] = 'X'; b[12*512+3] = 'X' }, ErrFormat, false},
+		{"backup checksum", func(b []byte) { b[12*512+100]++ }, nil, false},
 		{"revision 2", func(b []byte) { messBoot(b, true, func(s []byte) { s[105] = 2 }) }, ErrUnsupported, false},
 		{"cluster count", func(b []byte) {
 			messBoot(b, true, func(s []byte) { binary.LittleEndian.PutUint32(s[92:], 0xFFFFFFF0) })
@@ -123,6 +124,11 @@ func TestBootRegion(t *testing.T) {
 			}
 			if v.UsedBackupBoot() != tc.backup {
 				t.Errorf("backup used: %v, want %v (%v)", v.UsedBackupBoot(), tc.backup, v.Warnings())
+			}
+			// Either copy damaged is a warning (wrapping its error).
+			damaged := tc.backup || tc.name == "backup checksum"
+			if w := v.Warnings(); damaged != (len(w) == 1) || damaged && !isContent(w[0]) {
+				t.Errorf("warnings %v", w)
 			}
 			if got, err := fs.ReadFile(v, "hello.txt"); err != nil || len(got) != 13 {
 				t.Errorf("hello.txt: %q %v", got, err)

@@ -8,7 +8,9 @@
 # records panics, hangs (timeouts), the largest RSS, and silent
 # acceptances: `check` clean while the files the mount serves differ from
 # the unmutated image's. Usage: scripts/mutate.sh [-n MUTANTS] [-seed N]
-# Needs root (FUSE), mkntfs, ntfscp, sgdisk, sfdisk, mkfs.fat, mcopy, qemu-img.
+# [-bases exfat-gpt,...]
+# Needs root (FUSE), mkntfs, ntfscp, sgdisk, sfdisk, mkfs.fat, mcopy, qemu-img,
+# and for exFAT mkfs.exfat and mount.exfat-fuse.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=testdata/out/mutate
@@ -58,6 +60,18 @@ if [ ! -f "$out/fat-mbr.vhd" ]; then
 	dd if="$part" of="$raw" bs=1M seek=1 conv=notrunc status=none
 	rm -f "$part"
 	qemu-img convert -f raw -O vpc -o subformat=dynamic "$raw" "$out/fat-mbr.vhd"
+fi
+
+# exFAT on GPT, as a dynamic VHDX: the tiny image of testdata/exfat
+# (written through mount.exfat-fuse).
+if [ ! -f "$out/exfat-gpt.vhdx" ]; then
+	img=testdata/out/exfat/tiny.img
+	[ -f "$img" ] || bash testdata/exfat/gen.sh testdata/out/exfat tiny
+	raw="$out/exfat-gpt.raw"
+	rm -f "$raw" && truncate -s 3M "$raw"
+	sgdisk -o -n 1:2048:+256K -t 1:0700 -c 1:data "$raw" >/dev/null
+	dd if="$img" of="$raw" bs=1M seek=1 conv=notrunc status=none
+	qemu-img convert -f raw -O vhdx -o subformat=dynamic "$raw" "$out/exfat-gpt.vhdx"
 fi
 
 rm -f "$out"/kept-*

@@ -21,6 +21,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"syscall"
@@ -35,6 +36,7 @@ var (
 	n       = flag.Int("n", 300, "number of mutants")
 	seed    = flag.Uint64("seed", 1, "random seed (runs are reproducible)")
 	timeout = flag.Duration("timeout", 60*time.Second, "per command; longer is a hang")
+	only    = flag.String("bases", "", "comma-separated base names to mutate (default all: ntfs-gpt, fat-mbr, exfat-gpt, dirty-log)")
 	samples = flag.String("samples", "/work/shared/samples", "folder with iotest-dirtylog-10G-4M.vhdx.bz2 for log mutations (optional)")
 )
 
@@ -154,8 +156,20 @@ func loadBases() []*base {
 	if b := loadVHD("fat-mbr", "fat-mbr.vhd", "fat-mbr.raw"); b != nil {
 		bases = append(bases, b)
 	}
+	if b := loadVHDX("exfat-gpt", "exfat-gpt.vhdx", "exfat-gpt.raw"); b != nil {
+		bases = append(bases, b)
+	}
 	if b := loadDirtyLog(); b != nil {
 		bases = append(bases, b)
+	}
+	if *only != "" {
+		keep := bases[:0]
+		for _, b := range bases {
+			if slices.Contains(strings.Split(*only, ","), b.name) {
+				keep = append(keep, b)
+			}
+		}
+		bases = keep
 	}
 	if len(bases) == 0 {
 		must(fmt.Errorf("no base images in %s (run scripts/mutate.sh)", *dir))
@@ -206,7 +220,7 @@ func vhdxRegions(f []byte) []region {
 }
 
 // rawRegions lists the guest structures of a raw disk: partition table,
-// then NTFS or FAT structures of the first partition.
+// then NTFS, FAT or exFAT structures of the first partition.
 func rawRegions(raw []byte) []region {
 	rs := []region{{what: "mbr", raw: true, off: 0, len: 512}}
 	start := int64(0)
@@ -249,6 +263,18 @@ func rawRegions(raw []byte) []region {
 				rs = append(rs, region{what: "ntfs INDX block", raw: true, off: o, len: 4096})
 			}
 		}
+	case string(bs[3:11]) == "EXFAT   ":
+		ss := int64(1) << bs[108]
+		cs := ss << bs[109]
+		heap := start + le32(bs, 88)*ss
+		cluster := func(c int64) int64 { return heap + (c-2)*cs }
+		rs = append(rs, region{what: "exfat boot sector", raw: true, off: start, len: 512},
+			region{what: "exfat boot checksum sector", raw: true, off: start + 11*ss, len: ss},
+			region{what: "exfat backup boot sector", raw: true, off: start + 12*ss, len: 512},
+			region{what: "exfat FAT", raw: true, off: start + le32(bs, 80)*ss, len: min(le32(bs, 84)*ss, 2048)},
+			region{what: "exfat root directory", raw: true, off: cluster(le32(bs, 96)), len: max(cs, 1024)},
+			// the bitmap and the up-case table come first in the heap
+			region{what: "exfat bitmap and up-case table", raw: true, off: heap, len: 2048})
 	case string(bs[54:59]) == "FAT16" || string(bs[54:59]) == "FAT12" || string(bs[82:87]) == "FAT32":
 		rs = append(rs, region{what: "fat boot sector", raw: true, off: start, len: 512})
 		bps, res, nf := le16(bs, 11), le16(bs, 14), int64(bs[16])
