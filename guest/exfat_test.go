@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"io/fs"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/ckptfs/ckptfs/internal/testutil"
@@ -35,6 +36,14 @@ func TestExFATVolumes(t *testing.T) {
 			v := vols[0]
 			if v.FSType != fsExFAT || v.Label != "CKPT-"+tc.variant || v.Identity().UUID != "1C2D-3E4F" {
 				t.Errorf("%s %q %+v", v.FSType, v.Label, v.Identity())
+			}
+			// blkid, the names /etc/fstab and udev use.
+			testutil.NeedTool(t, "blkid")
+			blk := string(testutil.Run(t, "blkid", "-p", "-o", "export", img))
+			for _, want := range []string{"TYPE=" + v.FSType, "UUID=" + v.Identity().UUID, "LABEL=" + v.Label} {
+				if !strings.Contains(blk, want+"\n") {
+					t.Errorf("blkid says\n%s, not %s", blk, want)
+				}
 			}
 			checkExFATContract(t, v)
 			compareWithFUSE(t, v.FS, testutil.ExFATFuseMount(t, img, "UTC"))
