@@ -35,8 +35,8 @@
 #     (section 11's) in each of the 7 checkpoints of a chain, one after
 #     another through one mount: peak RSS, live heap after the last GC and
 #     time of each walk, with the default cache budget and with
-#     -o cache_mem=64M (MEMWALK_BIN=path runs another build, for a
-#     before/after).
+#     -o cache_mem=64M (MEMWALK_BIN=path walks with another build
+#     first, with its defaults: a before/after).
 # BENCH_SECTIONS picks sections (numbers separated by spaces or commas):
 #   BENCH_SECTIONS=11 make bench    runs section 11 alone (and no Go
 #   benchmarks: they are section 0, see the Makefile). Unset: all of them.
@@ -494,10 +494,10 @@ if want 14 && command -v mkntfs >/dev/null && command -v ntfs-3g >/dev/null; the
 	bin/mkchain -o "$work/mvm" -name tree "$tree/tree-ntfs.img" "$tree/tree-ntfs.img" "$tree/tree-ntfs.img" \
 		"$tree/tree-ntfs.img" "$tree/tree-ntfs.img" "$tree/tree-ntfs.img" >/dev/null
 	mounts+=("$work/mmnt")
-	memwalk() { # memwalk LABEL [-o OPTS]: every checkpoint's volume walked in turn
-		local label=$1 pid c t0 t1 hwm live
-		shift
-		GODEBUG=gctrace=1 "${MEMWALK_BIN:-bin/ckptfs}" mount "$@" "$work/mvm" "$work/mmnt" 2>"$work/mgc" &
+	memwalk() { # memwalk LABEL BIN [-o OPTS]: every checkpoint's volume walked in turn
+		local label=$1 bin=$2 pid c t0 t1 hwm live
+		shift 2
+		GODEBUG=gctrace=1 "$bin" mount "$@" "$work/mvm" "$work/mmnt" 2>"$work/mgc" &
 		pid=$!
 		wait_for "$work/mmnt/latest"
 		drop_caches
@@ -510,8 +510,11 @@ if want 14 && command -v mkntfs >/dev/null && command -v ntfs-3g >/dev/null; the
 		done
 		fusermount3 -u "$work/mmnt"; wait "$pid" || true
 	}
-	memwalk "7 checkpoints, default budget"
-	memwalk "7 checkpoints, -o cache_mem=64M" -o cache_mem=64M
+	if [ -n "${MEMWALK_BIN:-}" ]; then
+		memwalk "7 checkpoints, $(basename "$MEMWALK_BIN")" "$MEMWALK_BIN"
+	fi
+	memwalk "7 checkpoints, default budget" bin/ckptfs
+	memwalk "7 checkpoints, -o cache_mem=64M" bin/ckptfs -o cache_mem=64M
 fi
 
 if want 12; then
