@@ -30,12 +30,12 @@ func volumesOfFile(t *testing.T, img, disk string) []*Volume {
 }
 
 // TestLinuxMountPoints reads the disks testdata/guest/linux.sh lays out
-// as RHEL's and Fedora's installers do: every volume's identity agrees
+// as RHEL's, Fedora's and openSUSE's installers do: every volume's identity agrees
 // with blkid and sfdisk, the installers' fstab files map each mount
 // point to the volume (or btrfs subvolume) the script put there, and
 // files read through absolute guest paths hold what the script wrote.
 func TestLinuxMountPoints(t *testing.T) {
-	rhel, fedora := testutil.LinuxDisks(t)
+	rhel, fedora, suse := testutil.LinuxDisks(t)
 	for _, c := range []struct {
 		img    string
 		mounts string
@@ -76,6 +76,19 @@ func TestLinuxMountPoints(t *testing.T) {
 			"D-p2": {UUID: "8e2f0b1c-7d6a-4b5c-9e8f-0a1b2c3d4e02", Label: "fedora", Subvolume: 5, PartUUID: "5eed0f39-02"},
 			"D-p3": {UUID: "8e2f0b1c-7d6a-4b5c-9e8f-0a1b2c3d4e03", Label: "fswap", PartUUID: "5eed0f39-03"},
 			"D-p4": {UUID: "8e2f0b1c-7d6a-4b5c-9e8f-0a1b2c3d4e04", Label: "data", PartUUID: "5eed0f39-04"},
+		},
+	}, {
+		img: suse,
+		// The default subvolume at /, the others below the top level.
+		mounts: "/ D-p1 .\n/.snapshots D-p1 @/.snapshots\n/home D-p1 @/home\n/srv D-p1 @/srv\n",
+		files: map[string]string{
+			"/etc/hostname":         "suse-box\n",
+			"/home/carol/notes.txt": "carol notes\n",
+			"/srv/www/index.html":   "suse www\n",
+		},
+		ids: map[string]Identity{
+			"D-p1": {UUID: "4d5e6f70-8192-4a3b-8c4d-5e6f70819201", Subvolume: 258, SubvolumePath: "@/.snapshots/1/snapshot",
+				PartUUID: "4d5e6f70-8192-4a3b-8c4d-000000000001"},
 		},
 	}} {
 		vols := volumesOfFile(t, c.img, "D")

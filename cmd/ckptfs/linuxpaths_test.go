@@ -13,8 +13,8 @@ import (
 	"github.com/ckptfs/ckptfs/internal/testutil"
 )
 
-// TestLinuxPaths: on the disks testdata/guest/linux.sh lays out as RHEL's
-// and Fedora's installers do, ls shows each volume's mount point from
+// TestLinuxPaths: on the disks testdata/guest/linux.sh lays out as RHEL's,
+// Fedora's and openSUSE's installers do, ls shows each volume's mount point from
 // the guest's /etc/fstab, cat, ls and cp take absolute guest paths
 // through the longest mount point (an LVM volume, a btrfs subvolume, a
 // partition fstab names /dev/sda4), VOL/path and /VOL/path still name
@@ -22,11 +22,12 @@ import (
 // checkpoint.json gives each volume its mount point.
 func TestLinuxPaths(t *testing.T) {
 	testutil.NeedTool(t, "qemu-img")
-	rhel, fedora := testutil.LinuxDisks(t)
+	rhel, fedora, suse := testutil.LinuxDisks(t)
 	dir := t.TempDir()
 	rsrc := filepath.Join(dir, "rhel", "rhel.vhdx")
 	fsrc := filepath.Join(dir, "fedora", "fedora.vhdx")
-	for img, src := range map[string]string{rhel: rsrc, fedora: fsrc} {
+	ssrc := filepath.Join(dir, "suse", "suse.vhdx")
+	for img, src := range map[string]string{rhel: rsrc, fedora: fsrc, suse: ssrc} {
 		os.Mkdir(filepath.Dir(src), 0o755)
 		testutil.Run(t, "qemu-img", "convert", "-f", "raw", "-O", "vhdx", img, src)
 	}
@@ -42,6 +43,10 @@ func TestLinuxPaths(t *testing.T) {
 		{fsrc, "/var/log/journal/boot.log", "boot log\n"},
 		{fsrc, "/srv/data/reports/q4.txt", "q4 report\n"},
 		{fsrc, "Disk0-p2/home/bob/todo.txt", "bob todo\n"},
+		{ssrc, "/etc/hostname", "suse-box\n"},
+		{ssrc, "/home/carol/notes.txt", "carol notes\n"},
+		{ssrc, "/srv/www/index.html", "suse www\n"},
+		{ssrc, "Disk0-p1-toplevel/@/home/carol/notes.txt", "carol notes\n"},
 	} {
 		if out, errs, code := ckptfs(t, "cat", c.src, "Now", c.path); code != exitOK || out != c.want {
 			t.Errorf("cat %s: exit %d, %q %s", c.path, code, out, errs)
@@ -79,6 +84,10 @@ func TestLinuxPaths(t *testing.T) {
 	if code != exitOK || !regexp.MustCompile(`(?m)^/\s+Disk0-p2\s+btrfs\s.*mounted at / \(root\), /home \(home\), /var/log \(log\)$`).MatchString(out) ||
 		!regexp.MustCompile(`(?m)^/srv/data\s+Disk0-p4\s+ext4\s`).MatchString(out) {
 		t.Errorf("ls Now (Fedora): exit %d\n%s%s", code, out, errs)
+	}
+	out, errs, code = ckptfs(t, "ls", ssrc, "Now")
+	if code != exitOK || !regexp.MustCompile(`(?m)^/\s+Disk0-p1\s+btrfs\s.*mounted at /, /\.snapshots \(@/\.snapshots\), /home \(@/home\), /srv \(@/srv\)$`).MatchString(out) {
+		t.Errorf("ls Now (openSUSE): exit %d\n%s%s", code, out, errs)
 	}
 	out, errs, code = ckptfs(t, "ls", fsrc, "Now", "/home")
 	if code != exitOK || !regexp.MustCompile(`(?m)^d\d{4} +0 .*  bob$`).MatchString(out) {

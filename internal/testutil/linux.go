@@ -12,10 +12,11 @@ import (
 // /boot, LVM with XFS root and home and swap, a LUKS2 partition opened
 // by LinuxDiskKey) and an MBR one as
 // Fedora's (/boot, btrfs with root, home and log subvolumes, swap, a
-// data partition), each root with its installer's /etc/fstab. It needs
+// data partition), and a GPT one as openSUSE's (btrfs whose default
+// subvolume is a snapshot), each root with its installer's /etc/fstab. It needs
 // root (the filesystems are filled through loop mounts) and skips (fails
 // in CI) without it or the tools.
-func LinuxDisks(t testing.TB) (rhel, fedora string) {
+func LinuxDisks(t testing.TB) (rhel, fedora, suse string) {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		Unavailable(t, "building the Linux disks needs root (loop mounts)")
@@ -29,7 +30,7 @@ func LinuxDisks(t testing.TB) (rhel, fedora string) {
 	if out, err := exec.Command("bash", script, dir).CombinedOutput(); err != nil {
 		t.Fatalf("linux.sh: %v\n%s", err, out)
 	}
-	return filepath.Join(dir, "rhel.img"), filepath.Join(dir, "fedora.img")
+	return filepath.Join(dir, "rhel.img"), filepath.Join(dir, "fedora.img"), filepath.Join(dir, "suse.img")
 }
 
 // LinuxDiskKey opens the LUKS2 partition of LinuxDisks' RHEL disk.

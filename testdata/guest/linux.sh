@@ -15,6 +15,10 @@
 #                   root (/), home (/home) and log (/var/log, mounted by
 #                   subvolid), p3 swap, p4 ext4 data an admin added as
 #                   /dev/sda4 at /srv/data
+#   OUT/suse.img    GPT, as openSUSE installs: one btrfs partition whose
+#                   default subvolume is @/.snapshots/1/snapshot (mounted
+#                   at / with no subvol option), @/home and @/srv named by
+#                   subvol=
 # UUIDs, labels, partition GUIDs and names are fixed; file contents too
 # (XFS and btrfs stamp their own creation times, so the bytes vary).
 # The LVM metadata is written with vgcfgrestore (no device-mapper needed)
@@ -262,3 +266,38 @@ mkdir -p "$work/fdata/reports"
 printf 'q4 report\n' >"$work/fdata/reports/q4.txt"
 mkfs.ext4 -q -F -L data -U $fdata_uuid -E root_owner=0:0 -d "$work/fdata" "$work/fdatafs" 16M >/dev/null
 place "$fedora" "$work/fdatafs" 624640
+
+# ---- openSUSE Tumbleweed -------------------------------------------------
+suse_fsid=4d5e6f70-8192-4a3b-8c4d-5e6f70819201
+suse=$out/suse.img
+rm -f "$suse"
+truncate -s 160M "$suse"
+sgdisk -o -U 4d5e6f70-8192-4a3b-8c4d-000000000d15 \
+	-n 1:2048:+150M -t 1:8300 -u 1:4d5e6f70-8192-4a3b-8c4d-000000000001 "$suse" >/dev/null
+rm -f "$work/suse"
+truncate -s 150M "$work/suse"
+mkfs.btrfs -q -f -U $suse_fsid "$work/suse" >/dev/null
+t=$work/susetree
+mkdir -p $t/etc $t/home $t/srv $t/.snapshots
+osrelease 'openSUSE Tumbleweed' 20231201 'openSUSE Tumbleweed' opensuse-tumbleweed >$t/etc/os-release
+echo suse-box >$t/etc/hostname
+cat >$t/etc/fstab <<FSTAB
+UUID=$suse_fsid  /                       btrfs  defaults                      0  0
+UUID=$suse_fsid  /.snapshots             btrfs  subvol=/@/.snapshots          0  0
+UUID=$suse_fsid  /home                   btrfs  subvol=/@/home                0  0
+UUID=$suse_fsid  /srv                    btrfs  subvol=/@/srv                 0  0
+FSTAB
+fill "$work/suse" bash -c '
+	btrfs -q subvolume create @
+	btrfs -q subvolume create @/.snapshots
+	mkdir @/.snapshots/1
+	btrfs -q subvolume create @/.snapshots/1/snapshot
+	btrfs -q subvolume create @/home
+	btrfs -q subvolume create @/srv
+	cp -a "$0/." @/.snapshots/1/snapshot/
+	mkdir -p @/home/carol @/srv/www
+	printf "carol notes\n" >@/home/carol/notes.txt
+	printf "suse www\n" >@/srv/www/index.html
+	btrfs subvolume set-default @/.snapshots/1/snapshot
+' "$t"
+place "$suse" "$work/suse" 2048
