@@ -67,6 +67,7 @@ func FuzzVolume(f *testing.F) {
 			return
 		}
 		for _, id := range []uint64{v.DefaultSubvolume(), fsTreeID, 256, 257} {
+			_, _ = v.SubvolumePath(id)
 			fsys, err := v.Subvolume(id)
 			if err != nil {
 				continue
