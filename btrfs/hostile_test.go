@@ -353,3 +353,30 @@ func TestSuperblockMirror(t *testing.T) {
 		t.Fatalf("without the primary magic: %v", err)
 	}
 }
+
+// TestSubvolumePathDamaged: a subvolume whose back reference names itself
+// as its parent is a loop, and one naming a parent that is not there an
+// error; neither walks on.
+func TestSubvolumePathDamaged(t *testing.T) {
+	orig := loadImage(t, "tiny.img")
+	v, err := NewVolume(bytes.NewReader(orig), int64(len(orig)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p, err := v.SubvolumePath(256); p != "sv" || err != nil {
+		t.Fatalf("subvolume 256: %q, %v", p, err)
+	}
+	for parent, want := range map[uint64]error{256: ErrLoop, 300: ErrFormat} {
+		p, slot := leafSlot(t, v, v.root, key{256, typRootBackref, fsTreeID})
+		b := bytes.Clone(orig)
+		binary.LittleEndian.PutUint64(b[p+int64(headerSize+slot*itemSize+9):], parent)
+		resumNode(b, p, int(v.sb.nodeSize))
+		v2, err := NewVolume(bytes.NewReader(b), int64(len(b)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, err := v2.SubvolumePath(256); !errors.Is(err, want) {
+			t.Errorf("parent %d: %q, %v; want %v", parent, got, err, want)
+		}
+	}
+}
