@@ -47,8 +47,10 @@ var skipTypes = map[string]bool{
 // volume (/dev/mapper/NAME with NAME from /etc/crypttab, or luks-<UUID>),
 // or by kernel name (/dev/sda2), which is mapped through the order of
 // the checkpoint's disks (see devices.matches). An entry naming a device
-// that is not here, or more than one volume, is left out. The result is sorted by Path; nil when no Linux
-// root is found. The first root in vols' order is used.
+// that is not here, or more than one volume, is left out; when none
+// names "/", the root found is taken (Guessed). The result is sorted by
+// Path; nil when no Linux root is found. The first root in vols' order
+// is used.
 func MountPoints(vols []*Volume) []MountPoint {
 	rootVol, rootDir, fstab := findLinuxRoot(vols)
 	if rootVol == nil {
@@ -66,8 +68,7 @@ func MountPoints(vols []*Volume) []MountPoint {
 		}
 	}
 	if _, ok := byPath["/"]; !ok {
-		fsys, dir := rootVol.FS, rootDir
-		byPath["/"] = MountPoint{Path: "/", Volume: rootVol, FS: fsys, Dir: dir, Guessed: true}
+		byPath["/"] = MountPoint{Path: "/", Volume: rootVol, FS: rootVol.FS, Dir: rootDir, Guessed: true}
 	}
 	out := make([]MountPoint, 0, len(byPath))
 	for _, mp := range byPath {
