@@ -51,7 +51,7 @@ func newFS(r io.ReaderAt, size int64) (*FS, error) {
 		return nil, err
 	}
 	v := &FS{r: r, size: size, geo: geo}
-	v.chunks = gencache.New[int64, []byte](maxChunks, func([]byte) int { return 1 })
+	v.chunks = gencache.New[int64, []byte](maxChunks, func(b []byte) int { return max(len(b)>>10, 1) })
 	v.dirs = gencache.New[uint32, []dirent](maxCachedEntries, func(e []dirent) int { return len(e) })
 	// The process-wide memory budget (internal/membudget): a listing
 	// counts its entries and their names.
