@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/ckptfs/ckptfs/catalog"
 	"github.com/ckptfs/ckptfs/internal/testutil"
 )
 
@@ -98,6 +99,33 @@ func TestS3VMFolder(t *testing.T) {
 	checkOpenCost(t, rem, before, 2, 12)
 	sameCheckpoints(t, local, rem, 4, "")
 	logLayers(t, rem)
+
+	// A base disk opened alone asks nothing about the chain's other
+	// files beside it: it has no parents to open.
+	disks := "s3://backups/hyperv/web02/Virtual Hard Disks"
+	_, s, err := Resolve(disks)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sibs, err := s.ReadDir(disks)
+	if err != nil {
+		t.Fatal(err)
+	}
+	was := map[string]int64{}
+	for _, e := range sibs {
+		was[e.Name] = RequestsFor(e.Name)
+	}
+	baseCat, err := catalog.Open(disks+"/web02.vhdx", catalog.Options{Source: s})
+	if err != nil {
+		t.Fatal(err)
+	}
+	baseCat.Close()
+	time.Sleep(200 * time.Millisecond) // what a warm-up would send, it sends at once
+	for _, e := range sibs {
+		if n := RequestsFor(e.Name) - was[e.Name]; n != 0 && !strings.HasSuffix(e.Name, "/web02.vhdx") {
+			t.Errorf("opening the base alone sent %d requests about %s", n, e.Name)
+		}
+	}
 
 	// Replaced while open.
 	data := bytes.Repeat([]byte("s3 object "), 800000) // beyond the first read (firstRead)
