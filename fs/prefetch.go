@@ -5,6 +5,7 @@ package fs
 import (
 	"errors"
 	iofs "io/fs"
+	"path"
 	"slices"
 	"sync"
 )
@@ -29,6 +30,16 @@ var errPrefetchPanic = errors.New("listing read ahead failed")
 // dropped first); a listing of many entries is read ahead but not kept
 // (its reads are in the page cache then). Nothing changes in what a listing says: the volume is
 // immutable, and a listing read ahead is the one the walk would read.
+//
+// The folders a listing holds are also described ahead (describe): the
+// READDIRPLUS that serves a listing to the walk describes every folder
+// in it, one after the other, and on a cold NTFS volume each is an MFT
+// record read from the disk while the walk waits (a cold find of 1,020
+// folders spent 110-140 ms of its 0.35 s there, 25-35 ms with the disk
+// files in the page cache). A few describers read those records
+// together, ahead of the walk, into the reader's caches, where the walk's
+// own lookups find them. The descriptions are dropped: the lookups make
+// theirs, so nothing a lookup answers changes.
 
 const (
 	prefetchWorkers = 4
@@ -38,6 +49,16 @@ const (
 	// prefetchKeptEnts bounds the entries of all listings kept: a plain
 	// ls of a folder of 256 big folders must not hold a million entries.
 	prefetchKeptEnts = 64 << 10
+	// describeQueue bounds the folders waiting to be described (the
+	// oldest are forgotten): more than the records a reader keeps
+	// (package ntfs: 4,096) would only push out what the walk needs.
+	describeQueue = 2048
+	// describeMax bounds the folders of one listing described ahead:
+	// what the first READDIRPLUS batch of a listing can hold.
+	describeMax = 256
+	// describers is how many folders are described at once: a virtio
+	// disk serves 4 KiB reads 2-4 times as fast at depth 8 as at depth 1.
+	describers = 8
 )
 
 // prefetcher reads listings ahead for one volume.
@@ -51,6 +72,11 @@ type prefetcher struct {
 	kept    map[string]listed        // read ahead, not yet taken
 	keptN   int                      // entries of kept's listings
 	order   []string                 // kept's keys, oldest first
+
+	// folders to describe, oldest first (the walk's order), and the
+	// goroutines describing them
+	describe   []iofs.DirEntry
+	describing int
 }
 
 type listed struct {
@@ -81,7 +107,11 @@ func (pf *prefetcher) readDir(p string) ([]iofs.DirEntry, error) {
 		pf.todo = slices.Delete(pf.todo, i, i+1)
 	}
 	pf.mu.Unlock()
-	return iofs.ReadDir(pf.fsys, p)
+	ents, err := iofs.ReadDir(pf.fsys, p)
+	if err == nil {
+		pf.describeDirs(ents)
+	}
+	return ents, err
 }
 
 // ahead queues the folders at paths (in walk order) to be listed ahead.
@@ -133,6 +163,10 @@ func (pf *prefetcher) work() {
 		if err == nil && len(ents) <= prefetchMaxEnts {
 			pf.keep(p, listed{ents, nil})
 		}
+		if err == nil {
+			pf.describeLocked(ents)
+			pf.firstLocked(p, ents)
+		}
 	}
 	pf.running--
 }
@@ -166,6 +200,78 @@ func (pf *prefetcher) drop(p string) {
 		pf.keptN -= len(l.ents)
 		delete(pf.kept, p)
 	}
+}
+
+// firstLocked queues the first folder of a listing read ahead to be
+// listed too (pf.mu held): a depth-first walk enters it right after the
+// listing, before the listings it asks ahead for it (ahead) would be
+// read, and would wait for it at every descent.
+func (pf *prefetcher) firstLocked(p string, ents []iofs.DirEntry) {
+	for _, e := range ents {
+		if !e.IsDir() {
+			continue
+		}
+		q := path.Join(p, e.Name())
+		if _, ok := pf.kept[q]; ok {
+			return
+		}
+		if _, ok := pf.busy[q]; ok {
+			return
+		}
+		pf.todo = append(pf.todo, q)
+		return
+	}
+}
+
+// describeDirs queues the first describeMax folders of a listing to be
+// described ahead.
+func (pf *prefetcher) describeDirs(ents []iofs.DirEntry) {
+	pf.mu.Lock()
+	defer pf.mu.Unlock()
+	pf.describeLocked(ents)
+}
+
+// describeLocked is describeDirs with pf.mu held.
+func (pf *prefetcher) describeLocked(ents []iofs.DirEntry) {
+	n := 0
+	for _, e := range ents {
+		if n == describeMax {
+			break
+		}
+		if e.IsDir() {
+			pf.describe = append(pf.describe, e)
+			n++
+		}
+	}
+	if over := len(pf.describe) - describeQueue; over > 0 {
+		pf.describe = append(pf.describe[:0], pf.describe[over:]...)
+	}
+	for pf.describing < describers && pf.describing < len(pf.describe) {
+		pf.describing++
+		go pf.describeWork()
+	}
+}
+
+// describeWork describes queued folders until none is left.
+func (pf *prefetcher) describeWork() {
+	pf.mu.Lock()
+	defer pf.mu.Unlock()
+	for len(pf.describe) > 0 {
+		e := pf.describe[0]
+		pf.describe[0] = nil
+		pf.describe = pf.describe[1:]
+		pf.mu.Unlock()
+		infoQuietly(e)
+		pf.mu.Lock()
+	}
+	pf.describe = nil // the array, emptied, is dropped
+	pf.describing--
+}
+
+// infoQuietly is e.Info() with its result, error or panic dropped.
+func infoQuietly(e iofs.DirEntry) {
+	defer func() { _ = recover() }()
+	_, _ = e.Info()
 }
 
 // listQuietly is iofs.ReadDir with a reader's panic turned into an error:

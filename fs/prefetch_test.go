@@ -5,6 +5,7 @@ package fs
 import (
 	"fmt"
 	iofs "io/fs"
+	"path"
 	"slices"
 	"sync"
 	"testing"
@@ -180,4 +181,139 @@ func TestPrefetchEntriesBounded(t *testing.T) {
 	if pf.keptN != 0 || len(pf.kept) != 0 {
 		t.Errorf("after the walk: %d listings, %d entries kept", len(pf.kept), pf.keptN)
 	}
+}
+
+// infoCountingFS counts the Info calls on the entries its listings give;
+// an entry named "boom" panics in Info.
+type infoCountingFS struct {
+	fstest.MapFS
+	mu    sync.Mutex
+	infos map[string]int
+}
+
+type countedEntry struct {
+	iofs.DirEntry
+	fsys *infoCountingFS
+	path string
+}
+
+func (e countedEntry) Info() (iofs.FileInfo, error) {
+	e.fsys.mu.Lock()
+	e.fsys.infos[e.path]++
+	e.fsys.mu.Unlock()
+	if e.Name() == "boom" {
+		panic("boom")
+	}
+	return e.DirEntry.Info()
+}
+
+func (c *infoCountingFS) ReadDir(p string) ([]iofs.DirEntry, error) {
+	ents, err := c.MapFS.ReadDir(p)
+	for i, e := range ents {
+		ents[i] = countedEntry{e, c, path.Join(p, e.Name())}
+	}
+	return ents, err
+}
+
+func (c *infoCountingFS) count(p string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.infos[p]
+}
+
+// waitIdle waits until no read-ahead worker or describer runs.
+func waitIdle(t *testing.T, pf *prefetcher) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+		pf.mu.Lock()
+		idle := pf.running == 0 && pf.describing == 0
+		pf.mu.Unlock()
+		if idle {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("read-ahead still running after 10 s")
+		}
+	}
+}
+
+// TestPrefetchDescribesFolders: the folders of a listing read ahead (or
+// read by the walk) are described ahead, once each, and none of its
+// files; a listing of many folders has its first describeMax described;
+// an Info that panics stops nothing.
+func TestPrefetchDescribesFolders(t *testing.T) {
+	m := fstest.MapFS{}
+	var top []string
+	for i := range 20 {
+		d := fmt.Sprintf("d%02d", i)
+		top = append(top, d)
+		for j := range 3 {
+			m[fmt.Sprintf("%s/s%d/f", d, j)] = &fstest.MapFile{Data: []byte("x")}
+		}
+		m[d+"/file"] = &fstest.MapFile{Data: []byte("x")}
+	}
+	m["d07/boom/f"] = &fstest.MapFile{}
+	for j := range describeMax + 50 {
+		m[fmt.Sprintf("many/s%04d/f", j)] = &fstest.MapFile{}
+	}
+	fsys := &infoCountingFS{MapFS: m, infos: map[string]int{}}
+	pf := newPrefetcher(fsys)
+	pf.ahead(top)
+	waitIdle(t, pf)
+	for _, d := range top {
+		for j := range 3 {
+			if n := fsys.count(fmt.Sprintf("%s/s%d", d, j)); n != 1 {
+				t.Errorf("%s/s%d described %d times, want once", d, j, n)
+			}
+		}
+		if n := fsys.count(d + "/file"); n != 0 {
+			t.Errorf("%s/file described %d times, want never", d, n)
+		}
+	}
+	if n := fsys.count("d07/boom"); n != 1 {
+		t.Errorf("d07/boom described %d times, want once", n)
+	}
+	// The walk's own listing (nothing read ahead) describes too, and a
+	// listing of many folders only its first describeMax.
+	if ents, err := pf.readDir("many"); err != nil || len(ents) != describeMax+50 {
+		t.Fatalf("many: %d entries, %v", len(ents), err)
+	}
+	waitIdle(t, pf)
+	described := 0
+	for j := range describeMax + 50 {
+		described += fsys.count(fmt.Sprintf("many/s%04d", j))
+	}
+	if described != describeMax || fsys.count("many/s0000") != 1 {
+		t.Errorf("%d folders of many described (the first %d times), want the first %d once",
+			described, fsys.count("many/s0000"), describeMax)
+	}
+	pf.mu.Lock()
+	if len(pf.describe) != 0 {
+		t.Errorf("%d folders left to describe", len(pf.describe))
+	}
+	pf.mu.Unlock()
+}
+
+// TestPrefetchDescribeBounded: folders waiting to be described are at
+// most describeQueue, however many listings queue theirs.
+func TestPrefetchDescribeBounded(t *testing.T) {
+	m := fstest.MapFS{}
+	for j := range describeQueue + 500 {
+		m[fmt.Sprintf("a/s%05d/f", j)] = &fstest.MapFile{}
+	}
+	fsys := &infoCountingFS{MapFS: m, infos: map[string]int{}}
+	pf := newPrefetcher(fsys)
+	ents, err := fsys.ReadDir("a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pf.mu.Lock()
+	for i := 0; i < len(ents); i += describeMax {
+		pf.describeLocked(ents[i:min(i+describeMax, len(ents))])
+		if len(pf.describe) > describeQueue {
+			t.Errorf("%d folders queued to describe, bound %d", len(pf.describe), describeQueue)
+		}
+	}
+	pf.mu.Unlock()
+	waitIdle(t, pf)
 }
