@@ -54,10 +54,14 @@ type inoSpace struct {
 	next uint64
 }
 
+// byID tells whether number derives the number from id alone (and does
+// not need the path).
+func (s *inoSpace) byID(id uint64, useID bool) bool { return useID && id <= fileMask }
+
 // number is the inode number of the file with identity id (useID) or at
 // path p.
 func (s *inoSpace) number(p string, id uint64, useID bool) uint64 {
-	if useID && id <= fileMask {
+	if s.byID(id, useID) {
 		return s.vol<<(fileBits+1) | id
 	}
 	key := "p" + p
