@@ -34,6 +34,8 @@ type Root struct {
 	opts Options
 	// noOpen: guest files are opened without requests (guestfile.go).
 	noOpen atomic.Bool
+	// latest is the newest checkpoint of each VM (see OpenLatest).
+	latest []*checkpointDir
 }
 
 // Options change how guest volumes are shown. Set them with SetOptions
@@ -123,17 +125,40 @@ func (r *Root) addVM(ctx context.Context, parent *gofs.Inode, vm *catalog.VM) {
 	cps := parent.NewPersistentInode(ctx, &dirNode{mtime: r.built}, gofs.StableAttr{Mode: syscall.S_IFDIR})
 	parent.AddChild("checkpoints", cps, false)
 	names := map[*catalog.Checkpoint]string{}
+	var cds []*checkpointDir
 	var namer catalog.Namer
 	for _, c := range vm.Checkpoints {
 		name := namer.Name(c.Name)
 		names[c] = name
 		cd := &checkpointDir{dirNode: dirNode{mtime: r.timeOf(c)}, root: r, vm: vm, c: c}
+		cds = append(cds, cd)
 		cps.AddChild(name, cps.NewPersistentInode(ctx, cd, gofs.StableAttr{Mode: syscall.S_IFDIR}), false)
 	}
 	r.addByTime(ctx, parent, vm, names)
 	if latest := vm.Latest(); latest != nil {
+		for _, cd := range cds {
+			if cd.c == latest {
+				r.latest = append(r.latest, cd)
+			}
+		}
 		link := &symlinkNode{target: "checkpoints/" + names[latest], mtime: r.timeOf(latest)}
 		parent.AddChild("latest", parent.NewPersistentInode(ctx, link, gofs.StableAttr{Mode: syscall.S_IFLNK}), false)
+	}
+}
+
+// maxOpenedAhead bounds the VMs whose newest checkpoint OpenLatest opens.
+const maxOpenedAhead = 4
+
+// OpenLatest finds the volumes of the newest checkpoint of the first
+// maxOpenedAhead VMs in the background, as a first look inside would:
+// reading partition tables and opening filesystems is some twenty
+// reads one after the other, which the first walk of a mount otherwise
+// waits for (ntfs-3g opens its volume before its mount answers). A look
+// inside while they are read waits for them, as it would have read them.
+// Call it once the tree is mounted.
+func (r *Root) OpenLatest() {
+	for _, cd := range r.latest[:min(len(r.latest), maxOpenedAhead)] {
+		go cd.scan(context.Background())
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -424,5 +425,67 @@ func TestByTimeSameSecond(t *testing.T) {
 	}
 	if got := readlink(t, walk(t, bt, "2026-11-21T08.00.30 Now")); got != "../checkpoints/Now" {
 		t.Errorf("link = %q", got)
+	}
+}
+
+// TestOpenLatest: OpenLatest finds the volumes of each VM's newest
+// checkpoint (of the first maxOpenedAhead VMs) once, in the background,
+// and a look inside afterwards uses them without a second scan; older
+// checkpoints are left for when something looks inside.
+func TestOpenLatest(t *testing.T) {
+	var cat *testCatalog
+	for range maxOpenedAhead + 2 {
+		tc := newTestCatalog()
+		if cat == nil {
+			cat = tc
+			continue
+		}
+		cat.cat.VMs = append(cat.cat.VMs, tc.cat.VMs[0])
+		maps.Copy(cat.images, tc.images)
+	}
+	var mu sync.Mutex
+	scanned := map[io.ReaderAt]int{}
+	vols := func(disk io.ReaderAt, size int64, name string) ([]*guest.Volume, error) {
+		mu.Lock()
+		scanned[disk]++
+		mu.Unlock()
+		return []*guest.Volume{{Name: name + "-p2", Number: 2, FSType: "ntfs", FS: guestFS()}}, nil
+	}
+	r := bridged(t, newRoot(cat.cat, cat.image, vols))
+	r.OpenLatest()
+	latest := map[io.ReaderAt]bool{}
+	for _, vm := range cat.cat.VMs[:maxOpenedAhead] {
+		latest[cat.images[vm.Latest().Disks[0]]] = true
+	}
+	count := func() (all, ofLatest int) {
+		mu.Lock()
+		defer mu.Unlock()
+		for d, n := range scanned {
+			all += n
+			if latest[d] {
+				ofLatest += n
+			}
+		}
+		return all, ofLatest
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+		if _, n := count(); n == maxOpenedAhead {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("newest checkpoints not scanned after 10 s: %v", scanned)
+		}
+	}
+	time.Sleep(20 * time.Millisecond)
+	if all, n := count(); all != maxOpenedAhead || n != maxOpenedAhead {
+		t.Errorf("%d scans, %d of newest checkpoints, want %d of them only", all, n, maxOpenedAhead)
+	}
+	cd := walk(t, r.EmbeddedInode(), "web01", "checkpoints", "Now").Operations().(*checkpointDir)
+	var out fuse.EntryOut
+	if _, errno := cd.Lookup(ctx, "Disk0-p2", &out); errno != 0 {
+		t.Fatalf("lookup of the volume opened ahead: %v", errno)
+	}
+	if all, _ := count(); all != maxOpenedAhead {
+		t.Errorf("the volume opened ahead was scanned again (%d scans)", all)
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/ckptfs/ckptfs/catalog"
 	ckfs "github.com/ckptfs/ckptfs/fs"
 	"github.com/ckptfs/ckptfs/internal/membudget"
+	"github.com/ckptfs/ckptfs/remote"
 	gofs "github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
 )
@@ -49,6 +50,12 @@ func Run(ctx context.Context, cat *catalog.Catalog, mountpoint string, opt Optio
 	// tree answers.
 	if ks := server.KernelSettings(); ks != nil && ks.Flags&fuse.CAP_NO_OPEN_SUPPORT != 0 {
 		root.SetNoOpen(true) // guest files open without requests (fs/guestfile.go)
+	}
+	if !remote.IsRemote(cat.Source) {
+		// A local source: its newest checkpoint's volumes are opened
+		// in the background (a remote one's would cost requests
+		// nobody may want).
+		root.OpenLatest()
 	}
 	if kb := opt.readAheadKB(); kb > 0 {
 		if err := SetReadAhead(mountpoint, kb); err != nil && opt.Debug {
