@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -34,8 +35,10 @@ type Root struct {
 	opts Options
 	// noOpen: guest files are opened without requests (guestfile.go).
 	noOpen atomic.Bool
-	// latest is the newest checkpoint of each VM (see OpenLatest).
-	latest []*checkpointDir
+	// latest is the newest checkpoint of each VM (see OpenLatest), and
+	// opening counts the scans OpenLatest started that still run.
+	latest  []*checkpointDir
+	opening sync.WaitGroup
 }
 
 // Options change how guest volumes are shown. Set them with SetOptions
@@ -155,12 +158,22 @@ const maxOpenedAhead = 4
 // reads one after the other, which the first walk of a mount otherwise
 // waits for (ntfs-3g opens its volume before its mount answers). A look
 // inside while they are read waits for them, as it would have read them.
-// Call it once the tree is mounted.
+// Call it once the tree is mounted, and WaitOpened before the disks are
+// closed.
 func (r *Root) OpenLatest() {
 	for _, cd := range r.latest[:min(len(r.latest), maxOpenedAhead)] {
-		go cd.scan(context.Background())
+		r.opening.Add(1)
+		go func() {
+			defer r.opening.Done()
+			cd.scan(context.Background())
+		}()
 	}
 }
+
+// WaitOpened waits for the volumes OpenLatest is finding: a mount
+// unmounted at once must not close its disks under them (their reads
+// would fail and be reported as damage).
+func (r *Root) WaitOpened() { r.opening.Wait() }
 
 // addByTime makes by-time/, one symlink per checkpoint with a known
 // creation time, named so that name order is time order.

@@ -476,6 +476,7 @@ func TestOpenLatest(t *testing.T) {
 			t.Fatalf("newest checkpoints not scanned after 10 s: %v", scanned)
 		}
 	}
+	r.WaitOpened()
 	time.Sleep(20 * time.Millisecond)
 	if all, n := count(); all != maxOpenedAhead || n != maxOpenedAhead {
 		t.Errorf("%d scans, %d of newest checkpoints, want %d of them only", all, n, maxOpenedAhead)

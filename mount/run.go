@@ -68,7 +68,9 @@ func Run(ctx context.Context, cat *catalog.Catalog, mountpoint string, opt Optio
 	if opt.Ready != nil {
 		opt.Ready()
 	}
-	return serve(ctx, server, mountpoint)
+	err = serve(ctx, server, mountpoint)
+	root.WaitOpened()
+	return err
 }
 
 // nodeOptions are the tree's own options plus the mount's.
