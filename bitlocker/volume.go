@@ -22,6 +22,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/ckptfs/ckptfs/internal/srcfile"
 )
 
 // Volume is a BitLocker volume whose metadata has been read. It is locked:
@@ -149,21 +151,12 @@ type File struct {
 // Open opens the BitLocker volume in the named file (an image of the
 // volume alone, or a block device).
 func Open(name string) (*File, error) {
-	f, err := os.Open(name)
+	f, _, size, err := srcfile.Open(name)
 	if err != nil {
-		return nil, err
-	}
-	st, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return nil, err
-	}
-	size := st.Size()
-	if !st.Mode().IsRegular() {
-		if size, err = f.Seek(0, io.SeekEnd); err != nil {
-			f.Close()
-			return nil, err
+		if errors.Is(err, srcfile.ErrNotFile) {
+			err = fmt.Errorf("%w: %w", ErrFormat, err)
 		}
+		return nil, err
 	}
 	v, err := NewVolume(f, size)
 	if err != nil {

@@ -27,10 +27,11 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
 	"path"
 	"strings"
 	"sync"
+
+	"github.com/ckptfs/ckptfs/internal/srcfile"
 )
 
 // FS is an open exFAT volume. It is safe for concurrent use.
@@ -106,16 +107,14 @@ func (v *FS) rootLength() int64 {
 
 // Open opens the exFAT volume in the file (or device) at name.
 func Open(name string) (*FS, error) {
-	f, err := os.Open(name)
+	f, _, size, err := srcfile.Open(name)
 	if err != nil {
+		if errors.Is(err, srcfile.ErrNotFile) {
+			err = fmt.Errorf("%w: %w", ErrFormat, err)
+		}
 		return nil, err
 	}
-	st, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return nil, err
-	}
-	v, err := New(f, st.Size())
+	v, err := New(f, size)
 	if err != nil {
 		f.Close()
 		return nil, err

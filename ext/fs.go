@@ -1,16 +1,17 @@
 package ext
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
 	"path"
 	"strings"
 	"syscall"
 
 	"github.com/ckptfs/ckptfs/internal/gencache"
 	"github.com/ckptfs/ckptfs/internal/membudget"
+	"github.com/ckptfs/ckptfs/internal/srcfile"
 )
 
 // FS is an open ext2, ext3 or ext4 volume. It is safe for concurrent use.
@@ -66,21 +67,12 @@ func newFS(r io.ReaderAt, size int64) (*FS, error) {
 // Open opens the ext filesystem in the named file (an image or a block
 // device), read-only. Close releases the file.
 func Open(name string) (*FS, error) {
-	f, err := os.Open(name)
+	f, _, size, err := srcfile.Open(name)
 	if err != nil {
-		return nil, err
-	}
-	st, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return nil, err
-	}
-	size := st.Size()
-	if size == 0 { // a block device
-		if size, err = f.Seek(0, io.SeekEnd); err != nil {
-			f.Close()
-			return nil, err
+		if errors.Is(err, srcfile.ErrNotFile) {
+			err = fmt.Errorf("%w: %w", ErrFormat, err)
 		}
+		return nil, err
 	}
 	v, err := NewFS(f, size)
 	if err != nil {

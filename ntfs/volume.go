@@ -1,14 +1,15 @@
 package ntfs
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
 	"sync"
 	"sync/atomic"
 
 	"github.com/ckptfs/ckptfs/internal/gencache"
+	"github.com/ckptfs/ckptfs/internal/srcfile"
 )
 
 // Well-known MFT record numbers.
@@ -98,21 +99,12 @@ func NewVolume(r io.ReaderAt, size int64) (*Volume, error) {
 // Open opens the NTFS volume in the file or device at path. Close the
 // returned volume to close the file.
 func Open(path string) (*Volume, error) {
-	f, err := os.Open(path)
+	f, _, size, err := srcfile.Open(path)
 	if err != nil {
-		return nil, err
-	}
-	st, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return nil, err
-	}
-	size := st.Size()
-	if st.Mode()&fs.ModeDevice != 0 {
-		if size, err = f.Seek(0, io.SeekEnd); err != nil {
-			f.Close()
-			return nil, err
+		if errors.Is(err, srcfile.ErrNotFile) {
+			err = fmt.Errorf("%w: %w", ErrFormat, err)
 		}
+		return nil, err
 	}
 	v, err := NewVolume(f, size)
 	if err != nil {

@@ -5,9 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"time"
 	"unicode/utf16"
+
+	"github.com/ckptfs/ckptfs/internal/srcfile"
 )
 
 const (
@@ -87,16 +88,14 @@ func NewHive(r io.ReaderAt, size int64) (*Hive, error) {
 
 // Open opens the hive file at path; Close closes it.
 func Open(path string) (*Hive, error) {
-	f, err := os.Open(path)
+	f, _, size, err := srcfile.Open(path)
 	if err != nil {
+		if errors.Is(err, srcfile.ErrNotFile) {
+			err = fmt.Errorf("%w: %w", ErrFormat, err)
+		}
 		return nil, err
 	}
-	st, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return nil, err
-	}
-	h, err := NewHive(f, st.Size())
+	h, err := NewHive(f, size)
 	if err != nil {
 		f.Close()
 		return nil, fmt.Errorf("%s: %w", path, err)

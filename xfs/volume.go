@@ -16,11 +16,12 @@
 package xfs
 
 import (
+	"errors"
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/ckptfs/ckptfs/internal/gencache"
+	"github.com/ckptfs/ckptfs/internal/srcfile"
 )
 
 // Limits against hostile volumes.
@@ -128,18 +129,12 @@ func NewFSOptions(r io.ReaderAt, size int64, opt Options) (*FS, error) {
 // Open opens the XFS filesystem in the named file (an image or a block
 // device), read-only. Close releases the file.
 func Open(name string) (*FS, error) {
-	f, err := os.Open(name)
+	f, _, size, err := srcfile.Open(name)
 	if err != nil {
+		if errors.Is(err, srcfile.ErrNotFile) {
+			err = fmt.Errorf("%w: %w", ErrFormat, err)
+		}
 		return nil, err
-	}
-	st, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return nil, err
-	}
-	size := st.Size()
-	if size == 0 { // block devices report their size through Seek
-		size, _ = f.Seek(0, io.SeekEnd)
 	}
 	v, err := NewFS(f, size)
 	if err != nil {
