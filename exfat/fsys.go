@@ -31,6 +31,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/ckptfs/ckptfs/internal/gencache"
 	"github.com/ckptfs/ckptfs/internal/srcfile"
 )
 
@@ -50,15 +51,15 @@ type FS struct {
 	upcase       *upcaseTable // nil: Go's case mapping (see loadUpcase)
 	backupBoot   bool
 
+	dirs *gencache.Cache[int64, *listing] // parsed directories by their entry offset (root: 0)
+
 	mu       sync.Mutex
-	dirs     map[int64]*listing // parsed directories by their entry offset (root: 0)
-	cached   int                // entries held in dirs
 	warnings []error
 }
 
-// Caps on what the FS keeps: parsed directories are dropped when they
-// hold more entries than maxCachedEntries (and parsed again when asked),
-// and at most maxWarnings problems are recorded.
+// Caps on what the FS keeps: parsed directories are held in two
+// generations of maxCachedEntries/2 entries (and parsed again when asked
+// after they were dropped), and at most maxWarnings problems are recorded.
 const (
 	maxCachedEntries = 1 << 18
 	maxWarnings      = 100
@@ -70,7 +71,9 @@ func New(r io.ReaderAt, size int64) (*FS, error) {
 	if err != nil {
 		return nil, err
 	}
-	v := &FS{r: r, size: size, boot: boot, dirs: map[int64]*listing{}}
+	v := &FS{r: r, size: size, boot: boot}
+	v.dirs = gencache.New[int64, *listing](maxCachedEntries/2, func(l *listing) int { return len(l.entries) + 1 }).
+		Budget(cacheBudget, "exfat listings", listingBytes)
 	v.clusterShift = boot.SectorShift + boot.ClusterShift
 	v.fatOff = (int64(boot.FatOffset) + int64(boot.activeFat())*int64(boot.FatLength)) << boot.SectorShift
 	v.heapOff = int64(boot.ClusterHeapOffset) << boot.SectorShift
@@ -176,30 +179,23 @@ func (v *FS) warnLocked(err error) {
 
 // store caches a parsed directory.
 func (v *FS) store(key int64, l *listing) {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	if v.cached+len(l.entries) > maxCachedEntries {
-		clear(v.dirs)
-		v.cached = 0
-	}
-	if _, ok := v.dirs[key]; !ok {
+	if !v.dirs.Has(key) && len(l.skipped) > 0 {
+		v.mu.Lock()
 		for _, err := range l.skipped {
 			v.warnLocked(err)
 		}
+		v.mu.Unlock()
 	}
-	v.dirs[key] = l
-	v.cached += len(l.entries)
+	v.dirs.Put(key, l)
 }
 
 // listingOf returns the parsed directory d.
 func (v *FS) listingOf(d *entry) (*listing, error) {
 	key := d.off
-	v.mu.Lock()
-	l := v.dirs[key]
-	v.mu.Unlock()
-	if l != nil {
+	if l, ok := v.dirs.Get(key); ok {
 		return l, nil
 	}
+	var l *listing
 	var err error
 	if d == v.rootEntry {
 		l, err = v.readRoot()
