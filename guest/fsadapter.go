@@ -119,7 +119,7 @@ var errNotDir = errors.New("not a directory")
 // cache: callers must not change it.
 func (d *diskFS) readDir(fi *fileInfo) ([]fs.DirEntry, error) {
 	dir := fi.path
-	if ents, ok := d.dirs.get(dir); ok {
+	if ents, ok := d.dirs.Get(dir); ok {
 		return ents, nil
 	}
 	var out []fs.DirEntry
@@ -131,7 +131,7 @@ func (d *diskFS) readDir(fi *fileInfo) ([]fs.DirEntry, error) {
 		return nil, &fs.PathError{Op: "readdir", Path: dir, Err: asFormat(err)}
 	}
 	slices.SortFunc(out, func(a, b fs.DirEntry) int { return strings.Compare(a.Name(), b.Name()) })
-	d.dirs.put(dir, out)
+	d.dirs.Put(dir, out)
 	return out, nil
 }
 

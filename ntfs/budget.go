@@ -23,8 +23,8 @@ func (v *Volume) openBudget(b *membudget.Budget) {
 	v.listings.Budget(b, "ntfs listings", listingBytes)
 	v.mftBlocks.Budget(b, "ntfs mft blocks", func(p []byte) int64 { return int64(cap(p)) })
 	v.sdCache.Budget(b, "ntfs security", func(p []byte) int64 { return int64(cap(p)) })
-	v.indexes.budget(b, "ntfs index records", indexNodeBytes(int64(v.geo.IndexRecordSize)))
-	v.wofChunks.budget(b, "ntfs wof chunks", func(p []byte) int64 { return int64(cap(p)) })
+	v.indexes.Budget(b, "ntfs index records", indexNodeBytes(int64(v.geo.IndexRecordSize)))
+	v.wofChunks.Budget(b, "ntfs wof chunks", func(p []byte) int64 { return int64(cap(p)) })
 }
 
 const (

@@ -1,11 +1,8 @@
 package ntfs
 
 import (
-	"container/list"
-	"sync"
-
 	"github.com/ckptfs/ckptfs/internal/gencache"
-	"github.com/ckptfs/ckptfs/internal/membudget"
+	"github.com/ckptfs/ckptfs/internal/lrucache"
 )
 
 // Bounds of the decoded-structure caches, per volume.
@@ -14,101 +11,14 @@ const (
 	indexCacheSize = 1024 // INDX records (4 KiB each on disk)
 )
 
-// lru is a small least-recently-used cache, safe for concurrent use. It
-// keeps path walks, repeated stats and lookups in big directories from
-// re-reading and re-decoding the same records.
-type lru[K comparable, V any] struct {
-	mu    sync.Mutex
-	max   int
-	order *list.List // front: most recently used; values are *lruItem
-	items map[K]*list.Element
-
-	acct *membudget.Account // nil: no budget (see budget.go)
-	size func(V) int64
-}
-
-// lruEntryBytes is what an entry costs beside its value: the list
-// element, the item and the map slot.
-const lruEntryBytes = 160
-
-// budget opens an account for the cache with b (see gencache.Budget).
-func (c *lru[K, V]) budget(b *membudget.Budget, name string, size func(V) int64) {
-	c.size = size
-	c.acct = b.Open(name, c.shed)
-}
-
-// shed drops the colder half of the entries, or all of them.
-func (c *lru[K, V]) shed(all bool) {
-	c.mu.Lock()
-	keep := 0
-	if !all {
-		keep = c.order.Len() / 2
-	}
-	freed := c.evictLocked(keep)
-	c.mu.Unlock()
-	c.acct.Add(-freed)
-}
-
-// evictLocked drops the least recently used entries until keep are left,
-// returning the bytes freed.
-func (c *lru[K, V]) evictLocked(keep int) int64 {
-	var freed int64
-	for c.order.Len() > keep {
-		last := c.order.Back()
-		it := last.Value.(*lruItem[K, V])
-		c.order.Remove(last)
-		delete(c.items, it.key)
-		if c.acct != nil {
-			freed += c.size(it.val) + lruEntryBytes
-		}
-	}
-	return freed
-}
-
-type lruItem[K comparable, V any] struct {
-	key K
-	val V
-}
+// lru is the least-recently-used cache of INDX records and WOF chunks,
+// one entry of weight 1 each: it keeps path walks, repeated stats and
+// lookups in big directories from re-reading and re-decoding the same
+// records.
+type lru[K comparable, V any] = lrucache.Cache[K, V]
 
 func newLRU[K comparable, V any](max int) *lru[K, V] {
-	return &lru[K, V]{max: max, order: list.New(), items: map[K]*list.Element{}}
-}
-
-func (c *lru[K, V]) get(k K) (V, bool) {
-	c.mu.Lock()
-	if e, ok := c.items[k]; ok {
-		c.order.MoveToFront(e)
-		v := e.Value.(*lruItem[K, V]).val
-		c.mu.Unlock()
-		c.acct.Touch()
-		return v, true
-	}
-	c.mu.Unlock()
-	var zero V
-	return zero, false
-}
-
-func (c *lru[K, V]) put(k K, v V) {
-	c.mu.Lock()
-	var delta int64
-	if c.acct != nil {
-		delta = c.size(v) + lruEntryBytes
-	}
-	if e, ok := c.items[k]; ok {
-		it := e.Value.(*lruItem[K, V])
-		if c.acct != nil {
-			delta -= c.size(it.val) + lruEntryBytes
-		}
-		it.val = v
-		c.order.MoveToFront(e)
-	} else {
-		c.items[k] = c.order.PushFront(&lruItem[K, V]{key: k, val: v})
-	}
-	delta -= c.evictLocked(c.max)
-	c.mu.Unlock()
-	if c.acct.Add(delta) {
-		c.acct.Trim()
-	}
+	return lrucache.New[K, V](max, func(V) int { return 1 })
 }
 
 // nodeCache keeps decoded MFT records by record number: two generations

@@ -131,12 +131,12 @@ func parseNode(b []byte, h int, off int64) ([]indexEntry, error) {
 // then kept in the volume's index cache. Callers must not modify them.
 func (ix *dirIndex) node(vcn uint64) ([]indexEntry, error) {
 	key := indexKey{ix.rec, vcn}
-	if es, ok := ix.v.indexes.get(key); ok {
+	if es, ok := ix.v.indexes.Get(key); ok {
 		return es, nil
 	}
 	es, err := ix.readNode(vcn)
 	if err == nil {
-		ix.v.indexes.put(key, es)
+		ix.v.indexes.Put(key, es)
 	}
 	return es, err
 }
@@ -216,7 +216,7 @@ func (ix *dirIndex) readAll() []byte {
 // (the allocation as readAll read it).
 func (ix *dirIndex) nodeFrom(all []byte, vcn uint64) ([]indexEntry, error) {
 	key := indexKey{ix.rec, vcn}
-	if es, ok := ix.v.indexes.get(key); ok {
+	if es, ok := ix.v.indexes.Get(key); ok {
 		return es, nil
 	}
 	pos, err := ix.nodePos(vcn)
@@ -231,7 +231,7 @@ func (ix *dirIndex) nodeFrom(all []byte, vcn uint64) ([]indexEntry, error) {
 	b := slices.Clone(all[pos : pos+ix.recSize])
 	es, err := ix.decodeNode(b, vcn, pos)
 	if err == nil {
-		ix.v.indexes.put(key, es)
+		ix.v.indexes.Put(key, es)
 	}
 	return es, err
 }

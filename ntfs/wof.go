@@ -177,7 +177,7 @@ func (w *wofReader) readAt(q []byte, off int64) error {
 			usize := min(w.chunk, w.size-cs)
 			lo := max(off, cs) - off
 			hi := min(off+int64(len(q)), cs+usize) - off
-			if c, ok := w.v.wofChunks.get(wofKey{w.ref, idx}); ok {
+			if c, ok := w.v.wofChunks.Get(wofKey{w.ref, idx}); ok {
 				copy(q[lo:hi], c[lo+off-cs:])
 				continue
 			}
@@ -225,7 +225,7 @@ func (w *wofReader) decodeOne(idx, start, end int64) ([]byte, error) {
 	if err := w.decode(out, src, idx, start); err != nil {
 		return nil, err
 	}
-	w.v.wofChunks.put(wofKey{w.ref, idx}, out)
+	w.v.wofChunks.Put(wofKey{w.ref, idx}, out)
 	return out, nil
 }
 

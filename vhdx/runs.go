@@ -1,12 +1,12 @@
 package vhdx
 
 import (
-	"container/list"
 	"fmt"
 	"sort"
 	"sync"
 	"unsafe"
 
+	"github.com/ckptfs/ckptfs/internal/lrucache"
 	"github.com/ckptfs/ckptfs/internal/membudget"
 )
 
@@ -29,14 +29,14 @@ func (rl runList) find(off int64) runList {
 // runsOf returns the sector runs of mixed unit u, from the cache or built
 // from the layers' sector bitmaps.
 func (c *Chain) runsOf(u int64) (runList, error) {
-	if rl, ok := c.runs.get(u); ok {
+	if rl, ok := c.runs.Get(u); ok {
 		return rl, nil
 	}
 	rl, err := c.buildRuns(u)
 	if err != nil {
 		return nil, err
 	}
-	c.runs.put(u, rl)
+	c.runs.Put(u, rl)
 	return rl, nil
 }
 
@@ -183,86 +183,18 @@ func (c *Chain) runFor(owner int, partial []layerBlock, last layerBlock, x int64
 }
 
 // runCache keeps built run lists, bounded by the total number of runs so a
-// pathological bitmap (alternating sectors) cannot grow it without limit.
-type runCache struct {
-	mu     sync.Mutex
-	budget int
-	used   int
-	lru    *list.List
-	byUnit map[int64]*list.Element
-	// acct counts the cache's bytes in the process-wide memory budget
-	// (internal/membudget), which sheds the least recently used caches
-	// of every chain and volume when they pass it together.
-	acct *membudget.Account
-}
+// pathological bitmap (alternating sectors) cannot grow it without limit,
+// and counted in the process-wide memory budget (internal/membudget),
+// which sheds the least recently used caches of every chain and volume
+// when they pass it together.
+type runCache = lrucache.Cache[int64, runList]
 
-// runBytes is what a cached run list costs: its runs and the entry.
-func runBytes(rl runList) int64 { return int64(cap(rl))*int64(unsafe.Sizeof(run{})) + 160 }
-
-type cachedRuns struct {
-	unit int64
-	runs runList
-}
+// runBytes is what a cached run list holds: its runs.
+func runBytes(rl runList) int64 { return int64(cap(rl)) * int64(unsafe.Sizeof(run{})) }
 
 const defaultRunBudget = 1 << 20 // runs, about 40 MiB at worst
 
 func newRunCache(budget int) *runCache {
-	rc := &runCache{budget: budget, lru: list.New(), byUnit: map[int64]*list.Element{}}
-	rc.acct = membudget.Default.Open("vhdx run lists", rc.shed)
-	return rc
-}
-
-// shed drops the colder half of the run lists, or all of them.
-func (rc *runCache) shed(all bool) {
-	rc.mu.Lock()
-	keep := 0
-	if !all {
-		keep = rc.lru.Len() / 2
-	}
-	freed := rc.evictLocked(func() bool { return rc.lru.Len() > keep })
-	rc.mu.Unlock()
-	rc.acct.Add(-freed)
-}
-
-// evictLocked drops the least recently used lists while more says so,
-// returning the bytes freed.
-func (rc *runCache) evictLocked(more func() bool) int64 {
-	var freed int64
-	for rc.lru.Len() > 0 && more() {
-		e := rc.lru.Back()
-		cr := e.Value.(*cachedRuns)
-		rc.lru.Remove(e)
-		delete(rc.byUnit, cr.unit)
-		rc.used -= len(cr.runs)
-		freed += runBytes(cr.runs)
-	}
-	return freed
-}
-
-func (rc *runCache) get(u int64) (runList, bool) {
-	rc.mu.Lock()
-	if e, ok := rc.byUnit[u]; ok {
-		rc.lru.MoveToFront(e)
-		rl := e.Value.(*cachedRuns).runs
-		rc.mu.Unlock()
-		rc.acct.Touch()
-		return rl, true
-	}
-	rc.mu.Unlock()
-	return nil, false
-}
-
-func (rc *runCache) put(u int64, rl runList) {
-	rc.mu.Lock()
-	if _, ok := rc.byUnit[u]; ok {
-		rc.mu.Unlock()
-		return
-	}
-	rc.byUnit[u] = rc.lru.PushFront(&cachedRuns{unit: u, runs: rl})
-	rc.used += len(rl)
-	delta := runBytes(rl) - rc.evictLocked(func() bool { return rc.used > rc.budget && rc.lru.Len() > 1 })
-	rc.mu.Unlock()
-	if rc.acct.Add(delta) {
-		rc.acct.Trim()
-	}
+	return lrucache.New[int64, runList](budget, func(rl runList) int { return len(rl) }).
+		Budget(membudget.Default, "vhdx run lists", runBytes)
 }
