@@ -3,7 +3,6 @@ package guest
 import (
 	"bytes"
 	"encoding/binary"
-	"encoding/hex"
 	"io/fs"
 	"strings"
 )
@@ -102,8 +101,7 @@ func guidString(b []byte) string {
 	binary.BigEndian.PutUint16(be[4:], le.Uint16(b[4:]))
 	binary.BigEndian.PutUint16(be[6:], le.Uint16(b[6:]))
 	copy(be[8:], b[8:16])
-	h := strings.ToUpper(hex.EncodeToString(be[:]))
-	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
+	return strings.ToUpper(uuidText(be))
 }
 
 func cutPrefixFold(s, prefix string) (string, bool) {
