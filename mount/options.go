@@ -131,8 +131,8 @@ func (o *Options) Parse(s string) error {
 
 // ParseSize reads a size in bytes, or in KiB, MiB, GiB or TiB with a K,
 // M, G or T suffix (an "iB" or "B" after it is taken too): "512M", "1G".
-func ParseSize(s string) (int64, error) {
-	s = strings.TrimSpace(strings.ToUpper(strings.TrimSuffix(strings.TrimSuffix(s, "B"), "i")))
+func ParseSize(given string) (int64, error) {
+	s := strings.TrimSpace(strings.ToUpper(strings.TrimSuffix(strings.TrimSuffix(given, "B"), "i")))
 	mul := int64(1)
 	if n := len(s); n > 0 {
 		if i := strings.IndexByte("KMGT", s[n-1]); i >= 0 {
@@ -142,7 +142,7 @@ func ParseSize(s string) (int64, error) {
 	}
 	v, err := strconv.ParseInt(s, 10, 64)
 	if err != nil || v < 0 || v > (1<<62)/mul {
-		return 0, fmt.Errorf("not a size: %q", s)
+		return 0, fmt.Errorf("not a size: %q (want bytes, or a number with K, M, G or T: 512M, 4G)", given)
 	}
 	return v * mul, nil
 }
