@@ -152,7 +152,7 @@ func (cd *checkpointDir) addVolume(ctx context.Context, e *diskEntry, v *guest.V
 		return
 	}
 	vol := &volume{fsys: v.FS, inos: inos, mtime: cd.mtime, start: v.Start, ignoreCase: cd.root.opts.IgnoreCase, noOpen: &cd.root.noOpen,
-		pre: newPrefetcher(v.FS)}
+		kernelACL: &cd.root.kernelACL, pre: newPrefetcher(v.FS)}
 	if ms, ok := v.FS.(guest.MetafileShower); ok && cd.root.opts.ShowMetafiles {
 		ms.SetShowMetafiles(true)
 	}
@@ -165,6 +165,7 @@ func (cd *checkpointDir) addVolume(ctx context.Context, e *diskEntry, v *guest.V
 	if err != nil {
 		rootInfo = nil
 	}
+	vol.rootInfo = rootInfo
 	node, attr := vol.node(".", rootInfo)
 	dir := cd.EmbeddedInode()
 	ve.dir = ve.name

@@ -62,5 +62,7 @@
 //	                         (guest.Xattrer), under their full names
 //
 // A stream or attribute whose name collides with a user.ckptfs.* name is
-// hidden. Values above 64 KiB (the kernel's xattr limit) answer E2BIG.
+// hidden. Values above 64 KiB (the kernel's xattr limit) answer E2BIG. What
+// a name a file lacks answers, ENODATA or EOPNOTSUPP, is decided in
+// xattrabsent.go.
 package fs

@@ -243,7 +243,7 @@ func getxattr(n *gofs.Inode, name string) (string, syscall.Errno) {
 }
 
 func TestGuestXattrs(t *testing.T) {
-	_, vol := guestTree(t)
+	r, vol := guestTree(t)
 	n, _ := lookup(t, vol, "hello.txt")
 	lx := n.Operations().(gofs.NodeListxattrer)
 	size, _ := lx.Listxattr(ctx, nil)
@@ -276,6 +276,15 @@ func TestGuestXattrs(t *testing.T) {
 	for _, name := range []string{"security.selinux", "system.posix_acl_access", "system.posix_acl_default", "trusted.x"} {
 		if _, errno := getxattr(n, name); errno != syscall.EOPNOTSUPP {
 			t.Errorf("%s: %v, want EOPNOTSUPP", name, errno)
+		}
+	}
+	// While the kernel checks ACLs (-o default_permissions), a missing one
+	// is ENODATA: EOPNOTSUPP would refuse the access it was fetched for.
+	r.SetKernelACLs(true)
+	for name, want := range map[string]syscall.Errno{"system.posix_acl_access": syscall.ENODATA,
+		"system.posix_acl_default": syscall.ENODATA, "security.selinux": syscall.EOPNOTSUPP} {
+		if _, errno := getxattr(n, name); errno != want {
+			t.Errorf("kernel ACLs: %s: %v, want %v", name, errno, want)
 		}
 	}
 	big, _ := lookup(t, vol, "big")

@@ -278,22 +278,6 @@ func ownXattrVisible(name string) bool {
 		name != xattrAttributes && name != xattrCrtime
 }
 
-// linuxOnlyXattr reports whether name is in a namespace only Linux
-// filesystems carry: SELinux and other security labels, trusted, POSIX
-// ACLs. On an NTFS, FAT or ISO volume such a name gets EOPNOTSUPP, which
-// is what the kernel answers for a namespace a filesystem has no handler
-// for, rather than ENODATA. `ls -l` asks for security.selinux and
-// system.posix_acl_access of every file it lists, and stops asking on a
-// device where they are not supported (coreutils remembers it): an `ls
-// -l` of a Windows folder then costs no GETXATTR round trip per entry.
-// (The mount is one device: an `ls -lR` that goes on into a Linux volume
-// of the same mount shows no '.' or '+' marks there; the xattrs still
-// read.)
-func linuxOnlyXattr(name string) bool {
-	return strings.HasPrefix(name, "security.") || strings.HasPrefix(name, "trusted.") ||
-		strings.HasPrefix(name, "system.posix_acl_")
-}
-
 // streamVisible hides streams whose xattr name could not be told apart
 // from ours, or that the kernel could not carry.
 func streamVisible(s string) bool {
@@ -307,7 +291,7 @@ func (n *guestNode) xattr(name string) ([]byte, error) {
 		return nil, syscall.ENODATA
 	}
 	if linuxOnlyXattr(name) && !guest.LinksArePOSIX(n.vol.fsys) {
-		return nil, syscall.EOPNOTSUPP
+		return nil, n.vol.absentXattr(name)
 	}
 	switch name {
 	case xattrAttributes:
@@ -336,7 +320,7 @@ func (n *guestNode) xattr(name string) ([]byte, error) {
 			return v, nil
 		}
 	}
-	return nil, syscall.ENODATA
+	return nil, n.vol.absentXattr(name)
 }
 
 func (n *guestNode) hasStream(s string) bool {

@@ -43,6 +43,10 @@ type volume struct {
 	pre *prefetcher
 	// files says whether listings describe their files (guestdirhandle.go).
 	files fileCredit
+	// kernelACL is the root's: the kernel checks and caches POSIX ACLs
+	// (xattrabsent.go); nil in trees built without a root.
+	kernelACL *atomic.Bool
+	volumeLabels
 }
 
 // readDir lists the folder at p, through the read-ahead if there is one.

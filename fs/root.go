@@ -35,6 +35,8 @@ type Root struct {
 	opts Options
 	// noOpen: guest files are opened without requests (guestfile.go).
 	noOpen atomic.Bool
+	// kernelACL: the kernel checks POSIX ACLs (xattrabsent.go).
+	kernelACL atomic.Bool
 	// latest is the newest checkpoint of each VM (see OpenLatest), and
 	// opening counts the scans OpenLatest started that still run.
 	latest  []*checkpointDir
@@ -60,6 +62,12 @@ func (r *Root) SetOptions(o Options) { r.opts = o }
 // it supports that (FUSE_NO_OPEN_SUPPORT in its INIT request), before
 // files are read. Without it every open is a request, as before.
 func (r *Root) SetNoOpen(on bool) { r.noOpen.Store(on) }
+
+// SetKernelACLs says that the kernel checks and caches POSIX ACLs
+// (FUSE_POSIX_ACL was agreed at INIT): a file without an ACL must then
+// answer ENODATA, never EOPNOTSUPP, whatever its volume. Call it before
+// files are looked up.
+func (r *Root) SetKernelACLs(on bool) { r.kernelACL.Store(on) }
 
 var _ = (gofs.NodeOnAdder)((*Root)(nil))
 

@@ -165,3 +165,12 @@ func (o Options) readAheadKB() int {
 	}
 	return defaultReadAheadKB
 }
+
+// kernelACLs reports whether the kernel is to check POSIX ACLs
+// (FUSE_POSIX_ACL): with default_permissions, when it checks permissions at
+// all. FUSE_POSIX_ACL turns default_permissions on by itself, so without
+// that option it would take from the mounting user the files the guest's
+// owners and modes keep from them, which the mount shows (see Warnings).
+func (o Options) kernelACLs() bool {
+	return slices.Contains(o.Extra, "default_permissions")
+}

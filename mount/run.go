@@ -51,6 +51,9 @@ func Run(ctx context.Context, cat *catalog.Catalog, mountpoint string, opt Optio
 	if ks := server.KernelSettings(); ks != nil && ks.Flags&fuse.CAP_NO_OPEN_SUPPORT != 0 {
 		root.SetNoOpen(true) // guest files open without requests (fs/guestfile.go)
 	}
+	if ks := server.KernelSettings(); ks != nil && opt.kernelACLs() && ks.Flags64()&fuse.CAP_POSIX_ACL != 0 {
+		root.SetKernelACLs(true)
+	}
 	if !remote.IsRemote(cat.Source) {
 		// A local source: its newest checkpoint's volumes are opened
 		// in the background (a remote one's would cost requests
@@ -85,6 +88,12 @@ func nodeOptions(cat *catalog.Catalog, opt Options) *gofs.Options {
 		MaxWrite:             maxIO, // go-fuse sets max_read from it
 		MaxReadAhead:         maxIO,
 		EnableSymlinkCaching: true,
+		// The kernel checks guest owners and modes only with
+		// default_permissions; it then needs the ACLs too, or a file an
+		// ACL denies to a user (or grants a named user) is judged by its
+		// mode bits alone. An ACL it has read it keeps for the inode's
+		// life, so `ls -l` asks for it once (see opt.kernelACLs).
+		EnableAcl: opt.kernelACLs(),
 		// READDIRPLUS answers a listing with each entry's attributes,
 		// which on NTFS means reading one MFT record per name: for a plain
 		// `ls` of 100,000 entries that is seconds of work nobody asked

@@ -3,7 +3,7 @@
 # Run as root or with sudo available. Go itself is expected at /usr/local/go
 # or on PATH (https://go.dev/dl/).
 set -euo pipefail
-packages=(fuse3 qemu-utils ntfs-3g libvhdi-utils sleuthkit gdisk fdisk dosfstools mtools attr e2fsprogs xorriso bzip2 openssl lvm2
+packages=(fuse3 qemu-utils ntfs-3g libvhdi-utils sleuthkit gdisk fdisk dosfstools mtools attr acl e2fsprogs xorriso bzip2 openssl lvm2
 	xz-utils xfsprogs btrfs-progs libvshadow-utils cryptsetup-bin dislocker libnbd-bin nbd-client wimtools libfsntfs-utils libhivex-bin nginx fio
 	exfatprogs exfat-fuse)
 missing=()
