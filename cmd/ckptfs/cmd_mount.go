@@ -25,7 +25,7 @@ func mountCommand() *command {
 		flags: func(f *pflag.FlagSet) {
 			o.src.AddFlags(f)
 			o.src.AddKeyFlags(f)
-			f.StringSliceVarP(&o.opts, "options", "o", nil, "mount options: allow_other, debug, ignore_case (Windows volumes: names match ignoring case), show_metafiles (list NTFS $MFT, $LogFile, ...), norecovery (do not replay dirty ext journals and XFS logs), cache_mem=SIZE (as --cache-mem), and FUSE options passed through")
+			f.StringSliceVarP(&o.opts, "options", "o", nil, "mount options: allow_other, debug, ignore_case (Windows volumes: names match ignoring case), show_metafiles (list NTFS $MFT, $LogFile, ...), norecovery (do not replay dirty ext journals and XFS logs), cache_mem=SIZE (as --cache-mem), default_permissions (the kernel checks guest owners, modes and POSIX ACLs), and FUSE options passed through")
 			f.BoolVar(&o.debug, "debug", false, "log every FUSE request")
 		},
 		nargs: exactly(2),
