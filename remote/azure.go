@@ -86,7 +86,7 @@ func newAzure(ctx context.Context, u *url.URL, sas string, opt Options) (*azureB
 	}
 	copt := &azblob.ClientOptions{ClientOptions: azcore.ClientOptions{
 		Retry:     policy.RetryOptions{MaxRetries: -1}, // source.do retries
-		Transport: &http.Client{Transport: transport(opt)},
+		Transport: &http.Client{Transport: transport()},
 	}}
 	var (
 		client *azblob.Client
@@ -177,12 +177,10 @@ func errSummary(err error) string {
 	return Redact(s)
 }
 
-// transport is the HTTP transport of every SDK client: a pool large
-// enough for the read-ahead, and a timeout on response headers.
-func transport(opt Options) *http.Transport {
+// transport is the HTTP transport of the Azure SDK's clients.
+func transport() *http.Transport {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.MaxIdleConnsPerHost = maxIdle
-	tr.ResponseHeaderTimeout = opt.Timeout
+	tuneTransport(tr)
 	return tr
 }
 

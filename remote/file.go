@@ -96,7 +96,7 @@ func (f *file) run(cl *call) {
 		cl.zero(done, sp[0]-off) // the hole before it
 		cl.publish(sp[0] - off)
 		pos := sp[0]
-		cl.err = f.s.do("read", f.key, func(ctx context.Context) error {
+		cl.err = f.s.do("read", f.key, func(ctx context.Context, w *watch) error {
 			f.reqs.Add(1)
 			t0, from := time.Now(), pos
 			body, err := f.s.b.get(ctx, f.key, f.fi.ID.Version, pos, sp[1]-pos)
@@ -110,7 +110,7 @@ func (f *file) run(cl *call) {
 				}()
 			}
 			defer body.Close()
-			m, err := f.fill(cl, body, &pos, off, sp[1])
+			m, err := f.fill(cl, w, body, &pos, off, sp[1])
 			got += m
 			if errors.Is(err, errAbandoned) {
 				abandoned = true
@@ -132,16 +132,18 @@ func (f *file) run(cl *call) {
 
 // fill reads a response body into the call's blocks from *pos up to end
 // (object offsets; the call starts at off), publishing each block as it
-// fills. It reads the body to its end, so that the connection goes back
-// to the pool instead of being closed.
-func (f *file) fill(cl *call, body io.Reader, pos *int64, off, end int64) (int64, error) {
+// fills and telling the request's watch what came. It reads the body to
+// its end, so that the connection goes back to the pool instead of being
+// closed.
+func (f *file) fill(cl *call, w *watch, body io.Reader, pos *int64, off, end int64) (int64, error) {
 	var got int64
 	for *pos < end {
-		if k := (*pos - off) / BlockSize; cl.bufs[k] == nil && cl.hold(f, k) {
+		if k := (*pos - off) / BlockSize; cl.bufs[k] == nil && cl.hold(f, w, k) {
 			// A new block: read-ahead waits its turn, or gives up.
 			return got, errAbandoned
 		}
 		m, err := body.Read(cl.dst(*pos-off, end-off))
+		w.got(m)
 		*pos += int64(m)
 		got += int64(m)
 		cl.publish(*pos - off)
@@ -422,7 +424,7 @@ func (f *file) WrittenRanges() (ranges [][2]int64, ok bool) {
 		if _, page := f.s.pages.Load(f.key); !page || !isRanger {
 			return
 		}
-		err := f.s.do("page ranges", f.key, func(ctx context.Context) error {
+		err := f.s.do("page ranges", f.key, func(ctx context.Context, _ *watch) error {
 			f.reqs.Add(1)
 			var err error
 			f.pages, err = pr.written(ctx, f.key, f.fi.ID.Version)

@@ -68,17 +68,20 @@ func TestHTTPChain(t *testing.T) {
 // time bound, and never show the URL's query string.
 func TestHTTPFaults(t *testing.T) {
 	root := t.TempDir()
-	data := make([]byte, 8<<20)
+	data := make([]byte, 12<<20)
 	for i := range data {
 		data[i] = byte(i * 7)
 	}
 	if err := os.WriteFile(filepath.Join(root, "disk.bin"), data, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	os.MkdirAll(filepath.Join(root, "slow"), 0o755)
-	os.WriteFile(filepath.Join(root, "slow", "disk.bin"), data, 0o644)
+	for _, d := range []string{"slow", "steady"} {
+		os.MkdirAll(filepath.Join(root, d), 0o755)
+		os.WriteFile(filepath.Join(root, d, "disk.bin"), data, 0o644)
+	}
 	srv := testutil.Nginx(t, root, `location /storm/ { return 503; }
-		location /slow/ { limit_rate 4k; }`)
+		location /slow/ { limit_rate 4k; }
+		location /steady/ { limit_rate 2m; }`)
 	base := "http://127.0.0.1:" + itoa(srv.Port)
 	secret := "?X-Amz-Credential=AKIDTOPSECRET&X-Amz-Signature=TOPSECRETSIG"
 	o := testOptions()
@@ -123,7 +126,13 @@ func TestHTTPFaults(t *testing.T) {
 		t.Errorf("503 storm took %v", d)
 	}
 
-	// A slow server: the timeout ends each try.
+	// A server trickling 4 KB/s, below the rate floor: each try ends a
+	// timeout after its first bytes. (nginx sends it a second's worth at
+	// a time: with a timeout of 1 s the stall rule may end it first.)
+	so := o
+	so.Timeout = 2 * time.Second
+	so.Retries = 1
+	Configure(so)
 	f, err := open("/slow/disk.bin")
 	if err != nil {
 		t.Fatal(err)
@@ -131,12 +140,39 @@ func TestHTTPFaults(t *testing.T) {
 	start = time.Now()
 	_, err = f.ReadAt(make([]byte, 4096), 0)
 	noSecret(err)
-	if !errors.Is(err, ErrUnavailable) {
+	if !errors.Is(err, ErrUnavailable) || !strings.Contains(err.Error(), "below the floor") {
 		t.Errorf("slow server: %v", err)
 	}
-	if d := time.Since(start); d > bound {
-		t.Errorf("slow server took %v (bound %v)", d, bound)
+	if d, b := time.Since(start), time.Duration(so.Retries+1)*so.Timeout+3*time.Second; d > b {
+		t.Errorf("slow server took %v (bound %v)", d, b)
 	}
+	t.Logf("slow server: %v", err)
+
+	// A slow but steady server (2 MiB/s, far above the floor): one
+	// request of 9 MiB takes several timeouts and succeeds, where a bound
+	// on the whole body failed both tries (each got nginx's first burst
+	// of 2 MiB and a MiB more).
+	so.Timeout = 500 * time.Millisecond
+	so.Retries = 1
+	Configure(so)
+	f, err = open("/steady/disk.bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := Counters()
+	start = time.Now()
+	big := make([]byte, 9<<20)
+	if _, err := f.ReadAt(big, 1<<20); err != nil {
+		t.Errorf("steady server: %v", err)
+	} else if !bytes.Equal(big, data[1<<20:10<<20]) {
+		t.Error("steady server: wrong bytes")
+	}
+	after := Counters()
+	t.Logf("steady server: 9 MiB in %v, %d requests", time.Since(start).Round(time.Millisecond), after.Requests-before.Requests)
+	if n := after.Retries - before.Retries; n != 0 {
+		t.Errorf("steady server: %d retries", n)
+	}
+	Configure(o)
 
 	// Replaced while open: the next read fails, never mixes versions.
 	f, err = open("/disk.bin")

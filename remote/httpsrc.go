@@ -30,10 +30,9 @@ func (e *statusError) Error() string {
 	return fmt.Sprintf("HTTP %d %s", e.code, http.StatusText(e.code))
 }
 
-func newHTTP(u *url.URL, query string, opt Options) (*httpBackend, error) {
+func newHTTP(u *url.URL, query string) (*httpBackend, error) {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.MaxIdleConnsPerHost = maxIdle
-	tr.ResponseHeaderTimeout = opt.Timeout
+	tuneTransport(tr)
 	return &httpBackend{scheme: strings.ToLower(u.Scheme), host: u.Host, query: query,
 		client: &http.Client{Transport: tr}}, nil
 }

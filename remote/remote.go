@@ -45,8 +45,14 @@ type Options struct {
 	CacheSize int64
 	// MemCache bounds the in-memory block cache (default 128 MiB).
 	MemCache int64
-	// Timeout bounds one request, its body included (default 30 s).
+	// Timeout bounds the wait for a response and any stall of its body:
+	// no byte for Timeout fails the request (default 30 s). A body may
+	// take longer as long as it keeps coming at MinRate (deadline.go).
 	Timeout time.Duration
+	// MinRate is the least rate, in bytes per second, one request's body
+	// must keep up, averaged over each stretch of Timeout (default
+	// 16 KiB/s; negative: no floor, only the stall bound).
+	MinRate int64
 	// Retries is how many times a request failing with a 5xx, a 429 or a
 	// network error is retried, with exponential backoff (default 4).
 	Retries int
@@ -111,6 +117,9 @@ func options() Options {
 	}
 	if o.Timeout <= 0 {
 		o.Timeout = 30 * time.Second
+	}
+	if o.MinRate == 0 {
+		o.MinRate = defaultMinRate
 	}
 	if o.Retries < 0 {
 		o.Retries = 0
@@ -197,7 +206,7 @@ func Resolve(src string) (string, catalog.Source, error) {
 		if isAzureURL(u, query) {
 			b, key, err = newAzure(ctx, u, query, opt)
 		} else {
-			b, err = newHTTP(u, query, opt)
+			b, err = newHTTP(u, query)
 		}
 	}
 	if err != nil {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"net/url"
 	"os"
 	"strings"
@@ -41,10 +40,7 @@ func newS3(ctx context.Context, u *url.URL, opt Options) (*s3Backend, error) {
 	cfg, err := config.LoadDefaultConfig(ctx,
 		config.WithRetryer(func() aws.Retryer { return aws.NopRetryer{} }), // source.do retries
 		// A buildable client: the SDK adds AWS_CA_BUNDLE's roots to it.
-		config.WithHTTPClient(awshttp.NewBuildableClient().WithTransportOptions(func(tr *http.Transport) {
-			tr.MaxIdleConnsPerHost = maxIdle
-			tr.ResponseHeaderTimeout = opt.Timeout
-		})),
+		config.WithHTTPClient(awshttp.NewBuildableClient().WithTransportOptions(tuneTransport)),
 		config.WithRequestChecksumCalculation(aws.RequestChecksumCalculationWhenRequired),
 		config.WithResponseChecksumValidation(aws.ResponseChecksumValidationWhenRequired),
 		// The SDK's own warnings (an instance-metadata probe falling

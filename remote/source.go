@@ -107,15 +107,19 @@ func (s *source) nameOf(key string) string {
 	return s.b.base() + "/" + key
 }
 
-// do sends one request through fn with the timeout, retrying failures
-// that may pass (5xx, 429, network errors) with exponential backoff.
-func (s *source) do(op, key string, fn func(ctx context.Context) error) error {
+// do sends one request through fn, bounded by the rules of a watch
+// (deadline.go), retrying failures that may pass (5xx, 429, network
+// errors, a stalled or trickling body) with exponential backoff. fn
+// reports the body bytes it reads to the watch.
+func (s *source) do(op, key string, fn func(ctx context.Context, w *watch) error) error {
 	for try := 0; ; try++ {
-		ctx, cancel := context.WithTimeout(context.Background(), s.opt.Timeout)
+		ctx, w := startWatch(s.opt.Timeout, s.opt.MinRate)
 		stats.requests.Add(1)
 		countFor(s.nameOf(key))
-		err := fn(ctx)
-		cancel()
+		err := fn(ctx, w)
+		if v := w.stop(); v != nil && err != nil {
+			err = v // why it was cancelled, not "context canceled"
+		}
 		if err == nil {
 			return nil
 		}
@@ -215,7 +219,7 @@ func (s *source) stat(key string) (catalog.FileInfo, error) {
 		return catalog.FileInfo{Name: s.nameOf(key), IsDir: true, Kind: "a folder"}, nil
 	}
 	var o objInfo
-	err = s.do("stat", key, func(ctx context.Context) error {
+	err = s.do("stat", key, func(ctx context.Context, _ *watch) error {
 		var err error
 		o, err = s.b.head(ctx, key)
 		return err
@@ -269,7 +273,7 @@ func (s *source) list(key string) ([]catalog.FileInfo, error) {
 		prefix += "/"
 	}
 	var objs []objInfo
-	err := s.do("list", key, func(ctx context.Context) error {
+	err := s.do("list", key, func(ctx context.Context, _ *watch) error {
 		var err error
 		objs, err = s.b.list(ctx, prefix)
 		return err

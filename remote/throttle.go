@@ -25,8 +25,9 @@ import (
 // held maxHold in all is abandoned: its connection closed, the blocks it
 // filled kept, the others left for whoever reads them to ask for again
 // (read-ahead of a reader that went elsewhere, or that is much slower
-// than the store, must neither fill memory nobody reads nor wait near
-// its timeout). The block memory in use is then about the budget per
+// than the store, must neither fill memory nobody reads nor keep a
+// connection the store may drop; the time held does not count against
+// the request's timeout, deadline.go). The block memory in use is then about the budget per
 // object being read plus what the reader holds, recycled through the
 // pool while still in the caches.
 const (
@@ -115,7 +116,7 @@ func (cl *call) mayFill(f *file, at int64) bool {
 // bytes are in the socket's buffer anyway, and a held call keeps one of
 // the object's InFlight slots (a child layer's runs are many small
 // requests).
-func (cl *call) hold(f *file, k int64) (abandon bool) {
+func (cl *call) hold(f *file, w *watch, k int64) (abandon bool) {
 	at := cl.first + k
 	if !cl.ahead || cl.size <= holdMin || cl.mayFill(f, at) {
 		return false
@@ -138,6 +139,9 @@ func (cl *call) hold(f *file, k int64) (abandon bool) {
 	h := &heldCall{cl: cl, at: at, ch: make(chan struct{})}
 	f.held = append(f.held, h)
 	f.hmu.Unlock()
+	// Held on purpose: the store is not slow, the request's clock stops.
+	w.pause()
+	defer w.resume()
 	timer := time.NewTimer(maxHold() - cl.held)
 	defer timer.Stop()
 	select {

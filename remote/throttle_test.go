@@ -78,4 +78,36 @@ func TestHeldReadAhead(t *testing.T) {
 	if d := time.Since(start); d > maxHold()/2 {
 		t.Errorf("a read into a held call took %v", d)
 	}
+
+	// Held longer than the timeout: the time held does not count, the
+	// request goes on once the reader gets there, without a retry.
+	o := testOptions()
+	o.Timeout = 300 * time.Millisecond
+	Configure(o)
+	holdFor.Store(int64(3 * time.Second))
+	_, s, err = Resolve(base + "/disk.bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ff, err = s.Open(base + "/disk.bin"); err != nil {
+		t.Fatal(err)
+	}
+	f = ff.(*file)
+	if _, err := f.ReadAt(buf, 0); err != nil {
+		t.Fatal(err)
+	}
+	f.Prefetch(4<<20, 16<<20)
+	time.Sleep(4 * o.Timeout)
+	if n := f.nheld.Load(); n != 1 {
+		t.Errorf("%d read-ahead calls held past the reader, want 1", n)
+	}
+	before := Counters()
+	for off := int64(4 << 20); off < 20<<20; off += int64(len(buf)) {
+		if _, err := f.ReadAt(buf, off); err != nil || !bytes.Equal(buf, data[off:off+int64(len(buf))]) {
+			t.Fatalf("read at %d: %v", off, err)
+		}
+	}
+	if d := Counters(); d.Retries != before.Retries || d.Requests != before.Requests {
+		t.Errorf("a call held past the timeout took %d requests and %d retries more", d.Requests-before.Requests, d.Retries-before.Retries)
+	}
 }

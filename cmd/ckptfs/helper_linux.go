@@ -69,13 +69,13 @@ func helperOptions(s string) []string {
 
 // remoteOption turns a mount option naming a remote source's setting
 // (an fstab line has no other place for them) into the flag of `ckptfs
-// mount`: endpoint=URL, remote-timeout=D, cache-dir=DIR, cache-size=N,
+// mount`: endpoint=URL, remote-timeout=D, remote-min-rate=N, cache-dir=DIR, cache-size=N,
 // no-sign-request. Credentials stay where the SDKs look for them (root's
 // ~/.aws, the environment of the mount unit), never in fstab.
 func remoteOption(o string) (string, bool) {
 	k, _, _ := strings.Cut(o, "=")
 	switch k {
-	case "endpoint", "remote-timeout", "cache-dir", "cache-size":
+	case "endpoint", "remote-timeout", "remote-min-rate", "cache-dir", "cache-size":
 		return "--" + o, strings.Contains(o, "=")
 	case "no-sign-request":
 		return "--" + o, o == k

@@ -39,6 +39,7 @@ type sourceOptions struct {
 	// cacheMem bounds the volume readers' caches together (cachemem.go).
 	cacheMem string
 	timeout  time.Duration
+	minRate  string
 	noSign   bool
 }
 
@@ -97,7 +98,8 @@ func (o *sourceOptions) AddFlags(f *pflag.FlagSet) {
 	f.StringVar(&o.cacheSize, "cache-size", "1G", "bound of --cache-dir (bytes, or with K, M, G, T)")
 	f.StringVar(&o.cacheMem, "cache-mem", "", "bound of the memory the volume readers' caches hold together, over every volume opened (bytes, or with K, M, G, T; 0: each volume's own bounds only; default: an eighth of the memory, at most 512M)")
 	f.BoolVar(&o.noSign, "no-sign-request", false, "read an s3:// source unsigned, as a public bucket allows (also done when the AWS credential chain finds nothing)")
-	f.DurationVar(&o.timeout, "remote-timeout", 30*time.Second, "time limit of one request to a remote source (it is retried 4 times on 5xx, throttling and network errors)")
+	f.DurationVar(&o.timeout, "remote-timeout", 30*time.Second, "a request to a remote source fails when its answer does not come within this time or its data stops for this long (then it is retried 4 times, as on 5xx, throttling and network errors, asking for what is missing); a large one may take longer as long as its data keeps coming at --remote-min-rate")
+	f.StringVar(&o.minRate, "remote-min-rate", "16K", "least rate (bytes per second, or with K, M) one request's data must keep up, averaged over each --remote-timeout; a slower one is taken as stuck and retried (0: no floor)")
 }
 
 // remote configures the remote sources and resolves src: the name the
@@ -111,7 +113,15 @@ func (o *sourceOptions) remote(src string) (string, catalog.Source, error) {
 	if err != nil {
 		return "", nil, fmt.Errorf("%w: --cache-size: %v", errUsage, err)
 	}
-	remote.Configure(remote.Options{Endpoint: o.endpoint, CacheDir: o.cacheDir, CacheSize: size, Timeout: o.timeout, Anonymous: o.noSign})
+	rate, err := parseSize(o.minRate)
+	if err != nil {
+		return "", nil, fmt.Errorf("%w: --remote-min-rate: %v", errUsage, err)
+	}
+	if rate == 0 {
+		rate = -1 // no floor (0 is the package's default)
+	}
+	remote.Configure(remote.Options{Endpoint: o.endpoint, CacheDir: o.cacheDir, CacheSize: size, Timeout: o.timeout,
+		MinRate: rate, Anonymous: o.noSign})
 	return remote.Resolve(src)
 }
 
