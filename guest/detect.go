@@ -103,9 +103,14 @@ func parseBPB(b []byte) bpb {
 	return p
 }
 
-// fatKind checks a boot sector for a plausible FAT BPB and derives FAT12,
-// FAT16 or FAT32 from the cluster count, the rule Microsoft's FAT
-// specification gives (the type string in the BPB is not authoritative).
+// fatKind checks a boot sector for a plausible FAT BPB and tells FAT12,
+// FAT16 and FAT32 apart as the drivers do (the type string in the BPB is
+// not authoritative): a BPB with no 16-bit FAT size is FAT32, whatever
+// its cluster count, and an other one FAT12 or FAT16 by its cluster count.
+// Microsoft's specification derives all three from the cluster count, but
+// its own fastfat and Linux's vfat take the BPB's layout first, so both
+// open a FAT32 that mkfs.fat made with fewer than 65,525 clusters (it
+// warns and makes it: a small or large-cluster EFI partition).
 func fatKind(b []byte) (string, bool) {
 	if len(b) < 512 || b[510] != 0x55 || b[511] != 0xaa {
 		return "", false
@@ -119,12 +124,12 @@ func fatKind(b []byte) (string, bool) {
 		return "", false
 	}
 	switch {
+	case binary.LittleEndian.Uint16(b[22:]) == 0:
+		return fsFAT32, true
 	case clusters < 4085:
 		return fsFAT12, true
-	case clusters < 65525:
-		return fsFAT16, true
 	}
-	return fsFAT32, true
+	return fsFAT16, true
 }
 
 // clusters returns the data cluster count, or false when the BPB fields are
