@@ -273,6 +273,9 @@ type volumeJSON struct {
 	Mounts     []mountJSON `json:"mounts,omitempty"`
 	FSType     string      `json:"fs_type"`
 	Label      string      `json:"label"`
+	// Purpose is what a volume without a filesystem we read is for
+	// (guest.Volume.Purpose).
+	Purpose string `json:"purpose,omitempty"`
 	// Journal is how a dirty filesystem log was treated (guest.Volume.Journal).
 	Journal string `json:"journal,omitempty"`
 	// What the volume's bytes went through (see guest.Layer), and what a
@@ -363,7 +366,7 @@ func volumeJSONOf(ve *volEntry) volumeJSON {
 	vj := volumeJSON{Name: v.Name, Dir: ve.dir, Disk: ve.disk, Number: v.Number, Start: v.Start,
 		Size: v.Size, Table: v.Table, PartType: v.PartType, PartName: v.PartName, PartGUID: v.PartGUID,
 		FSType: v.FSType, Label: v.Label, Journal: v.Journal, Layers: v.Layers, Encryption: v.Encryption, Locked: v.Locked,
-		ShadowOf: v.ShadowOf, Protectors: v.Protectors, UnlockedBy: v.UnlockedBy}
+		ShadowOf: v.ShadowOf, Protectors: v.Protectors, UnlockedBy: v.UnlockedBy, Purpose: v.Purpose}
 	if ve.name != "" && v.Reader != nil && v.Size > 0 {
 		vj.Raw = catalog.VolumesDir + "/" + ve.name + catalog.RawSuffix
 	}

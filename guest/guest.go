@@ -79,6 +79,11 @@ type Volume struct {
 	ShadowOf string
 	// Created is when a shadow copy was taken (zero for other volumes).
 	Created time.Time
+	// Purpose says what a volume that holds no filesystem we read is for,
+	// by its partition type or content ("Microsoft reserved", "BIOS boot",
+	// "Windows dynamic disk (LDM)", with Err saying it is not read); ""
+	// when FSType is known or nothing tells (purpose.go).
+	Purpose string
 	// ShadowID is a shadow copy's store identifier (as vshadowinfo and
 	// the store file's name give it); ShadowOffline is set for a copy
 	// Windows no longer exposes (vssadmin does not list it) whose data
@@ -204,6 +209,13 @@ func openVolume(v *Volume, o *Options, sib bool) []*Volume {
 		}
 		v.lvm = g
 		return logicalVolumes(v, o)
+	}
+	if kind == fsUnknown {
+		v.Purpose = volumePurpose(v, probe)
+		if err := purposeErr(v.Purpose); err != nil {
+			v.Err = fmt.Errorf("%s: %w", v.Name, err)
+			return nil
+		}
 	}
 	fsys, label, err := openFS(kind, v.Reader, v.Size, probe, o)
 	if err != nil {

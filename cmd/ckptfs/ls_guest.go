@@ -35,6 +35,9 @@ type lsVolumeJSON struct {
 	Locked     bool        `json:"locked,omitempty"`
 	ShadowOf   string      `json:"shadow_of,omitempty"`
 	Error      string      `json:"error,omitempty"`
+	// Purpose is what a volume without a filesystem we read is for
+	// (guest.Volume.Purpose).
+	Purpose string `json:"purpose,omitempty"`
 }
 
 // lsEntryJSON is one entry of `ls SRC CHECKPOINT VOL/PATH --json`.
@@ -64,7 +67,7 @@ func (o *lsOptions) listVolumes(cp *catalog.Checkpoint, g *guest.Options) error 
 	for _, nv := range vols {
 		v := nv.v
 		j := lsVolumeJSON{Name: v.Name, FSType: v.FSType, Size: v.Size, Label: v.Label, Drive: letters[v],
-			Encryption: v.Encryption, Locked: v.Locked, ShadowOf: v.ShadowOf}
+			Encryption: v.Encryption, Locked: v.Locked, ShadowOf: v.ShadowOf, Purpose: v.Purpose}
 		if v.FS != nil && nv.name != "" {
 			j.Dir = nv.dir()
 		}
@@ -110,6 +113,9 @@ func (o *lsOptions) listVolumes(cp *catalog.Checkpoint, g *guest.Options) error 
 		}
 		if j.Dir == "" && j.Error != "" && !j.Locked {
 			notes = append(notes, "not readable: "+escapeText(j.Error))
+		}
+		if j.Purpose != "" && j.Error == "" { // else the error says it
+			notes = append(notes, escapeText(j.Purpose))
 		}
 		fmt.Fprintf(stdout, "%-*s %-40s %-8s %10s  %s\n", col, escapeText(placeText(j)), escapeText(name), j.FSType,
 			humanize.IBytes(uint64(max(j.Size, 0))), strings.Join(notes, "  "))
