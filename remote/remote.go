@@ -78,8 +78,16 @@ const BlockSize = 64 << 10
 // MaxRequest bounds the bytes one request asks for. Blocks are readable
 // as their bytes arrive, so a large request costs a reader no latency and
 // saves the store's per-request work (SeaweedFS: 16 MiB requests read a
-// 512 MiB disk about 20% faster than 4 MiB ones).
-const MaxRequest = 16 << 20
+// 512 MiB disk about 20% faster than 4 MiB ones; 32 MiB against 16,
+// medians of 9 interleaved at load 7: Azurite 0.63 -> 0.83 of a plain
+// download, its CPU 0.95 -> 0.86 s, nginx 0.67 -> 0.77, SeaweedFS
+// unchanged; 64 MiB, with a read-ahead of 128 MiB, no better). A
+// sequential reader's read-ahead (half of ReadAhead at a time) so costs
+// one request per refill. The rate floor, not a bound on the whole body,
+// ends a request that stops coming (deadline.go), so a long request is
+// safe on a slow link; and read-ahead fills its blocks only near the
+// reader (throttle.go), so it costs no more memory than a short one.
+const MaxRequest = 32 << 20
 
 // readAround is the least a read that misses the caches fetches: the
 // aligned stretch around it, as the kernel reads around a page fault.
