@@ -15,6 +15,9 @@
 #     from the page cache; the two sides alternate which goes first;
 #     medians of RUNS runs; the mount's CPU seconds are printed too.
 # The load average is printed with every figure.
+# BASE=path/to/older/ckptfs adds that build, run interleaved with this one
+# (ckptfs, base, wimlib in turn), and its time and CPU; KEEP=1 with a
+# WORKDIR keeps the volume there and reuses it on the next run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${RUNS:-3}
@@ -30,7 +33,7 @@ mkdir -p "$src" "$img" "$mnt"
 cleanup() {
 	for m in "$mnt"/*; do [ -d "$m" ] && fusermount3 -u "$m" 2>/dev/null || true; done
 	sleep 0.3
-	if [ -n "$own" ]; then rm -rf "$work"; else rm -rf "$src" "$img" "$mnt" "$wims"; fi
+	if [ -n "$own" ]; then rm -rf "$work"; elif [ -z "${KEEP:-}" ]; then rm -rf "$src" "$img" "$mnt" "$wims"; fi
 }
 trap cleanup EXIT
 
@@ -57,22 +60,27 @@ go test -run '^$' -bench 'Decompress' -count 3 ./internal/xpress ./internal/lzx 
 	function med(s,   a, k, i, j, t) { k = split(s, a, " "); for (i = 1; i <= k; i++) for (j = i + 1; j <= k; j++) if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }; return a[int((k + 1) / 2)] }
 	END { for (p in r) printf "  %-8s %8.0f MB/s of output, one core\n", p, med(r[p]) }'
 
-echo "building the WOF benchmark volume (the Go toolchain's binaries and 16 MB of Go source, in 4 formats)"
-cp "$(go env GOROOT)"/pkg/tool/"$(go env GOOS)_$(go env GOARCH)"/* "$src/"
-find "$(go env GOROOT)/src" -name '*.go' | LC_ALL=C sort | head -4000 | xargs cat 2>/dev/null | head -c 16000000 >"$src/gosrc.txt" || true
+if [ -n "${KEEP:-}" ] && [ -e "$img/wof.vhdx" ]; then
+	echo "reusing the WOF benchmark volume in $work"
+else
+	echo "building the WOF benchmark volume (the Go toolchain's binaries and 16 MB of Go source, in 4 formats)"
+	rm -rf "$src" "$img" "$wims" && mkdir -p "$src" "$img"
+	cp "$(go env GOROOT)"/pkg/tool/"$(go env GOOS)_$(go env GOARCH)"/* "$src/"
+	find "$(go env GOROOT)/src" -name '*.go' | LC_ALL=C sort | head -4000 | xargs cat 2>/dev/null | head -c 16000000 >"$src/gosrc.txt" || true
+	bin/mkwof -o "$work/wof.img" -size $((1 << 30)) -wim-dir "$wims" "$src"
+	bin/mkchain -o "$img" -name wof "$work/wof.img" >/dev/null
+	rm -rf "$work/wof.img" "$wims/stage"
+	sync "$img/wof.vhdx"
+fi
 bytes=$(cat "$src"/* | wc -c)
-bin/mkwof -o "$work/wof.img" -size $((1 << 30)) -wim-dir "$wims" "$src"
-bin/mkchain -o "$img" -name wof "$work/wof.img" >/dev/null
-rm -rf "$work/wof.img" "$wims/stage"
-sync "$img/wof.vhdx"
 files=$(cd "$src" && ls)
 
-# readonce FORMAT: mount, drop the VHDX's pages, time cat of the folder's
+# readonce FORMAT [BINARY]: mount, drop the VHDX's pages, time cat of the folder's
 # files; prints "seconds cpu-seconds" (cpu: the mount's, user + system).
 readonce() {
 	local mp="$mnt/m$RANDOM" pid t0 t1 c0 c1 d
 	mkdir -p "$mp"
-	bin/ckptfs mount "$img/wof.vhdx" "$mp" >/dev/null 2>"$mp.err" &
+	"${2:-bin/ckptfs}" mount "$img/wof.vhdx" "$mp" >/dev/null 2>"$mp.err" &
 	pid=$!
 	d="$mp/checkpoints/Now/Disk0-vol/$1"
 	for _ in $(seq 400); do [ -e "$d" ] || ! kill -0 "$pid" 2>/dev/null && break; sleep 0.05; done
@@ -110,15 +118,20 @@ wimonce() {
 
 echo "WOF: read $(numfmt --to=iec "$bytes") of files cold through the mount vs wimextract of the same chunks (median of $RUNS, interleaved)"
 printf '  %-10s %9s %9s %7s %12s %12s  %s\n' "format" "ckptfs s" "wimlib s" "ratio" "mount cpu-s" "wimlib cpu-s" "load at start"
-for f in xpress4k xpress8k xpress16k lzx; do
+for f in ${FORMATS:-xpress4k xpress8k xpress16k lzx}; do
 	l=$(load)
 	for i in $(seq "$RUNS"); do
+		b=-
 		if [ $((i % 2)) = 1 ]; then
-			c=$(readonce "$f"); w=$(wimonce "$f")
+			c=$(readonce "$f")
+			[ -z "${BASE:-}" ] || b=$(readonce "$f" "$BASE")
+			w=$(wimonce "$f")
 		else
-			w=$(wimonce "$f"); c=$(readonce "$f")
+			w=$(wimonce "$f")
+			[ -z "${BASE:-}" ] || b=$(readonce "$f" "$BASE")
+			c=$(readonce "$f")
 		fi
-		echo "$c $w"
+		echo "$c $w $b"
 	done >"$work/times"
 	if grep -q failed "$work/times"; then
 		printf '  %-10s a read failed or took over %ss (load %s)\n' "$f" "$TIMEOUT" "$(load)"
@@ -127,5 +140,9 @@ for f in xpress4k xpress8k xpress16k lzx; do
 	ct=$(awk '{print $1}' "$work/times" | median) wt=$(awk '{print $3}' "$work/times" | median)
 	cc=$(awk '{print $2}' "$work/times" | median) wc=$(awk '{print $4}' "$work/times" | median)
 	printf '  %-10s %9s %9s %7s %12s %12s  %s\n' "$f" "$ct" "$wt" "$(ratio "$wt" "$ct")" "$cc" "$wc" "$l"
+	if [ -n "${BASE:-}" ]; then
+		bt=$(awk '{print $5}' "$work/times" | median) bc=$(awk '{print $6}' "$work/times" | median)
+		printf '  %-10s %9s %9s %7s %12s %12s  (%s)\n' "  base" "$bt" "" "$(ratio "$wt" "$bt")" "$bc" "" "$BASE"
+	fi
 done
 echo "  (ratio: wimlib time ÷ ckptfs time, above 1.00 = ckptfs faster; load after: $(load))"

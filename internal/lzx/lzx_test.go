@@ -22,6 +22,19 @@ func TestWimlibChunks(t *testing.T) {
 	}
 }
 
+// TestRealChunks does the same for real files: an x86 binary and Go
+// source (wimtest.RealCorpus).
+func TestRealChunks(t *testing.T) {
+	dir := t.TempDir()
+	wimtest.RealCorpus(t, dir, 2<<20, 1<<20)
+	for _, chunk := range []int{32768} {
+		decoded := wimtest.CheckChunks(t, dir, "LZX", chunk, Decompress)
+		if decoded < (3<<20)/chunk/2 {
+			t.Errorf("chunk size %d: only %d compressed chunks decoded", chunk, decoded)
+		}
+	}
+}
+
 func TestHostile(t *testing.T) {
 	out := make([]byte, 32768)
 	for _, src := range [][]byte{nil, {0xff}, make([]byte, 100), bytes.Repeat([]byte{0xff}, 300)} {

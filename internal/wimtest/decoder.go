@@ -51,6 +51,26 @@ func CheckChunks(t *testing.T, dir, compress string, chunk int, decode Decoder) 
 func BenchmarkChunks(b *testing.B, compress string, chunk int, decode Decoder) {
 	dir := b.TempDir()
 	Corpus(b, dir)
+	benchmarkDir(b, dir, compress, chunk, decode)
+}
+
+// BenchmarkRealChunks times decode over the chunks wimlib wrote for
+// RealCorpus's file name ("code.exe", "source.txt"): 4 MiB of x86 code or
+// 2 MB of Go source; bytes/s count output bytes.
+func BenchmarkRealChunks(b *testing.B, name, compress string, chunk int, decode Decoder) {
+	dir := b.TempDir()
+	RealCorpus(b, dir, 4<<20, 2<<20)
+	for _, other := range []string{"code.exe", "source.txt"} {
+		if other != name {
+			if err := os.Remove(filepath.Join(dir, other)); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	benchmarkDir(b, dir, compress, chunk, decode)
+}
+
+func benchmarkDir(b *testing.B, dir, compress string, chunk int, decode Decoder) {
 	var chunks [][]byte
 	var sizes []int
 	for _, r := range Capture(b, dir, compress, chunk) {
