@@ -6,26 +6,44 @@ import (
 	"github.com/ckptfs/ckptfs/internal/lzmatch"
 )
 
-// The bitstream is read 64 bits at a time: buf holds nb bits, the next at
-// bit 63 and zeros below them, loaded from whole 16-bit words up to pos;
-// the decoding loop keeps at least 32 bits loaded, enough for a code and
-// the offset bits of a match.
-// [MS-XCA] defines where the bytes of long match lengths sit by a reader
-// holding only 16 to 31 bits after each code: the words buf holds beyond
-// those go back to the input when such a byte is read (wordsAhead), and
-// when the block ends.
+// The bitstream is 16-bit little-endian words read from their top bit,
+// with the bytes of long match lengths between two words: [MS-XCA] puts
+// them where a reader holding 16 to 31 bits after each code would read its
+// next word. block reads up to four words at a time into buf (the next
+// bit at bit 63, zeros below the nb loaded ones) and keeps at least 32
+// bits loaded, enough for a code and the offset bits of a match; the words
+// it holds beyond the [MS-XCA] reader's go back to the input when a length
+// byte is read (wordsAhead), and when the block ends.
+//
+// It reads d.in, a copy of the input followed by 8 zero bytes, so that it
+// can load 8 bytes anywhere without a check. A word cut short by the end
+// of the input reads as zero, as do the words past it: where the last
+// byte is such a word depends on where the current run of words starts,
+// so setEnd keeps that byte of the copy zero or not.
 
-// wordsAhead returns how many of the nb loaded bits' words the [MS-XCA]
-// reader would not have loaded yet (negative: it would have loaded one
-// more).
+// setEnd makes the last byte of d.in what a run of words starting at seg
+// reads there: zero when it is a word cut short.
+func (d *decoder) setEnd(seg int) {
+	n := len(d.src)
+	if n == 0 {
+		return
+	}
+	if (n-seg)&1 == 1 {
+		d.in[n-1] = 0
+	} else {
+		d.in[n-1] = d.src[n-1]
+	}
+}
+
+// wordsAhead returns how many of the words holding the nb loaded bits the
+// [MS-XCA] reader would not have loaded yet (negative: it would have
+// loaded one more).
 func wordsAhead(nb uint) int {
 	return (int(nb) - 16 - int(nb&15)) / 16
 }
 
 // fill loads the words that fit in buf, three or four, when at most 31
-// bits are left. in is the compressed data followed by 8 zero bytes, n its
-// length without them: words past the end read as zeros, so a stream cut
-// short fails on its content.
+// bits are left; n is the input's length.
 func fill(in []byte, n int, buf uint64, nb uint, pos int) (uint64, uint, int) {
 	x := binary.LittleEndian.Uint64(in[min(pos, n):])
 	x = x<<32 | x>>32
@@ -40,15 +58,17 @@ func fill(in []byte, n int, buf uint64, nb uint, pos int) (uint64, uint, int) {
 // 8 bytes at a time from that far back.
 var overlapStep = [8]int{0, 8, 8, 9, 8, 10, 12, 14}
 
-// block decodes symbols from in at start until dst (ending at the block's
-// end) is full from out, and returns where the next table starts. in is
-// the compressed data followed by 8 zero bytes, n its length without them.
+// block decodes symbols from the input at start until dst (ending at the
+// block's end) is full from out, and returns where the next table starts.
 //
 // Each turn decodes the code whose entry e was looked up in the turn
 // before: the next entry is looked up as soon as the bits of this symbol
 // are consumed, so the load overlaps with writing the output. Few
-// variables live across the loop, so that they all stay in registers.
-func (d *decoder) block(dst []byte, out int, in []byte, n, start int) (int, error) {
+// variables live across the loop, so that they stay in registers.
+func (d *decoder) block(dst []byte, out, start int) (int, error) {
+	n := len(d.src)
+	in := d.in[:n+8]
+	d.setEnd(start)
 	buf, nb, pos := fill(in, n, 0, 0, start)
 	e := uint(d.table[buf>>(64-tableBits)])
 	for out < len(dst) {
@@ -74,7 +94,7 @@ func (d *decoder) block(dst []byte, out int, in []byte, n, start int) (int, erro
 		offBits := (e >> 8) & 15
 		if length == 15 {
 			var err error
-			if length, buf, nb, pos, err = longLength(in[:n], buf, nb, pos); err != nil {
+			if length, buf, nb, pos, err = d.longLength(buf, nb, pos); err != nil {
 				return 0, err
 			}
 		}
@@ -106,30 +126,36 @@ func copyMatch(dst []byte, out, offset, length int) {
 		lzmatch.Copy(dst, out, offset, length)
 		return
 	}
-	from := out - offset
+	t := dst[out : out+length+8]
 	if offset >= 8 {
-		for i := 0; i < length; i += 8 {
-			binary.LittleEndian.PutUint64(dst[out+i:], binary.LittleEndian.Uint64(dst[from+i:]))
+		s := dst[out-offset : out+length+8]
+		for len(t) > 8 && len(s) >= 8 {
+			binary.LittleEndian.PutUint64(t, binary.LittleEndian.Uint64(s))
+			s, t = s[8:], t[8:]
 		}
 		return
 	}
 	// A run: its first 8 bytes one by one, then 8 at a time from the
 	// nearest multiple of the period at least 8 back.
+	s := dst[out-offset:]
 	for i := range 8 {
-		dst[out+i] = dst[from+i]
+		t[i] = s[i]
 	}
-	step := overlapStep[offset]
-	for i := 8; i < length; i += 8 {
-		binary.LittleEndian.PutUint64(dst[out+i:], binary.LittleEndian.Uint64(dst[out+i-step:]))
+	s = dst[out+8-overlapStep[offset]:]
+	t = t[8:]
+	for len(t) > 8 && len(s) >= 8 {
+		binary.LittleEndian.PutUint64(t, binary.LittleEndian.Uint64(s))
+		s, t = s[8:], t[8:]
 	}
 }
 
-// longLength reads the bytes of a match length of 15 or more, which
-// [MS-XCA] places after the words its reader holds (nb is 17 to 64 here):
-// one byte added to 15; when it is 255, 16 bits holding the whole length;
-// when those are 0 (newer encoders), 32 bits holding it. It returns the
-// length less minMatch and the bitstream after those bytes.
-func longLength(src []byte, buf uint64, nb uint, pos int) (int, uint64, uint, int, error) {
+// longLength reads the bytes of a match length of 15 or more, after the
+// words the [MS-XCA] reader holds (nb is 17 to 64 here): one byte added
+// to 15; when it is 255, 16 bits holding the whole length; when those are
+// 0 (newer encoders), 32 bits holding it. It returns the length less
+// minMatch and the bitstream after those bytes.
+func (d *decoder) longLength(buf uint64, nb uint, pos int) (int, uint64, uint, int, error) {
+	src := d.src
 	back := wordsAhead(nb)
 	pos -= 2 * back
 	nb -= uint(16 * back)
@@ -139,23 +165,25 @@ func longLength(src []byte, buf uint64, nb uint, pos int) (int, uint64, uint, in
 	}
 	v := int(src[pos])
 	pos++
-	if v != 255 {
-		return v + 15, buf, nb, pos, nil
-	}
-	if pos+2 > len(src) {
-		return 0, 0, 0, 0, formatErr("match length past the end of the data")
-	}
-	v = int(binary.LittleEndian.Uint16(src[pos:]))
-	pos += 2
-	if v == 0 {
-		if pos+4 > len(src) {
+	if v == 255 {
+		if pos+2 > len(src) {
 			return 0, 0, 0, 0, formatErr("match length past the end of the data")
 		}
-		v = int(binary.LittleEndian.Uint32(src[pos:]))
-		pos += 4
+		v = int(binary.LittleEndian.Uint16(src[pos:]))
+		pos += 2
+		if v == 0 {
+			if pos+4 > len(src) {
+				return 0, 0, 0, 0, formatErr("match length past the end of the data")
+			}
+			v = int(binary.LittleEndian.Uint32(src[pos:]))
+			pos += 4
+		}
+		if v < 15 {
+			return 0, 0, 0, 0, formatErr("match length %d below its escape", v)
+		}
+	} else {
+		v += 15
 	}
-	if v < 15 {
-		return 0, 0, 0, 0, formatErr("match length %d below its escape", v)
-	}
+	d.setEnd(pos)
 	return v, buf, nb, pos, nil
 }

@@ -20,7 +20,8 @@ type decoder struct {
 	first  [maxCodeLen + 1]uint16 // first code of each length
 	start  [maxCodeLen + 1]uint16 // index in syms of that code's symbol
 	syms   [2 * numSymbols]uint16 // the used ones, then the unused
-	in     []byte                 // the input, padded (see fill)
+	src    []byte                 // the input
+	in     []byte                 // a copy of the input (see block)
 }
 
 // build makes the canonical code of the 256-byte length table t: codes

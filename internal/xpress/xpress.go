@@ -50,6 +50,7 @@ const maxKeptInput = 1 << 20
 func Decompress(dst, src []byte) error {
 	d := decoders.Get().(*decoder)
 	err := d.decompress(dst, src)
+	d.src = nil
 	if cap(d.in) > maxKeptInput {
 		d.in = nil
 	}
@@ -58,14 +59,14 @@ func Decompress(dst, src []byte) error {
 }
 
 func (d *decoder) decompress(dst, src []byte) error {
-	// A copy of src with 8 zero bytes after it, so the bitstream reads
-	// 8 bytes at a time anywhere without a check.
+	// A copy of src with 8 zero bytes after it (see block).
 	if cap(d.in) < len(src)+8 {
 		d.in = make([]byte, len(src)+8)
 	}
-	in := d.in[:len(src)+8]
-	copy(in, src)
-	clear(in[len(src):])
+	d.in = d.in[:len(src)+8]
+	copy(d.in, src)
+	clear(d.in[len(src):])
+	d.src = src
 	out := 0
 	pos := 0
 	for out < len(dst) {
@@ -77,7 +78,7 @@ func (d *decoder) decompress(dst, src []byte) error {
 		}
 		end := min(out+blockSize, len(dst))
 		var err error
-		if pos, err = d.block(dst[:end], out, in, len(src), pos+tableBytes); err != nil {
+		if pos, err = d.block(dst[:end], out, pos+tableBytes); err != nil {
 			return err
 		}
 		out = end

@@ -1,6 +1,7 @@
 package xpress
 
 import (
+	"bytes"
 	"errors"
 	"testing"
 
@@ -59,21 +60,45 @@ func TestHostile(t *testing.T) {
 	}
 }
 
+// FuzzXpress checks that no input makes Decompress write past its
+// output, panic or hang, and that it agrees with the plain reading of
+// [MS-XCA] in reference_test.go: the same error or none, the same bytes.
 func FuzzXpress(f *testing.F) {
 	f.Add(make([]byte, 300), uint16(4096))
 	src := make([]byte, 300)
 	src[0], src[128] = 0x11, 0x01
 	f.Add(src, uint16(100))
+	// Real chunks, and each cut short, as seeds.
+	dir := f.TempDir()
+	wimtest.Corpus(f, dir)
+	for _, r := range wimtest.Capture(f, dir, "XPRESS", 4096) {
+		if st, sz, err := wimtest.Chunks(r, 4096); err == nil && r.Compressed {
+			for i := 0; i < len(st); i += 7 {
+				if len(st[i]) < sz[i] {
+					f.Add(st[i], uint16(sz[i]))
+					f.Add(st[i][:len(st[i])*2/3], uint16(sz[i]))
+				}
+			}
+		}
+	}
 	f.Fuzz(func(t *testing.T, src []byte, size uint16) {
 		out := make([]byte, int(size)+16)
 		for i := range out {
 			out[i] = 0xAA
 		}
-		_ = Decompress(out[:size], src)
+		err := Decompress(out[:size], src)
 		for _, b := range out[size:] {
 			if b != 0xAA {
 				t.Fatal("wrote past the output")
 			}
+		}
+		want := make([]byte, size)
+		werr := refDecompress(want, src)
+		if (err == nil) != (werr == nil) {
+			t.Fatalf("error %v, the reference's %v", err, werr)
+		}
+		if err == nil && !bytes.Equal(out[:size], want) {
+			t.Fatal("output differs from the reference's")
 		}
 	})
 }
