@@ -5,19 +5,43 @@ package lzmatch
 
 import "encoding/binary"
 
-// Copy copies length bytes from offset back to dst[out:]: eight at a
-// time when the source is at least eight bytes back and dst has room for
-// the last word's overshoot (overwritten by what follows), else byte by
-// byte where the source overlaps the destination (a run), or by doubling
-// for a long run.
+// overlapStep is, for a match offset below 8, the smallest multiple of the
+// offset of at least 8: once 8 bytes of a run are written, the rest
+// repeats what lies that far back, 8 bytes at a time.
+var overlapStep = [8]int{0, 8, 8, 9, 8, 10, 12, 14}
+
+// Copy copies length bytes from offset back to dst[out:] (offset at least
+// 1 and at most out; out+length at most len(dst)). It copies 8 bytes at a
+// time when dst has room for the last word's overshoot (overwritten by
+// what follows): from the source when it is at least 8 bytes back, else
+// (a run) the first 8 bytes one by one, then from the nearest multiple of
+// the offset at least 8 back. Near the end of dst it copies byte by byte,
+// or by doubling a long run.
 func Copy(dst []byte, out, offset, length int) {
-	src := out - offset
-	if offset >= 8 && out+length+8 <= len(dst) {
-		for i := 0; i < length; i += 8 {
-			binary.LittleEndian.PutUint64(dst[out+i:], binary.LittleEndian.Uint64(dst[src+i:]))
+	if out+length+8 <= len(dst) {
+		from := out - offset
+		if offset >= 8 {
+			// Most matches are short: one word, then the rest.
+			binary.LittleEndian.PutUint64(dst[out:], binary.LittleEndian.Uint64(dst[from:]))
+			for i := 8; i < length; i += 8 {
+				binary.LittleEndian.PutUint64(dst[out+i:], binary.LittleEndian.Uint64(dst[from+i:]))
+			}
+			return
+		}
+		t := dst[out : out+length+8]
+		s := dst[from:]
+		for i := range 8 {
+			t[i] = s[i]
+		}
+		s = dst[out+8-overlapStep[offset&7]:]
+		t = t[8:]
+		for len(t) > 8 && len(s) >= 8 {
+			binary.LittleEndian.PutUint64(t, binary.LittleEndian.Uint64(s))
+			s, t = s[8:], t[8:]
 		}
 		return
 	}
+	src := out - offset
 	if offset >= length {
 		copy(dst[out:out+length], dst[src:src+length])
 		return

@@ -3,77 +3,73 @@ package lzx
 import "encoding/binary"
 
 // bits reads the LZX bitstream: 16-bit little-endian words, each read from
-// its most significant bit. Reads past the end give zero bits and are
-// counted, so a stream cut short fails once, at the end of the chunk,
-// instead of at every refill.
+// its most significant bit. It loads up to four words at a time from in, a
+// copy of the input followed by 8 zero bytes (so 8 bytes load anywhere
+// without a check): buf holds nb bits, the next at bit 63, zeros below.
+// Words past the end of the input, and a last word cut short, read as
+// zeros; the chunk fails at its end when it used more than two of them.
+//
+// The decoding loop keeps the state in local variables (see fill) and
+// puts it back here for the rarer reads.
 type bits struct {
-	src  []byte
-	pos  int    // next word to load
-	buf  uint64 // loaded bits, the next one at bit 63
-	n    uint   // number of loaded bits
-	over int    // words read past the end
+	in  []byte // the input, then 8 zero bytes
+	src []byte // the input
+	pos int    // next word to load
+	buf uint64
+	nb  uint
 }
 
-func (b *bits) fill(want uint) {
-	for b.n < want {
-		var w uint64
-		if b.pos+2 <= len(b.src) {
-			w = uint64(binary.LittleEndian.Uint16(b.src[b.pos:]))
-		} else {
-			b.over++
-		}
-		b.pos += 2
-		b.buf |= w << (48 - b.n)
-		b.n += 16
+// start sets the reader on src, copied into the buffer in (grown as
+// needed), and returns that buffer.
+func (b *bits) start(src, in []byte) []byte {
+	n := len(src)
+	if cap(in) < n+8 {
+		in = make([]byte, n+8)
 	}
+	in = in[:n+8]
+	copy(in, src)
+	clear(in[n:])
+	if n%2 == 1 {
+		in[n-1] = 0 // a word cut short
+	}
+	*b = bits{in: in, src: src}
+	return in
 }
 
-// need makes at least want (at most 32) bits loaded. Far from the end of
-// the input it loads two or three words at once; near it, only the words
-// wanted, so reads past the end are counted as before.
+// fill loads the words that fit in buf, at least three when at most 31
+// bits are left; n is the input's length.
+func fill(in []byte, n int, buf uint64, nb uint, pos int) (uint64, uint, int) {
+	x := binary.LittleEndian.Uint64(in[min(pos, n):])
+	x = x<<32 | x>>32
+	x = x&0xFFFF0000FFFF0000>>16 | x&0x0000FFFF0000FFFF<<16 // first word on top
+	k := (64 - nb) &^ 15
+	buf |= x >> ((64 - k) & 63) << ((64 - k) & 63) >> (nb & 63)
+	return buf, nb + k, pos + int(k>>3)
+}
+
+// need makes at least want (at most 48) bits loaded.
 func (b *bits) need(want uint) {
-	if b.n < want {
-		b.load(want)
+	if b.nb < want {
+		b.buf, b.nb, b.pos = fill(b.in, len(b.src), b.buf, b.nb, b.pos)
 	}
-}
-
-// load is need's slow part, out of line so need inlines.
-func (b *bits) load(want uint) {
-	if b.pos+8 <= len(b.src) {
-		x := binary.LittleEndian.Uint64(b.src[b.pos:])
-		w := x&0xFFFF<<32 | x>>16&0xFFFF<<16 | x>>32&0xFFFF // three words, first on top
-		if b.n <= 16 {
-			b.buf |= w << (16 - b.n)
-			b.n += 48
-			b.pos += 6
-		} else {
-			b.buf |= w >> 16 << (32 - b.n)
-			b.n += 32
-			b.pos += 4
-		}
-		return
-	}
-	b.fill(want)
-}
-
-func (b *bits) consume(n uint) {
-	b.buf <<= n
-	b.n -= n
 }
 
 func (b *bits) read(n uint) uint32 {
 	b.need(n)
-	v := uint32(b.buf >> (64 - n)) // 0 when n is 0: Go shifts by 64 to 0
-	b.buf <<= n
-	b.n -= n
+	v := uint32(b.buf >> 1 >> ((63 - n) & 63)) // 0 when n is 0
+	b.buf <<= n & 63
+	b.nb -= n
 	return v
 }
+
+// used returns how many bits of the input were read.
+func (b *bits) used() int { return b.pos*8 - int(b.nb) }
 
 // align moves to the next 16-bit word boundary, or past the whole next
 // word when the stream is already on one, as the uncompressed block header
 // requires. Words loaded ahead go back to the input.
 func (b *bits) align() {
-	used := b.pos*8 - int(b.n)
+	used := b.used()
 	if used%16 == 0 {
 		used += 16
 	} else {
@@ -84,46 +80,49 @@ func (b *bits) align() {
 
 // reset restarts the bitstream at byte p.
 func (b *bits) reset(p int) {
-	b.pos, b.buf, b.n = p, 0, 0
+	b.pos, b.buf, b.nb = p, 0, 0
 }
 
-func (b *bits) overrun() bool { return b.over > 2 }
+// overrun reports whether more than two words past the end were used.
+func (b *bits) overrun() bool { return b.used() > (len(b.src)&^1)*8+32 }
 
-// tableBits is the width of a code's direct decoding table; longer codes
-// are decoded canonically (see slow). A full 16-bit table per block would
-// cost more to fill than most blocks cost to decode.
-const tableBits = 10
+// Code tables: a code's direct table is tableBits wide for the main code,
+// less for the others; longer codes are decoded canonically (see slow).
+const (
+	mainBits   = 11
+	lengthBits = 10
+	alignBits  = 7 // aligned offset codes are at most 7 bits long
+	preBits    = 8
+	maxBits    = 11
+)
 
-// huffman is a canonical Huffman code: table maps the next tableBits bits
-// to symbol<<5 | length (0: a longer code, or none); first, start and
-// count describe the code per length, syms lists the symbols in code
-// order.
+// huffman is a canonical Huffman code: table maps the next bits bits to
+// symbol<<5 | length (0: a longer code, or none); first, start and count
+// describe the code per length, syms lists the symbols in code order.
 type huffman struct {
-	table  [1 << tableBits]uint32
+	table  [1 << maxBits]uint32
+	bits   uint
 	maxLen uint
 	used   int
 	count  [17]int
 	first  [17]int
 	start  [17]int
-	syms   []uint16
+	syms   [256 + 8*50]uint16
 }
 
-func (h *huffman) build(lens []uint8, limit uint) error {
+func (h *huffman) build(lens []uint8, limit, bits uint) error {
 	h.count = [17]int{}
-	h.maxLen, h.used = 0, 0
+	h.maxLen, h.used, h.bits = 0, 0, bits
 	for _, l := range lens {
 		if uint(l) > limit {
 			return formatErr("code length %d above %d", l, limit)
 		}
-		h.count[l]++
-		if l > 0 {
-			h.used++
-		}
-		if uint(l) > h.maxLen {
-			h.maxLen = uint(l)
-		}
+		h.count[l&31]++
+		h.maxLen = max(h.maxLen, uint(l))
 	}
+	h.used = len(lens) - h.count[0]
 	if h.used == 0 {
+		clear(h.table[:1<<bits])
 		return nil // an empty code: fine while no symbol is read
 	}
 	left := 1
@@ -133,60 +132,63 @@ func (h *huffman) build(lens []uint8, limit uint) error {
 			return formatErr("code lengths over-subscribed")
 		}
 	}
+	var next [17]int
 	code, idx := 0, 0
 	for l := 1; l <= 16; l++ {
-		h.first[l], h.start[l] = code, idx
+		h.first[l], h.start[l], next[l] = code, idx, idx
 		idx += h.count[l]
 		code = (code + h.count[l]) << 1
 	}
-	if cap(h.syms) < idx {
-		h.syms = make([]uint16, idx)
-	}
-	h.syms = h.syms[:idx]
-	next := h.start
 	for sym, l := range lens {
 		if l > 0 {
-			h.syms[next[l]] = uint16(sym)
+			h.syms[next[l]%len(h.syms)] = uint16(sym)
 			next[l]++
 		}
 	}
-	clear(h.table[:])
-	for l := 1; l <= min(tableBits, int(h.maxLen)); l++ {
-		for i := range h.count[l] {
-			c := h.first[l] + i
-			e := uint32(h.syms[h.start[l]+i])<<5 | uint32(l)
-			for j := c << (tableBits - l); j < (c+1)<<(tableBits-l); j++ {
-				h.table[j] = e
+	// In code order the codes of up to bits bits cover the table from its
+	// start, each 2^(bits-length) entries; longer codes lie past them.
+	p := 0
+	for l := 1; l <= min(int(bits), int(h.maxLen)); l++ {
+		n := 1 << (int(bits) - l)
+		for _, s := range h.syms[h.start[l] : h.start[l]+h.count[l]] {
+			e := uint32(s)<<5 | uint32(l)
+			fill := h.table[p : p+n]
+			for j := range fill {
+				fill[j] = e
 			}
+			p += n
 		}
 	}
+	clear(h.table[p : 1<<bits])
 	return nil
 }
 
+// decode reads one symbol.
 func (h *huffman) decode(b *bits) (int, error) {
 	b.need(16)
-	v := uint32(b.buf >> 48) // the next 16 bits: no code is longer
-	e := h.table[v>>(16-tableBits)]
+	e := h.table[(b.buf>>(64-h.bits))%(1<<maxBits)]
 	if e&31 == 0 {
-		return h.slow(b, v)
+		sym, l, err := h.slow(b.buf)
+		b.buf <<= l & 63
+		b.nb -= l
+		return sym, err
 	}
 	b.buf <<= e & 31
-	b.n -= uint(e & 31)
+	b.nb -= uint(e & 31)
 	return int(e >> 5), nil
 }
 
-// slow decodes a code longer than tableBits (or finds none) from the next
-// 16 bits v.
-func (h *huffman) slow(b *bits, v uint32) (int, error) {
+// slow decodes a code longer than the table's (or finds none) from the
+// top of buf, and returns its symbol and length.
+func (h *huffman) slow(buf uint64) (int, uint, error) {
 	if h.used == 0 {
-		return 0, formatErr("symbol read from an empty code")
+		return 0, 0, formatErr("symbol read from an empty code")
 	}
-	for l := uint(tableBits + 1); l <= h.maxLen; l++ {
-		c := int(v >> (16 - l))
+	for l := h.bits + 1; l <= h.maxLen; l++ {
+		c := int(buf >> (64 - l))
 		if i := c - h.first[l]; i >= 0 && i < h.count[l] {
-			b.consume(l)
-			return int(h.syms[h.start[l]+i]), nil
+			return int(h.syms[(h.start[l]+i)%len(h.syms)]), l, nil
 		}
 	}
-	return 0, formatErr("bit pattern with no Huffman code")
+	return 0, 0, formatErr("bit pattern with no Huffman code")
 }

@@ -17,6 +17,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/ckptfs/ckptfs/internal/lzmatch"
 )
@@ -84,17 +85,33 @@ func Decompress(dst, src []byte) error {
 	for window < len(dst) {
 		window <<= 1
 	}
-	d := decoder{numMain: 256 + 8*numSlots(window), bigBlocks: window >= 1<<16}
-	d.b.src = src
-	if err := d.run(dst); err != nil {
+	d := decoders.Get().(*decoder)
+	d.numMain, d.bigBlocks = 256+8*numSlots(window), window >= 1<<16
+	d.in = d.b.start(src, d.in)
+	err := d.run(dst)
+	d.b = bits{}
+	if cap(d.in) > maxKeptInput {
+		d.in = nil
+	}
+	decoders.Put(d)
+	if err != nil {
 		return err
 	}
 	undoE8(dst)
 	return nil
 }
 
+// decoders keeps decoders between calls: a decoder is 40 KiB of tables
+// that would otherwise be zeroed for every chunk.
+var decoders = sync.Pool{New: func() any { return new(decoder) }}
+
+// maxKeptInput bounds the input copy a pooled decoder keeps (WOF chunks
+// are at most 32 KiB compressed).
+const maxKeptInput = 1 << 20
+
 type decoder struct {
 	b         bits
+	in        []byte // the buffer of b.in, kept between chunks
 	numMain   int
 	bigBlocks bool
 	mainLens  [256 + 8*50]uint8
@@ -102,11 +119,14 @@ type decoder struct {
 	main      huffman
 	length    huffman
 	aligned   huffman
+	pre       huffman
 	recent    [3]uint32
 }
 
 func (d *decoder) run(dst []byte) error {
 	d.recent = [3]uint32{1, 1, 1}
+	clear(d.mainLens[:])
+	clear(d.lenLens[:])
 	out := 0
 	for out < len(dst) {
 		typ := d.b.read(3)
@@ -155,7 +175,7 @@ func (d *decoder) readCodes(aligned bool) error {
 		for i := range lens {
 			lens[i] = uint8(d.b.read(3))
 		}
-		if err := d.aligned.build(lens[:], 7); err != nil {
+		if err := d.aligned.build(lens[:], 7, alignBits); err != nil {
 			return fmt.Errorf("aligned offset code: %w", err)
 		}
 	}
@@ -165,13 +185,13 @@ func (d *decoder) readCodes(aligned bool) error {
 	if err := d.readLens(d.mainLens[256:d.numMain]); err != nil {
 		return err
 	}
-	if err := d.main.build(d.mainLens[:d.numMain], maxMainCodeLen); err != nil {
+	if err := d.main.build(d.mainLens[:d.numMain], maxMainCodeLen, mainBits); err != nil {
 		return fmt.Errorf("main code: %w", err)
 	}
 	if err := d.readLens(d.lenLens[:]); err != nil {
 		return err
 	}
-	if err := d.length.build(d.lenLens[:], maxMainCodeLen); err != nil {
+	if err := d.length.build(d.lenLens[:], maxMainCodeLen, lengthBits); err != nil {
 		return fmt.Errorf("length code: %w", err)
 	}
 	return nil
@@ -185,8 +205,8 @@ func (d *decoder) readLens(lens []uint8) error {
 	for i := range pl {
 		pl[i] = uint8(d.b.read(4))
 	}
-	var pre huffman
-	if err := pre.build(pl[:], 15); err != nil {
+	pre := &d.pre
+	if err := pre.build(pl[:], 15, preBits); err != nil {
 		return fmt.Errorf("pretree: %w", err)
 	}
 	for i := 0; i < len(lens); {
@@ -229,24 +249,26 @@ func (d *decoder) readLens(lens []uint8) error {
 }
 
 // decodeBlock decodes the literals and matches of one verbatim or aligned
-// block into dst[out:end].
+// block into dst[out:end]. The bit reader's state lives in local variables
+// here (so in registers), and goes back to d.b at the end.
 func (d *decoder) decodeBlock(dst []byte, out, end int, aligned bool) error {
-	b := &d.b
-	for out < end {
-		// d.main.decode(b), by hand: the call costs a fifth of the time.
-		b.need(16)
-		v := uint32(b.buf >> 48)
-		e := d.main.table[v>>(16-tableBits)]
-		sym := int(e >> 5)
-		if e&31 != 0 {
-			b.buf <<= e & 31
-			b.n -= uint(e & 31)
-		} else {
+	dst = dst[:end]
+	in, n := d.b.in, len(d.b.src)
+	buf, nb, pos := d.b.buf, d.b.nb, d.b.pos
+	for out < len(dst) {
+		if nb < 32 {
+			buf, nb, pos = fill(in, n, buf, nb, pos)
+		}
+		e := d.main.table[buf>>(64-mainBits)]
+		sym, l := int(e>>5), uint(e&31)
+		if l == 0 {
 			var err error
-			if sym, err = d.main.slow(b, v); err != nil {
+			if sym, l, err = d.main.slow(buf); err != nil {
 				return err
 			}
 		}
+		buf <<= l & 63
+		nb -= l
 		if sym < 256 {
 			dst[out] = byte(sym)
 			out++
@@ -256,11 +278,20 @@ func (d *decoder) decodeBlock(dst []byte, out, end int, aligned bool) error {
 		length := sym & 7
 		slot := sym >> 3
 		if length == numPrimaryLens {
-			l, err := d.length.decode(&d.b)
-			if err != nil {
-				return err
+			if nb < 32 {
+				buf, nb, pos = fill(in, n, buf, nb, pos)
 			}
-			length += l
+			e := d.length.table[buf>>(64-lengthBits)]
+			s, l := int(e>>5), uint(e&31)
+			if l == 0 {
+				var err error
+				if s, l, err = d.length.slow(buf); err != nil {
+					return err
+				}
+			}
+			buf <<= l & 63
+			nb -= l
+			length += s
 		}
 		length += minMatch
 		var offset uint32
@@ -269,30 +300,43 @@ func (d *decoder) decodeBlock(dst []byte, out, end int, aligned bool) error {
 			d.recent[slot] = d.recent[0]
 			d.recent[0] = offset
 		} else {
-			n := slotBits[slot]
-			extra := uint32(0)
-			if aligned && n >= 3 {
-				extra = d.b.read(uint(n-3)) << 3
-				a, err := d.aligned.decode(&d.b)
-				if err != nil {
-					return err
-				}
-				extra += uint32(a)
-			} else {
-				extra = d.b.read(uint(n))
+			if nb < 32 {
+				buf, nb, pos = fill(in, n, buf, nb, pos)
 			}
-			offset = slotBase[slot] + extra - offsetAdjust
+			k := uint(slotBits[slot%len(slotBits)])
+			var extra uint32
+			if aligned && k >= 3 {
+				extra = uint32(buf>>1>>((63-(k-3))&63)) << 3
+				buf <<= (k - 3) & 63
+				nb -= k - 3
+				if nb < 32 {
+					buf, nb, pos = fill(in, n, buf, nb, pos)
+				}
+				e := d.aligned.table[buf>>(64-alignBits)]
+				if e&31 == 0 {
+					return formatErr("bit pattern with no aligned offset code")
+				}
+				buf <<= e & 31
+				nb -= uint(e & 31)
+				extra += e >> 5
+			} else {
+				extra = uint32(buf >> 1 >> ((63 - k) & 63))
+				buf <<= k & 63
+				nb -= k
+			}
+			offset = slotBase[slot%len(slotBase)] + extra - offsetAdjust
 			d.recent[2], d.recent[1], d.recent[0] = d.recent[1], d.recent[0], offset
 		}
 		if int64(offset) > int64(out) || offset == 0 {
 			return formatErr("match offset %d at output byte %d", offset, out)
 		}
-		if length > end-out {
+		if length > len(dst)-out {
 			return formatErr("match of %d bytes past the block end at output byte %d", length, out)
 		}
 		lzmatch.Copy(dst, out, int(offset), length)
 		out += length
 	}
+	d.b.buf, d.b.nb, d.b.pos = buf, nb, pos
 	return nil
 }
 

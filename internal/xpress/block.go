@@ -53,11 +53,6 @@ func fill(in []byte, n int, buf uint64, nb uint, pos int) (uint64, uint, int) {
 	return buf, nb + k, pos + int(k>>3)
 }
 
-// overlapStep is, for a match offset below 8, the smallest multiple of the
-// offset of at least 8: once 8 bytes of a run are written, the rest copies
-// 8 bytes at a time from that far back.
-var overlapStep = [8]int{0, 8, 8, 9, 8, 10, 12, 14}
-
 // block decodes symbols from the input at start until dst (ending at the
 // block's end) is full from out, and returns where the next table starts.
 //
@@ -112,41 +107,10 @@ func (d *decoder) block(dst []byte, out, start int) (int, error) {
 		if length > len(dst)-out {
 			return 0, formatErr("match of %d bytes past the end at output byte %d", length, out)
 		}
-		copyMatch(dst, out, offset, length)
+		lzmatch.Copy(dst, out, offset, length)
 		out += length
 	}
 	return pos - 2*wordsAhead(nb), nil
-}
-
-// copyMatch copies a match of length bytes from offset back to dst[out:],
-// 8 bytes at a time when dst has room for the last word's overshoot
-// (overwritten by what follows).
-func copyMatch(dst []byte, out, offset, length int) {
-	if out+length+8 > len(dst) {
-		lzmatch.Copy(dst, out, offset, length)
-		return
-	}
-	t := dst[out : out+length+8]
-	if offset >= 8 {
-		s := dst[out-offset : out+length+8]
-		for len(t) > 8 && len(s) >= 8 {
-			binary.LittleEndian.PutUint64(t, binary.LittleEndian.Uint64(s))
-			s, t = s[8:], t[8:]
-		}
-		return
-	}
-	// A run: its first 8 bytes one by one, then 8 at a time from the
-	// nearest multiple of the period at least 8 back.
-	s := dst[out-offset:]
-	for i := range 8 {
-		t[i] = s[i]
-	}
-	s = dst[out+8-overlapStep[offset]:]
-	t = t[8:]
-	for len(t) > 8 && len(s) >= 8 {
-		binary.LittleEndian.PutUint64(t, binary.LittleEndian.Uint64(s))
-		s, t = s[8:], t[8:]
-	}
 }
 
 // longLength reads the bytes of a match length of 15 or more, after the
