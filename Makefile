@@ -58,6 +58,7 @@ test: build testdata vet
 # One target per line, so that new ones do not collide.
 FUZZ_TARGETS := \
 	./remote:FuzzNames \
+	./remote:FuzzContentRange \
 	./vhdx:FuzzVHDXOpen \
 	./vhdx:FuzzLogReplay \
 	./vhdx:FuzzVHDOpen \

@@ -202,13 +202,41 @@ func (a *azureBackend) status(err error) (int, string) {
 	return 0, ""
 }
 
-func (a *azureBackend) head(ctx context.Context, key string) (objInfo, error) {
+func (a *azureBackend) open(ctx context.Context, key string, n int64) (objInfo, io.ReadCloser, error) {
 	if key == "" {
-		return objInfo{}, &statusError{404}
+		return objInfo{}, nil, &statusError{404}
 	}
+	resp, err := a.cc.NewBlobClient(key).DownloadStream(ctx, &blob.DownloadStreamOptions{Range: blob.HTTPRange{Offset: 0, Count: n}})
+	if st, _ := a.status(err); st == 416 {
+		return a.head(ctx, key) // an empty blob has no first byte
+	}
+	if err != nil {
+		return objInfo{}, nil, err
+	}
+	o := objInfo{key: key}
+	if resp.ETag != nil {
+		o.etag = string(*resp.ETag)
+	}
+	if resp.LastModified != nil {
+		o.mod = *resp.LastModified
+	}
+	o.pages = resp.BlobType != nil && *resp.BlobType == blob.BlobTypePageBlob
+	cr := ""
+	if resp.ContentRange != nil {
+		cr = *resp.ContentRange
+	}
+	if o.size, err = firstRange(cr, n); err != nil {
+		resp.Body.Close()
+		return o, nil, err
+	}
+	return o, resp.Body, nil
+}
+
+// head describes a blob without reading it.
+func (a *azureBackend) head(ctx context.Context, key string) (objInfo, io.ReadCloser, error) {
 	p, err := a.cc.NewBlobClient(key).GetProperties(ctx, nil)
 	if err != nil {
-		return objInfo{}, err
+		return objInfo{}, nil, err
 	}
 	o := objInfo{key: key}
 	if p.ContentLength != nil {
@@ -221,7 +249,7 @@ func (a *azureBackend) head(ctx context.Context, key string) (objInfo, error) {
 		o.mod = *p.LastModified
 	}
 	o.pages = p.BlobType != nil && *p.BlobType == blob.BlobTypePageBlob
-	return o, nil
+	return o, nil, nil
 }
 
 func (a *azureBackend) list(ctx context.Context, prefix string) ([]objInfo, error) {

@@ -93,6 +93,15 @@ func TestAzureVMFolder(t *testing.T) {
 		}
 		sameCheckpoints(t, local, rem, 4, only)
 		logLayers(t, rem)
+		// A disk as the source itself: its head and its metadata, no
+		// Get Properties; the listing of its folder (the catalog looks
+		// for a merge journal), and a page blob's Get Page Ranges.
+		before := Counters()
+		extra := int64(1)
+		if c == "pages" {
+			extra = 2
+		}
+		checkOpenCost(t, openRemote(t, "azblob://"+testutil.AzuriteAccount+"/"+c+"/web02/Virtual Hard Disks/web02.vhdx"), before, 2, extra)
 	}
 
 	// A container SAS, the way a user hands one out: read and list only.

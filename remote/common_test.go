@@ -37,9 +37,9 @@ func openRemote(t *testing.T, src string) *catalog.Catalog {
 }
 
 // checkOpenCost fails when opening the chains of c took more than
-// perLayer requests and 2 MiB per layer file (two reads: its head, then
-// its metadata and BAT, vhdx.OpenRanges; and a stat where the store
-// cannot list) and extra requests (listings, VM configurations). before
+// perLayer requests and 2 MiB per layer file (two reads: its head, which
+// describes it where no listing did, then its metadata and BAT,
+// vhdx.OpenRanges) and extra requests (listings, VM configurations). before
 // is Counters() before the open; the test must have sent nothing else
 // since.
 func checkOpenCost(t *testing.T, c *catalog.Catalog, before Stats, perLayer, extra int64) {

@@ -51,3 +51,30 @@ func ExampleRedact() {
 	fmt.Println(Redact("open https://acct.blob.core.windows.net/vhds/web01?sv=2024-11-04&sig=c2VjcmV0: HTTP 403"))
 	// Output: open https://acct.blob.core.windows.net/vhds/web01?REDACTED HTTP 403
 }
+
+// FuzzContentRange: any Content-Range a server sends to the GET that
+// describes an object never panics, and one accepted says the object has
+// bytes and that the first min(n, size) of them came.
+func FuzzContentRange(f *testing.F) {
+	f.Add("bytes 0-327679/1073741824", int64(327680))
+	f.Add("bytes 0-99/100", int64(65536))
+	f.Add("bytes 0-0/*", int64(1))
+	f.Add("bytes 5-9/10", int64(10))
+	f.Add("bytes 0--1/0", int64(1))
+	f.Fuzz(func(t *testing.T, cr string, n int64) {
+		if n <= 0 {
+			return
+		}
+		size, err := firstRange(cr, n)
+		if err != nil {
+			return
+		}
+		if size <= 0 {
+			t.Fatalf("%q: size %d", cr, size)
+		}
+		var end, sz int64
+		if _, err := fmt.Sscanf(cr, "bytes 0-%d/%d", &end, &sz); err != nil || sz != size || end != min(n, size)-1 {
+			t.Fatalf("%q (first %d) accepted as an object of %d bytes", cr, n, size)
+		}
+	})
+}

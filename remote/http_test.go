@@ -32,7 +32,7 @@ func TestHTTPChain(t *testing.T) {
 	before := Counters()
 	rem := openRemote(t, src)
 	logLayers(t, rem) // the requests opening the chain took
-	checkOpenCost(t, rem, before, 3, 0)
+	checkOpenCost(t, rem, before, 2, 0)
 	if s := rem.Source; strings.Contains(s, "SECRET") {
 		t.Errorf("catalog source %q holds the signature", s)
 	}

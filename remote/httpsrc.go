@@ -66,46 +66,69 @@ func (h *httpBackend) send(req *http.Request) (*http.Response, error) {
 	return resp, nil
 }
 
-func (h *httpBackend) head(ctx context.Context, key string) (objInfo, error) {
-	// A one-byte range GET, not HEAD: it also proves that ranges work, and
-	// presigned URLs are signed for GET.
+func (h *httpBackend) open(ctx context.Context, key string, n int64) (objInfo, io.ReadCloser, error) {
+	// A range GET, not HEAD: it also proves that ranges work, presigned
+	// URLs are signed for GET, and the first bytes come with it.
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, h.url(key), nil)
 	if err != nil {
-		return objInfo{}, err
+		return objInfo{}, nil, err
 	}
-	req.Header.Set("Range", "bytes=0-0")
+	req.Header.Set("Range", fmt.Sprintf("bytes=0-%d", n-1))
 	resp, err := h.send(req)
 	if err != nil {
-		return objInfo{}, err
+		return objInfo{}, nil, err
 	}
-	defer resp.Body.Close()
-	io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
 	o := objInfo{key: key, etag: resp.Header.Get("ETag")}
 	if t, err := http.ParseTime(resp.Header.Get("Last-Modified")); err == nil {
 		o.mod = t
 	}
-	switch resp.StatusCode {
-	case http.StatusPartialContent:
-		cr := resp.Header.Get("Content-Range") // bytes 0-0/SIZE
-		i := strings.LastIndexByte(cr, '/')
-		if i < 0 {
-			return o, fmt.Errorf("%w: Content-Range %q has no length", ErrNoRanges, cr)
-		}
-		o.size, err = strconv.ParseInt(cr[i+1:], 10, 64)
-		if err != nil || o.size <= 0 {
-			return o, fmt.Errorf("%w: Content-Range %q has no length", ErrNoRanges, cr)
-		}
-	case http.StatusRequestedRangeNotSatisfiable: // an empty file
-		o.size = 0
-	case http.StatusOK:
-		return o, ErrNoRanges
-	default:
-		return o, &statusError{resp.StatusCode}
-	}
 	if strings.HasPrefix(o.etag, "W/") {
 		o.etag = "" // a weak ETag cannot guard byte ranges
 	}
-	return o, nil
+	fail := func(err error) (objInfo, io.ReadCloser, error) {
+		io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
+		resp.Body.Close()
+		return o, nil, err
+	}
+	switch resp.StatusCode {
+	case http.StatusPartialContent:
+		cr := resp.Header.Get("Content-Range")
+		if o.size, err = firstRange(cr, n); err != nil {
+			return fail(fmt.Errorf("%w: %v", ErrNoRanges, err))
+		}
+		return o, resp.Body, nil
+	case http.StatusRequestedRangeNotSatisfiable: // an empty file
+		return fail(nil)
+	case http.StatusOK:
+		return fail(ErrNoRanges)
+	}
+	return fail(&statusError{resp.StatusCode})
+}
+
+// firstRange checks the Content-Range of a response to a request for the
+// first n bytes of an object ("bytes 0-END/SIZE") and returns the
+// object's size.
+func firstRange(cr string, n int64) (int64, error) {
+	bad := fmt.Errorf("Content-Range %q is not the first %d bytes of the object with its length", cr, n)
+	rest, ok := strings.CutPrefix(cr, "bytes 0-")
+	e, sz, ok2 := strings.Cut(rest, "/")
+	if !ok || !ok2 {
+		return 0, bad
+	}
+	end, err1 := digits(e)
+	size, err2 := digits(sz)
+	if err1 != nil || err2 != nil || size <= 0 || end != min(n, size)-1 {
+		return 0, bad
+	}
+	return size, nil
+}
+
+// digits reads a decimal number of only digits (no sign, no spaces).
+func digits(s string) (int64, error) {
+	if s == "" || len(s) > 18 || strings.Trim(s, "0123456789") != "" {
+		return 0, errors.New("not a number")
+	}
+	return strconv.ParseInt(s, 10, 64)
 }
 
 func (h *httpBackend) list(ctx context.Context, prefix string) ([]objInfo, error) {

@@ -2,6 +2,7 @@ package remote
 
 import (
 	"errors"
+	"io"
 	"path"
 	"strings"
 
@@ -47,6 +48,41 @@ func (f *file) planOpen() {
 		}
 		flush()
 	}()
+}
+
+// firstBytes is what a stat of key asks for with the object's
+// description: a disk file's head (what its open reads first), else one
+// block.
+func firstBytes(key string) int64 {
+	if isDiskName(key) {
+		return (vhdx.HeadSize + BlockSize - 1) / BlockSize * BlockSize
+	}
+	return BlockSize
+}
+
+// adopt fills the first blocks of a new file from body, the response to
+// the GET that described it (source.stat): its first read finds them. A
+// body that fails part way leaves the rest for the reads to ask for; the
+// description stands.
+func (f *file) adopt(w *watch, body io.Reader) {
+	c := memCache()
+	n := min(firstBytes(f.key), f.fi.Size)
+	dc := diskCache()
+	for _, cl := range c.claim(f, 0, (n+BlockSize-1)/BlockSize, false) {
+		if dc != nil {
+			cl.onFill = func(i int64) { dc.put(f, i, cl.block(i)) }
+		}
+		pos := cl.first * BlockSize
+		got, err := f.fill(cl, w, body, &pos, pos, pos+cl.size)
+		stats.bytes.Add(got)
+		if err != nil {
+			cl.err = errAbandoned // nobody waits yet: readers ask again
+		}
+		c.finish(f, cl)
+		if err != nil {
+			return
+		}
+	}
 }
 
 // Fetch asks for the blocks of a byte range that a read about to come

@@ -115,20 +115,40 @@ func (b *s3Backend) status(err error) (int, string) {
 	return 0, ""
 }
 
-func (b *s3Backend) head(ctx context.Context, key string) (objInfo, error) {
+func (b *s3Backend) open(ctx context.Context, key string, n int64) (objInfo, io.ReadCloser, error) {
 	if key == "" {
-		return objInfo{}, &statusError{404}
+		return objInfo{}, nil, &statusError{404}
 	}
+	out, err := b.c.GetObject(ctx, &s3.GetObjectInput{Bucket: &b.bucket, Key: &key,
+		Range: aws.String(fmt.Sprintf("bytes=0-%d", n-1))})
+	if st, _ := b.status(err); st == 416 {
+		return b.head(ctx, key) // an empty object has no first byte
+	}
+	if err != nil {
+		return objInfo{}, nil, err
+	}
+	o := objInfo{key: key, etag: aws.ToString(out.ETag)}
+	if out.LastModified != nil {
+		o.mod = *out.LastModified
+	}
+	if o.size, err = firstRange(aws.ToString(out.ContentRange), n); err != nil {
+		out.Body.Close()
+		return o, nil, err
+	}
+	return o, out.Body, nil
+}
+
+// head describes an object without reading it.
+func (b *s3Backend) head(ctx context.Context, key string) (objInfo, io.ReadCloser, error) {
 	h, err := b.c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &b.bucket, Key: &key})
 	if err != nil {
-		return objInfo{}, err
+		return objInfo{}, nil, err
 	}
-	o := objInfo{key: key, etag: aws.ToString(h.ETag)}
-	o.size = aws.ToInt64(h.ContentLength)
+	o := objInfo{key: key, etag: aws.ToString(h.ETag), size: aws.ToInt64(h.ContentLength)}
 	if h.LastModified != nil {
 		o.mod = *h.LastModified
 	}
-	return o, nil
+	return o, nil, nil
 }
 
 func (b *s3Backend) list(ctx context.Context, prefix string) ([]objInfo, error) {

@@ -33,8 +33,12 @@ type objInfo struct {
 type backend interface {
 	// base is what names start with: "s3://bucket", "azblob://acct/cont".
 	base() string
-	// head describes one object.
-	head(ctx context.Context, key string) (objInfo, error)
+	// open describes one object and returns the body of its first n
+	// bytes (fewer when it is shorter; nil when it is empty), in one
+	// ranged GET: the response says the object's size (Content-Range),
+	// ETag and date as a HEAD does, and what the first read wants comes
+	// with it.
+	open(ctx context.Context, key string, n int64) (objInfo, io.ReadCloser, error)
 	// list returns one level under prefix ("" or ending in "/"): objects
 	// and folders.
 	list(ctx context.Context, prefix string) ([]objInfo, error)
@@ -218,14 +222,34 @@ func (s *source) stat(key string) (catalog.FileInfo, error) {
 	if key == "" && s.b.canList() {
 		return catalog.FileInfo{Name: s.nameOf(key), IsDir: true, Kind: "a folder"}, nil
 	}
-	var o objInfo
-	err = s.do("stat", key, func(ctx context.Context, _ *watch) error {
+	// One ranged GET of the object's first bytes, not a HEAD then a GET:
+	// it describes the object as a HEAD does, and its first read (or
+	// the open of a disk) finds them cached.
+	var (
+		o objInfo
+		f *file
+	)
+	err = s.do("stat", key, func(ctx context.Context, w *watch) error {
+		var body io.ReadCloser
 		var err error
-		o, err = s.b.head(ctx, key)
-		return err
+		o, body, err = s.b.open(ctx, key, firstBytes(key))
+		if err != nil || body == nil {
+			return err
+		}
+		defer body.Close()
+		f = newFile(s, key, s.info(o))
+		f.adopt(w, body)
+		return nil
 	})
 	if err == nil {
-		return s.info(o), nil
+		if f == nil {
+			return s.info(o), nil
+		}
+		s.mu.Lock()
+		s.warmFiles[key] = f // what the next Open of key returns
+		s.mu.Unlock()
+		f.planOpen() // what the first read of a disk would start
+		return f.fi, nil
 	}
 	if !errors.Is(err, fs.ErrNotExist) || !s.b.canList() {
 		return catalog.FileInfo{}, err
