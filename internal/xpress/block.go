@@ -2,6 +2,7 @@ package xpress
 
 import (
 	"encoding/binary"
+	"math/bits"
 
 	"github.com/ckptfs/ckptfs/internal/lzmatch"
 )
@@ -45,9 +46,10 @@ func wordsAhead(nb uint) int {
 // fill loads the words that fit in buf, three or four, when at most 31
 // bits are left; n is the input's length.
 func fill(in []byte, n int, buf uint64, nb uint, pos int) (uint64, uint, int) {
+	// Four words, the first on top (rotations need no 64-bit constants,
+	// which the compiler would keep in a register).
 	x := binary.LittleEndian.Uint64(in[min(pos, n):])
-	x = x<<32 | x>>32
-	x = x&0xFFFF0000FFFF0000>>16 | x&0x0000FFFF0000FFFF<<16 // first word on top
+	x = uint64(bits.RotateLeft32(uint32(x), 16))<<32 | uint64(bits.RotateLeft32(uint32(x>>32), 16))
 	k := (64 - nb) &^ 15
 	buf |= x >> ((64 - k) & 63) << ((64 - k) & 63) >> (nb & 63)
 	return buf, nb + k, pos + int(k>>3)
