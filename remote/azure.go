@@ -252,7 +252,7 @@ func (a *azureBackend) head(ctx context.Context, key string) (objInfo, io.ReadCl
 	return o, nil, nil
 }
 
-func (a *azureBackend) list(ctx context.Context, prefix string) ([]objInfo, error) {
+func (a *azureBackend) list(ctx context.Context, prefix string, alive func()) ([]objInfo, error) {
 	pager := a.cc.NewListBlobsHierarchyPager("/", &container.ListBlobsHierarchyOptions{Prefix: &prefix})
 	var out []objInfo
 	for pager.More() {
@@ -260,6 +260,7 @@ func (a *azureBackend) list(ctx context.Context, prefix string) ([]objInfo, erro
 		if err != nil {
 			return nil, err
 		}
+		alive()
 		for _, p := range page.Segment.BlobPrefixes {
 			if p.Name != nil {
 				out = append(out, objInfo{key: strings.TrimSuffix(*p.Name, "/"), dir: true})
@@ -321,7 +322,7 @@ func quoteETag(e string) string {
 // (Get Page Ranges), sorted, as [start, end) pairs: the rest reads as
 // zeros and costs no request. A blob with more than maxPageRanges ranges
 // is treated as wholly written.
-func (a *azureBackend) written(ctx context.Context, key, etag string) ([][2]int64, error) {
+func (a *azureBackend) written(ctx context.Context, key, etag string, alive func()) ([][2]int64, error) {
 	o := &pageblob.GetPageRangesOptions{}
 	if etag != "" {
 		e := azcore.ETag(quoteETag(etag))
@@ -334,6 +335,7 @@ func (a *azureBackend) written(ctx context.Context, key, etag string) ([][2]int6
 		if err != nil {
 			return nil, err
 		}
+		alive()
 		for _, r := range page.PageRange {
 			if r == nil || r.Start == nil || r.End == nil || *r.End < *r.Start || *r.Start < 0 {
 				continue

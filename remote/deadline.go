@@ -12,8 +12,8 @@ import (
 // The rules that bound one request, of every backend (source.do sends
 // them all through a watch):
 //
-//   - its response (headers, or the whole answer of a stat or a listing)
-//     must come within Options.Timeout;
+//   - its response (headers; each page of a listing) must come within
+//     Options.Timeout;
 //   - its body may not stall: no byte for Timeout fails it;
 //   - its body must arrive at Options.MinRate at least, averaged over
 //     each stretch of Timeout (as curl's --speed-limit/--speed-time): a
@@ -93,6 +93,12 @@ func (w *watch) got(n int) {
 		}
 		w.mu.Unlock()
 	}
+}
+
+// alive records a sign of life that carries no body bytes (a page of a
+// listing came): the wait for the next answer starts again.
+func (w *watch) alive() {
+	w.last.Store(w.now())
 }
 
 // pause stops the clock while the reader holds the body back; resume

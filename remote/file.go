@@ -424,10 +424,10 @@ func (f *file) WrittenRanges() (ranges [][2]int64, ok bool) {
 		if _, page := f.s.pages.Load(f.key); !page || !isRanger {
 			return
 		}
-		err := f.s.do("page ranges", f.key, func(ctx context.Context, _ *watch) error {
+		err := f.s.do("page ranges", f.key, func(ctx context.Context, w *watch) error {
 			f.reqs.Add(1)
 			var err error
-			f.pages, err = pr.written(ctx, f.key, f.fi.ID.Version)
+			f.pages, err = pr.written(ctx, f.key, f.fi.ID.Version, w.alive)
 			return err
 		})
 		f.pagesOK = err == nil

@@ -131,7 +131,7 @@ func digits(s string) (int64, error) {
 	return strconv.ParseInt(s, 10, 64)
 }
 
-func (h *httpBackend) list(ctx context.Context, prefix string) ([]objInfo, error) {
+func (h *httpBackend) list(ctx context.Context, prefix string, page func()) ([]objInfo, error) {
 	return nil, errors.ErrUnsupported
 }
 

@@ -151,7 +151,7 @@ func (b *s3Backend) head(ctx context.Context, key string) (objInfo, io.ReadClose
 	return o, nil, nil
 }
 
-func (b *s3Backend) list(ctx context.Context, prefix string) ([]objInfo, error) {
+func (b *s3Backend) list(ctx context.Context, prefix string, alive func()) ([]objInfo, error) {
 	var out []objInfo
 	p := s3.NewListObjectsV2Paginator(b.c, &s3.ListObjectsV2Input{Bucket: &b.bucket, Prefix: &prefix, Delimiter: aws.String("/")})
 	for p.HasMorePages() {
@@ -159,6 +159,7 @@ func (b *s3Backend) list(ctx context.Context, prefix string) ([]objInfo, error) 
 		if err != nil {
 			return nil, err
 		}
+		alive()
 		for _, cp := range page.CommonPrefixes {
 			out = append(out, objInfo{key: strings.TrimSuffix(aws.ToString(cp.Prefix), "/"), dir: true})
 		}

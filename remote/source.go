@@ -40,8 +40,8 @@ type backend interface {
 	// with it.
 	open(ctx context.Context, key string, n int64) (objInfo, io.ReadCloser, error)
 	// list returns one level under prefix ("" or ending in "/"): objects
-	// and folders.
-	list(ctx context.Context, prefix string) ([]objInfo, error)
+	// and folders. It calls page after each page of the listing came.
+	list(ctx context.Context, prefix string, page func()) ([]objInfo, error)
 	// get returns the body of n bytes from offset off of the object,
 	// which must still have the ETag etag (when not empty); the caller
 	// reads it as it arrives and closes it.
@@ -56,7 +56,7 @@ type backend interface {
 // pageRanger is a backend whose page objects (Azure page blobs) say
 // which of their ranges were ever written.
 type pageRanger interface {
-	written(ctx context.Context, key, etag string) ([][2]int64, error)
+	written(ctx context.Context, key, etag string, alive func()) ([][2]int64, error)
 }
 
 // source is a catalog.Source over one backend. Names are base + "/" + key.
@@ -297,9 +297,9 @@ func (s *source) list(key string) ([]catalog.FileInfo, error) {
 		prefix += "/"
 	}
 	var objs []objInfo
-	err := s.do("list", key, func(ctx context.Context, _ *watch) error {
+	err := s.do("list", key, func(ctx context.Context, w *watch) error {
 		var err error
-		objs, err = s.b.list(ctx, prefix)
+		objs, err = s.b.list(ctx, prefix, w.alive)
 		return err
 	})
 	if err != nil {
