@@ -333,7 +333,12 @@ func (d *decoder) decodeBlock(dst []byte, out, end int, aligned bool) error {
 		if length > len(dst)-out {
 			return formatErr("match of %d bytes past the block end at output byte %d", length, out)
 		}
-		lzmatch.Copy(dst, out, int(offset), length)
+		if o := int(offset); o >= 8 && length <= 8 && out+8 <= len(dst) {
+			// Most matches: one word, inline.
+			binary.LittleEndian.PutUint64(dst[out:], binary.LittleEndian.Uint64(dst[out-o:]))
+		} else {
+			lzmatch.Copy(dst, out, o, length)
+		}
 		out += length
 	}
 	d.b.buf, d.b.nb, d.b.pos = buf, nb, pos

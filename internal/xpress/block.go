@@ -109,7 +109,12 @@ func (d *decoder) block(dst []byte, out, start int) (int, error) {
 		if length > len(dst)-out {
 			return 0, formatErr("match of %d bytes past the end at output byte %d", length, out)
 		}
-		lzmatch.Copy(dst, out, offset, length)
+		if offset >= 8 && length <= 8 && out+8 <= len(dst) {
+			// Most matches: one word, inline.
+			binary.LittleEndian.PutUint64(dst[out:], binary.LittleEndian.Uint64(dst[out-offset:]))
+		} else {
+			lzmatch.Copy(dst, out, offset, length)
+		}
 		out += length
 	}
 	return pos - 2*wordsAhead(nb), nil
