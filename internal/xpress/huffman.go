@@ -31,10 +31,15 @@ func (d *decoder) build(t *[tableBytes]byte) error {
 		return nil
 	}
 	d.built = false
-	var count [16]uint16
+	// Two histograms, the low and high halves of each byte, so that the
+	// two counts of one byte do not wait for each other.
+	var count, hi [16]uint16
 	for _, b := range t {
 		count[b&15]++
-		count[b>>4]++
+		hi[b>>4]++
+	}
+	for l := range count {
+		count[l] += hi[l]
 	}
 	count[0] = 0
 	maxLen := uint(0)
