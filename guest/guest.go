@@ -100,10 +100,18 @@ type Volume struct {
 	cryptUUID string // the UUID of the LUKS header v was decrypted through
 
 	lvm *lvmGroup // the group of an LVM physical volume (FSType "lvm2")
+	// lvmLV names the logical volume v is (or waits to be: see
+	// JoinVolumeGroups).
+	lvmLV *lvmRef
 	// lvmDepth counts the logical volumes v lies in: a physical volume
 	// inside a logical volume is opened up to maxLayerDepth levels deep.
 	lvmDepth int
 }
+
+// DiskName is the name of the disk v lies on, as Volumes was given it
+// (for a logical volume over several disks, the disk of its first
+// extent).
+func (v *Volume) DiskName() string { return v.disk }
 
 // IsShadow reports whether v is a shadow copy of another volume.
 func (v *Volume) IsShadow() bool { return v.ShadowOf != "" }
@@ -232,30 +240,57 @@ func openVolume(v *Volume, o *Options, sib bool) []*Volume {
 	return siblings(v, o)
 }
 
-// logicalVolumes opens the logical volumes of an LVM physical volume, each
-// named after the partition, the group and the volume.
+// logicalVolumes opens the logical volumes of an LVM physical volume
+// whose first extent lies on it, each named after the partition, the
+// group and the volume. One that also has extents on other physical
+// volumes is listed with an error, waiting for JoinVolumeGroups; one
+// that starts on another physical volume is listed beside that one.
 func logicalVolumes(pv *Volume, o *Options) []*Volume {
-	if pv.lvm == nil {
+	g := pv.lvm
+	if g == nil {
 		return nil
 	}
 	var out []*Volume
-	for _, lv := range pv.lvm.volumes {
-		v := &Volume{Name: LogicalVolumeName(pv.Name, pv.lvm.name, lv.name), Number: pv.Number, Start: pv.Start,
-			Table: pv.Table, PartType: fsLVM2, PartName: pv.lvm.name + "/" + lv.name, FSType: fsUnknown,
-			lvmDepth: pv.lvmDepth + 1, disk: pv.disk}
+	for _, lv := range g.volumes {
+		if lv.home != g.self {
+			continue
+		}
+		v := newLogicalVolume(pv, g, lv.name)
 		out = append(out, v)
 		if lv.err != nil {
-			v.Err = fmt.Errorf("%s: lvm2 volume %s/%s: %w", v.Name, pv.lvm.name, lv.name, lv.err)
+			v.Err = fmt.Errorf("%s: lvm2 volume %s/%s: %w", v.Name, g.name, lv.name, lv.err)
 			continue
 		}
-		r, err := newLVMReader(pv.Reader, pv.Size, pv.lvm, lv)
-		if err != nil {
-			v.Err = fmt.Errorf("%s: %w", v.Name, err)
+		if !g.onSelf(lv) {
+			v.lvmLV.pending = true
+			v.Err = fmt.Errorf("%s: lvm2 volume %s/%s: %w", v.Name, g.name, lv.name, lvmElsewhere(g, lv))
 			continue
 		}
-		v.Start, v.Size, v.Reader, v.Remapped = pv.Start+r.start(), r.size, r, pv.Remapped || !r.contiguous
-		v.Layers = pv.Layers
-		out = append(out, openVolume(v, o, true)...)
+		pvs := make([]lvmExtents, len(g.pvs))
+		pvs[g.self] = lvmExtents{r: pv.Reader, size: pv.Size, peStart: g.pvs[g.self].peStart}
+		out = append(out, openLogicalVolume(v, pv, pvs, g, lv, o)...)
 	}
 	return out
+}
+
+// newLogicalVolume is the Volume of logical volume lv of g, listed beside
+// the physical volume pv, not yet opened.
+func newLogicalVolume(pv *Volume, g *lvmGroup, lv string) *Volume {
+	return &Volume{Name: LogicalVolumeName(pv.Name, g.name, lv), Number: pv.Number, Start: pv.Start,
+		Table: pv.Table, PartType: fsLVM2, PartName: g.name + "/" + lv, FSType: fsUnknown,
+		lvmDepth: pv.lvmDepth + 1, disk: pv.disk, lvmLV: &lvmRef{group: lvmGroupKey(g), lv: lv}}
+}
+
+// openLogicalVolume opens v, logical volume lv of g, over the physical
+// volumes pvs (indexed as g.pvs) of which home is the one holding its
+// first extent; it returns what openVolume finds inside and beside v.
+func openLogicalVolume(v, home *Volume, pvs []lvmExtents, g *lvmGroup, lv lvmVolume, o *Options) []*Volume {
+	r, err := newLVMReader(pvs, g, lv)
+	if err != nil {
+		v.Err = fmt.Errorf("%s: %w", v.Name, err)
+		return nil
+	}
+	v.Start, v.Size, v.Reader, v.Remapped = home.Start+r.start(), r.size, r, home.Remapped || !r.contiguous
+	v.Layers = home.Layers
+	return openVolume(v, o, true)
 }

@@ -2,6 +2,7 @@ package guest
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
 	"io"
@@ -15,9 +16,11 @@ import (
 // label is read as a physical volume: its current metadata text names the
 // volume group and its logical volumes, and each linear logical volume
 // whose extents all lie on this physical volume is opened like a
-// partition. Thin, RAID, mirrored, cached and striped volumes, and volumes
-// spanning several physical volumes (other disks), are listed with an
-// error instead.
+// partition. A volume that also has extents on other physical volumes
+// (an admin who grew the guest added a disk, vgextend, lvextend) is
+// listed as waiting for them; JoinVolumeGroups (lvmjoin.go) opens it once
+// the volumes of all the checkpoint's disks are known. Thin, RAID,
+// mirrored, cached and striped volumes are listed with an error.
 
 const (
 	fsLVM2 = "lvm2"
@@ -31,27 +34,60 @@ const (
 	lvmMaxText = 4 << 20
 	// lvmMaxSegments bounds the segments of all volumes together.
 	lvmMaxSegments = 1 << 16
+	// lvmMaxPVs bounds the physical volumes of a group: real groups have
+	// a handful, a VM's at most one per virtual disk.
+	lvmMaxPVs = 1 << 12
 )
 
 // lvmSegment maps extents [lvStart, lvStart+count) of a logical volume to
-// extents from pvStart on the physical volume.
+// extents from pvStart on physical volume pv (an index in lvmGroup.pvs).
 type lvmSegment struct {
 	lvStart, count, pvStart int64
+	pv                      int
 }
 
 // lvmVolume is one logical volume of the group.
 type lvmVolume struct {
 	name string
+	// home is the physical volume (index in lvmGroup.pvs) whose volume
+	// lists this one: the one holding its first extent, or for a volume
+	// we cannot read the first one its metadata names (0 when none).
+	// Every physical volume's metadata lists every logical volume of the
+	// group; each is shown once, beside its home.
+	home int
 	segs []lvmSegment // sorted by lvStart, covering [0, extents)
 	err  error        // why it cannot be read
 }
 
-// lvmGroup is what the physical volume's metadata says.
+// lvmPV is one physical volume the group's metadata lists.
+type lvmPV struct {
+	key     string // its section name in the metadata: "pv0"
+	id      string // its UUID as the metadata writes it (with dashes)
+	uuid    string // the UUID as its label holds it (no dashes)
+	peStart int64  // bytes: where extent 0 lies on it
+}
+
+// lvmGroup is what one physical volume's copy of the metadata says.
 type lvmGroup struct {
 	name       string
+	id         string // the group's UUID: what ties its physical volumes together
+	seqno      int64  // the metadata's version: the highest is current
+	text       [sha256.Size]byte
 	extentSize int64 // bytes
-	peStart    int64 // bytes: where extent 0 lies on this physical volume
+	pvs        []lvmPV
+	self       int // the index of the physical volume this copy was read from
 	volumes    []lvmVolume
+}
+
+// onSelf reports whether all of v's extents lie on the physical volume
+// the metadata was read from.
+func (g *lvmGroup) onSelf(v lvmVolume) bool {
+	for _, s := range v.segs {
+		if s.pv != g.self {
+			return false
+		}
+	}
+	return true
 }
 
 // hasLVMLabel reports whether one of the first four sectors carries an
@@ -112,7 +148,12 @@ func readLVM(r io.ReaderAt, size int64, probe []byte) (*lvmGroup, error) {
 	if err != nil {
 		return nil, fmt.Errorf("lvm2 metadata: %w", err)
 	}
-	return lvmGroupOf(cfg, uuid)
+	g, err := lvmGroupOf(cfg, uuid)
+	if err != nil {
+		return nil, err
+	}
+	g.text = sha256.Sum256(text)
+	return g, nil
 }
 
 // lvmMetadataText reads the newest metadata text of the metadata area at
@@ -148,7 +189,8 @@ func lvmMetadataText(r io.ReaderAt, size, mdaOff, mdaSize int64) ([]byte, error)
 }
 
 // lvmGroupOf finds the volume group in the parsed metadata and the
-// extents of its logical volumes on the physical volume with this uuid.
+// extents of its logical volumes, read from the physical volume with this
+// uuid.
 func lvmGroupOf(cfg *lvmSection, uuid string) (*lvmGroup, error) {
 	var vg *lvmSection
 	var name string
@@ -161,26 +203,35 @@ func lvmGroupOf(cfg *lvmSection, uuid string) (*lvmGroup, error) {
 	if vg == nil {
 		return nil, formatErr(0, "lvm2: no volume group in the metadata")
 	}
-	g := &lvmGroup{name: name}
+	g := &lvmGroup{name: name, id: vg.str("id"), self: -1}
+	g.seqno, _ = vg.int("seqno")
 	extent, ok := vg.int("extent_size")
 	if !ok || extent <= 0 || extent > 1<<25 { // 16 GiB: LVM's own limit is lower
 		return nil, formatErr(0, "lvm2: volume group %s: extent size %d sectors", name, extent)
 	}
 	g.extentSize = extent * lvmSector
-	pvName := ""
 	pvs := vg.sections["physical_volumes"]
+	index := map[string]int{}
 	for _, k := range pvs.order {
 		pv := pvs.sections[k]
-		if pv == nil || strings.ReplaceAll(pv.str("id"), "-", "") != uuid {
+		if pv == nil {
 			continue
+		}
+		if len(g.pvs) == lvmMaxPVs {
+			return nil, fmt.Errorf("lvm2: volume group %s: more than %d physical volumes: %w", name, lvmMaxPVs, ErrUnsupported)
 		}
 		start, ok := pv.int("pe_start")
 		if !ok || start < 0 || start > 1<<40 {
 			return nil, formatErr(0, "lvm2: physical volume %s: pe_start %d", k, start)
 		}
-		pvName, g.peStart = k, start*lvmSector
+		p := lvmPV{key: k, id: pv.str("id"), uuid: strings.ReplaceAll(pv.str("id"), "-", ""), peStart: start * lvmSector}
+		if p.uuid == uuid {
+			g.self = len(g.pvs)
+		}
+		index[k] = len(g.pvs)
+		g.pvs = append(g.pvs, p)
 	}
-	if pvName == "" {
+	if g.self < 0 {
 		return nil, formatErr(0, "lvm2: volume group %s does not list this physical volume (%s)", name, uuid)
 	}
 	lvs := vg.sections["logical_volumes"]
@@ -197,14 +248,20 @@ func lvmGroupOf(cfg *lvmSection, uuid string) (*lvmGroup, error) {
 			continue // an internal volume (a pool's data, a mirror's log)
 		}
 		v := lvmVolume{name: k}
-		v.segs, v.err = lvmSegments(lv, pvName, &segments)
+		v.segs, v.err = lvmSegments(lv, index, &segments)
+		if v.err == nil {
+			v.home = v.segs[0].pv
+		} else {
+			v.home = lvmFirstPV(lv, index)
+		}
 		g.volumes = append(g.volumes, v)
 	}
 	return g, nil
 }
 
-// lvmSegments returns a linear volume's segments, all on pvName.
-func lvmSegments(lv *lvmSection, pvName string, total *int) ([]lvmSegment, error) {
+// lvmSegments returns a linear volume's segments; pvs maps the group's
+// physical volume names to their index.
+func lvmSegments(lv *lvmSection, pvs map[string]int, total *int) ([]lvmSegment, error) {
 	var segs []lvmSegment
 	for _, k := range lv.order {
 		s := lv.sections[k]
@@ -230,10 +287,11 @@ func lvmSegments(lv *lvmSection, pvName string, total *int) ([]lvmSegment, error
 		if !ok || pvStart < 0 || pvStart > 1<<40 {
 			return nil, formatErr(0, "lvm2: segment %s: stripe at extent %v", k, list[1])
 		}
-		if pv != pvName {
-			return nil, fmt.Errorf("extents on physical volume %s, which is another disk: %w", pv, ErrUnsupported)
+		i, ok := pvs[pv]
+		if !ok {
+			return nil, formatErr(0, "lvm2: segment %s: physical volume %q, which the group does not list", k, pv)
 		}
-		segs = append(segs, lvmSegment{lvStart: start, count: count, pvStart: pvStart})
+		segs = append(segs, lvmSegment{lvStart: start, count: count, pvStart: pvStart, pv: i})
 	}
 	sort.Slice(segs, func(i, j int) bool { return segs[i].lvStart < segs[j].lvStart })
 	next := int64(0)
@@ -249,41 +307,86 @@ func lvmSegments(lv *lvmSection, pvName string, total *int) ([]lvmSegment, error
 	return segs, nil
 }
 
-// lvmReader reads a logical volume from its physical volume.
-type lvmReader struct {
-	pv         io.ReaderAt
-	pvSize     int64
-	extent     int64
-	peStart    int64
-	segs       []lvmSegment
-	size       int64
-	contiguous bool // one run of the physical volume
+// lvmFirstPV is the physical volume a volume we cannot read is listed
+// beside: the first one its lowest segment names in any list (stripes,
+// mirrors, raid images live on their own hidden volumes and name none).
+func lvmFirstPV(lv *lvmSection, pvs map[string]int) int {
+	best, home := int64(-1), 0
+	for _, k := range lv.order {
+		s := lv.sections[k]
+		if s == nil || !strings.HasPrefix(k, "segment") {
+			continue
+		}
+		start, ok := s.int("start_extent")
+		if !ok || best >= 0 && start >= best {
+			continue
+		}
+		if list := s.list("stripes"); len(list) > 0 {
+			if name, ok := list[0].(string); ok {
+				if i, ok := pvs[name]; ok {
+					best, home = start, i
+				}
+			}
+		}
+	}
+	return home
 }
 
-func newLVMReader(pv io.ReaderAt, pvSize int64, g *lvmGroup, v lvmVolume) (*lvmReader, error) {
-	last := v.segs[len(v.segs)-1]
-	r := &lvmReader{pv: pv, pvSize: pvSize, extent: g.extentSize, peStart: g.peStart, segs: v.segs,
-		size: (last.lvStart + last.count) * g.extentSize, contiguous: true}
-	if g.peStart > pvSize {
-		return nil, formatErr(0, "lvm2: extents start at byte %d of a %d-byte physical volume", g.peStart, pvSize)
-	}
-	// Compared in extents, which cannot overflow: a volume on one physical
-	// volume is no larger than it.
-	extents := (pvSize - g.peStart) / g.extentSize
+// lvmExtents is one physical volume's bytes as a logical volume reads
+// them; r is nil for one that is not there.
+type lvmExtents struct {
+	r       io.ReaderAt
+	size    int64
+	peStart int64
+}
+
+// lvmReader reads a logical volume from its physical volumes.
+type lvmReader struct {
+	pvs        []lvmExtents
+	extent     int64
+	segs       []lvmSegment
+	size       int64
+	contiguous bool // one run of one physical volume
+}
+
+// newLVMReader checks that v's segments lie within the physical volumes
+// pvs (indexed as g.pvs, all of v's present) and reads v through them.
+func newLVMReader(pvs []lvmExtents, g *lvmGroup, v lvmVolume) (*lvmReader, error) {
+	r := &lvmReader{pvs: pvs, extent: g.extentSize, segs: v.segs, contiguous: true}
 	for i, s := range v.segs {
-		if s.pvStart > extents || s.count > extents-s.pvStart || s.lvStart+s.count > extents {
+		if s.pv < 0 || s.pv >= len(pvs) || pvs[s.pv].r == nil {
+			return nil, fmt.Errorf("lvm2: volume %s: physical volume %d is not there: %w", v.name, s.pv, ErrMissingPV)
+		}
+		pv := pvs[s.pv]
+		if pv.peStart > pv.size {
+			return nil, formatErr(0, "lvm2: extents start at byte %d of a %d-byte physical volume", pv.peStart, pv.size)
+		}
+		// Compared in extents, which cannot overflow.
+		extents := (pv.size - pv.peStart) / g.extentSize
+		if s.pvStart > extents || s.count > extents-s.pvStart {
 			return nil, formatErr(0, "lvm2: volume %s: extents up to %d (volume extent %d) of a physical volume of %d",
 				v.name, s.pvStart+s.count, s.lvStart+s.count, extents)
 		}
-		if i > 0 && s.pvStart != v.segs[i-1].pvStart+v.segs[i-1].count {
+		// Each segment is no larger than its physical volume, but many
+		// segments may map the same extents again: the sum is bounded
+		// by hand.
+		if s.count > (1<<62-r.size)/g.extentSize {
+			return nil, formatErr(0, "lvm2: volume %s: larger than 4 EiB", v.name)
+		}
+		r.size += s.count * g.extentSize
+		if i > 0 && (s.pv != v.segs[i-1].pv || s.pvStart != v.segs[i-1].pvStart+v.segs[i-1].count) {
 			r.contiguous = false
 		}
 	}
 	return r, nil
 }
 
-// start is where the volume's first byte lies on the physical volume.
-func (r *lvmReader) start() int64 { return r.peStart + r.segs[0].pvStart*r.extent }
+// start is where the volume's first byte lies on its first physical
+// volume.
+func (r *lvmReader) start() int64 {
+	s := r.segs[0]
+	return r.pvs[s.pv].peStart + s.pvStart*r.extent
+}
 
 // ReadAt reads the volume's bytes segment by segment.
 func (r *lvmReader) ReadAt(p []byte, off int64) (int, error) {
@@ -300,7 +403,8 @@ func (r *lvmReader) ReadAt(p []byte, off int64) (int, error) {
 		s := r.segs[i]
 		within := pos - s.lvStart*r.extent
 		chunk := p[n:min(int64(len(p)), int64(n)+s.count*r.extent-within)]
-		m, err := r.pv.ReadAt(chunk, r.peStart+s.pvStart*r.extent+within)
+		pv := r.pvs[s.pv]
+		m, err := pv.r.ReadAt(chunk, pv.peStart+s.pvStart*r.extent+within)
 		n += m
 		if err != nil {
 			return n, err

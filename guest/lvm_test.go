@@ -311,7 +311,7 @@ func TestLVMHandMade(t *testing.T) {
 		name, old, new, want string
 	}{
 		{"extent size", "extent_size = 2048", "extent_size = 0", "extent size 0"},
-		{"other disk", `stripes = [ "pv0", 3 ]`, `stripes = [ "pv1", 3 ]`, "another disk"},
+		{"unknown pv", `stripes = [ "pv0", 3 ]`, `stripes = [ "pv1", 3 ]`, "which the group does not list"},
 		{"thin", `type = "striped"
 				stripe_count = 1
 				stripes = [ "pv0", 3 ]`, `type = "thin"`, `"thin" segment`},

@@ -100,6 +100,7 @@ var table = []struct {
 	{guest.ErrUnsupported, Unsupported},
 	{ntfs.ErrDeduplicated, Unsupported},
 	{guest.ErrLocked, Unsupported},
+	{guest.ErrMissingPV, Unsupported}, // a logical volume on a disk not given, like btrfs.ErrDevices
 	{remote.ErrBadURL, Usage},
 	{remote.ErrNoRanges, Unsupported},
 	{remote.ErrChanged, Failure},     // the source changed under us: an I/O fault

@@ -86,6 +86,7 @@ var sentinels = map[string]struct {
 	"xpress.ErrFormat":          {xpress.ErrFormat, errclass.BadImage},
 	"lzx.ErrFormat":             {lzx.ErrFormat, errclass.BadImage},
 	"guest.ErrLocked":           {guest.ErrLocked, errclass.Unsupported},
+	"guest.ErrMissingPV":        {guest.ErrMissingPV, errclass.Unsupported},
 	"remote.ErrBadURL":          {remote.ErrBadURL, errclass.Usage},
 	"remote.ErrNoRanges":        {remote.ErrNoRanges, errclass.Unsupported},
 	"remote.ErrChanged":         {remote.ErrChanged, errclass.Failure},

@@ -1,0 +1,226 @@
+package guest
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// Volume groups over several disks. An admin grows a Linux VM's root
+// filesystem by adding a virtual disk, pvcreate, vgextend and lvextend:
+// the root logical volume then has extents on two physical volumes, each
+// on its own disk (its own VHDX file). Volumes reads one disk and lists
+// such a volume as waiting (lvmRef.pending); JoinVolumeGroups, given the
+// volumes of all the disks of one checkpoint, opens it over all of them.
+
+// lvmRef names a logical volume: its group (lvmGroupKey) and its name.
+// pending is set while it waits for physical volumes on other disks.
+type lvmRef struct {
+	group, lv string
+	pending   bool
+}
+
+// lvmGroupKey is what ties the physical volumes of one group together:
+// its UUID (two groups of one name may meet: two cloned guests' disks).
+func lvmGroupKey(g *lvmGroup) string {
+	if g.id != "" {
+		return g.id
+	}
+	return "name:" + g.name
+}
+
+// lvmElsewhere says which physical volumes other than the one read hold
+// extents of lv.
+func lvmElsewhere(g *lvmGroup, lv lvmVolume) error {
+	var names []string
+	seen := map[int]bool{}
+	for _, s := range lv.segs {
+		if s.pv != g.self && !seen[s.pv] {
+			seen[s.pv] = true
+			names = append(names, g.pvDesc(s.pv))
+		}
+	}
+	return fmt.Errorf("extents also on physical volume %s, on another disk or partition: it is opened with the volumes of all the checkpoint's disks: %w",
+		strings.Join(names, ", "), ErrUnsupported)
+}
+
+// pvDesc names physical volume i as LVM's tools do: "pv1 (UUID ...)".
+func (g *lvmGroup) pvDesc(i int) string {
+	return fmt.Sprintf("%s (UUID %s)", g.pvs[i].key, g.pvs[i].id)
+}
+
+// lvmJoin is one volume group as the physical volumes found show it.
+type lvmJoin struct {
+	meta *lvmGroup          // the newest copy of the metadata
+	pvs  map[string]*Volume // the physical volumes found, by label UUID
+	err  error              // why the group cannot be trusted
+}
+
+// JoinVolumeGroups opens the LVM logical volumes that lie on several
+// physical volumes, with no keys (see Options.JoinVolumeGroups).
+func JoinVolumeGroups(vols []*Volume) []*Volume {
+	return (*Options)(nil).JoinVolumeGroups(vols)
+}
+
+// JoinVolumeGroups takes the volumes of all the disks of one checkpoint
+// (each disk's Volumes, concatenated in disk order) and opens the LVM
+// logical volumes whose extents lie on several physical volumes (several
+// disks, or several partitions of one). It returns vols with each such
+// volume, which Volumes listed as waiting, replaced by the opened one and
+// what lies inside it; a logical volume whose first physical volume is
+// missing is added beside another of its group. The physical volumes of
+// a group are found by the group's UUID; of their copies of the metadata
+// the one of the highest sequence number is followed, and two copies of
+// one sequence number that differ make the group's waiting volumes an
+// error. A volume with extents on a physical volume that is in none of
+// vols is listed with an error wrapping ErrMissingPV naming it. Volumes
+// of one physical volume, opened by Volumes, are left as they are.
+// Calling it again on its result changes nothing.
+func (o *Options) JoinVolumeGroups(vols []*Volume) []*Volume {
+	groups := map[string]*lvmJoin{}
+	var order []string
+	for _, v := range vols {
+		if v.FSType != fsLVM2 || v.lvm == nil {
+			continue
+		}
+		g := v.lvm
+		key := lvmGroupKey(g)
+		j := groups[key]
+		if j == nil {
+			j = &lvmJoin{pvs: map[string]*Volume{}}
+			groups[key] = j
+			order = append(order, key)
+		}
+		uuid := g.pvs[g.self].uuid
+		if other := j.pvs[uuid]; other != nil && other != v {
+			// A cloned disk attached beside its original: LVM itself
+			// refuses to choose.
+			j.err = fmt.Errorf("physical volume %s of volume group %s is both %s and %s: %w",
+				g.pvs[g.self].id, g.name, other.Name, v.Name, ErrUnsupported)
+		}
+		j.pvs[uuid] = v
+		switch {
+		case j.meta == nil || g.seqno > j.meta.seqno:
+			j.meta = g
+		case g.seqno == j.meta.seqno && g.text != j.meta.text && j.err == nil:
+			j.err = formatErr(0, "lvm2: volume group %s: physical volumes %s and %s hold different metadata of sequence number %d",
+				g.name, j.pvs[j.meta.pvs[j.meta.self].uuid].Name, v.Name, g.seqno)
+		}
+	}
+	if len(groups) == 0 {
+		return vols
+	}
+	listed := map[lvmRef]bool{}
+	for _, v := range vols {
+		if r := v.lvmLV; r != nil {
+			listed[lvmRef{group: r.group, lv: r.lv}] = true
+		}
+	}
+	out := make([]*Volume, 0, len(vols))
+	for _, v := range vols {
+		if r := v.lvmLV; r != nil && r.pending && groups[r.group] != nil {
+			out = append(out, groups[r.group].open(v, r.lv, o)...)
+			continue
+		}
+		out = append(out, v)
+	}
+	// Volumes no physical volume found lists: their first extent is on
+	// a missing one (or on one whose older metadata lacks them).
+	for _, key := range order {
+		j := groups[key]
+		if j.err != nil {
+			continue
+		}
+		for _, lv := range j.meta.volumes {
+			if listed[lvmRef{group: key, lv: lv.name}] {
+				continue
+			}
+			beside := j.pvs[j.meta.pvs[lv.home].uuid]
+			if beside == nil {
+				beside = j.present()
+			}
+			v := newLogicalVolume(beside, j.meta, lv.name)
+			v.lvmLV.pending = true
+			more := j.open(v, lv.name, o)
+			out = insertAfterDisk(out, beside, more)
+		}
+	}
+	return out
+}
+
+// present is the first physical volume of the group, in the metadata's
+// order, that was found.
+func (j *lvmJoin) present() *Volume {
+	for _, p := range j.meta.pvs {
+		if v := j.pvs[p.uuid]; v != nil {
+			return v
+		}
+	}
+	return nil // unreachable: the newest copy was read from one
+}
+
+// open replaces the waiting volume w, logical volume lv of the group: by
+// the opened volume and what lies in it, or by w with the reason it
+// still cannot be opened.
+func (j *lvmJoin) open(w *Volume, lv string, o *Options) []*Volume {
+	v := *w
+	v.lvmLV = &lvmRef{group: w.lvmLV.group, lv: lv, pending: true}
+	fail := func(err error) []*Volume {
+		v.Err = fmt.Errorf("%s: lvm2 volume %s: %w", v.Name, v.PartName, err)
+		return []*Volume{&v}
+	}
+	if j.err != nil {
+		return fail(j.err)
+	}
+	g := j.meta
+	i := 0
+	for i < len(g.volumes) && g.volumes[i].name != lv {
+		i++
+	}
+	if i == len(g.volumes) {
+		return fail(formatErr(0, "lvm2: not in the group's newest metadata (sequence number %d)", g.seqno))
+	}
+	l := g.volumes[i]
+	if l.err != nil {
+		return fail(l.err)
+	}
+	pvs := make([]lvmExtents, len(g.pvs))
+	var missing []string
+	seen := map[int]bool{}
+	for _, s := range l.segs {
+		p := g.pvs[s.pv]
+		pv := j.pvs[p.uuid]
+		if pv == nil || pv.Reader == nil {
+			if !seen[s.pv] {
+				seen[s.pv] = true
+				missing = append(missing, g.pvDesc(s.pv))
+			}
+			continue
+		}
+		pvs[s.pv] = lvmExtents{r: pv.Reader, size: pv.Size, peStart: p.peStart}
+	}
+	if len(missing) > 0 {
+		return fail(fmt.Errorf("extents on physical volume %s, on none of the disks given: %w", strings.Join(missing, ", "), ErrMissingPV))
+	}
+	home := j.pvs[g.pvs[l.segs[0].pv].uuid]
+	v.Err, v.FS, v.FSType = nil, nil, fsUnknown
+	v.lvmLV.pending = false
+	v.lvmDepth = home.lvmDepth + 1
+	return append([]*Volume{&v}, openLogicalVolume(&v, home, pvs, g, l, o)...)
+}
+
+// insertAfterDisk inserts more after the last volume of pv's disk that
+// follows pv, so that each disk's volumes stay together.
+func insertAfterDisk(vols []*Volume, pv *Volume, more []*Volume) []*Volume {
+	at := len(vols)
+	for i, v := range vols {
+		if v == pv {
+			at = i + 1
+			for at < len(vols) && vols[at].disk == pv.disk {
+				at++
+			}
+			break
+		}
+	}
+	return slices.Insert(vols, at, more...)
+}
