@@ -87,10 +87,14 @@ func (cd *checkpointDir) OnAdd(ctx context.Context) {
 	cd.AddChild(jsonName, cd.NewPersistentInode(ctx, js, gofs.StableAttr{}), false)
 }
 
-// scan finds the volumes of every disk, once, and adds a raw file for each
-// and a directory for each readable filesystem.
+// scan finds the volumes of every disk, once, joins what lies over
+// several of them (an LVM volume group grown onto a second disk), and
+// adds a raw file for each and a directory for each readable filesystem.
 func (cd *checkpointDir) scan(ctx context.Context) {
 	cd.once.Do(func() {
+		var all []*guest.Volume
+		from := map[*guest.Volume]*diskEntry{}
+		byName := map[string]*diskEntry{}
 		for _, e := range cd.disks {
 			if e.img == nil {
 				continue
@@ -101,11 +105,41 @@ func (cd *checkpointDir) scan(ctx context.Context) {
 				e.err = err
 				continue
 			}
+			byName[e.stem] = e
 			for _, v := range vols {
-				cd.addVolume(ctx, e, v)
+				from[v] = e
 			}
+			all = append(all, vols...)
+		}
+		all = cd.join(all)
+		for _, v := range all {
+			e := from[v]
+			if e == nil {
+				e = byName[v.DiskName()]
+			}
+			if e == nil {
+				logOnce(fmt.Errorf("checkpoint %s: volume %s of no disk of the checkpoint left out", cd.c.Name, v.Name))
+				continue
+			}
+			cd.addVolume(ctx, e, v)
 		}
 	})
+}
+
+// join opens the volumes that lie over several disks; a panic in it
+// leaves the volumes as each disk gave them.
+func (cd *checkpointDir) join(vols []*guest.Volume) (out []*guest.Volume) {
+	defer func() {
+		if r := recover(); r != nil {
+			logOnce(fmt.Errorf("checkpoint %s: joining volume groups over its disks: %w", cd.c.Name, panicError{r}))
+			out = vols
+		}
+	}()
+	join := cd.root.joinVolumes
+	if join == nil {
+		join = guest.JoinVolumeGroups
+	}
+	return join(vols)
 }
 
 // volumes calls the guest layer, turning a panic in a parser into an error.

@@ -28,6 +28,10 @@ type Root struct {
 	// tests put in-memory images and filesystems here.
 	imageOf   func(*catalog.Disk) (vhdx.Image, error)
 	volumesOf func(disk io.ReaderAt, size int64, diskName string) ([]*guest.Volume, error)
+	// joinVolumes opens what lies over several disks of a checkpoint
+	// (guest.JoinVolumeGroups) once volumesOf has read each; nil is
+	// guest.JoinVolumeGroups with no keys.
+	joinVolumes func([]*guest.Volume) []*guest.Volume
 	// vols numbers the volume directories so that no two guest files
 	// of the mount share an inode number (inode.go).
 	vols volumeNumbers
@@ -80,7 +84,9 @@ func New(cat *catalog.Catalog) *Root {
 // NewWithOptions is New with the options guest volumes are opened with
 // (the keys of BitLocker volumes); o may be nil.
 func NewWithOptions(cat *catalog.Catalog, o *guest.Options) *Root {
-	return newRoot(cat, chainImage, o.Volumes)
+	r := newRoot(cat, chainImage, o.Volumes)
+	r.joinVolumes = o.JoinVolumeGroups
+	return r
 }
 
 func newRoot(cat *catalog.Catalog, imageOf func(*catalog.Disk) (vhdx.Image, error),

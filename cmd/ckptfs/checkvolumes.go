@@ -78,15 +78,33 @@ func (r *volumeReport) problem(format string, args ...any) {
 // leave out or answer with an error.
 func checkVolumes(ctx context.Context, views []diskView, g *guest.Options) ([]volumeReport, error) {
 	var out []volumeReport
-	for _, dv := range views {
-		vols, err := volumesOf(dv, g)
+	for i := 0; i < len(views); {
+		// The views of one checkpoint's disks, together: a volume may
+		// lie over several (an LVM group grown onto a second disk).
+		n := 1
+		for i+n < len(views) && views[i].checkpoint != "" && views[i+n].vm == views[i].vm && views[i+n].checkpoint == views[i].checkpoint {
+			n++
+		}
+		var all []*guest.Volume
+		for _, dv := range views[i : i+n] {
+			vols, err := volumesOf(dv, g)
+			if err != nil {
+				r := volumeReport{VM: dv.vm, Checkpoint: dv.checkpoint, Volume: dv.disk, FS: "disk", Problems: []string{}}
+				r.problem("reading the partition table: %v", err)
+				out = append(out, r)
+				continue
+			}
+			all = append(all, vols...)
+		}
+		dv := views[i]
+		i += n
+		all, err := joinVolumes(all, g)
 		if err != nil {
 			r := volumeReport{VM: dv.vm, Checkpoint: dv.checkpoint, Volume: dv.disk, FS: "disk", Problems: []string{}}
-			r.problem("reading the partition table: %v", err)
+			r.problem("joining the volume groups of the disks: %v", err)
 			out = append(out, r)
-			continue
 		}
-		for _, v := range vols {
+		for _, v := range all {
 			if err := ctx.Err(); err != nil {
 				return out, errInterrupted
 			}
@@ -116,6 +134,17 @@ func checkVolumes(ctx context.Context, views []diskView, g *guest.Options) ([]vo
 		}
 	}
 	return out, ctx.Err()
+}
+
+// joinVolumes is guest.JoinVolumeGroups, turning a panic into an error
+// (vols are then returned as they were).
+func joinVolumes(vols []*guest.Volume, g *guest.Options) (out []*guest.Volume, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			out, err = vols, fmt.Errorf("internal error (recovered panic): %v", p)
+		}
+	}()
+	return g.JoinVolumeGroups(vols), nil
 }
 
 // volumesOf lists a view's volumes, turning a parser panic into an error.

@@ -31,12 +31,14 @@ func (nv namedVolume) dir() string {
 	return nv.name
 }
 
-// checkpointVolumes finds the volumes of every disk of a checkpoint and
-// names them as the mount does (catalog.CheckpointNamer): every volume
-// with bytes or files, in disk and volume order.
+// checkpointVolumes finds the volumes of every disk of a checkpoint, joins
+// what lies over several disks (guest.JoinVolumeGroups: an LVM volume
+// group grown onto a second disk) and names them as the mount does
+// (catalog.CheckpointNamer): every volume with bytes or files, in disk and
+// volume order.
 func checkpointVolumes(cp *catalog.Checkpoint, g *guest.Options) ([]namedVolume, error) {
 	names := catalog.NewCheckpointNamer()
-	var out []namedVolume
+	var all []*guest.Volume
 	for _, d := range cp.Disks {
 		stem := names.Disk(d.Name)
 		if d.Chain == nil {
@@ -46,13 +48,15 @@ func checkpointVolumes(cp *catalog.Checkpoint, g *guest.Options) ([]namedVolume,
 		if err != nil {
 			return nil, fmt.Errorf("disk %s: %w", d.File, err)
 		}
-		for _, v := range vols {
-			nv := namedVolume{v: v}
-			if v.Reader != nil || v.FS != nil {
-				nv.name = names.Volume(v.Name)
-			}
-			out = append(out, nv)
+		all = append(all, vols...)
+	}
+	var out []namedVolume
+	for _, v := range g.JoinVolumeGroups(all) {
+		nv := namedVolume{v: v}
+		if v.Reader != nil || v.FS != nil {
+			nv.name = names.Volume(v.Name)
 		}
+		out = append(out, nv)
 	}
 	return out, nil
 }
