@@ -35,3 +35,26 @@ func LinuxDisks(t testing.TB) (rhel, fedora, suse string) {
 
 // LinuxDiskKey opens the LUKS2 partition of LinuxDisks' RHEL disk.
 const LinuxDiskKey = "password:rhel secret"
+
+// LVMSpanDisks builds testdata/guest/lvmspan.sh's guest in a temporary
+// directory and returns it: a Linux VM grown onto a second disk, whose
+// LVM root volume lies on both (a.img and b.img raw, vm/ a VM folder of
+// two VHDX with its configuration), with what lvs, pvs and blkid say
+// and the files' sha256 sums beside. It needs root (loop devices for the
+// LVM tools) and skips (fails in CI) without it or the tools.
+func LVMSpanDisks(t testing.TB) string {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		Unavailable(t, "building the LVM disks needs root (loop devices)")
+	}
+	for _, tool := range []string{"sgdisk", "mkfs.ext4", "mkswap", "blkid", "pvcreate", "vgcfgrestore", "lvs", "pvs",
+		"losetup", "openssl", "iconv", "qemu-img"} {
+		NeedTool(t, tool)
+	}
+	dir := t.TempDir()
+	script := filepath.Join(RepoRoot(), "testdata", "guest", "lvmspan.sh")
+	if out, err := exec.Command("bash", script, dir).CombinedOutput(); err != nil {
+		t.Fatalf("lvmspan.sh: %v\n%s", err, out)
+	}
+	return dir
+}
