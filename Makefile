@@ -70,6 +70,7 @@ FUZZ_TARGETS := \
 	./catalog:FuzzVMCX \
 	./catalog:FuzzVMXML \
 	./guest:FuzzVolumes \
+	./guest:FuzzLVMJoin \
 	./ext:FuzzVolume \
 	./ext:FuzzExtXattrs \
 	./guest:FuzzRewriteLink \

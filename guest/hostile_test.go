@@ -271,6 +271,8 @@ func FuzzVolumes(f *testing.F) {
 		if err != nil {
 			return
 		}
+		// Two physical volumes of one group may lie on one disk.
+		vols = JoinVolumeGroups(vols)
 		for _, v := range vols {
 			if v.FS != nil {
 				walkAll(v.FS)

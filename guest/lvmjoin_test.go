@@ -235,3 +235,47 @@ func TestJoinVolumeGroups(t *testing.T) {
 		}
 	})
 }
+
+// FuzzLVMJoin gives two physical volumes (of lvmSpanText's UUIDs) one
+// metadata text each and joins them: no text may panic, and every volume
+// opened reads within its size.
+func FuzzLVMJoin(f *testing.F) {
+	a := fmt.Sprintf(lvmSpanText, 3, spanUUIDA, spanUUIDB)
+	f.Add([]byte(a), []byte(a))
+	f.Add([]byte(a), []byte(fmt.Sprintf(lvmSpanText, 4, spanUUIDA, spanUUIDB)))
+	f.Add([]byte(a), []byte(strings.Replace(a, `"pv1", 2`, `"pv1", 7`, 1)))
+	f.Fuzz(func(t *testing.T, ta, tb []byte) {
+		const mda = spanPE - 4096 - 512 // the text fits the ring
+		if len(ta) > mda || len(tb) > mda {
+			return
+		}
+		disks := map[string][]byte{
+			"A": makeLVMPV(spanPE+8*spanExt, spanPE, spanUUIDA, string(ta), false),
+			"B": makeLVMPV(spanPE+8*spanExt, spanPE, spanUUIDB, string(tb), false),
+		}
+		var vols []*Volume
+		for _, name := range []string{"A", "B"} {
+			v, err := Volumes(bytes.NewReader(disks[name]), int64(len(disks[name])), name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			vols = append(vols, v...)
+		}
+		seen := map[string]bool{}
+		for _, v := range JoinVolumeGroups(vols) {
+			if seen[v.Name] {
+				t.Errorf("%s listed twice", v.Name)
+			}
+			seen[v.Name] = true
+			if v.Reader == nil || v.Size <= 0 {
+				continue
+			}
+			p := make([]byte, 1)
+			for _, off := range []int64{0, v.Size - 1} {
+				if _, err := v.Reader.ReadAt(p, off); err != nil {
+					t.Errorf("%s: reading byte %d of %d: %v", v.Name, off, v.Size, err)
+				}
+			}
+		}
+	})
+}
