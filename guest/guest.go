@@ -266,8 +266,7 @@ func logicalVolumes(pv *Volume, o *Options) []*Volume {
 			v.Err = fmt.Errorf("%s: lvm2 volume %s/%s: %w", v.Name, g.name, lv.name, lvmElsewhere(g, lv))
 			continue
 		}
-		pvs := make([]lvmExtents, len(g.pvs))
-		pvs[g.self] = lvmExtents{r: pv.Reader, size: pv.Size, peStart: g.pvs[g.self].peStart}
+		pvs := map[int]lvmExtents{g.self: {r: pv.Reader, size: pv.Size, peStart: g.pvs[g.self].peStart}}
 		out = append(out, openLogicalVolume(v, pv, pvs, g, lv, o)...)
 	}
 	return out
@@ -282,9 +281,9 @@ func newLogicalVolume(pv *Volume, g *lvmGroup, lv string) *Volume {
 }
 
 // openLogicalVolume opens v, logical volume lv of g, over the physical
-// volumes pvs (indexed as g.pvs) of which home is the one holding its
+// volumes pvs (by their index in g.pvs) of which home is the one holding its
 // first extent; it returns what openVolume finds inside and beside v.
-func openLogicalVolume(v, home *Volume, pvs []lvmExtents, g *lvmGroup, lv lvmVolume, o *Options) []*Volume {
+func openLogicalVolume(v, home *Volume, pvs map[int]lvmExtents, g *lvmGroup, lv lvmVolume, o *Options) []*Volume {
 	r, err := newLVMReader(pvs, g, lv)
 	if err != nil {
 		v.Err = fmt.Errorf("%s: %w", v.Name, err)

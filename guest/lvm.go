@@ -333,7 +333,7 @@ func lvmFirstPV(lv *lvmSection, pvs map[string]int) int {
 }
 
 // lvmExtents is one physical volume's bytes as a logical volume reads
-// them; r is nil for one that is not there.
+// them.
 type lvmExtents struct {
 	r       io.ReaderAt
 	size    int64
@@ -350,14 +350,17 @@ type lvmReader struct {
 }
 
 // newLVMReader checks that v's segments lie within the physical volumes
-// pvs (indexed as g.pvs, all of v's present) and reads v through them.
-func newLVMReader(pvs []lvmExtents, g *lvmGroup, v lvmVolume) (*lvmReader, error) {
-	r := &lvmReader{pvs: pvs, extent: g.extentSize, segs: v.segs, contiguous: true}
+// pvs (by their index in g.pvs; all of v's present) and reads v through
+// them. The reader keeps only the physical volumes v uses, numbered
+// anew: a group may list thousands.
+func newLVMReader(pvs map[int]lvmExtents, g *lvmGroup, v lvmVolume) (*lvmReader, error) {
+	r := &lvmReader{extent: g.extentSize, segs: make([]lvmSegment, len(v.segs)), contiguous: true}
+	local := map[int]int{}
 	for i, s := range v.segs {
-		if s.pv < 0 || s.pv >= len(pvs) || pvs[s.pv].r == nil {
-			return nil, fmt.Errorf("lvm2: volume %s: physical volume %d is not there: %w", v.name, s.pv, ErrMissingPV)
+		pv, ok := pvs[s.pv]
+		if !ok || pv.r == nil {
+			return nil, fmt.Errorf("lvm2: volume %s: physical volume %s is not there: %w", v.name, g.pvDesc(s.pv), ErrMissingPV)
 		}
-		pv := pvs[s.pv]
 		if pv.peStart > pv.size {
 			return nil, formatErr(0, "lvm2: extents start at byte %d of a %d-byte physical volume", pv.peStart, pv.size)
 		}
@@ -377,6 +380,14 @@ func newLVMReader(pvs []lvmExtents, g *lvmGroup, v lvmVolume) (*lvmReader, error
 		if i > 0 && (s.pv != v.segs[i-1].pv || s.pvStart != v.segs[i-1].pvStart+v.segs[i-1].count) {
 			r.contiguous = false
 		}
+		n, ok := local[s.pv]
+		if !ok {
+			n = len(r.pvs)
+			local[s.pv] = n
+			r.pvs = append(r.pvs, pv)
+		}
+		r.segs[i] = s
+		r.segs[i].pv = n
 	}
 	return r, nil
 }

@@ -184,7 +184,7 @@ func (j *lvmJoin) open(w *Volume, lv string, o *Options) []*Volume {
 	if l.err != nil {
 		return fail(l.err)
 	}
-	pvs := make([]lvmExtents, len(g.pvs))
+	pvs := map[int]lvmExtents{}
 	var missing []string
 	seen := map[int]bool{}
 	for _, s := range l.segs {
