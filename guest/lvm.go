@@ -77,6 +77,9 @@ type lvmGroup struct {
 	pvs        []lvmPV
 	self       int // the index of the physical volume this copy was read from
 	volumes    []lvmVolume
+	// noMeta is set for a physical volume without a metadata area: only
+	// pvs[0].uuid is known.
+	noMeta bool
 }
 
 // onSelf reports whether all of v's extents lie on the physical volume
@@ -138,7 +141,10 @@ func readLVM(r io.ReaderAt, size int64, probe []byte) (*lvmGroup, error) {
 		}
 	}
 	if len(mdas) == 0 {
-		return nil, fmt.Errorf("lvm2: a physical volume without a metadata area: %w", ErrUnsupported)
+		// pvcreate --metadatacopies 0: the group's metadata is on its
+		// other physical volumes, which say where this one's extents
+		// start (JoinVolumeGroups).
+		return &lvmGroup{noMeta: true, pvs: []lvmPV{{uuid: uuid}}}, nil
 	}
 	text, err := lvmMetadataText(r, size, mdas[0][0], mdas[0][1])
 	if err != nil {

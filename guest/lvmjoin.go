@@ -79,11 +79,16 @@ func JoinVolumeGroups(vols []*Volume) []*Volume {
 func (o *Options) JoinVolumeGroups(vols []*Volume) []*Volume {
 	groups := map[string]*lvmJoin{}
 	var order []string
+	bare := map[string]*Volume{} // physical volumes without metadata, by UUID
 	for _, v := range vols {
 		if v.FSType != fsLVM2 || v.lvm == nil {
 			continue
 		}
 		g := v.lvm
+		if g.noMeta {
+			bare[g.pvs[0].uuid] = v
+			continue
+		}
 		key := lvmGroupKey(g)
 		j := groups[key]
 		if j == nil {
@@ -109,6 +114,13 @@ func (o *Options) JoinVolumeGroups(vols []*Volume) []*Volume {
 	}
 	if len(groups) == 0 {
 		return vols
+	}
+	for _, j := range groups {
+		for _, p := range j.meta.pvs {
+			if v := bare[p.uuid]; v != nil && j.pvs[p.uuid] == nil {
+				j.pvs[p.uuid] = v
+			}
+		}
 	}
 	listed := map[lvmRef]bool{}
 	for _, v := range vols {

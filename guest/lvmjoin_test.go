@@ -218,6 +218,33 @@ func TestJoinVolumeGroups(t *testing.T) {
 			t.Errorf("root's extent 4 from the newer metadata: %q %v", p, err)
 		}
 	})
+	t.Run("no metadata area", func(t *testing.T) {
+		// pvcreate --metadatacopies 0 on the added disk: its label
+		// lists no metadata area; pv0's metadata says where its extents
+		// are.
+		a, b := spanPVs(3, 3)
+		clear(b[512+32+72 : 512+32+88])
+		clear(b[4096:spanPE])
+		perDisk, joined := spanDisks(t, map[string][]byte{"A": a, "B": b}, "A", "B")
+		if v := byNameOf(perDisk)["B-vol"]; v == nil || v.FSType != fsLVM2 || v.Err != nil {
+			t.Fatalf("B alone: %+v", v)
+		}
+		if got, want := volumeNames(joined), "A-vol A-vol-span-root A-vol-span-solo A-vol-span-thin B-vol B-vol-span-data"; got != want {
+			t.Errorf("joined: %s, want %s", got, want)
+		}
+		m := byNameOf(joined)
+		p := make([]byte, 1)
+		if v := m["A-vol-span-root"]; v == nil || v.Err != nil {
+			t.Errorf("root: %+v", v)
+		} else if _, err := v.Reader.ReadAt(p, 4*spanExt); err != nil || p[0] != 'c' {
+			t.Errorf("root's extent 4: %q %v", p, err)
+		}
+		if v := m["B-vol-span-data"]; v == nil || v.Err != nil {
+			t.Errorf("data: %+v", v)
+		} else if _, err := v.Reader.ReadAt(p, spanExt); err != nil || p[0] != 'b' {
+			t.Errorf("data's extent 1: %q %v", p, err)
+		}
+	})
 	t.Run("conflict", func(t *testing.T) {
 		a, b := spanPVs(3, 3)
 		other := strings.Replace(fmt.Sprintf(lvmSpanText, 3, spanUUIDA, spanUUIDB), `stripes = [ "pv1", 2 ]`, `stripes = [ "pv1", 4 ]`, 1)
