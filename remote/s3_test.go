@@ -206,6 +206,35 @@ func TestS3VMFolder(t *testing.T) {
 	t.Setenv("AWS_ACCESS_KEY_ID", testKeyID)
 	t.Setenv("AWS_SECRET_ACCESS_KEY", testSecret)
 
+	// A slow link in front of the store (nginx passing SeaweedFS's
+	// answers on at 4 KB/s): the SDK's bodies are bound by the same rules
+	// as a web server's, a trickle fails below the rate floor in bounded
+	// time.
+	proxy := testutil.Nginx(t, t.TempDir(), `location / { proxy_pass `+endpoint+`; proxy_set_header Host $http_host; limit_rate 4k; }`)
+	so := o
+	so.Endpoint = "http://127.0.0.1:" + itoa(proxy.Port)
+	so.Timeout = 2 * time.Second
+	so.Retries = 1
+	Configure(so)
+	sname, ss, err := Resolve("s3://backups/x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sf, err := ss.Open(sname + "/a.bin") // its first block trickles: dropped, the description stands
+	if err != nil {
+		t.Fatal(err)
+	}
+	start = time.Now()
+	_, err = sf.ReadAt(p, 3<<20)
+	if !errors.Is(err, ErrUnavailable) || !strings.Contains(err.Error(), "below the floor") {
+		t.Errorf("slow link: %v", err)
+	}
+	if d, b := time.Since(start), time.Duration(so.Retries+1)*so.Timeout+3*time.Second; d > b {
+		t.Errorf("slow link took %v (bound %v)", d, b)
+	}
+	t.Logf("slow link: %v", err)
+	Configure(o)
+
 	// The server stopped mid-read: the reads fail within the retries.
 	f, err = s.Open(name + "/a.bin")
 	if err != nil {
