@@ -232,13 +232,18 @@ func (s *source) stat(key string) (catalog.FileInfo, error) {
 	err = s.do("stat", key, func(ctx context.Context, w *watch) error {
 		var body io.ReadCloser
 		var err error
+		t0 := time.Now()
 		o, body, err = s.b.open(ctx, key, firstBytes(key))
 		if err != nil || body == nil {
 			return err
 		}
 		defer body.Close()
+		th := time.Now()
 		f = newFile(s, key, s.info(o))
 		f.adopt(w, body)
+		if t := trace(); t != nil {
+			t.event("req", t0, time.Now(), f.id, 0, min(firstBytes(key), o.size), fmt.Sprintf(" %d", th.Sub(t0).Microseconds()))
+		}
 		return nil
 	})
 	if err == nil {
