@@ -21,7 +21,7 @@ import (
 // checkpoint.json gives it the first disk and the mount point /.
 func TestMountLVMOverTwoDisks(t *testing.T) {
 	testutil.NeedFUSE(t)
-	dir := testutil.LVMSpanDisks(t)
+	dir := testutil.LVMSpanDisks(t, false)
 	cat, err := catalog.Open(filepath.Join(dir, "vm"), catalog.Options{})
 	if err != nil {
 		t.Fatal(err)

@@ -27,9 +27,17 @@ import (
 // own tools, reading the same metadata from loop devices) puts each
 // segment, the sha256 of the ext4 image the script split onto the
 // extents, sha256sum of the files put in, and blkid -p of the volume
-// ckptfs reassembled.
+// ckptfs reassembled. Again with disk b's physical volume made without a
+// metadata area (pvcreate --metadatacopies 0).
 func TestLVMSpanningDisks(t *testing.T) {
-	dir := testutil.LVMSpanDisks(t)
+	for _, bare := range []bool{false, true} {
+		t.Run(map[bool]string{false: "metadata on both", true: "no metadata on b"}[bare], func(t *testing.T) {
+			testLVMSpanning(t, testutil.LVMSpanDisks(t, bare), bare)
+		})
+	}
+}
+
+func testLVMSpanning(t *testing.T, dir string, bare bool) {
 	read := func(name string) string {
 		b, err := os.ReadFile(filepath.Join(dir, name))
 		if err != nil {
@@ -67,8 +75,11 @@ func TestLVMSpanningDisks(t *testing.T) {
 	// of its first extent, of the size lvs gives, its segments where lvs
 	// puts them.
 	m = byNameOf(joined)
-	if len(joined) != len(perDisk) {
-		t.Errorf("joined %d volumes, per disk %d: %s", len(joined), len(perDisk), volumeNames(joined))
+	if got, want := volumeNames(joined), "a-p1 a-p1-grown-root a-p1-grown-swap b-vol b-vol-grown-data"; got != want {
+		t.Errorf("joined: %s, want %s", got, want)
+	}
+	if v := byNameOf(perDisk)["b-vol-grown-data"]; bare != (v == nil) {
+		t.Errorf("data listed by disk b alone: %+v", v)
 	}
 	type seg struct {
 		disk               string
@@ -162,6 +173,9 @@ func TestLVMSpanningDisks(t *testing.T) {
 
 	// One disk missing: root names the physical volume that is.
 	for _, c := range []struct{ disk, root, missing string }{{"a", "a-p1-grown-root", "b"}, {"b", "b-vol-grown-root", "a"}} {
+		if bare && c.disk == "b" {
+			continue // b alone knows nothing of its group, nor does LVM
+		}
 		_, one := spanDisks(t, disks, c.disk)
 		v := byNameOf(one)[c.root]
 		if v == nil || v.FS != nil || !errors.Is(v.Err, ErrMissingPV) || !strings.Contains(v.Err.Error(), pvUUID[c.missing]) {

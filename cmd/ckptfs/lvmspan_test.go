@@ -21,7 +21,7 @@ import (
 // put in (sha256sum), check walks it clean. Given one disk alone, root is
 // named as missing the other disk's physical volume.
 func TestLVMOverTwoDisks(t *testing.T) {
-	dir := testutil.LVMSpanDisks(t)
+	dir := testutil.LVMSpanDisks(t, false)
 	vm := filepath.Join(dir, "vm")
 	sums := map[string]string{}
 	for _, f := range []string{"root.files", "data.files"} {

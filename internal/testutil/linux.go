@@ -40,9 +40,10 @@ const LinuxDiskKey = "password:rhel secret"
 // directory and returns it: a Linux VM grown onto a second disk, whose
 // LVM root volume lies on both (a.img and b.img raw, vm/ a VM folder of
 // two VHDX with its configuration), with what lvs, pvs and blkid say
-// and the files' sha256 sums beside. It needs root (loop devices for the
+// and the files' sha256 sums beside; with bare, b's physical volume has
+// no metadata area (pvcreate --metadatacopies 0). It needs root (loop devices for the
 // LVM tools) and skips (fails in CI) without it or the tools.
-func LVMSpanDisks(t testing.TB) string {
+func LVMSpanDisks(t testing.TB, bare bool) string {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		Unavailable(t, "building the LVM disks needs root (loop devices)")
@@ -53,7 +54,11 @@ func LVMSpanDisks(t testing.TB) string {
 	}
 	dir := t.TempDir()
 	script := filepath.Join(RepoRoot(), "testdata", "guest", "lvmspan.sh")
-	if out, err := exec.Command("bash", script, dir).CombinedOutput(); err != nil {
+	args := []string{script, dir}
+	if bare {
+		args = append(args, "bare")
+	}
+	if out, err := exec.Command("bash", args...).CombinedOutput(); err != nil {
 		t.Fatalf("lvmspan.sh: %v\n%s", err, out)
 	}
 	return dir

@@ -1,5 +1,5 @@
 #!/bin/bash
-# lvmspan.sh OUT: a Linux guest grown the classic way: a second virtual
+# lvmspan.sh OUT [bare]: a Linux guest grown the classic way: a second virtual
 # disk, pvcreate, vgextend, lvextend. Its root logical volume then lies
 # on two disks (run as root: the LVM tools need loop devices).
 #   OUT/a.img, OUT/b.img  the two disks, raw: a is GPT with p1 an LVM
@@ -21,12 +21,16 @@
 #           segment, pv named a or b
 #   OUT/lvsize.txt  lvs: "lv bytes"
 #   OUT/blkid-root.txt  blkid -p -o export of root's filesystem image
+# With "bare", b's physical volume has no metadata area (pvcreate
+# --metadatacopies 0): the group's metadata is on a only.
 # UUIDs and file contents are fixed (mkfs.ext4 with E2FSPROGS_FAKE_TIME).
 # Tools: sgdisk, mkfs.ext4 (e2fsprogs), mkswap + blkid (util-linux),
 # pvcreate + vgcfgrestore + lvs + pvs (lvm2), openssl, iconv, qemu-img,
 # losetup.
 set -euo pipefail
 out=$1
+bmda=()
+if [ "${2:-}" = bare ]; then bmda=(--metadatacopies 0); fi
 mkdir -p "$out"
 work=$(mktemp -d)
 loopa= loopb=
@@ -84,7 +88,7 @@ loopb=$(losetup -f --show "$work/b.img")
 lvmcfg='devices { use_devicesfile=0 } backup { backup=0 archive=0 }'
 devs=(--devices "$loopa" --devices "$loopb")
 pvcreate -q -ff -y --config "$lvmcfg" "${devs[@]}" --uuid $uuida --norestorefile "$loopa" >/dev/null
-pvcreate -q -ff -y --config "$lvmcfg" "${devs[@]}" --uuid $uuidb --norestorefile "$loopb" >/dev/null
+pvcreate -q -ff -y --config "$lvmcfg" "${devs[@]}" --uuid $uuidb "${bmda[@]}" --norestorefile "$loopb" >/dev/null
 seg() { # N START COUNT PV PVSTART
 	printf '\t\t\tsegment%d {\n\t\t\t\tstart_extent = %d\n\t\t\t\textent_count = %d\n' "$1" "$2" "$3"
 	printf '\t\t\t\ttype = "striped"\n\t\t\t\tstripe_count = 1\n\t\t\t\tstripes = [ "%s", %d ]\n\t\t\t}\n' "$4" "$5"
