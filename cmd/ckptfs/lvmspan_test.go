@@ -3,13 +3,17 @@
 package main
 
 import (
+	"bufio"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ckptfs/ckptfs/internal/testutil"
 )
@@ -76,5 +80,60 @@ func TestLVMOverTwoDisks(t *testing.T) {
 	out, errs, code = ckptfs(t, "ls", filepath.Join(vm, "grown-a.vhdx"), "Now")
 	if !regexp.MustCompile(`(?m)^-\s+Disk0-p1-grown-root\s.*not readable: .*physical volume pv1 \(UUID GrowPB-0000-1111-2222-3333-4444-555566\), on none of the disks given`).MatchString(out) {
 		t.Errorf("ls of disk a alone: exit %d\n%s%s", code, out, errs)
+	}
+}
+
+// TestServeLVMOverTwoDisks: serve exports the root LV of
+// testdata/guest/lvmspan.sh's VM (over its two VHDX) as one volume,
+// after its first disk; nbdcopy reads it, its sha256 is the image's the
+// script split onto the extents, and blkid -p says of it what it said of
+// that image.
+func TestServeLVMOverTwoDisks(t *testing.T) {
+	for _, tool := range []string{"nbdcopy", "blkid"} {
+		testutil.NeedTool(t, tool)
+	}
+	dir := testutil.LVMSpanDisks(t, false)
+	bin := ckptfsBinary(t)
+	sock := filepath.Join(t.TempDir(), "nbd.sock")
+	cmd := exec.Command(bin, "serve", filepath.Join(dir, "vm"), "--socket", sock, "--json")
+	stdoutPipe, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	var listing serveJSON
+	if err := json.NewDecoder(bufio.NewReader(stdoutPipe)).Decode(&listing); err != nil {
+		t.Fatalf("serve --json: %v", err)
+	}
+	for i := 0; i < 200; i++ {
+		if _, err := os.Stat(sock); err == nil {
+			break
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	var names []string
+	for _, e := range listing.Exports {
+		names = append(names, e.Name)
+	}
+	if got, want := strings.Join(names, " "), "Now/Disk0 Now/volumes/Disk0-p1 Now/volumes/Disk0-p1-grown-root Now/volumes/Disk0-p1-grown-swap "+
+		"Now/Disk1 Now/volumes/Disk1-vol Now/volumes/Disk1-vol-grown-data"; got != want {
+		t.Errorf("exports: %s\nwant %s", got, want)
+	}
+	out := filepath.Join(t.TempDir(), "root.raw")
+	testutil.Run(t, "nbdcopy", "nbd+unix:///"+escapeExport("Now/volumes/Disk0-p1-grown-root")+"?socket="+sock, out)
+	want, _ := os.ReadFile(filepath.Join(dir, "root.img.sha256"))
+	if got := hashFile(t, out); got != strings.TrimSpace(string(want)) {
+		t.Errorf("the root export: sha256 %s, want %s", got, want)
+	}
+	b, err := exec.Command("blkid", "-p", "-o", "export", out).Output()
+	if err != nil {
+		t.Fatalf("blkid: %v", err)
+	}
+	wantBlkid, _ := os.ReadFile(filepath.Join(dir, "blkid-root.txt"))
+	if got := strings.Join(strings.Split(strings.TrimSpace(string(b)), "\n")[1:], "\n"); got != strings.TrimSpace(string(wantBlkid)) {
+		t.Errorf("blkid -p of the root export:\n%s\nwant\n%s", got, wantBlkid)
 	}
 }

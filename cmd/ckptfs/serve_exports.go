@@ -67,34 +67,55 @@ func buildExports(cat *catalog.Catalog, g *guest.Options) (*serveExports, error)
 }
 
 // addCheckpoint adds one checkpoint's disks and volumes and returns the
-// name of its first disk's export.
+// name of its first disk's export. The volumes of all its disks are
+// joined first (guest.JoinVolumeGroups): an LVM volume over two disks is
+// one export, listed after the disk of its first extent.
 func (s *serveExports) addCheckpoint(dir string, vm *catalog.VM, c *catalog.Checkpoint) (string, error) {
 	names := catalog.NewCheckpointNamer()
-	first := ""
+	type disk struct {
+		stem, file string
+		img        *vhdx.Chain
+	}
+	var disks []disk
+	var all []*guest.Volume
+	from := map[*guest.Volume]string{} // the disk each listed a volume
 	for _, d := range c.Disks {
 		stem := names.Disk(d.Name)
 		if d.Chain == nil {
 			continue
 		}
-		img := d.Chain
-		e := exportEntry{Name: dir + stem, Size: img.Size(), VM: vm.Name, Checkpoint: c.Name, Disk: stem}
-		e.export = &nbd.Export{Name: e.Name, Description: "disk " + d.File, Size: e.Size, Data: img,
+		vols, err := s.guest.Volumes(d.Chain, d.Chain.Size(), stem)
+		if err != nil {
+			return "", fmt.Errorf("disk %s: %w", d.File, err)
+		}
+		disks = append(disks, disk{stem, d.File, d.Chain})
+		for _, v := range vols {
+			from[v] = stem
+		}
+		all = append(all, vols...)
+	}
+	all = s.guest.JoinVolumeGroups(all)
+	first := ""
+	for _, d := range disks {
+		img := d.img
+		e := exportEntry{Name: dir + d.stem, Size: img.Size(), VM: vm.Name, Checkpoint: c.Name, Disk: d.stem}
+		e.export = &nbd.Export{Name: e.Name, Description: "disk " + d.file, Size: e.Size, Data: img,
 			Map: imageMap(img, 0)}
 		s.list = append(s.list, e)
 		if first == "" {
 			first = e.Name
 		}
-		vols, err := s.guest.Volumes(img, img.Size(), stem)
-		if err != nil {
-			return "", fmt.Errorf("disk %s: %w", d.File, err)
-		}
-		for _, v := range vols {
-			if v.Reader == nil {
+		for _, v := range all {
+			stem, ok := from[v]
+			if !ok {
+				stem = v.DiskName() // opened by the join
+			}
+			if v.Reader == nil || stem != d.stem {
 				continue
 			}
 			name := names.Volume(v.Name)
 			ve := exportEntry{Name: dir + "volumes/" + name, Size: v.Size, VM: vm.Name, Checkpoint: c.Name,
-				Disk: stem, Volume: name}
+				Disk: d.stem, Volume: name}
 			ve.export = &nbd.Export{Name: ve.Name, Description: volumeDescription(v), Size: v.Size, Data: v.Reader}
 			if !v.Remapped {
 				ve.export.Map = imageMap(img, v.Start)
