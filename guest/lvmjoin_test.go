@@ -306,3 +306,22 @@ func FuzzLVMJoin(f *testing.F) {
 		}
 	})
 }
+
+// TestLVMManyPVs: a group listing more physical volumes than any real
+// one (lvmMaxPVs) is refused, not allocated for.
+func TestLVMManyPVs(t *testing.T) {
+	var b strings.Builder
+	fmt.Fprintf(&b, "big {\n\tid = \"x\"\n\textent_size = 8\n\tphysical_volumes {\n")
+	for i := range lvmMaxPVs + 1 {
+		id := spanUUIDA
+		if i > 0 {
+			id = fmt.Sprintf("p%d", i)
+		}
+		fmt.Fprintf(&b, "\t\tpv%d { id = \"%s\" pe_start = 128 }\n", i, id)
+	}
+	b.WriteString("\t}\n}\n")
+	vols := volumesOfBytes(t, makeLVMPV(2<<20, 1<<20, spanUUIDA, b.String(), false))
+	if len(vols) != 1 || !errors.Is(vols[0].Err, ErrUnsupported) || !strings.Contains(vols[0].Err.Error(), "more than 4096 physical volumes") {
+		t.Errorf("%d volumes: %+v", len(vols), vols[0])
+	}
+}
