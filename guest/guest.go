@@ -103,6 +103,9 @@ type Volume struct {
 	// lvmLV names the logical volume v is (or waits to be: see
 	// JoinVolumeGroups).
 	lvmLV *lvmRef
+	// inside is the logical volume v was found in or beside (when the
+	// join opens it again from newer metadata, v goes).
+	inside *Volume
 	// lvmDepth counts the logical volumes v lies in: a physical volume
 	// inside a logical volume is opened up to maxLayerDepth levels deep.
 	lvmDepth int
@@ -277,7 +280,7 @@ func logicalVolumes(pv *Volume, o *Options) []*Volume {
 func newLogicalVolume(pv *Volume, g *lvmGroup, lv string) *Volume {
 	return &Volume{Name: LogicalVolumeName(pv.Name, g.name, lv), Number: pv.Number, Start: pv.Start,
 		Table: pv.Table, PartType: fsLVM2, PartName: g.name + "/" + lv, FSType: fsUnknown,
-		lvmDepth: pv.lvmDepth + 1, disk: pv.disk, lvmLV: &lvmRef{group: lvmGroupKey(g), lv: lv}}
+		lvmDepth: pv.lvmDepth + 1, disk: pv.disk, lvmLV: &lvmRef{group: lvmGroupKey(g), lv: lv, meta: g}}
 }
 
 // openLogicalVolume opens v, logical volume lv of g, over the physical
@@ -291,5 +294,11 @@ func openLogicalVolume(v, home *Volume, pvs map[int]lvmExtents, g *lvmGroup, lv 
 	}
 	v.Start, v.Size, v.Reader, v.Remapped = home.Start+r.start(), r.size, r, home.Remapped || !r.contiguous
 	v.Layers = home.Layers
-	return openVolume(v, o, true)
+	found := openVolume(v, o, true)
+	for _, f := range found {
+		if f.inside == nil {
+			f.inside = v
+		}
+	}
+	return found
 }

@@ -14,10 +14,12 @@ import (
 // volumes of all the disks of one checkpoint, opens it over all of them.
 
 // lvmRef names a logical volume: its group (lvmGroupKey) and its name.
-// pending is set while it waits for physical volumes on other disks.
+// pending is set while it waits for physical volumes on other disks; meta
+// is the copy of the metadata it was opened (or listed) by.
 type lvmRef struct {
 	group, lv string
 	pending   bool
+	meta      *lvmGroup
 }
 
 // lvmGroupKey is what ties the physical volumes of one group together:
@@ -56,6 +58,46 @@ type lvmJoin struct {
 	err  error              // why the group cannot be trusted
 }
 
+// lvmIndex finds logical volumes by name in copies of the metadata,
+// each indexed once: a hostile group may list tens of thousands.
+type lvmIndex map[*lvmGroup]map[string]int
+
+func (x lvmIndex) find(g *lvmGroup, lv string) (lvmVolume, bool) {
+	m := x[g]
+	if m == nil {
+		m = make(map[string]int, len(g.volumes))
+		for i, v := range g.volumes {
+			if _, dup := m[v.name]; !dup {
+				m[v.name] = i
+			}
+		}
+		x[g] = m
+	}
+	i, ok := m[lv]
+	if !ok {
+		return lvmVolume{}, false
+	}
+	return g.volumes[i], true
+}
+
+// sameMapping reports whether two copies of the metadata put lv's
+// extents in the same places.
+func (x lvmIndex) sameMapping(a, b *lvmGroup, lv string) bool {
+	va, okA := x.find(a, lv)
+	vb, okB := x.find(b, lv)
+	if !okA || !okB || (va.err == nil) != (vb.err == nil) || a.extentSize != b.extentSize || len(va.segs) != len(vb.segs) {
+		return false
+	}
+	for i, s := range va.segs {
+		t := vb.segs[i]
+		if s.lvStart != t.lvStart || s.count != t.count || s.pvStart != t.pvStart ||
+			a.pvs[s.pv].uuid != b.pvs[t.pv].uuid || a.pvs[s.pv].peStart != b.pvs[t.pv].peStart {
+			return false
+		}
+	}
+	return true
+}
+
 // JoinVolumeGroups opens the LVM logical volumes that lie on several
 // physical volumes, with no keys (see Options.JoinVolumeGroups).
 func JoinVolumeGroups(vols []*Volume) []*Volume {
@@ -73,9 +115,11 @@ func JoinVolumeGroups(vols []*Volume) []*Volume {
 // the one of the highest sequence number is followed, and two copies of
 // one sequence number that differ make the group's waiting volumes an
 // error. A volume with extents on a physical volume that is in none of
-// vols is listed with an error wrapping ErrMissingPV naming it. Volumes
-// of one physical volume, opened by Volumes, are left as they are.
-// Calling it again on its result changes nothing.
+// vols is listed with an error wrapping ErrMissingPV naming it. A volume
+// of one physical volume, opened by Volumes, is left as it is unless its
+// physical volume's copy of the metadata is older than the newest and
+// puts it elsewhere: it is then opened again (what was found in it is
+// dropped). Calling it again on its result changes nothing.
 func (o *Options) JoinVolumeGroups(vols []*Volume) []*Volume {
 	groups := map[string]*lvmJoin{}
 	var order []string
@@ -128,16 +172,37 @@ func (o *Options) JoinVolumeGroups(vols []*Volume) []*Volume {
 			listed[lvmRef{group: r.group, lv: r.lv}] = true
 		}
 	}
+	index := lvmIndex{}
+	dropped := map[*Volume]bool{}
 	out := make([]*Volume, 0, len(vols))
 	for _, v := range vols {
-		if r := v.lvmLV; r != nil && r.pending && groups[r.group] != nil {
-			out = append(out, groups[r.group].open(v, r.lv, o)...)
+		if droppedWith(v, dropped) {
+			continue // found in a volume opened again
+		}
+		r := v.lvmLV
+		j := (*lvmJoin)(nil)
+		if r != nil {
+			j = groups[r.group]
+		}
+		switch {
+		case j == nil:
+		case r.pending:
+			out = append(out, j.open(v, r.lv, index, o)...)
+			continue
+		case j.err == nil && r.meta != nil && r.meta != j.meta && !index.sameMapping(r.meta, j.meta, r.lv):
+			// Opened by an older copy of the metadata that put it
+			// elsewhere (a commit cut short, or copies LVM was told
+			// to ignore).
+			dropped[v] = true
+			out = append(out, j.open(v, r.lv, index, o)...)
 			continue
 		}
 		out = append(out, v)
 	}
 	// Volumes no physical volume found lists: their first extent is on
 	// a missing one (or on one whose older metadata lacks them).
+	added := map[*Volume][]*Volume{}
+	var besides []*Volume
 	for _, key := range order {
 		j := groups[key]
 		if j.err != nil {
@@ -153,11 +218,30 @@ func (o *Options) JoinVolumeGroups(vols []*Volume) []*Volume {
 			}
 			v := newLogicalVolume(beside, j.meta, lv.name)
 			v.lvmLV.pending = true
-			more := j.open(v, lv.name, o)
-			out = insertAfterDisk(out, beside, more)
+			if added[beside] == nil {
+				besides = append(besides, beside)
+			}
+			added[beside] = append(added[beside], j.open(v, lv.name, index, o)...)
 		}
 	}
+	for _, pv := range besides {
+		out = insertAfterDisk(out, pv, added[pv])
+	}
 	return out
+}
+
+// droppedWith reports whether v was found in (or beside) a volume of
+// dropped, however deep.
+func droppedWith(v *Volume, dropped map[*Volume]bool) bool {
+	if len(dropped) == 0 {
+		return false
+	}
+	for p := v.inside; p != nil; p = p.inside {
+		if dropped[p] {
+			return true
+		}
+	}
+	return false
 }
 
 // present is the first physical volume of the group, in the metadata's
@@ -174,9 +258,9 @@ func (j *lvmJoin) present() *Volume {
 // open replaces the waiting volume w, logical volume lv of the group: by
 // the opened volume and what lies in it, or by w with the reason it
 // still cannot be opened.
-func (j *lvmJoin) open(w *Volume, lv string, o *Options) []*Volume {
+func (j *lvmJoin) open(w *Volume, lv string, index lvmIndex, o *Options) []*Volume {
 	v := *w
-	v.lvmLV = &lvmRef{group: w.lvmLV.group, lv: lv, pending: true}
+	v.lvmLV = &lvmRef{group: w.lvmLV.group, lv: lv, pending: true, meta: j.meta}
 	fail := func(err error) []*Volume {
 		v.Err = fmt.Errorf("%s: lvm2 volume %s: %w", v.Name, v.PartName, err)
 		return []*Volume{&v}
@@ -185,14 +269,10 @@ func (j *lvmJoin) open(w *Volume, lv string, o *Options) []*Volume {
 		return fail(j.err)
 	}
 	g := j.meta
-	i := 0
-	for i < len(g.volumes) && g.volumes[i].name != lv {
-		i++
-	}
-	if i == len(g.volumes) {
+	l, ok := index.find(g, lv)
+	if !ok {
 		return fail(formatErr(0, "lvm2: not in the group's newest metadata (sequence number %d)", g.seqno))
 	}
-	l := g.volumes[i]
 	if l.err != nil {
 		return fail(l.err)
 	}
@@ -215,7 +295,7 @@ func (j *lvmJoin) open(w *Volume, lv string, o *Options) []*Volume {
 		return fail(fmt.Errorf("extents on physical volume %s, on none of the disks given: %w", strings.Join(missing, ", "), ErrMissingPV))
 	}
 	home := j.pvs[g.pvs[l.segs[0].pv].uuid]
-	v.Err, v.FS, v.FSType = nil, nil, fsUnknown
+	v.Err, v.FS, v.FSType, v.Label, v.Journal = nil, nil, fsUnknown, "", ""
 	v.lvmLV.pending = false
 	v.lvmDepth = home.lvmDepth + 1
 	return append([]*Volume{&v}, openLogicalVolume(&v, home, pvs, g, l, o)...)

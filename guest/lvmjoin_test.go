@@ -203,19 +203,38 @@ func TestJoinVolumeGroups(t *testing.T) {
 		}
 	})
 	t.Run("newest metadata", func(t *testing.T) {
-		// pv1's copy is newer and moves root's second half to its
-		// extents 4-7.
+		// pv1's copy is newer: it moves root's second half to its
+		// extents 4-7, and solo (on pv0 alone, opened by disk A with
+		// pv0's older copy) to pv0's extents 6-7.
 		a, b := spanPVs(3, 4)
-		newer := strings.Replace(fmt.Sprintf(lvmSpanText, 4, spanUUIDA, spanUUIDB), `stripes = [ "pv1", 2 ]`, `stripes = [ "pv1", 4 ]`, 1)
+		newer := strings.NewReplacer(`stripes = [ "pv1", 2 ]`, `stripes = [ "pv1", 4 ]`, `stripes = [ "pv0", 4 ]`, `stripes = [ "pv0", 6 ]`).
+			Replace(fmt.Sprintf(lvmSpanText, 4, spanUUIDA, spanUUIDB))
 		copy(b, makeLVMPV(spanPE, spanPE, spanUUIDB, newer, false))
-		_, joined := spanDisks(t, map[string][]byte{"A": a, "B": b}, "A", "B")
-		root := byNameOf(joined)["A-vol-span-root"]
+		perDisk, joined := spanDisks(t, map[string][]byte{"A": a, "B": b}, "A", "B")
+		m := byNameOf(joined)
+		root := m["A-vol-span-root"]
 		if root == nil || root.Err != nil {
 			t.Fatalf("root: %+v", root)
 		}
 		p := make([]byte, 1)
 		if _, err := root.Reader.ReadAt(p, 4*spanExt); err != nil || p[0] != 'e' {
 			t.Errorf("root's extent 4 from the newer metadata: %q %v", p, err)
+		}
+		if v := byNameOf(perDisk)["A-vol-span-solo"]; v == nil || v.Reader == nil {
+			t.Fatalf("solo per disk: %+v", v)
+		} else if _, err := v.Reader.ReadAt(p, 0); err != nil || p[0] != 'E' {
+			t.Errorf("solo per disk, by pv0's copy: %q %v", p, err)
+		}
+		if v := m["A-vol-span-solo"]; v == nil || v.Reader == nil {
+			t.Errorf("solo: %+v", v)
+		} else if _, err := v.Reader.ReadAt(p, 0); err != nil || p[0] != 'G' {
+			t.Errorf("solo joined, by pv1's newer copy: %q %v", p, err)
+		}
+		if got := volumeNames(joined); got != volumeNames(perDisk) {
+			t.Errorf("joined %s, per disk %s", got, volumeNames(perDisk))
+		}
+		if again := JoinVolumeGroups(joined); byNameOf(again)["A-vol-span-solo"] != m["A-vol-span-solo"] {
+			t.Errorf("a second join opened solo again")
 		}
 	})
 	t.Run("no metadata area", func(t *testing.T) {
