@@ -82,9 +82,9 @@ func TestHeldReadAhead(t *testing.T) {
 	// Held longer than the timeout: the time held does not count, the
 	// request goes on once the reader gets there, without a retry.
 	o := testOptions()
-	o.Timeout = 300 * time.Millisecond
+	o.Timeout = time.Second
 	Configure(o)
-	holdFor.Store(int64(3 * time.Second))
+	holdFor.Store(int64(5 * time.Second))
 	_, s, err = Resolve(base + "/disk.bin")
 	if err != nil {
 		t.Fatal(err)
@@ -97,7 +97,7 @@ func TestHeldReadAhead(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.Prefetch(4<<20, 16<<20)
-	time.Sleep(4 * o.Timeout)
+	time.Sleep(5 * o.Timeout / 2)
 	if n := f.nheld.Load(); n != 1 {
 		t.Errorf("%d read-ahead calls held past the reader, want 1", n)
 	}
