@@ -45,6 +45,10 @@ func (s *Store) Open() (*Reader, error) {
 		if t.loc == nil {
 			return nil, fmt.Errorf("vss: newer store %s has no data on volume %s: %w", t.ID, v.hdr.StorageID, ErrUnsupported)
 		}
+		if t.VolumeSize <= 0 || t.VolumeSize > v.live.size {
+			// Its size sizes its bitmaps (loadMap).
+			return nil, formatErr(0, "newer store %s claims a volume of 0x%x bytes, the volume has 0x%x", t.ID, t.VolumeSize, v.live.size)
+		}
 		newest := i == len(v.stores)-1
 		m := v.loaded[t]
 		if m == nil || (newest && m.current == nil && t.loc.Bitmap != 0) {

@@ -139,7 +139,8 @@ func readBitmap(d device, off, blocks int64) ([]byte, error) {
 	}
 	need := (blocks + 7) / 8
 	chain := int(need/(bitmapBitsPerBlock/8)) + 2
-	out := make([]byte, 0, need)
+	// Grown as blocks come: need is only what the store's size claims.
+	out := make([]byte, 0, min(need, 1<<20))
 	err := d.walkChain(off, recBitmap, chain, func(_ int64, _ blockHeader, b []byte) error {
 		rest := need - int64(len(out))
 		data := b[blockHeaderSize:BlockSize]
