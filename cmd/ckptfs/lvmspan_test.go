@@ -3,17 +3,14 @@
 package main
 
 import (
-	"bufio"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/ckptfs/ckptfs/internal/testutil"
 )
@@ -93,27 +90,7 @@ func TestServeLVMOverTwoDisks(t *testing.T) {
 		testutil.NeedTool(t, tool)
 	}
 	dir := testutil.LVMSpanDisks(t, false)
-	bin := ckptfsBinary(t)
-	sock := filepath.Join(t.TempDir(), "nbd.sock")
-	cmd := exec.Command(bin, "serve", filepath.Join(dir, "vm"), "--socket", sock, "--json")
-	stdoutPipe, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { cmd.Process.Kill(); cmd.Wait() }()
-	var listing serveJSON
-	if err := json.NewDecoder(bufio.NewReader(stdoutPipe)).Decode(&listing); err != nil {
-		t.Fatalf("serve --json: %v", err)
-	}
-	for i := 0; i < 200; i++ {
-		if _, err := os.Stat(sock); err == nil {
-			break
-		}
-		time.Sleep(25 * time.Millisecond)
-	}
+	_, sock, listing := startServe(t, filepath.Join(dir, "vm"))
 	var names []string
 	for _, e := range listing.Exports {
 		names = append(names, e.Name)

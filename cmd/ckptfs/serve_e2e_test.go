@@ -19,6 +19,33 @@ import (
 	"github.com/ckptfs/ckptfs/vhdx"
 )
 
+// startServe starts `ckptfs serve SRC --socket ... --json` and returns
+// it (killed at the end of the test unless stopped before), its socket
+// once it exists, and the exports it listed.
+func startServe(t *testing.T, src string) (cmd *exec.Cmd, sock string, listing serveJSON) {
+	t.Helper()
+	sock = filepath.Join(t.TempDir(), "nbd.sock")
+	cmd = exec.Command(ckptfsBinary(t), "serve", src, "--socket", sock, "--json")
+	stdoutPipe, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	if err := json.NewDecoder(bufio.NewReader(stdoutPipe)).Decode(&listing); err != nil {
+		t.Fatalf("serve --json: %v", err)
+	}
+	for i := 0; i < 200; i++ {
+		if _, err := os.Stat(sock); err == nil {
+			break
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	return cmd, sock, listing
+}
+
 // TestServeEndToEnd serves the demo VM over a Unix socket and reads every
 // export with the independent NBD clients: nbdcopy's bytes equal the
 // chain's (vhdimount for disks, the partition window for volumes),
@@ -29,27 +56,7 @@ func TestServeEndToEnd(t *testing.T) {
 	for _, tool := range []string{"nbdcopy", "nbdinfo", "vhdimount", "qemu-img"} {
 		testutil.NeedTool(t, tool)
 	}
-	bin := ckptfsBinary(t)
-	sock := filepath.Join(t.TempDir(), "nbd.sock")
-	cmd := exec.Command(bin, "serve", src, "--socket", sock, "--json")
-	stdoutPipe, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { cmd.Process.Kill(); cmd.Wait() }()
-	var listing serveJSON
-	if err := json.NewDecoder(bufio.NewReader(stdoutPipe)).Decode(&listing); err != nil {
-		t.Fatalf("serve --json: %v", err)
-	}
-	for i := 0; i < 200; i++ {
-		if _, err := os.Stat(sock); err == nil {
-			break
-		}
-		time.Sleep(25 * time.Millisecond)
-	}
+	cmd, sock, listing := startServe(t, src)
 	cat, err := catalog.Open(src, catalog.Options{})
 	if err != nil {
 		t.Fatal(err)
