@@ -2,6 +2,7 @@ package diff
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/ckptfs/ckptfs/guest"
@@ -60,6 +61,12 @@ func (d *diskDiff) volume(ctx context.Context, va, vb *guest.Volume, res *Result
 	// unchanged when that window is. (Stores kept on another volume are
 	// not followed: their copies change only with their live volume.)
 	shadow := va.IsShadow() && vb.IsShadow()
+	if spansDisks(va) || spansDisks(vb) {
+		// Its other extents are on another disk, whose changes this
+		// disk's ranges do not show: never skipped without a word.
+		res.Notes = append(res.Notes, fmt.Sprintf("%s: not compared: its LVM volume lies on several disks, and --files compares one disk at a time", va.Name))
+		return nil
+	}
 	remapped := (va.Remapped || vb.Remapped) && !shadow
 	if !moved && !remapped && !overlaps(d.differ, va.Start, va.Start+va.Size) {
 		return nil
@@ -91,6 +98,11 @@ func (d *diskDiff) volume(ctx context.Context, va, vb *guest.Volume, res *Result
 	res.Notes = append(res.Notes, notes...)
 	return nil
 }
+
+// spansDisks reports whether v is an LVM logical volume with extents on
+// a physical volume of another disk (guest.JoinVolumeGroups opens those
+// over all of a checkpoint's disks).
+func spansDisks(v *guest.Volume) bool { return errors.Is(v.Err, guest.ErrMissingPV) }
 
 func volumeErr(va, vb *guest.Volume) error {
 	if va.Err != nil {

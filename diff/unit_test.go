@@ -2,6 +2,7 @@ package diff
 
 import (
 	"context"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -59,6 +60,24 @@ func TestRemappedVolumeIsWalked(t *testing.T) {
 		if found := len(res.Files) == 1 && res.Files[0].Path == "Disk0-p1-vg-lv/etc/hosts"; found != remapped {
 			t.Errorf("remapped %v: changes %+v", remapped, res.Files)
 		}
+	}
+}
+
+// TestSpanningVolumeIsNoted: an LVM volume with extents on another disk
+// is not opened by the one-disk pass of --files; it is named in a note
+// even when no range of this disk's window changed (the change may be on
+// the other disk), never skipped without a word.
+func TestSpanningVolumeIsNoted(t *testing.T) {
+	d := &diskDiff{name: "Disk0", differ: []span{{off: 64 << 20, end: 64<<20 + 4096}}}
+	waiting := fmt.Errorf("lvm2: volume root: physical volume pv1 is not there: %w", guest.ErrMissingPV)
+	va := &guest.Volume{Name: "Disk0-p1-vg-root", Start: 1 << 20, Size: 8 << 20, Err: waiting}
+	vb := &guest.Volume{Name: "Disk0-p1-vg-root", Start: 1 << 20, Size: 8 << 20, Err: waiting}
+	var res Result
+	if err := d.volume(context.Background(), va, vb, &res, false); err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Notes) != 1 || !strings.Contains(res.Notes[0], "Disk0-p1-vg-root: not compared") || !strings.Contains(res.Notes[0], "several disks") {
+		t.Errorf("notes %q", res.Notes)
 	}
 }
 
