@@ -89,9 +89,8 @@ func (f *file) run(cl *call) {
 		}
 		cl.onFill = func(i int64) { dc.put(f, i, cl.block(i)) }
 	}
-	var got, done int64
+	var done int64
 	var abandoned bool
-	defer func() { stats.bytes.Add(got) }()
 	for _, sp := range f.spans(off, n) {
 		cl.zero(done, sp[0]-off) // the hole before it
 		cl.publish(sp[0] - off)
@@ -110,8 +109,7 @@ func (f *file) run(cl *call) {
 				}()
 			}
 			defer body.Close()
-			m, err := f.fill(cl, w, body, &pos, off, sp[1])
-			got += m
+			err = f.fill(cl, w, body, &pos, off, sp[1])
 			if errors.Is(err, errAbandoned) {
 				abandoned = true
 				return nil // not a failure to retry
@@ -135,34 +133,35 @@ func (f *file) run(cl *call) {
 // fills and telling the request's watch what came. It reads the body to
 // its end, so that the connection goes back to the pool instead of being
 // closed.
-func (f *file) fill(cl *call, w *watch, body io.Reader, pos *int64, off, end int64) (int64, error) {
-	var got int64
+func (f *file) fill(cl *call, w *watch, body io.Reader, pos *int64, off, end int64) error {
 	for *pos < end {
 		if k := (*pos - off) / BlockSize; cl.bufs[k] == nil && cl.hold(f, w, k) {
 			// A new block: read-ahead waits its turn, or gives up.
-			return got, errAbandoned
+			return errAbandoned
 		}
 		m, err := body.Read(cl.dst(*pos-off, end-off))
 		w.got(m)
 		*pos += int64(m)
-		got += int64(m)
+		// Counted before a reader can see them: a reader that has its
+		// bytes finds them in Counters.
+		stats.bytes.Add(int64(m))
 		cl.publish(*pos - off)
 		if err == io.EOF && *pos < end {
-			return got, fmt.Errorf("reading the body: %w", io.ErrUnexpectedEOF)
+			return fmt.Errorf("reading the body: %w", io.ErrUnexpectedEOF)
 		}
 		if err == io.EOF {
-			return got, nil
+			return nil
 		}
 		if err != nil {
-			return got, fmt.Errorf("reading the body: %w", err)
+			return fmt.Errorf("reading the body: %w", err)
 		}
 	}
 	// All asked for arrived; the body's end has not been seen yet.
 	var one [1]byte
 	if m, _ := io.ReadFull(body, one[:]); m > 0 {
-		return got, fmt.Errorf("%w: the response is longer than the range asked for", ErrChanged)
+		return fmt.Errorf("%w: the response is longer than the range asked for", ErrChanged)
 	}
-	return got, nil
+	return nil
 }
 
 func (f *file) ReadAt(p []byte, off int64) (int, error) {

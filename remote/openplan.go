@@ -73,8 +73,7 @@ func (f *file) adopt(w *watch, body io.Reader) {
 			cl.onFill = func(i int64) { dc.put(f, i, cl.block(i)) }
 		}
 		pos := cl.first * BlockSize
-		got, err := f.fill(cl, w, body, &pos, pos, pos+cl.size)
-		stats.bytes.Add(got)
+		err := f.fill(cl, w, body, &pos, pos, pos+cl.size) // fill counts the bytes
 		if err != nil {
 			cl.err = errAbandoned // nobody waits yet: readers ask again
 		}
