@@ -42,7 +42,9 @@ func usage(w io.Writer) {
 	for _, c := range commands() {
 		fmt.Fprintf(w, "  %s %s\n      %s\n", c.name, c.args, c.short)
 	}
-	fmt.Fprintln(w, "\nSRC is a disk file (.vhdx .avhdx .vhd .avhd), a VM folder, or a folder of VMs.")
+	fmt.Fprintln(w, "\nSRC is a disk file (.vhdx .avhdx .vhd .avhd), a VM folder, or a folder of VMs;")
+	fmt.Fprintln(w, "in object storage, s3://BUCKET/PREFIX, azblob://ACCOUNT/CONTAINER/PREFIX, an Azure")
+	fmt.Fprintln(w, "container or blob URL with a SAS, or any https:// URL of one disk file.")
 	fmt.Fprintln(w, "Run 'ckptfs COMMAND --help' for a command's options.")
 }
 
