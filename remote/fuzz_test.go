@@ -33,11 +33,13 @@ func FuzzNames(f *testing.F) {
 			if p != base && !strings.HasPrefix(p, base+"/") {
 				t.Fatalf("%q left %q", p, base)
 			}
-			// A name may hold a '?' of its own (the URL escapes it);
-			// what must not come through is the source's query.
+			// A name may hold a '?' of its own (the URL escapes it), and
+			// the query's text may be part of the host or a name ("http://a?a"
+			// joined with "0" is "http://a/0"): what must not come
+			// through is the source's query as a query.
 			if i := strings.Index(src, "?"); i >= 0 {
 				q := src[i+1:]
-				if q != "" && strings.Contains(p, q) && !strings.Contains(rel, q) && !strings.Contains(name, q) {
+				if q != "" && strings.Contains(p, "?"+q) && !strings.Contains(rel, q) && !strings.Contains(name, q) {
 					t.Fatalf("%q holds the query string", p)
 				}
 			}
