@@ -269,7 +269,7 @@ func logicalVolumes(pv *Volume, o *Options) []*Volume {
 			v.Err = fmt.Errorf("%s: lvm2 volume %s/%s: %w", v.Name, g.name, lv.name, lvmElsewhere(g, lv))
 			continue
 		}
-		pvs := map[int]lvmExtents{g.self: {r: pv.Reader, size: pv.Size, peStart: g.pvs[g.self].peStart}}
+		pvs := map[int]lvmExtents{g.self: {r: pv.Reader, size: pv.Size, peStart: g.pvs[g.self].peStart, vol: pv}}
 		out = append(out, openLogicalVolume(v, pv, pvs, g, lv, o)...)
 	}
 	return out

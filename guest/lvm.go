@@ -344,6 +344,7 @@ type lvmExtents struct {
 	r       io.ReaderAt
 	size    int64
 	peStart int64
+	vol     *Volume // the physical volume r reads (DiskRuns)
 }
 
 // lvmReader reads a logical volume from its physical volumes.

@@ -289,7 +289,7 @@ func (j *lvmJoin) open(w *Volume, lv string, index lvmIndex, o *Options) []*Volu
 			}
 			continue
 		}
-		pvs[s.pv] = lvmExtents{r: pv.Reader, size: pv.Size, peStart: p.peStart}
+		pvs[s.pv] = lvmExtents{r: pv.Reader, size: pv.Size, peStart: p.peStart, vol: pv}
 	}
 	if len(missing) > 0 {
 		return fail(fmt.Errorf("extents on physical volume %s, on none of the disks given: %w", strings.Join(missing, ", "), ErrMissingPV))

@@ -130,6 +130,17 @@ func testLVMSpanning(t *testing.T, dir string, bare bool) {
 				t.Errorf("%s segment %d: %+v, lvs says %+v", name, i, got, segs[i])
 			}
 		}
+		// DiskRuns: the same segments as disk bytes (a's physical
+		// volume is partition 1 at 1 MiB, b's the whole disk; extents
+		// start 1 MiB in).
+		var want []DiskRun
+		for _, s := range segs {
+			at := map[string]int64{"a": 2 << 20, "b": 1 << 20}[s.disk] + s.from*(4<<20)
+			want = append(want, DiskRun{Disk: s.disk, Off: at, Len: s.count * (4 << 20)})
+		}
+		if runs, ok := v.DiskRuns(); !ok || fmt.Sprint(runs) != fmt.Sprint(want) {
+			t.Errorf("%s: DiskRuns %v %v, lvs says %v", name, runs, ok, want)
+		}
 	}
 
 	// root's bytes are the ext4 image the script split onto both disks.
