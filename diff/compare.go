@@ -52,10 +52,12 @@ func Compare(ctx context.Context, a, b *catalog.Checkpoint, opt Options) (*Resul
 			}
 			res.Ranges = append(res.Ranges, rs...)
 		}
-		if opt.Files {
-			if err := d.files(ctx, res, opt); err != nil {
-				return nil, err
-			}
+	}
+	if opt.Files {
+		// After every disk's changes are known: a volume may lie on
+		// several disks.
+		if err := files(ctx, disks, res, opt); err != nil {
+			return nil, err
 		}
 	}
 	sort.SliceStable(res.Files, func(i, j int) bool { return res.Files[i].Path < res.Files[j].Path })

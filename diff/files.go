@@ -2,40 +2,124 @@ package diff
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/ckptfs/ckptfs/guest"
 )
 
-// files compares the guest volumes of one disk, matched by volume name.
-// A volume whose window holds no differing byte is skipped unread.
-func (d *diskDiff) files(ctx context.Context, res *Result, opt Options) error {
-	thorough := opt.Thorough
-	if len(d.differ) == 0 {
+// The guest files of two checkpoints are compared volume by volume,
+// volumes matched by name, and a volume none of whose bytes changed is
+// skipped unread: the cost follows the change, not the disks. Where a
+// volume's bytes lie is its window on its disk, or for an LVM logical
+// volume its extents (guest.Volume.DiskRuns), which may lie on several
+// disks: such a volume (a group grown onto a second disk) is opened over
+// all the checkpoint's disks (guest.JoinVolumeGroups) and compared when
+// any of its extents changed, on whichever disk.
+
+// fsLVM2 is guest.Volume.FSType of an LVM physical volume.
+const fsLVM2 = "lvm2"
+
+// filesPass is the comparison of the files of one pair of checkpoints.
+type filesPass struct {
+	differ func(disk string) []span // the differing sectors of a disk
+	// local holds, per side, the volumes a disk lists on its own, by
+	// name: their bytes come from that disk alone (not a logical volume
+	// over several disks, nor what lies in one).
+	localA, localB map[string]bool
+	res            *Result
+	thorough       bool
+}
+
+// files compares the guest volumes of the checkpoints' matched disks.
+// Only the disks with differing bytes are opened, unless one of them
+// holds an LVM physical volume: then all are, on both sides, and their
+// volume groups joined, since a logical volume of a changed disk may
+// have extents on (or begin on) another.
+func files(ctx context.Context, disks []*diskDiff, res *Result, opt Options) error {
+	type sides struct{ a, b []*guest.Volume }
+	opened := make([]*sides, len(disks))
+	lvm := false
+	open := func(i int) error {
+		d := disks[i]
+		volsA, err := opt.Guest.Volumes(d.a, d.a.Size(), d.name)
+		if err != nil {
+			return fmt.Errorf("%s in %s: %w", d.name, res.From, err)
+		}
+		volsB, err := opt.Guest.Volumes(d.b, d.b.Size(), d.name)
+		if err != nil {
+			return fmt.Errorf("%s in %s: %w", d.name, res.To, err)
+		}
+		for _, v := range append(volsA[:len(volsA):len(volsA)], volsB...) {
+			lvm = lvm || v.FSType == fsLVM2
+		}
+		opened[i] = &sides{volsA, volsB}
 		return nil
 	}
-	volsA, err := opt.Guest.Volumes(d.a, d.a.Size(), d.name)
-	if err != nil {
-		return fmt.Errorf("%s in %s: %w", d.name, res.From, err)
+	byName := map[string]*diskDiff{}
+	changed := false
+	for i, d := range disks {
+		byName[d.name] = d
+		if len(d.differ) == 0 {
+			continue
+		}
+		changed = true
+		if err := open(i); err != nil {
+			return err
+		}
 	}
-	volsB, err := opt.Guest.Volumes(d.b, d.b.Size(), d.name)
-	if err != nil {
-		return fmt.Errorf("%s in %s: %w", d.name, res.To, err)
+	if !changed {
+		return nil
 	}
+	if lvm {
+		for i := range disks {
+			if opened[i] == nil {
+				if err := open(i); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	p := &filesPass{localA: map[string]bool{}, localB: map[string]bool{}, res: res, thorough: opt.Thorough}
+	p.differ = func(disk string) []span {
+		if d := byName[disk]; d != nil {
+			return d.differ
+		}
+		return nil
+	}
+	var volsA, volsB []*guest.Volume
+	for _, s := range opened {
+		if s == nil {
+			continue
+		}
+		for _, v := range s.a {
+			p.localA[v.Name] = !v.WaitsForPVs()
+		}
+		for _, v := range s.b {
+			p.localB[v.Name] = !v.WaitsForPVs()
+		}
+		volsA, volsB = append(volsA, s.a...), append(volsB, s.b...)
+	}
+	if lvm {
+		volsA, volsB = opt.Guest.JoinVolumeGroups(volsA), opt.Guest.JoinVolumeGroups(volsB)
+	}
+	return p.volumes(ctx, volsA, volsB)
+}
+
+// volumes pairs the volumes of both states by name and compares each pair.
+func (p *filesPass) volumes(ctx context.Context, volsA, volsB []*guest.Volume) error {
 	for _, vb := range volsB {
 		va := findVolume(volsA, vb.Name)
 		if va == nil {
-			res.Files = append(res.Files, FileChange{Path: vb.Name, Change: Added})
+			p.res.Files = append(p.res.Files, FileChange{Path: vb.Name, Change: Added})
 			continue
 		}
-		if err := d.volume(ctx, va, vb, res, thorough); err != nil {
+		if err := p.volume(ctx, va, vb); err != nil {
 			return err
 		}
 	}
 	for _, va := range volsA {
 		if findVolume(volsB, va.Name) == nil {
-			res.Files = append(res.Files, FileChange{Path: va.Name, Change: Removed})
+			p.res.Files = append(p.res.Files, FileChange{Path: va.Name, Change: Removed})
 		}
 	}
 	return nil
@@ -50,25 +134,61 @@ func findVolume(vols []*guest.Volume, name string) *guest.Volume {
 	return nil
 }
 
+// changedRuns reports whether va and vb, both laid out as disk runs,
+// lie in the same runs none of whose bytes differ (same false), or
+// whether that cannot be told (known false).
+func (p *filesPass) changedRuns(va, vb *guest.Volume) (changed, known bool) {
+	ra, okA := va.DiskRuns()
+	rb, okB := vb.DiskRuns()
+	if !okA || !okB {
+		return false, false
+	}
+	if len(ra) != len(rb) {
+		return true, true
+	}
+	for i, r := range ra {
+		if r != rb[i] {
+			return true, true // moved or resized
+		}
+	}
+	for _, r := range ra {
+		if overlaps(p.differ(r.Disk), r.Off, r.Off+r.Len) {
+			return true, true
+		}
+	}
+	return false, true
+}
+
 // volume compares one pair of volumes: by their records when both
 // filesystems keep files in records (guest.RecordFS: NTFS) at the same
 // place, by walking both trees otherwise.
-func (d *diskDiff) volume(ctx context.Context, va, vb *guest.Volume, res *Result, thorough bool) error {
-	moved := va.Start != vb.Start || va.Size != vb.Size
-	// An LVM volume in several runs of the disk is not [Start, Start+Size):
-	// no disk range can rule it out, so it is always walked. A shadow
-	// copy is made of its live volume's bytes, where the stores are too:
-	// unchanged when that window is. (Stores kept on another volume are
-	// not followed: their copies change only with their live volume.)
-	shadow := va.IsShadow() && vb.IsShadow()
-	if spansDisks(va) || spansDisks(vb) {
-		// Its other extents are on another disk, whose changes this
-		// disk's ranges do not show: never skipped without a word.
-		res.Notes = append(res.Notes, fmt.Sprintf("%s: not compared: its LVM volume lies on several disks, and --files compares one disk at a time", va.Name))
-		return nil
+func (p *filesPass) volume(ctx context.Context, va, vb *guest.Volume) error {
+	res := p.res
+	if va.FSType == fsLVM2 && vb.FSType == fsLVM2 && va.FS == nil && vb.FS == nil {
+		return nil // a physical volume: its logical volumes are compared
 	}
+	differ := p.differ(va.DiskName())
+	moved := va.Start != vb.Start || va.Size != vb.Size
+	// A shadow copy is made of its live volume's bytes, where the stores
+	// are too: unchanged when that window is. (Stores kept on another
+	// volume are not followed: their copies change only with their live
+	// volume.)
+	shadow := va.IsShadow() && vb.IsShadow()
 	remapped := (va.Remapped || vb.Remapped) && !shadow
-	if !moved && !remapped && !overlaps(d.differ, va.Start, va.Start+va.Size) {
+	changed, known := p.changedRuns(va, vb)
+	switch {
+	case known:
+		if !changed {
+			return nil
+		}
+	case !p.localA[va.Name] || !p.localB[vb.Name]:
+		// A logical volume over several disks whose extents are not
+		// disk bytes (a physical volume inside an encrypted one), or
+		// what lies in one: no disk range can rule it out.
+	case !moved && !remapped && !overlaps(differ, va.Start, va.Start+va.Size):
+		return nil
+	case len(differ) == 0 && !moved:
+		// Its own disk did not change, and nothing else is in it.
 		return nil
 	}
 	remapped = remapped || shadow
@@ -79,8 +199,8 @@ func (d *diskDiff) volume(ctx context.Context, va, vb *guest.Volume, res *Result
 	ra, okA := va.FS.(guest.RecordFS)
 	rb, okB := vb.FS.(guest.RecordFS)
 	if okA && okB && !moved && !remapped {
-		changed := clip(d.differ, va.Start, va.Start+va.Size)
-		changes, notes, err := recordDiff(ctx, va.Name, ra, rb, changed, thorough)
+		changed := clip(differ, va.Start, va.Start+va.Size)
+		changes, notes, err := recordDiff(ctx, va.Name, ra, rb, changed, p.thorough)
 		if err == nil {
 			res.Files = append(res.Files, changes...)
 			res.Notes = append(res.Notes, notes...)
@@ -98,11 +218,6 @@ func (d *diskDiff) volume(ctx context.Context, va, vb *guest.Volume, res *Result
 	res.Notes = append(res.Notes, notes...)
 	return nil
 }
-
-// spansDisks reports whether v is an LVM logical volume with extents on
-// a physical volume of another disk (guest.JoinVolumeGroups opens those
-// over all of a checkpoint's disks).
-func spansDisks(v *guest.Volume) bool { return errors.Is(v.Err, guest.ErrMissingPV) }
 
 func volumeErr(va, vb *guest.Volume) error {
 	if va.Err != nil {

@@ -54,7 +54,7 @@ func TestRemappedVolumeIsWalked(t *testing.T) {
 		va := &guest.Volume{Name: "Disk0-p1-vg-lv", Start: 1 << 20, Size: 8 << 20, FS: a, Remapped: remapped}
 		vb := &guest.Volume{Name: "Disk0-p1-vg-lv", Start: 1 << 20, Size: 8 << 20, FS: b, Remapped: remapped}
 		var res Result
-		if err := d.volume(context.Background(), va, vb, &res, false); err != nil {
+		if err := onePass(d, &res, true).volume(context.Background(), va, vb); err != nil {
 			t.Fatal(err)
 		}
 		if found := len(res.Files) == 1 && res.Files[0].Path == "Disk0-p1-vg-lv/etc/hosts"; found != remapped {
@@ -63,20 +63,29 @@ func TestRemappedVolumeIsWalked(t *testing.T) {
 	}
 }
 
-// TestSpanningVolumeIsNoted: an LVM volume with extents on another disk
-// is not opened by the one-disk pass of --files; it is named in a note
-// even when no range of this disk's window changed (the change may be on
-// the other disk), never skipped without a word.
-func TestSpanningVolumeIsNoted(t *testing.T) {
-	d := &diskDiff{name: "Disk0", differ: []span{{off: 64 << 20, end: 64<<20 + 4096}}}
-	waiting := fmt.Errorf("lvm2: volume root: physical volume pv1 is not there: %w", guest.ErrMissingPV)
+// onePass is the files pass of the one disk d, its volumes local to it
+// (listed by it alone) or not.
+func onePass(d *diskDiff, res *Result, local bool) *filesPass {
+	return &filesPass{differ: func(string) []span { return d.differ }, res: res,
+		localA: map[string]bool{"Disk0-p1-vg-lv": local, "Disk0-p1-vg-root": local},
+		localB: map[string]bool{"Disk0-p1-vg-lv": local, "Disk0-p1-vg-root": local}}
+}
+
+// TestWaitingVolumeIsNoted: an LVM volume still missing a physical
+// volume after the volume groups of all the disks were joined (its disk
+// is only in one of the checkpoints) is named in a note, even when no
+// range of its first disk changed (the change may be on the other),
+// never skipped without a word.
+func TestWaitingVolumeIsNoted(t *testing.T) {
+	d := &diskDiff{name: "Disk0"}
+	waiting := fmt.Errorf("lvm2 volume root: extents on physical volume pv1, on none of the disks given: %w", guest.ErrMissingPV)
 	va := &guest.Volume{Name: "Disk0-p1-vg-root", Start: 1 << 20, Size: 8 << 20, Err: waiting}
 	vb := &guest.Volume{Name: "Disk0-p1-vg-root", Start: 1 << 20, Size: 8 << 20, Err: waiting}
 	var res Result
-	if err := d.volume(context.Background(), va, vb, &res, false); err != nil {
+	if err := onePass(d, &res, false).volume(context.Background(), va, vb); err != nil {
 		t.Fatal(err)
 	}
-	if len(res.Notes) != 1 || !strings.Contains(res.Notes[0], "Disk0-p1-vg-root: not compared") || !strings.Contains(res.Notes[0], "several disks") {
+	if len(res.Notes) != 1 || !strings.Contains(res.Notes[0], "Disk0-p1-vg-root: not compared") || !strings.Contains(res.Notes[0], "none of the disks given") {
 		t.Errorf("notes %q", res.Notes)
 	}
 }

@@ -1,6 +1,8 @@
 package testutil
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -62,4 +64,51 @@ func LVMSpanDisks(t testing.TB, bare bool) string {
 		t.Fatalf("lvmspan.sh: %v\n%s", err, out)
 	}
 	return dir
+}
+
+// LVMSpanChain builds testdata/guest/lvmspanchain.sh's VM once (in
+// testdata/out/lvmspanchain, again when the script changes) and returns
+// its folder: LVMSpanDisks' guest at three checkpoints (installed,
+// updated, Now) as a VM folder with its configuration (vm/) and the same
+// disk files alone (loose/), with the kernel's listing of each state's
+// root and data volumes (stateN.list). It needs root (loop mounts) and
+// skips (fails in CI) without it or the tools.
+func LVMSpanChain(t testing.TB) string {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		Unavailable(t, "building the LVM disks needs root (loop devices and mounts)")
+	}
+	for _, tool := range []string{"sgdisk", "mkfs.ext4", "mkswap", "blkid", "pvcreate", "vgcfgrestore", "lvs", "pvs",
+		"losetup", "openssl", "iconv", "qemu-img", "debugfs", "dumpe2fs", "mount", "go"} {
+		NeedTool(t, tool)
+	}
+	script := filepath.Join(RepoRoot(), "testdata", "guest", "lvmspanchain.sh")
+	body, err := os.ReadFile(script)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(body)
+	out := OutDir("lvmspanchain")
+	done := filepath.Join(out, "built-"+hex.EncodeToString(sum[:6]))
+	if _, err := os.Stat(done); err == nil {
+		return out
+	}
+	defer LockFixtures(t)()
+	if _, err := os.Stat(done); err == nil {
+		return out
+	}
+	if err := os.RemoveAll(out); err != nil {
+		t.Fatal(err)
+	}
+	mk := filepath.Join(t.TempDir(), "mkchain")
+	Run(t, "go", "build", "-o", mk, filepath.Join(RepoRoot(), "tools", "mkchain"))
+	cmd := exec.Command("bash", script, out)
+	cmd.Env = append(os.Environ(), "MKCHAIN="+mk)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("lvmspanchain.sh: %v\n%s", err, b)
+	}
+	if err := os.WriteFile(done, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
