@@ -95,6 +95,7 @@ FUZZ_TARGETS := \
 	./luks:FuzzJSON \
 	./internal/jbd2:FuzzReplay \
 	./exfat:FuzzExFAT \
+	./ldm:FuzzDatabase \
 	# end
 
 fuzz:

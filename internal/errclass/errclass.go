@@ -28,6 +28,7 @@ import (
 	"github.com/ckptfs/ckptfs/internal/lzx"
 	"github.com/ckptfs/ckptfs/internal/srcfile"
 	"github.com/ckptfs/ckptfs/internal/xpress"
+	"github.com/ckptfs/ckptfs/ldm"
 	"github.com/ckptfs/ckptfs/merge"
 	"github.com/ckptfs/ckptfs/nbd"
 	"github.com/ckptfs/ckptfs/ntfs"
@@ -129,6 +130,8 @@ var table = []struct {
 	{btrfs.ErrUnsupported, Unsupported},
 	{jbd2.ErrUnsupported, Unsupported},
 	{btrfs.ErrDevices, Unsupported}, // striped or on devices not given: ckptfs reads one disk
+	{ldm.ErrUnsupported, Unsupported},
+	{ldm.ErrMissingDisk, Unsupported}, // a dynamic volume on a disk not given, like guest.ErrMissingPV
 
 	{vhdx.ErrFormat, BadImage},
 	{vhdx.ErrChecksum, BadImage},
@@ -149,6 +152,8 @@ var table = []struct {
 	{jbd2.ErrFormat, BadImage},
 	{jbd2.ErrChecksum, BadImage},
 	{guest.ErrFormat, BadImage},
+	{ldm.ErrFormat, BadImage},
+	{ldm.ErrNotLDM, BadImage},
 	{guest.ErrOutOfRange, BadImage},
 	{btrfs.ErrFormat, BadImage},
 	{btrfs.ErrChecksum, BadImage},

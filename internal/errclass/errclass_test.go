@@ -28,6 +28,7 @@ import (
 	"github.com/ckptfs/ckptfs/internal/lzx"
 	"github.com/ckptfs/ckptfs/internal/srcfile"
 	"github.com/ckptfs/ckptfs/internal/xpress"
+	"github.com/ckptfs/ckptfs/ldm"
 	"github.com/ckptfs/ckptfs/luks"
 	"github.com/ckptfs/ckptfs/merge"
 	"github.com/ckptfs/ckptfs/mount"
@@ -117,6 +118,10 @@ var sentinels = map[string]struct {
 	"exfat.ErrFormat":           {exfat.ErrFormat, errclass.BadImage},
 	"exfat.ErrChecksum":         {exfat.ErrChecksum, errclass.BadImage},
 	"exfat.ErrUnsupported":      {exfat.ErrUnsupported, errclass.Unsupported},
+	"ldm.ErrFormat":             {ldm.ErrFormat, errclass.BadImage},
+	"ldm.ErrNotLDM":             {ldm.ErrNotLDM, errclass.BadImage},
+	"ldm.ErrUnsupported":        {ldm.ErrUnsupported, errclass.Unsupported},
+	"ldm.ErrMissingDisk":        {ldm.ErrMissingDisk, errclass.Unsupported},
 	"ext.ErrFormat":             {ext.ErrFormat, errclass.BadImage},
 	"ext.ErrUnsupported":        {ext.ErrUnsupported, errclass.Unsupported},
 	"xfs.ErrChecksum":           {xfs.ErrChecksum, errclass.BadImage},

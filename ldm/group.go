@@ -1,0 +1,257 @@
+package ldm
+
+import (
+	"fmt"
+	"io"
+	"sort"
+)
+
+// Group is a disk group: the dynamic disks of one computer, each holding
+// a copy of the same database. A volume may lie on several of them.
+type Group struct {
+	GUID string
+	Name string
+	// DB is the copy of the database of the highest committed sequence
+	// number among the disks given: a disk that was offline while
+	// Windows changed the group holds an older one.
+	DB    *Database
+	disks map[string]*Disk // by GUID
+	order []*Disk
+}
+
+// NewGroup joins disks of one group (NewDisk's results); not every disk
+// of the group need be there, but every disk given must be of the same
+// group and given once.
+func NewGroup(disks ...*Disk) (*Group, error) {
+	if len(disks) == 0 {
+		return nil, fmt.Errorf("ldm: a group of no disks")
+	}
+	g := &Group{GUID: disks[0].GroupGUID, disks: map[string]*Disk{}}
+	for _, d := range disks {
+		if d.GroupGUID != g.GUID {
+			return nil, fmt.Errorf("ldm: disk %s is of group %s, not %s", d.GUID, d.GroupGUID, g.GUID)
+		}
+		if o := g.disks[d.GUID]; o != nil {
+			if o == d {
+				continue
+			}
+			// A copy of a disk given beside it (a cloned image): which
+			// one holds the volumes cannot be told.
+			return nil, fmt.Errorf("ldm: disk %s of group %s is given twice: %w", d.GUID, g.GUID, ErrUnsupported)
+		}
+		g.disks[d.GUID] = d
+		g.order = append(g.order, d)
+		if g.DB == nil || d.DB.Seq > g.DB.Seq {
+			g.DB = d.DB
+		}
+	}
+	g.Name = g.DB.GroupName
+	return g, nil
+}
+
+// Volumes returns the group's volumes, in the database's order.
+func (g *Group) Volumes() []*Volume { return g.DB.volumes }
+
+// Disk returns the disk of the group with this GUID, or nil when it was
+// not given.
+func (g *Group) Disk(guid string) *Disk { return g.disks[guid] }
+
+// Missing returns the disks the database lists that were not given.
+func (g *Group) Missing() []DiskRecord {
+	var out []DiskRecord
+	for _, r := range g.DB.Disks {
+		if g.disks[r.GUID] == nil {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// Stale returns the disks given whose copy of the database is older than
+// the group's (DB).
+func (g *Group) Stale() []*Disk {
+	var out []*Disk
+	for _, d := range g.order {
+		if d.DB.Seq < g.DB.Seq {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// Open returns a reader of v's bytes (v one of g's Volumes) from the
+// disks given. An extent on a disk not given makes an error wrapping
+// ErrMissingDisk that names the disk; a mirror is read from its first
+// plex whose disks are all there. RAID-5 volumes give ErrUnsupported.
+func (g *Group) Open(v *Volume) (*Reader, error) {
+	switch v.Type {
+	case RAID5:
+		return nil, fmt.Errorf("ldm: volume %s: a RAID-5 volume: %w", v.Name, ErrUnsupported)
+	case Striped:
+		return g.striped(v)
+	}
+	if len(v.Plexes) == 0 {
+		return nil, formatErr(-1, "volume %s has no plex", v.Name)
+	}
+	var first error
+	for _, p := range v.Plexes {
+		r, err := g.concat(v, p)
+		if err == nil {
+			return r, nil
+		}
+		if first == nil {
+			first = err
+		}
+	}
+	return nil, first
+}
+
+// piece is one extent of a volume, placed on its disk.
+type piece struct {
+	disk   *Disk
+	at     int64 // byte offset on the disk
+	volOff int64
+	size   int64
+}
+
+// place finds extent e on its disk, checking that it lies in the disk's
+// data area.
+func (g *Group) place(v *Volume, e Extent) (piece, error) {
+	d := g.disks[e.DiskGUID]
+	if d == nil {
+		return piece{}, fmt.Errorf("ldm: volume %s: partition %s lies on disk %s (GUID %s), which was not given: %w",
+			v.Name, e.Name, e.Disk, e.DiskGUID, ErrMissingDisk)
+	}
+	if e.Start > d.DataSize || e.Size > d.DataSize-e.Start {
+		return piece{}, formatErr(-1, "volume %s: partition %s of %d bytes at byte %d of disk %s's %d-byte data area",
+			v.Name, e.Name, e.Size, e.Start, e.Disk, d.DataSize)
+	}
+	return piece{disk: d, at: d.DataStart + e.Start, volOff: e.VolumeOffset, size: e.Size}, nil
+}
+
+// concat reads plex p of v: its extents one after the other, each where
+// its volume offset says (they must follow on without gap or overlap).
+func (g *Group) concat(v *Volume, p Plex) (*Reader, error) {
+	r := &Reader{name: v.Name}
+	for _, e := range p.Extents {
+		pc, err := g.place(v, e)
+		if err != nil {
+			return nil, err
+		}
+		if pc.volOff != r.size {
+			return nil, formatErr(-1, "volume %s: partition %s at volume offset %d, where %d was expected", v.Name, e.Name, pc.volOff, r.size)
+		}
+		r.pieces = append(r.pieces, pc)
+		r.size += pc.size
+	}
+	if r.size == 0 {
+		return nil, formatErr(-1, "volume %s: a plex of no bytes", v.Name)
+	}
+	if v.Type == Mirrored && v.Size < r.size {
+		// A mirror is its record's size (ldmtool's raid1 device is),
+		// which its plexes may exceed.
+		r.size = v.Size
+	}
+	return r, nil
+}
+
+// striped reads a striped volume: chunk i of the volume is chunk i/n of
+// column i%n.
+func (g *Group) striped(v *Volume) (*Reader, error) {
+	p := v.Plexes[0]
+	n := int64(len(p.Extents))
+	if n == 0 || v.ChunkSize <= 0 {
+		return nil, formatErr(-1, "volume %s: %d columns of %d-byte chunks", v.Name, n, v.ChunkSize)
+	}
+	// The device-mapper's conditions: the columns share the volume
+	// evenly, in whole chunks.
+	if v.Size <= 0 || v.Size%n != 0 || v.Size/n%v.ChunkSize != 0 {
+		return nil, formatErr(-1, "volume %s: %d bytes over %d columns of %d-byte chunks", v.Name, v.Size, n, v.ChunkSize)
+	}
+	r := &Reader{name: v.Name, size: v.Size, chunk: v.ChunkSize}
+	for _, e := range p.Extents {
+		pc, err := g.place(v, e)
+		if err != nil {
+			return nil, err
+		}
+		if pc.size < v.Size/n {
+			return nil, formatErr(-1, "volume %s: column %s of %d bytes, %d needed", v.Name, e.Name, pc.size, v.Size/n)
+		}
+		r.pieces = append(r.pieces, pc)
+	}
+	return r, nil
+}
+
+// Reader reads a volume's bytes from its disks.
+type Reader struct {
+	name   string
+	size   int64
+	chunk  int64 // striped: the chunk size; 0 for concatenated pieces
+	pieces []piece
+}
+
+// Size is the volume's size in bytes.
+func (r *Reader) Size() int64 { return r.size }
+
+// Start returns the disk holding the volume's first byte and that byte's
+// offset on it.
+func (r *Reader) Start() (*Disk, int64) { return r.pieces[0].disk, r.pieces[0].at }
+
+// Contiguous reports whether the volume is one run of one disk's bytes
+// (from Start): a simple volume, or extents that follow each other.
+func (r *Reader) Contiguous() bool {
+	if r.chunk > 0 && len(r.pieces) > 1 {
+		return false
+	}
+	for i := 1; i < len(r.pieces); i++ {
+		p, q := r.pieces[i-1], r.pieces[i]
+		if p.disk != q.disk || p.at+p.size != q.at {
+			return false
+		}
+	}
+	return true
+}
+
+// ReadAt reads the volume's bytes at off.
+func (r *Reader) ReadAt(p []byte, off int64) (int, error) {
+	if off < 0 {
+		return 0, fmt.Errorf("ldm: volume %s: negative offset %d", r.name, off)
+	}
+	n := 0
+	for n < len(p) {
+		pos := off + int64(n)
+		if pos >= r.size {
+			return n, io.EOF
+		}
+		pc, at, run := r.locate(pos)
+		chunk := p[n:min(int64(len(p)), int64(n)+min(run, r.size-pos))]
+		m, err := pc.disk.r.ReadAt(chunk, at)
+		n += m
+		if err != nil {
+			if err == io.EOF && m == len(chunk) {
+				continue
+			}
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+// locate returns the piece holding volume byte pos, its offset on the
+// disk, and how many bytes from there the piece holds in a row.
+func (r *Reader) locate(pos int64) (piece, int64, int64) {
+	if r.chunk > 0 {
+		n := int64(len(r.pieces))
+		c := pos / r.chunk
+		pc := r.pieces[c%n]
+		within := (c/n)*r.chunk + pos%r.chunk
+		return pc, pc.at + within, r.chunk - pos%r.chunk
+	}
+	i := sort.Search(len(r.pieces), func(i int) bool { return r.pieces[i].volOff+r.pieces[i].size > pos })
+	pc := r.pieces[i]
+	within := pos - pc.volOff
+	return pc, pc.at + within, pc.size - within
+}
