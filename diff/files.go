@@ -11,10 +11,11 @@ import (
 // volumes matched by name, and a volume none of whose bytes changed is
 // skipped unread: the cost follows the change, not the disks. Where a
 // volume's bytes lie is its window on its disk, or for an LVM logical
-// volume its extents (guest.Volume.DiskRuns), which may lie on several
-// disks: such a volume (a group grown onto a second disk) is opened over
-// all the checkpoint's disks (guest.JoinVolumeGroups) and compared when
-// any of its extents changed, on whichever disk.
+// volume its extents, which may lie on several disks; a decrypted volume
+// is made from its encrypted bytes (guest.Volume.SourceRuns). A logical
+// volume over several disks (a group grown onto a second disk) is opened
+// over all the checkpoint's disks (guest.JoinVolumeGroups) and compared
+// when any of its extents changed, on whichever disk.
 
 // fsLVM2 is guest.Volume.FSType of an LVM physical volume.
 const fsLVM2 = "lvm2"
@@ -134,12 +135,12 @@ func findVolume(vols []*guest.Volume, name string) *guest.Volume {
 	return nil
 }
 
-// changedRuns reports whether va and vb, both laid out as disk runs,
-// lie in the same runs none of whose bytes differ (same false), or
-// whether that cannot be told (known false).
+// changedRuns reports whether va and vb are made from the same disk
+// runs (guest.Volume.SourceRuns) none of whose bytes differ (changed
+// false), or whether that cannot be told (known false).
 func (p *filesPass) changedRuns(va, vb *guest.Volume) (changed, known bool) {
-	ra, okA := va.DiskRuns()
-	rb, okB := vb.DiskRuns()
+	ra, okA := va.SourceRuns()
+	rb, okB := vb.SourceRuns()
 	if !okA || !okB {
 		return false, false
 	}
@@ -182,9 +183,9 @@ func (p *filesPass) volume(ctx context.Context, va, vb *guest.Volume) error {
 			return nil
 		}
 	case !p.localA[va.Name] || !p.localB[vb.Name]:
-		// A logical volume over several disks whose extents are not
-		// disk bytes (a physical volume inside an encrypted one), or
-		// what lies in one: no disk range can rule it out.
+		// A logical volume over several disks, or found in one, whose
+		// bytes cannot be placed on the disks (a shadow copy in it): no
+		// disk range can rule it out.
 	case !moved && !remapped && !overlaps(differ, va.Start, va.Start+va.Size):
 		return nil
 	case len(differ) == 0 && !moved:

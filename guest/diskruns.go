@@ -4,7 +4,8 @@ package guest
 // finds the disk ranges that changed first; a volume none of whose bytes
 // lie in them is the same in both and need not be read. For a partition
 // that is its window; for an LVM logical volume, its extents on each
-// physical volume, which may be on several disks (JoinVolumeGroups).
+// physical volume, which may be on several disks (JoinVolumeGroups); for
+// a decrypted volume, the encrypted bytes it is read from.
 
 // DiskRun is a run of bytes of one disk.
 type DiskRun struct {
@@ -13,8 +14,8 @@ type DiskRun struct {
 	Len  int64
 }
 
-// maxDiskRuns bounds the runs DiskRuns returns: a logical volume has a
-// segment per run, at most lvmMaxSegments.
+// maxDiskRuns bounds the runs returned: a logical volume has a segment
+// per run, at most lvmMaxSegments.
 const maxDiskRuns = lvmMaxSegments
 
 // DiskRuns returns where v's bytes lie on the disks, in the order of v's
@@ -23,26 +24,70 @@ const maxDiskRuns = lvmMaxSegments
 // bytes are not a copy of disk bytes (a decrypted volume, a shadow copy,
 // a logical volume over one of those) or v has no bytes.
 func (v *Volume) DiskRuns() (runs []DiskRun, ok bool) {
-	return v.diskRuns(0)
+	runs, exact, ok := v.runs(0)
+	if !ok || !exact {
+		return nil, false
+	}
+	return runs, true
 }
 
-func (v *Volume) diskRuns(depth int) ([]DiskRun, bool) {
-	if v == nil || v.Reader == nil || depth > maxLayerDepth {
-		return nil, false
+// SourceRuns returns the disk runs v's bytes are made from: DiskRuns
+// when they are disk bytes; for a decrypted volume (or a logical volume
+// over one) the runs of the encrypted bytes, all of them: v is the same
+// in two states of the disks whose bytes are the same over these runs
+// (with the same keys). ok is false for a shadow copy (its stores may
+// lie in another volume), for what lies in one, and for a volume with
+// no bytes.
+func (v *Volume) SourceRuns() (runs []DiskRun, ok bool) {
+	runs, _, ok = v.runs(0)
+	return runs, ok
+}
+
+// runs is SourceRuns; exact reports they are v's bytes in order
+// (DiskRuns).
+func (v *Volume) runs(depth int) (runs []DiskRun, exact, ok bool) {
+	if v == nil || v.Reader == nil || depth > 2*maxLayerDepth || v.IsShadow() {
+		return nil, false, false
+	}
+	if v.outer != nil {
+		runs, _, ok := v.outer.runs(depth + 1)
+		return runs, false, ok
 	}
 	lr, isLV := v.Reader.(*lvmReader)
 	if !isLV {
-		if v.Remapped || v.IsShadow() || len(v.Layers) > 0 || v.Encryption != "" || v.Size < 0 {
-			return nil, false
+		if v.Remapped || v.Size < 0 {
+			return nil, false, false
 		}
-		return []DiskRun{{Disk: v.disk, Off: v.Start, Len: v.Size}}, true
+		return []DiskRun{{Disk: v.disk, Off: v.Start, Len: v.Size}}, true, true
 	}
 	var out []DiskRun
+	add := func(r DiskRun) bool {
+		if k := len(out); k > 0 && out[k-1].Disk == r.Disk && out[k-1].Off+out[k-1].Len == r.Off {
+			out[k-1].Len += r.Len
+			return true
+		}
+		if len(out) == maxDiskRuns {
+			return false
+		}
+		out = append(out, r)
+		return true
+	}
+	exact = true
 	for _, s := range lr.segs {
 		pv := lr.pvs[s.pv]
-		under, ok := pv.vol.diskRuns(depth + 1)
+		under, pvExact, ok := pv.vol.runs(depth + 1)
 		if !ok {
-			return nil, false
+			return nil, false, false
+		}
+		if !pvExact {
+			// Decrypted physical volume: all of its encrypted bytes.
+			exact = false
+			for _, r := range under {
+				if !add(r) {
+					return nil, false, false
+				}
+			}
+			continue
 		}
 		// newLVMReader checked the segment lies within the physical
 		// volume, so neither sum overflows.
@@ -56,22 +101,16 @@ func (v *Volume) diskRuns(depth int) ([]DiskRun, bool) {
 				continue
 			}
 			take := min(n, r.Len-off)
-			at := r.Off + off
-			if k := len(out); k > 0 && out[k-1].Disk == r.Disk && out[k-1].Off+out[k-1].Len == at {
-				out[k-1].Len += take
-			} else {
-				if len(out) == maxDiskRuns {
-					return nil, false
-				}
-				out = append(out, DiskRun{Disk: r.Disk, Off: at, Len: take})
+			if !add(DiskRun{Disk: r.Disk, Off: r.Off + off, Len: take}) {
+				return nil, false, false
 			}
 			off, n = 0, n-take
 		}
 		if n > 0 {
-			return nil, false // past its physical volume's runs: not mapped
+			return nil, false, false // past its physical volume's runs
 		}
 	}
-	return out, true
+	return out, exact, true
 }
 
 // WaitsForPVs reports whether v is an LVM logical volume with extents on

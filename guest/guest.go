@@ -109,6 +109,9 @@ type Volume struct {
 	// lvmDepth counts the logical volumes v lies in: a physical volume
 	// inside a logical volume is opened up to maxLayerDepth levels deep.
 	lvmDepth int
+	// outer is v as it was before the first unwrapping layer: the bytes
+	// on the disk that the decrypted ones are made of (SourceRuns).
+	outer *Volume
 }
 
 // DiskName is the name of the disk v lies on, as Volumes was given it

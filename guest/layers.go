@@ -149,6 +149,11 @@ func unwrap(v *Volume, o *Options) ([]byte, bool) {
 		if l == nil {
 			return probe, true
 		}
+		if v.outer == nil {
+			// Its bytes as they lie on the disk, for SourceRuns.
+			outer := *v
+			v.outer = &outer
+		}
 		v.Layers = append(v.Layers, l.Name)
 		v.Remapped = true
 		if err != nil {
