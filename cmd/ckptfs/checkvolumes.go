@@ -78,15 +78,9 @@ func (r *volumeReport) problem(format string, args ...any) {
 // leave out or answer with an error.
 func checkVolumes(ctx context.Context, views []diskView, g *guest.Options) ([]volumeReport, error) {
 	var out []volumeReport
-	for i := 0; i < len(views); {
-		// The views of one checkpoint's disks, together: a volume may
-		// lie over several (an LVM group grown onto a second disk).
-		n := 1
-		for i+n < len(views) && views[i].checkpoint != "" && views[i+n].vm == views[i].vm && views[i+n].checkpoint == views[i].checkpoint {
-			n++
-		}
+	for _, group := range checkpointViews(views) {
 		var all []*guest.Volume
-		for _, dv := range views[i : i+n] {
+		for _, dv := range group {
 			vols, err := volumesOf(dv, g)
 			if err != nil {
 				r := volumeReport{VM: dv.vm, Checkpoint: dv.checkpoint, Volume: dv.disk, FS: "disk", Problems: []string{}}
@@ -96,8 +90,7 @@ func checkVolumes(ctx context.Context, views []diskView, g *guest.Options) ([]vo
 			}
 			all = append(all, vols...)
 		}
-		dv := views[i]
-		i += n
+		dv := group[0]
 		all, err := joinVolumes(all, g)
 		if err != nil {
 			r := volumeReport{VM: dv.vm, Checkpoint: dv.checkpoint, Volume: dv.disk, FS: "disk", Problems: []string{}}
@@ -134,6 +127,23 @@ func checkVolumes(ctx context.Context, views []diskView, g *guest.Options) ([]vo
 		}
 	}
 	return out, ctx.Err()
+}
+
+// checkpointViews splits views into those of one checkpoint's disks,
+// which are opened together: a volume may lie over several (an LVM group
+// grown onto a second disk). A view of no checkpoint (a disk file given
+// as SRC) is alone.
+func checkpointViews(views []diskView) [][]diskView {
+	var out [][]diskView
+	for i := 0; i < len(views); {
+		n := 1
+		for i+n < len(views) && views[i].checkpoint != "" && views[i+n].vm == views[i].vm && views[i+n].checkpoint == views[i].checkpoint {
+			n++
+		}
+		out = append(out, views[i:i+n])
+		i += n
+	}
+	return out
 }
 
 // joinVolumes is guest.JoinVolumeGroups, turning a panic into an error

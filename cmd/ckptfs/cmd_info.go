@@ -127,16 +127,23 @@ func (o *infoOptions) run(ctx context.Context, args []string) error {
 }
 
 // encryptedOfViews lists the encrypted volumes every checkpoint's disks
-// hold (one view per checkpoint and disk).
+// hold (one view per checkpoint and disk), the volume groups of each
+// checkpoint's disks joined as ls and the mount join them: an encrypted
+// LVM volume may lie over two disks.
 func encryptedOfViews(views []diskView, g *guest.Options) []encryptedJSON {
 	var out []encryptedJSON
-	for _, dv := range views {
-		vols, err := volumesOf(dv, g)
-		if err != nil {
-			continue // check reports a partition table that cannot be read
+	for _, group := range checkpointViews(views) {
+		var all []*guest.Volume
+		for _, dv := range group {
+			vols, err := volumesOf(dv, g)
+			if err != nil {
+				continue // check reports a partition table that cannot be read
+			}
+			all = append(all, vols...)
 		}
-		for _, e := range encryptedOf(vols) {
-			e.Checkpoint = dv.checkpoint
+		all, _ = joinVolumes(all, g) // a failed join leaves them as they were
+		for _, e := range encryptedOf(all) {
+			e.Checkpoint = group[0].checkpoint
 			out = append(out, e)
 		}
 	}

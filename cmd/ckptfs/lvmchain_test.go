@@ -149,3 +149,43 @@ func TestDiffFilesLVMOverTwoDisks(t *testing.T) {
 	}
 	t.Logf("file changes against the kernel's: %d right, %d wrong", right, wrong)
 }
+
+// TestInfoLVMOverTwoDisks: info (and ls of the whole VM) lists the LUKS2
+// volume of testdata/guest/lvmspanchain.sh's VM whose header lies on the
+// first disk and its data on the second (lvmspan.sh vault: cryptsetup
+// luksFormat with one pbkdf2 key slot), in each checkpoint: locked with
+// no key, unlocked by its passphrase. Each disk read alone, it was not
+// there at all (an LVM volume waiting for the other disk).
+func TestInfoLVMOverTwoDisks(t *testing.T) {
+	vm := filepath.Join(testutil.LVMSpanChain(t), "vm")
+	out, errs, code := ckptfs(t, "info", vm)
+	for _, cp := range []string{"installed", "updated", "Now"} {
+		want := "  " + cp + ": Disk0-p1-grown-vault: LUKS2, locked (protectors: key slot 0 (pbkdf2-sha256))\n"
+		if code != exitOK || !strings.Contains(out, want) {
+			t.Errorf("info: exit %d, no %q\n%s%s", code, want, out, errs)
+		}
+	}
+	out, errs, code = ckptfs(t, "info", "--json", "--key", "password:vault secret", vm)
+	var info struct {
+		Encrypted []encryptedJSON `json:"encrypted_volumes"`
+	}
+	if err := json.Unmarshal([]byte(out), &info); code != exitOK || err != nil || len(info.Encrypted) != 3 {
+		t.Fatalf("info --json --key: exit %d, %v\n%s%s", code, err, out, errs)
+	}
+	for _, e := range info.Encrypted {
+		if e.Volume != "Disk0-p1-grown-vault" || e.Encryption != "luks2" || e.Locked || e.UnlockedBy != "key slot 0" || e.Error != "" {
+			t.Errorf("info --json --key: %+v", e)
+		}
+	}
+	out, errs, code = ckptfs(t, "ls", "--json", vm)
+	var ls lsJSON
+	if err := json.Unmarshal([]byte(out), &ls); code != exitOK || err != nil || len(ls.VMs) != 1 || len(ls.VMs[0].Checkpoints) != 3 {
+		t.Fatalf("ls --json: exit %d, %v\n%s%s", code, err, out, errs)
+	}
+	for _, c := range ls.VMs[0].Checkpoints {
+		if len(c.Encrypted) != 1 || c.Encrypted[0].Volume != "Disk0-p1-grown-vault" || !c.Encrypted[0].Locked ||
+			len(c.OS) != 1 || c.OS[0].Volume != "Disk0-p1-grown-root" {
+			t.Errorf("ls --json, checkpoint %s: encrypted %+v, os %+v", c.Name, c.Encrypted, c.OS)
+		}
+	}
+}

@@ -69,8 +69,9 @@ func LVMSpanDisks(t testing.TB, bare bool) string {
 // LVMSpanChain builds testdata/guest/lvmspanchain.sh's VM once (in
 // testdata/out/lvmspanchain, again when the script changes) and returns
 // its folder: LVMSpanDisks' guest at three checkpoints (installed,
-// updated, Now) as a VM folder with its configuration (vm/) and the same
-// disk files alone (loose/), with the kernel's listing of each state's
+// updated, Now; with its LUKS2 volume vault over both disks, passphrase
+// "vault secret") as a VM folder with its configuration (vm/) and the
+// same disk files alone (loose/), with the kernel's listing of each state's
 // root and data volumes (stateN.list). It needs root (loop mounts) and
 // skips (fails in CI) without it or the tools.
 func LVMSpanChain(t testing.TB) string {
@@ -79,7 +80,7 @@ func LVMSpanChain(t testing.TB) string {
 		Unavailable(t, "building the LVM disks needs root (loop devices and mounts)")
 	}
 	for _, tool := range []string{"sgdisk", "mkfs.ext4", "mkswap", "blkid", "pvcreate", "vgcfgrestore", "lvs", "pvs",
-		"losetup", "openssl", "iconv", "qemu-img", "debugfs", "dumpe2fs", "mount", "go"} {
+		"losetup", "openssl", "iconv", "qemu-img", "debugfs", "dumpe2fs", "mount", "cryptsetup", "go"} {
 		NeedTool(t, tool)
 	}
 	script := filepath.Join(RepoRoot(), "testdata", "guest", "lvmspanchain.sh")

@@ -1,5 +1,5 @@
 #!/bin/bash
-# lvmspan.sh OUT [bare]: a Linux guest grown the classic way: a second virtual
+# lvmspan.sh OUT [bare] [vault]: a Linux guest grown the classic way: a second virtual
 # disk, pvcreate, vgextend, lvextend. Its root logical volume then lies
 # on two disks (run as root: the LVM tools need loop devices).
 #   OUT/a.img, OUT/b.img  the two disks, raw: a is GPT with p1 an LVM
@@ -22,7 +22,11 @@
 #   OUT/lvsize.txt  lvs: "lv bytes"
 #   OUT/blkid-root.txt  blkid -p -o export of root's filesystem image
 # With "bare", b's physical volume has no metadata area (pvcreate
-# --metadatacopies 0): the group's metadata is on a only.
+# --metadatacopies 0): the group's metadata is on a only. With "vault",
+# the group has a fourth volume over both disks, vault (extent 13 of pv0,
+# then extent 0 of pv1), a LUKS2 container (header on pv0, its data on
+# pv1) opened by the passphrase "vault secret" (cryptsetup luksFormat:
+# its keys and salts are random).
 # UUIDs and file contents are fixed (mkfs.ext4 with E2FSPROGS_FAKE_TIME).
 # Tools: sgdisk, mkfs.ext4 (e2fsprogs), mkswap + blkid (util-linux),
 # pvcreate + vgcfgrestore + lvs + pvs (lvm2), openssl, iconv, qemu-img,
@@ -30,7 +34,14 @@
 set -euo pipefail
 out=$1
 bmda=()
-if [ "${2:-}" = bare ]; then bmda=(--metadatacopies 0); fi
+vault=
+for arg in "${@:2}"; do
+	case $arg in
+	bare) bmda=(--metadatacopies 0) ;;
+	vault) vault=1 ;;
+	*) echo "lvmspan.sh: unknown option $arg" >&2; exit 2 ;;
+	esac
+done
 mkdir -p "$out"
 work=$(mktemp -d)
 loopa= loopb=
@@ -77,6 +88,12 @@ mkfs.ext4 -q -F -U $data_uuid -L data -E root_owner=0:0 -d "$t" "$work/data.img"
 
 truncate -s 4M "$work/swap.img"
 mkswap -q -U $swap_uuid "$work/swap.img" >/dev/null
+if [ -n "$vault" ]; then
+	truncate -s 8M "$work/vault.img"
+	printf 'vault secret' | cryptsetup luksFormat -q --type luks2 --batch-mode --pbkdf pbkdf2 --pbkdf-force-iterations 1000 \
+		--luks2-metadata-size 16k --luks2-keyslots-size 256k --uuid 6a0d1e2f-0000-4000-8000-0000000000a4 \
+		--key-file - "$work/vault.img" 2>/dev/null
+fi
 
 # The physical volumes: pv0 is 62 MiB (partition 1 of a), pv1 40 MiB (all
 # of b).
@@ -141,7 +158,14 @@ VG
 	printf '\t\t}\n'
 	lv swap GrowLV-0000-1111-2222-3333-4444-000003 1
 	seg 1 0 1 pv0 12
-	printf '\t\t}\n\t}\n}\n'
+	printf '\t\t}\n'
+	if [ -n "$vault" ]; then
+		lv vault GrowLV-0000-1111-2222-3333-4444-000004 2
+		seg 1 0 1 pv0 13
+		seg 2 1 1 pv1 0
+		printf '\t\t}\n'
+	fi
+	printf '\t}\n}\n'
 } >"$work/vg.txt"
 # vgcfgrestore warns that it cannot reach device-mapper; the metadata is
 # written to both physical volumes all the same.
@@ -157,7 +181,9 @@ lvs -q --config "$lvmcfg" "${devs[@]}" --noheadings --units b --nosuffix -o lv_n
 losetup -d "$loopa"
 losetup -d "$loopb"
 loopa= loopb=
-[ "$(wc -l <"$out/lvs.txt")" = 4 ] || { echo "lvs lists $(wc -l <"$out/lvs.txt") segments, want 4" >&2; exit 1; }
+want=4
+if [ -n "$vault" ]; then want=6; fi
+[ "$(wc -l <"$out/lvs.txt")" = $want ] || { echo "lvs lists $(wc -l <"$out/lvs.txt") segments, want $want" >&2; exit 1; }
 
 # Each filesystem copied where lvs says its extents are: extent e of a
 # physical volume at 1 MiB + 4 MiB * e.

@@ -1,13 +1,14 @@
 #!/bin/bash
 # lvmspanchain.sh OUT: testdata/guest/lvmspan.sh's grown guest (its root
-# logical volume over two disks) at three checkpoints, as Hyper-V keeps
+# logical volume over two disks; with its LUKS2 volume vault over both,
+# lvmspan.sh vault) at three checkpoints, as Hyper-V keeps
 # a VM with checkpoints, and what the kernel reads in each state (run as
 # root: loop mounts; MKCHAIN names tools/mkchain built).
 #   state 0  lvmspan.sh's disks: checkpoint "installed"
 #   state 1  root rebuilt from state 0's files with changes (checkpoint
 #            "updated"): /etc/hostname rewritten, note3.txt removed,
 #            todo.txt and srv/new/hello.txt added, 1 MiB of one.bin
-#            rewritten, /etc/fstab chmod 600; data and swap untouched.
+#            rewritten, /etc/fstab chmod 600; data, swap, vault untouched.
 #            Both disks change (root lies on both).
 #   state 2  the live state: 64 KiB of root's two.bin rewritten in place
 #            where its blocks lie on the second disk (pv1), under the
@@ -45,7 +46,7 @@ prng() { # SEED BYTES
 	{ openssl enc -aes-128-ctr -nosalt -K "$(printf '%032x' "$1")" -iv "$(printf '%032x' 0)" </dev/zero 2>/dev/null || true; } | head -c "$2"
 }
 
-bash "$here/lvmspan.sh" "$work/s0" >/dev/null
+bash "$here/lvmspan.sh" "$work/s0" vault >/dev/null
 segs=$work/s0/lvs.txt # "lv start count pv:first-last", pv a or b
 
 # Extent e of a's physical volume (partition 1, at 1 MiB) is at 2 MiB +
