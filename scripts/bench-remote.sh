@@ -12,6 +12,14 @@
 #    tools/benchchain's 4-layer chain of $RSIZE (32 MiB blocks, every block
 #    of every child partial), opened from its top layer; 1 layer is its
 #    base disk opened alone.
+#  - for 4 layers, a second reference beside the plain download: the SDK
+#    fetching the ranges of each layer the image needs (objput ranges
+#    computes them from the local chain, joined across gaps of up to 1 MiB
+#    as ckptfs joins a layer's runs; requests of at most 32 MiB, 4 in flight
+#    per object, every object at once, as ckptfs's read-ahead may): what
+#    the chain's requests cost the server with no reader between them. The
+#    plain download sends one request; a chain needs one per cluster of
+#    a child's runs, and each costs the server CPU this machine shares;
 #  - for reference, one plain GET with Go's net/http against curl on nginx:
 #    the most a Go reader gets from that server here (no ckptfs in it);
 #  - the requests opening the chain costs, per layer (CKPTFS_REMOTE_STATS);
@@ -71,6 +79,7 @@ echo "building a 4-layer chain of $RSIZE (32 MiB blocks, every block partial)"
 mkdir -p "$work/chain"
 bin/benchchain -o "$work/chain" -size "$(numfmt --from=iec "$RSIZE")" -block-size $((32 << 20)) -layers 4 >/dev/null
 rawsize=$(numfmt --from=iec "$RSIZE")
+bin/objput ranges "$work/chain/layer3.avhdx" $((1 << 20)) >"$work/ranges"
 vm=testdata/out/remote/web02
 if [ ! -d "$vm/Virtual Machines" ]; then
 	MKCHAIN=bin/mkchain bash testdata/remote/gen.sh testdata/out/remote >/dev/null
@@ -174,6 +183,8 @@ asrc=azblob://$acct/bench/chain/layer3.avhdx
 curl_get="curl -sf -r 0-$((rawsize - 1)) -o /dev/null http://127.0.0.1:$np/layer0.vhdx"
 s3_get="bin/objput get s3 $s3 bench/chain/layer0.vhdx $rawsize"
 az_get="bin/objput get azure '$AZURE_STORAGE_CONNECTION_STRING' bench/chain/layer0.vhdx $rawsize"
+s3_ranges="bin/objput getranges s3 $s3 bench/chain $work/ranges 4 $((32 << 20))"
+az_ranges="bin/objput getranges azure '$AZURE_STORAGE_CONNECTION_STRING' bench/chain $work/ranges 4 $((32 << 20))"
 # A reference, no ckptfs in it: one plain GET with Go's net/http (no SDK)
 # against curl, both reading the same bytes from nginx. curl reads 100 KiB
 # at a time into one buffer; what a Go reader gets at best here.
@@ -188,6 +199,9 @@ for what in "4 layers" "1 layer"; do
 	pair "nginx: cat raw image ($what) vs curl" "bin/ckptfs cat ${nsrc%/*}/$top Now disks/Disk0.raw" "$curl_get" "$npid"
 	pair "S3 (SeaweedFS): cat raw image ($what) vs SDK GetObject" "bin/ckptfs cat --endpoint $s3 ${ssrc%/*}/$top Now disks/Disk0.raw" "$s3_get" "$spid"
 	pair "Azure (Azurite): cat raw image ($what) vs SDK download" "bin/ckptfs cat --endpoint $az ${asrc%/*}/$top Now disks/Disk0.raw" "$az_get" "$apid"
+	[ "$what" = "4 layers" ] || continue
+	pair "S3 (SeaweedFS): cat raw image ($what) vs SDK, same ranges" "bin/ckptfs cat --endpoint $s3 ${ssrc%/*}/$top Now disks/Disk0.raw" "$s3_ranges" "$spid"
+	pair "Azure (Azurite): cat raw image ($what) vs SDK, same ranges" "bin/ckptfs cat --endpoint $az ${asrc%/*}/$top Now disks/Disk0.raw" "$az_ranges" "$apid"
 done
 
 # The mount: dd of the raw image, each run on a fresh mount.
@@ -209,6 +223,8 @@ echo "requests opening the 4-layer chain and the base alone (ckptfs info: the op
 for src in "$nsrc" "$ssrc" "$asrc" "${ssrc%/*}/layer0.vhdx"; do
 	CKPTFS_REMOTE_STATS=1 bin/ckptfs info --endpoint "$([ "$src" = "$asrc" ] && echo "$az" || echo "$s3")" "$src" 2>&1 >/dev/null | sed 's/^remote: /  /'
 done
+echo "ranges of each layer the raw image (4 layers) needs, joined across gaps of up to 1 MiB (the second reference; requests of at most 32 MiB):"
+awk '{ n[$1]++; b[$1] += $3; r[$1] += int(($3 + 33554431) / 33554432) } END { for (l in n) printf "  %-14s %4d ranges %4d requests %10d bytes\n", l, n[l], r[l], b[l] }' "$work/ranges" | sort -k1,1
 echo "requests of one cat of the raw image (4 layers), S3:"
 CKPTFS_REMOTE_STATS=1 bin/ckptfs cat --endpoint "$s3" "$ssrc" Now disks/Disk0.raw 2>&1 >/dev/null | sed 's/^remote: /  /'
 

@@ -6,12 +6,20 @@
 //	objput get s3 ENDPOINT BUCKET/KEY BYTES           (prints seconds)
 //	objput get azure CONNSTR CONTAINER/KEY BYTES
 //	objput get http BASEURL PATH BYTES                (Go's net/http, no SDK)
+//	objput ranges TOP GAP                             (the ranges of each layer a raw image needs)
+//	objput getranges s3|azure ENDPOINT|CONNSTR BUCKET/PREFIX LIST PEROBJ MAXREQ
 //
 // A get is one ranged request for the first BYTES bytes of the object,
 // streamed and dropped, with the official SDK: the plain download the
 // bench compares ckptfs's reads with. The http get is the same with a
 // bare net/http client: what a Go reader gets from a web server that curl
 // reads from faster.
+//
+// ranges prints, for the chain whose top layer is the local file TOP, the
+// byte ranges of each layer file that its raw image reads, joined when at
+// most GAP bytes apart; getranges downloads such a list with the SDK (see
+// getRanges): the bench's second reference for a chain, the requests a
+// chain needs without ckptfs around them.
 package main
 
 import (
@@ -41,8 +49,26 @@ func main() {
 }
 
 func run(a []string) error {
-	if len(a) < 5 {
+	if len(a) < 3 || len(a) < 5 && a[0] != "ranges" {
 		return fmt.Errorf("usage: objput put|get s3|azure ENDPOINT|CONNSTR BUCKET/KEY DIR|BYTES")
+	}
+	switch a[0] {
+	case "ranges": // objput ranges TOP GAP
+		gap, err := strconv.ParseInt(a[2], 10, 64)
+		if err != nil {
+			return err
+		}
+		return rangesOf(a[1], gap)
+	case "getranges": // objput getranges s3|azure ENDPOINT BUCKET/PREFIX LIST PEROBJ MAXREQ
+		if len(a) < 7 {
+			return fmt.Errorf("usage: objput getranges s3|azure ENDPOINT|CONNSTR BUCKET/PREFIX LIST PEROBJ MAXREQ")
+		}
+		per, err1 := strconv.Atoi(a[5])
+		maxReq, err2 := strconv.ParseInt(a[6], 10, 64)
+		if err1 != nil || err2 != nil || per < 1 || maxReq < 1 {
+			return fmt.Errorf("getranges: bad PEROBJ or MAXREQ")
+		}
+		return getRanges(a[1], a[2], a[3], a[4], per, maxReq)
 	}
 	ctx := context.Background()
 	bucket, key, _ := strings.Cut(a[3], "/")
@@ -150,10 +176,10 @@ func run(a []string) error {
 	return fmt.Errorf("unknown command %q", a[0]+" "+a[1])
 }
 
-func s3Client(ctx context.Context, endpoint string) (*s3.Client, error) {
-	cfg, err := config.LoadDefaultConfig(ctx,
+func s3Client(ctx context.Context, endpoint string, opts ...func(*config.LoadOptions) error) (*s3.Client, error) {
+	cfg, err := config.LoadDefaultConfig(ctx, append([]func(*config.LoadOptions) error{
 		config.WithRequestChecksumCalculation(aws.RequestChecksumCalculationWhenRequired),
-		config.WithResponseChecksumValidation(aws.ResponseChecksumValidationWhenRequired))
+		config.WithResponseChecksumValidation(aws.ResponseChecksumValidationWhenRequired)}, opts...)...)
 	if err != nil {
 		return nil, err
 	}
