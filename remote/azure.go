@@ -204,7 +204,7 @@ func (a *azureBackend) status(err error) (int, string) {
 
 func (a *azureBackend) open(ctx context.Context, key string, n int64) (objInfo, io.ReadCloser, error) {
 	if key == "" {
-		return objInfo{}, nil, &statusError{404}
+		return objInfo{}, nil, &statusError{code: 404}
 	}
 	resp, err := a.cc.NewBlobClient(key).DownloadStream(ctx, &blob.DownloadStreamOptions{Range: blob.HTTPRange{Offset: 0, Count: n}})
 	if st, _ := a.status(err); st == 416 {

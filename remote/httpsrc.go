@@ -21,9 +21,11 @@ type httpBackend struct {
 	client       *http.Client
 }
 
-// statusError is a response other than the one asked for.
+// statusError is a response other than the one asked for; s3code is the
+// error code an S3 store gave in its body.
 type statusError struct {
-	code int
+	code   int
+	s3code string
 }
 
 func (e *statusError) Error() string {
@@ -102,7 +104,7 @@ func (h *httpBackend) open(ctx context.Context, key string, n int64) (objInfo, i
 	case http.StatusOK:
 		return fail(ErrNoRanges)
 	}
-	return fail(&statusError{resp.StatusCode})
+	return fail(&statusError{code: resp.StatusCode})
 }
 
 // firstRange checks the Content-Range of a response to a request for the
@@ -157,7 +159,7 @@ func (h *httpBackend) get(ctx context.Context, key, etag string, off, n int64) (
 	case http.StatusOK:
 		return fail(ErrNoRanges)
 	default:
-		return fail(&statusError{resp.StatusCode})
+		return fail(&statusError{code: resp.StatusCode})
 	}
 	if etag != "" && resp.Header.Get("ETag") != "" && resp.Header.Get("ETag") != etag {
 		return fail(ErrChanged) // a server that ignores If-Match

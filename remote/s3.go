@@ -28,6 +28,8 @@ import (
 type s3Backend struct {
 	bucket string
 	c      *s3.Client
+	// pre sends the ranged GETs of reads (s3get.go); nil: the SDK does.
+	pre *s3Presigner
 	// anon says why requests go unsigned ("" when signed): a 403 then
 	// says that no credentials were used.
 	anon string
@@ -85,7 +87,13 @@ func newS3(ctx context.Context, u *url.URL, opt Options) (*s3Backend, error) {
 			o.UsePathStyle = true
 		}
 	})
-	return &s3Backend{bucket: u.Host, c: c, anon: anon}, nil
+	b := &s3Backend{bucket: u.Host, c: c, anon: anon}
+	if anon == "" {
+		// (The SDK presigns nothing without credentials: unsigned
+		// requests go through it.)
+		b.pre = newS3Presigner(c, cfg.HTTPClient)
+	}
+	return b, nil
 }
 
 // credTimeout bounds the search for credentials at open (an instance
@@ -110,14 +118,17 @@ func (b *s3Backend) status(err error) (int, string) {
 	}
 	var se *statusError
 	if errors.As(err, &se) {
-		return se.code, ""
+		if (se.code == 401 || se.code == 403) && b.anon != "" {
+			return se.code, strings.TrimSpace(se.s3code + " (unsigned: " + b.anon + ")")
+		}
+		return se.code, se.s3code
 	}
 	return 0, ""
 }
 
 func (b *s3Backend) open(ctx context.Context, key string, n int64) (objInfo, io.ReadCloser, error) {
 	if key == "" {
-		return objInfo{}, nil, &statusError{404}
+		return objInfo{}, nil, &statusError{code: 404}
 	}
 	out, err := b.c.GetObject(ctx, &s3.GetObjectInput{Bucket: &b.bucket, Key: &key,
 		Range: aws.String(fmt.Sprintf("bytes=0-%d", n-1))})
@@ -177,7 +188,26 @@ func (b *s3Backend) list(ctx context.Context, prefix string, alive func()) ([]ob
 	return out, nil
 }
 
+// get sends a presigned GET (s3get.go); one the store refuses goes again
+// through the SDK, and when that one succeeds, every later one does.
 func (b *s3Backend) get(ctx context.Context, key, etag string, off, n int64) (io.ReadCloser, error) {
+	if b.pre == nil || b.pre.off.Load() {
+		return b.getSDK(ctx, key, etag, off, n)
+	}
+	body, refused, err := b.pre.get(ctx, b.bucket, key, etag, off, n)
+	if !refused {
+		return body, err
+	}
+	b.pre.forget(key)
+	body, err2 := b.getSDK(ctx, key, etag, off, n)
+	if err2 == nil {
+		b.pre.off.Store(true)
+	}
+	return body, err2
+}
+
+// getSDK is get through the SDK's GetObject.
+func (b *s3Backend) getSDK(ctx context.Context, key, etag string, off, n int64) (io.ReadCloser, error) {
 	in := &s3.GetObjectInput{Bucket: &b.bucket, Key: &key,
 		Range: aws.String(fmt.Sprintf("bytes=%d-%d", off, off+n-1))}
 	if etag != "" {

@@ -95,10 +95,16 @@ func TestS3VMFolder(t *testing.T) {
 	Configure(o)
 	// The folder of VMs, and the VM folder.
 	before := Counters()
+	pre0 := presignedGets.Load()
 	rem := openRemote(t, "s3://backups/hyperv")
 	checkOpenCost(t, rem, before, 2, 10)
 	sameCheckpoints(t, local, rem, 4, "")
 	logLayers(t, rem)
+	if n := presignedGets.Load() - pre0; n == 0 {
+		t.Errorf("no read went through a presigned URL")
+	} else {
+		t.Logf("%d presigned GETs of %d requests", n, Counters().Requests-before.Requests)
+	}
 
 	// A base disk opened alone asks nothing about the chain's other
 	// files beside it: it has no parents to open.
@@ -195,6 +201,11 @@ func TestS3VMFolder(t *testing.T) {
 	if _, err := pf.ReadAt(p, 12345); err != nil || !bytes.Equal(p, data[12345:12355]) {
 		t.Errorf("public read: %q %v", p, err)
 	}
+	// Past the first read: a ranged GET, through the SDK (it presigns
+	// nothing without credentials).
+	if _, err := pf.ReadAt(p, 7<<20); err != nil || !bytes.Equal(p, data[7<<20:7<<20+10]) {
+		t.Errorf("public read: %q %v", p, err)
+	}
 	pname, ps, err = Resolve("s3://backups/x")
 	if err == nil {
 		_, err = ps.Stat(pname + "/a.bin")
@@ -235,6 +246,31 @@ func TestS3VMFolder(t *testing.T) {
 	t.Logf("slow link: %v", err)
 	Configure(o)
 
+	// A store that refuses presigned URLs (nginx in front of SeaweedFS
+	// answers 403 to any): the read goes again through the SDK, and so do
+	// the later ones.
+	refuse := testutil.Nginx(t, t.TempDir(), `location / { if ($args ~* "X-Amz-Signature") { return 403; } proxy_pass `+endpoint+`; proxy_set_header Host $http_host; }`)
+	ro := o
+	ro.Endpoint = "http://127.0.0.1:" + itoa(refuse.Port)
+	Configure(ro)
+	rname, rs, err := Resolve("s3://backups/x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rf, err := rs.Open(rname + "/a.bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, off := range []int64{5 << 20, 6 << 20} {
+		if _, err := rf.ReadAt(p, off); err != nil || !bytes.Equal(p, data[off:off+10]) {
+			t.Errorf("presigned refused, read at %d: %q %v", off, p, err)
+		}
+	}
+	if !presignerOf(t, rs).off.Load() {
+		t.Errorf("a store refusing presigned GETs still gets them")
+	}
+	Configure(o)
+
 	// The server stopped mid-read: the reads fail within the retries.
 	f, err = s.Open(name + "/a.bin")
 	if err != nil {
@@ -250,8 +286,22 @@ func TestS3VMFolder(t *testing.T) {
 		t.Errorf("stopped: took %v", d)
 	}
 	for _, e := range []error{err} {
-		if e != nil && (strings.Contains(e.Error(), testSecret) || strings.Contains(e.Error(), testKeyID)) {
+		if e != nil && (strings.Contains(e.Error(), testSecret) || strings.Contains(e.Error(), testKeyID) || strings.Contains(e.Error(), "X-Amz-")) {
 			t.Errorf("error shows the credentials: %v", e)
 		}
 	}
+}
+
+// presignerOf returns the presigned GETs of an S3 source.
+func presignerOf(t *testing.T, s catalog.Source) *s3Presigner {
+	t.Helper()
+	src, ok := s.(*source)
+	if !ok {
+		t.Fatalf("%T is not a remote source", s)
+	}
+	b, ok := src.b.(*s3Backend)
+	if !ok || b.pre == nil {
+		t.Fatalf("%s: no presigned GETs", src.name)
+	}
+	return b.pre
 }
