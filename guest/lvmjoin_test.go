@@ -306,6 +306,9 @@ func FuzzLVMJoin(f *testing.F) {
 				t.Fatal(err)
 			}
 			vols = append(vols, v...)
+			if _, err := GroupMembers(bytes.NewReader(disks[name]), int64(len(disks[name]))); err != nil {
+				t.Errorf("GroupMembers of %s: %v", name, err)
+			}
 		}
 		seen := map[string]bool{}
 		for _, v := range JoinVolumeGroups(vols) {
@@ -313,6 +316,18 @@ func FuzzLVMJoin(f *testing.F) {
 				t.Errorf("%s listed twice", v.Name)
 			}
 			seen[v.Name] = true
+			// Its runs lie on the disks, and exact ones add up to it.
+			runs, exact, ok := v.runs(0)
+			var sum int64
+			for _, r := range runs {
+				if d := disks[r.Disk]; d == nil || r.Off < 0 || r.Len <= 0 || r.Len > int64(len(d))-r.Off {
+					t.Errorf("%s: run %+v off its disk", v.Name, r)
+				}
+				sum += r.Len
+			}
+			if ok && exact && sum != v.Size {
+				t.Errorf("%s: runs of %d bytes, the volume has %d", v.Name, sum, v.Size)
+			}
 			if v.Reader == nil || v.Size <= 0 {
 				continue
 			}

@@ -66,6 +66,29 @@ func testLVMSpanning(t *testing.T, dir string, bare bool) {
 		}
 		pvUUID[f[0]] = f[1]
 	}
+	// GroupMembers: each disk's physical volume, as pvs names it, and
+	// the group's two (b's tells only its own without metadata).
+	pvID := func(d string) string { return "lvm2:" + strings.ReplaceAll(pvUUID[d], "-", "") }
+	for _, d := range []string{"a", "b"} {
+		ms, err := GroupMembers(bytes.NewReader(disks[d]), int64(len(disks[d])))
+		if err != nil || len(ms) != 1 {
+			t.Fatalf("GroupMembers of %s: %+v %v", d, ms, err)
+		}
+		got := ms[0]
+		if got.ID != pvID(d) || !strings.Contains(got.Desc, pvUUID[d]) {
+			t.Errorf("GroupMembers of %s: %+v, pvs says %s", d, got, pvUUID[d])
+		}
+		if bare && d == "b" {
+			if got.Group != "" || len(got.Lists) != 0 {
+				t.Errorf("GroupMembers of bare b: %+v", got)
+			}
+			continue
+		}
+		if got.Group != "lvm2:GrowVG-0000-1111-2222-3333-4444-555566" || strings.Join(got.Lists, " ") != pvID("a")+" "+pvID("b") || got.Seqno <= 0 {
+			t.Errorf("GroupMembers of %s: %+v", d, got)
+		}
+	}
+
 	m := byNameOf(perDisk)
 	if v := m["a-p1-grown-root"]; v == nil || v.FS != nil || !errors.Is(v.Err, ErrUnsupported) || !strings.Contains(v.Err.Error(), pvUUID["b"]) {
 		t.Errorf("root before the join: %+v", v)
