@@ -22,7 +22,9 @@ import (
 // Disks are named "Disk0", "Disk1", … by their position among the VM's
 // hard disks in controller order (IDE channels, then SCSI controllers;
 // drive number within each), so a disk keeps its name in every checkpoint.
-// Without configuration a VM has one disk, "Disk0".
+// Without configuration a VM has one disk, "Disk0", unless the disks
+// themselves say they belong together (one LVM volume group over them,
+// Options.Members): see loose.go.
 //
 // Without configuration (or for disk files a VM's configuration does not
 // name), every disk file is one checkpoint named and identified by its
@@ -270,10 +272,28 @@ func (b *builder) rest() error {
 			}
 		}
 	}
+	var loose []*diskFile
+	for _, root := range b.f.roots() {
+		if len(inTree[root]) == 0 {
+			loose = append(loose, root)
+		}
+	}
+	group := map[*diskFile][]*diskFile{} // first root of a group → the group
+	for _, g := range b.looseGroups(loose) {
+		group[g[0]] = g
+	}
 	for _, root := range b.f.roots() {
 		vms := inTree[root]
 		if len(vms) == 0 {
-			if err := b.unconfiguredTree(root); err != nil {
+			var err error
+			switch g := group[root]; {
+			case g == nil: // a later tree of a group
+			case len(g) == 1:
+				err = b.unconfiguredTree(root)
+			default:
+				err = b.groupedVM(g)
+			}
+			if err != nil {
 				return err
 			}
 			continue

@@ -29,6 +29,12 @@ type Options struct {
 	// Source is where src is read from; nil means the one registered for
 	// src's scheme (see RegisterScheme), else the local filesystem.
 	Source Source
+	// Members, when set, reads what a disk state (r, size bytes) holds
+	// of groups of volumes over several disks (guest.GroupMembers: LVM
+	// physical volumes): disk trees of a folder that no configuration
+	// names and whose live states hold members of one group are put
+	// together as one VM (see loose.go). Nil keeps one VM per tree.
+	Members func(r io.ReaderAt, size int64) ([]Member, error)
 }
 
 func (o *Options) pickSource(src string) error {

@@ -3,6 +3,8 @@
 package main
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -188,4 +190,118 @@ func TestInfoLVMOverTwoDisks(t *testing.T) {
 			t.Errorf("ls --json, checkpoint %s: encrypted %+v, os %+v", c.Name, c.Encrypted, c.OS)
 		}
 	}
+}
+
+// TestLVMLooseDisks: testdata/guest/lvmspanchain.sh's disk files without
+// their VM's configuration (two chains of three files in one folder)
+// are one VM, since their physical volumes are of one volume group: its
+// three checkpoints and Now each hold both disks, and root, over both,
+// reads in each state what the kernel read (cp of the whole volume, and
+// the mount, every file's sha256 against stateN.list). A copy of one disk beside
+// them is named in a warning and nothing is put together; chains of
+// unequal length join their live states only, with a warning.
+func TestLVMLooseDisks(t *testing.T) {
+	dir := testutil.LVMSpanChain(t)
+	loose := filepath.Join(dir, "loose")
+	out, errs, code := ckptfs(t, "ls", "--json", loose)
+	var ls lsJSON
+	if err := json.Unmarshal([]byte(out), &ls); code != exitOK || err != nil || len(ls.VMs) != 1 || len(ls.VMs[0].Checkpoints) != 4 {
+		t.Fatalf("ls --json: exit %d, %v\n%s%s", code, err, out, errs)
+	}
+	right, wrong := 0, 0
+	for i, c := range ls.VMs[0].Checkpoints {
+		if len(c.Disks) != 2 || !strings.HasPrefix(filepath.Base(c.Disks[0]), "grown-a") || !strings.HasPrefix(filepath.Base(c.Disks[1]), "grown-b") {
+			t.Errorf("checkpoint %s: disks %v", c.Name, c.Disks)
+		}
+		state := min(i, 2) // the last frozen one and Now are both state 2
+		dest := t.TempDir()
+		if _, errs, code := ckptfs(t, "cp", loose, c.Name, "Disk0-p1-grown-root/", dest); code != exitOK {
+			t.Fatalf("cp of root from %s: exit %d %s", c.Name, code, errs)
+		}
+		for p, e := range kernelState(t, dir, state) {
+			vol, rel, _ := strings.Cut(p, "/")
+			if vol != "Disk0-p1-grown-root" || e.typ != "f" {
+				continue
+			}
+			if got := hashFile(t, filepath.Join(dest, "Disk0-p1-grown-root", rel)); got != e.sha {
+				t.Errorf("%s: %s: sha256 %s, the kernel read %s", c.Name, rel, got, e.sha)
+				wrong++
+			} else {
+				right++
+			}
+		}
+	}
+	t.Logf("root's files against the kernel's, 4 states (cp): %d right, %d wrong", right, wrong)
+
+	// The mount (FUSE): every file of root and data in each checkpoint.
+	testutil.NeedFUSE(t)
+	m := startMount(t, nil, loose)
+	right, wrong = 0, 0
+	for i, c := range ls.VMs[0].Checkpoints {
+		for p, e := range kernelState(t, dir, min(i, 2)) {
+			if e.typ != "f" {
+				continue
+			}
+			if got := hashFile(t, filepath.Join(m.Dir, "checkpoints", c.Name, p)); got != e.sha {
+				t.Errorf("mount: %s/%s: sha256 %s, the kernel read %s", c.Name, p, got, e.sha)
+				wrong++
+			} else {
+				right++
+			}
+		}
+	}
+	m.Stop()
+	t.Logf("root's and data's files against the kernel's, 4 states (mount): %d right, %d wrong", right, wrong)
+
+	// A copy of disk b's base beside them: which of the two is the real
+	// pv1 is not guessed.
+	ents, err := os.ReadDir(loose)
+	if err != nil {
+		t.Fatal(err)
+	}
+	linked := func(skip string) string {
+		d := t.TempDir()
+		for _, e := range ents {
+			if e.Name() != skip {
+				if err := os.Symlink(filepath.Join(loose, e.Name()), filepath.Join(d, e.Name())); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		return d
+	}
+	copied := linked("")
+	testutil.Run(t, "cp", "--sparse=always", filepath.Join(loose, "grown-b.vhdx"), filepath.Join(copied, "grown-b-copy.vhdx"))
+	out, errs, code = ckptfs(t, "ls", copied)
+	out += errs
+	if code != exitOK || strings.Count(out, "(no configuration") != 3 || !strings.Contains(out, "grown-b-copy.vhdx and ") ||
+		!strings.Contains(out, "physical volume pv1 (UUID GrowPB-0000-1111-2222-3333-4444-555566)") || !strings.Contains(out, "not put together") {
+		t.Errorf("ls of the disks and a copy: exit %d\n%s%s", code, out, errs)
+	}
+
+	// b's last file gone: its chain has two files, a's three.
+	var lastB string
+	for _, e := range ents {
+		if strings.HasPrefix(e.Name(), "grown-b_") {
+			if st, err := e.Info(); err == nil && st.ModTime().Day() == 3 {
+				lastB = e.Name()
+			}
+		}
+	}
+	short := linked(lastB)
+	out, errs, code = ckptfs(t, "ls", short)
+	out += errs
+	if code != exitOK || strings.Count(out, "(no configuration") != 1 || !strings.Contains(out, "chains have 3, 2 files") {
+		t.Errorf("ls of unequal chains: exit %d\n%s%s", code, out, errs)
+	}
+	// Now: a's state 2 (its part of root as in state 1) and b's state 1.
+	out, errs, code = ckptfs(t, "cat", short, "Now", "/srv/big/two.bin")
+	if want := kernelState(t, dir, 1)["Disk0-p1-grown-root/srv/big/two.bin"].sha; code != exitOK || sha256Hex(out) != want {
+		t.Errorf("cat two.bin from Now of unequal chains: exit %d, sha256 %s, want %s %s", code, sha256Hex(out), want, errs)
+	}
+}
+
+func sha256Hex(s string) string {
+	h := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(h[:])
 }

@@ -138,7 +138,7 @@ func (o *sourceOptions) open(src string) (*catalog.Catalog, error) {
 		return nil, err
 	}
 	cat, err := catalog.Open(src, catalog.Options{IgnoreLinkage: o.ignoreLinkage, NoConfig: o.noConfig,
-		IgnoreChecksums: o.ignoreChecksums, Source: rs})
+		IgnoreChecksums: o.ignoreChecksums, Source: rs, Members: diskMembers})
 	if err != nil {
 		if errors.Is(err, vhdx.ErrChecksum) && !o.ignoreChecksums {
 			return nil, fmt.Errorf("%w (--ignore-checksums reads it anyway)", err)

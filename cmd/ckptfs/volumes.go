@@ -61,6 +61,26 @@ func checkpointVolumes(cp *catalog.Checkpoint, g *guest.Options) ([]namedVolume,
 	return out, nil
 }
 
+// diskMembers is catalog.Options.Members: the LVM physical volumes a
+// disk state holds, by which the catalog puts disks without a VM
+// configuration together (guest.GroupMembers). A parser panic is an
+// error: the disk is then left alone.
+func diskMembers(r io.ReaderAt, size int64) (out []catalog.Member, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			out, err = nil, fmt.Errorf("internal error (recovered panic): %v", p)
+		}
+	}()
+	ms, err := guest.GroupMembers(r, size)
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range ms {
+		out = append(out, catalog.Member{Group: m.Group, ID: m.ID, Lists: m.Lists, Seqno: m.Seqno, Desc: m.Desc})
+	}
+	return out, nil
+}
+
 // resolveGuestPath splits "VOL/path/in/volume" (or
 // "shadows/VOL/path/in/volume") and opens the volume. An absolute Linux
 // path ("/etc/fstab") goes through the guest's mount points
