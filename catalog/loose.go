@@ -75,9 +75,18 @@ func (b *builder) looseGroups(roots []*diskFile) [][]*diskFile {
 	if b.f.opt.Members == nil || !b.f.folder || len(roots) < 2 {
 		return alone()
 	}
+	// Only a folder of two trees or more is read (a remote source pays
+	// a request or two a disk).
+	inDir := map[string]int{}
+	for _, r := range roots {
+		inDir[filepath.Dir(r.path)]++
+	}
 	trees := make([]*looseTree, len(roots))
 	byDir := map[string][]int{}
 	for i, r := range roots {
+		if inDir[filepath.Dir(r.path)] < 2 {
+			continue
+		}
 		t := b.looseTree(r)
 		if t == nil || len(t.leaf) == 0 {
 			continue
