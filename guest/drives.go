@@ -14,8 +14,31 @@ import (
 // Volumes with no letter, and shadow copies, are not in the map; nil when
 // no Windows system volume is found or its hive cannot be read (the
 // letters are a convenience: nothing fails without them). The first
-// installation found, in the order of vols, is used.
+// installation found, in the order of vols, is used. A dynamic volume the
+// registry gives no letter gets the one its LDM database records (Windows
+// writes the letter it last gave the volume there), unless the registry
+// gave that letter to another volume.
 func DriveLetters(vols []*Volume) map[*Volume]string {
+	letters := registryLetters(vols)
+	taken := map[string]bool{}
+	for _, l := range letters {
+		taken[l] = true
+	}
+	for _, v := range vols {
+		hint := strings.ToUpper(v.DriveHint)
+		if hint == "" || v.IsShadow() || letters[v] != "" || taken[hint] {
+			continue
+		}
+		if letters == nil {
+			letters = map[*Volume]string{}
+		}
+		letters[v], taken[hint] = hint, true
+	}
+	return letters
+}
+
+// registryLetters is DriveLetters from the registry alone.
+func registryLetters(vols []*Volume) map[*Volume]string {
 	for _, sys := range vols {
 		if sys.FS == nil || sys.FSType != fsNTFS || sys.IsShadow() {
 			continue
@@ -51,7 +74,8 @@ type mountedDevice struct {
 
 func (d mountedDevice) matches(v *Volume) bool {
 	if d.guid != "" {
-		return v.Table == "gpt" && v.PartGUID == d.guid
+		// A dynamic volume is named by its volume GUID the same way.
+		return (v.Table == "gpt" || v.Table == "ldm") && v.PartGUID == d.guid
 	}
 	return v.Table == "mbr" && v.DiskSignature == d.sig && v.Start == d.offset
 }

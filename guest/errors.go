@@ -16,9 +16,10 @@ var (
 	// ErrOutOfRange marks a partition that lies (partly) outside the disk.
 	ErrOutOfRange = errors.New("guest: partition outside the disk")
 	// ErrMissingPV marks an LVM logical volume with extents on a
-	// physical volume that is on none of the disks given (see
+	// physical volume that is on none of the disks given, or a volume of
+	// Windows dynamic disks with extents on a disk not given (see
 	// JoinVolumeGroups).
-	ErrMissingPV = errors.New("guest: a physical volume of the volume group is missing")
+	ErrMissingPV = errors.New("guest: a physical volume (or dynamic disk) of the volume group is missing")
 )
 
 // FormatError reports a malformed structure at a byte offset of the disk

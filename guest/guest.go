@@ -11,6 +11,8 @@ import (
 	"io"
 	"io/fs"
 	"time"
+
+	"github.com/ckptfs/ckptfs/ldm"
 )
 
 // Volume is one partition (or a whole unpartitioned disk) and what it holds.
@@ -22,7 +24,7 @@ type Volume struct {
 	Number   int    // partition number, 0 for a whole-disk volume
 	Start    int64  // byte offset on the disk
 	Size     int64  // bytes
-	Table    string // "gpt", "mbr" or "none"
+	Table    string // "gpt", "mbr", "none", or "ldm" for a volume of Windows dynamic disks
 	PartType string // GPT type GUID or MBR type byte, as text
 	PartName string // GPT partition name, if any
 	// PartGUID is a GPT partition's unique GUID (upper case);
@@ -31,8 +33,11 @@ type Volume struct {
 	// registry key, which gives its drive letter (see DriveLetters).
 	PartGUID      string
 	DiskSignature uint32
-	FSType        string // "ntfs", "fat12", "fat16", "fat32", "exfat", "ext2", "ext3", "ext4", "iso9660", "btrfs", "xfs", "lvm2" (a physical volume), "swap" (a Linux swap area: no files), or "unknown"
-	Label         string // filesystem label when known
+	// DriveHint is the drive letter ("E:") the LDM database of a volume
+	// of Windows dynamic disks records (see DriveLetters).
+	DriveHint string
+	FSType    string // "ntfs", "fat12", "fat16", "fat32", "exfat", "ext2", "ext3", "ext4", "iso9660", "btrfs", "xfs", "lvm2" (a physical volume), "swap" (a Linux swap area: no files), or "unknown"
+	Label     string // filesystem label when known
 	// FS reads the volume's files; nil when the filesystem is unknown or
 	// could not be opened (Err says why).
 	FS  fs.FS
@@ -103,6 +108,11 @@ type Volume struct {
 	// lvmLV names the logical volume v is (or waits to be: see
 	// JoinVolumeGroups).
 	lvmLV *lvmRef
+	// ldmDisk is the database of the dynamic disk v is a partition of
+	// (its first partition of LDM type); ldmVol names the dynamic volume
+	// v is (or waits to be: see JoinVolumeGroups).
+	ldmDisk *ldm.Disk
+	ldmVol  *ldmRef
 	// inside is the logical volume v was found in or beside (when the
 	// join opens it again from newer metadata, v goes).
 	inside *Volume
@@ -155,10 +165,18 @@ func (o *Options) Volumes(disk io.ReaderAt, size int64, diskName string) ([]*Vol
 		return resolveShadowStorage(append([]*Volume{v}, openVolume(v, o, true)...), o), nil
 	}
 	vols := make([]*Volume, 0, len(l.parts))
+	dyn := readDynamicDisk(disk, size, l)
 	for _, p := range l.parts {
 		p.diskSig = l.diskSig
+		if dyn != nil && isLDMPartition(l.table, p.ptype) {
+			vols = append(vols, dyn.partition(disk, size, diskName, l.table, p))
+			continue
+		}
 		v, more := partitionVolume(disk, size, diskName, l.table, p, o)
 		vols = append(append(vols, v), more...)
+	}
+	if dyn != nil {
+		vols = append(vols, dyn.volumes(diskName, o)...)
 	}
 	return resolveShadowStorage(vols, o), nil
 }
@@ -169,7 +187,20 @@ func (o *Options) Volumes(disk io.ReaderAt, size int64, diskName string) ([]*Vol
 // overlap cannot do harm, and which of two overlapping entries is the
 // real one cannot be known.
 func partitionVolume(disk io.ReaderAt, size int64, diskName, table string, p partition, o *Options) (v *Volume, more []*Volume) {
-	v = &Volume{
+	v = newPartitionVolume(disk, size, diskName, table, p)
+	if v.Reader == nil {
+		return v, nil
+	}
+	if table == "mbr" && p.number <= 4 && isExtendedText(p.ptype) {
+		return v, nil // the container of the logical partitions
+	}
+	return v, openVolume(v, o, true)
+}
+
+// newPartitionVolume makes the Volume of one table entry, its Reader the
+// partition's window (nil, with Err set, when the entry is unusable).
+func newPartitionVolume(disk io.ReaderAt, size int64, diskName, table string, p partition) *Volume {
+	v := &Volume{
 		Name:            PartitionName(diskName, p.number),
 		Number:          p.number,
 		Start:           p.start,
@@ -187,13 +218,10 @@ func partitionVolume(disk io.ReaderAt, size int64, diskName, table string, p par
 	v.Size = p.size
 	if p.err != nil {
 		v.Err = fmt.Errorf("%s: %w", v.Name, p.err)
-		return v, nil
+		return v
 	}
 	v.Reader = io.NewSectionReader(disk, p.start, p.size)
-	if table == "mbr" && p.number <= 4 && isExtendedText(p.ptype) {
-		return v, nil // the container of the logical partitions
-	}
-	return v, openVolume(v, o, true)
+	return v
 }
 
 func isExtendedText(t string) bool { return t == "0x05" || t == "0x0f" || t == "0x85" }

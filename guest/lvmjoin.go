@@ -120,7 +120,18 @@ func JoinVolumeGroups(vols []*Volume) []*Volume {
 // physical volume's copy of the metadata is older than the newest and
 // puts it elsewhere: it is then opened again (what was found in it is
 // dropped). Calling it again on its result changes nothing.
+//
+// The volumes of Windows dynamic disks are joined the same way (see
+// joinDynamic): a volume with extents on several disks, listed as
+// waiting by Volumes, is opened over the disks of its group found in
+// vols; one with an extent on a disk none of vols holds is listed with an
+// error wrapping ErrMissingPV that names the disk.
 func (o *Options) JoinVolumeGroups(vols []*Volume) []*Volume {
+	return o.joinDynamic(o.joinLVM(vols))
+}
+
+// joinLVM is JoinVolumeGroups for LVM.
+func (o *Options) joinLVM(vols []*Volume) []*Volume {
 	groups := map[string]*lvmJoin{}
 	var order []string
 	bare := map[string]*Volume{} // physical volumes without metadata, by UUID

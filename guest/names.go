@@ -18,3 +18,8 @@ func WholeDiskName(disk string) string { return disk + "-vol" }
 // LogicalVolumeName names LVM logical volume lv of group vg found on the
 // physical volume named pv: "<pv>-<vg>-<lv>".
 func LogicalVolumeName(pv, vg, lv string) string { return pv + "-" + vg + "-" + lv }
+
+// DynamicVolumeName names volume vol (as the LDM database names it,
+// "Volume1") of Windows dynamic disks, listed beside the disk named disk
+// (the disk of its first extent): "<disk>-ldm-<vol>".
+func DynamicVolumeName(disk, vol string) string { return disk + "-ldm-" + vol }

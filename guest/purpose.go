@@ -9,9 +9,10 @@ import (
 // What a volume without a filesystem we read is for. Every Windows disk
 // has a Microsoft reserved partition and every BIOS-booted Linux GPT disk
 // a BIOS boot one: shown as "unknown", they look like something ckptfs
-// failed at. And a Windows dynamic disk, a Storage Spaces disk or a
-// Linux software RAID member holds volumes ckptfs does not assemble: the
-// user should learn that from the listing, not guess it from "unknown".
+// failed at. And a Storage Spaces disk or a Linux software RAID member
+// holds volumes ckptfs does not assemble: the user should learn that from
+// the listing, not guess it from "unknown". (The partitions of a Windows
+// dynamic disk are named the same way, and its volumes read: ldm.go.)
 
 // gptPurposes names the GPT partition types a volume's purpose is told
 // by (upper-case type GUIDs, as Volume.PartType has them).
@@ -84,7 +85,7 @@ func volumePurpose(v *Volume, probe []byte) string {
 // Microsoft reserved partition holds nothing to read).
 func purposeErr(p string) error {
 	switch p {
-	case purposeLDM, purposeSpaces, purposeMD:
+	case purposeSpaces, purposeMD:
 		return fmt.Errorf("%s: its volumes are not assembled or read: %w", p, ErrUnsupported)
 	case purposeReFS:
 		return fmt.Errorf("%s: %w", p, ErrUnsupported)

@@ -9,13 +9,16 @@ import (
 	"testing"
 
 	"github.com/ckptfs/ckptfs/internal/testutil"
+	"github.com/ckptfs/ckptfs/ldm"
 )
 
 // TestVolumePurposes lays out partitions that hold no filesystem with
 // sgdisk and sfdisk, by the type codes their tools give them, and checks
 // what each volume says it is for: a reserved or boot partition says so
-// and is no error; a dynamic disk, Storage Spaces or RAID member says its
-// volumes are not read, as an ErrUnsupported error.
+// and is no error; a Storage Spaces or RAID member says its volumes are
+// not read, as an ErrUnsupported error; an LDM partition of a disk with no
+// LDM database says so (ldm.ErrNotLDM: testdata/ldm's dynamic disks are
+// read in ldm_test.go).
 func TestVolumePurposes(t *testing.T) {
 	testutil.NeedTool(t, "sgdisk")
 	testutil.NeedTool(t, "sfdisk")
@@ -43,8 +46,8 @@ func TestVolumePurposes(t *testing.T) {
 	}{
 		1: {"Microsoft reserved", false},
 		2: {"BIOS boot", false},
-		3: {purposeLDM, true},
-		4: {purposeLDM, true},
+		3: {purposeLDM, false},
+		4: {purposeLDM, false},
 		5: {purposeSpaces, true},
 		6: {purposeMD, true},
 		7: {"Windows recovery", false},
@@ -67,7 +70,7 @@ func TestVolumePurposes(t *testing.T) {
 	checkPurposes(t, mbr, map[int]struct {
 		purpose     string
 		unsupported bool
-	}{1: {purposeLDM, true}, 2: {purposeMD, true}})
+	}{1: {purposeLDM, false}, 2: {purposeMD, true}})
 }
 
 func checkPurposes(t *testing.T, image string, want map[int]struct {
@@ -95,6 +98,9 @@ func checkPurposes(t *testing.T, image string, want map[int]struct {
 		}
 		if got := errors.Is(v.Err, ErrUnsupported); got != w.unsupported {
 			t.Errorf("%s: error %v", v.Name, v.Err)
+		}
+		if w.purpose == purposeLDM && (!errors.Is(v.Err, ldm.ErrNotLDM) || !strings.Contains(v.Err.Error(), w.purpose)) {
+			t.Errorf("%s: error %v, want one saying there is no LDM database", v.Name, v.Err)
 		}
 		if w.unsupported && !strings.Contains(v.Err.Error(), w.purpose) {
 			t.Errorf("%s: error %q does not say what the volume is", v.Name, v.Err)

@@ -113,3 +113,19 @@ func LVMSpanChain(t testing.TB) string {
 	}
 	return out
 }
+
+// LDMDisks returns testdata/out/ldm, holding testdata/ldm/gen.sh's three
+// Windows dynamic disks (disk1.img to disk3.img, raw; vm/diskN.vhdx) and
+// their volumes' images and file sums, built when missing (root: ntfs-3g
+// fills the NTFS volumes through FUSE).
+func LDMDisks(t testing.TB) string {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		Unavailable(t, "building the dynamic disks needs root (ntfs-3g fills the NTFS volumes through FUSE)")
+	}
+	for _, tool := range []string{"mkntfs", "ntfs-3g", "fusermount3", "mkfs.fat", "mmd", "mcopy", "openssl", "qemu-img"} {
+		NeedTool(t, tool)
+	}
+	NeedFUSE(t)
+	return filepath.Dir(Fixture(t, "ldm", "disk1.img"))
+}

@@ -17,11 +17,12 @@
 #   OUT/VolumeN.img      each volume's filesystem image: the bytes the
 #                        volume must read
 #   OUT/VolumeN.files    sha256sum of each file, paths from the volume root
-#   OUT/vm/diskN.vhdx    the disks as dynamic VHDX (qemu-img)
+#   OUT/vm/diskN.vhdx    the disks as dynamic VHDX (qemu-img), in a VM
+#                        folder with a Hyper-V configuration naming all three
 # NTFS volumes are filled through ntfs-3g (FUSE: root), FAT ones with
 # mtools. File contents and times are fixed; mkntfs's serial numbers are
 # its own. Tools: mkntfs, ntfs-3g, fusermount3, mkfs.fat, mtools (mmd,
-# mcopy), openssl, qemu-img, go.
+# mcopy), openssl, iconv, qemu-img, go.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -89,10 +90,26 @@ fat Volume5 6 51
 fat Volume6 4 61
 
 (cd "$root" && go run ./tools/mkldm -layout "$here/layout.json" -images "$work" -out "$work")
-mkdir -p "$work/vm"
+mkdir -p "$work/vm/Virtual Machines"
 for d in disk1 disk2 disk3; do
 	qemu-img convert -f raw -O vhdx -o subformat=dynamic "$work/$d.img" "$work/vm/$d.vhdx"
 done
+# A Hyper-V 2012 R2 configuration with the three disks on IDE 0 and 1:
+# without one, each disk file would be a checkpoint of its own.
+id=5E1D0A00-0000-4000-8000-0000000000D1
+drive() { # N FILE
+	printf '<drive%d><pathname type="string">C:\\Hyper-V\\srv\\%s</pathname><type type="string">VHD</type></drive%d>' "$1" "$2" "$1"
+}
+{
+	printf '\xff\xfe'
+	{
+		printf '<?xml version="1.0" encoding="UTF-16" standalone="yes"?>\n<configuration>\n'
+		printf '<_83f8638b-8dca-4152-9eda-2ca8b33039b4_><controller0>%s%s</controller0><controller1>%s</controller1></_83f8638b-8dca-4152-9eda-2ca8b33039b4_>\n' \
+			"$(drive 0 disk1.vhdx)" "$(drive 1 disk2.vhdx)" "$(drive 0 disk3.vhdx)"
+		printf '<properties><global_id type="string">%s</global_id><name type="string">srv</name></properties>\n' $id
+		printf '<settings><global><logical_id type="string">%s</logical_id></global></settings>\n</configuration>\n' $id
+	} | iconv -f UTF-8 -t UTF-16LE
+} >"$work/vm/Virtual Machines/$id.xml"
 rm -rf "$out/vm"
 mv "$work/vm" "$out/vm"
 for v in 1 2 3 4 5 6; do mv "$work/Volume$v.img" "$work/Volume$v.files" "$out/"; done
