@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/ckptfs/ckptfs/internal/testutil"
 )
@@ -211,5 +212,53 @@ func TestChainStem(t *testing.T) {
 		if got := chainStem(name); got != want {
 			t.Errorf("chainStem(%q) = %q, want %q", name, got, want)
 		}
+	}
+}
+
+// TestPrefetchEdges: read-ahead hints at the edges of an object (its
+// last, short block; past its end; empty or negative ranges) fetch only
+// what lies inside it, and the reads after them get the object's bytes.
+func TestPrefetchEdges(t *testing.T) {
+	root := t.TempDir()
+	data := make([]byte, 3<<20+5) // the last block holds 5 bytes
+	for i := range data {
+		data[i] = byte(i*13 + i>>12)
+	}
+	os.WriteFile(filepath.Join(root, "e.bin"), data, 0o644)
+	srv := testutil.Nginx(t, root, "")
+	Configure(testOptions())
+	name, s, err := Resolve("http://127.0.0.1:" + itoa(srv.Port) + "/e.bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := s.Open(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pf := f.(interface{ Prefetch(off, n int64) })
+	size := int64(len(data))
+	before := Counters()
+	for _, r := range [][2]int64{{size, 10}, {size + 1<<20, 1 << 20}, {-5, 10}, {-1 << 20, 1 << 20}, {4096, 0}, {4096, -1}, {size - 1, 0}} {
+		pf.Prefetch(r[0], r[1])
+	}
+	time.Sleep(50 * time.Millisecond) // what they would send, they send at once
+	if d := Counters().Requests - before.Requests; d != 0 {
+		t.Errorf("empty or outside hints sent %d requests", d)
+	}
+	// Across the end: from 100 bytes into the third block from the end
+	// (the short one's 5 bytes last), one request.
+	before = Counters()
+	pf.Prefetch(size-BlockSize-100, 1<<20)
+	p := make([]byte, BlockSize+200)
+	n, err := f.ReadAt(p, size-BlockSize-100)
+	if err != io.EOF || int64(n) != BlockSize+100 || !bytes.Equal(p[:n], data[size-BlockSize-100:]) {
+		t.Errorf("read across the end: %d bytes, %v", n, err)
+	}
+	after := Counters()
+	if r, b := after.Requests-before.Requests, after.Bytes-before.Bytes; r != 1 || b != 2*BlockSize+5 {
+		t.Errorf("hint across the end: %d requests, %d bytes; want 1, %d", r, b, 2*BlockSize+5)
+	}
+	if n, err := f.ReadAt(p, size); n != 0 || err != io.EOF {
+		t.Errorf("read at the end: %d, %v", n, err)
 	}
 }

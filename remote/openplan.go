@@ -38,8 +38,8 @@ func (f *file) planOpen() {
 		}
 		for _, r := range vhdx.OpenRanges(head, f.fi.Size) {
 			// Ranges close together cost less in one request (see
-			// hintGap).
-			if to > from && r[0]-to <= hintGap {
+			// openGap).
+			if to > from && r[0]-to <= openGap {
 				to = r[1]
 				continue
 			}

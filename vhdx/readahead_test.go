@@ -251,3 +251,38 @@ func TestPrefetchHintsFileOrder(t *testing.T) {
 		}
 	}
 }
+
+// TestJoinHintsGap: runs of one layer at most the gap apart in its file
+// become one hint (one request of a remote layer), in file order
+// whatever order they came in; runs further apart, or of two layers,
+// stay apart; an empty run joins nothing it does not touch.
+func TestJoinHintsGap(t *testing.T) {
+	const K = 1 << 10
+	gap := int64(256 * K)
+	for _, c := range []struct {
+		name string
+		in   []hint
+		want []hint
+	}{
+		{"at the gap", []hint{{1, 0, 4 * K}, {1, 4*K + gap, 8*K + gap}}, []hint{{1, 0, 8*K + gap}}},
+		{"past the gap", []hint{{1, 0, 4 * K}, {1, 4*K + gap + 512, 8*K + gap}}, []hint{{1, 0, 4 * K}, {1, 4*K + gap + 512, 8*K + gap}}},
+		{"two layers", []hint{{1, 0, 4 * K}, {2, 8 * K, 12 * K}}, []hint{{1, 0, 4 * K}, {2, 8 * K, 12 * K}}},
+		{"out of order", []hint{{2, 900 * K, 904 * K}, {1, 512 * K, 516 * K}, {2, 700 * K, 704 * K}, {1, 0, 4 * K}},
+			[]hint{{1, 0, 4 * K}, {1, 512 * K, 516 * K}, {2, 700 * K, 904 * K}}},
+		{"inside another", []hint{{1, 0, 64 * K}, {1, 8 * K, 12 * K}}, []hint{{1, 0, 64 * K}}},
+		{"empty", []hint{{1, 0, 4 * K}, {1, 4 * K, 4 * K}, {1, 2048 * K, 2048 * K}}, []hint{{1, 0, 4 * K}, {1, 2048 * K, 2048 * K}}},
+		{"none", nil, nil},
+	} {
+		got := joinHints(append([]hint(nil), c.in...), gap)
+		if len(got) != len(c.want) {
+			t.Errorf("%s: %v, want %v", c.name, got, c.want)
+			continue
+		}
+		for i := range got {
+			if got[i] != c.want[i] {
+				t.Errorf("%s: %v, want %v", c.name, got, c.want)
+				break
+			}
+		}
+	}
+}
