@@ -257,3 +257,25 @@ func reopenDynamic(w *Volume, g *ldm.Group, gerr error, o *Options) []*Volume {
 		v.Name, v.PartName, g.DB.Seq, ErrFormat)
 	return []*Volume{&v}
 }
+
+// dynamicMember is the GroupMember a dynamic disk is (see GroupMembers):
+// its disk group ("ldm:" and the group's GUID), itself ("ldm:" and its
+// GUID), the disks its database lists, and the database's committed
+// sequence number. ok is false for a disk that is not dynamic or whose
+// database cannot be read.
+func dynamicMember(disk io.ReaderAt, size int64, l layout) (GroupMember, bool) {
+	if l.table == "none" || l.err != nil {
+		return GroupMember{}, false
+	}
+	dd := readDynamicDisk(disk, size, l)
+	if dd == nil || dd.err != nil {
+		return GroupMember{}, false
+	}
+	d := dd.d
+	m := GroupMember{Group: "ldm:" + d.GroupGUID, ID: "ldm:" + d.GUID, Seqno: int64(min(d.DB.Seq, 1<<62)),
+		Desc: fmt.Sprintf("dynamic disk %s (GUID %s) of disk group %q", d.Name, d.GUID, d.GroupName)}
+	for _, r := range d.DB.Disks {
+		m.Lists = append(m.Lists, "ldm:"+r.GUID)
+	}
+	return m, true
+}

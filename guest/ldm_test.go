@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -143,6 +144,30 @@ func TestDynamicDisks(t *testing.T) {
 	}
 	if l, ok := letters[volumeNamed(joined, "Disk3-ldm-Volume6")]; ok {
 		t.Errorf("Volume6, which the database gives no letter, has %q", l)
+	}
+}
+
+// TestDynamicDiskMembers: each dynamic disk is a member of its disk
+// group, listing the group's three disks (what the catalog puts loose
+// disks together by).
+func TestDynamicDiskMembers(t *testing.T) {
+	dir := testutil.LDMDisks(t)
+	for i, f := range []string{"disk1.img", "disk2.img", "disk3.img"} {
+		fh, err := os.Open(filepath.Join(dir, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, _ := fh.Stat()
+		ms, err := GroupMembers(fh, st.Size())
+		fh.Close()
+		if err != nil || len(ms) != 1 {
+			t.Fatalf("%s: %v, %+v", f, err, ms)
+		}
+		m := ms[0]
+		if m.Group != "ldm:5e1d0a00-7c1e-11e1-9e2b-00155d0a0b01" || m.ID != fmt.Sprintf("ldm:5e1d0a0%d-7c1e-11e1-9e2b-00155d0a0b01", i+1) ||
+			len(m.Lists) != 3 || m.Seqno != 42 || !strings.Contains(m.Desc, fmt.Sprintf("Disk%d", i+1)) {
+			t.Errorf("%s: %+v", f, m)
+		}
 	}
 }
 

@@ -13,7 +13,8 @@ import (
 // VM (JoinVolumeGroups then opens the volumes over them).
 
 // GroupMember is one volume of a disk that is a member of a group of
-// volumes over several disks: an LVM physical volume.
+// volumes over several disks: an LVM physical volume, or a Windows
+// dynamic disk (ldm.go).
 type GroupMember struct {
 	// Group is what ties the members together: "lvm2:" and the volume
 	// group's UUID; "" for a physical volume without a metadata area,
@@ -71,6 +72,9 @@ func GroupMembers(disk io.ReaderAt, size int64) ([]GroupMember, error) {
 			continue
 		}
 		out = append(out, g.member())
+	}
+	if m, ok := dynamicMember(disk, size, l); ok {
+		out = append(out, m)
 	}
 	return out, nil
 }

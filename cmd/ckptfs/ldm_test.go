@@ -107,4 +107,13 @@ func TestDynamicDisks(t *testing.T) {
 	if !regexp.MustCompile(`(?m)^I:\s+Disk0-ldm-Volume5\s+fat12\s`).MatchString(out) {
 		t.Errorf("ls of disk1 alone: the mirror is not read from its plex on Disk1\n%s", out)
 	}
+
+	// The three disks in a folder without the VM configuration: the
+	// catalog finds them to be one disk group's (guest.GroupMembers) and
+	// makes them one VM, whose volumes are all read.
+	loose, _ := testutil.CopyFiles(t, []string{filepath.Join(vm, "disk1.vhdx"), filepath.Join(vm, "disk2.vhdx"), filepath.Join(vm, "disk3.vhdx")})
+	out, errs, code = ckptfs(t, "ls", loose, "Now")
+	if code != exitOK || strings.Count(out, "-ldm-") != 6 || strings.Contains(out, "not readable") {
+		t.Errorf("ls of the loose disks: exit %d\n%s%s", code, out, errs)
+	}
 }
