@@ -212,3 +212,40 @@ func TestGroupMisuse(t *testing.T) {
 		t.Error("a group of no disks")
 	}
 }
+
+// TestStaleCopy: a disk that was offline while Windows changed the group
+// holds an older database; the group follows the newest copy, and says
+// which disks are behind it.
+func TestStaleCopy(t *testing.T) {
+	dir := fixtureDir(t)
+	b, err := os.ReadFile(filepath.Join(dir, "disk3.img"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d3, err := NewDisk(bytes.NewReader(b), int64(len(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := d3.ConfigStart + 17*SectorSize + 0x75
+	b[at+7] = 41 // committed sequence 42 -> 41
+	old, err := NewDisk(bytes.NewReader(b), int64(len(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	disks := openFixture(t, dir, "disk1.img", "disk2.img")
+	g, err := NewGroup(old, disks[0], disks[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g.DB != disks[0].DB || len(g.Stale()) != 1 || g.Stale()[0] != old {
+		t.Errorf("group follows seq %d; stale %v", g.DB.Seq, g.Stale())
+	}
+	b[at+7] = 43
+	newer, err := NewDisk(bytes.NewReader(b), int64(len(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g, err := NewGroup(disks[0], newer); err != nil || g.DB != newer.DB || len(g.Stale()) != 1 {
+		t.Errorf("newest copy on the last disk: %v", err)
+	}
+}
