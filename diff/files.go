@@ -72,10 +72,12 @@ func files(ctx context.Context, disks []*diskDiff, res *Result, opt Options) err
 		return nil
 	}
 	if lvm {
-		for i := range disks {
+		for i, d := range disks {
 			if opened[i] == nil {
 				if err := open(i); err != nil {
-					return err
+					// It did not change: only what lies over it and a
+					// changed disk is missed, and named as waiting.
+					res.Notes = append(res.Notes, fmt.Sprintf("%s: not read for the volumes over several disks: %v", d.name, err))
 				}
 			}
 		}
