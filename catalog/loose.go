@@ -18,8 +18,11 @@ import (
 //     only trees of one line of files (no branches: which branch of one
 //     goes with which of another is not known) with no merge under way.
 //   - Trees are put together when their live states (leaf files) hold
-//     members of one group (same volume group UUID; a physical volume made
-//     without metadata goes with the group that lists it), transitively.
+//     members of one group over several disks (same volume group UUID, its
+//     metadata listing a physical volume the disk does not hold; a physical
+//     volume made without metadata goes with the group that lists it),
+//     transitively. Clones of a VM of one disk share their group's UUIDs
+//     but have nothing to join: they stay apart, without a warning.
 //     Volumes of different groups are never joined: that is done per
 //     group when the volumes are opened.
 //   - Two trees holding the same member (a physical volume's UUID: a
@@ -203,9 +206,26 @@ func (b *builder) looseTree(root *diskFile) *looseTree {
 		}
 		d = d.children[0]
 	}
-	var err error
-	if t.leaf, err = b.members(t.files[len(t.files)-1]); err != nil {
+	ms, err := b.members(t.files[len(t.files)-1])
+	if err != nil {
 		return nil
+	}
+	// Only members of a group over several disks count: the group's
+	// metadata lists a member the disk does not hold (clones of a VM of
+	// one disk share their group's and members' UUIDs, and have nothing
+	// to join). One without metadata lends to a group elsewhere.
+	held := map[string]bool{}
+	for _, m := range ms {
+		held[m.ID] = true
+	}
+	for _, m := range ms {
+		needs := m.Group == ""
+		for _, id := range m.Lists {
+			needs = needs || !held[id]
+		}
+		if needs {
+			t.leaf = append(t.leaf, m)
+		}
 	}
 	return t
 }

@@ -177,3 +177,19 @@ func TestLooseDisksOfDifferentMetadata(t *testing.T) {
 		t.Errorf("warnings %q", c.Warnings)
 	}
 }
+
+// TestLooseClonesOfOneDisk: clones of a VM of one disk (their volume
+// group, of one physical volume, has the same UUIDs in each) have
+// nothing to join: each stays a VM of its own, with no warning.
+func TestLooseClonesOfOneDisk(t *testing.T) {
+	dir := chainDir(t, [][2]string{{"web1.vhdx", ""}, {"web2.vhdx", ""}, {"web3.vhdx", ""}})
+	m := map[string][]Member{
+		"web1.vhdx": {pv("vg1", "px", 3, "px")},
+		"web2.vhdx": {pv("vg1", "px", 3, "px")},
+		"web3.vhdx": {pv("vg1", "px", 5, "px")},
+	}
+	c := open(t, dir, Options{Members: fakeMembers(m)})
+	if len(c.VMs) != 3 || len(c.Warnings) != 0 {
+		t.Errorf("%d VMs, warnings %q", len(c.VMs), c.Warnings)
+	}
+}
