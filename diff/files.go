@@ -17,8 +17,13 @@ import (
 // over all the checkpoint's disks (guest.JoinVolumeGroups) and compared
 // when any of its extents changed, on whichever disk.
 
-// fsLVM2 is guest.Volume.FSType of an LVM physical volume.
-const fsLVM2 = "lvm2"
+// fsLVM2 is guest.Volume.FSType of an LVM physical volume; tableLDM
+// guest.Volume.Table of a volume of Windows dynamic disks (which may lie
+// over several disks too, joined the same way).
+const (
+	fsLVM2   = "lvm2"
+	tableLDM = "ldm"
+)
 
 // filesPass is the comparison of the files of one pair of checkpoints.
 type filesPass struct {
@@ -33,9 +38,9 @@ type filesPass struct {
 
 // files compares the guest volumes of the checkpoints' matched disks.
 // Only the disks with differing bytes are opened, unless one of them
-// holds an LVM physical volume: then all are, on both sides, and their
-// volume groups joined, since a logical volume of a changed disk may
-// have extents on (or begin on) another.
+// holds an LVM physical volume (or is a Windows dynamic disk): then all
+// are, on both sides, and their volume groups joined, since a volume of
+// a changed disk may have extents on (or begin on) another.
 func files(ctx context.Context, disks []*diskDiff, res *Result, opt Options) error {
 	type sides struct{ a, b []*guest.Volume }
 	opened := make([]*sides, len(disks))
@@ -51,7 +56,7 @@ func files(ctx context.Context, disks []*diskDiff, res *Result, opt Options) err
 			return fmt.Errorf("%s in %s: %w", d.name, res.To, err)
 		}
 		for _, v := range append(volsA[:len(volsA):len(volsA)], volsB...) {
-			lvm = lvm || v.FSType == fsLVM2
+			lvm = lvm || v.FSType == fsLVM2 || v.Table == tableLDM
 		}
 		opened[i] = &sides{volsA, volsB}
 		return nil

@@ -114,7 +114,10 @@ func (v *Volume) runs(depth int) (runs []DiskRun, exact, ok bool) {
 }
 
 // WaitsForPVs reports whether v is an LVM logical volume with extents on
-// physical volumes its disk does not hold: Volumes lists it so, and
+// physical volumes its disk does not hold, or a volume of Windows dynamic
+// disks with extents on others: Volumes lists it so, and
 // JoinVolumeGroups opens it when it is given them (else it still waits,
 // its Err wrapping ErrMissingPV).
-func (v *Volume) WaitsForPVs() bool { return v.lvmLV != nil && v.lvmLV.pending }
+func (v *Volume) WaitsForPVs() bool {
+	return (v.lvmLV != nil && v.lvmLV.pending) || (v.ldmVol != nil && v.ldmVol.pending)
+}
