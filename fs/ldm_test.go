@@ -17,7 +17,7 @@ import (
 
 // TestMountDynamicDisks mounts testdata/ldm's VM, three Windows dynamic
 // disks: every dynamic volume (simple, spanned over two disks, two
-// extents of one disk, striped, mirrored) is a directory whose files, and
+// extents of one disk, striped, mirrored, RAID-5) is a directory whose files, and
 // a volumes/*.raw whose bytes, equal what the script put in (sha256sum,
 // the filesystem images), and checkpoint.json lists each once, without
 // error, with the LDM partitions as such.
@@ -41,7 +41,8 @@ func TestMountDynamicDisks(t *testing.T) {
 		return hex.EncodeToString(h[:])
 	}
 	vols := map[string]string{"Disk0-ldm-Volume1": "Volume1", "Disk0-ldm-Volume2": "Volume2", "Disk1-ldm-Volume3": "Volume3",
-		"Disk0-ldm-Volume4": "Volume4", "Disk0-ldm-Volume5": "Volume5", "Disk2-ldm-Volume6": "Volume6"}
+		"Disk0-ldm-Volume4": "Volume4", "Disk0-ldm-Volume5": "Volume5", "Disk2-ldm-Volume6": "Volume6",
+		"Disk0-ldm-Volume7": "Volume7"}
 	files := 0
 	for vol, src := range vols {
 		b, err := os.ReadFile(filepath.Join(dir, src+".files"))

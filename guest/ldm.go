@@ -19,7 +19,7 @@ import (
 // sector would otherwise pass for the partition's filesystem), then each
 // dynamic volume whose first extent is on the disk, opened like a
 // partition when all its extents are there. One with extents on other
-// disks (a spanned or striped volume, an extended one) waits, with an
+// disks (a spanned, striped or RAID-5 volume, an extended one) waits, with an
 // error wrapping ErrMissingPV, for JoinVolumeGroups to open it with the
 // disks of the whole checkpoint, as LVM volumes over several disks do.
 

@@ -68,8 +68,8 @@ func TestDynamicDisks(t *testing.T) {
 	}
 	wantAlone := map[string]bool{
 		"Disk1-p1": false, "Disk1-ldm-Volume1": true, "Disk1-ldm-Volume2": false, "Disk1-ldm-Volume4": false,
-		"Disk1-ldm-Volume5": true,
-		"Disk2-p1":          false, "Disk2-p2": false, "Disk2-p3": false, "Disk2-ldm-Volume3": true,
+		"Disk1-ldm-Volume5": true, "Disk1-ldm-Volume7": false,
+		"Disk2-p1": false, "Disk2-p2": false, "Disk2-p3": false, "Disk2-ldm-Volume3": true,
 		"Disk3-p1": false, "Disk3-ldm-Volume6": true,
 	}
 	if !equalMaps(alone, wantAlone) {
@@ -87,6 +87,7 @@ func TestDynamicDisks(t *testing.T) {
 	want := map[string]string{ // name -> filesystem
 		"Disk1-ldm-Volume1": "ntfs", "Disk1-ldm-Volume2": "ntfs", "Disk2-ldm-Volume3": "fat12",
 		"Disk1-ldm-Volume4": "fat12", "Disk1-ldm-Volume5": "fat12", "Disk3-ldm-Volume6": "fat12",
+		"Disk1-ldm-Volume7": "fat12",
 	}
 	for name, kind := range want {
 		v := volumeNamed(joined, name)
@@ -172,8 +173,9 @@ func TestDynamicDiskMembers(t *testing.T) {
 }
 
 // TestDynamicDiskMissing joins Disk1 and Disk3 without Disk2: the volumes
-// with an extent on it say so, naming it; Volume3, wholly on Disk2, is
-// listed beside Disk1's LDM partition.
+// with an extent on it say so, naming it (but the RAID-5 one, rebuilt
+// from its other columns); Volume3, wholly on Disk2, is listed beside
+// Disk1's LDM partition.
 func TestDynamicDiskMissing(t *testing.T) {
 	dir := testutil.LDMDisks(t)
 	_, joined := dynamicVolumes(t, dir, "disk1.img", "disk3.img")
@@ -187,7 +189,7 @@ func TestDynamicDiskMissing(t *testing.T) {
 			t.Errorf("%s: %v", name, v.Err)
 		}
 	}
-	for _, name := range []string{"Disk1-ldm-Volume1", "Disk1-ldm-Volume5", "Disk3-ldm-Volume6"} {
+	for _, name := range []string{"Disk1-ldm-Volume1", "Disk1-ldm-Volume5", "Disk3-ldm-Volume6", "Disk1-ldm-Volume7"} {
 		if v := volumeNamed(joined, name); v == nil || v.FS == nil {
 			t.Errorf("%s: %+v", name, v)
 		}

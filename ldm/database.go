@@ -90,7 +90,7 @@ const (
 	Spanned                    // partitions one after the other (one disk or several)
 	Striped                    // partitions read in turn, one chunk each
 	Mirrored                   // several plexes holding the same bytes
-	RAID5                      // striped with parity (not read)
+	RAID5                      // striped with a parity chunk in each row
 )
 
 func (t VolumeType) String() string {

@@ -18,10 +18,12 @@
 // whole database. NewGroup joins the disks of one group, keeping the copy
 // of the highest committed sequence number, and Group.Open reads a
 // volume's bytes from the disks present: simple volumes, spanned volumes
-// (one or several extents, on one or several disks), striped volumes, and
-// mirrored volumes (read from the first plex whose disks are all there).
-// RAID-5 volumes are listed but reported as ErrUnsupported; a volume with
-// an extent on a disk not given is reported as ErrMissingDisk, naming it.
+// (one or several extents, on one or several disks), striped volumes,
+// mirrored volumes (read from the first plex whose disks are all there),
+// and RAID-5 volumes (left symmetric, as Windows writes them; with one
+// disk missing, its column is rebuilt from the others and the parity). A
+// volume with an extent on a disk not given (two, for RAID-5) is reported
+// as ErrMissingDisk, naming it.
 //
 // Offsets and sizes are bytes; the on-disk sectors are 512 bytes (disks of
 // 4096-byte logical sectors are not read). The package never writes.

@@ -15,8 +15,8 @@ var (
 	// ErrFormat means an LDM structure is malformed or inconsistent.
 	ErrFormat = errors.New("ldm: invalid format")
 	// ErrUnsupported means a valid feature this package does not read
-	// (a RAID-5 volume, a record version it does not know). It wraps
-	// errors.ErrUnsupported.
+	// (a record version it does not know, a database with a transaction
+	// under way). It wraps errors.ErrUnsupported.
 	ErrUnsupported = fmt.Errorf("ldm: %w", errors.ErrUnsupported)
 	// ErrMissingDisk means a volume has extents on a disk of its group
 	// that was not given (see Group.Open).

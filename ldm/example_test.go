@@ -58,4 +58,5 @@ func Example() {
 	// Volume4 striped 8 MiB on 2 disk(s)
 	// Volume5 mirrored 6 MiB on 2 disk(s)
 	// Volume6 simple 4 MiB on 1 disk(s)
+	// Volume7 RAID5 8 MiB on 3 disk(s)
 }

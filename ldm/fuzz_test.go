@@ -169,7 +169,7 @@ func TestFuzzSeeds(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(d.DB.Volumes) != 6 || d.Name != "Disk1" {
+	if len(d.DB.Volumes) != 7 || d.Name != "Disk1" {
 		t.Fatalf("seed: %d volumes, disk %q", len(d.DB.Volumes), d.Name)
 	}
 }

@@ -1,6 +1,7 @@
 package ldm
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"sort"
@@ -82,11 +83,12 @@ func (g *Group) Stale() []*Disk {
 // Open returns a reader of v's bytes (v one of g's Volumes) from the
 // disks given. An extent on a disk not given makes an error wrapping
 // ErrMissingDisk that names the disk; a mirror is read from its first
-// plex whose disks are all there. RAID-5 volumes give ErrUnsupported.
+// plex whose disks are all there, a RAID-5 volume with one disk missing
+// from the others and their parity.
 func (g *Group) Open(v *Volume) (*Reader, error) {
 	switch v.Type {
 	case RAID5:
-		return nil, fmt.Errorf("ldm: volume %s: a RAID-5 volume: %w", v.Name, ErrUnsupported)
+		return g.raid5(v)
 	case Striped:
 		return g.striped(v)
 	}
@@ -182,25 +184,80 @@ func (g *Group) striped(v *Volume) (*Reader, error) {
 	return r, nil
 }
 
+// raid5 reads a RAID-5 volume: its columns hold chunks in turn, one
+// chunk of each row being the parity (the XOR) of the others, on a
+// column that moves back by one each row; the data chunks of a row start
+// on the column after the parity and wrap around (the device-mapper's
+// raid5_ls, "left symmetric", which libldm uses for Windows' RAID-5). A
+// column on a disk not given is rebuilt from the others and the parity;
+// two are too many.
+func (g *Group) raid5(v *Volume) (*Reader, error) {
+	p := v.Plexes[0]
+	n := int64(len(p.Extents))
+	if n < 3 || v.ChunkSize <= 0 {
+		return nil, formatErr(-1, "volume %s: RAID-5 of %d columns of %d-byte chunks", v.Name, n, v.ChunkSize)
+	}
+	if v.Size <= 0 || v.Size%(n-1) != 0 || v.Size/(n-1)%v.ChunkSize != 0 {
+		return nil, formatErr(-1, "volume %s: %d bytes over %d RAID-5 columns of %d-byte chunks", v.Name, v.Size, n, v.ChunkSize)
+	}
+	r := &Reader{name: v.Name, size: v.Size, chunk: v.ChunkSize, raid5: true, missing: -1}
+	var lost []error
+	for i, e := range p.Extents {
+		pc, err := g.place(v, e)
+		if errors.Is(err, ErrMissingDisk) {
+			lost = append(lost, err)
+			r.missing = i
+			r.pieces = append(r.pieces, piece{size: v.Size / (n - 1)})
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if pc.size < v.Size/(n-1) {
+			return nil, formatErr(-1, "volume %s: column %s of %d bytes, %d needed", v.Name, e.Name, pc.size, v.Size/(n-1))
+		}
+		r.pieces = append(r.pieces, pc)
+	}
+	if len(lost) > 1 {
+		return nil, fmt.Errorf("ldm: volume %s: %d of its RAID-5 columns are missing, one can be rebuilt: %w", v.Name, len(lost), errors.Join(lost...))
+	}
+	return r, nil
+}
+
 // Reader reads a volume's bytes from its disks.
 type Reader struct {
 	name   string
 	size   int64
-	chunk  int64 // striped: the chunk size; 0 for concatenated pieces
+	chunk  int64 // striped and RAID-5: the chunk size; 0 for concatenated pieces
 	pieces []piece
+	raid5  bool
+	// missing is the RAID-5 column whose disk was not given (-1: none):
+	// its chunks are rebuilt from the others.
+	missing int
 }
 
 // Size is the volume's size in bytes.
 func (r *Reader) Size() int64 { return r.size }
 
 // Start returns the disk holding the volume's first byte and that byte's
-// offset on it.
-func (r *Reader) Start() (*Disk, int64) { return r.pieces[0].disk, r.pieces[0].at }
+// offset on it (for a RAID-5 volume, where its first present column
+// starts).
+func (r *Reader) Start() (*Disk, int64) {
+	if r.raid5 {
+		pc, at, _ := r.locate(0)
+		if pc.disk == nil {
+			pc = r.pieces[(r.missing+1)%len(r.pieces)]
+			at = pc.at
+		}
+		return pc.disk, at
+	}
+	return r.pieces[0].disk, r.pieces[0].at
+}
 
 // Contiguous reports whether the volume is one run of one disk's bytes
 // (from Start): a simple volume, or extents that follow each other.
 func (r *Reader) Contiguous() bool {
-	if r.chunk > 0 && len(r.pieces) > 1 {
+	if r.raid5 || r.chunk > 0 && len(r.pieces) > 1 {
 		return false
 	}
 	for i := 1; i < len(r.pieces); i++ {
@@ -225,6 +282,13 @@ func (r *Reader) ReadAt(p []byte, off int64) (int, error) {
 		}
 		pc, at, run := r.locate(pos)
 		chunk := p[n:min(int64(len(p)), int64(n)+min(run, r.size-pos))]
+		if pc.disk == nil {
+			if err := r.rebuild(chunk, at-pc.at); err != nil {
+				return n, err
+			}
+			n += len(chunk)
+			continue
+		}
 		m, err := pc.disk.r.ReadAt(chunk, at)
 		n += m
 		if err != nil {
@@ -243,6 +307,15 @@ func (r *Reader) ReadAt(p []byte, off int64) (int, error) {
 // locate returns the piece holding volume byte pos, its offset on the
 // disk, and how many bytes from there the piece holds in a row.
 func (r *Reader) locate(pos int64) (piece, int64, int64) {
+	if r.raid5 {
+		n := int64(len(r.pieces))
+		c := pos / r.chunk
+		row, k := c/(n-1), c%(n-1)
+		parity := n - 1 - row%n
+		pc := r.pieces[(parity+1+k)%n]
+		within := row*r.chunk + pos%r.chunk
+		return pc, pc.at + within, r.chunk - pos%r.chunk
+	}
 	if r.chunk > 0 {
 		n := int64(len(r.pieces))
 		c := pos / r.chunk
@@ -254,4 +327,24 @@ func (r *Reader) locate(pos int64) (piece, int64, int64) {
 	pc := r.pieces[i]
 	within := pos - pc.volOff
 	return pc, pc.at + within, pc.size - within
+}
+
+// rebuild fills p with the bytes of the missing RAID-5 column at offset
+// off of the column: the XOR of the other columns' bytes there (data and
+// parity alike).
+func (r *Reader) rebuild(p []byte, off int64) error {
+	clear(p)
+	buf := make([]byte, len(p))
+	for i, pc := range r.pieces {
+		if i == r.missing {
+			continue
+		}
+		if _, err := pc.disk.r.ReadAt(buf, pc.at+off); err != nil && err != io.EOF {
+			return fmt.Errorf("ldm: volume %s: rebuilding a chunk of its missing column: %w", r.name, err)
+		}
+		for j, b := range buf {
+			p[j] ^= b
+		}
+	}
+	return nil
 }

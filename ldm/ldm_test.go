@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -119,7 +120,7 @@ func TestFixture(t *testing.T) {
 		t.Fatalf("group %s %q seq %d missing %v", g.GUID, g.Name, g.DB.Seq, g.Missing())
 	}
 	want := map[string]VolumeType{"Volume1": Simple, "Volume2": Spanned, "Volume3": Spanned, "Volume4": Striped,
-		"Volume5": Mirrored, "Volume6": Simple}
+		"Volume5": Mirrored, "Volume6": Simple, "Volume7": RAID5}
 	got := map[string]VolumeType{}
 	for _, v := range g.Volumes() {
 		got[v.Name] = v.Type
@@ -158,7 +159,9 @@ func TestFixture(t *testing.T) {
 }
 
 // TestMissingDisk opens the group without Disk2: the volumes with an
-// extent on it name it; the mirror reads from its plex on Disk1.
+// extent on it name it; the mirror reads from its plex on Disk1, the
+// RAID-5 volume rebuilds its column on Disk2 from the others and their
+// parity.
 func TestMissingDisk(t *testing.T) {
 	dir := fixtureDir(t)
 	g, err := NewGroup(openFixture(t, dir, "disk1.img", "disk3.img")...)
@@ -178,6 +181,26 @@ func TestMissingDisk(t *testing.T) {
 		default:
 			if err != nil {
 				t.Errorf("%s: %v", v.Name, err)
+			}
+		}
+		if v.Name == "Volume7" && err == nil {
+			r, _ := g.Open(v)
+			img, _ := os.ReadFile(filepath.Join(dir, "Volume7.img"))
+			b := make([]byte, r.Size())
+			if _, err := r.ReadAt(b, 0); err != nil || !bytes.Equal(b, img) {
+				t.Errorf("Volume7 without Disk2: %v, equal %v", err, bytes.Equal(b, img))
+			}
+		}
+	}
+	// Without Disk2 and Disk3 the RAID-5 volume has two columns missing.
+	g2, err := NewGroup(openFixture(t, dir, "disk1.img")...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range g2.Volumes() {
+		if v.Name == "Volume7" {
+			if _, err := g2.Open(v); !errors.Is(err, ErrMissingDisk) || !strings.Contains(err.Error(), "2 of its RAID-5 columns") {
+				t.Errorf("Volume7 with one disk: %v", err)
 			}
 		}
 	}

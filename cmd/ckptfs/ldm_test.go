@@ -51,13 +51,14 @@ func TestDynamicDisks(t *testing.T) {
 		`(?m)^H:\s+Disk0-ldm-Volume4\s+fat12\s+8\.0 MiB\s+"VOLUME4"$`,
 		`(?m)^I:\s+Disk0-ldm-Volume5\s+fat12\s+6\.0 MiB\s+"VOLUME5"$`,
 		`(?m)^-\s+Disk2-ldm-Volume6\s+fat12\s+4\.0 MiB\s+"VOLUME6"$`,
+		`(?m)^J:\s+Disk0-ldm-Volume7\s+fat12\s+8\.0 MiB\s+"VOLUME7"$`,
 	} {
 		if code != exitOK || !regexp.MustCompile(re).MatchString(out) {
 			t.Errorf("ls Now: no %s: exit %d\n%s%s", re, code, out, errs)
 		}
 	}
-	if n := strings.Count(out, "-ldm-"); n != 6 {
-		t.Errorf("ls lists %d dynamic volumes, want 6:\n%s", n, out)
+	if n := strings.Count(out, "-ldm-"); n != 7 {
+		t.Errorf("ls lists %d dynamic volumes, want 7:\n%s", n, out)
 	}
 	v2 := sums("Volume2")
 	for _, name := range []string{"big.bin", "docs/data.bin", "readme.txt"} {
@@ -66,7 +67,7 @@ func TestDynamicDisks(t *testing.T) {
 			t.Errorf("cat Disk0-ldm-Volume2/%s: exit %d, %d bytes %s", name, code, len(out), errs)
 		}
 	}
-	for vol, src := range map[string]string{"Disk0-ldm-Volume2": "Volume2", "Disk1-ldm-Volume3": "Volume3", "Disk0-ldm-Volume4": "Volume4"} {
+	for vol, src := range map[string]string{"Disk0-ldm-Volume2": "Volume2", "Disk1-ldm-Volume3": "Volume3", "Disk0-ldm-Volume4": "Volume4", "Disk0-ldm-Volume7": "Volume7"} {
 		img, err := os.ReadFile(filepath.Join(dir, src+".img"))
 		if err != nil {
 			t.Fatal(err)
@@ -90,7 +91,7 @@ func TestDynamicDisks(t *testing.T) {
 			t.Errorf("cp %s: %v", name, err)
 		}
 	}
-	if out, errs, code := ckptfs(t, "check", vm); code != exitOK || !strings.Contains(out, "11 guest volumes") || !strings.Contains(out, "clean") {
+	if out, errs, code := ckptfs(t, "check", vm); code != exitOK || !strings.Contains(out, "12 guest volumes") || !strings.Contains(out, "clean") {
 		t.Errorf("check: exit %d\n%s%s", code, out, errs)
 	}
 
@@ -98,8 +99,9 @@ func TestDynamicDisks(t *testing.T) {
 	// Volume3, wholly on Disk2, and Volume6, on Disk3, are listed beside
 	// its LDM partition, each naming the disk it lacks.
 	out, errs, _ = ckptfs(t, "ls", filepath.Join(vm, "disk1.vhdx"), "Now")
-	for vol, disk := range map[string]string{"Volume2": "Disk2", "Volume3": "Disk2", "Volume4": "Disk2", "Volume6": "Disk3"} {
-		re := `(?m)^(-|[F-H]:)\s+Disk0-ldm-` + vol + `\s.*not readable: .*extents on dynamic disk ` + disk + ` \(GUID [0-9a-f-]+\), on none of the disks given`
+	for vol, disk := range map[string]string{"Volume2": "Disk2", "Volume3": "Disk2", "Volume4": "Disk2", "Volume6": "Disk3",
+		"Volume7": `Disk2 \(GUID [0-9a-f-]+\), Disk3`} {
+		re := `(?m)^(-|[F-J]:)\s+Disk0-ldm-` + vol + `\s.*not readable: .*extents on dynamic disk ` + disk + ` \(GUID [0-9a-f-]+\), on none of the disks given`
 		if !regexp.MustCompile(re).MatchString(out) {
 			t.Errorf("ls of disk1 alone: no %s\n%s%s", re, out, errs)
 		}
@@ -113,7 +115,7 @@ func TestDynamicDisks(t *testing.T) {
 	// makes them one VM, whose volumes are all read.
 	loose, _ := testutil.CopyFiles(t, []string{filepath.Join(vm, "disk1.vhdx"), filepath.Join(vm, "disk2.vhdx"), filepath.Join(vm, "disk3.vhdx")})
 	out, errs, code = ckptfs(t, "ls", loose, "Now")
-	if code != exitOK || strings.Count(out, "-ldm-") != 6 || strings.Contains(out, "not readable") {
+	if code != exitOK || strings.Count(out, "-ldm-") != 7 || strings.Contains(out, "not readable") {
 		t.Errorf("ls of the loose disks: exit %d\n%s%s", code, out, errs)
 	}
 }

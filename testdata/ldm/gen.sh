@@ -14,6 +14,7 @@
 #   Volume5  mirrored, Disk1 and Disk3, FAT
 #   Volume6  simple, FAT, at the very start of Disk3's data area (its
 #            boot sector is the first sector of the 0x42 partition)
+#   Volume7  RAID-5 over the three disks, 64 KiB chunks, FAT
 #   OUT/VolumeN.img      each volume's filesystem image: the bytes the
 #                        volume must read
 #   OUT/VolumeN.files    sha256sum of each file, paths from the volume root
@@ -88,6 +89,7 @@ fat Volume3 8 31
 fat Volume4 8 41
 fat Volume5 6 51
 fat Volume6 4 61
+fat Volume7 8 71
 
 (cd "$root" && go run ./tools/mkldm -layout "$here/layout.json" -images "$work" -out "$work")
 mkdir -p "$work/vm/Virtual Machines"
@@ -112,7 +114,7 @@ drive() { # N FILE
 } >"$work/vm/Virtual Machines/$id.xml"
 rm -rf "$out/vm"
 mv "$work/vm" "$out/vm"
-for v in 1 2 3 4 5 6; do mv "$work/Volume$v.img" "$work/Volume$v.files" "$out/"; done
+for v in 1 2 3 4 5 6 7; do mv "$work/Volume$v.img" "$work/Volume$v.files" "$out/"; done
 # The disks last: the tests take disk1.img as the sign that all is built.
 mv "$work/disk2.img" "$work/disk3.img" "$out/"
 mv "$work/disk1.img" "$out/"

@@ -61,9 +61,9 @@ func records(l *Layout, disks map[string]*disk) ([]record, [4]uint32, error) {
 		var sectors uint64
 		for i, p := range ps {
 			cid := id()
-			typ := byte(2)
-			if v.Type == "striped" {
-				typ = 1
+			typ := map[string]byte{"striped": 1, "raid5": 3}[v.Type]
+			if typ == 0 {
+				typ = 2 // spanned: simple, spanned and each plex of a mirror
 			}
 			recs = append(recs, componentRecord(cid, fmt.Sprintf("%s-%02d", v.Name, i+1), typ, len(p), vid, uint64(v.ChunkKiB*2), commit))
 			counts[1]++
@@ -78,7 +78,7 @@ func records(l *Layout, disks map[string]*disk) ([]record, [4]uint32, error) {
 				}
 				partNo[e.Disk]++
 				volOff, index := off, 0
-				if v.Type == "striped" {
+				if v.Type == "striped" || v.Type == "raid5" {
 					volOff, index = 0, j
 				}
 				recs = append(recs, partitionRecord(id(), fmt.Sprintf("%s-%02d", e.Disk, partNo[e.Disk]), uint64(e.StartKiB*2),
@@ -89,8 +89,11 @@ func records(l *Layout, disks map[string]*disk) ([]record, [4]uint32, error) {
 			if i == 0 {
 				sectors = off
 			}
+			if v.Type == "raid5" {
+				sectors = off / uint64(len(p)) * uint64(len(p)-1) // one column's worth is parity
+			}
 		}
-		recs = append(recs, volumeRecord(vid, v.Name, byte(n+1), len(ps), sectors, v.PartType, v.GUID, v.Hint, commit))
+		recs = append(recs, volumeRecord(vid, v.Name, v.Type == "raid5", byte(n+1), len(ps), sectors, v.PartType, v.GUID, v.Hint, commit))
 		counts[0]++
 	}
 	return recs, counts, nil

@@ -36,8 +36,9 @@ type DiskSpec struct {
 	Rev4                    bool   // a revision 4 disk record (binary GUID)
 }
 
-// VolumeSpec is one volume: Extents (simple, spanned, striped) or Plexes
-// (mirrored), in KiB from the start of each disk's data area.
+// VolumeSpec is one volume: Extents (simple, spanned, striped, raid5: the
+// columns in order) or Plexes (mirrored), in KiB from the start of each
+// disk's data area.
 type VolumeSpec struct {
 	Name, GUID, Type, Hint, Image string
 	PartType                      byte
@@ -152,6 +153,10 @@ func scatter(v VolumeSpec, img []byte, disks map[string]*disk) error {
 		for _, e := range p {
 			size += e.SizeKiB << 10
 		}
+		if v.Type == "raid5" {
+			raid5(v, p, img, disks)
+			continue
+		}
 		if int64(len(img)) != size {
 			return fmt.Errorf("image of %d bytes for a plex of %d", len(img), size)
 		}
@@ -175,4 +180,31 @@ func scatter(v VolumeSpec, img []byte, disks map[string]*disk) error {
 		}
 	}
 	return nil
+}
+
+// raid5 writes a RAID-5 volume's image over its columns, left symmetric
+// (as Windows lays them out, and the device-mapper's raid5_ls): row r's
+// parity chunk on column n-1-r%n, its data chunks on the columns after
+// it, wrapping around.
+func raid5(v VolumeSpec, cols []Ext, img []byte, disks map[string]*disk) {
+	chunk := v.ChunkKiB << 10
+	n := int64(len(cols))
+	at := func(col, row int64) []byte {
+		d := disks[cols[col].Disk]
+		off := int64(d.dataStart)*512 + cols[col].StartKiB<<10 + row*chunk
+		return d.b[off : off+chunk]
+	}
+	for row := int64(0); row*(n-1)*chunk < int64(len(img)); row++ {
+		parity := n - 1 - row%n
+		p := at(parity, row)
+		clear(p)
+		for k := int64(0); k < n-1; k++ {
+			c := (row*(n-1) + k) * chunk
+			dst := at((parity+1+k)%n, row)
+			copy(dst, img[c:c+chunk])
+			for i := range p {
+				p[i] ^= dst[i]
+			}
+		}
+	}
 }

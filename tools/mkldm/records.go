@@ -83,14 +83,18 @@ func diskRecord(id uint64, name, guid, alt string, rev4 bool, commit uint64) rec
 	return record{typ: typeDisk3, data: r.b}
 }
 
-func volumeRecord(id uint64, name string, number byte, comps int, sectors uint64, partType byte, guid, hint string, commit uint64) record {
+func volumeRecord(id uint64, name string, raid5 bool, number byte, comps int, sectors uint64, partType byte, guid, hint string, commit uint64) record {
 	var r rec
 	r.num(id)
 	r.str(name)
-	r.str("gen")
+	kind, typ := "gen", byte(3)
+	if raid5 {
+		kind, typ = "raid5", 4
+	}
+	r.str(kind)
 	r.str("")
 	r.padded("ACTIVE", 14)
-	r.byte1(3) // gen
+	r.byte1(typ)
 	r.byte1(1)
 	r.byte1(number)
 	r.zeros(3)
@@ -123,7 +127,7 @@ func componentRecord(id uint64, name string, typ byte, parts int, volume uint64,
 	r.num(volume)
 	r.zeros(1)
 	flags := byte(0)
-	if typ == 1 {
+	if typ == 1 || typ == 3 { // striped, RAID-5
 		flags = 0x10
 		r.num(chunkSectors)
 		r.num(uint64(parts))
