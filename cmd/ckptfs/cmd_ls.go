@@ -37,6 +37,9 @@ type lsJSON struct {
 	VMs []lsVM `json:"vms"`
 	// PendingMerges lists interrupted merges (absent when none).
 	PendingMerges []lsPending `json:"pending_merges,omitempty"`
+	// Warnings is what the text output prints after the tree: files
+	// left out, loose disks not put together (absent when none).
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // lsPending is an interrupted merge: the checkpoint it deletes, its
@@ -226,7 +229,7 @@ func volumeFacts(cat *catalog.Catalog, g *guest.Options) *checkpointFacts {
 }
 
 func lsObject(cat *catalog.Catalog, f *checkpointFacts) lsJSON {
-	out := lsJSON{VMs: []lsVM{}}
+	out := lsJSON{VMs: []lsVM{}, Warnings: cat.Warnings}
 	for _, p := range cat.Pending {
 		out.PendingMerges = append(out.PendingMerges, lsPending{Checkpoint: p.Checkpoint, Journal: p.Journal, Command: p.Command(cat.Source)})
 	}

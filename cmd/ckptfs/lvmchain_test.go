@@ -278,6 +278,11 @@ func TestLVMLooseDisks(t *testing.T) {
 		!strings.Contains(out, "physical volume pv1 (UUID GrowPB-0000-1111-2222-3333-4444-555566)") || !strings.Contains(out, "not put together") {
 		t.Errorf("ls of the disks and a copy: exit %d\n%s%s", code, out, errs)
 	}
+	out, errs, code = ckptfs(t, "ls", "--json", copied)
+	ls = lsJSON{}
+	if err := json.Unmarshal([]byte(out), &ls); code != exitOK || err != nil || len(ls.VMs) != 3 || len(ls.Warnings) != 1 || !strings.Contains(ls.Warnings[0], "grown-b-copy.vhdx and ") {
+		t.Errorf("ls --json of the disks and a copy: exit %d, %v\n%s%s", code, err, out, errs)
+	}
 
 	// b's last file gone: its chain has two files, a's three.
 	var lastB string
