@@ -126,6 +126,7 @@ type Volume struct {
 // Plex is one copy of a volume's bytes.
 type Plex struct {
 	Name    string
+	State   string // its component's state: "ACTIVE" when its bytes are current
 	Extents []Extent
 }
 
@@ -247,7 +248,7 @@ func (v *Volume) addPlex(c ComponentRecord, r VolumeRecord, parts []Extent) erro
 		default:
 			v.Type = Simple
 		}
-		v.Plexes = append(v.Plexes, Plex{Name: c.Name, Extents: sortedExtents(parts, false)})
+		v.Plexes = append(v.Plexes, Plex{Name: c.Name, State: c.State, Extents: sortedExtents(parts, false)})
 	case compStriped, compRAID:
 		if (c.Type == compRAID) != (r.Type == volumeRAID5) {
 			return fmt.Errorf("component %s of type %d in a volume of type %d", c.Name, c.Type, r.Type)
@@ -260,7 +261,7 @@ func (v *Volume) addPlex(c ComponentRecord, r VolumeRecord, parts []Extent) erro
 			v.Type = RAID5
 		}
 		v.ChunkSize = c.ChunkSize
-		v.Plexes = append(v.Plexes, Plex{Name: c.Name, Extents: sortedExtents(parts, true)})
+		v.Plexes = append(v.Plexes, Plex{Name: c.Name, State: c.State, Extents: sortedExtents(parts, true)})
 	}
 	return nil
 }

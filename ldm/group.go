@@ -83,7 +83,7 @@ func (g *Group) Stale() []*Disk {
 // Open returns a reader of v's bytes (v one of g's Volumes) from the
 // disks given. An extent on a disk not given makes an error wrapping
 // ErrMissingDisk that names the disk; a mirror is read from its first
-// plex whose disks are all there, a RAID-5 volume with one disk missing
+// active plex whose disks are all there (else from another plex), a RAID-5 volume with one disk missing
 // from the others and their parity.
 func (g *Group) Open(v *Volume) (*Reader, error) {
 	switch v.Type {
@@ -95,8 +95,19 @@ func (g *Group) Open(v *Volume) (*Reader, error) {
 	if len(v.Plexes) == 0 {
 		return nil, formatErr(-1, "volume %s has no plex", v.Name)
 	}
+	// A plex Windows does not call ACTIVE (one being resynchronised,
+	// or left behind while its disk was away) is read only when no
+	// active one can be.
+	plexes := make([]Plex, 0, len(v.Plexes))
+	for _, active := range []bool{true, false} {
+		for _, p := range v.Plexes {
+			if (p.State == "ACTIVE") == active {
+				plexes = append(plexes, p)
+			}
+		}
+	}
 	var first error
-	for _, p := range v.Plexes {
+	for _, p := range plexes {
 		r, err := g.concat(v, p)
 		if err == nil {
 			return r, nil

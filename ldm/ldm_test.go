@@ -272,3 +272,33 @@ func TestStaleCopy(t *testing.T) {
 		t.Errorf("newest copy on the last disk: %v", err)
 	}
 }
+
+// TestMirrorPrefersActivePlex: a plex its component does not call ACTIVE
+// is passed over while an active one can be read.
+func TestMirrorPrefersActivePlex(t *testing.T) {
+	dir := fixtureDir(t)
+	g, err := NewGroup(openFixture(t, dir, fixtureDisks...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range g.Volumes() {
+		if v.Type != Mirrored {
+			continue
+		}
+		w := *v
+		w.Plexes = append([]Plex(nil), v.Plexes...)
+		w.Plexes[0].State = "STALE"
+		r, err := g.Open(&w)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d, _ := r.Start(); d.Name != "Disk3" {
+			t.Errorf("%s read from %s, not from the active plex on Disk3", v.Name, d.Name)
+		}
+		if r, _ := g.Open(v); r != nil {
+			if d, _ := r.Start(); d.Name != "Disk1" {
+				t.Errorf("%s read from %s, not from its first plex", v.Name, d.Name)
+			}
+		}
+	}
+}
