@@ -302,3 +302,20 @@ func TestMirrorPrefersActivePlex(t *testing.T) {
 		}
 	}
 }
+
+// TestTooManyRecords: a database of more records than Windows' could
+// hold is refused before its volumes cost anything.
+func TestTooManyRecords(t *testing.T) {
+	const size = 32
+	config := make([]byte, (maxRecords+1)*size)
+	for at := 0; at < len(config); at += size {
+		copy(config[at:], "VBLK")
+		config[at+15] = 1 // a record of one slot
+	}
+	if _, err := readSlots(config, 0, 0, len(config), size); !errors.Is(err, ErrUnsupported) {
+		t.Fatalf("%d records: %v", maxRecords+1, err)
+	}
+	if recs, err := readSlots(config[:maxRecords*size], 0, 0, maxRecords*size, size); err != nil || len(recs) != maxRecords {
+		t.Fatalf("%d records: %d, %v", maxRecords, len(recs), err)
+	}
+}

@@ -16,7 +16,7 @@ const (
 	mbrTypeGPT   = 0xee
 	privheadMBR  = 6 // the first PRIVHEAD's sector on an MBR disk
 	maxGPTParts  = 4096
-	maxConfig    = 64 << 20 // the database is 1 MiB; a larger one is refused
+	maxConfig    = 16 << 20 // the database is 1 MiB; a larger one is refused
 	privheadSize = 512
 )
 

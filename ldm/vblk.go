@@ -20,6 +20,11 @@ const slotHeader = 16
 // three; the kernel's reader stops at four.
 const maxFragments = 64
 
+// maxRecords bounds the records of a database: Windows' 1 MiB database
+// holds fewer than 6,000 slots of 128 bytes, and every volume a caller
+// opens costs it reads.
+const maxRecords = 1 << 15
+
 // rawRecord is a record's bytes (from its 8-byte header on) and the disk
 // offset of its first slot, for errors.
 type rawRecord struct {
@@ -55,6 +60,8 @@ func readSlots(config []byte, off int64, from, end, size int) ([]rawRecord, erro
 			continue // a free slot
 		case entry >= total:
 			return nil, formatErr(off+int64(at)+12, "VBLK slot %d of a record of %d", entry, total)
+		case len(recs) >= maxRecords:
+			return nil, unsupported(off+int64(at), "a database of more than %d records", maxRecords)
 		case total == 1:
 			recs = append(recs, rawRecord{b: s[slotHeader:], off: off + int64(at)})
 			continue
