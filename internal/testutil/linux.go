@@ -67,7 +67,7 @@ func LVMSpanDisks(t testing.TB, bare bool) string {
 }
 
 // LVMSpanChain builds testdata/guest/lvmspanchain.sh's VM once (in
-// testdata/out/lvmspanchain, again when the script changes) and returns
+// testdata/out/lvmspanchain, again when it or lvmspan.sh changes) and returns
 // its folder: LVMSpanDisks' guest at three checkpoints (installed,
 // updated, Now; with its LUKS2 volume vault over both disks, passphrase
 // "vault secret") as a VM folder with its configuration (vm/) and the
@@ -84,11 +84,15 @@ func LVMSpanChain(t testing.TB) string {
 		NeedTool(t, tool)
 	}
 	script := filepath.Join(RepoRoot(), "testdata", "guest", "lvmspanchain.sh")
-	body, err := os.ReadFile(script)
-	if err != nil {
-		t.Fatal(err)
+	h := sha256.New()
+	for _, f := range []string{script, filepath.Join(RepoRoot(), "testdata", "guest", "lvmspan.sh")} {
+		body, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.Write(body)
 	}
-	sum := sha256.Sum256(body)
+	sum := h.Sum(nil)
 	out := OutDir("lvmspanchain")
 	done := filepath.Join(out, "built-"+hex.EncodeToString(sum[:6]))
 	if _, err := os.Stat(done); err == nil {
