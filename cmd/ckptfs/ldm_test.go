@@ -119,3 +119,33 @@ func TestDynamicDisks(t *testing.T) {
 		t.Errorf("ls of the loose disks: exit %d\n%s%s", code, out, errs)
 	}
 }
+
+// TestServeDynamicDisks: serve exports each volume of testdata/ldm's
+// dynamic disks once, after the disk of its first extent; nbdcopy reads
+// the spanned, striped and RAID-5 ones as the filesystem images the
+// script scattered.
+func TestServeDynamicDisks(t *testing.T) {
+	testutil.NeedTool(t, "nbdcopy")
+	dir := testutil.LDMDisks(t)
+	_, sock, listing := startServe(t, filepath.Join(dir, "vm"))
+	count := map[string]int{}
+	for _, e := range listing.Exports {
+		count[e.Name]++
+	}
+	for vol, src := range map[string]string{"Disk0-ldm-Volume2": "Volume2", "Disk0-ldm-Volume4": "Volume4", "Disk0-ldm-Volume7": "Volume7",
+		"Disk1-ldm-Volume3": "Volume3"} {
+		name := "Now/volumes/" + vol
+		if count[name] != 1 {
+			t.Errorf("%s exported %d times", name, count[name])
+			continue
+		}
+		out := filepath.Join(t.TempDir(), vol+".raw")
+		testutil.Run(t, "nbdcopy", "nbd+unix:///"+escapeExport(name)+"?socket="+sock, out)
+		if got, want := hashFile(t, out), hashFile(t, filepath.Join(dir, src+".img")); got != want {
+			t.Errorf("%s: sha256 %s, want %s (%s.img)", name, got, want, src)
+		}
+	}
+	if n := len(listing.Exports); n != 3+12 {
+		t.Errorf("%d exports, want 15 (3 disks, 12 volumes)", n)
+	}
+}
