@@ -172,8 +172,12 @@ func (p *filesPass) changedRuns(va, vb *guest.Volume) (changed, known bool) {
 // place, by walking both trees otherwise.
 func (p *filesPass) volume(ctx context.Context, va, vb *guest.Volume) error {
 	res := p.res
-	if va.FSType == fsLVM2 && vb.FSType == fsLVM2 && va.FS == nil && vb.FS == nil {
-		return nil // a physical volume: its logical volumes are compared
+	if va.FS == nil && vb.FS == nil && va.Err == nil && vb.Err == nil && (va.FSType == fsLVM2 || va.Purpose != "") && va.FSType == vb.FSType && va.Purpose == vb.Purpose {
+		// An LVM physical volume or a dynamic disk's LDM partition (their
+		// volumes are compared), or a partition known to hold no files
+		// (Microsoft reserved, BIOS boot): nothing to compare, nothing
+		// to note.
+		return nil
 	}
 	differ := p.differ(va.DiskName())
 	moved := va.Start != vb.Start || va.Size != vb.Size

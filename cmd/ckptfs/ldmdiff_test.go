@@ -126,6 +126,12 @@ func TestDiffFilesDynamicDisks(t *testing.T) {
 	if len(res.Files) != 1 || res.Files[0].Path != "Disk0-ldm-Volume2/big.bin" || res.Files[0].Change != "modified" || strings.Join(res.Files[0].What, ",") != "content" {
 		t.Errorf("diff --files before Now: %+v\nnotes %q", res.Files, res.Notes)
 	}
+	// The LDM partitions hold no files of their own: no note of them.
+	for _, n := range res.Notes {
+		if strings.Contains(n, "not compared") {
+			t.Errorf("note %q", n)
+		}
+	}
 	if got, errs, code := ckptfs(t, "cat", vm, "Now", "Disk0-ldm-Volume2/big.bin"); code != exitOK || sha256Hex(got) != sha256Hex(string(wantBig)) {
 		t.Errorf("cat big.bin in Now: exit %d, sha256 %s, ntfscat reads %s %s", code, sha256Hex(got), sha256Hex(string(wantBig)), errs)
 	}
