@@ -91,17 +91,18 @@ func kernelDiff(a, b map[string]kernelEntry) []string {
 // both its disks, finds every file change the kernel sees between its
 // read-only mounts of the two states (each volume put together from the
 // disks where lvs says its extents are): from "installed" to "updated"
-// (both disks changed), from "updated" to "Now" (only the second disk
-// changed: 64 KiB of a file rewritten under the filesystem, no time or
-// size changed, so only its content tells) and across both. Only root is
-// walked: data, on the second disk alone, did not change and is skipped
-// unread (no note names it).
+// (both disks changed), from "updated" to "rewritten" (only the second
+// disk changed: 64 KiB of a root file rewritten under the filesystem, no
+// time or size changed, so only its content tells), from "rewritten" to
+// "Now" (the second disk changed again, in data's extents only: root,
+// over both disks, did not and is skipped unread) and across all. Only
+// the volumes whose files changed are walked (the notes name them).
 func TestDiffFilesLVMOverTwoDisks(t *testing.T) {
 	dir := testutil.LVMSpanChain(t)
 	vm := filepath.Join(dir, "vm")
-	states := map[string]int{"installed": 0, "updated": 1, "Now": 2}
+	states := map[string]int{"installed": 0, "updated": 1, "rewritten": 2, "Now": 3}
 	right, wrong := 0, 0
-	for _, pair := range [][2]string{{"installed", "updated"}, {"updated", "Now"}, {"installed", "Now"}, {"Now", "installed"}} {
+	for _, pair := range [][2]string{{"installed", "updated"}, {"updated", "rewritten"}, {"rewritten", "Now"}, {"installed", "Now"}, {"Now", "installed"}} {
 		out, errs, code := ckptfs(t, "diff", "--files", "--json", vm, pair[0], pair[1])
 		if code != exitOK {
 			t.Fatalf("diff %s %s: exit %d %s", pair[0], pair[1], code, errs)
@@ -145,8 +146,24 @@ func TestDiffFilesLVMOverTwoDisks(t *testing.T) {
 			}
 		}
 		wrong += max(0, len(got)-len(want))
-		if n := strings.Join(res.Notes, "\n"); n != "Disk0-p1-grown-root: ext4 compared by a full walk of both trees" {
-			t.Errorf("diff --files %s %s: notes\n%s", pair[0], pair[1], n)
+		// Walked: the volumes whose files changed; the others (vault,
+		// swap, and root or data when only the other changed, on the
+		// same disk) are skipped unread.
+		walked := map[string]bool{}
+		for _, w := range want {
+			_, p, _ := strings.Cut(w, " ")
+			vol, _, _ := strings.Cut(p, "/")
+			walked[vol+": ext4 compared by a full walk of both trees"] = true
+		}
+		var wantNotes []string
+		for n := range walked {
+			wantNotes = append(wantNotes, n)
+		}
+		sort.Strings(wantNotes)
+		notes := append([]string(nil), res.Notes...)
+		sort.Strings(notes)
+		if strings.Join(notes, "\n") != strings.Join(wantNotes, "\n") {
+			t.Errorf("diff --files %s %s: notes\n%s\nwant\n%s", pair[0], pair[1], strings.Join(notes, "\n"), strings.Join(wantNotes, "\n"))
 		}
 	}
 	t.Logf("file changes against the kernel's: %d right, %d wrong", right, wrong)
@@ -161,7 +178,7 @@ func TestDiffFilesLVMOverTwoDisks(t *testing.T) {
 func TestInfoLVMOverTwoDisks(t *testing.T) {
 	vm := filepath.Join(testutil.LVMSpanChain(t), "vm")
 	out, errs, code := ckptfs(t, "info", vm)
-	for _, cp := range []string{"installed", "updated", "Now"} {
+	for _, cp := range []string{"installed", "updated", "rewritten", "Now"} {
 		want := "  " + cp + ": Disk0-p1-grown-vault: LUKS2, locked (protectors: key slot 0 (pbkdf2-sha256))\n"
 		if code != exitOK || !strings.Contains(out, want) {
 			t.Errorf("info: exit %d, no %q\n%s%s", code, want, out, errs)
@@ -171,7 +188,7 @@ func TestInfoLVMOverTwoDisks(t *testing.T) {
 	var info struct {
 		Encrypted []encryptedJSON `json:"encrypted_volumes"`
 	}
-	if err := json.Unmarshal([]byte(out), &info); code != exitOK || err != nil || len(info.Encrypted) != 3 {
+	if err := json.Unmarshal([]byte(out), &info); code != exitOK || err != nil || len(info.Encrypted) != 4 {
 		t.Fatalf("info --json --key: exit %d, %v\n%s%s", code, err, out, errs)
 	}
 	for _, e := range info.Encrypted {
@@ -181,7 +198,7 @@ func TestInfoLVMOverTwoDisks(t *testing.T) {
 	}
 	out, errs, code = ckptfs(t, "ls", "--json", vm)
 	var ls lsJSON
-	if err := json.Unmarshal([]byte(out), &ls); code != exitOK || err != nil || len(ls.VMs) != 1 || len(ls.VMs[0].Checkpoints) != 3 {
+	if err := json.Unmarshal([]byte(out), &ls); code != exitOK || err != nil || len(ls.VMs) != 1 || len(ls.VMs[0].Checkpoints) != 4 {
 		t.Fatalf("ls --json: exit %d, %v\n%s%s", code, err, out, errs)
 	}
 	for _, c := range ls.VMs[0].Checkpoints {
@@ -193,9 +210,9 @@ func TestInfoLVMOverTwoDisks(t *testing.T) {
 }
 
 // TestLVMLooseDisks: testdata/guest/lvmspanchain.sh's disk files without
-// their VM's configuration (two chains of three files in one folder)
+// their VM's configuration (two chains of four files in one folder)
 // are one VM, since their physical volumes are of one volume group: its
-// three checkpoints and Now each hold both disks, and root, over both,
+// four checkpoints and Now each hold both disks, and root, over both,
 // reads in each state what the kernel read (cp of the whole volume, and
 // the mount, every file's sha256 against stateN.list). A copy of one disk beside
 // them is named in a warning and nothing is put together; chains of
@@ -205,7 +222,7 @@ func TestLVMLooseDisks(t *testing.T) {
 	loose := filepath.Join(dir, "loose")
 	out, errs, code := ckptfs(t, "ls", "--json", loose)
 	var ls lsJSON
-	if err := json.Unmarshal([]byte(out), &ls); code != exitOK || err != nil || len(ls.VMs) != 1 || len(ls.VMs[0].Checkpoints) != 4 {
+	if err := json.Unmarshal([]byte(out), &ls); code != exitOK || err != nil || len(ls.VMs) != 1 || len(ls.VMs[0].Checkpoints) != 5 {
 		t.Fatalf("ls --json: exit %d, %v\n%s%s", code, err, out, errs)
 	}
 	right, wrong := 0, 0
@@ -213,7 +230,7 @@ func TestLVMLooseDisks(t *testing.T) {
 		if len(c.Disks) != 2 || !strings.HasPrefix(filepath.Base(c.Disks[0]), "grown-a") || !strings.HasPrefix(filepath.Base(c.Disks[1]), "grown-b") {
 			t.Errorf("checkpoint %s: disks %v", c.Name, c.Disks)
 		}
-		state := min(i, 2) // the last frozen one and Now are both state 2
+		state := min(i, 3) // the last frozen one and Now are both state 3
 		dest := t.TempDir()
 		if _, errs, code := ckptfs(t, "cp", loose, c.Name, "Disk0-p1-grown-root/", dest); code != exitOK {
 			t.Fatalf("cp of root from %s: exit %d %s", c.Name, code, errs)
@@ -231,14 +248,14 @@ func TestLVMLooseDisks(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("root's files against the kernel's, 4 states (cp): %d right, %d wrong", right, wrong)
+	t.Logf("root's files against the kernel's, 5 checkpoints (cp): %d right, %d wrong", right, wrong)
 
 	// The mount (FUSE): every file of root and data in each checkpoint.
 	testutil.NeedFUSE(t)
 	m := startMount(t, nil, loose)
 	right, wrong = 0, 0
 	for i, c := range ls.VMs[0].Checkpoints {
-		for p, e := range kernelState(t, dir, min(i, 2)) {
+		for p, e := range kernelState(t, dir, min(i, 3)) {
 			if e.typ != "f" {
 				continue
 			}
@@ -251,7 +268,7 @@ func TestLVMLooseDisks(t *testing.T) {
 		}
 	}
 	m.Stop()
-	t.Logf("root's and data's files against the kernel's, 4 states (mount): %d right, %d wrong", right, wrong)
+	t.Logf("root's and data's files against the kernel's, 5 checkpoints (mount): %d right, %d wrong", right, wrong)
 
 	// A copy of disk b's base beside them: which of the two is the real
 	// pv1 is not guessed.
@@ -284,11 +301,11 @@ func TestLVMLooseDisks(t *testing.T) {
 		t.Errorf("ls --json of the disks and a copy: exit %d, %v\n%s%s", code, err, out, errs)
 	}
 
-	// b's last file gone: its chain has two files, a's three.
+	// b's last file gone: its chain has three files, a's four.
 	var lastB string
 	for _, e := range ents {
 		if strings.HasPrefix(e.Name(), "grown-b_") {
-			if st, err := e.Info(); err == nil && st.ModTime().Day() == 3 {
+			if st, err := e.Info(); err == nil && st.ModTime().Day() == 4 {
 				lastB = e.Name()
 			}
 		}
@@ -296,13 +313,16 @@ func TestLVMLooseDisks(t *testing.T) {
 	short := linked(lastB)
 	out, errs, code = ckptfs(t, "ls", short)
 	out += errs
-	if code != exitOK || strings.Count(out, "(no configuration") != 1 || !strings.Contains(out, "chains have 3, 2 files") {
+	if code != exitOK || strings.Count(out, "(no configuration") != 1 || !strings.Contains(out, "chains have 4, 3 files") {
 		t.Errorf("ls of unequal chains: exit %d\n%s%s", code, out, errs)
 	}
-	// Now: a's state 2 (its part of root as in state 1) and b's state 1.
-	out, errs, code = ckptfs(t, "cat", short, "Now", "/srv/big/two.bin")
-	if want := kernelState(t, dir, 1)["Disk0-p1-grown-root/srv/big/two.bin"].sha; code != exitOK || sha256Hex(out) != want {
-		t.Errorf("cat two.bin from Now of unequal chains: exit %d, sha256 %s, want %s %s", code, sha256Hex(out), want, errs)
+	// Now: a's state 3 (equal to its states 1 and 2) and b's state 2:
+	// state 2 (two.bin rewritten, payload.bin not yet).
+	for path, key := range map[string]string{"/srv/big/two.bin": "Disk0-p1-grown-root/srv/big/two.bin", "/srv/data/payload.bin": "Disk1-vol-grown-data/payload.bin"} {
+		out, errs, code = ckptfs(t, "cat", short, "Now", path)
+		if want := kernelState(t, dir, 2)[key].sha; code != exitOK || sha256Hex(out) != want {
+			t.Errorf("cat %s from Now of unequal chains: exit %d, sha256 %s, want %s %s", path, code, sha256Hex(out), want, errs)
+		}
 	}
 }
 

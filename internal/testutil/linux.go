@@ -68,8 +68,8 @@ func LVMSpanDisks(t testing.TB, bare bool) string {
 
 // LVMSpanChain builds testdata/guest/lvmspanchain.sh's VM once (in
 // testdata/out/lvmspanchain, again when it or lvmspan.sh changes) and returns
-// its folder: LVMSpanDisks' guest at three checkpoints (installed,
-// updated, Now; with its LUKS2 volume vault over both disks, passphrase
+// its folder: LVMSpanDisks' guest at four states (installed,
+// updated, rewritten, Now; with its LUKS2 volume vault over both disks, passphrase
 // "vault secret") as a VM folder with its configuration (vm/) and the
 // same disk files alone (loose/), with the kernel's listing of each state's
 // root and data volumes (stateN.list). It needs root (loop mounts) and

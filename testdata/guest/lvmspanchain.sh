@@ -1,7 +1,7 @@
 #!/bin/bash
 # lvmspanchain.sh OUT: testdata/guest/lvmspan.sh's grown guest (its root
 # logical volume over two disks; with its LUKS2 volume vault over both,
-# lvmspan.sh vault) at three checkpoints, as Hyper-V keeps
+# lvmspan.sh vault) at four states, as Hyper-V keeps
 # a VM with checkpoints, and what the kernel reads in each state (run as
 # root: loop mounts; MKCHAIN names tools/mkchain built).
 #   state 0  lvmspan.sh's disks: checkpoint "installed"
@@ -10,12 +10,17 @@
 #            todo.txt and srv/new/hello.txt added, 1 MiB of one.bin
 #            rewritten, /etc/fstab chmod 600; data, swap, vault untouched.
 #            Both disks change (root lies on both).
-#   state 2  the live state: 64 KiB of root's two.bin rewritten in place
-#            where its blocks lie on the second disk (pv1), under the
-#            filesystem (no time or size changes): only disk b changes.
-#   OUT/vm/  grown-a.vhdx, grown-b.vhdx and two .avhdx each (tools/mkchain),
-#            Virtual Machines/<id>.xml (the live state on the last .avhdx
-#            of each), Snapshots/<id>.xml of "installed" and "updated"
+#   state 2  64 KiB of root's two.bin rewritten in place where its
+#            blocks lie on the second disk (pv1), under the filesystem
+#            (no time or size changes): only disk b changes (checkpoint
+#            "rewritten").
+#   state 3  the live state: 64 KiB of data's payload.bin rewritten in
+#            place alike: only disk b changes again, none of root's
+#            extents.
+#   OUT/vm/  grown-a.vhdx, grown-b.vhdx and three .avhdx each
+#            (tools/mkchain), Virtual Machines/<id>.xml (the live state on
+#            the last .avhdx of each), Snapshots/<id>.xml of "installed",
+#            "updated" and "rewritten"
 #   OUT/loose/  the same disk files without any configuration
 #   OUT/stateN.list  the kernel's view of state N's root and data (each
 #            logical volume's image put together from the disks where
@@ -23,8 +28,8 @@
 #            device): "vol<TAB>path<TAB>type<TAB>mode<TAB>size<TAB>mtime
 #            <TAB>sha256" per entry (find -printf %y %m %s %T@; sha256
 #            "-" for all but regular files)
-#   OUT/a-same  present when state 1 and 2 of disk a are equal bytes (the
-#            script checks it and fails otherwise)
+#   OUT/a-same  present when states 1, 2 and 3 of disk a are equal bytes
+#            (the script checks it and fails otherwise)
 # File contents, names and UUIDs are fixed; file times are those lvmspan.sh
 # gave (its clock) and fixed dates for what changes.
 set -euo pipefail
@@ -124,19 +129,36 @@ at=$(debugfs -R "blocks /srv/big/two.bin" "$work/root1.img" 2>/dev/null | tr ' '
 cp "$work/root1.img" "$work/root2.img"
 prng 12 65536 | dd of="$work/root2.img" bs=64K seek=$((at / 65536)) conv=notrunc status=none
 lvsplit "$work/root2.img" "$work/s2" root
-cmp -s "$work/s1/a.img" "$work/s2/a.img" || { echo "state 2 changed disk a" >&2; exit 1; }
-touch "$out/a-same"
 list "$work/s2" 2
+
+# State 3: 64 KiB of data's payload.bin rewritten in place.
+mkdir -p "$work/s3"
+cp --sparse=always "$work/s2/a.img" "$work/s2/b.img" "$work/s3/"
+lvimage "$work/s2" data "$work/data2.img"
+bs=$(dumpe2fs -h "$work/data2.img" 2>/dev/null | awk -F: '/^Block size/ {print $2+0}')
+at=$(debugfs -R "blocks /payload.bin" "$work/data2.img" 2>/dev/null | tr ' ' '\n' | awk -v bs="$bs" '
+	NF { b = $1 + 0; if (b == prev + 1 && n > 0) n++; else n = 1; if (n == 1) first = b; prev = b
+	     if (b * bs % 65536 == 0) { first = b; n = 1 }
+	     if (first * bs >= 1048576 && n * bs == 65536) { print first * bs; exit } }') || true # tr dies of SIGPIPE
+[ -n "$at" ] || { echo "no 64 KiB run of payload.bin past 1 MiB" >&2; exit 1; }
+prng 13 65536 | dd of="$work/data2.img" bs=64K seek=$((at / 65536)) conv=notrunc status=none
+lvsplit "$work/data2.img" "$work/s3" data
+list "$work/s3" 3
+for n in 2 3; do
+	cmp -s "$work/s1/a.img" "$work/s$n/a.img" || { echo "state $n changed disk a" >&2; exit 1; }
+done
+touch "$out/a-same"
 
 # The chains and the VM's configuration.
 vm=$out/vm
 rm -rf "$vm" "$out/loose"
 mkdir -p "$vm/Virtual Machines" "$vm/Snapshots"
-mapfile -t fa < <("$mkchain" -o "$vm" -name grown-a -seed grown-a "$work"/s{0,1,2}/a.img)
-mapfile -t fb < <("$mkchain" -o "$vm" -name grown-b -seed grown-b "$work"/s{0,1,2}/b.img)
+mapfile -t fa < <("$mkchain" -o "$vm" -name grown-a -seed grown-a "$work"/s{0,1,2,3}/a.img)
+mapfile -t fb < <("$mkchain" -o "$vm" -name grown-b -seed grown-b "$work"/s{0,1,2,3}/b.img)
 id=6A0D1E2F-0000-4000-8000-00000000A11D
 s1=6A0D1E2F-0000-4000-8000-0000000005A1
 s2=6A0D1E2F-0000-4000-8000-0000000005A2
+s3=6A0D1E2F-0000-4000-8000-0000000005A3
 config() { # GLOBAL_ID NAME PARENT FILE_A FILE_B
 	drive() { printf '<drive%d><pathname type="string">C:\\Hyper-V\\grown\\%s</pathname><type type="string">VHD</type></drive%d>' "$1" "$2" "$1"; }
 	printf '\xff\xfe'
@@ -151,7 +173,8 @@ config() { # GLOBAL_ID NAME PARENT FILE_A FILE_B
 }
 config $s1 installed "" "${fa[0]}" "${fb[0]}" >"$vm/Snapshots/$s1.xml"
 config $s2 updated $s1 "${fa[1]}" "${fb[1]}" >"$vm/Snapshots/$s2.xml"
-config $id grown $s2 "${fa[2]}" "${fb[2]}" >"$vm/Virtual Machines/$id.xml"
+config $s3 rewritten $s2 "${fa[2]}" "${fb[2]}" >"$vm/Snapshots/$s3.xml"
+config $id grown $s3 "${fa[3]}" "${fb[3]}" >"$vm/Virtual Machines/$id.xml"
 mkdir -p "$out/loose"
 for f in "${fa[@]}" "${fb[@]}"; do cp --sparse=always "$f" "$out/loose/"; done
 # Without configuration, checkpoints are ordered by the files' times.
