@@ -114,6 +114,9 @@ func TestLVMVolumes(t *testing.T) {
 	defer detach()
 	lvm := func(args ...string) string {
 		t.Helper()
+		// Only this loop device, and no backup files: a test running
+		// at the same time may hold a group of the same name on its own.
+		args = append(args, "--devices", loop, "--config", "devices { use_devicesfile=0 } backup { backup=0 archive=0 }")
 		cmd := exec.Command(args[0], args[1:]...)
 		cmd.Env = append(os.Environ(), "LVM_SUPPRESS_FD_WARNINGS=1")
 		b, err := cmd.Output()
