@@ -357,16 +357,16 @@ func (f *file) ReadAheadWindow() int64 { return f.s.opt.ReadAhead }
 // may join into one read-ahead request.
 func (f *file) PrefetchGap() int64 { return hintGap }
 
-// hintGap: reading a gap costs the store and us about what one more
-// request does when it is a quarter to half a megabyte. The children of
-// the bench's 4-layer chain (tools/benchchain: 190 runs of 4-128 KiB,
-// eight in each 32 MiB block) at 256 KiB: 205 requests and 296 MB in
-// all for the 256 MiB image, against 176 and 313 MB at 1 MiB; SeaweedFS's
-// and our CPU the same within the noise (0.46 and 0.19 s against 0.45
-// and 0.21, medians of 7 at load 10-13), Azurite's 1.32 s against 1.47
-// (medians of 5; it reads a range of up to 4 MiB twice, to hash it,
-// so its bytes cost it more than its requests). Over a real network,
-// bytes cost more than on loopback.
+// hintGap: on loopback, reading a gap costs the store and us about what
+// one more request does when it is a quarter to one megabyte. The
+// children of the bench's 4-layer chain (tools/benchchain: 186 runs of
+// 4-128 KiB, eight in each 32 MiB block) at 256 KiB: 201 requests and
+// 300 MB in all for the 256 MiB image, against 176 and 313 MB at 1 MiB;
+// SeaweedFS's, Azurite's and our CPU the same within the noise (0.46 and
+// 0.19 s against 0.45 and 0.21, medians of 7 at load 10-13; Azurite 0.79
+// against 0.80). The smaller gap is kept for the bytes: over a real
+// network they cost more than on loopback, where requests in flight
+// hide each other's latency.
 const hintGap = 256 << 10
 
 // openGap: the ranges a disk's open reads (openplan.go) are joined into
