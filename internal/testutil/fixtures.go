@@ -1,10 +1,14 @@
 package testutil
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 )
 
@@ -64,10 +68,21 @@ func Fixture(t testing.TB, area, file string, args ...string) string {
 }
 
 // BuildFixture is Fixture for a caller without a testing.TB (an Example).
+//
+// A fixture is built again when the files of testdata/<area>/ (its
+// generator and what the generator reads there) or its arguments changed
+// since it was built: a stamp beside it, .<file>.gen, holds their hash.
+// Without it, a tree that once built a fixture kept testing the old one
+// after its script changed (a Go tool the script runs is not hashed).
 func BuildFixture(area, file string, args ...string) (string, error) {
 	out := OutDir(area)
 	p := filepath.Join(out, file)
-	if _, err := os.Stat(p); err == nil {
+	stamp := filepath.Join(out, "."+strings.ReplaceAll(file, "/", "_")+".gen")
+	want, err := generatorHash(area, args)
+	if err != nil {
+		return "", err
+	}
+	if built(p, stamp, want) {
 		return p, nil
 	}
 	unlock, err := lockFixtures()
@@ -75,8 +90,11 @@ func BuildFixture(area, file string, args ...string) (string, error) {
 		return "", err
 	}
 	defer unlock()
-	if _, err := os.Stat(p); err == nil {
+	if built(p, stamp, want) {
 		return p, nil // built by another test binary while this one waited
+	}
+	if err := os.RemoveAll(p); err != nil {
+		return "", err
 	}
 	script := filepath.Join(RepoRoot(), "testdata", area, "gen.sh")
 	cmd := exec.Command("bash", append([]string{script, out}, args...)...)
@@ -86,7 +104,48 @@ func BuildFixture(area, file string, args ...string) (string, error) {
 	if _, err := os.Stat(p); err != nil {
 		return "", fmt.Errorf("testdata/%s/gen.sh %v did not make %s", area, args, file)
 	}
+	if err := os.WriteFile(stamp, []byte(want), 0o644); err != nil {
+		return "", err
+	}
 	return p, nil
+}
+
+// built reports whether p exists and was made by the generator whose hash
+// is want.
+func built(p, stamp, want string) bool {
+	if _, err := os.Stat(p); err != nil {
+		return false
+	}
+	b, err := os.ReadFile(stamp)
+	return err == nil && string(b) == want
+}
+
+// generatorHash hashes the regular files of testdata/<area>/ (names and
+// contents, in name order) and the generator's arguments.
+func generatorHash(area string, args []string) (string, error) {
+	dir := filepath.Join(RepoRoot(), "testdata", area)
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return "", err
+	}
+	h := sha256.New()
+	fmt.Fprintf(h, "%q\n", args)
+	names := make([]string, 0, len(ents))
+	for _, e := range ents {
+		if e.Type().IsRegular() {
+			names = append(names, e.Name())
+		}
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			return "", err
+		}
+		fmt.Fprintf(h, "%s %d\n", name, len(b))
+		h.Write(b)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // LUKSImages returns testdata/out/luks, holding the LUKS volumes that
