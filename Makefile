@@ -107,9 +107,10 @@ fuzz:
 
 # The CLI mutation run: MUTANTS mutated images through check, a FUSE mount
 # and a full read (root, for FUSE); figures in testdata/out/mutate.
+# MUTATE_BASES=ldm,lvmspan mutates those bases only.
 MUTANTS ?= 300
 mutate:
-	bash scripts/mutate.sh -n $(MUTANTS)
+	bash scripts/mutate.sh -n $(MUTANTS) $(if $(MUTATE_BASES),-bases $(MUTATE_BASES))
 
 # BENCH_SECTIONS=11 make bench runs section 11 of scripts/bench.sh alone;
 # the Go benchmarks are section 0 (see the script's header).

@@ -8,9 +8,10 @@
 # records panics, hangs (timeouts), the largest RSS, and silent
 # acceptances: `check` clean while the files the mount serves differ from
 # the unmutated image's. Usage: scripts/mutate.sh [-n MUTANTS] [-seed N]
-# [-bases exfat-gpt,...]
+# [-bases exfat-gpt,...] (ldm and lvmspan are bases of several disks)
 # Needs root (FUSE), mkntfs, ntfscp, sgdisk, sfdisk, mkfs.fat, mcopy, qemu-img,
-# and for exFAT mkfs.exfat and mount.exfat-fuse.
+# and for exFAT mkfs.exfat and mount.exfat-fuse; for ldm mkntfs, ntfs-3g,
+# mtools, openssl; for lvmspan lvm2, losetup and mkfs.ext4.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=testdata/out/mutate
@@ -74,5 +75,23 @@ if [ ! -f "$out/exfat-gpt.vhdx" ]; then
 	qemu-img convert -f raw -O vhdx -o subformat=dynamic "$raw" "$out/exfat-gpt.vhdx"
 fi
 
-rm -f "$out"/kept-*
+# Bases of several disks, each mutant changing one of them, the folder
+# (no VM configuration) given to ckptfs: three Windows dynamic disks of
+# one disk group (testdata/ldm, NTFS and FAT volumes simple, spanned,
+# striped, mirrored and RAID-5), and an LVM volume group over two disks
+# (testdata/guest/lvmspan.sh, root ext4 over both).
+if [ ! -f "$out/ldm/disk3.vhdx" ]; then
+	bash testdata/ldm/gen.sh "$out/ldm" >/dev/null
+	for d in disk1 disk2 disk3; do
+		qemu-img convert -f raw -O vhdx -o subformat=dynamic "$out/ldm/$d.img" "$out/ldm/$d.vhdx"
+	done
+fi
+if [ ! -f "$out/lvmspan/b.vhdx" ]; then
+	bash testdata/guest/lvmspan.sh "$out/lvmspan" >/dev/null
+	for d in a b; do
+		qemu-img convert -f raw -O vhdx -o subformat=dynamic "$out/lvmspan/$d.img" "$out/lvmspan/$d.vhdx"
+	done
+fi
+
+rm -rf "$out"/kept-*
 exec bin/mutate -bin bin/ckptfs -dir "$out" "$@"

@@ -36,7 +36,7 @@ var (
 	n       = flag.Int("n", 300, "number of mutants")
 	seed    = flag.Uint64("seed", 1, "random seed (runs are reproducible)")
 	timeout = flag.Duration("timeout", 60*time.Second, "per command; longer is a hang")
-	only    = flag.String("bases", "", "comma-separated base names to mutate (default all: ntfs-gpt, fat-mbr, exfat-gpt, dirty-log)")
+	only    = flag.String("bases", "", "comma-separated base names to mutate (default all: ntfs-gpt, fat-mbr, exfat-gpt, dirty-log, ldm, lvmspan)")
 	samples = flag.String("samples", "/work/shared/samples", "folder with iotest-dirtylog-10G-4M.vhdx.bz2 for log mutations (optional)")
 )
 
@@ -49,6 +49,7 @@ type base struct {
 	regions []region
 	digest  map[string]string // what the mount serves, unmutated
 	check   string            // check's exit code and output, unmutated
+	group   []member          // disks of one VM mutated one at a time (nil: one disk)
 }
 
 // region is a byte range of the container ("file") or of the raw disk
@@ -57,6 +58,7 @@ type region struct {
 	what     string
 	raw      bool
 	off, len int64
+	disk     int // the member of a group base it lies on
 }
 
 type result struct {
@@ -88,14 +90,15 @@ func main() {
 	defer resFile.Close()
 	enc := json.NewEncoder(resFile)
 	for _, b := range bases {
-		d, _, _, err := runMount(b.name, writeTemp("disk"+b.ext, b.file))
+		p := b.write(-1, nil)
+		d, _, _, err := runMount(b.name, p)
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "base %s does not mount: %v\n", b.name, err)
 			os.Exit(1)
 		}
 		b.digest = d
 		var r result
-		b.check = runCheck(filepath.Join(*dir, "work", "disk"+b.ext), &r)
+		b.check = runCheck(p, &r)
 	}
 	var all []result
 	for i := 0; i < *n; i++ {
@@ -104,7 +107,7 @@ func main() {
 		res := result{Mutant: i, Base: b.name, Region: r.what}
 		file, how := mutate(b, r, rng)
 		res.Mutation = how
-		p := writeTemp("disk"+b.ext, file) // the base's name: paths compare
+		p := b.write(r.disk, file) // the base's names: paths compare
 		out := runCheck(p, &res)
 		res.Detected = out != b.check
 		digest, errs, rss, err := runMount(b.name, p)
@@ -121,6 +124,9 @@ func main() {
 		res.Missed = clean && (errs > 0 || !res.MountOK)
 		if res.CheckPanic || res.CheckHang || res.MountPanic || res.MountHang || res.Silent {
 			keep := filepath.Join(*dir, fmt.Sprintf("kept-%03d-%s%s", i, b.name, b.ext))
+			if b.group != nil {
+				keep = filepath.Join(*dir, fmt.Sprintf("kept-%03d-%s-%s", i, b.name, b.group[r.disk].name))
+			}
 			os.WriteFile(keep, file, 0o644)
 		}
 		must(enc.Encode(res))
@@ -162,6 +168,7 @@ func loadBases() []*base {
 	if b := loadDirtyLog(); b != nil {
 		bases = append(bases, b)
 	}
+	bases = append(bases, loadGroups()...)
 	if *only != "" {
 		keep := bases[:0]
 		for _, b := range bases {
@@ -350,6 +357,12 @@ func mutate(b *base, r region, rng *rand.Rand) ([]byte, string) {
 	src := b.file
 	if r.raw {
 		src = b.raw
+	}
+	if b.group != nil {
+		src = b.group[r.disk].file
+		if r.raw {
+			src = b.group[r.disk].raw
+		}
 	}
 	m := append([]byte(nil), src...)
 	off := r.off + rng.Int64N(max(r.len, 1))
