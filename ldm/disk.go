@@ -126,6 +126,12 @@ func (d *Disk) areas(ph privhead, at int64) error {
 		return formatErr(at+0x11b, "data area (sectors %d+%d) and database (sectors %d+%d) overlap",
 			ph.dataStart, ph.dataSize, ph.configStart, ph.configSize)
 	}
+	// Nor may it hold the partition table (sector 0) or this PRIVHEAD:
+	// a volume there would serve them as its own bytes.
+	if ph.dataStart == 0 || ph.dataStart <= uint64(at/SectorSize) && uint64(at/SectorSize) < ph.dataStart+ph.dataSize {
+		return formatErr(at+0x11b, "data area (sectors %d+%d) holds the partition table or the PRIVHEAD (sector %d)",
+			ph.dataStart, ph.dataSize, at/SectorSize)
+	}
 	d.DataStart, d.DataSize = int64(ph.dataStart)*SectorSize, int64(ph.dataSize)*SectorSize
 	d.ConfigStart, d.ConfigSize = int64(ph.configStart)*SectorSize, int64(ph.configSize)*SectorSize
 	return nil

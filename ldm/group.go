@@ -18,6 +18,9 @@ type Group struct {
 	DB    *Database
 	disks map[string]*Disk // by GUID
 	order []*Disk
+	// overlapping holds the partitions sharing disk bytes with another
+	// (see overlaps), and that other.
+	overlapping map[partKey]string
 }
 
 // NewGroup joins disks of one group (NewDisk's results); not every disk
@@ -47,6 +50,7 @@ func NewGroup(disks ...*Disk) (*Group, error) {
 		}
 	}
 	g.Name = g.DB.GroupName
+	g.overlapping = overlaps(g.DB)
 	return g, nil
 }
 
@@ -138,6 +142,10 @@ func (g *Group) place(v *Volume, e Extent) (piece, error) {
 	if e.Start > d.DataSize || e.Size > d.DataSize-e.Start {
 		return piece{}, formatErr(-1, "volume %s: partition %s of %d bytes at byte %d of disk %s's %d-byte data area",
 			v.Name, e.Name, e.Size, e.Start, e.Disk, d.DataSize)
+	}
+	if other, ok := g.overlapping[keyOf(e)]; ok {
+		return piece{}, formatErr(-1, "volume %s: partition %s (%d bytes at byte %d of disk %s's data area) overlaps %s",
+			v.Name, e.Name, e.Size, e.Start, e.Disk, other)
 	}
 	return piece{disk: d, at: d.DataStart + e.Start, volOff: e.VolumeOffset, size: e.Size}, nil
 }

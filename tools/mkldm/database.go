@@ -73,7 +73,7 @@ func records(l *Layout, disks map[string]*disk) ([]record, [4]uint32, error) {
 				if d == nil {
 					return nil, counts, fmt.Errorf("volume %s: no disk %s", v.Name, e.Disk)
 				}
-				if uint64(e.StartKiB+e.SizeKiB)*2 > d.dataSize {
+				if uint64(e.StartKiB+e.SizeKiB)*2 > d.dataSize && !l.Hostile {
 					return nil, counts, fmt.Errorf("volume %s: extent past the data area of %s", v.Name, e.Disk)
 				}
 				partNo[e.Disk]++

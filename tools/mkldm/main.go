@@ -25,6 +25,7 @@ type Layout struct {
 	}
 	Disks   []DiskSpec
 	Volumes []VolumeSpec
+	Hostile bool // extents past a disk's data area are written as given (for hostile test disks)
 }
 
 // DiskSpec is one disk: its file, table ("mbr" or "gpt") and size.
