@@ -69,7 +69,9 @@ func loadGroup(name string, disks []string, guest func([]byte) []region) *base {
 		for _, r := range guest(raw) {
 			r.disk = i
 			r.raw = true
-			b.regions = append(b.regions, r)
+			// weighed three times: the single-disk bases already cover
+			// the containers, these structures are the group's own
+			b.regions = append(b.regions, r, r, r)
 		}
 	}
 	return b
