@@ -78,7 +78,7 @@ func loadGroup(name string, disks []string, guest func([]byte) []region) *base {
 }
 
 // ldmRegions lists a dynamic disk's partition table and LDM database:
-// the PRIVHEAD copies, TOCBLOCKs, VMDB and the VBLK records (weighed
+// the PRIVHEAD copies, TOCBLOCKs, VMDB and the used VBLK slots (weighed
 // four times: they are most of the parsing).
 func ldmRegions(raw []byte) []region {
 	rs := []region{{what: "mbr", off: 0, len: 512}}
@@ -96,7 +96,8 @@ func ldmRegions(raw []byte) []region {
 			rs = append(rs, region{what: "ldm VMDB", off: int64(o), len: 512})
 			first, last := -1, -1
 			for v := o + 512; v+4 <= min(len(raw), o+1<<20); v += 16 {
-				if string(raw[v:v+4]) == "VBLK" {
+				// a used slot (free ones carry the magic too)
+				if string(raw[v:v+4]) == "VBLK" && v+16 <= len(raw) && raw[v+14]|raw[v+15] != 0 {
 					if first < 0 {
 						first = v
 					}
