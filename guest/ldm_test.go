@@ -300,3 +300,54 @@ func volNames(vols []*Volume) []string {
 }
 
 func sameNames(a, b []*Volume) bool { return slicesEqual(volNames(a), volNames(b)) }
+
+// TestDynamicDiskOverStaleLVMLabel: a disk that was an LVM physical
+// volume before Windows made it dynamic keeps the label in sector 1
+// (Windows writes sectors 0 and 6 and the database at the end). Its MBR
+// and LDM database win: read as a whole-disk physical volume, Disk1 was
+// lost to its group, its volumes listed nowhere and the ones over several
+// disks missing it, and the catalog kept it apart from the others.
+func TestDynamicDiskOverStaleLVMLabel(t *testing.T) {
+	dir := testutil.LDMDisks(t)
+	tmp := t.TempDir()
+	for _, f := range []string{"disk1.img", "disk2.img", "disk3.img"} {
+		b, err := os.ReadFile(filepath.Join(dir, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f == "disk1.img" {
+			pv := makeLVMPV(len(b), 1<<20, spanUUIDA, fmt.Sprintf(lvmSpanText, 1, spanUUIDA, spanUUIDB), false)
+			for s := 1; s < 32; s++ { // the label and metadata, around the PRIVHEAD (sector 6)
+				if s != 6 {
+					copy(b[s*512:(s+1)*512], pv[s*512:])
+				}
+			}
+			if k, _ := detectFS(bytes.NewReader(b), int64(len(b))); k != fsLVM2 {
+				t.Fatalf("disk1 with the label reads as %q", k)
+			}
+		}
+		if err := os.WriteFile(filepath.Join(tmp, f), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	perDisk, joined := dynamicVolumes(t, tmp, "disk1.img", "disk2.img", "disk3.img")
+	if got := volNames(perDisk[0]); !slicesEqual(got, []string{"Disk1-p1", "Disk1-ldm-Volume1", "Disk1-ldm-Volume2",
+		"Disk1-ldm-Volume4", "Disk1-ldm-Volume5", "Disk1-ldm-Volume7"}) {
+		t.Errorf("disk1 alone: %v", got)
+	}
+	for _, v := range joined {
+		if strings.Contains(v.Name, "-ldm-") && v.FS == nil {
+			t.Errorf("%s: not opened: %v", v.Name, v.Err)
+		}
+	}
+	fh, err := os.Open(filepath.Join(tmp, "disk1.img"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fh.Close()
+	st, _ := fh.Stat()
+	ms, err := GroupMembers(fh, st.Size())
+	if err != nil || len(ms) != 1 || !strings.HasPrefix(ms[0].Group, "ldm:") {
+		t.Errorf("members: %v, %+v", err, ms)
+	}
+}

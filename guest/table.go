@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+
+	"github.com/ckptfs/ckptfs/ldm"
 )
 
 // partition is one entry of a partition table, before its filesystem is
@@ -52,7 +54,9 @@ func readLayout(disk io.ReaderAt, size int64) (layout, error) {
 		return l, err
 	}
 	if kind, _ := detectFS(disk, size); kind != "unknown" || isBitLockerHeader(sec0) || isLUKSHeader(sec0) {
-		return layout{table: "none"}, nil
+		if kind != fsLVM2 || !staleLVMLabel(disk, size, sec0) {
+			return layout{table: "none"}, nil
+		}
 	}
 	if bytes.Equal(sec0[510:512], []byte{0x55, 0xaa}) {
 		return readMBR(disk, size)
@@ -92,6 +96,26 @@ func checkRange(p *partition, diskSize int64) (clipped bool) {
 	if p.size > diskSize-p.start {
 		p.size = diskSize - p.start
 		return true
+	}
+	return false
+}
+
+// staleLVMLabel reports whether the LVM label of a whole disk (sector 1)
+// is left over from before Windows made the disk dynamic: sector 0 is an
+// MBR with an LDM partition (type 0x42) and the disk holds a readable LDM
+// database. pvcreate wipes sector 0, and Windows writes only sectors 0
+// and 6 and the database at the end, so the label is the older of the
+// two; read as a physical volume, the disk would be lost to its disk
+// group and its dynamic volumes to their other disks.
+func staleLVMLabel(disk io.ReaderAt, size int64, sec0 []byte) bool {
+	if !bytes.Equal(sec0[510:512], []byte{0x55, 0xaa}) {
+		return false
+	}
+	for i := 0; i < 4; i++ {
+		if sec0[446+16*i+4] == 0x42 {
+			_, err := ldm.NewDisk(disk, size)
+			return err == nil
+		}
 	}
 	return false
 }
