@@ -189,13 +189,18 @@ func (b *s3Backend) list(ctx context.Context, prefix string, alive func()) ([]ob
 }
 
 // get sends a presigned GET (s3get.go); one the store refuses goes again
-// through the SDK, and when that one succeeds, every later one does.
+// on a URL signed anew, then through the SDK, and when that one succeeds,
+// every later one does.
 func (b *s3Backend) get(ctx context.Context, key, etag string, off, n int64) (io.ReadCloser, error) {
 	if b.pre == nil || b.pre.off.Load() {
 		return b.getSDK(ctx, key, etag, off, n)
 	}
 	body, refused, err := b.pre.get(ctx, b.bucket, key, etag, off, n)
 	if !refused {
+		return body, err
+	}
+	b.pre.forget(key) // signed anew: the credentials may have changed
+	if body, refused, err = b.pre.get(ctx, b.bucket, key, etag, off, n); !refused {
 		return body, err
 	}
 	b.pre.forget(key)

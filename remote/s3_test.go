@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -170,6 +171,42 @@ func TestS3VMFolder(t *testing.T) {
 		t.Errorf("deleted: %v", err)
 	}
 	put(t, c, "backups", "x/a.bin", data)
+
+	// A presigned URL the store refuses (its credentials replaced since
+	// it was signed; here its signature spoiled) is signed anew, and
+	// presigning goes on.
+	gname, gs, err := Resolve("s3://backups/x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	gf, err := gs.Open(gname + "/a.bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := gf.ReadAt(p, 5<<20); err != nil || !bytes.Equal(p, data[5<<20:5<<20+10]) {
+		t.Fatalf("read: %q %v", p, err)
+	}
+	pre := presignerOf(t, gs)
+	pre.mu.Lock()
+	u, ok := pre.m["x/a.bin"]
+	spoilt := regexp.MustCompile(`X-Amz-Signature=[0-9a-f]+`).ReplaceAllString(u.url, "X-Amz-Signature="+strings.Repeat("0", 64))
+	u.url = spoilt
+	pre.m["x/a.bin"] = u
+	pre.mu.Unlock()
+	if !ok || !strings.Contains(spoilt, strings.Repeat("0", 64)) {
+		t.Fatalf("no presigned URL to spoil (%v)", ok)
+	}
+	g0 := presignedGets.Load()
+	if _, err := gf.ReadAt(p, 7<<20); err != nil || !bytes.Equal(p, data[7<<20:7<<20+10]) {
+		t.Errorf("read on a spoilt URL: %q %v", p, err)
+	}
+	pre.mu.Lock()
+	again := pre.m["x/a.bin"].url
+	pre.mu.Unlock()
+	if pre.off.Load() || presignedGets.Load() == g0 || again == spoilt {
+		t.Errorf("a refused presigned URL was not signed anew (off %v, %d presigned GETs)", pre.off.Load(), presignedGets.Load()-g0)
+	}
+
 	_, err = s.Stat(name + "/missing.vhdx")
 	if !errors.Is(err, fs.ErrNotExist) || !strings.Contains(err.Error(), "s3://backups/x/missing.vhdx") {
 		t.Errorf("missing: %v", err)

@@ -30,10 +30,11 @@ import (
 // (its connection pool, proxy and CA settings). Opening, listing and the
 // first read of an object stay with the SDK.
 //
-// A store that refuses the presigned GET (401, 403 or 400: expired
-// temporary credentials, a store or bucket kind that takes no presigned
-// URLs) gets the same request through the SDK; when that one succeeds the
-// backend stops presigning.
+// A presigned GET the store refuses (401, 403 or 400: credentials that
+// expired or were replaced since it was signed, a store or bucket kind
+// that takes no presigned URLs) is sent once more on a URL signed anew,
+// then through the SDK; when the SDK's passes where both presigned ones
+// failed, the backend stops presigning.
 
 const (
 	// presignTTL is how long a presigned URL is valid; one is used for at
@@ -44,41 +45,49 @@ const (
 )
 
 type presignedURL struct {
-	url string
-	hdr http.Header // headers the signature covers, besides Host
-	at  time.Time
+	url   string
+	hdr   http.Header // headers the signature covers, besides Host
+	until time.Time   // when to sign again
 }
 
 // s3Presigner keeps the presigned URLs of one backend, by key.
 type s3Presigner struct {
-	pc  *s3.PresignClient
-	hc  aws.HTTPClient
-	off atomic.Bool // the store refused presigned GETs the SDK's did not
-	mu  sync.Mutex
-	m   map[string]presignedURL
+	pc    *s3.PresignClient
+	creds aws.CredentialsProvider
+	hc    aws.HTTPClient
+	off   atomic.Bool // the store refused presigned GETs the SDK's did not
+	mu    sync.Mutex
+	m     map[string]presignedURL
 }
 
 func newS3Presigner(c *s3.Client, hc aws.HTTPClient) *s3Presigner {
 	if hc == nil {
 		return nil
 	}
-	return &s3Presigner{pc: s3.NewPresignClient(c), hc: hc, m: map[string]presignedURL{}}
+	return &s3Presigner{pc: s3.NewPresignClient(c), creds: c.Options().Credentials, hc: hc, m: map[string]presignedURL{}}
 }
 
 // url returns a presigned URL of key, signing one when there is none
-// young enough.
+// young enough. A URL signed with temporary credentials is used until a
+// minute before they expire at most: S3 refuses it after.
 func (p *s3Presigner) url(ctx context.Context, bucket, key string) (presignedURL, error) {
 	p.mu.Lock()
 	u, ok := p.m[key]
 	p.mu.Unlock()
-	if ok && time.Since(u.at) < presignReuse {
+	if ok && time.Now().Before(u.until) {
 		return u, nil
 	}
 	r, err := p.pc.PresignGetObject(ctx, &s3.GetObjectInput{Bucket: &bucket, Key: &key}, s3.WithPresignExpires(presignTTL))
 	if err != nil {
 		return presignedURL{}, err
 	}
-	u = presignedURL{url: r.URL, hdr: r.SignedHeader, at: time.Now()}
+	u = presignedURL{url: r.URL, hdr: r.SignedHeader, until: time.Now().Add(presignReuse)}
+	if p.creds != nil {
+		// (The SDK's cache answers: presigning just asked it.)
+		if c, err := p.creds.Retrieve(ctx); err == nil && c.CanExpire && c.Expires.Add(-time.Minute).Before(u.until) {
+			u.until = c.Expires.Add(-time.Minute)
+		}
+	}
 	p.mu.Lock()
 	if len(p.m) >= maxPresigned {
 		clear(p.m) // a walk over many objects: sign again as needed
