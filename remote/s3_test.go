@@ -63,8 +63,9 @@ func seaweed(t *testing.T, bucket string) (*testutil.Server, *s3.Client, string)
 }
 
 // put uploads a fixture. SeaweedFS on a machine loaded past 12 answered
-// an upload 500 through the SDK's three attempts once: a few more, a
-// second apart (the uploads are the test's setup, not what it tests).
+// uploads 500 through the SDK's three attempts, and once never answered
+// one: a few more tries, a second apart, each bounded (the uploads are
+// the test's setup, not what it tests).
 func put(t *testing.T, c *s3.Client, bucket, key string, data []byte) {
 	t.Helper()
 	var err error
@@ -72,7 +73,10 @@ func put(t *testing.T, c *s3.Client, bucket, key string, data []byte) {
 		if try > 0 {
 			time.Sleep(time.Second)
 		}
-		if _, err = c.PutObject(context.Background(), &s3.PutObjectInput{Bucket: &bucket, Key: &key, Body: bytes.NewReader(data)}); err == nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		_, err = c.PutObject(ctx, &s3.PutObjectInput{Bucket: &bucket, Key: &key, Body: bytes.NewReader(data)})
+		cancel()
+		if err == nil {
 			return
 		}
 	}
