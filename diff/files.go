@@ -238,6 +238,14 @@ func volumeErr(va, vb *guest.Volume) error {
 	if vb.Err != nil {
 		return vb.Err
 	}
+	// One side's filesystem is gone (a volume moved by its metadata alone,
+	// or wiped): say which, not just "unknown".
+	switch {
+	case va.FS != nil:
+		return fmt.Errorf("%s in the first checkpoint, no filesystem found in the second", va.FSType)
+	case vb.FS != nil:
+		return fmt.Errorf("no filesystem found in the first checkpoint, %s in the second", vb.FSType)
+	}
 	return fmt.Errorf("unknown filesystem")
 }
 

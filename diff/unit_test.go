@@ -106,3 +106,23 @@ func TestWriteTextEscapesNames(t *testing.T) {
 		t.Errorf("text output:\n%s", out)
 	}
 }
+
+// TestLostFilesystemIsNoted: a volume whose filesystem is read in one
+// checkpoint only (a dynamic volume the database moved onto other bytes,
+// or a wiped one) is noted naming the filesystem it had; the note said
+// "unknown filesystem", as of a volume never formatted.
+func TestLostFilesystemIsNoted(t *testing.T) {
+	d := &diskDiff{name: "Disk0", differ: []span{{off: 1 << 20, end: 1<<20 + 4096}}}
+	fsys := fstest.MapFS{"a.txt": {Data: []byte("a")}}
+	had := &guest.Volume{Name: "Disk0-p1-vg-lv", Start: 1 << 20, Size: 8 << 20, FS: fsys, FSType: "ntfs"}
+	lost := &guest.Volume{Name: "Disk0-p1-vg-lv", Start: 1 << 20, Size: 8 << 20, FSType: "unknown"}
+	for _, pair := range [][2]*guest.Volume{{had, lost}, {lost, had}} {
+		var res Result
+		if err := onePass(d, &res, true).volume(context.Background(), pair[0], pair[1]); err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Notes) != 1 || !strings.Contains(res.Notes[0], "not compared: ") || !strings.Contains(res.Notes[0], "ntfs in the") {
+			t.Errorf("notes %q", res.Notes)
+		}
+	}
+}
