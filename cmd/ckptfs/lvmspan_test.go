@@ -114,3 +114,19 @@ func TestServeLVMOverTwoDisks(t *testing.T) {
 		t.Errorf("blkid -p of the root export:\n%s\nwant\n%s", got, wantBlkid)
 	}
 }
+
+// TestCatUnreadableVolumeImage: cat of volumes/<vol>.raw for a volume
+// listed but unreadable (root, given one disk of its two) says why, with
+// its class's exit code; it said "file does not exist" (exit 6), as of a
+// name never listed, which still gets that.
+func TestCatUnreadableVolumeImage(t *testing.T) {
+	dir := testutil.LVMSpanDisks(t, false)
+	a := filepath.Join(dir, "vm", "grown-a.vhdx")
+	_, errs, code := ckptfs(t, "cat", a, "Now", "volumes/Disk0-p1-grown-root.raw")
+	if code != exitUnsupported || !strings.Contains(errs, "cannot be read") || !strings.Contains(errs, "GrowPB-") {
+		t.Errorf("exit %d, %q; want %d naming the missing physical volume", code, errs, exitUnsupported)
+	}
+	if _, errs, code := ckptfs(t, "cat", a, "Now", "volumes/Disk0-p1-grown-nothing.raw"); code != exitNotFound {
+		t.Errorf("a name never listed: exit %d, %q", code, errs)
+	}
+}

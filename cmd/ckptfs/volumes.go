@@ -248,6 +248,14 @@ func volumeBytes(cp *catalog.Checkpoint, g *guest.Options, file string) (io.Read
 			return io.NewSectionReader(nv.v.Reader, 0, nv.v.Size), nil
 		}
 	}
+	// A volume listed but unreadable (a logical or dynamic volume missing
+	// a disk, refused metadata) has no image: its reason and class, not
+	// "does not exist".
+	for _, nv := range vols {
+		if nv.name == "" && nv.v.Reader == nil && nv.v.Err != nil && nv.v.Name+catalog.RawSuffix == file {
+			return nil, fmt.Errorf("volume image %q: the volume cannot be read: %w", file, nv.v.Err)
+		}
+	}
 	return nil, fmt.Errorf("volume image %q: %w", file, fs.ErrNotExist)
 }
 
