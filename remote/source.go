@@ -222,6 +222,7 @@ func (s *source) stat(key string) (catalog.FileInfo, error) {
 	if key == "" && s.b.canList() {
 		return catalog.FileInfo{Name: s.nameOf(key), IsDir: true, Kind: "a folder"}, nil
 	}
+	s.listAhead(key)
 	// One ranged GET of the object's first bytes, not a HEAD then a GET:
 	// it describes the object as a HEAD does, and its first read (or
 	// the open of a disk) finds them cached.
@@ -268,6 +269,28 @@ func (s *source) stat(key string) (catalog.FileInfo, error) {
 		return catalog.FileInfo{}, err
 	}
 	return catalog.FileInfo{Name: s.nameOf(key), IsDir: true, Kind: "a folder"}, nil
+}
+
+// listAhead starts listing the folder of a differencing disk about to
+// be described, when it was not yet: opening it warms its siblings
+// (warm), which waits for that listing, and the catalog's parent search
+// lists it anyway. Sent with the GET of its head rather than after it,
+// the listing costs the open no round trip of its own.
+func (s *source) listAhead(key string) {
+	if !isDifferencingName(key) || !s.b.canList() {
+		return
+	}
+	dir := path.Dir(key)
+	if dir == "." {
+		dir = ""
+	}
+	s.mu.Lock()
+	_, listed := s.listed[dir]
+	_, busy := s.listing[dir]
+	s.mu.Unlock()
+	if !listed && !busy {
+		go s.list(dir) // a failure is the next list's to report
+	}
 }
 
 func (s *source) list(key string) ([]catalog.FileInfo, error) {
