@@ -211,6 +211,16 @@ func (o *Options) joinDynamic(vols []*Volume) []*Volume {
 		if r != nil {
 			listed[ldmRef{group: r.group, name: r.name}] = true
 		}
+		if r != nil && !r.pending && errors.Is(errs[r.group], ldm.ErrFormat) {
+			// The group's disks hold different databases under one
+			// sequence number (NewGroup's only format fault): a volume
+			// its own disk's copy placed may lie elsewhere by another's.
+			d := *v
+			d.Reader, d.FS, d.FSType, d.Label, d.Journal = nil, nil, fsUnknown, "", ""
+			d.Err = fmt.Errorf("%s: dynamic volume %s: %w", v.Name, v.PartName, errs[r.group])
+			out = append(out, &d)
+			continue
+		}
 		if r == nil || !r.pending || (groups[r.group] == nil && errs[r.group] == nil) {
 			out = append(out, v)
 			continue

@@ -351,3 +351,46 @@ func TestDynamicDiskOverStaleLVMLabel(t *testing.T) {
 		t.Errorf("members: %v, %+v", err, ms)
 	}
 }
+
+// TestDynamicDisksConflictingDatabases: Disk2's copy of the database
+// renames Volume1 under the same sequence number as the others' (Windows
+// writes one database to all the disks of a group with each commit).
+// Which copy is the group's cannot be told, so no dynamic volume of the
+// group is read, those on one disk either (another copy may place them
+// elsewhere), each naming the conflict; before, the first disk's copy
+// was followed without a word.
+func TestDynamicDisksConflictingDatabases(t *testing.T) {
+	dir := testutil.LDMDisks(t)
+	tmp := t.TempDir()
+	for _, f := range []string{"disk1.img", "disk2.img", "disk3.img"} {
+		b, err := os.ReadFile(filepath.Join(dir, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f == "disk2.img" {
+			db := b[34*512 : (34+2048)*512] // its LDM metadata partition
+			at := bytes.Index(db, []byte("\x07Volume1"))
+			if at < 0 {
+				t.Fatal("no record of Volume1 in disk2's database")
+			}
+			db[at+7] = '9'
+		}
+		if err := os.WriteFile(filepath.Join(tmp, f), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, joined := dynamicVolumes(t, tmp, "disk1.img", "disk2.img", "disk3.img")
+	n := 0
+	for _, v := range joined {
+		if !strings.Contains(v.Name, "-ldm-") {
+			continue
+		}
+		n++
+		if v.FS != nil || v.Reader != nil || v.Err == nil || !strings.Contains(v.Err.Error(), "different databases of sequence number 42") {
+			t.Errorf("%s: read %v, error %v", v.Name, v.FS != nil, v.Err)
+		}
+	}
+	if n == 0 {
+		t.Error("no dynamic volume listed")
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 )
 
@@ -47,6 +48,13 @@ func NewGroup(disks ...*Disk) (*Group, error) {
 		g.order = append(g.order, d)
 		if g.DB == nil || d.DB.Seq > g.DB.Seq {
 			g.DB = d.DB
+		}
+	}
+	for _, d := range g.order {
+		if d.DB != g.DB && d.DB.Seq == g.DB.Seq && !sameRecords(d.DB, g.DB) {
+			first := g.order[slices.IndexFunc(g.order, func(o *Disk) bool { return o.DB == g.DB })]
+			return nil, formatErr(-1, "disks %s and %s of group %s hold different databases of sequence number %d: which is the group's cannot be told",
+				first.Name, d.Name, g.GUID, g.DB.Seq)
 		}
 	}
 	g.Name = g.DB.GroupName

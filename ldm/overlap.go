@@ -52,3 +52,24 @@ func overlaps(db *Database) map[partKey]string {
 	}
 	return out
 }
+
+// sameRecords reports whether two copies of a database hold the same
+// group and records (in any slot order).
+func sameRecords(a, b *Database) bool {
+	return a.GroupID == b.GroupID && a.GroupName == b.GroupName && a.GroupGUID == b.GroupGUID &&
+		sameByID(a.Disks, b.Disks, func(r DiskRecord) uint64 { return r.ID }) &&
+		sameByID(a.Volumes, b.Volumes, func(r VolumeRecord) uint64 { return r.ID }) &&
+		sameByID(a.Components, b.Components, func(r ComponentRecord) uint64 { return r.ID }) &&
+		sameByID(a.Partitions, b.Partitions, func(r PartitionRecord) uint64 { return r.ID })
+}
+
+func sameByID[T comparable](a, b []T, id func(T) uint64) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	byID := func(x, y T) int { return cmp.Compare(id(x), id(y)) }
+	a, b = slices.Clone(a), slices.Clone(b)
+	slices.SortFunc(a, byID)
+	slices.SortFunc(b, byID)
+	return slices.Equal(a, b)
+}

@@ -19,6 +19,19 @@ import (
 // lie anywhere), into a temporary folder, and opens them as a group.
 func hostileDisks(t *testing.T, mess func(vols map[string]map[string]any)) *Group {
 	t.Helper()
+	dir := mkldmDisks(t, func(_ map[string]any, vols map[string]map[string]any) { mess(vols) })
+	g, err := NewGroup(openFixture(t, dir, fixtureDisks...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return g
+}
+
+// mkldmDisks writes the disks of testdata/ldm/layout.json, changed by
+// mess (given the layout and its volumes by name), without filesystems,
+// into a temporary folder it returns.
+func mkldmDisks(t *testing.T, mess func(l map[string]any, vols map[string]map[string]any)) string {
+	t.Helper()
 	root := testutil.RepoRoot()
 	b, err := os.ReadFile(filepath.Join(root, "testdata", "ldm", "layout.json"))
 	if err != nil {
@@ -33,7 +46,7 @@ func hostileDisks(t *testing.T, mess func(vols map[string]map[string]any)) *Grou
 		v := v.(map[string]any)
 		vols[v["Name"].(string)] = v
 	}
-	mess(vols)
+	mess(l, vols)
 	l["Hostile"] = true
 	dir := t.TempDir()
 	layout := filepath.Join(dir, "layout.json")
@@ -48,11 +61,7 @@ func hostileDisks(t *testing.T, mess func(vols map[string]map[string]any)) *Grou
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("mkldm: %v\n%s", err, out)
 	}
-	g, err := NewGroup(openFixture(t, dir, fixtureDisks...)...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return g
+	return dir
 }
 
 // extent returns extent i of volume v of a layout.
@@ -112,5 +121,35 @@ func TestDataAreaOverHeaders(t *testing.T) {
 		if !errors.Is(err, ErrFormat) || !strings.Contains(err.Error(), "holds the partition table or the PRIVHEAD") {
 			t.Errorf("data area from sector %d: %v, want an ErrFormat", start, err)
 		}
+	}
+}
+
+// Two disks holding different databases under one sequence number (a
+// damaged or forged copy: Windows writes the same records to every disk
+// of the group with each commit) cannot both be the group's: NewGroup
+// refuses them, naming both, instead of following whichever disk came
+// first. A different database of a lower sequence number is a stale disk
+// (Stale), not a conflict.
+func TestConflictingDatabases(t *testing.T) {
+	same := mkldmDisks(t, func(map[string]any, map[string]map[string]any) {})
+	moved := func(seq float64) string {
+		return mkldmDisks(t, func(l map[string]any, vols map[string]map[string]any) {
+			l["Group"].(map[string]any)["Seq"] = seq
+			extent(vols["Volume1"], 0)["StartKiB"] = 36864
+		})
+	}
+	d1, d3 := openFixture(t, same, "disk1.img")[0], openFixture(t, same, "disk3.img")[0]
+	d2 := openFixture(t, moved(42), "disk2.img")[0]
+	for _, order := range [][]*Disk{{d1, d2, d3}, {d2, d1, d3}} {
+		_, err := NewGroup(order...)
+		if !errors.Is(err, ErrFormat) || !strings.Contains(err.Error(), "different databases") ||
+			!strings.Contains(err.Error(), "Disk2") {
+			t.Errorf("%s first: %v, want an ErrFormat naming the disks", order[0].Name, err)
+		}
+	}
+	stale := openFixture(t, moved(41), "disk2.img")[0]
+	g, err := NewGroup(d1, stale, d3)
+	if err != nil || len(g.Stale()) != 1 || g.DB != d1.DB {
+		t.Errorf("a stale disk: %v", err)
 	}
 }
