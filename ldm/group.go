@@ -26,7 +26,10 @@ type Group struct {
 
 // NewGroup joins disks of one group (NewDisk's results); not every disk
 // of the group need be there, but every disk given must be of the same
-// group and given once.
+// group and given once, and disks whose databases have the same sequence
+// number must hold the same records (else an error wrapping ErrFormat:
+// which copy is the group's cannot be told). Open refuses a volume with a
+// partition sharing disk bytes with another partition.
 func NewGroup(disks ...*Disk) (*Group, error) {
 	if len(disks) == 0 {
 		return nil, fmt.Errorf("ldm: a group of no disks")
