@@ -157,7 +157,7 @@ func (b *builder) looseGroups(roots []*diskFile) [][]*diskFile {
 		for _, i := range idx {
 			for _, m := range trees[i].leaf {
 				if j, ok := holder[m.ID]; ok && j != i {
-					b.warn("%s and %s both hold %s (a copied disk?): which is the real one is not guessed, so their volume group's disks "+
+					b.warn("%s and %s both hold %s (a copied disk?): which is the real one is not guessed, so the disks of their group "+
 						"are not put together as one VM (leave one of them out of the folder, or add the VM's configuration)", trees[j].files[len(trees[j].files)-1].path,
 						trees[i].files[len(trees[i].files)-1].path, m.Desc)
 					delete(comps, c)
@@ -255,7 +255,7 @@ func (b *builder) sameMetadata(level []*diskFile) (bool, string) {
 				continue
 			}
 			if s, ok := seqno[m.Group]; ok && s != m.Seqno {
-				return false, fmt.Sprintf("%s and %s hold different versions of their volume group's metadata (sequence numbers %d and %d)",
+				return false, fmt.Sprintf("%s and %s hold different versions of their group's metadata (sequence numbers %d and %d)",
 					from[m.Group].path, d.path, s, m.Seqno)
 			}
 			seqno[m.Group], from[m.Group] = m.Seqno, d
@@ -318,7 +318,7 @@ func (b *builder) groupedVM(roots []*diskFile) error {
 		if paired > 1 {
 			joined = fmt.Sprintf("their %d newest states are joined", paired)
 		}
-		b.warn("%s: disks of one volume group with no VM configuration, put together as VM %q: %s, so which of their older states were taken together is not known: "+
+		b.warn("%s: disks of one LVM volume group or Windows dynamic disk group with no VM configuration, put together as VM %q: %s, so which of their older states were taken together is not known: "+
 			"%s, each older file is a checkpoint of its own disk", strings.Join(names, ", "), vm.Name, why, joined)
 	}
 	diskName := func(i int) string { return fmt.Sprintf("Disk%d", i) }
