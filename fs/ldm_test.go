@@ -3,8 +3,6 @@
 package fs
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -31,15 +29,7 @@ func TestMountDynamicDisks(t *testing.T) {
 	defer cat.Close()
 	mnt := mountTree(t, NewWithOptions(cat, nil))
 	ck := filepath.Join(mnt, "checkpoints", "Now")
-	sum := func(p string) string {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			t.Errorf("%v", err)
-			return ""
-		}
-		h := sha256.Sum256(b)
-		return hex.EncodeToString(h[:])
-	}
+	sum := func(p string) string { return fileSum(t, p) }
 	vols := map[string]string{"Disk0-ldm-Volume1": "Volume1", "Disk0-ldm-Volume2": "Volume2", "Disk1-ldm-Volume3": "Volume3",
 		"Disk0-ldm-Volume4": "Volume4", "Disk0-ldm-Volume5": "Volume5", "Disk2-ldm-Volume6": "Volume6",
 		"Disk0-ldm-Volume7": "Volume7"}

@@ -29,15 +29,7 @@ func TestMountLVMOverTwoDisks(t *testing.T) {
 	defer cat.Close()
 	mnt := mountTree(t, NewWithOptions(cat, nil))
 	ck := filepath.Join(mnt, "checkpoints", "Now")
-	sum := func(p string) string {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			t.Errorf("%v", err)
-			return ""
-		}
-		h := sha256.Sum256(b)
-		return hex.EncodeToString(h[:])
-	}
+	sum := func(p string) string { return fileSum(t, p) }
 	for vol, list := range map[string]string{"Disk0-p1-grown-root": "root.files", "Disk1-vol-grown-data": "data.files"} {
 		b, err := os.ReadFile(filepath.Join(dir, list))
 		if err != nil {
@@ -81,4 +73,17 @@ func TestMountLVMOverTwoDisks(t *testing.T) {
 	if roots != 1 {
 		t.Errorf("root listed %d times in checkpoint.json:\n%s", roots, data)
 	}
+}
+
+// fileSum is the hex sha256 of the file at p ("" and a test error when it
+// cannot be read).
+func fileSum(t *testing.T, p string) string {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Errorf("%v", err)
+		return ""
+	}
+	h := sha256.Sum256(b)
+	return hex.EncodeToString(h[:])
 }
