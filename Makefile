@@ -99,11 +99,7 @@ FUZZ_TARGETS := \
 	# end
 
 fuzz:
-	@for t in $(FUZZ_TARGETS); do \
-		pkg=$${t%%:*}; fn=$${t##*:}; \
-		echo "== $$pkg $$fn"; \
-		$(GO) test $$pkg -run '^$$' -fuzz "^$$fn$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 100x || exit 1; \
-	done
+	GO=$(GO) bash scripts/fuzz.sh $(FUZZTIME) $(FUZZ_TARGETS)
 
 # The CLI mutation run: MUTANTS mutated images through check, a FUSE mount
 # and a full read (root, for FUSE); figures in testdata/out/mutate.
