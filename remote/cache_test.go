@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ckptfs/ckptfs/catalog"
 	"github.com/ckptfs/ckptfs/internal/testutil"
 )
 
@@ -16,19 +17,17 @@ import (
 // memory cache) reads blocks already read from disk, with no request but
 // the stat; and the folder stays within its bound.
 func TestDiskCache(t *testing.T) {
-	root := t.TempDir()
 	data := make([]byte, 6<<20+123)
 	for i := range data {
 		data[i] = byte(i * 13)
 	}
-	os.WriteFile(filepath.Join(root, "d.bin"), data, 0o644)
-	srv := testutil.Nginx(t, root, "")
+	url := serveBytes(t, "d.bin", data)
 	cache := t.TempDir()
 	o := testOptions()
 	o.CacheDir, o.CacheSize = cache, 4<<20+200
 	read := func() (int64, []byte) {
 		Configure(o)
-		name, s, err := Resolve("http://127.0.0.1:" + itoa(srv.Port) + "/d.bin")
+		name, s, err := Resolve(url)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -68,15 +67,12 @@ func TestDiskCache(t *testing.T) {
 // cache block each, a long sequential read costs a request per
 // MaxRequest, and concurrent readers of one block share its request.
 func TestRuns(t *testing.T) {
-	root := t.TempDir()
 	data := make([]byte, 40<<20+5)
 	for i := range data {
 		data[i] = byte(i*7 + i>>16)
 	}
-	os.WriteFile(filepath.Join(root, "d.bin"), data, 0o644)
-	srv := testutil.Nginx(t, root, "")
 	Configure(testOptions())
-	name, s, err := Resolve("http://127.0.0.1:" + itoa(srv.Port) + "/d.bin")
+	name, s, err := Resolve(serveBytes(t, "d.bin", data))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,18 +144,16 @@ func TestRuns(t *testing.T) {
 // object's, and after the readers are done no block is held twice (the
 // race detector watches the buffers change hands).
 func TestPooledBlocks(t *testing.T) {
-	root := t.TempDir()
 	data := make([]byte, 24<<20+777)
 	for i := range data {
 		data[i] = byte(i*31 + i>>13)
 	}
-	os.WriteFile(filepath.Join(root, "d.bin"), data, 0o644)
-	srv := testutil.Nginx(t, root, "")
+	url := serveBytes(t, "d.bin", data)
 	o := testOptions()
 	o.MemCache = 4 * BlockSize // far less than the readers have in flight
 	o.ReadAhead = 2 << 20
 	Configure(o)
-	name, s, err := Resolve("http://127.0.0.1:" + itoa(srv.Port) + "/d.bin")
+	name, s, err := Resolve(url)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -219,22 +213,12 @@ func TestChainStem(t *testing.T) {
 // last, short block; past its end; empty or negative ranges) fetch only
 // what lies inside it, and the reads after them get the object's bytes.
 func TestPrefetchEdges(t *testing.T) {
-	root := t.TempDir()
 	data := make([]byte, 3<<20+5) // the last block holds 5 bytes
 	for i := range data {
 		data[i] = byte(i*13 + i>>12)
 	}
-	os.WriteFile(filepath.Join(root, "e.bin"), data, 0o644)
-	srv := testutil.Nginx(t, root, "")
 	Configure(testOptions())
-	name, s, err := Resolve("http://127.0.0.1:" + itoa(srv.Port) + "/e.bin")
-	if err != nil {
-		t.Fatal(err)
-	}
-	f, err := s.Open(name)
-	if err != nil {
-		t.Fatal(err)
-	}
+	name, f := openServed(t, serveBytes(t, "e.bin", data))
 	pf := f.(interface{ Prefetch(off, n int64) })
 	size := int64(len(data))
 	reqs := RequestsFor(name) // this object's: a request of an earlier test may still end
@@ -261,4 +245,31 @@ func TestPrefetchEdges(t *testing.T) {
 	if n, err := f.ReadAt(p, size); n != 0 || err != io.EOF {
 		t.Errorf("read at the end: %d, %v", n, err)
 	}
+}
+
+// serveBytes serves data as name from an nginx on loopback and returns
+// its URL.
+func serveBytes(t *testing.T, name string, data []byte) string {
+	t.Helper()
+	root := t.TempDir()
+	if err := os.WriteFile(filepath.Join(root, name), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	srv := testutil.Nginx(t, root, "")
+	return "http://127.0.0.1:" + itoa(srv.Port) + "/" + name
+}
+
+// openServed resolves url with the options Configure last set and opens
+// it, returning the object's name and the open file.
+func openServed(t *testing.T, url string) (string, catalog.File) {
+	t.Helper()
+	name, s, err := Resolve(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := s.Open(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return name, f
 }
