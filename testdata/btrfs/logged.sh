@@ -11,6 +11,12 @@
 # a hard link, an xattr, and a file overwritten in its middle. Must run
 # as root. Fixed UUID and contents; times are not fixed.
 set -eu
+# The btrfs images here have fixed fsids, and the kernel refuses a second
+# device of one fsid while the first is mounted ("non-unique UUID"): two
+# checkouts building at once (worktrees, parallel CI jobs on one machine)
+# take turns, machine-wide.
+exec 9>/tmp/ckptfs-btrfs-fixed-fsid.lock
+flock 9
 out=$1; mkdir -p "$out"; work=$(mktemp -d "$out/.w.XXXXXX"); loop=
 cleanup() { mountpoint -q "$work/m" && umount "$work/m"; [ -n "$loop" ] && losetup -d "$loop"; rm -rf "$work"; }
 trap cleanup EXIT

@@ -28,6 +28,12 @@
 # (btrfs-progs), mkswap + blkid (util-linux), pvcreate + vgcfgrestore +
 # lvs (lvm2), cryptsetup (2.4+), losetup, mount.
 set -euo pipefail
+# The btrfs images here have fixed fsids, and the kernel refuses a second
+# device of one fsid while the first is mounted ("non-unique UUID"): two
+# checkouts building at once (worktrees, parallel CI jobs on one machine)
+# take turns, machine-wide.
+exec 9>/tmp/ckptfs-btrfs-fixed-fsid.lock
+flock 9
 out=$1
 mkdir -p "$out"
 work=$(mktemp -d)
