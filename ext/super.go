@@ -209,15 +209,21 @@ func (g *geometry) hasSuper(group uint64) bool {
 
 // descBlock is the block that holds descriptor block k (the k-th block of
 // the table): after the superblock in one run, or with meta_bg from
-// s_first_meta_bg on in the first group of each meta group.
+// s_first_meta_bg on in the first group of each meta group. The table
+// follows the superblock's block, which is block 1 with 1 KiB blocks even
+// when the first data block is 0 (bigalloc), as the kernel finds it.
 func (g *geometry) descBlock(k uint64) uint64 {
+	sbBlock := uint64(1024 / g.blockSize)
 	if k < g.firstMetaBG {
-		return g.firstDataBlock + 1 + k
+		return sbBlock + 1 + k
 	}
 	group := k * uint64(g.blockSize/g.descSize)
 	b := g.firstDataBlock + group*g.perGroup
 	if g.hasSuper(group) {
 		b++
+	}
+	if group == 0 && sbBlock == 1 && g.firstDataBlock == 0 {
+		b++ // block 0 holds no superblock there; block 1 does
 	}
 	return b
 }
