@@ -8,7 +8,7 @@ FUZZTIME ?= 30s
 # Race detector and a timeout on every test run, so a FUSE hang gives a backtrace.
 TESTFLAGS ?= -race -timeout 20m
 
-.PHONY: all build install deps testdata test vet fuzz mutate bench demo clean
+.PHONY: all build install deps testdata test vet fuzz mutate crosscheck bench demo clean
 
 all: build
 
@@ -107,6 +107,16 @@ fuzz:
 MUTANTS ?= 300
 mutate:
 	bash scripts/mutate.sh -n $(MUTANTS) $(if $(MUTATE_BASES),-bases $(MUTATE_BASES))
+
+# The randomized cross-check of the Linux readers against the kernel (root):
+# SEEDS filesystems each of XFS, ext2/3/4 and btrfs made by
+# testdata/cross/gen.sh (every third left dirty), every path compared with
+# the kernel's mount, then one summary line per filesystem. SEEDS=A-B runs
+# those seeds; CKPTFS_CROSS_KEEP=DIR keeps the images that disagree.
+SEEDS ?= 30
+crosscheck:
+	CKPTFS_CROSS_SEEDS=$(SEEDS) nice $(GO) test -count=1 -timeout 0 -v -run '^TestCross$$' ./xfs ./ext ./btrfs \
+		2>&1 | tee $(OUT)/crosscheck.log | grep -E '^\s+(cross_linux.go:[0-9]+: crosscheck |--- FAIL)|^(ok|FAIL|---)'
 
 # BENCH_SECTIONS=11 make bench runs section 11 of scripts/bench.sh alone;
 # the Go benchmarks are section 0 (see the script's header).
