@@ -42,6 +42,16 @@ type MergeJournal struct {
 	State     string `json:"state,omitempty"`     // absorb: "" (copying) or MergeCopied
 	IntoID    string `json:"into_data_write_guid,omitempty"`
 	IntoDisk  string `json:"into_disk_id,omitempty"`
+	// A checkpoint over several disks is deleted by one fold per disk,
+	// and every fold's journal is written before any of them starts:
+	// Checkpoint names the checkpoint as `ckptfs merge` takes it (its
+	// files' stems are no longer all in the catalog once one fold is
+	// done) and Together lists the file each fold removes, this one
+	// among them, relative to this journal's folder. A fold listed
+	// there with no journal left is done (its file is gone) or not
+	// begun (its file is still there).
+	Checkpoint string   `json:"checkpoint,omitempty"`
+	Together   []string `json:"together,omitempty"`
 }
 
 // Merge journal values.
@@ -51,6 +61,9 @@ const (
 	// mergeJournalSuffix ends a journal's name: ".<removed file>.ckptfs-merge".
 	mergeJournalSuffix = ".ckptfs-merge"
 	maxJournalSize     = 64 << 10
+	// maxTogether bounds a journal's list of folds done together (a VM
+	// has at most 256 disks: 4 SCSI controllers of 64, plus IDE).
+	maxTogether = 260
 )
 
 // ErrJournal means a merge journal is damaged.
@@ -81,6 +94,13 @@ func ParseMergeJournal(b []byte) (*MergeJournal, error) {
 		return nil, fmt.Errorf("%w: direction %q", ErrJournal, j.Direction)
 	case j.State != "" && j.State != MergeCopied:
 		return nil, fmt.Errorf("%w: state %q", ErrJournal, j.State)
+	case len(j.Together) > maxTogether:
+		return nil, fmt.Errorf("%w: %d files together", ErrJournal, len(j.Together))
+	}
+	for _, t := range j.Together {
+		if t == "" || filepath.IsAbs(t) {
+			return nil, fmt.Errorf("%w: file %q together", ErrJournal, t)
+		}
 	}
 	if j.Direction == MergeAbsorb {
 		if _, err := vhdx.ParseGUID(j.IntoID); err != nil {
@@ -95,8 +115,10 @@ func ParseMergeJournal(b []byte) (*MergeJournal, error) {
 
 // PendingMerge is a merge whose journal is still there.
 type PendingMerge struct {
-	Journal    string // the journal file
-	Checkpoint string // the stem of the removed file: what `ckptfs merge SRC NAME` takes
+	Journal string // the journal file
+	// Checkpoint is what `ckptfs merge SRC NAME` takes: the journal's
+	// checkpoint, else the stem of the removed file.
+	Checkpoint string
 	Message    string // the warning that names it and the command completing it
 	*MergeJournal
 }
@@ -189,6 +211,9 @@ func (f *forest) readJournal(e FileInfo) (*PendingMerge, error) {
 	j.Remove = f.src.Join(dir, removed)
 	j.Into = f.src.Join(dir, filepath.Base(j.Into))
 	stem := strings.TrimSuffix(removed, filepath.Ext(removed))
+	if j.Checkpoint != "" {
+		stem = j.Checkpoint
+	}
 	return &PendingMerge{Journal: e.Name, Checkpoint: stem, MergeJournal: j}, nil
 }
 
@@ -242,4 +267,18 @@ func (f *forest) keepShape(rm, into *diskFile) {
 	}
 	into.parent = rm
 	rm.children = append(rm.children, into)
+}
+
+// removedByMerge reports whether a pending merge over several disks lists
+// the file of that base name among those it removes (once its own fold
+// is done, the file and its journal are gone, the others' remain).
+func (b *builder) removedByMerge(base string) bool {
+	for _, p := range b.cat.Pending {
+		for _, t := range p.Together {
+			if strings.EqualFold(filepath.Base(t), base) {
+				return true
+			}
+		}
+	}
+	return false
 }

@@ -61,6 +61,9 @@ func (p *Plan) Execute(ctx context.Context, progress func(done, total int64)) (*
 			progress(min(done, total), total)
 		}
 	}
+	if err := p.journalAll(st); err != nil {
+		return rep, err
+	}
 	for _, s := range p.Steps {
 		if err := p.runStep(ctx, s, st, tick); err != nil {
 			rep.DurableSteps = st.n

@@ -121,12 +121,13 @@ func journalsIn(cat *catalog.Catalog) []*journal {
 }
 
 // findJournalByStem finds the journal of a fold whose removed file has
-// the stem name: the checkpoint is gone from the catalog once its file
-// is, but the journal still asks to be cleared.
+// the stem name, or of a merge over several disks of the checkpoint name:
+// the checkpoint is gone from the catalog once its file is, but the
+// journal still asks to be cleared.
 func findJournalByStem(cat *catalog.Catalog, name string) *journal {
 	for _, j := range journalsIn(cat) {
 		base := filepath.Base(j.Remove)
-		if strings.EqualFold(strings.TrimSuffix(base, filepath.Ext(base)), name) {
+		if strings.EqualFold(strings.TrimSuffix(base, filepath.Ext(base)), name) || j.Checkpoint != "" && j.Checkpoint == name {
 			return j
 		}
 	}
@@ -147,8 +148,12 @@ func refusePending(cat *catalog.Catalog, p *Plan) error {
 	for _, j := range journalsIn(cat) {
 		if !planned[j.Remove] {
 			base := filepath.Base(j.Remove)
+			name := strings.TrimSuffix(base, filepath.Ext(base))
+			if j.Checkpoint != "" {
+				name = j.Checkpoint
+			}
 			return fmt.Errorf("%w: the merge of %s was interrupted; run the merge of %q again first to finish it",
-				ErrRefused, j.Remove, strings.TrimSuffix(base, filepath.Ext(base)))
+				ErrRefused, j.Remove, name)
 		}
 	}
 	return nil

@@ -22,6 +22,8 @@ func FuzzJournal(f *testing.F) {
 			IntoID: vhdx.NewGUID().String(), IntoDisk: vhdx.NewGUID().String()},
 		{Disk: "Disk1", Remove: rm, Into: filepath.Join(dir, "web01_B.avhdx"), Direction: dirAbsorb, State: stateCopied,
 			IntoID: vhdx.NewGUID().String(), IntoDisk: vhdx.NewGUID().String()},
+		{Disk: "Disk0", Remove: rm, Into: filepath.Join(dir, "web01_A.avhdx"), Checkpoint: "updated",
+			Together: []string{"web01.vhdx", "../data/data01.vhdx"}},
 	} {
 		if err := writeJournal(j); err != nil {
 			f.Fatal(err)
@@ -34,6 +36,7 @@ func FuzzJournal(f *testing.F) {
 	}
 	f.Add([]byte(`{"version":1,"remove":"a","into":"b","direction":"absorb","into_data_write_guid":"{x}"}`))
 	f.Add([]byte(`null`))
+	f.Add([]byte(`{"version":1,"remove":"a","into":"b","together":["/abs",""]}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		j, err := parseJournal(b)
 		if err != nil {

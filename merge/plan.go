@@ -46,6 +46,10 @@ type Plan struct {
 	BatchPages int
 	// Notes say what the user must do afterwards (VM configuration).
 	Notes []string
+
+	// group: the steps fold the disks of one checkpoint and are
+	// journaled together before the first begins (see together.go).
+	group bool
 }
 
 // Step folds one disk file into its only child, or (Fold false) deletes
@@ -143,9 +147,18 @@ func New(cat *catalog.Catalog, name string) (*Plan, error) {
 	vm, cp, err := cat.Find(name)
 	if err != nil {
 		if j := findJournalByStem(cat, name); j != nil {
+			if len(j.Together) > 0 {
+				return resumeGroup(cat, nil, j)
+			}
 			return resumeOnly(j), nil
 		}
 		return nil, err
+	}
+	if j, err := groupJournal(cp); err != nil || j != nil {
+		if err != nil {
+			return nil, err
+		}
+		return resumeGroup(cat, vm, j)
 	}
 	tree := treeOf(cat)
 	p := &Plan{VM: vm.Name, Checkpoint: cp.Name}
@@ -156,6 +169,7 @@ func New(cat *catalog.Catalog, name string) (*Plan, error) {
 		}
 		p.Steps = append(p.Steps, st)
 	}
+	p.together()
 	if err := refusePending(cat, p); err != nil {
 		return nil, err
 	}
