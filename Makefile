@@ -84,6 +84,7 @@ FUZZ_TARGETS := \
 	./btrfs:FuzzVolume \
 	./btrfs:FuzzDecompress \
 	./btrfs:FuzzLogReplay \
+	./btrfs:FuzzDevices \
 	./xfs:FuzzVolume \
 	./xfs:FuzzLogRecord \
 	./vss:FuzzCatalog \

@@ -20,20 +20,22 @@ const (
 	bgRAID1C3  = 1 << 9
 	bgRAID1C4  = 1 << 10
 
-	bgMirrored = bgRAID1 | bgDUP | bgRAID1C3 | bgRAID1C4
-	bgStriped  = bgRAID0 | bgRAID10 | bgRAID5 | bgRAID6
+	bgProfiles = bgRAID0 | bgRAID1 | bgDUP | bgRAID10 | bgRAID5 | bgRAID6 | bgRAID1C3 | bgRAID1C4
 )
 
 const (
 	chunkItemSize   = 48
 	stripeSize      = 32
-	maxStripes      = 16
+	maxStripes      = 64      // btrfs allows more; 64 devices in one chunk is past any guest
 	maxChunks       = 1 << 20 // a 16 EiB device of 16 GiB chunks
+	maxStripeTotal  = 1 << 22 // stripes of all chunks together: bounds the map's memory
+	minStripeLen    = 4096
+	maxStripeLen    = 1 << 20 // the kernel writes 64 KiB; larger would size rebuild buffers
 	firstChunkTree  = 256
 	chunkItemKeyTyp = 228
 )
 
-// stripe is one copy of a chunk on a device.
+// stripe is one device extent of a chunk.
 type stripe struct {
 	devID  uint64
 	offset uint64
@@ -41,20 +43,25 @@ type stripe struct {
 
 // chunk maps a range of logical addresses onto device bytes.
 type chunk struct {
-	logical uint64
-	length  uint64
-	typ     uint64
-	stripes []stripe
+	logical    uint64
+	length     uint64
+	typ        uint64
+	stripeLen  uint64
+	subStripes int
+	stripes    []stripe
 }
 
 // parseChunk decodes a btrfs_chunk of logical address logical from b and
-// returns it with the number of bytes it took.
+// returns it with the number of bytes it took. The stripe count must fit
+// the profile as the kernel's chunk checker has it, so that the mapping
+// (stripes.go) never indexes past the stripes it was given.
 func parseChunk(b []byte, logical uint64, off int64) (chunk, int, error) {
 	le := binary.LittleEndian
 	if len(b) < chunkItemSize {
 		return chunk{}, 0, formatErr(off, "chunk item truncated")
 	}
-	c := chunk{logical: logical, length: le.Uint64(b[0:]), typ: le.Uint64(b[24:])}
+	c := chunk{logical: logical, length: le.Uint64(b[0:]), stripeLen: le.Uint64(b[16:]), typ: le.Uint64(b[24:]),
+		subStripes: int(le.Uint16(b[46:]))}
 	n := int(le.Uint16(b[44:]))
 	if n == 0 || n > maxStripes {
 		return chunk{}, 0, formatErr(off+44, "chunk has %d stripes", n)
@@ -66,26 +73,90 @@ func parseChunk(b []byte, logical uint64, off int64) (chunk, int, error) {
 	if c.length == 0 || logical+c.length < logical {
 		return chunk{}, 0, formatErr(off, "chunk length 0x%x at logical 0x%x", c.length, logical)
 	}
+	if sl := c.stripeLen; sl < minStripeLen || sl > maxStripeLen || sl&(sl-1) != 0 {
+		return chunk{}, 0, formatErr(off+16, "chunk at logical 0x%x has stripe length 0x%x", logical, sl)
+	}
+	if err := checkProfile(c.typ, n, c.subStripes); err != nil {
+		return chunk{}, 0, formatErr(off+24, "chunk at logical 0x%x: %v", logical, err)
+	}
+	c.stripes = make([]stripe, n)
 	for i := range n {
 		p := b[chunkItemSize+i*stripeSize:]
-		c.stripes = append(c.stripes, stripe{devID: le.Uint64(p[0:]), offset: le.Uint64(p[8:])})
+		c.stripes[i] = stripe{devID: le.Uint64(p[0:]), offset: le.Uint64(p[8:])}
 	}
 	return c, need, nil
 }
 
-// chunkMap is the sorted, non-overlapping set of chunks of the filesystem.
+// checkProfile checks that a chunk's stripe count (and sub-stripe count
+// for RAID10) fits its profile.
+func checkProfile(typ uint64, n, sub int) error {
+	p := typ & bgProfiles
+	if p&(p-1) != 0 {
+		return fmt.Errorf("several profiles 0x%x", p)
+	}
+	ok := true
+	switch p {
+	case 0:
+		ok = n == 1
+	case bgDUP, bgRAID1:
+		ok = n == 2
+	case bgRAID1C3:
+		ok = n == 3
+	case bgRAID1C4:
+		ok = n == 4
+	case bgRAID10:
+		ok = sub == 2 && n%2 == 0
+	case bgRAID5:
+		ok = n >= 2
+	case bgRAID6:
+		ok = n >= 3
+	}
+	if !ok {
+		return fmt.Errorf("%d stripes (%d sub-stripes) for profile %s", n, sub, profileName(typ))
+	}
+	return nil
+}
+
+// profileName names a chunk's profile as btrfs-progs does.
+func profileName(typ uint64) string {
+	switch typ & bgProfiles {
+	case 0:
+		return "single"
+	case bgDUP:
+		return "DUP"
+	case bgRAID0:
+		return "RAID0"
+	case bgRAID1:
+		return "RAID1"
+	case bgRAID1C3:
+		return "RAID1C3"
+	case bgRAID1C4:
+		return "RAID1C4"
+	case bgRAID10:
+		return "RAID10"
+	case bgRAID5:
+		return "RAID5"
+	case bgRAID6:
+		return "RAID6"
+	}
+	return fmt.Sprintf("0x%x", typ&bgProfiles)
+}
+
+// chunkMap is the sorted, non-overlapping set of chunks of the filesystem
+// and the devices they lie on.
 type chunkMap struct {
-	devID  uint64
-	size   int64 // device size
-	chunks []chunk
+	devs    *deviceSet
+	chunks  []chunk
+	stripes int // over all chunks
 }
 
 func (m *chunkMap) add(c chunk) error {
-	if len(m.chunks) >= maxChunks {
-		return formatErr(-1, "more than %d chunks", maxChunks)
+	if len(m.chunks) >= maxChunks || m.stripes+len(c.stripes) > maxStripeTotal {
+		return formatErr(-1, "more than %d chunks or %d stripes", maxChunks, maxStripeTotal)
 	}
 	i := sort.Search(len(m.chunks), func(i int) bool { return m.chunks[i].logical >= c.logical })
 	if i < len(m.chunks) && m.chunks[i].logical == c.logical {
+		m.stripes += len(c.stripes) - len(m.chunks[i].stripes)
 		m.chunks[i] = c // the chunk tree's copy supersedes the bootstrap one
 		return nil
 	}
@@ -96,6 +167,7 @@ func (m *chunkMap) add(c chunk) error {
 	m.chunks = append(m.chunks, chunk{})
 	copy(m.chunks[i+1:], m.chunks[i:])
 	m.chunks[i] = c
+	m.stripes += len(c.stripes)
 	return nil
 }
 
@@ -125,46 +197,20 @@ func (m *chunkMap) loadSysChunks(s *superblock) error {
 	return nil
 }
 
-// physical maps the logical range [logical, logical+n) onto the device,
-// giving the device offsets of each copy (two for DUP). n must not cross
+// find returns the chunk holding [logical, logical+n). n must not cross
 // a chunk end (callers read nodes and sectors, which never do).
-func (m *chunkMap) physical(logical uint64, n int) ([]int64, error) {
+func (m *chunkMap) find(logical uint64, n int) (*chunk, error) {
 	i := sort.Search(len(m.chunks), func(i int) bool { return m.chunks[i].logical+m.chunks[i].length > logical })
 	if i == len(m.chunks) || m.chunks[i].logical > logical {
 		return nil, kindErr(ErrRange, -1, "logical address 0x%x is in no chunk", logical)
 	}
 	c := &m.chunks[i]
-	rel := logical - c.logical
-	if rel+uint64(n) > c.length {
+	if logical-c.logical+uint64(n) > c.length {
 		return nil, kindErr(ErrRange, -1, "logical range 0x%x+%d crosses the end of its chunk", logical, n)
 	}
-	if c.typ&bgStriped != 0 {
-		if len(c.stripes) == 1 && c.stripes[0].devID == m.devID {
-			// A striped profile on one stripe is laid out as SINGLE.
-		} else {
-			return nil, kindErr(ErrDevices, -1, "chunk at logical 0x%x uses a striped profile (0x%x) over %d stripes", c.logical, c.typ, len(c.stripes))
-		}
-	}
-	var out []int64
-	for _, s := range c.stripes {
-		if s.devID != m.devID {
-			continue
-		}
-		p := s.offset + rel
-		if p < s.offset || p > uint64(m.size) || p+uint64(n) > uint64(m.size) {
-			return nil, kindErr(ErrRange, -1, "logical 0x%x maps to device byte 0x%x, past the device end", logical, p)
-		}
-		out = append(out, int64(p))
-		if c.typ&bgMirrored == 0 {
-			break
-		}
-	}
-	if len(out) == 0 {
-		return nil, kindErr(ErrDevices, -1, "chunk at logical 0x%x lies on device %d, this is device %d", c.logical, c.stripes[0].devID, m.devID)
-	}
-	return out, nil
+	return c, nil
 }
 
 func (c chunk) String() string {
-	return fmt.Sprintf("chunk 0x%x+0x%x type 0x%x", c.logical, c.length, c.typ)
+	return fmt.Sprintf("chunk 0x%x+0x%x %s over %d stripes", c.logical, c.length, profileName(c.typ), len(c.stripes))
 }

@@ -1,11 +1,21 @@
-// Package btrfs reads btrfs filesystems read-only, from an io.ReaderAt
-// over one device.
+// Package btrfs reads btrfs filesystems read-only, from one io.ReaderAt
+// per device (NewVolume for one device, OpenDevices for several).
 //
-// It maps the chunks (SINGLE and DUP; striped or multi-device profiles
-// fail with ErrDevices for the bytes on other devices), walks the root
-// and FS trees with bounded, order-checked descents, and verifies every
-// tree block and data sector against its checksum (crc32c, xxhash64,
-// sha256, blake2b): a mismatch is an error, never wrong bytes. File data
+// OpenDevices takes the devices in any order: they must share one fsid
+// and be distinct devices (devid and device UUID) the chunk tree lists;
+// the newest superblock of the set is used. It maps the chunks of every
+// profile: single, DUP, RAID0, RAID1, RAID1C3, RAID1C4, RAID10, RAID5 and
+// RAID6 (rows of stripe_len units whose parity rotates one device per
+// row). A device may be missing (Volume.Missing): mirrored profiles read
+// the other copies, RAID5 rebuilds a lost unit from P, RAID6 from P, from
+// Q or from both when two devices are lost; bytes that only a missing
+// device holds fail with ErrDevices naming it, never wrong bytes.
+//
+// It walks the root and FS trees with bounded, order-checked descents,
+// and verifies every tree block and data sector against its checksum
+// (crc32c, xxhash64, sha256, blake2b): a copy that fails is replaced by
+// the next (another mirror, a parity rebuild), and when none checks out
+// the read is an error, never wrong bytes. File data
 // may be inline, regular, preallocated (zeros) or a hole, and compressed
 // with zlib, LZO or zstd.
 //

@@ -17,9 +17,9 @@ var (
 	// as an unknown compression or checksum type. It matches
 	// errors.ErrUnsupported too.
 	ErrUnsupported = fmt.Errorf("btrfs: unsupported feature: %w", errors.ErrUnsupported)
-	// ErrDevices means the bytes asked for lie on another device of a
-	// multi-device filesystem (RAID profiles, added devices): only one
-	// device was given.
+	// ErrDevices means the bytes asked for lie on a device of a
+	// multi-device filesystem that was not given (and no mirror or parity
+	// rebuild reaches them); the message names the devid.
 	ErrDevices = errors.New("btrfs: needs the other devices")
 	// ErrLoop means a tree refers back to itself or nests deeper than
 	// allowed.

@@ -103,11 +103,11 @@ func (f *File) Extents() (exts []Extent, exact bool, err error) {
 		case e.diskBytenr == 0:
 			exts = append(exts, Extent{FileOff: start, VolOff: -1, Len: l, Sparse: true})
 		case e.typ == extPrealloc:
-			phys, err := d.v.chunks.physical(e.diskBytenr+e.offset, 1)
-			if err != nil {
-				return nil, false, err
+			vo, ok := d.v.chunks.direct(e.diskBytenr + e.offset)
+			if !ok {
+				vo = -1
 			}
-			exts = append(exts, Extent{FileOff: start, VolOff: phys[0], Len: l, Prealloc: true})
+			exts = append(exts, Extent{FileOff: start, VolOff: vo, Len: l, Prealloc: true})
 		default:
 			logical := e.diskBytenr
 			if e.compression == compNone {
@@ -115,11 +115,13 @@ func (f *File) Extents() (exts []Extent, exact bool, err error) {
 			} else {
 				exact = false
 			}
-			phys, err := d.v.chunks.physical(logical, 1)
-			if err != nil {
-				return nil, false, err
+			vo, ok := d.v.chunks.direct(logical)
+			if !ok {
+				// Striped, rebuilt from parity or on another device: the
+				// bytes are read through the file only.
+				vo, exact = -1, false
 			}
-			exts = append(exts, Extent{FileOff: start, VolOff: phys[0], Len: l})
+			exts = append(exts, Extent{FileOff: start, VolOff: vo, Len: l})
 		}
 		pos = start + l
 	}
@@ -294,27 +296,32 @@ func (d *fileData) decompressed(e *fileExtent) ([]byte, error) {
 
 // readData reads the data bytes at logical into p. With verify, the
 // sectors they lie in are read whole and checked against the checksum
-// tree; a copy (DUP) that fails is replaced by the other before giving up.
+// tree; a sector whose copy fails (a checksum, a missing device) is read
+// from the next copy (DUP, RAID1, RAID10; a RAID5/6 rebuild) before
+// giving up. p never holds bytes that failed their check.
 func (v *Volume) readData(p []byte, logical uint64, verify bool) error {
 	if len(p) == 0 {
 		return nil
 	}
+	copies := v.chunks.copies(logical)
 	if !verify {
-		phys, err := v.chunks.physical(logical, len(p))
-		if err != nil {
-			return err
+		var firstErr error
+		for m := range copies {
+			err := v.chunks.readCopy(p, logical, m)
+			if err == nil {
+				return nil
+			}
+			if firstErr == nil {
+				firstErr = err
+			}
 		}
-		_, err = v.r.ReadAt(p, phys[0])
-		return noEOF(err)
+		return firstErr
 	}
 	ss := uint64(v.sb.sectorSize)
 	start := logical &^ (ss - 1)
 	end := (logical + uint64(len(p)) + ss - 1) &^ (ss - 1)
-	phys, err := v.chunks.physical(start, int(end-start))
-	if err != nil {
-		return err
-	}
-	sums, err := v.dataCsums(start, int((end-start)/ss))
+	nsec := int((end - start) / ss)
+	sums, err := v.dataCsums(start, nsec)
 	if err != nil {
 		return err
 	}
@@ -325,29 +332,58 @@ func (v *Volume) readData(p []byte, logical uint64, verify bool) error {
 		buf = make([]byte, end-start)
 	}
 	csz := csumSize(v.sb.csumType)
-	var bad error
-	for _, ph := range phys {
-		if _, err := v.r.ReadAt(buf, ph); err != nil {
-			return noEOF(err)
+	good := make([]bool, nsec)
+	left := nsec
+	var firstErr error
+	check := func(s int, m int) bool {
+		if csumOK(v.sb.csumType, sums[s*csz:], buf[uint64(s)*ss:uint64(s+1)*ss]) {
+			good[s] = true
+			left--
+			return true
 		}
-		bad = nil
-		for s := uint64(0); s < (end-start)/ss; s++ {
-			if !csumOK(v.sb.csumType, sums[int(s)*csz:], buf[s*ss:(s+1)*ss]) {
-				bad = kindErr(ErrChecksum, ph+int64(s*ss), "data sector at logical 0x%x", start+s*ss)
-				break
-			}
+		if firstErr == nil {
+			firstErr = kindErr(ErrChecksum, at(v.chunks.offsetOf(start, m), int64(uint64(s)*ss)), "data sector at logical 0x%x", start+uint64(s)*ss)
 		}
-		if bad == nil {
-			if len(buf) != len(p) || &buf[0] != &p[0] {
-				copy(p, buf[logical-start:])
+		return false
+	}
+	for m := 0; m < copies && left > 0; m++ {
+		if left == nsec {
+			// Nothing read yet: the whole range from this copy.
+			if err := v.chunks.readCopy(buf, start, m); err != nil {
+				if firstErr == nil {
+					firstErr = err
+				}
+				continue
 			}
-			return nil
+			for s := range nsec {
+				check(s, m)
+			}
+			continue
+		}
+		for s := range nsec {
+			if good[s] {
+				continue
+			}
+			sec := buf[uint64(s)*ss : uint64(s+1)*ss]
+			if err := v.chunks.readCopy(sec, start+uint64(s)*ss, m); err != nil {
+				if firstErr == nil {
+					firstErr = err
+				}
+				continue
+			}
+			check(s, m)
 		}
 	}
-	if len(buf) == len(p) && &buf[0] == &p[0] {
-		clear(p) // never hand back bytes that failed their check
+	if left > 0 {
+		if len(buf) == len(p) && &buf[0] == &p[0] {
+			clear(p) // never hand back bytes that failed their check
+		}
+		return firstErr
 	}
-	return bad
+	if len(buf) != len(p) || &buf[0] != &p[0] {
+		copy(p, buf[logical-start:])
+	}
+	return nil
 }
 
 func noEOF(err error) error {

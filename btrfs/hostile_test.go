@@ -250,19 +250,22 @@ func TestDUPRecovery(t *testing.T) {
 	}
 }
 
-// TestStripedChunk: a RAID0 chunk over two devices needs the other one.
-func TestStripedChunk(t *testing.T) {
-	m := chunkMap{devID: 1, size: 1 << 30}
-	if err := m.add(chunk{logical: 1 << 20, length: 1 << 20, typ: bgData | bgRAID0,
-		stripes: []stripe{{1, 1 << 20}, {2, 1 << 20}}}); err != nil {
-		t.Fatal(err)
+// physical lists where the copies of [logical, logical+n) begin on the
+// first device, for tests that damage one copy.
+func (m *chunkMap) physical(logical uint64, n int) ([]int64, error) {
+	if _, err := m.find(logical, n); err != nil {
+		return nil, err
 	}
-	if _, err := m.physical(1<<20+4096, 4096); !errors.Is(err, ErrDevices) {
-		t.Fatalf("got %v, want ErrDevices", err)
+	var out []int64
+	for i := range m.copies(logical) {
+		if p := m.offsetOf(logical, i); p >= 0 {
+			out = append(out, p)
+		}
 	}
-	if err := m.add(chunk{logical: 1<<20 + 4096, length: 4096, stripes: []stripe{{1, 0}}}); !errors.Is(err, ErrFormat) {
-		t.Fatalf("overlapping chunk: got %v", err)
+	if len(out) == 0 {
+		return nil, kindErr(ErrDevices, -1, "logical 0x%x is not on the first device in one run", logical)
 	}
+	return out, nil
 }
 
 // leafSlot finds the leaf holding key k of a tree: its device offset and

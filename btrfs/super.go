@@ -71,6 +71,7 @@ type superblock struct {
 	chunkRootLevel uint8
 	logRootLevel   uint8
 	devID          uint64
+	devUUID        [16]byte // dev_item.uuid: which device this is
 	label          string
 	sysChunkArray  []byte
 }
@@ -104,6 +105,7 @@ func parseSuper(b []byte, off int64) (*superblock, error) {
 	s.chunkRootLevel = b[0xc7]
 	s.logRootLevel = b[0xc8]
 	s.devID = le.Uint64(b[0xc9:])
+	copy(s.devUUID[:], b[0xc9+66:0xc9+82])
 	s.label = string(bytes.TrimRight(b[0x12b:0x22b], "\x00"))
 	s.metadataUUID = s.fsid
 	if s.incompat&incompatMetadataUUID != 0 {

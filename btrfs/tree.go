@@ -114,8 +114,8 @@ func (c nodeCache) put(logical uint64, n *node) {
 }
 
 // readNode reads and checks the tree block at logical, which its parent
-// says has the given level and generation. Each copy
-// (DUP) is tried in turn until one checks out.
+// says has the given level and generation. Each copy (DUP, RAID1,
+// RAID10; a RAID5/6 rebuild) is tried in turn until one checks out.
 func (v *Volume) readNode(logical uint64, level uint8, gen uint64) (*node, error) {
 	if n := v.cache.get(logical); n != nil {
 		if n.level != level || n.gen != gen {
@@ -124,17 +124,14 @@ func (v *Volume) readNode(logical uint64, level uint8, gen uint64) (*node, error
 		return n, nil
 	}
 	ns := int(v.sb.nodeSize)
-	phys, err := v.chunks.physical(logical, ns)
-	if err != nil {
-		return nil, err
-	}
 	var firstErr error
-	for _, p := range phys {
+	for m := range v.chunks.copies(logical) {
 		b := make([]byte, ns)
-		if _, err := v.r.ReadAt(b, p); err != nil {
-			return nil, err
+		err := v.chunks.readCopy(b, logical, m)
+		var n *node
+		if err == nil {
+			n, err = v.checkNode(b, logical, v.chunks.offsetOf(logical, m), level, gen)
 		}
-		n, err := v.checkNode(b, logical, p, level, gen)
 		if err == nil {
 			v.cache.put(logical, n)
 			return n, nil
@@ -146,7 +143,17 @@ func (v *Volume) readNode(logical uint64, level uint8, gen uint64) (*node, error
 	return nil, firstErr
 }
 
-// checkNode validates a tree block read at device offset p: checksum,
+// at is byte o of a structure at device offset p, or -1 (unknown) when p
+// is: a block read from another device or rebuilt from parity.
+func at(p, o int64) int64 {
+	if p < 0 {
+		return -1
+	}
+	return p + o
+}
+
+// checkNode validates a tree block read at device offset p (-1 when not
+// on the first device in one run): checksum,
 // address, filesystem, level, generation, item table and key order.
 func (v *Volume) checkNode(b []byte, logical uint64, p int64, level uint8, gen uint64) (*node, error) {
 	le := binary.LittleEndian
@@ -154,17 +161,17 @@ func (v *Volume) checkNode(b []byte, logical uint64, p int64, level uint8, gen u
 		return nil, kindErr(ErrChecksum, p, "tree block 0x%x %s checksum", logical, csumName(v.sb.csumType))
 	}
 	if got := le.Uint64(b[0x30:]); got != logical {
-		return nil, formatErr(p+0x30, "tree block 0x%x says it is 0x%x", logical, got)
+		return nil, formatErr(at(p, 0x30), "tree block 0x%x says it is 0x%x", logical, got)
 	}
 	if !bytes.Equal(b[0x20:0x30], v.sb.metadataUUID[:]) {
-		return nil, formatErr(p+0x20, "tree block 0x%x belongs to another filesystem", logical)
+		return nil, formatErr(at(p, 0x20), "tree block 0x%x belongs to another filesystem", logical)
 	}
 	n := &node{b: b, level: b[0x64], n: int(le.Uint32(b[0x60:])), gen: le.Uint64(b[0x50:])}
 	if n.level != level {
-		return nil, formatErr(p+0x64, "tree block 0x%x has level %d, expected %d", logical, n.level, level)
+		return nil, formatErr(at(p, 0x64), "tree block 0x%x has level %d, expected %d", logical, n.level, level)
 	}
 	if n.gen != gen {
-		return nil, formatErr(p+0x50, "tree block 0x%x has generation %d, parent says %d", logical, n.gen, gen)
+		return nil, formatErr(at(p, 0x50), "tree block 0x%x has generation %d, parent says %d", logical, n.gen, gen)
 	}
 	room := len(b) - headerSize
 	per := itemSize
@@ -172,17 +179,17 @@ func (v *Volume) checkNode(b []byte, logical uint64, p int64, level uint8, gen u
 		per = ptrSize
 	}
 	if n.n > room/per || level > 0 && n.n == 0 {
-		return nil, formatErr(p+0x60, "tree block 0x%x holds %d items", logical, n.n)
+		return nil, formatErr(at(p, 0x60), "tree block 0x%x holds %d items", logical, n.n)
 	}
 	for i := range n.n {
 		if i > 0 && n.key(i-1).cmp(n.key(i)) >= 0 {
-			return nil, formatErr(p+int64(headerSize+i*per), "tree block 0x%x: keys out of order at slot %d", logical, i)
+			return nil, formatErr(at(p, int64(headerSize+i*per)), "tree block 0x%x: keys out of order at slot %d", logical, i)
 		}
 		if level == 0 {
 			q := b[headerSize+i*itemSize+keySize:]
 			off, size := int(le.Uint32(q)), int(le.Uint32(q[4:]))
 			if off < n.n*itemSize || off > room || size > room-off {
-				return nil, formatErr(p+int64(headerSize+i*itemSize), "tree block 0x%x: item %d data at %d+%d", logical, i, off, size)
+				return nil, formatErr(at(p, int64(headerSize+i*itemSize)), "tree block 0x%x: item %d data at %d+%d", logical, i, off, size)
 			}
 		}
 	}

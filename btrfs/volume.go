@@ -8,10 +8,9 @@ import (
 	"sync"
 )
 
-// Volume is one opened btrfs device. It is safe for concurrent use.
+// Volume is one opened btrfs filesystem, over one device or several. It
+// is safe for concurrent use.
 type Volume struct {
-	r      io.ReaderAt
-	size   int64
 	sb     *superblock
 	chunks chunkMap
 	cache  nodeCache
@@ -51,20 +50,36 @@ type Options struct {
 	NoRecovery bool
 }
 
-// NewVolumeOptions is NewVolume with options.
+// NewVolumeOptions is NewVolume with options. A device of a filesystem
+// over several opens as OpenDevices would open it alone: what lies on
+// the others fails with ErrDevices.
 func NewVolumeOptions(r io.ReaderAt, size int64, opt Options) (*Volume, error) {
-	sb, err := readSuper(r, size)
+	return OpenDevices([]Device{{R: r, Size: size}}, opt)
+}
+
+// OpenDevices opens the btrfs filesystem over the devices given, in any
+// order: they must share one fsid and be distinct devices (devid and
+// device UUID) that the chunk tree lists, as many as the superblock
+// says less those missing. The newest superblock of the set is used. A
+// device not given is missing: mirrored and parity profiles read around
+// it, and bytes only it holds fail with ErrDevices naming it
+// (Volume.Missing lists them).
+func OpenDevices(devs []Device, opt Options) (*Volume, error) {
+	sb, set, err := openDevices(devs)
 	if err != nil {
 		return nil, err
 	}
-	v := &Volume{r: r, size: size, sb: sb, subvols: map[uint64]*subvol{}}
-	v.chunks = chunkMap{devID: sb.devID, size: size}
+	v := &Volume{sb: sb, subvols: map[uint64]*subvol{}}
+	v.chunks = chunkMap{devs: set}
 	v.cache = newNodeCache(cacheBytes / int(sb.nodeSize))
 	if err := v.chunks.loadSysChunks(sb); err != nil {
 		return nil, err
 	}
 	if err := v.loadChunkTree(); err != nil {
 		return nil, fmt.Errorf("btrfs: chunk tree: %w", err)
+	}
+	if err := set.check(sb); err != nil {
+		return nil, err
 	}
 	v.root = root{bytenr: sb.root, level: sb.rootLevel, gen: sb.generation}
 	if ri, err := v.rootItem(csumTreeID); err == nil {
@@ -85,11 +100,18 @@ func NewVolumeOptions(r io.ReaderAt, size int64, opt Options) (*Volume, error) {
 	return v, nil
 }
 
+// loadChunkTree reads the chunk tree's device items and chunk items.
 func (v *Volume) loadChunkTree() error {
 	r := root{bytenr: v.sb.chunkRoot, level: v.sb.chunkRootLevel, gen: v.sb.chunkRootGen}
-	lo := key{firstChunkTree, chunkItemKeyTyp, 0}
+	lo := key{devItemsObjectID, devItemKeyTyp, 0}
 	hi := key{firstChunkTree, chunkItemKeyTyp, ^uint64(0)}
 	return v.walk(r, lo, hi, func(k key, d []byte) error {
+		switch {
+		case k.objectid == devItemsObjectID && k.typ == devItemKeyTyp:
+			return v.chunks.devs.addDevItem(d)
+		case k.objectid != firstChunkTree || k.typ != chunkItemKeyTyp:
+			return nil
+		}
 		c, _, err := parseChunk(d, k.offset, -1)
 		if err != nil {
 			return err
@@ -184,6 +206,20 @@ func (v *Volume) childSubvol(parent, child, dirID uint64, name []byte) (bool, er
 	}
 	ref, ok := parseRootRef(d)
 	return ok && ref.dirID == dirID && bytes.Equal(ref.name, name), nil
+}
+
+// Devices lists the filesystem's devices by devid, given or missing.
+func (v *Volume) Devices() []DeviceInfo { return v.chunks.devs.infos() }
+
+// Missing lists the devids of the devices not given.
+func (v *Volume) Missing() []uint64 {
+	var out []uint64
+	for _, d := range v.Devices() {
+		if !d.Present() {
+			out = append(out, d.ID)
+		}
+	}
+	return out
 }
 
 // Label returns the filesystem label.

@@ -129,7 +129,7 @@ var table = []struct {
 	{ext.ErrUnsupported, Unsupported},
 	{btrfs.ErrUnsupported, Unsupported},
 	{jbd2.ErrUnsupported, Unsupported},
-	{btrfs.ErrDevices, Unsupported}, // striped or on devices not given: ckptfs reads one disk
+	{btrfs.ErrDevices, Unsupported}, // bytes only a device not given holds, like guest.ErrMissingPV
 	{ldm.ErrUnsupported, Unsupported},
 	{ldm.ErrMissingDisk, Unsupported}, // a dynamic volume on a disk not given, like guest.ErrMissingPV
 

@@ -1,6 +1,8 @@
 package testutil
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"os"
 	"os/exec"
@@ -34,6 +36,64 @@ func BtrfsImages(t testing.TB) string {
 	})
 	if btrfsErr != nil {
 		t.Fatalf("testdata/btrfs/gen.sh: %v", btrfsErr)
+	}
+	return out
+}
+
+// BtrfsMultiImages builds testdata/btrfs/multidev.sh's filesystems over
+// several devices, with the kernel's read-only view of each (whole and
+// degraded), into testdata/out/btrfsmulti once (again when the script
+// changes) and returns the folder. It needs root (loop devices, mounts).
+func BtrfsMultiImages(t testing.TB) string {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		Unavailable(t, "building multi-device btrfs images needs root (loop devices and mounts)")
+	}
+	for _, tool := range []string{"mkfs.btrfs", "btrfs", "losetup", "mount", "openssl", "sha256sum"} {
+		NeedTool(t, tool)
+	}
+	return scriptFixture(t, "btrfsmulti", []string{filepath.Join(RepoRoot(), "testdata", "btrfs", "multidev.sh")}, nil)
+}
+
+// scriptFixture runs `bash scripts[0] OUT` into testdata/out/<area>
+// under LockFixtures unless a marker named by the scripts' hash (the
+// first and those it runs) says it ran, and returns OUT. env, when not
+// nil, prepares the run (it is called only when the script runs) and
+// gives variables for it.
+func scriptFixture(t testing.TB, area string, scripts []string, env func() []string) string {
+	t.Helper()
+	h := sha256.New()
+	for _, f := range scripts {
+		body, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.Write(body)
+	}
+	sum := h.Sum(nil)
+	script := scripts[0]
+	out := OutDir(area)
+	done := filepath.Join(out, "built-"+hex.EncodeToString(sum[:6]))
+	if _, err := os.Stat(done); err == nil {
+		return out
+	}
+	defer LockFixtures(t)()
+	if _, err := os.Stat(done); err == nil {
+		return out
+	}
+	if err := os.RemoveAll(out); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("bash", script, out)
+	cmd.Env = os.Environ()
+	if env != nil {
+		cmd.Env = append(cmd.Env, env()...)
+	}
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("%s: %v\n%s", filepath.Base(script), err, b)
+	}
+	if err := os.WriteFile(done, nil, 0o644); err != nil {
+		t.Fatal(err)
 	}
 	return out
 }

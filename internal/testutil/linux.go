@@ -1,8 +1,6 @@
 package testutil
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -83,39 +81,12 @@ func LVMSpanChain(t testing.TB) string {
 		"losetup", "openssl", "iconv", "qemu-img", "debugfs", "dumpe2fs", "mount", "cryptsetup", "go"} {
 		NeedTool(t, tool)
 	}
-	script := filepath.Join(RepoRoot(), "testdata", "guest", "lvmspanchain.sh")
-	h := sha256.New()
-	for _, f := range []string{script, filepath.Join(RepoRoot(), "testdata", "guest", "lvmspan.sh")} {
-		body, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		h.Write(body)
-	}
-	sum := h.Sum(nil)
-	out := OutDir("lvmspanchain")
-	done := filepath.Join(out, "built-"+hex.EncodeToString(sum[:6]))
-	if _, err := os.Stat(done); err == nil {
-		return out
-	}
-	defer LockFixtures(t)()
-	if _, err := os.Stat(done); err == nil {
-		return out
-	}
-	if err := os.RemoveAll(out); err != nil {
-		t.Fatal(err)
-	}
-	mk := filepath.Join(t.TempDir(), "mkchain")
-	Run(t, "go", "build", "-o", mk, filepath.Join(RepoRoot(), "tools", "mkchain"))
-	cmd := exec.Command("bash", script, out)
-	cmd.Env = append(os.Environ(), "MKCHAIN="+mk)
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("lvmspanchain.sh: %v\n%s", err, b)
-	}
-	if err := os.WriteFile(done, nil, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return out
+	guest := filepath.Join(RepoRoot(), "testdata", "guest")
+	return scriptFixture(t, "lvmspanchain", []string{filepath.Join(guest, "lvmspanchain.sh"), filepath.Join(guest, "lvmspan.sh")}, func() []string {
+		mk := filepath.Join(t.TempDir(), "mkchain")
+		Run(t, "go", "build", "-o", mk, filepath.Join(RepoRoot(), "tools", "mkchain"))
+		return []string{"MKCHAIN=" + mk}
+	})
 }
 
 // LDMDisks returns testdata/out/ldm, holding testdata/ldm/gen.sh's three
