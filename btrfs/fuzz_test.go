@@ -72,14 +72,19 @@ func FuzzVolume(f *testing.F) {
 			if err != nil {
 				continue
 			}
-			seen := 0
-			_ = fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
-				if seen++; seen > 2000 {
-					return fs.SkipAll
-				}
-				return walkOne(fsys, p, d, err)
-			})
+			walkSome(fsys)
 		}
+	})
+}
+
+// walkSome lists and reads the first 2000 entries of fsys.
+func walkSome(fsys *FS) {
+	seen := 0
+	_ = fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
+		if seen++; seen > 2000 {
+			return fs.SkipAll
+		}
+		return walkOne(fsys, p, d, err)
 	})
 }
 

@@ -97,9 +97,9 @@ func (m *chunkMap) readParity(c *chunk, p []byte, rel uint64, mirror int) error 
 	read := func(i int, dst []byte) error { return m.readStripe(c, idx(i), off, dst) }
 	switch {
 	case len(lost) == 1 && mirror == 1 && pOK:
-		return m.rebuildP(p, tmp, k, d, read)
+		return m.rebuild(p, tmp, k, d, k, read)
 	case len(lost) == 1 && qOK && (mirror == 1 || mirror == 2 && pOK):
-		return m.rebuildQ(p, tmp, k, d, read)
+		return m.rebuild(p, tmp, k, d, k+1, read)
 	case len(lost) == 2 && mirror == 1 && pOK && qOK:
 		return m.rebuildPQ(p, tmp, k, d, lost[1], read)
 	}
@@ -116,9 +116,17 @@ func (m *chunkMap) readParity(c *chunk, p []byte, rel uint64, mirror int) error 
 		c, c.logical+rel, devList(missing), k, np)
 }
 
-// rebuildP sets p to data unit d: P ^ the other data units.
-func (m *chunkMap) rebuildP(p, tmp []byte, k, d int, read func(int, []byte) error) error {
-	if err := read(k, p); err != nil {
+// rebuild sets p to data unit d from parity member par of the row: P
+// (par k, every coefficient 1) gives Dd = P ^ the other units; Q (par
+// k+1, coefficient g^i for unit i) gives Dd = (Q ^ sum of g^i*Di) / g^d.
+func (m *chunkMap) rebuild(p, tmp []byte, k, d, par int, read func(int, []byte) error) error {
+	coef := func(i int) byte {
+		if par == k {
+			return 1
+		}
+		return gfPow(i)
+	}
+	if err := read(par, p); err != nil {
 		return err
 	}
 	for i := range k {
@@ -128,26 +136,11 @@ func (m *chunkMap) rebuildP(p, tmp []byte, k, d int, read func(int, []byte) erro
 		if err := read(i, tmp); err != nil {
 			return err
 		}
-		gfMulAdd(p, tmp, 1)
+		gfMulAdd(p, tmp, coef(i))
 	}
-	return nil
-}
-
-// rebuildQ sets p to data unit d: (Q ^ sum of g^i*Di, i != d) / g^d.
-func (m *chunkMap) rebuildQ(p, tmp []byte, k, d int, read func(int, []byte) error) error {
-	if err := read(k+1, p); err != nil {
-		return err
+	if c := coef(d); c != 1 {
+		gfScale(p, gfInv(c))
 	}
-	for i := range k {
-		if i == d {
-			continue
-		}
-		if err := read(i, tmp); err != nil {
-			return err
-		}
-		gfMulAdd(p, tmp, gfPow(i))
-	}
-	gfScale(p, gfInv(gfPow(d)))
 	return nil
 }
 
