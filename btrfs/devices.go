@@ -151,3 +151,25 @@ func (s *deviceSet) infos() []DeviceInfo {
 	slices.SortFunc(out, func(a, b DeviceInfo) int { return cmpU64(a.ID, b.ID) })
 	return out
 }
+
+// Identity is what a device's superblock says of it and of its
+// filesystem, enough to tell which devices belong together.
+type Identity struct {
+	FSID       [16]byte
+	DevID      uint64
+	DevUUID    [16]byte
+	NumDevices uint64 // devices of the filesystem
+	Generation uint64
+	Label      string
+}
+
+// Identify reads the newest superblock copy of the device r of size
+// bytes, without opening the filesystem.
+func Identify(r io.ReaderAt, size int64) (Identity, error) {
+	sb, err := readSuper(r, size)
+	if err != nil {
+		return Identity{}, err
+	}
+	return Identity{FSID: sb.fsid, DevID: sb.devID, DevUUID: sb.devUUID, NumDevices: sb.numDevices,
+		Generation: sb.generation, Label: sb.label}, nil
+}

@@ -310,6 +310,9 @@ type volumeJSON struct {
 	// Purpose is what a volume without a filesystem we read is for
 	// (guest.Volume.Purpose).
 	Purpose string `json:"purpose,omitempty"`
+	// Warning says what of a volume that opened cannot be read
+	// (guest.Volume.Warning: missing devices of a btrfs filesystem).
+	Warning string `json:"warning,omitempty"`
 	// Journal is how a dirty filesystem log was treated (guest.Volume.Journal).
 	Journal string `json:"journal,omitempty"`
 	// What the volume's bytes went through (see guest.Layer), and what a
@@ -400,7 +403,7 @@ func volumeJSONOf(ve *volEntry) volumeJSON {
 	vj := volumeJSON{Name: v.Name, Dir: ve.dir, Disk: ve.disk, Number: v.Number, Start: v.Start,
 		Size: v.Size, Table: v.Table, PartType: v.PartType, PartName: v.PartName, PartGUID: v.PartGUID,
 		FSType: v.FSType, Label: v.Label, Journal: v.Journal, Layers: v.Layers, Encryption: v.Encryption, Locked: v.Locked,
-		ShadowOf: v.ShadowOf, Protectors: v.Protectors, UnlockedBy: v.UnlockedBy, Purpose: v.Purpose}
+		ShadowOf: v.ShadowOf, Protectors: v.Protectors, UnlockedBy: v.UnlockedBy, Purpose: v.Purpose, Warning: v.Warning}
 	if ve.name != "" && v.Reader != nil && v.Size > 0 {
 		vj.Raw = catalog.VolumesDir + "/" + ve.name + catalog.RawSuffix
 	}

@@ -49,19 +49,29 @@ func isBtrfs(r io.ReaderAt, size int64) bool {
 }
 
 // topLevelReader marks the reader of a "-toplevel" sibling, so that
-// opening its filesystem shows subvolume 5 instead of the default.
-type topLevelReader struct{ io.ReaderAt }
+// opening its filesystem shows subvolume 5 instead of the default, of the
+// volume vol already opened (over all its devices when joined).
+type topLevelReader struct {
+	io.ReaderAt
+	vol *btrfs.Volume
+}
 
 // openBtrfs opens the default subvolume, the tree the guest mounts at its
 // root when fstab names no subvolume (subvolume 5 for a -toplevel
 // sibling).
 func openBtrfs(r io.ReaderAt, size int64, noRecovery bool) (fs.FS, string, error) {
-	v, err := btrfs.NewVolumeOptions(r, size, btrfs.Options{NoRecovery: noRecovery})
-	if err != nil {
-		return nil, "", err
+	var v *btrfs.Volume
+	tl, top := r.(topLevelReader)
+	if top && tl.vol != nil {
+		v = tl.vol
+	} else {
+		var err error
+		if v, err = btrfs.NewVolumeOptions(r, size, btrfs.Options{NoRecovery: noRecovery}); err != nil {
+			return nil, "", err
+		}
 	}
 	id := v.DefaultSubvolume()
-	if _, ok := r.(topLevelReader); ok {
+	if top {
 		id = 5
 	}
 	sv, err := v.Subvolume(id)
@@ -81,7 +91,7 @@ func btrfsTopLevel(v *Volume, _ *Options) ([]*Volume, error) {
 	if !ok || b.Volume().DefaultSubvolume() == 5 {
 		return nil, nil
 	}
-	return []*Volume{{Name: v.Name + topLevelSuffix, Reader: topLevelReader{v.Reader}, Size: v.Size}}, nil
+	return []*Volume{{Name: v.Name + topLevelSuffix, Reader: topLevelReader{v.Reader, b.Volume()}, Size: v.Size}}, nil
 }
 
 // btrfsFS hands out files whose Extents speak the contract's type.

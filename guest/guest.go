@@ -45,6 +45,9 @@ type Volume struct {
 	// Journal says how a dirty filesystem log was treated (see Journaler):
 	// "" when clean or not applicable.
 	Journal string
+	// Warning says what of a volume that opened cannot be read: the
+	// devices of a btrfs filesystem over several disks that are missing.
+	Warning string
 	// Reader is the partition window over the disk.
 	Reader io.ReaderAt
 
@@ -113,6 +116,9 @@ type Volume struct {
 	// v is (or waits to be: see JoinVolumeGroups).
 	ldmDisk *ldm.Disk
 	ldmVol  *ldmRef
+	// btrfsJoin is set on the devices of a btrfs filesystem over several
+	// volumes once JoinVolumeGroups opened it (btrfsjoin.go).
+	btrfsJoin *btrfsJoin
 	// inside is the logical volume v was found in or beside (when the
 	// join opens it again from newer metadata, v goes).
 	inside *Volume

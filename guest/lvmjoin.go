@@ -126,8 +126,13 @@ func JoinVolumeGroups(vols []*Volume) []*Volume {
 // waiting by Volumes, is opened over the disks of its group found in
 // vols; one with an extent on a disk none of vols holds is listed with an
 // error wrapping ErrMissingPV that names the disk.
+//
+// The devices of a btrfs filesystem over several volumes (btrfsjoin.go)
+// are opened together, once, in the volume of the first of them (in
+// vols' order); the others say in Purpose that they are its devices, and
+// missing devices are named in its Warning.
 func (o *Options) JoinVolumeGroups(vols []*Volume) []*Volume {
-	return o.joinDynamic(o.joinLVM(vols))
+	return o.joinBtrfs(o.joinDynamic(o.joinLVM(vols)))
 }
 
 // joinLVM is JoinVolumeGroups for LVM.

@@ -3,6 +3,8 @@ package guest
 import (
 	"fmt"
 	"io"
+
+	"github.com/ckptfs/ckptfs/btrfs"
 )
 
 // Which disks belong together. A VM's configuration says which disks are
@@ -13,14 +15,15 @@ import (
 // VM (JoinVolumeGroups then opens the volumes over them).
 
 // GroupMember is one volume of a disk that is a member of a group of
-// volumes over several disks: an LVM physical volume, or a Windows
-// dynamic disk (ldm.go).
+// volumes over several disks: an LVM physical volume, a Windows dynamic
+// disk (ldm.go), or a device of a btrfs filesystem over several.
 type GroupMember struct {
 	// Group is what ties the members together: "lvm2:" and the volume
-	// group's UUID; "" for a physical volume without a metadata area,
+	// group's UUID ("btrfs:" and the fsid for a btrfs device); "" for a physical volume without a metadata area,
 	// whose group is the one whose members list it (Lists).
 	Group string
-	// ID is the member's own identity: "lvm2:" and the physical volume's
+	// ID is the member's own identity ("btrfs:", fsid, ":", devid for a
+	// btrfs device): "lvm2:" and the physical volume's
 	// UUID. Two disks holding one ID are copies of one disk.
 	ID string
 	// Lists holds the IDs of the members the group's metadata names,
@@ -34,7 +37,8 @@ type GroupMember struct {
 }
 
 // GroupMembers returns the members of volume groups a disk holds: the
-// LVM physical volumes that are its partitions or the whole disk. Only
+// LVM physical volumes that are its partitions or the whole disk, and the
+// devices of btrfs filesystems over several devices. Only
 // the partition table and each partition's first bytes and LVM metadata
 // are read; a physical volume inside an encrypted volume or inside a
 // logical volume is not seen. A disk whose partition table cannot be
@@ -63,6 +67,10 @@ func GroupMembers(disk io.ReaderAt, size int64) ([]GroupMember, error) {
 	var out []GroupMember
 	for _, w := range windows {
 		r := io.NewSectionReader(disk, w[0], w[1])
+		if m, ok := btrfsMember(r, w[1]); ok {
+			out = append(out, m)
+			continue
+		}
 		probe := readProbe(r, w[1])
 		if !hasLVMLabel(probe) {
 			continue
@@ -78,6 +86,30 @@ func GroupMembers(disk io.ReaderAt, size int64) ([]GroupMember, error) {
 	}
 	return out, nil
 }
+
+// btrfsMember is the GroupMember a device of a btrfs filesystem over
+// several devices is: its group the fsid, its ID the fsid and devid, and
+// it lists devids 1 to the device count (the superblock names no others;
+// the chunk tree, which does, may lie on other devices).
+func btrfsMember(r io.ReaderAt, size int64) (GroupMember, bool) {
+	if !isBtrfs(r, size) {
+		return GroupMember{}, false
+	}
+	id, err := btrfs.Identify(r, size)
+	if err != nil || id.NumDevices < 2 {
+		return GroupMember{}, false
+	}
+	fsid := uuidText(id.FSID)
+	m := GroupMember{Group: "btrfs:" + fsid, ID: fmt.Sprintf("btrfs:%s:%d", fsid, id.DevID), Seqno: int64(id.Generation),
+		Desc: fmt.Sprintf("device %d of btrfs filesystem %s", id.DevID, fsid)}
+	for d := uint64(1); d <= min(id.NumDevices, maxListedDevices); d++ {
+		m.Lists = append(m.Lists, fmt.Sprintf("btrfs:%s:%d", fsid, d))
+	}
+	return m, true
+}
+
+// maxListedDevices bounds the devices a btrfs member lists.
+const maxListedDevices = 64
 
 // member is what g, read from one of its physical volumes, says of it.
 func (g *lvmGroup) member() GroupMember {

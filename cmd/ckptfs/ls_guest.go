@@ -38,6 +38,9 @@ type lsVolumeJSON struct {
 	// Purpose is what a volume without a filesystem we read is for
 	// (guest.Volume.Purpose).
 	Purpose string `json:"purpose,omitempty"`
+	// Warning says what of a readable volume cannot be read
+	// (guest.Volume.Warning).
+	Warning string `json:"warning,omitempty"`
 }
 
 // lsEntryJSON is one entry of `ls SRC CHECKPOINT VOL/PATH --json`.
@@ -67,7 +70,7 @@ func (o *lsOptions) listVolumes(cp *catalog.Checkpoint, g *guest.Options) error 
 	for _, nv := range vols {
 		v := nv.v
 		j := lsVolumeJSON{Name: v.Name, FSType: v.FSType, Size: v.Size, Label: v.Label, Drive: letters[v],
-			Encryption: v.Encryption, Locked: v.Locked, ShadowOf: v.ShadowOf, Purpose: v.Purpose}
+			Encryption: v.Encryption, Locked: v.Locked, ShadowOf: v.ShadowOf, Purpose: v.Purpose, Warning: v.Warning}
 		if v.FS != nil && nv.name != "" {
 			j.Dir = nv.dir()
 		}
@@ -116,6 +119,9 @@ func (o *lsOptions) listVolumes(cp *catalog.Checkpoint, g *guest.Options) error 
 		}
 		if j.Purpose != "" && j.Error == "" { // else the error says it
 			notes = append(notes, escapeText(j.Purpose))
+		}
+		if j.Warning != "" {
+			notes = append(notes, "warning: "+escapeText(j.Warning))
 		}
 		fmt.Fprintf(stdout, "%-*s %-40s %-8s %10s  %s\n", col, escapeText(placeText(j)), escapeText(name), j.FSType,
 			humanize.IBytes(uint64(max(j.Size, 0))), strings.Join(notes, "  "))
