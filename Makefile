@@ -8,7 +8,7 @@ FUZZTIME ?= 30s
 # Race detector and a timeout on every test run, so a FUSE hang gives a backtrace.
 TESTFLAGS ?= -race -timeout 20m
 
-.PHONY: all build install deps testdata test vet fuzz mutate crosscheck bench demo clean
+.PHONY: all build install deps testdata test vet fuzz mutate crosscheck crosscheck-win bench demo clean
 
 all: build
 
@@ -118,6 +118,15 @@ SEEDS ?= 30
 crosscheck:
 	CKPTFS_CROSS_SEEDS=$(SEEDS) nice $(GO) test -count=1 -timeout 0 -v -run '^TestCross$$' ./xfs ./ext ./btrfs \
 		2>&1 | tee $(OUT)/crosscheck.log | grep -E '^\s+(cross_linux.go:[0-9]+: crosscheck |--- FAIL)|^(ok|FAIL|---)'
+
+# The randomized cross-check of the Windows-volume readers (root): SEEDS
+# volumes each of NTFS, exFAT and FAT12/16/32 made by
+# testdata/crosswin/gen.sh, every file compared with ntfs-3g, exfat-fuse,
+# mtools and sleuthkit, then one summary line per filesystem. SEEDS=A-B
+# runs those seeds; a volume that disagrees is kept in testdata/out/crosswin.
+crosscheck-win:
+	CKPTFS_CROSSWIN_SEEDS=$(SEEDS) nice $(GO) test -count=1 -timeout 0 -v ./internal/crosswin \
+		2>&1 | tee $(OUT)/crosscheck-win.log | grep -E '^(crosswin: |ok|FAIL)|^\s*--- FAIL'
 
 # BENCH_SECTIONS=11 make bench runs section 11 of scripts/bench.sh alone;
 # the Go benchmarks are section 0 (see the script's header).
