@@ -76,6 +76,7 @@ const (
 	incompatMetaBG      = 0x10
 	incompatExtents     = 0x40
 	incompat64Bit       = 0x80
+	incompatEAInode     = 0x400
 	incompatDirData     = 0x1000
 	incompatLargeDir    = 0x4000
 	incompatInline      = 0x8000

@@ -29,6 +29,12 @@ const (
 	// extMaxXattrs bounds the attributes of one file (an inode and a
 	// block hold at most a few hundred).
 	extMaxXattrs = 4096
+	// extMaxXattrValue is the largest value Linux sets (XATTR_SIZE_MAX);
+	// only a value in an inode of its own (ea_inode) can be larger than a
+	// block.
+	extMaxXattrValue = 65536
+	// flagEAInode marks an inode holding one attribute's value.
+	flagEAInode = 0x200000
 )
 
 // xattrs reads the attributes of inode in.
@@ -42,7 +48,7 @@ func (v *FS) xattrs(in *inode) (map[string][]byte, error) {
 		start := inodeExtraSize + int(binary.LittleEndian.Uint16(b[inodeExtraSize:]))
 		if start+4 <= len(b) && binary.LittleEndian.Uint32(b[start:]) == xattrMagic {
 			// Value offsets count from the first entry.
-			if err := parseXattrs(out, b[start+4:], b[start+4:]); err != nil {
+			if err := parseXattrs(out, b[start+4:], b[start+4:], v.eaInodeValue); err != nil {
 				return nil, bad("in the inode: %v", err)
 			}
 		}
@@ -65,15 +71,16 @@ func (v *FS) xattrs(in *inode) (map[string][]byte, error) {
 	if binary.LittleEndian.Uint32(block) != xattrMagic {
 		return nil, bad("attribute block %d has no magic", blk)
 	}
-	if err := parseXattrs(out, block[extXattrBlockHeader:], block); err != nil {
+	if err := parseXattrs(out, block[extXattrBlockHeader:], block, v.eaInodeValue); err != nil {
 		return nil, bad("in block %d: %v", blk, err)
 	}
 	return out, nil
 }
 
 // parseXattrs adds the entries of ents (up to the empty entry that ends
-// them) to out; values lie in vals at their offsets.
-func parseXattrs(out map[string][]byte, ents, vals []byte) error {
+// them) to out; values lie in vals at their offsets, or in inodes of
+// their own (ea_inode), which inodeValue reads.
+func parseXattrs(out map[string][]byte, ents, vals []byte, inodeValue func(ino uint32, size int64) ([]byte, error)) error {
 	for e := 0; e+4 <= len(ents) && binary.LittleEndian.Uint32(ents[e:]) != 0; {
 		if e+extXattrEntry > len(ents) {
 			return fmt.Errorf("entry at %d runs past its area", e)
@@ -95,13 +102,18 @@ func parseXattrs(out map[string][]byte, ents, vals []byte) error {
 		if len(out) >= extMaxXattrs {
 			return fmt.Errorf("more than %d attributes", extMaxXattrs)
 		}
+		var v []byte
 		if vInum != 0 {
-			return fmt.Errorf("%s%s: value in inode %d (ea_inode): %w", prefix, suffix, vInum, ErrUnsupported)
+			var err error
+			if v, err = inodeValue(vInum, vSize); err != nil {
+				return fmt.Errorf("%s%s: value in inode %d: %w", prefix, suffix, vInum, err)
+			}
+		} else {
+			if vSize > int64(len(vals)) || vOff > len(vals)-int(vSize) {
+				return fmt.Errorf("%s%s: value of %d bytes at %d runs past its area", prefix, suffix, vSize, vOff)
+			}
+			v = append([]byte(nil), vals[vOff:vOff+int(vSize)]...)
 		}
-		if vSize > int64(len(vals)) || vOff > len(vals)-int(vSize) {
-			return fmt.Errorf("%s%s: value of %d bytes at %d runs past its area", prefix, suffix, vSize, vOff)
-		}
-		v := append([]byte(nil), vals[vOff:vOff+int(vSize)]...)
 		if index == 2 || index == 3 {
 			var err error
 			if v, err = extACLToXattr(v); err != nil {
@@ -159,4 +171,34 @@ func extACLToXattr(b []byte) ([]byte, error) {
 		out = binary.LittleEndian.AppendUint32(out, id)
 	}
 	return out, nil
+}
+
+// eaInodeValue reads an attribute value kept as the content of an inode
+// of its own (ea_inode: values larger than a block), size bytes long.
+func (v *FS) eaInodeValue(ino uint32, size int64) ([]byte, error) {
+	if v.geo.incompat&incompatEAInode == 0 {
+		return nil, fmt.Errorf("the volume has no ea_inode feature")
+	}
+	if size < 0 || size > extMaxXattrValue {
+		return nil, fmt.Errorf("value of %d bytes (at most %d)", size, extMaxXattrValue)
+	}
+	in, err := v.inode(ino)
+	if err != nil {
+		return nil, err
+	}
+	if in.flags()&flagEAInode == 0 || in.typ() != modeReg {
+		return nil, fmt.Errorf("inode %d is no attribute value's inode", ino)
+	}
+	if in.size() != size {
+		return nil, fmt.Errorf("inode %d holds %d bytes, the entry says %d", ino, in.size(), size)
+	}
+	c, err := v.contentOf(in, size)
+	if err != nil {
+		return nil, err
+	}
+	b := make([]byte, size)
+	if _, err := c.readAt(b, 0); err != nil {
+		return nil, err
+	}
+	return b, nil
 }

@@ -72,7 +72,8 @@ pick_ext4() {
 			chance 25 && feats+=(inline_data)
 			oneof 256 256 512 1024; mkfs+=(-I "$R")
 		fi
-		if chance 20; then
+		# Only where the kernel can mount it (CONFIG_UNICODE).
+		if chance 20 && [ -e /sys/fs/ext4/features/casefold ]; then
 			feats+=(casefold); e+=(encoding=utf8); casefold=1
 		fi
 		chance 20 && mopts=nodelalloc
