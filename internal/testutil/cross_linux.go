@@ -31,9 +31,10 @@ type CrossFS struct {
 	Tools []string
 	// Open opens an image with our reader.
 	Open func(t testing.TB, img string) KernelFS
-	// SkipPath, when set, leaves a path out of the comparison (with its
-	// reason), for what the kernel shows that is not the filesystem's.
-	SkipPath func(rel string) bool
+	// SkipPath, when set, leaves a path of the kernel's mount out of the
+	// comparison (its listing in its folder is still compared): what the
+	// kernel shows that is not the filesystem's.
+	SkipPath func(kernelPath string) bool
 }
 
 // CrossImage is one image of the cross-check.
@@ -194,7 +195,7 @@ func crossCompare(t *testing.T, c CrossFS, img string, dirty bool) (n, bad int) 
 		}
 	})
 	walk(t, mnt, func(rel string, d fs.DirEntry) {
-		if c.SkipPath != nil && c.SkipPath(rel) {
+		if c.SkipPath != nil && c.SkipPath(filepath.Join(mnt, rel)) {
 			return
 		}
 		n++

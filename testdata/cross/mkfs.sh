@@ -32,6 +32,7 @@ pick_xfs() {
 		m+=,finobt=0,inobtcount=0
 	fi
 	oneof 512 512 1024 2048; i=size=$R
+	[ "$R" -le $((bs / 2)) ] || i=size=$((bs < 1024 ? 512 : bs / 2)) # at most half a block
 	chance 70 && i+=,sparse=1 || i+=,sparse=0
 	chance 40 && i+=,nrext64=1 || i+=,nrext64=0
 	oneof "$bs" 4096 4096 8192 16384 65536; n=$R
