@@ -37,8 +37,11 @@ pick_xfs() {
 	chance 40 && i+=,nrext64=1 || i+=,nrext64=0
 	oneof "$bs" 4096 4096 8192 16384 65536; n=$R
 	[ "$n" -lt "$bs" ] && n=$bs
+	[ "$n" -lt 4096 ] && n=4096
 	oneof 1 2 4; d=agcount=$R
-	mkfs=(mkfs.xfs -f -b size="$bs" -m "$m" -i "$i" -n size="$n" -d "$d")
+	# A log of 32 MiB: the one mkfs.xfs sizes for so small a volume can be
+	# below what the kernel requires with rmapbt and large inodes.
+	mkfs=(mkfs.xfs -f -b size="$bs" -m "$m" -i "$i" -n size="$n" -d "$d" -l size=32m)
 	[ "$bs" = 4096 ] && chance 20 && mkfs+=(-s size=4096)
 	mkfs+=("$img")
 	truncate -s 160M "$img"
@@ -55,7 +58,7 @@ pick_ext4() {
 	oneof ext4 ext4 ext4 ext4 ext3 ext2; t=$R
 	mkfs=(mke2fs -F -t "$t" -b "$bs")
 	if [ "$t" = ext4 ]; then
-		chance 10 && feats+=(^extent)
+		chance 10 && feats+=(^extent ^64bit) # 64bit needs extents
 		chance 10 && feats+=(^has_journal)
 		chance 15 && feats+=(^64bit)
 		chance 20 && feats+=(^metadata_csum)
