@@ -4,7 +4,6 @@ package btrfs_test
 
 import (
 	"io/fs"
-	"os"
 	"testing"
 
 	"github.com/ckptfs/ckptfs/btrfs"
@@ -22,17 +21,12 @@ func TestCross(t *testing.T) {
 		Name:  "btrfs",
 		Tools: []string{"mkfs.btrfs", "btrfs"},
 		Open: func(t testing.TB, img string) testutil.KernelFS {
-			f, err := os.Open(img)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { f.Close() })
-			st, _ := f.Stat()
-			v, err := btrfs.Open(f, st.Size())
+			v, _ := openImage(t, img)
+			fsys, err := v.Subvolume(v.DefaultSubvolume())
 			if err != nil {
 				t.Fatalf("%s: %v", img, err)
 			}
-			return crossFS{v}
+			return crossFS{fsys}
 		},
 		// The kernel's stand-in (inode 2) for a nested subvolume that a
 		// snapshot left out has no inode of the filesystem behind it.
