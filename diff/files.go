@@ -38,7 +38,8 @@ type filesPass struct {
 
 // files compares the guest volumes of the checkpoints' matched disks.
 // Only the disks with differing bytes are opened, unless one of them
-// holds an LVM physical volume (or is a Windows dynamic disk): then all
+// holds an LVM physical volume (or is a Windows dynamic disk, or holds a
+// device of a btrfs filesystem over several): then all
 // are, on both sides, and their volume groups joined, since a volume of
 // a changed disk may have extents on (or begin on) another.
 func files(ctx context.Context, disks []*diskDiff, res *Result, opt Options) error {
@@ -56,7 +57,7 @@ func files(ctx context.Context, disks []*diskDiff, res *Result, opt Options) err
 			return fmt.Errorf("%s in %s: %w", d.name, res.To, err)
 		}
 		for _, v := range append(volsA[:len(volsA):len(volsA)], volsB...) {
-			lvm = lvm || v.FSType == fsLVM2 || v.Table == tableLDM
+			lvm = lvm || v.FSType == fsLVM2 || v.Table == tableLDM || v.BtrfsMultiDevice()
 		}
 		opened[i] = &sides{volsA, volsB}
 		return nil

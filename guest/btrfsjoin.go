@@ -20,7 +20,8 @@ import (
 // changes nothing.
 type btrfsJoin struct {
 	fsid    [16]byte
-	carrier *Volume // the volume the filesystem is read in
+	carrier *Volume   // the volume the filesystem is read in
+	devices []*Volume // its devices found, carrier first
 }
 
 // btrfsDev is one device of a multi-device btrfs filesystem found among
@@ -55,8 +56,10 @@ func (o *Options) joinBtrfs(vols []*Volume) []*Volume {
 	for _, fsid := range order {
 		devs := groups[fsid]
 		carrier := devs[0].v
+		j := &btrfsJoin{fsid: fsid, carrier: carrier}
 		for _, d := range devs {
-			d.v.btrfsJoin = &btrfsJoin{fsid: fsid, carrier: carrier}
+			j.devices = append(j.devices, d.v)
+			d.v.btrfsJoin = j
 			for _, s := range vols {
 				if s.Name == d.v.Name+topLevelSuffix && hasLayer(s, "btrfs-toplevel") {
 					drop[s] = true
@@ -138,4 +141,32 @@ func devListText(ids []uint64) string {
 		return "device " + s[0]
 	}
 	return "devices " + strings.Join(s[:len(s)-1], ", ") + " and " + s[len(s)-1]
+}
+
+// BtrfsMultiDevice reports whether v is a device of a btrfs filesystem
+// over several devices, which may lie on other disks: JoinVolumeGroups
+// opens it over those given with it.
+func (v *Volume) BtrfsMultiDevice() bool {
+	if v.btrfsJoin != nil {
+		return true
+	}
+	if v.FSType != fsBtrfs || v.Reader == nil || hasLayer(v, "btrfs-toplevel") {
+		return false
+	}
+	id, err := btrfs.Identify(v.Reader, v.Size)
+	return err == nil && id.NumDevices > 1
+}
+
+// runs is SourceRuns of the volume a joined btrfs filesystem is
+// read in: the runs of all its devices.
+func (j *btrfsJoin) runs() ([]DiskRun, bool) {
+	var out []DiskRun
+	for _, d := range j.devices {
+		r, _, ok := d.runs(0)
+		if !ok || len(out)+len(r) > maxDiskRuns {
+			return nil, false
+		}
+		out = append(out, r...)
+	}
+	return out, true
 }

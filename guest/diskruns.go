@@ -37,8 +37,12 @@ func (v *Volume) DiskRuns() (runs []DiskRun, ok bool) {
 // in two states of the disks whose bytes are the same over these runs
 // (with the same keys). ok is false for a shadow copy (its stores may
 // lie in another volume), for what lies in one, and for a volume with
-// no bytes.
+// no bytes. For the volume a btrfs filesystem over several devices is
+// read in, they are the runs of all its devices.
 func (v *Volume) SourceRuns() (runs []DiskRun, ok bool) {
+	if j := v.btrfsJoin; j != nil && j.carrier == v && len(j.devices) > 1 {
+		return j.runs()
+	}
 	runs, _, ok = v.runs(0)
 	return runs, ok
 }

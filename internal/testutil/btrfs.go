@@ -97,3 +97,25 @@ func scriptFixture(t testing.TB, area string, scripts []string, env func() []str
 	}
 	return out
 }
+
+// BtrfsMultiVM builds testdata/btrfs/multivm.sh's VM once (in
+// testdata/out/btrfsmultivm, again when the script changes) and returns
+// its folder: a Fedora-like guest whose btrfs root was grown onto a
+// second disk, at three states (installed, updated, Now) as two VHDX
+// chains with the VM's configuration (vm/), and the kernel's view of each
+// state, whole and with the second disk left out (stateN.list,
+// stateN-without-b.list). It needs root (loop devices and mounts).
+func BtrfsMultiVM(t testing.TB) string {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		Unavailable(t, "building the multi-device btrfs VM needs root (loop devices and mounts)")
+	}
+	for _, tool := range []string{"mkfs.btrfs", "btrfs", "losetup", "mount", "sgdisk", "openssl", "iconv", "go"} {
+		NeedTool(t, tool)
+	}
+	return scriptFixture(t, "btrfsmultivm", []string{filepath.Join(RepoRoot(), "testdata", "btrfs", "multivm.sh")}, func() []string {
+		mk := filepath.Join(t.TempDir(), "mkchain")
+		Run(t, "go", "build", "-o", mk, filepath.Join(RepoRoot(), "tools", "mkchain"))
+		return []string{"MKCHAIN=" + mk}
+	})
+}
