@@ -119,7 +119,7 @@ func (s *deviceSet) addDevItem(b []byte) error {
 	case d == nil:
 		d = &device{DeviceInfo: DeviceInfo{ID: id, UUID: uuid, Given: -1}}
 		s.byID[id] = d
-	case d.Bytes != 0 || d.Given < 0:
+	case d.Bytes != 0:
 		return formatErr(-1, "the chunk tree lists device %d twice", id)
 	case d.UUID != uuid:
 		return formatErr(-1, "device %d given has device UUID %x, the chunk tree says %x", id, d.UUID, uuid)

@@ -169,3 +169,53 @@ func TestRAID6Rebuild(t *testing.T) {
 		t.Errorf("three missing: got %v", err)
 	}
 }
+
+// TestHostileDeviceItems: the chunk tree's device items must name each
+// device once, agree with the device given on its UUID, stay within the
+// device bound and add up to the superblock's count.
+func TestHostileDeviceItems(t *testing.T) {
+	item := func(id uint64, uuid byte) []byte {
+		b := make([]byte, devItemSize)
+		binary.LittleEndian.PutUint64(b, id)
+		binary.LittleEndian.PutUint64(b[8:], 1<<30)
+		b[66] = uuid
+		return b
+	}
+	set, _ := memDevices(1, 1<<20)
+	if err := set.addDevItem(item(1, 0)); err != nil {
+		t.Fatal(err)
+	}
+	for name, b := range map[string][]byte{
+		"listed twice":   item(1, 0),
+		"truncated":      item(2, 0)[:50],
+		"other UUID":     item(1, 9),
+		"a device again": nil,
+	} {
+		if b == nil {
+			if err := set.addDevItem(item(3, 0)); err != nil {
+				t.Fatal(err)
+			}
+			b = item(3, 0)
+		}
+		if err := set.addDevItem(b); !errors.Is(err, ErrFormat) {
+			t.Errorf("%s: got %v, want ErrFormat", name, err)
+		}
+	}
+	if err := set.check(&superblock{numDevices: 3}); !errors.Is(err, ErrFormat) {
+		t.Errorf("count differing from the superblock's: got %v", err)
+	}
+	many, _ := memDevices(1, 1<<20)
+	var err error
+	for id := uint64(2); id < maxDevices+10 && err == nil; id++ {
+		err = many.addDevItem(item(id, 0))
+	}
+	if !errors.Is(err, ErrFormat) {
+		t.Errorf("%d devices: got %v", maxDevices+10, err)
+	}
+	// A device given that the chunk tree does not list.
+	alone, _ := memDevices(2, 1<<20)
+	_ = alone.addDevItem(item(1, 0))
+	if err := alone.check(&superblock{numDevices: 1}); !errors.Is(err, ErrFormat) {
+		t.Errorf("unlisted device given: got %v", err)
+	}
+}

@@ -122,3 +122,56 @@ func TestBtrfsOverTwoDisks(t *testing.T) {
 	}
 	t.Logf("file changes equal to the kernel's: %d", right)
 }
+
+// TestBtrfsLooseDisks: multivm.sh's disk files without the VM's
+// configuration are one VM (their devices are of one btrfs filesystem;
+// four checkpoints, the last frozen state and Now being alike),
+// read as with it; disk a's files alone show the filesystem with a
+// warning naming device 2, and a file whose data lies on it fails naming
+// it, while one on device 1 reads.
+func TestBtrfsLooseDisks(t *testing.T) {
+	dir := testutil.BtrfsMultiVM(t)
+	all, _ := filepath.Glob(filepath.Join(dir, "vm", "multi-*"))
+	var onlyA []string
+	for _, f := range all {
+		if strings.HasPrefix(filepath.Base(f), "multi-a") {
+			onlyA = append(onlyA, f)
+		}
+	}
+	if len(all) != 6 || len(onlyA) != 3 {
+		t.Fatalf("disk files %v", all)
+	}
+	loose, _ := testutil.CopyFiles(t, all)
+	out, errs, code := ckptfs(t, "ls", "--json", loose)
+	var ls lsJSON
+	if err := json.Unmarshal([]byte(out), &ls); code != exitOK || err != nil || len(ls.VMs) != 1 || len(ls.VMs[0].Checkpoints) != 4 { // three states, the last frozen and Now alike
+		t.Fatalf("ls --json of the loose disks: exit %d, %v\n%s%s", code, err, out, errs)
+	}
+	if out, errs, code := ckptfs(t, "cat", loose, "Now", "Disk0-p1/root/usr/lib/libnew.so"); code != exitOK || len(out) != 12<<20 {
+		t.Errorf("cat libnew.so from the loose disks: exit %d, %d bytes %s", code, len(out), errs)
+	}
+	alone, _ := testutil.CopyFiles(t, onlyA)
+	out, errs, code = ckptfs(t, "ls", "--json", alone, "Now")
+	var vols struct{ Volumes []lsVolumeJSON }
+	if err := json.Unmarshal([]byte(out), &vols); code != exitOK || err != nil {
+		t.Fatalf("ls --json of disk a: exit %d, %v\n%s%s", code, err, out, errs)
+	}
+	found := false
+	for _, v := range vols.Volumes {
+		if v.Name == "Disk0-p1" {
+			found = true
+			if v.Dir == "" || !strings.Contains(v.Warning, "device 2 of its 2 missing") {
+				t.Errorf("disk a alone: %+v", v)
+			}
+		}
+	}
+	if !found {
+		t.Errorf("disk a alone: no Disk0-p1\n%s", out)
+	}
+	if _, errs, code := ckptfs(t, "cat", alone, "Now", "Disk0-p1/root/usr/lib/libnew.so"); code == exitOK || !strings.Contains(errs, "device 2 is missing") {
+		t.Errorf("cat of a file on the missing device: exit %d %s", code, errs)
+	}
+	if out, errs, code := ckptfs(t, "cat", alone, "Now", "Disk0-p1/root/etc/hostname"); code != exitOK || out != "multi-updated\n" {
+		t.Errorf("cat of a file on device 1: exit %d %q %s", code, out, errs)
+	}
+}
