@@ -128,7 +128,7 @@ func TestBtrfsOverTwoDisks(t *testing.T) {
 // four checkpoints, the last frozen state and Now being alike),
 // read as with it; disk a's files alone show the filesystem with a
 // warning naming device 2, and a file whose data lies on it fails naming
-// it, while one on device 1 reads.
+// it, while one on device 1 reads; check is not clean.
 func TestBtrfsLooseDisks(t *testing.T) {
 	dir := testutil.BtrfsMultiVM(t)
 	all, _ := filepath.Glob(filepath.Join(dir, "vm", "multi-*"))
@@ -173,5 +173,8 @@ func TestBtrfsLooseDisks(t *testing.T) {
 	}
 	if out, errs, code := ckptfs(t, "cat", alone, "Now", "Disk0-p1/root/etc/hostname"); code != exitOK || out != "multi-updated\n" {
 		t.Errorf("cat of a file on device 1: exit %d %q %s", code, out, errs)
+	}
+	if out, errs, code := ckptfs(t, "check", alone); code == exitOK || !strings.Contains(out+errs, "device 2 of its 2 missing") {
+		t.Errorf("check of disk a alone: exit %d\n%s%s", code, out, errs)
 	}
 }

@@ -111,6 +111,11 @@ func checkVolumes(ctx context.Context, views []diskView, g *guest.Options) ([]vo
 				if guest.JournalSkipped(v.Journal) && (g == nil || !g.NoRecovery) {
 					r.problem("log %s", v.Journal)
 				}
+				// Parts that cannot be read (missing devices of a btrfs
+				// filesystem over several disks): not clean.
+				if v.Warning != "" {
+					r.problem("%s", v.Warning)
+				}
 				walkVolume(ctx, v.FS, &r)
 				// Damage a reader worked around while opening or listing
 				// (exFAT: a boot region read from its backup, entry sets
