@@ -149,3 +149,39 @@ func TestBtrfsGroupMembers(t *testing.T) {
 		}
 	}
 }
+
+// TestBtrfsJoinTopLevel: an openSUSE-like filesystem over two disks (its
+// default subvolume a snapshot) shows its default subvolume in the first
+// disk's volume and its top level once, in that volume's -toplevel
+// sibling, each with the kernel's files; the second disk's volume has no
+// sibling of its own.
+func TestBtrfsJoinTopLevel(t *testing.T) {
+	dir := testutil.BtrfsMultiSuse(t)
+	vols := btrfsDisks(t, dir, "suse", 1, 2)
+	byName := map[string]*Volume{}
+	for _, v := range vols {
+		byName[v.Name] = v
+	}
+	def, top := byName["Disk0-vol"], byName["Disk0-vol"+topLevelSuffix]
+	if def == nil || top == nil || def.FS == nil || top.FS == nil || len(vols) != 3 || byName["Disk1-vol"] == nil || byName["Disk1-vol"].FS != nil {
+		t.Fatalf("volumes %v", volNames(vols))
+	}
+	n := 0
+	for _, c := range []struct {
+		fsys fs.FS
+		list string
+	}{{def.FS, "default"}, {top.FS, "top"}} {
+		for p, sum := range kernelFiles(t, filepath.Join(dir, c.list+".list")) {
+			b, err := fs.ReadFile(c.fsys, p)
+			h := sha256.Sum256(b)
+			if err != nil || hex.EncodeToString(h[:]) != sum {
+				t.Errorf("%s: %s: %v, or content differs from the kernel's", c.list, p, err)
+			}
+			n++
+		}
+	}
+	if n < 6 {
+		t.Errorf("only %d files compared", n)
+	}
+	t.Logf("%d files equal to the kernel's", n)
+}

@@ -119,3 +119,19 @@ func BtrfsMultiVM(t testing.TB) string {
 		return []string{"MKCHAIN=" + mk}
 	})
 }
+
+// BtrfsMultiSuse builds testdata/btrfs/multisuse.sh's openSUSE-like
+// filesystem over two devices (RAID1, its default subvolume a snapshot)
+// with the kernel's view of its default subvolume and of its top level,
+// once (again when the script changes), and returns the folder. It needs
+// root (loop devices and mounts).
+func BtrfsMultiSuse(t testing.TB) string {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		Unavailable(t, "building the multi-device btrfs images needs root (loop devices and mounts)")
+	}
+	for _, tool := range []string{"mkfs.btrfs", "btrfs", "losetup", "mount", "openssl", "sha256sum"} {
+		NeedTool(t, tool)
+	}
+	return scriptFixture(t, "btrfsmultisuse", []string{filepath.Join(RepoRoot(), "testdata", "btrfs", "multisuse.sh")}, nil)
+}
