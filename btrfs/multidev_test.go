@@ -323,3 +323,26 @@ func TestOpenDevicesMisuse(t *testing.T) {
 		t.Errorf("one device of RAID1: %v", err)
 	}
 }
+
+// TestStaleDevice opens testdata/btrfs/multisuse.sh's stale RAID1, whose
+// device 2 missed the commits of a degraded mount, given device 2
+// first: the newest superblock of the set (device 1's) is used, the
+// stale device's copies fail their checks and the other copies are read,
+// and every file equals what the kernel's mount of both devices reads.
+func TestStaleDevice(t *testing.T) {
+	dir := testutil.BtrfsMultiSuse(t)
+	v, err := openMulti(t, dir, "stale", []int{2, 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	devs := v.Devices()
+	if len(devs) != 2 || devs[0].Generation != v.Generation() || devs[1].Generation >= v.Generation() || devs[1].Given != 0 {
+		t.Errorf("generation %d, devices %+v", v.Generation(), devs)
+	}
+	fsys, err := v.Subvolume(v.DefaultSubvolume())
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, _ := compareList(t, fsys, readKernelList(t, filepath.Join(dir, "stale.list")))
+	t.Logf("%d files equal to the kernel's, device 2 at generation %d of %d", files, devs[1].Generation, v.Generation())
+}

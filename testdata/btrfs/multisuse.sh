@@ -7,7 +7,11 @@
 #   OUT/default.list, OUT/top.list  the kernel's view of the default
 #       subvolume and of the top level (subvolid=5), in multidev.sh's list
 #       format
-# The fsid (f3b1c2d4-0009-...) is this script's own.
+#   OUT/stale-1.img, OUT/stale-2.img  RAID1 over two devices, then
+#       mounted degraded without device 2 and written to: device 2 is
+#       stale (an older generation)
+#   OUT/stale.list  the kernel's view of both devices, read-only
+# The fsids (f3b1c2d4-0009-..., f3b1c2d4-000a-...) are this script's own.
 # Tools: mkfs.btrfs, btrfs, losetup, mount, openssl, sha256sum.
 set -euo pipefail
 out=$1
@@ -32,7 +36,13 @@ cleanup() {
 trap cleanup EXIT
 export TZ=UTC LC_ALL=C
 rnd() { { openssl enc -aes-128-ctr -nosalt -K "$(printf '%032x' "$2")" -iv 00000000000000000000000000000000 </dev/zero 2>/dev/null || true; } | head -c "$1"; }
-attach() { local ro=; [ "${1:-}" = ro ] && ro=--read-only; for k in 1 2; do loops+=("$(losetup --find --show $ro "$out/suse-$k.img")"); done; }
+attach() { # [ro] [NAME] [K...]
+	local ro= name=suse ks=(1 2)
+	[ "${1:-}" = ro ] && ro=--read-only
+	[ -n "${2:-}" ] && name=$2
+	[ $# -gt 2 ] && ks=("${@:3}")
+	for k in "${ks[@]}"; do loops+=("$(losetup --find --show $ro "$out/$name-$k.img")"); done
+}
 devopts() { local o= l; for l in "${loops[@]}"; do o+=,device=$l; done; echo "${o#,}"; }
 list() { # NAME
 	(cd "$mnt" && find . -mindepth 1 -printf '%P\t%y\t%m\t%U\t%G\t%s\t%n\t%i\t%T@\t%C@\t%A@\n' | sort) |
@@ -66,5 +76,29 @@ list default
 umount "$mnt"
 mount -t btrfs -o "ro,subvolid=5,$(devopts)" "${loops[0]}" "$mnt"
 list top
+umount "$mnt"
+detach
+
+# stale: device 2 misses the commits of a degraded mount.
+for k in 1 2; do rm -f "$out/stale-$k.img"; truncate -s 128M "$out/stale-$k.img"; done
+attach rw stale
+mkfs.btrfs -q -f -K -U f3b1c2d4-000a-4000-8000-00000000000a -L stale -d raid1 -m raid1 "${loops[@]}" >/dev/null
+mount -t btrfs -o "$(devopts)" "${loops[0]}" "$mnt"
+mkdir "$mnt/d"
+for i in $(seq 1 20); do printf 'file %d before\n' "$i" >"$mnt/d/f$i"; done
+rnd 1000000 3 >"$mnt/d/big.bin"
+umount "$mnt"
+detach
+attach rw stale 1
+mount -t btrfs -o "degraded,$(devopts)" "${loops[0]}" "$mnt"
+for i in $(seq 1 10); do printf 'file %d after\n' "$i" >"$mnt/d/f$i"; done
+rm "$mnt/d/f20"
+rnd 500000 4 | dd of="$mnt/d/big.bin" bs=4096 seek=10 conv=notrunc status=none
+rnd 300000 5 >"$mnt/d/new.bin"
+umount "$mnt"
+detach
+attach ro stale
+mount -t btrfs -o "ro,$(devopts)" "${loops[0]}" "$mnt"
+list stale
 umount "$mnt"
 detach
