@@ -52,11 +52,19 @@ func openFS(kind string, r io.ReaderAt, size int64, probe []byte, o *Options) (f
 	}
 	var inner filesystem.FileSystem
 	st := newStorage(r, size)
+	innerSize := size
+	if fat != nil {
+		view, n, ok := newTwoFATView(r, size, probe)
+		if !ok {
+			return nil, "", formatErr(19, "%s: total sector count does not fit its FATs", kind)
+		}
+		st, innerSize = newStorage(view, n), n
+	}
 	if iso != nil {
 		st.inspect = iso.inspect
 	}
 	err := guard(kind, func() (err error) {
-		inner, err = readDiskfs(kind, st, size)
+		inner, err = readDiskfs(kind, st, innerSize)
 		return err
 	})
 	if iso != nil && err != nil && iso.refusal() != nil {
@@ -104,9 +112,6 @@ func checkFAT(kind string, boot []byte, size int64) error {
 	fatBytes := int64(p.fatSectors) * int64(p.bytesPerSector)
 	if fatBytes*int64(p.fats) > size {
 		return formatErr(22, "%s: FATs of %d bytes do not fit in %d bytes", kind, fatBytes, size)
-	}
-	if kind == fsFAT32 && p.fats != 2 {
-		return fmt.Errorf("FAT32 with %d FATs: %w", p.fats, ErrUnsupported)
 	}
 	if kind != fsFAT32 && p.bytesPerSector != 512 {
 		return fmt.Errorf("%s with %d-byte sectors: %w", kind, p.bytesPerSector, ErrUnsupported)

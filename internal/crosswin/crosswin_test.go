@@ -21,7 +21,7 @@ import (
 var fixedSeeds = map[string][]uint64{
 	"ntfs":  {1},
 	"exfat": {1},
-	"fat":   {3},
+	"fat":   {2, 3}, // 2: FAT16 with one FAT (go-diskfs assumed two)
 }
 
 // seeds returns the seeds to check for kind: CKPTFS_CROSSWIN_SEEDS=N asks
