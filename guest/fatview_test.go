@@ -12,23 +12,26 @@ import (
 )
 
 // TestFATCount reads FAT volumes whose BPB counts one FAT (mkfs.fat -f 1)
-// or three. go-diskfs took every volume for one of two FATs and read the
-// root directory and the data area from where a second FAT's end would
-// be: a one-FAT FAT16 listed file contents as names (cross-check, FAT16
-// seed 2), and FAT32 with one FAT was refused.
+// or three, and FAT12/16 volumes of 1, 2 and 4 KiB sectors. go-diskfs
+// took every volume for one of two FATs and read the root directory and
+// the data area from where a second FAT's end would be: a one-FAT FAT16
+// listed file contents as names (cross-check, FAT16 seed 2), and FAT32
+// with one FAT was refused; FAT12/16 with sectors other than 512 bytes
+// were refused though go-diskfs reads them.
 func TestFATCount(t *testing.T) {
 	testutil.NeedTool(t, "mkfs.fat")
 	testutil.NeedTool(t, "mcopy")
 	for _, tc := range []struct {
-		bits, fats, sectors int
+		bits, fats, sector, kib int
 	}{
-		{12, 1, 4000}, {16, 1, 40000}, {32, 1, 140000}, {16, 3, 40000}, {12, 3, 4000},
+		{12, 1, 512, 2000}, {16, 1, 512, 20000}, {32, 1, 512, 70000}, {16, 3, 512, 20000}, {12, 3, 512, 2000},
+		{12, 2, 1024, 4000}, {16, 2, 4096, 80000}, {16, 1, 2048, 40000}, {12, 1, 4096, 16000},
 	} {
-		t.Run(fmt.Sprintf("FAT%d-%d", tc.bits, tc.fats), func(t *testing.T) {
+		t.Run(fmt.Sprintf("FAT%d-%dx-%d", tc.bits, tc.fats, tc.sector), func(t *testing.T) {
 			dir := t.TempDir()
 			image := filepath.Join(dir, "v.img")
 			testutil.Run(t, "mkfs.fat", "-C", "-F", fmt.Sprint(tc.bits), "-f", fmt.Sprint(tc.fats), "-s", "1",
-				"-i", "1234abcd", "--invariant", image, fmt.Sprint(tc.sectors/2))
+				"-S", fmt.Sprint(tc.sector), "-i", "1234abcd", "--invariant", image, fmt.Sprint(tc.kib))
 			want := map[string][]byte{
 				"top.bin":           pseudoRandom(5000, 1),
 				"Sub dir/inner.txt": []byte("inside\n"),

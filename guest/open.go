@@ -113,9 +113,6 @@ func checkFAT(kind string, boot []byte, size int64) error {
 	if fatBytes*int64(p.fats) > size {
 		return formatErr(22, "%s: FATs of %d bytes do not fit in %d bytes", kind, fatBytes, size)
 	}
-	if kind != fsFAT32 && p.bytesPerSector != 512 {
-		return fmt.Errorf("%s with %d-byte sectors: %w", kind, p.bytesPerSector, ErrUnsupported)
-	}
 	return nil
 }
 
