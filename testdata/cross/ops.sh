@@ -352,9 +352,16 @@ finish_dirty() {
 	X sync -f "$M"
 	run_history "$M" 40
 	if [ "$fs" = btrfs ]; then
-		for i in 1 2 3 4 5 6; do op_create; op_overwrite; op_append; done
-		for i in 1 2 3 4 5 6; do pickfile && X xfs_io -c fsync "$M/$FILE"; done
+		# A commit first: one of the operations above may have marked the
+		# transaction for a full commit at the next fsync (a rename does).
+		X sync -f "$M"
+		for i in 1 2 3 4 5 6; do
+			op_create; X xfs_io -c fsync "$M/${F[-1]}"
+			op_overwrite; X xfs_io -c fsync "$M/$FILE"
+			op_append; X xfs_io -c fsync "$M/$FILE"
+		done
 		X cp --sparse=always "$3" "$4"
+		echo "log tree at $(od -An -tu8 -j $((65536 + 0x60)) -N8 "$4")"
 		return 0
 	fi
 	if chance 50; then X xfs_io -x -c "shutdown -f" "$M"; else X xfs_io -x -c shutdown "$M"; fi
