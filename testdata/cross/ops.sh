@@ -113,6 +113,22 @@ op_sparse() {
 	F+=("$f")
 }
 
+# op_fragment: a file of many extents (every other 4 KiB written, some
+# then punched or rewritten), in one xfs_io run: XFS data forks in btree
+# form, ext extent trees of several levels and long block maps.
+op_fragment() {
+	pickdir; newname; local f=$M/$DIR/$NAME n k cmds=()
+	oneof 40 300 1500; n=$R
+	for ((k = 0; k < n; k++)); do
+		rnd 256; cmds+=(-c "pwrite -q -S $R $((k * 8192)) 4096")
+	done
+	chance 50 && { rnd $((n * 8192)); cmds+=(-c "fpunch $R 100000"); }
+	chance 50 && { rnd $((n * 8192)); cmds+=(-c "falloc $R 300000"); }
+	echo "fragment $DIR/$NAME: $n extents"
+	xfs_io -f "${cmds[@]}" "$f" >/dev/null 2>&1 || echo "  (failed)"
+	F+=("$DIR/$NAME")
+}
+
 op_mkdir() {
 	pickdir; newname
 	X mkdir "$M/$DIR/$NAME" && D+=("$DIR/$NAME")
@@ -322,7 +338,8 @@ run_history() {
 		elif [ "$R" -lt 23 ]; then op_append
 		elif [ "$R" -lt 28 ]; then op_truncate
 		elif [ "$R" -lt 36 ]; then op_falloc
-		elif [ "$R" -lt 39 ]; then op_sparse
+		elif [ "$R" -lt 38 ]; then op_sparse
+		elif [ "$R" -lt 39 ]; then op_fragment
 		elif [ "$R" -lt 45 ]; then op_mkdir
 		elif [ "$R" -lt 49 ]; then op_hardlink
 		elif [ "$R" -lt 53 ]; then op_symlink
