@@ -106,7 +106,10 @@ pick_btrfs() {
 	chance 30 && feats+=(^no-holes)
 	[ ${#feats[@]} -gt 0 ] && mkfs+=(-O "$(IFS=,; echo "${feats[*]}")")
 	oneof crc32c crc32c xxhash sha256 blake2; mkfs+=(--csum "$R")
-	chance 30 && mkfs+=(-m dup)
+	if chance 30; then
+		mkfs+=(-m dup)
+		[ "$ns" = 4096 ] && [[ " ${mkfs[*]} " == *" -M "* ]] && mkfs+=(-d dup) # mixed: one profile
+	fi
 	mkfs+=("$img")
 	truncate -s 256M "$img"
 	oneof "" "" compress=zlib compress=lzo compress=zstd compress=zstd:9 compress-force=zstd compress-force=lzo compress-force=zlib:3
