@@ -12,6 +12,7 @@
 # serial number and change times come from the clock, so images differ
 # between runs only there.
 set -euo pipefail
+. "$(dirname "$0")/../lib/unmount.sh"
 out=${1:-testdata/out/demo}
 mkchain=${MKCHAIN:-bin/mkchain}
 work=$(mktemp -d)
@@ -33,7 +34,7 @@ mkntfs -q -F -Q -s 512 -c 4096 -p 2048 -H 255 -S 63 -L Windows "$vol" >/dev/null
 
 fill() { ntfs-3g -o streams_interface=xattr "$vol" "$mnt"; }
 seal() {
-	fusermount3 -u "$mnt"
+	fuse_unmount "$mnt" "$vol"
 	dd if="$vol" of="$disk" bs=1M seek=$((start / 1048576)) conv=notrunc status=none
 	cp --sparse=always "$disk" "$work/state$1.raw"
 }

@@ -18,6 +18,7 @@
 #               path, type, size, mtime, ctime, atime, inode, content hash,
 #               named streams hash, attributes, creation time
 set -euo pipefail
+. "$(dirname "$0")/../lib/unmount.sh"
 
 here=$(cd "$(dirname "$0")" && pwd)
 out=${1:-$here/../out/diff}
@@ -42,7 +43,7 @@ bytes() {
 }
 
 mountrw() { ntfs-3g -o streams_interface=xattr,noatime "$vol" "$mnt"; }
-umountvol() { sync; fusermount3 -u "$mnt"; }
+umountvol() { sync; fuse_unmount "$mnt" "$vol"; }
 
 # snapshot N writes the volume into a fresh GPT disk image stateN.img and
 # records its manifest.

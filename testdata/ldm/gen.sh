@@ -25,6 +25,7 @@
 # its own. Tools: mkntfs, ntfs-3g, fusermount3, mkfs.fat, mtools (mmd,
 # mcopy), openssl, iconv, qemu-img, go.
 set -euo pipefail
+. "$(dirname "$0")/../lib/unmount.sh"
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 out=${1:-$root/testdata/out/ldm}
@@ -67,7 +68,7 @@ ntfs() { # ntfs NAME MIB SEED [BIGFILE_MIB]
 	ntfs-3g "$img" "$mnt"
 	cp -a "$src/." "$mnt/"
 	sync
-	fusermount3 -u "$mnt"
+	fuse_unmount "$mnt" "$img"
 	sums "$1"
 }
 

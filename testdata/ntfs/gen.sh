@@ -13,6 +13,7 @@
 #   tiny.img   2 MiB, 512-byte clusters: the seed of FuzzVolume
 #   big.img    a directory of 100,000 entries and a 256 MiB file (benchmarks)
 set -euo pipefail
+. "$(dirname "$0")/../lib/unmount.sh"
 
 here=$(cd "$(dirname "$0")" && pwd)
 out=${1:-$here/../out/ntfs}
@@ -52,8 +53,8 @@ newvol() { # newvol IMG SIZE_MIB LABEL [CLUSTER_BYTES]
 	fi
 }
 
-mountvol() { ntfs-3g -o streams_interface=xattr,compression "$1" "$mnt"; }
-umountvol() { sync; fusermount3 -u "$mnt"; }
+mountvol() { mounted=$1; ntfs-3g -o streams_interface=xattr,compression "$1" "$mnt"; }
+umountvol() { sync; fuse_unmount "$mnt" "$mounted"; }
 
 settimes() { # give every entry a fixed mtime so comparisons are stable
 	find "$mnt" -mindepth 1 -not -type l -exec touch -m -d '2024-03-01 12:00:00 UTC' {} +

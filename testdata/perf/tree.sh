@@ -11,6 +11,7 @@
 # this version of the script (IMG.stamp holds the script's hash; a
 # checkout's new mtime does not count) is kept: the NTFS one takes minutes.
 set -euo pipefail
+. "$(dirname "$0")/../lib/unmount.sh"
 out=${1:?usage: $0 OUTDIR ntfs|ext4}
 what=${2:?usage: $0 OUTDIR ntfs|ext4}
 mkdir -p "$out"
@@ -46,7 +47,7 @@ ntfs)
 	ntfs-3g "$img.tmp" "$mnt"
 	populate "$mnt"
 	sync
-	fusermount3 -u "$mnt"
+	fuse_unmount "$mnt" "$img.tmp"
 	mv "$img.tmp" "$img"
 	echo "$version" >"$img.stamp"
 	;;

@@ -9,6 +9,7 @@
 # formatted with mkntfs is filled through ntfs-3g (needs /dev/fuse) four
 # times; tools/mkchain ($MKCHAIN) turns the four states into the chain.
 set -euo pipefail
+. "$(dirname "$0")/../lib/unmount.sh"
 out=${1:-testdata/out/remote}
 mkchain=${MKCHAIN:-bin/mkchain}
 work=$(mktemp -d)
@@ -28,7 +29,7 @@ mkntfs -q -F -Q -s 512 -c 4096 -p 2048 -H 255 -S 63 -L Web02 "$vol" >/dev/null 2
 
 fill() { ntfs-3g "$vol" "$mnt"; }
 seal() {
-	fusermount3 -u "$mnt"
+	fuse_unmount "$mnt" "$vol"
 	dd if="$vol" of="$disk" bs=1M seek=$((start / 1048576)) conv=notrunc status=none
 	cp --sparse=always "$disk" "$work/state$1.raw"
 }
