@@ -64,7 +64,7 @@ func TestMain(m *testing.M) {
 	slices.Sort(kinds)
 	for _, k := range kinds {
 		c := tally.m[k]
-		fmt.Printf("crosswin: %-5s %4d volumes (%d failed to build or open), %6d files compared, %d disagreements\n",
+		fmt.Printf("crosswin: %-11s %4d volumes (%d failed to build or open), %6d files compared, %d disagreements\n",
 			k, c.volumes, c.failed, c.files, c.disagreements)
 	}
 	tally.Unlock()
