@@ -2,6 +2,7 @@ package guest
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
@@ -113,20 +114,52 @@ func lvmLabelAt(probe []byte) (int, bool) {
 // readLVM reads the group from the physical volume in r (size bytes),
 // whose first bytes are probe.
 func readLVM(r io.ReaderAt, size int64, probe []byte) (*lvmGroup, error) {
+	uuid, mdas, err := lvmLabel(probe)
+	if err != nil {
+		return nil, err
+	}
+	if len(mdas) == 0 {
+		// pvcreate --metadatacopies 0: the group's metadata is on its
+		// other physical volumes, which say where this one's extents
+		// start (JoinVolumeGroups).
+		return &lvmGroup{noMeta: true, pvs: []lvmPV{{uuid: uuid}}}, nil
+	}
+	// The first metadata area that reads is used; a second one (pvcreate
+	// --metadatacopies 2 puts it at the end) stands in for a damaged
+	// first. check lists a damaged or differing copy (lvmCopies).
+	var first error
+	for _, m := range mdas {
+		text, err := lvmMetadataText(r, size, m[0], m[1])
+		if err != nil {
+			first = cmp.Or(first, err)
+			continue
+		}
+		g, err := lvmGroupFromText(text, uuid)
+		if err != nil {
+			first = cmp.Or(first, err)
+			continue
+		}
+		return g, nil
+	}
+	return nil, first
+}
+
+// lvmLabel reads the physical volume's label in probe: its UUID (as the
+// label holds it) and its metadata areas (offset and size in bytes).
+func lvmLabel(probe []byte) (uuid string, mdas [][2]int64, err error) {
 	at, ok := lvmLabelAt(probe)
 	if !ok {
-		return nil, formatErr(0, "lvm2: no label")
+		return "", nil, formatErr(0, "lvm2: no label")
 	}
 	label := probe[at : at+lvmSector]
 	hdr := int(binary.LittleEndian.Uint32(label[20:]))
 	if hdr < 32 || hdr+32+16 > lvmSector {
-		return nil, formatErr(int64(at+20), "lvm2: physical volume header at offset %d of the label sector", hdr)
+		return "", nil, formatErr(int64(at+20), "lvm2: physical volume header at offset %d of the label sector", hdr)
 	}
 	pv := label[hdr:]
-	uuid := string(pv[:32])
+	uuid = string(pv[:32])
 	// Two lists of disk locations follow, each ended by a zero entry: data
 	// areas, then metadata areas. The label sector holds them.
-	var mdas [][2]int64
 	list := 0
 	for off := 40; off+16 <= len(pv); off += 16 {
 		o, n := int64(binary.LittleEndian.Uint64(pv[off:])), int64(binary.LittleEndian.Uint64(pv[off+8:]))
@@ -140,16 +173,10 @@ func readLVM(r io.ReaderAt, size int64, probe []byte) (*lvmGroup, error) {
 			mdas = append(mdas, [2]int64{o, n})
 		}
 	}
-	if len(mdas) == 0 {
-		// pvcreate --metadatacopies 0: the group's metadata is on its
-		// other physical volumes, which say where this one's extents
-		// start (JoinVolumeGroups).
-		return &lvmGroup{noMeta: true, pvs: []lvmPV{{uuid: uuid}}}, nil
-	}
-	text, err := lvmMetadataText(r, size, mdas[0][0], mdas[0][1])
-	if err != nil {
-		return nil, err
-	}
+	return uuid, mdas, nil
+}
+
+func lvmGroupFromText(text []byte, uuid string) (*lvmGroup, error) {
 	cfg, err := parseLVMConfig(text)
 	if err != nil {
 		return nil, fmt.Errorf("lvm2 metadata: %w", err)

@@ -52,20 +52,8 @@ func GroupMembers(disk io.ReaderAt, size int64) ([]GroupMember, error) {
 	if err != nil {
 		return nil, err
 	}
-	var windows [][2]int64
-	if l.table == "none" || l.err != nil {
-		windows = append(windows, [2]int64{0, size})
-	} else {
-		for _, p := range l.parts {
-			checkRange(&p, size)
-			if p.err != nil || (l.table == "mbr" && p.number <= 4 && isExtendedText(p.ptype)) {
-				continue
-			}
-			windows = append(windows, [2]int64{p.start, p.size})
-		}
-	}
 	var out []GroupMember
-	for _, w := range windows {
+	for _, w := range volumeWindows(l, size) {
 		r := io.NewSectionReader(disk, w[0], w[1])
 		if m, ok := btrfsMember(r, w[1]); ok {
 			out = append(out, m)
@@ -110,6 +98,23 @@ func btrfsMember(r io.ReaderAt, size int64) (GroupMember, bool) {
 
 // maxListedDevices bounds the devices a btrfs member lists.
 const maxListedDevices = 64
+
+// volumeWindows lists where a disk of layout l may hold a physical
+// volume: each usable partition, or the whole disk when it has no table.
+func volumeWindows(l layout, size int64) [][2]int64 {
+	if l.table == "none" || l.err != nil {
+		return [][2]int64{{0, size}}
+	}
+	var windows [][2]int64
+	for _, p := range l.parts {
+		checkRange(&p, size)
+		if p.err != nil || (l.table == "mbr" && p.number <= 4 && isExtendedText(p.ptype)) {
+			continue
+		}
+		windows = append(windows, [2]int64{p.start, p.size})
+	}
+	return windows
+}
 
 // member is what g, read from one of its physical volumes, says of it.
 func (g *lvmGroup) member() GroupMember {

@@ -26,6 +26,18 @@ type diskView struct {
 	}
 }
 
+// where names the view in a problem line.
+func (dv diskView) where() string {
+	var parts []string
+	if dv.vm != "" {
+		parts = append(parts, "VM "+dv.vm)
+	}
+	if dv.checkpoint != "" {
+		parts = append(parts, "checkpoint "+dv.checkpoint)
+	}
+	return strings.Join(append(parts, "disk "+dv.disk), ", ")
+}
+
 // volumeReport is what check found in one guest volume.
 type volumeReport struct {
 	VM         string `json:"vm,omitempty"`

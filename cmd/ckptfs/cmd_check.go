@@ -59,6 +59,7 @@ func (o *checkOptions) run(ctx context.Context, args []string) error {
 			}
 		}
 	}
+	problems = append(problems, checkCopies(ctx, ls.views)...)
 	vols, err := checkVolumes(ctx, ls.views, g)
 	if err != nil {
 		return err
@@ -99,4 +100,21 @@ func (o *checkOptions) run(ctx context.Context, args []string) error {
 		return errProblems(len(problems))
 	}
 	return nil
+}
+
+// checkCopies lists, per disk as each checkpoint sees it, the redundant
+// copies of its partition table, LVM metadata and LDM headers that are
+// damaged or disagree with the copy read (guest.CheckCopies): reading
+// uses the good copy, so nothing else would tell.
+func checkCopies(ctx context.Context, views []diskView) []vhdx.Problem {
+	var out []vhdx.Problem
+	for _, dv := range views {
+		if ctx.Err() != nil {
+			return out
+		}
+		for _, p := range guest.CheckCopies(dv.img, dv.img.Size()) {
+			out = append(out, vhdx.Problem{File: dv.where(), Off: p.Off, What: p.What})
+		}
+	}
+	return out
 }
