@@ -30,6 +30,10 @@
 # the kernel lays out (and ctimes) may differ between runs.
 # Tools: mkfs.btrfs, btrfs, losetup, mount, openssl, sha256sum.
 set -euo pipefail
+# Fixed fsids: two checkouts building at once take turns machine-wide, as
+# logged.sh does (the kernel refuses a second device of a mounted fsid).
+exec 9>/tmp/ckptfs-btrfs-fixed-fsid.lock
+flock 9
 out=$1
 mkdir -p "$out"
 out=$(cd "$out" && pwd)

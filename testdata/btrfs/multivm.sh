@@ -24,6 +24,10 @@
 # are fixed; what the kernel lays out may differ between runs.
 # Tools: mkfs.btrfs, btrfs, losetup, mount, sgdisk, openssl, iconv.
 set -euo pipefail
+# Fixed fsids: two checkouts building at once take turns machine-wide, as
+# logged.sh does (the kernel refuses a second device of a mounted fsid).
+exec 9>/tmp/ckptfs-btrfs-fixed-fsid.lock
+flock 9
 out=$1
 mkchain=${MKCHAIN:?MKCHAIN names tools/mkchain built}
 mkdir -p "$out"
