@@ -42,7 +42,9 @@ type geometry struct {
 	hashSeed       [4]uint32
 	label          string
 	uuid           [16]byte
-	journalIno     uint32 // s_journal_inum: 0 when the journal is on another device
+	journalIno     uint32   // s_journal_inum: 0 when the journal is on another device
+	firstIno       uint64   // s_first_ino: the first inode not reserved
+	hidden         []uint32 // inodes the superblock names for its own use (quota, orphan file)
 }
 
 // Superblock fields (offsets in the superblock) and feature bits.
@@ -56,6 +58,7 @@ const (
 	sbInodesPerGroup = 0x28
 	sbMagic          = 0x38
 	sbRevLevel       = 0x4c
+	sbFirstIno       = 0x54
 	sbInodeSize      = 0x58
 	sbCompat         = 0x5c
 	sbIncompat       = 0x60
@@ -68,6 +71,10 @@ const (
 	sbFirstMetaBG    = 0x104
 	sbBlocksCountHi  = 0x150
 	sbFlags          = 0x160
+	sbUsrQuotaIno    = 0x240
+	sbGrpQuotaIno    = 0x244
+	sbPrjQuotaIno    = 0x26c
+	sbOrphanFileIno  = 0x280
 
 	incompatCompression = 0x1
 	incompatFType       = 0x2
@@ -140,9 +147,15 @@ func parseSuper(sb []byte, size int64) (geometry, error) {
 	if g.inodesPerGroup == 0 || g.inodesPerGroup > 8*bs {
 		return g, sbErr(sbInodesPerGroup, "says %d inodes per group; a group's bitmap block holds 1 to %d", g.inodesPerGroup, 8*bs)
 	}
-	g.inodeSize = 128
+	g.inodeSize, g.firstIno = 128, 11
 	if le32(sbRevLevel) > 0 {
 		g.inodeSize = int64(binary.LittleEndian.Uint16(sb[sbInodeSize:]))
+		g.firstIno = le32(sbFirstIno)
+	}
+	for _, f := range []int{sbUsrQuotaIno, sbGrpQuotaIno, sbPrjQuotaIno, sbOrphanFileIno} {
+		if ino := uint32(le32(f)); ino != 0 {
+			g.hidden = append(g.hidden, ino)
+		}
 	}
 	if g.inodeSize < 128 || g.inodeSize > g.blockSize || bits.OnesCount64(uint64(g.inodeSize)) != 1 {
 		return g, sbErr(sbInodeSize, "says inodes of %d bytes; want a power of two from 128 to the block size %d", g.inodeSize, g.blockSize)
