@@ -3,12 +3,13 @@ package guest
 import "io/fs"
 
 // RecordFS is implemented by a filesystem that keeps each file's metadata
-// in numbered records at known places of its volume (NTFS: MFT records;
-// ext could offer its inode tables), so that two states of one volume can
+// in numbered records at known places of its volume (NTFS: MFT records),
+// each naming its parents, so that two states of one volume can
 // be compared by reading only the records that lie in the byte ranges that
 // changed, instead of walking both trees. Package diff uses it when both
-// states of a volume offer it and the volume did not move; any other
-// filesystem is compared by a walk.
+// states of a volume offer it and the volume did not move; a filesystem
+// whose inodes do not name their parents offers InodeFS instead; any other
+// is compared by a walk.
 //
 // Record numbers run from 0 to RecordSlots()-1 and are the same file's in
 // both states unless Gen differs. Every method reads one state only.
