@@ -30,19 +30,20 @@ func (c *recordCompare) streamDiffers(num uint64, name string) (bool, error) {
 	if errA != nil || errB != nil || !exactA || !exactB {
 		return sameReadersNot(io.NewSectionReader(fa, 0, fa.Size()), io.NewSectionReader(fb, 0, fb.Size()))
 	}
-	return compareSpans(fa, fb, c.suspectSpans(ea, eb))
+	return compareSpans(fa, fb, suspectSpans(c.changed, ea, eb))
 }
 
 // suspectSpans returns the file byte ranges that can differ: those mapped
-// to changed clusters in either state, and those mapped differently.
-func (c *recordCompare) suspectSpans(ea, eb []guest.Extent) []span {
+// to changed clusters (volume spans) in either state, and those mapped
+// differently.
+func suspectSpans(changed []span, ea, eb []guest.Extent) []span {
 	var out []span
 	for _, exts := range [][]guest.Extent{ea, eb} {
 		for _, e := range exts {
 			if e.Hole() {
 				continue
 			}
-			for _, s := range clip(c.changed, e.VolOff, e.VolOff+e.Len) {
+			for _, s := range clip(changed, e.VolOff, e.VolOff+e.Len) {
 				out = append(out, span{e.FileOff + s.off, e.FileOff + s.end})
 			}
 		}

@@ -3,6 +3,7 @@ package diff
 import (
 	"context"
 	"fmt"
+	"io/fs"
 
 	"github.com/ckptfs/ckptfs/guest"
 )
@@ -168,9 +169,9 @@ func (p *filesPass) changedRuns(va, vb *guest.Volume) (changed, known bool) {
 	return false, true
 }
 
-// volume compares one pair of volumes: by their records when both
-// filesystems keep files in records (guest.RecordFS: NTFS) at the same
-// place, by walking both trees otherwise.
+// volume compares one pair of volumes: by their records or inodes when
+// both filesystems offer them (guest.RecordFS: NTFS; guest.InodeFS: ext,
+// XFS) at the same place, by walking both trees otherwise.
 func (p *filesPass) volume(ctx context.Context, va, vb *guest.Volume) error {
 	res := p.res
 	if va.FS == nil && vb.FS == nil && va.Err == nil && vb.Err == nil && (va.FSType == fsLVM2 || va.Purpose != "") && va.FSType == vb.FSType && va.Purpose == vb.Purpose {
@@ -209,17 +210,13 @@ func (p *filesPass) volume(ctx context.Context, va, vb *guest.Volume) error {
 		res.Notes = append(res.Notes, fmt.Sprintf("%s: not compared: %v", va.Name, volumeErr(va, vb)))
 		return nil
 	}
-	ra, okA := va.FS.(guest.RecordFS)
-	rb, okB := vb.FS.(guest.RecordFS)
-	if okA && okB && !moved && !remapped {
-		changed := clip(differ, va.Start, va.Start+va.Size)
-		changes, notes, err := recordDiff(ctx, va.Name, ra, rb, changed, p.thorough)
-		if err == nil {
+	if !moved && !remapped {
+		changes, notes, done := indexedDiff(ctx, va.Name, fsTypes(va, vb), va.FS, vb.FS, clip(differ, va.Start, va.Start+va.Size), p.thorough)
+		res.Notes = append(res.Notes, notes...)
+		if done {
 			res.Files = append(res.Files, changes...)
-			res.Notes = append(res.Notes, notes...)
 			return nil
 		}
-		res.Notes = append(res.Notes, fmt.Sprintf("%s: MFT-level comparison failed (%v); compared by a full walk of both trees", va.Name, err))
 	} else {
 		res.Notes = append(res.Notes, fmt.Sprintf("%s: %s compared by a full walk of both trees", va.Name, fsTypes(va, vb)))
 	}
@@ -255,4 +252,39 @@ func fsTypes(va, vb *guest.Volume) string {
 		return va.FSType
 	}
 	return va.FSType + " → " + vb.FSType
+}
+
+// indexedDiff compares two states of one volume at the same place by the
+// records (guest.RecordFS) or inodes (guest.InodeFS) that lie in the
+// changed spans. done is false when the trees must be walked instead; the
+// notes then say why.
+func indexedDiff(ctx context.Context, vol, kind string, fa, fb fs.FS, changed []span, thorough bool) (changes []FileChange, notes []string, done bool) {
+	ra, okA := fa.(guest.RecordFS)
+	rb, okB := fb.(guest.RecordFS)
+	if okA && okB {
+		changes, notes, err := recordDiff(ctx, vol, ra, rb, changed, thorough)
+		if err == nil {
+			return changes, notes, true
+		}
+		return nil, []string{fmt.Sprintf("%s: MFT-level comparison failed (%v); compared by a full walk of both trees", vol, err)}, false
+	}
+	ia, okA := fa.(guest.InodeFS)
+	ib, okB := fb.(guest.InodeFS)
+	if !okA || !okB {
+		return nil, []string{fmt.Sprintf("%s: %s compared by a full walk of both trees", vol, kind)}, false
+	}
+	why := ""
+	for _, i := range []guest.InodeFS{ia, ib} {
+		if err := i.InodesComparable(); err != nil && why == "" {
+			why = err.Error()
+		}
+	}
+	if why == "" {
+		changes, notes, err := inodeDiff(ctx, vol, fa, fb, ia, ib, changed, thorough)
+		if err == nil {
+			return changes, notes, true
+		}
+		why = fmt.Sprintf("inode comparison failed (%v)", err)
+	}
+	return nil, []string{fmt.Sprintf("%s: %s compared by a full walk of both trees: %s", vol, kind, why)}, false
 }

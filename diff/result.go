@@ -90,15 +90,16 @@ type Options struct {
 	// Ranges fills Result.Ranges; Files fills Result.Files. Both false
 	// means both.
 	Ranges, Files bool
-	// Thorough also compares, on an NTFS volume compared incrementally,
-	// every file that has a data extent (any data stream, non-resident)
-	// in the changed ranges of either state, so that data written below
-	// the file system (raw sector writes into a file's clusters, its MFT
-	// record untouched) shows as a content change. Finding those files
-	// reads every MFT record of both states: the cost follows the size of
-	// the MFT, not of the disk. Records that scan cannot read are named
-	// in Result.Notes. Other filesystems are compared by a full walk,
-	// which reads all content anyway.
+	// Thorough also compares, on an NTFS or ext volume compared
+	// incrementally, every file that has a data extent (any data stream,
+	// non-resident) in the changed ranges of either state, so that data
+	// written below the file system (raw sector writes into a file's
+	// clusters, its MFT record or inode untouched) shows as a content
+	// change. Finding those files reads every MFT record or inode of both
+	// states: the cost follows the number of files, not the size of the
+	// disk. Records that scan cannot read are named in Result.Notes.
+	// Other filesystems are compared by a full walk, which reads all
+	// content anyway.
 	Thorough bool
 	// Progress, when set, is called now and then with the bytes compared
 	// so far and the bytes that will be compared in all (the candidate

@@ -133,23 +133,25 @@ func readVolume(v *guest.Volume, p []byte, off int64) error {
 	return nil
 }
 
-// volumeFiles compares the files of the two states: by the records that
-// lie in the differing spans when both are NTFS, by a walk otherwise.
+// volumeFiles compares the files of the two states: by the records or
+// inodes that lie in the differing spans (NTFS, ext, XFS), by a walk
+// otherwise.
 func volumeFiles(ctx context.Context, live string, a, b *guest.Volume, differ []span, thorough bool, res *Result) error {
 	if a.FS == nil || b.FS == nil {
 		res.Notes = append(res.Notes, fmt.Sprintf("%s: files not compared: %v", live, volumeErr(a, b)))
 		return nil
 	}
-	ra, okA := a.FS.(guest.RecordFS)
-	rb, okB := b.FS.(guest.RecordFS)
-	if okA && okB {
-		changes, notes, err := recordDiff(ctx, live, ra, rb, differ, thorough)
-		if err == nil {
-			res.Files = append(res.Files, changes...)
-			res.Notes = append(res.Notes, notes...)
-			return nil
-		}
-		res.Notes = append(res.Notes, fmt.Sprintf("%s: MFT-level comparison failed (%v); compared by a full walk of both trees", live, err))
+	changes, notes, done := indexedDiff(ctx, live, fsTypes(a, b), a.FS, b.FS, differ, thorough)
+	if done {
+		res.Files = append(res.Files, changes...)
+		res.Notes = append(res.Notes, notes...)
+		return nil
+	}
+	_, records := a.FS.(guest.RecordFS)
+	_, inodes := a.FS.(guest.InodeFS)
+	if records || inodes {
+		// Why the walk; other filesystems are walked unremarked here.
+		res.Notes = append(res.Notes, notes...)
 	}
 	changes, notes, err := walkDiff(ctx, live, a.FS, b.FS)
 	if err != nil {

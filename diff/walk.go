@@ -49,22 +49,27 @@ func walkTree(ctx context.Context, fsys fs.FS, vol string, notes *[]string) (map
 			*notes = append(*notes, fmt.Sprintf("%s/%s: not read: %v", vol, p, err))
 			return nil
 		}
-		e := walkEntry{typ: info.Mode().Type(), perm: info.Mode().Perm(), mtime: info.ModTime()}
-		if info.Mode().IsRegular() {
-			e.size = info.Size()
-		}
-		// Only an identity with a generation tells a file renamed from
-		// a freed slot reused: without one, no renames.
-		if m := guest.MetaOf(info); m.HasID && m.HasGen {
-			e.id = fileKey{m.ID, m.Gen}
-		}
-		if e.typ&fs.ModeSymlink != 0 {
-			e.target, _ = fs.ReadLink(fsys, p)
-		}
-		out[p] = e
+		out[p] = entryOf(fsys, p, info)
 		return nil
 	})
 	return out, err
+}
+
+// entryOf is what a walk keeps about path p, described by info.
+func entryOf(fsys fs.FS, p string, info fs.FileInfo) walkEntry {
+	e := walkEntry{typ: info.Mode().Type(), perm: info.Mode().Perm(), mtime: info.ModTime()}
+	if info.Mode().IsRegular() {
+		e.size = info.Size()
+	}
+	// Only an identity with a generation tells a file renamed from
+	// a freed slot reused: without one, no renames.
+	if m := guest.MetaOf(info); m.HasID && m.HasGen {
+		e.id = fileKey{m.ID, m.Gen}
+	}
+	if e.typ&fs.ModeSymlink != 0 {
+		e.target, _ = fs.ReadLink(fsys, p)
+	}
+	return e
 }
 
 // walkDiff compares two trees entry by entry: name, type, size, mtime,
@@ -81,12 +86,21 @@ func walkDiff(ctx context.Context, vol string, fa, fb fs.FS) ([]FileChange, []st
 	if err != nil {
 		return nil, nil, err
 	}
+	out, err := compareTrees(vol, fa, fb, ta, tb)
+	return out, notes, err
+}
+
+// compareTrees compares the entries ta of fa with tb of fb, as walkDiff
+// describes (inodeDiff gives it the entries of the paths that can differ).
+func compareTrees(vol string, fa, fb fs.FS, ta, tb map[string]walkEntry) ([]FileChange, error) {
 	var out []FileChange
 	renamedFrom := map[string]bool{}
 	gone := map[fileKey]string{}
 	for p, ea := range ta {
 		if _, ok := tb[p]; !ok {
-			if ea.id != (fileKey{}) {
+			// Of several paths of one file gone (hard links), the first
+			// by name, so that the result does not depend on map order.
+			if old, seen := gone[ea.id]; ea.id != (fileKey{}) && (!seen || p < old) {
 				gone[ea.id] = p
 			}
 		}
@@ -100,7 +114,7 @@ func walkDiff(ctx context.Context, vol string, fa, fb fs.FS) ([]FileChange, []st
 				renamedFrom[old] = true
 				what, err := compareEntries(fa, fb, old, p, ta[old], eb)
 				if err != nil {
-					return nil, nil, err
+					return nil, err
 				}
 				out = append(out, FileChange{Path: vol + "/" + p, Change: Renamed, From: vol + "/" + old, What: what}.sizes(ta[old].size, eb.size))
 				continue
@@ -110,7 +124,7 @@ func walkDiff(ctx context.Context, vol string, fa, fb fs.FS) ([]FileChange, []st
 		}
 		what, err := compareEntries(fa, fb, p, p, ea, eb)
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		if len(what) > 0 {
 			out = append(out, FileChange{Path: vol + "/" + p, Change: Modified, What: what}.sizes(ea.size, eb.size))
@@ -125,7 +139,7 @@ func walkDiff(ctx context.Context, vol string, fa, fb fs.FS) ([]FileChange, []st
 		}
 		out = append(out, FileChange{Path: vol + "/" + p, Change: Removed}.sizes(ta[p].size, 0))
 	}
-	return out, notes, nil
+	return out, nil
 }
 
 func sortedKeys(m map[string]walkEntry) []string {

@@ -24,6 +24,11 @@ here=$(cd "$(dirname "$0")" && pwd)
 out=${1:-$here/../out/diff}
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
+# gen.sh OUT linux FS, gen.sh OUT bench FS: the ext4 or XFS states of
+# linux.sh or bench.sh instead.
+case ${2:-} in
+linux | bench) exec bash "$here/$2.sh" "$out" "$3" ;;
+esac
 
 disk_mib=48
 part_start=2048 # sectors: the partition starts at 1 MiB
