@@ -72,6 +72,7 @@ FUZZ_TARGETS := \
 	./guest:FuzzVolumes \
 	./guest:FuzzLVMJoin \
 	./ext:FuzzVolume \
+	./ext:FuzzInodes \
 	./ext:FuzzExtXattrs \
 	./guest:FuzzRewriteLink \
 	./guest:FuzzLVMConfig \

@@ -53,3 +53,40 @@ func FuzzVolume(f *testing.F) {
 		})
 	})
 }
+
+// FuzzInodes reads a volume by inode number, as diff's inode comparison
+// does: the inodes in ranges of the inode tables, each one's description,
+// a directory's listing and its ".." entry, the directories of a group.
+func FuzzInodes(f *testing.F) {
+	for _, b := range exttest.FuzzSeeds(f) {
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		v, err := NewFS(bytes.NewReader(b), int64(len(b)))
+		if err != nil {
+			return
+		}
+		n := 0
+		for off := int64(0); off < int64(len(b)) && n < 2000; off += 64 << 10 {
+			for _, ino := range v.InodesIn(off, off+64<<10) {
+				if n++; n > 2000 {
+					break
+				}
+				_, _ = v.InodeBytes(ino)
+				fi, ok, err := v.InodeInfo(ino)
+				if err != nil || !ok {
+					continue
+				}
+				if fi.IsDir() {
+					_, _, _ = v.InodeDir(ino)
+				} else if f, err := v.OpenInode(ino); err == nil {
+					_, _, _ = f.Extents()
+				}
+			}
+		}
+		for g := range min(v.InodeGroups(), 4) {
+			_, _ = v.GroupDirs(g)
+		}
+		_, _, _ = v.InodeDir(v.RootInode())
+	})
+}
