@@ -83,8 +83,8 @@ func newInodeState(ifs guest.InodeFS, fsys fs.FS) *inodeState {
 // With thorough, the files and directories of either state whose data
 // extents meet the changed spans are compared too (see dataInodes).
 func inodeDiff(ctx context.Context, vol string, fa, fb fs.FS, ia, ib guest.InodeFS, changed []span, thorough bool) ([]FileChange, []string, error) {
-	if ia.InodeSlots() != ib.InodeSlots() || ia.InodeRoot() != ib.InodeRoot() {
-		return nil, nil, errors.New("the inode tables differ in size")
+	if ia.InodeGroups() != ib.InodeGroups() || ia.InodeRoot() != ib.InodeRoot() {
+		return nil, nil, errors.New("the volume has another number of inode groups (resized)")
 	}
 	a, b := newInodeState(ia, fa), newInodeState(ib, fb)
 	nums, err := changedInodes(a, b, changed)
@@ -452,7 +452,7 @@ func (st *inodeState) scanGroup(ctx context.Context, g uint64, scan func(uint64)
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	dirs, err := st.ifs.GroupDirs(g)
+	dirs, err := st.ifs.GroupInodes(g, true)
 	if err != nil {
 		return err
 	}
@@ -504,29 +504,35 @@ func dataInodes(ctx context.Context, vol string, st *inodeState, changed []span,
 	var out []uint64
 	var notes []string
 	bad := 0
-	for n := uint64(1); n <= st.ifs.InodeSlots(); n++ {
-		if n%256 == 0 {
-			if err := ctx.Err(); err != nil {
-				return nil, nil, err
-			}
+	for g := range st.ifs.InodeGroups() {
+		if err := ctx.Err(); err != nil {
+			return nil, nil, err
 		}
-		if hit[n] {
-			continue
-		}
-		meets, err := st.dataMeets(n, changed)
+		inodes, err := st.ifs.GroupInodes(g, false)
 		if err != nil {
 			if bad++; bad <= maxScanNotes {
-				notes = append(notes, fmt.Sprintf("%s: inode %d not scanned for changed data: %v", vol, n, err))
+				notes = append(notes, fmt.Sprintf("%s: inode group %d not scanned for changed data: %v", vol, g, err))
 			}
-			continue
 		}
-		if meets {
-			hit[n] = true
-			out = append(out, n)
+		for _, n := range inodes {
+			if hit[n] {
+				continue
+			}
+			meets, err := st.dataMeets(n, changed)
+			if err != nil {
+				if bad++; bad <= maxScanNotes {
+					notes = append(notes, fmt.Sprintf("%s: inode %d not scanned for changed data: %v", vol, n, err))
+				}
+				continue
+			}
+			if meets {
+				hit[n] = true
+				out = append(out, n)
+			}
 		}
 	}
 	if bad > maxScanNotes {
-		notes = append(notes, fmt.Sprintf("%s: %d more inodes not scanned for changed data", vol, bad-maxScanNotes))
+		notes = append(notes, fmt.Sprintf("%s: %d more inodes or groups not scanned for changed data", vol, bad-maxScanNotes))
 	}
 	return out, notes, nil
 }

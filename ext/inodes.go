@@ -147,8 +147,9 @@ func (v *FS) dotdot(in *inode) (uint64, error) {
 	return uint64(binary.LittleEndian.Uint32(b[rec:])), nil
 }
 
-// GroupDirs returns the directories whose inodes lie in group g.
-func (v *FS) GroupDirs(g uint64) ([]uint64, error) {
+// GroupInodes returns the inodes in use in group g (a mode and links),
+// only the directories when dirs is set.
+func (v *FS) GroupInodes(g uint64, dirs bool) ([]uint64, error) {
 	if g >= v.geo.groups {
 		return nil, nil
 	}
@@ -162,7 +163,7 @@ func (v *FS) GroupDirs(g uint64) ([]uint64, error) {
 		if err != nil {
 			return out, err
 		}
-		if in.isDir() && in.u16(inodeLinks) != 0 {
+		if in.mode() != 0 && in.u16(inodeLinks) != 0 && (!dirs || in.isDir()) {
 			out = append(out, ino)
 		}
 	}

@@ -11,9 +11,6 @@ import (
 
 var _ InodeFS = (*extFS)(nil)
 
-// InodeSlots is the number of inodes of the volume.
-func (v *extFS) InodeSlots() uint64 { return v.FS.Inodes() }
-
 // InodeRoot is inode 2.
 func (v *extFS) InodeRoot() uint64 { return v.FS.RootInode() }
 

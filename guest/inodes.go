@@ -15,8 +15,6 @@ import "io/fs"
 // Every method reads one state only; inode numbers are the same file's in
 // both states unless its generation (FileGenerationer) differs.
 type InodeFS interface {
-	// InodeSlots is the number of inode numbers (from 1).
-	InodeSlots() uint64
 	// InodeRoot is the root directory's inode.
 	InodeRoot() uint64
 	// InodesIn returns, ascending, the inodes whose slots have a byte in
@@ -37,8 +35,9 @@ type InodeFS interface {
 	// XFS allocation groups); InodeGroup the group of an inode.
 	InodeGroups() uint64
 	InodeGroup(num uint64) uint64
-	// GroupDirs returns the directories whose inodes lie in group g.
-	GroupDirs(g uint64) ([]uint64, error)
+	// GroupInodes returns the inodes in use in group g, only the
+	// directories when dirs is set.
+	GroupInodes(g uint64, dirs bool) ([]uint64, error)
 	// OpenInode opens the data of the file in inode num.
 	OpenInode(num uint64) (StreamFile, error)
 	// InodesComparable is nil when the changed inodes show every change
