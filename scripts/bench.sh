@@ -37,6 +37,9 @@
 #     time of each walk, with the default cache budget and with
 #     -o cache_mem=64M (MEMWALK_BIN=path walks with another build
 #     first, with its defaults: a before/after).
+# 15. diff --files of a one-file change on an ext4 volume of 100,000 files
+#     (testdata/diff/bench.sh, as root): compared by the inodes in the
+#     changed ranges vs the full walk of both trees (BenchmarkFilesOneChange).
 # BENCH_SECTIONS picks sections (numbers separated by spaces or commas):
 #   BENCH_SECTIONS=11 make bench    runs section 11 alone (and no Go
 #   benchmarks: they are section 0, see the Makefile). Unset: all of them.
@@ -552,4 +555,9 @@ fi
 if want 13; then
 	echo; load 13
 	RUNS=$RUNS bash scripts/bench-wof.sh "$work/wof"
+fi
+
+if want 15 && [ "$(id -u)" = 0 ] && command -v mkfs.ext4 >/dev/null; then
+	echo; load 15
+	go test ./diff -run '^$' -bench 'BenchmarkFilesOneChange' -benchtime "${RUNS}x" -count 1 | grep -E '^Benchmark'
 fi
