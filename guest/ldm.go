@@ -211,13 +211,14 @@ func (o *Options) joinDynamic(vols []*Volume) []*Volume {
 		if r != nil {
 			listed[ldmRef{group: r.group, name: r.name}] = true
 		}
-		if r != nil && !r.pending && errors.Is(errs[r.group], ldm.ErrFormat) {
+		if r != nil && !r.pending && groups[r.group] != nil && groups[r.group].Disputed(r.name) != nil {
+			g := groups[r.group]
 			// The group's disks hold different databases under one
-			// sequence number (NewGroup's only format fault): a volume
-			// its own disk's copy placed may lie elsewhere by another's.
+			// sequence number, and they place this volume, which its
+			// own disk's copy opened, differently.
 			d := *v
 			d.Reader, d.FS, d.FSType, d.Label, d.Journal = nil, nil, fsUnknown, "", ""
-			d.Err = fmt.Errorf("%s: dynamic volume %s: %w", v.Name, v.PartName, errs[r.group])
+			d.Err = fmt.Errorf("%s: dynamic volume %s: %w", v.Name, v.PartName, g.Disputed(r.name))
 			out = append(out, &d)
 			continue
 		}

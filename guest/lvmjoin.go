@@ -56,6 +56,26 @@ type lvmJoin struct {
 	meta *lvmGroup          // the newest copy of the metadata
 	pvs  map[string]*Volume // the physical volumes found, by label UUID
 	err  error              // why the group cannot be trusted
+	// rivals are the copies of meta's sequence number whose text
+	// differs (a damaged or forged copy: LVM writes one text to every
+	// physical volume with each commit), conflict names the first. See
+	// disputed.
+	rivals   []*lvmGroup
+	conflict error
+}
+
+// disputed says why logical volume lv cannot be trusted: the copies of
+// the newest sequence number differ and one of them places it otherwise
+// (or lacks it); nil when they all agree on it. What can be proved right
+// is read, and only what cannot is refused: one policy with dynamic
+// disks (ldm.Group.Disputed).
+func (j *lvmJoin) disputed(index lvmIndex, lv string) error {
+	for _, r := range j.rivals {
+		if !index.sameMapping(r, j.meta, lv) {
+			return fmt.Errorf("%w; they place this volume differently", j.conflict)
+		}
+	}
+	return nil
 }
 
 // lvmIndex finds logical volumes by name in copies of the metadata,
@@ -112,9 +132,10 @@ func JoinVolumeGroups(vols []*Volume) []*Volume {
 // what lies inside it; a logical volume whose first physical volume is
 // missing is added beside another of its group. The physical volumes of
 // a group are found by the group's UUID; of their copies of the metadata
-// the one of the highest sequence number is followed, and two copies of
-// one sequence number that differ make the group's waiting volumes an
-// error. A volume with extents on a physical volume that is in none of
+// the one of the highest sequence number is followed; when two copies of
+// that number differ, a volume they place differently (or one lacks) is
+// an error, whichever disks it lies on, and the others are read (see
+// lvmJoin.disputed). A volume with extents on a physical volume that is in none of
 // vols is listed with an error wrapping ErrMissingPV naming it. A volume
 // of one physical volume, opened by Volumes, is left as it is unless its
 // physical volume's copy of the metadata is older than the newest and
@@ -166,10 +187,13 @@ func (o *Options) joinLVM(vols []*Volume) []*Volume {
 		j.pvs[uuid] = v
 		switch {
 		case j.meta == nil || g.seqno > j.meta.seqno:
-			j.meta = g
-		case g.seqno == j.meta.seqno && g.text != j.meta.text && j.err == nil:
-			j.err = formatErr(0, "lvm2: volume group %s: physical volumes %s and %s hold different metadata of sequence number %d",
-				g.name, j.pvs[j.meta.pvs[j.meta.self].uuid].Name, v.Name, g.seqno)
+			j.meta, j.rivals, j.conflict = g, nil, nil
+		case g.seqno == j.meta.seqno && g.text != j.meta.text:
+			j.rivals = append(j.rivals, g)
+			if j.conflict == nil {
+				j.conflict = formatErr(0, "lvm2: volume group %s: physical volumes %s and %s hold different metadata of sequence number %d",
+					g.name, j.pvs[j.meta.pvs[j.meta.self].uuid].Name, v.Name, g.seqno)
+			}
 		}
 	}
 	if len(groups) == 0 {
@@ -202,6 +226,12 @@ func (o *Options) joinLVM(vols []*Volume) []*Volume {
 		}
 		switch {
 		case j == nil:
+		case j.err == nil && !r.pending && j.disputed(index, r.lv) != nil:
+			// Opened from its own disk's copy, which another copy of
+			// the same sequence number contradicts.
+			dropped[v] = true
+			out = append(out, refusedLV(v, j.disputed(index, r.lv)))
+			continue
 		case r.pending:
 			out = append(out, j.open(v, r.lv, index, o)...)
 			continue
@@ -246,6 +276,15 @@ func (o *Options) joinLVM(vols []*Volume) []*Volume {
 	return out
 }
 
+// refusedLV is v, a logical volume opened by Volumes, left unread with
+// the reason.
+func refusedLV(v *Volume, err error) *Volume {
+	d := *v
+	d.Reader, d.FS, d.FSType, d.Label, d.Journal = nil, nil, fsUnknown, "", ""
+	d.Err = fmt.Errorf("%s: lvm2 volume %s: %w", v.Name, v.PartName, err)
+	return &d
+}
+
 // droppedWith reports whether v was found in (or beside) a volume of
 // dropped, however deep.
 func droppedWith(v *Volume, dropped map[*Volume]bool) bool {
@@ -283,6 +322,9 @@ func (j *lvmJoin) open(w *Volume, lv string, index lvmIndex, o *Options) []*Volu
 	}
 	if j.err != nil {
 		return fail(j.err)
+	}
+	if err := j.disputed(index, lv); err != nil {
+		return fail(err)
 	}
 	g := j.meta
 	l, ok := index.find(g, lv)

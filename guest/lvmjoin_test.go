@@ -264,14 +264,31 @@ func TestJoinVolumeGroups(t *testing.T) {
 			t.Errorf("data's extent 1: %q %v", p, err)
 		}
 	})
-	t.Run("conflict", func(t *testing.T) {
+	// Two copies of one sequence number that differ: the volumes they
+	// place alike are read (over both disks or on one), the one they
+	// place differently is refused naming the conflict, even when it
+	// lies on one disk (before, such a volume was read from its own
+	// disk's copy, and one over both disks was refused however alike).
+	conflict := func(t *testing.T, old, new, refused string, read ...string) {
 		a, b := spanPVs(3, 3)
-		other := strings.Replace(fmt.Sprintf(lvmSpanText, 3, spanUUIDA, spanUUIDB), `stripes = [ "pv1", 2 ]`, `stripes = [ "pv1", 4 ]`, 1)
+		other := strings.Replace(fmt.Sprintf(lvmSpanText, 3, spanUUIDA, spanUUIDB), old, new, 1)
 		copy(b, makeLVMPV(spanPE, spanPE, spanUUIDB, other, false))
 		_, joined := spanDisks(t, map[string][]byte{"A": a, "B": b}, "A", "B")
-		if v := byNameOf(joined)["A-vol-span-root"]; v == nil || !errors.Is(v.Err, ErrFormat) || !strings.Contains(v.Err.Error(), "different metadata of sequence number 3") {
-			t.Errorf("root: %+v", v)
+		m := byNameOf(joined)
+		if v := m[refused]; v == nil || v.Reader != nil || !errors.Is(v.Err, ErrFormat) || !strings.Contains(v.Err.Error(), "different metadata of sequence number 3") {
+			t.Errorf("%s: %+v", refused, v)
 		}
+		for _, n := range read {
+			if v := m[n]; v == nil || v.Err != nil || v.Reader == nil {
+				t.Errorf("%s: %+v", n, v)
+			}
+		}
+	}
+	t.Run("conflict over a volume on both disks", func(t *testing.T) {
+		conflict(t, `stripes = [ "pv1", 2 ]`, `stripes = [ "pv1", 4 ]`, "A-vol-span-root", "A-vol-span-solo", "B-vol-span-data")
+	})
+	t.Run("conflict over a volume on one disk", func(t *testing.T) {
+		conflict(t, `stripes = [ "pv1", 0 ]`, `stripes = [ "pv1", 5 ]`, "B-vol-span-data", "A-vol-span-root", "A-vol-span-solo")
 	})
 	t.Run("cloned disk", func(t *testing.T) {
 		a, b := spanPVs(3, 3)

@@ -16,9 +16,10 @@
 // spanning several blocks) describing the group's disks, volumes,
 // components and partitions. Every disk of a group holds a copy of the
 // whole database. NewGroup joins the disks of one group, keeping the copy
-// of the highest committed sequence number (two copies of that number
-// holding different records are refused: which is right cannot be told),
-// and Group.Open reads a
+// of the highest committed sequence number (when two copies of that
+// number hold different records, which is right cannot be told: a volume
+// they describe alike is read all the same, one they describe otherwise
+// is refused, see Group.Disputed), and Group.Open reads a
 // volume's bytes from the disks present: simple volumes, spanned volumes
 // (one or several extents, on one or several disks), striped volumes,
 // mirrored volumes (read from the first plex whose disks are all there),

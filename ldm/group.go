@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
 	"slices"
 	"sort"
 )
@@ -22,13 +23,19 @@ type Group struct {
 	// overlapping holds the partitions sharing disk bytes with another
 	// (see overlaps), and that other.
 	overlapping map[partKey]string
+	// rivals are the disks' copies of DB's sequence number that hold
+	// other records (see Disputed); conflict names the first two disks.
+	rivals   []*Database
+	conflict error
 }
 
 // NewGroup joins disks of one group (NewDisk's results); not every disk
 // of the group need be there, but every disk given must be of the same
-// group and given once, and disks whose databases have the same sequence
-// number must hold the same records (else an error wrapping ErrFormat:
-// which copy is the group's cannot be told). Open refuses a volume with a
+// group and given once. Disks whose databases have the same sequence
+// number should hold the same records (Windows writes one database to
+// every disk with each commit); when they do not, which copy is the
+// group's cannot be told, and Open refuses each volume the copies
+// describe differently (Disputed). Open refuses a volume with a
 // partition sharing disk bytes with another partition.
 func NewGroup(disks ...*Disk) (*Group, error) {
 	if len(disks) == 0 {
@@ -55,14 +62,45 @@ func NewGroup(disks ...*Disk) (*Group, error) {
 	}
 	for _, d := range g.order {
 		if d.DB != g.DB && d.DB.Seq == g.DB.Seq && !sameRecords(d.DB, g.DB) {
-			first := g.order[slices.IndexFunc(g.order, func(o *Disk) bool { return o.DB == g.DB })]
-			return nil, formatErr(-1, "disks %s and %s of group %s hold different databases of sequence number %d: which is the group's cannot be told",
-				first.Name, d.Name, g.GUID, g.DB.Seq)
+			g.rivals = append(g.rivals, d.DB)
+			if g.conflict == nil {
+				first := g.order[slices.IndexFunc(g.order, func(o *Disk) bool { return o.DB == g.DB })]
+				g.conflict = formatErr(-1, "disks %s and %s of group %s hold different databases of sequence number %d",
+					first.Name, d.Name, g.GUID, g.DB.Seq)
+			}
 		}
 	}
 	g.Name = g.DB.GroupName
 	g.overlapping = overlaps(g.DB)
 	return g, nil
+}
+
+// Disputed says why the volume of this name cannot be trusted: the
+// disks' databases of the group's sequence number differ (see NewGroup)
+// and one of them describes it otherwise, or lacks it (an error wrapping
+// ErrFormat naming the disks); nil when every copy describes it alike,
+// its plexes and extents in the same places. What the copies agree on
+// is proved whatever the conflict; what they do not, no copy can prove.
+func (g *Group) Disputed(name string) error {
+	if g.conflict == nil {
+		return nil
+	}
+	want := findVolume(g.DB, name)
+	for _, r := range g.rivals {
+		if got := findVolume(r, name); want == nil || got == nil || !reflect.DeepEqual(*want, *got) {
+			return fmt.Errorf("%w, which describe volume %s otherwise: which is right cannot be told", g.conflict, name)
+		}
+	}
+	return nil
+}
+
+func findVolume(db *Database, name string) *Volume {
+	for _, v := range db.volumes {
+		if v.Name == name {
+			return v
+		}
+	}
+	return nil
 }
 
 // Volumes returns the group's volumes, in the database's order.
@@ -101,6 +139,9 @@ func (g *Group) Stale() []*Disk {
 // active plex whose disks are all there (else from another plex), a RAID-5 volume with one disk missing
 // from the others and their parity.
 func (g *Group) Open(v *Volume) (*Reader, error) {
+	if err := g.Disputed(v.Name); err != nil {
+		return nil, err
+	}
 	switch v.Type {
 	case RAID5:
 		return g.raid5(v)
