@@ -118,6 +118,12 @@ func sameTime(w what, o, t time.Time) bool {
 		// day late (it counts 2100 as a leap year): mdir lists the
 		// entry's own date, 2101-01-10, where the copy gets 2101-01-11.
 		o = o.Add(24 * time.Hour)
+	case w.oracle == "exfat-fuse" && !o.Before(mtoolsLeap):
+		// exfat-fuse counts 2100 as a leap year both ways: asked for
+		// 2101-02-20 (exfat seed 4, lower12.txt/entry-02215-...) it
+		// stores 2101-02-19 in the entry, which we decode field by field
+		// as Windows does, and shows it back as 2101-02-20.
+		o = o.Add(24 * time.Hour)
 	}
 	return o.Truncate(w.mtime).Equal(t.Truncate(w.mtime))
 }
