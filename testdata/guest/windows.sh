@@ -10,6 +10,7 @@
 # Tools: sgdisk (gdisk), sfdisk (fdisk), mkfs.fat, mkntfs + ntfs-3g,
 # hivexsh (libhivex-bin).
 set -euo pipefail
+. "$(dirname "$0")/../lib/unmount.sh"
 out=$1 hive=$2
 mkdir -p "$out"
 work=$(mktemp -d)
@@ -31,7 +32,7 @@ ntfs() {
 		cp "$4" "$mnt/Windows/System32/config/SYSTEM"
 		if [ $# -gt 4 ]; then cp "$5" "$mnt/Windows/System32/config/SOFTWARE"; fi
 	fi
-	fusermount -u "$mnt"
+	fuse_unmount "$mnt" "$1"
 }
 # mkhive FILE VALUES...: the hive with MountedDevices holding name/value
 # pairs (hivexsh setval format), then whatever hivexsh commands are on

@@ -20,9 +20,20 @@ fuse_unmount() {
 		return 1
 	fi
 	for i in $(seq 300); do
-		pgrep -f -- "$img" >/dev/null || return 0
+		fuse_driver_of "$img" || return 0
 		sleep 0.1
 	done
 	echo "the driver of $img did not exit" >&2
+	return 1
+}
+
+# fuse_driver_of IMG: whether a FUSE driver (ntfs-3g, exfat-fuse) whose
+# arguments name IMG still runs (the generator's own command line may name
+# IMG too, so the process name is checked first).
+fuse_driver_of() {
+	local p
+	for p in $(pgrep 'ntfs-3g|exfat'); do
+		tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -qF -- " $1 " && return 0
+	done
 	return 1
 }

@@ -6,13 +6,14 @@
 # ntfs-3g writes), and non-ASCII names whose case folding goes through
 # $UpCase.
 set -euo pipefail
+. "$(dirname "$0")/../lib/unmount.sh"
 img=$1
 rm -f "$img"
 truncate -s 16M "$img"
 mkntfs -q -F -Q -L names "$img" >/dev/null 2>&1
 mnt=$(mktemp -d)
 ntfs-3g "$img" "$mnt"
-trap 'cd /; fusermount -u "$mnt" 2>/dev/null || umount "$mnt"; rmdir "$mnt"' EXIT
+trap 'cd /; fuse_unmount "$mnt" "$img" || umount "$mnt"; rmdir "$mnt"' EXIT
 cd "$mnt"
 echo 'long name' >'Long File Name.txt'
 setfattr -n system.ntfs_dos_name -v 'LONGFI~1.TXT' 'Long File Name.txt'

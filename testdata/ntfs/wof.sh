@@ -12,6 +12,7 @@
 # through system.ntfs_reparse_data (set last: ntfs-3g will not open the
 # file for writing afterwards).
 set -euo pipefail
+. "$(dirname "$0")/../lib/unmount.sh"
 img=$1
 stage=$2
 rm -f "$img"
@@ -19,7 +20,7 @@ truncate -s "${3:-64M}" "$img"
 mkntfs -q -F -Q -L wof "$img" >/dev/null
 mnt=$(mktemp -d)
 ntfs-3g -o streams_interface=windows "$img" "$mnt"
-trap 'fusermount -u "$mnt" 2>/dev/null || umount "$mnt"; rmdir "$mnt"' EXIT
+trap 'fuse_unmount "$mnt" "$img" || umount "$mnt"; rmdir "$mnt"' EXIT
 for d in "$stage"/*/; do
 	dir=$(basename "$d")
 	mkdir "$mnt/$dir"

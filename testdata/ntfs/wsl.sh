@@ -11,13 +11,14 @@
 #  - an app execution alias (tag 0x8000001B) and an unknown Microsoft tag on
 #    files that keep their own data.
 set -euo pipefail
+. "$(dirname "$0")/../lib/unmount.sh"
 img=$1
 rm -f "$img"
 truncate -s 16M "$img"
 mkntfs -q -F -Q -L wsl "$img" >/dev/null 2>&1
 mnt=$(mktemp -d)
 ntfs-3g -o special_files=wsl "$img" "$mnt"
-trap 'fusermount -u "$mnt" 2>/dev/null || umount "$mnt"; rmdir "$mnt"' EXIT
+trap 'fuse_unmount "$mnt" "$img" || umount "$mnt"; rmdir "$mnt"' EXIT
 
 # ea NAME HEX: one FILE_FULL_EA_INFORMATION entry, value given as hex.
 # NextEntryOffset is the entry's padded length, for the last entry too, as
