@@ -87,6 +87,7 @@ FUZZ_TARGETS := \
 	./btrfs:FuzzLogReplay \
 	./btrfs:FuzzDevices \
 	./xfs:FuzzVolume \
+	./xfs:FuzzInodes \
 	./xfs:FuzzLogRecord \
 	./vss:FuzzCatalog \
 	./vss:FuzzStore \

@@ -191,3 +191,42 @@ func logRecords(img []byte) [][]byte {
 	}
 	return out
 }
+
+// FuzzInodes reads a volume by inode number, as diff's inode comparison
+// does: the inodes in ranges of the volume, each one's description, a
+// directory's listing and its parent, the inodes of each AG's inode btree.
+func FuzzInodes(f *testing.F) {
+	if os.Geteuid() == 0 {
+		if img, err := os.ReadFile(fixtureIfBuilt("tiny")); err == nil {
+			f.Add(encodeSparse(img, 0, 0))
+		}
+	}
+	f.Add(encodeSparse(make([]byte, 512), 0, 0))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		v, err := NewFS(decodeSparse(data), fuzzVolSize)
+		if err != nil {
+			return
+		}
+		n := 0
+		for g := range min(v.InodeGroups(), 4) {
+			inodes, _ := v.GroupInodes(g, g%2 == 1)
+			for _, ino := range inodes {
+				if n++; n > 300 {
+					break
+				}
+				_, _ = v.InodeBytes(ino)
+				fi, ok, err := v.InodeInfo(ino)
+				if err != nil || !ok {
+					continue
+				}
+				if fi.IsDir() {
+					_, _, _ = v.InodeDir(ino)
+				} else if f, err := v.OpenInode(ino); err == nil {
+					_, _, _ = f.Extents()
+				}
+			}
+		}
+		_ = v.InodesIn(0, 1<<20)
+		_, _, _ = v.InodeDir(v.RootInode())
+	})
+}

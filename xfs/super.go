@@ -50,6 +50,9 @@ type superblock struct {
 	incompat    uint32
 	logIncompat uint32
 	ftype       bool
+	// hidden are the inodes the superblock keeps for itself: the
+	// realtime bitmap and summary, the quota files.
+	hidden []uint64
 }
 
 // Superblock sanity limits, from the format: blocks of 512 B..64 KiB,
@@ -89,6 +92,15 @@ func parseSuper(b []byte) (*superblock, error) {
 		logSectLog: uint(b[193]),
 	}
 	copy(sb.uuid[:], b[32:48])
+	hidden := []int{64, 72, 160, 168} // sb_rbmino, sb_rsumino, sb_uquotino, sb_gquotino
+	if be.Uint16(b[100:])&0xf == 5 {
+		hidden = append(hidden, 232) // sb_pquotino
+	}
+	for _, at := range hidden {
+		if ino := be.Uint64(b[at:]); ino != 0 && ino != ^uint64(0) {
+			sb.hidden = append(sb.hidden, ino)
+		}
+	}
 	sb.label = cString(b[108:120])
 	vnum := be.Uint16(b[100:])
 	sb.version = int(vnum & 0xf)
