@@ -36,7 +36,8 @@ import (
 // filesystem (its inode untouched), and a change made within the
 // timestamp granularity of the one before it that leaves the inode's bytes
 // as they were. Volumes with 128-byte ext inodes (whole-second times) are
-// walked for that reason.
+// walked for that reason. XFS parent pointers (mkfs.xfs -n parent=1) are
+// not used: names are searched as on ext.
 
 // inodeState is one side of an inode comparison.
 type inodeState struct {

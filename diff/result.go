@@ -90,7 +90,7 @@ type Options struct {
 	// Ranges fills Result.Ranges; Files fills Result.Files. Both false
 	// means both.
 	Ranges, Files bool
-	// Thorough also compares, on an NTFS or ext volume compared
+	// Thorough also compares, on an NTFS, ext or XFS volume compared
 	// incrementally, every file that has a data extent (any data stream,
 	// non-resident) in the changed ranges of either state, so that data
 	// written below the file system (raw sector writes into a file's

@@ -12,6 +12,8 @@ import "io/fs"
 // place, by searching the directories of its inode's group first (the
 // Linux allocators put a file near its directory), then all of them.
 //
+// ext and XFS implement it.
+//
 // Every method reads one state only; inode numbers are the same file's in
 // both states unless its generation (FileGenerationer) differs.
 type InodeFS interface {

@@ -32,7 +32,7 @@ func diffCommand() *command {
 			f.BoolVar(&o.ranges, "ranges", false, "only the changed disk ranges")
 			f.BoolVar(&o.files, "files", false, "only the changed guest files")
 			f.BoolVar(&o.exitCode, "exit-code", false, "exit 9 when the checkpoints differ, 0 when they are the same (as git diff --exit-code, with its own code)")
-			f.BoolVar(&o.thorough, "thorough", false, "NTFS, ext: also report files whose clusters were written below the file system, their MFT record or inode untouched (reads every MFT record or inode)")
+			f.BoolVar(&o.thorough, "thorough", false, "NTFS, ext, XFS: also report files whose clusters were written below the file system, their MFT record or inode untouched (reads every MFT record or inode)")
 		},
 		nargs: exactly(3),
 		run:   o.run,
