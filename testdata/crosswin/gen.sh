@@ -14,6 +14,7 @@
 # drivers make their own allocation choices. fsck (ntfsfix -n, fsck.exfat
 # -n, fsck.fat -n) must find the result clean.
 set -euo pipefail
+. "$(dirname "$0")/../lib/unmount.sh"
 out=$1
 kind=$2
 seed=$3
@@ -58,7 +59,7 @@ ntfs)
 	ntfs-3g -o streams_interface=xattr,compression "$tmp" "$mnt"
 	WINOPS_CLUSTER=$cluster "$winops" run ntfs "$seed" "$mnt" >>"$ops"
 	sync
-	fusermount3 -u "$mnt"
+	fuse_unmount "$mnt" "$tmp"
 	quiet ntfsfix -n "$tmp"
 	;;
 exfat)
@@ -68,7 +69,7 @@ exfat)
 	mount.exfat-fuse -o rw "$dev" "$mnt" >/dev/null
 	WINOPS_CLUSTER=$cluster "$winops" run exfat "$seed" "$mnt" >>"$ops"
 	sync
-	fusermount -u "$mnt"
+	fuse_unmount "$mnt" "$dev"
 	losetup -d "$dev"
 	dev=
 	quiet fsck.exfat -n "$tmp"
