@@ -5,7 +5,7 @@
 set -euo pipefail
 packages=(fuse3 qemu-utils ntfs-3g libvhdi-utils sleuthkit gdisk fdisk dosfstools mtools attr acl e2fsprogs xorriso bzip2 openssl lvm2
 	xz-utils xfsprogs btrfs-progs libvshadow-utils cryptsetup-bin dislocker libnbd-bin nbd-client wimtools libfsntfs-utils libhivex-bin nginx fio
-	exfatprogs exfat-fuse ldmtool)
+	exfatprogs exfat-fuse ldmtool procps)
 missing=()
 for p in "${packages[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
