@@ -25,7 +25,9 @@ func TestMountBtrfsOverTwoDisks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer cat.Close()
+	// Closed after the unmount (cleanups run last in, first out): a
+	// deferred Close ran while the kernel could still be reading ahead.
+	t.Cleanup(func() { cat.Close() })
 	mnt := mountTree(t, NewWithOptions(cat, nil))
 	total := 0
 	for state, ck := range []string{"installed", "updated", "Now"} {

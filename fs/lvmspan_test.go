@@ -26,7 +26,9 @@ func TestMountLVMOverTwoDisks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer cat.Close()
+	// Closed after the unmount (cleanups run last in, first out): a
+	// deferred Close ran while the kernel could still be reading ahead.
+	t.Cleanup(func() { cat.Close() })
 	mnt := mountTree(t, NewWithOptions(cat, nil))
 	ck := filepath.Join(mnt, "checkpoints", "Now")
 	sum := func(p string) string { return fileSum(t, p) }
